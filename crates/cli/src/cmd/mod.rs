@@ -1,0 +1,13 @@
+//! One module per command group.
+
+pub(crate) mod status;
+
+use std::path::PathBuf;
+
+use zks_node::{DataDir, Node, NodeConfig};
+
+/// Starts a node on the chosen data directory for the length of one command.
+pub(crate) async fn start_node(home: Option<PathBuf>) -> anyhow::Result<Node> {
+    let data_dir = DataDir::resolve(home)?;
+    Ok(Node::start(NodeConfig { data_dir }).await?)
+}

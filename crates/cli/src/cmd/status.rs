@@ -1,0 +1,33 @@
+//! `zks status`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(home: Option<PathBuf>, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let node = super::start_node(home).await?;
+    let status = node.status()?;
+    node.stop().await;
+    if args.json {
+        output::json(&status)?;
+    } else {
+        println!("zks {}", status.version);
+        println!("data directory   {}", status.data_dir.display());
+        println!("database         {}", status.database.path.display());
+        println!(
+            "schema version   {} (SQLite {})",
+            status.database.schema_version, status.database.sqlite_version
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

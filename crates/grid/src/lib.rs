@@ -1,0 +1,6 @@
+//! The Entropy Grid: the verified beacon cache, the libp2p swarm, the fetch
+//! cascade (cache → swarm → IPFS gateway → drand HTTP) and the
+//! drand-compatible relay.
+//!
+//! Owns the network and the beacon cache. Never stores, serves or forwards a
+//! beacon byte that `zks-beacon` has not verified.

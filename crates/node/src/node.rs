@@ -1,0 +1,163 @@
+//! The [`Node`] handle.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use zks_store::Store;
+
+use crate::status::{DatabaseStatus, NodeStatus};
+use crate::{DataDir, NodeError, VERSION};
+
+/// How many events a slow subscriber may fall behind before it misses some
+/// (it is then told how many it lost, see [`broadcast::error::RecvError`]).
+const EVENT_BUFFER: usize = 1024;
+
+/// What a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The data directory.
+    pub data_dir: DataDir,
+}
+
+/// Something that happened in the node, for front ends to show.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeEvent {
+    /// The node finished starting.
+    Started,
+    /// The node is shutting down.
+    Stopping,
+}
+
+/// A cheap, cloneable handle to a running node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    data_dir: DataDir,
+    store: Mutex<Option<Store>>,
+    events: broadcast::Sender<NodeEvent>,
+    started: Instant,
+}
+
+impl Node {
+    /// Opens the data directory's database and starts the node.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open_in(dir.path()))
+            .await
+            .expect("opening the store panicked")?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let node = Node {
+            inner: Arc::new(Inner {
+                data_dir: config.data_dir,
+                store: Mutex::new(Some(store)),
+                events,
+                started: Instant::now(),
+            }),
+        };
+        tracing::info!(data_dir = %node.inner.data_dir.path().display(), "node started");
+        node.emit(NodeEvent::Started);
+        Ok(node)
+    }
+
+    /// The data directory this node runs in.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.inner.data_dir
+    }
+
+    /// Subscribes to the node's events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// A snapshot of the node's state.
+    pub fn status(&self) -> Result<NodeStatus, NodeError> {
+        let database = self.with_store(|store| {
+            Ok(DatabaseStatus {
+                path: store.path().to_owned(),
+                schema_version: store.schema_version()?,
+                sqlite_version: Store::sqlite_version().to_owned(),
+            })
+        })?;
+        Ok(NodeStatus {
+            version: VERSION.to_owned(),
+            data_dir: self.inner.data_dir.path().to_owned(),
+            uptime_secs: self.inner.started.elapsed().as_secs(),
+            database,
+        })
+    }
+
+    /// Stops the node: tells subscribers, then closes the database. Other
+    /// handles get [`NodeError::Stopped`] afterwards.
+    pub async fn stop(&self) {
+        self.emit(NodeEvent::Stopping);
+        let store = self
+            .inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(store);
+        tracing::info!("node stopped");
+    }
+
+    fn with_store<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
+        let guard = self
+            .inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let store = guard.as_ref().ok_or(NodeError::Stopped)?;
+        f(store)
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        // No subscriber is not an error: events are for whoever listens.
+        let _ = self.inner.events.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn started(tmp: &tempfile::TempDir) -> Node {
+        let data_dir = DataDir::at(tmp.path()).unwrap();
+        Node::start(NodeConfig { data_dir }).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn status_reports_the_data_dir_and_schema() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(&tmp).await;
+        let status = node.status().unwrap();
+        assert_eq!(status.data_dir, tmp.path());
+        assert_eq!(status.version, VERSION);
+        assert!(status.database.schema_version >= 1);
+        assert!(status.database.sqlite_version.starts_with("3."));
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json["database"]["schema_version"],
+            status.database.schema_version
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_is_announced_and_later_calls_fail_cleanly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(&tmp).await;
+        let mut events = node.subscribe();
+        node.stop().await;
+        assert_eq!(events.recv().await.unwrap(), NodeEvent::Stopping);
+        assert!(matches!(node.status(), Err(NodeError::Stopped)));
+    }
+}

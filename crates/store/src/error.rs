@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+
+/// What went wrong in the store, phrased for the person who has to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or is not a database.
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file system refused write-ahead logging (e.g. a network share).
+    #[error("the database {} cannot use write-ahead logging (journal mode stays {mode}); put the data directory on a local disk", path.display())]
+    NoWal {
+        /// The database file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// The database was written by a newer release of the program.
+    #[error("the database {} has schema version {found}, newer than the {supported} this release knows; upgrade zks or use another --home", path.display())]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The schema version found in the file.
+        found: u32,
+        /// The newest schema version this build knows.
+        supported: u32,
+    },
+    /// A schema migration failed; the database is left at its old version.
+    #[error("cannot migrate the database {}: {message}", path.display())]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// What the migration reported.
+        message: String,
+    },
+    /// A stored value does not decode (a bug or a hand-edited database).
+    #[error("the stored value of {what} is corrupt: {message}")]
+    Corrupt {
+        /// Which value.
+        what: String,
+        /// Why it does not decode.
+        message: String,
+    },
+    /// Any other SQLite failure.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}

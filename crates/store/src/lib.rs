@@ -1,0 +1,172 @@
+//! The SQLite database of one install: identity, contacts, sessions,
+//! messages, transfers, pad ledgers and settings.
+//!
+//! Owns every SQL statement of the project; nothing else opens the database.
+//! Writes run in `BEGIN IMMEDIATE` transactions so that a crash leaves either
+//! the old or the new state, never a mix. The beacon cache is not kept here.
+
+mod error;
+mod migrations;
+mod settings;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use error::StoreError;
+
+/// Result type of every store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "zks.sqlite3";
+
+/// How long a writer waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open, migrated database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir` and migrates it
+    /// to the newest schema.
+    pub fn open_in(data_dir: &Path) -> Result<Store> {
+        Store::open(&data_dir.join(DATABASE_FILE))
+    }
+
+    /// Opens (creating if needed) the database at `path` and migrates it to
+    /// the newest schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // WAL lets a running daemon and a short-lived CLI command read and
+        // write the same database at once; NORMAL sync is durable in WAL mode
+        // across process crashes (only a power loss may drop the last commit).
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NoWal {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        migrations::migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Schema version the database is at (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+
+    /// Version of the SQLite library linked into this build.
+    pub fn sqlite_version() -> &'static str {
+        rusqlite::version()
+    }
+
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction: all of its writes land
+    /// together or none do.
+    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_creates_a_migrated_wal_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), migrations::LATEST_VERSION);
+        assert!(dir.path().join(DATABASE_FILE).exists());
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn reopening_keeps_the_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open_in(dir.path()).unwrap());
+        let store = Store::open_in(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), migrations::LATEST_VERSION);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA user_version = 999;").unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooNew { found: 999, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 999);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_gives_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        std::fs::write(
+            &path,
+            b"this is certainly not an sqlite file, it is much too chatty",
+        )
+        .unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"this is certainly not an sqlite file, it is much too chatty"
+        );
+    }
+}

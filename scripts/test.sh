@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every check of the project: formatting, clippy, Rust tests, UI type
+# checks and unit tests, and a real-window smoke test of the desktop app
+# under Xvfb. Installs what is missing first. Exits non-zero on any failure.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+total_start=$SECONDS
+
+step "dependencies"
+scripts/deps.sh test
+done_step
+
+step "UI: type check, unit tests, build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
+done_step
+
+step "rustfmt"
+cargo fmt --all --check
+done_step
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+done_step
+
+step "Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  echo "(cargo-nextest not installed; using cargo test)"
+  cargo test --workspace --locked --no-fail-fast
+fi
+done_step
+
+step "desktop app: real window under Xvfb"
+cargo build --locked -p zks-desktop
+scripts/smoke-window.sh "$CARGO_TARGET_DIR/debug/zks-desktop" "$ARTIFACTS/smoke-window.png"
+done_step
+
+printf '\nall checks passed in %ss\n' "$((SECONDS - total_start))"

@@ -1,0 +1,44 @@
+//! Commands about the node itself: status.
+
+use tauri::State;
+
+use super::AppNode;
+use crate::dto::NodeStatus;
+use crate::error::IpcError;
+
+/// The node's status for the status bar and settings.
+#[tauri::command]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands `State` over by value.
+pub fn node_status(node: State<'_, AppNode>) -> Result<NodeStatus, IpcError> {
+    status(&node)
+}
+
+/// Plain form of [`node_status`].
+pub fn status(node: &AppNode) -> Result<NodeStatus, IpcError> {
+    Ok(node.get()?.status()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zks_node::{DataDir, Node, NodeConfig};
+
+    #[tokio::test]
+    async fn status_of_a_running_node() {
+        let tmp = std::env::temp_dir().join(format!("zks-desktop-test-{}", std::process::id()));
+        let node = Node::start(NodeConfig {
+            data_dir: DataDir::at(&tmp).unwrap(),
+        })
+        .await
+        .unwrap();
+        let status = status(&AppNode::Running(node)).unwrap();
+        assert_eq!(status.data_dir, tmp);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn status_of_a_failed_node_is_its_error() {
+        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        assert_eq!(status(&failed).unwrap_err().code, "data_dir");
+    }
+}

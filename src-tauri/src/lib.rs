@@ -1,0 +1,12 @@
+//! The desktop app: a thin Tauri adapter over `zks-node`.
+//!
+//! Commands (grouped by domain under [`commands`]) translate IPC calls into
+//! `Node` calls and DTOs; node events are forwarded to the window as Tauri
+//! events. No application logic lives here — the same `Node` serves the CLI.
+
+pub mod commands;
+pub mod dto;
+pub mod error;
+mod shell;
+
+pub use shell::run;

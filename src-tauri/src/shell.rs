@@ -1,0 +1,141 @@
+//! Window, tray and the wiring between Tauri and the node.
+
+use std::path::PathBuf;
+
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager};
+use zks_node::{DataDir, Node, NodeConfig};
+
+use crate::commands::{self, AppNode};
+use crate::dto::NODE_EVENT;
+use crate::error::IpcError;
+
+/// Starts the desktop app and blocks until it quits.
+pub fn run() {
+    zks_node::init_logging();
+    let home = home_from_args(std::env::args().skip(1));
+    tauri::Builder::default()
+        .setup(move |app| {
+            let node = tauri::async_runtime::block_on(start_node(home));
+            if let AppNode::Running(node) = &node {
+                forward_events(app.handle(), node);
+            }
+            app.manage(node);
+            build_tray(app.handle())?;
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![commands::node::node_status])
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            tracing::error!("the desktop app failed: {e}");
+            std::process::exit(1);
+        });
+}
+
+/// `--home DIR` (or `--home=DIR`) on the command line, like the CLI's.
+fn home_from_args(mut args: impl Iterator<Item = String>) -> Option<PathBuf> {
+    while let Some(arg) = args.next() {
+        if arg == "--home" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(dir) = arg.strip_prefix("--home=") {
+            return Some(PathBuf::from(dir));
+        }
+    }
+    None
+}
+
+async fn start_node(home: Option<PathBuf>) -> AppNode {
+    let started = async {
+        let data_dir = DataDir::resolve(home)?;
+        Node::start(NodeConfig { data_dir }).await
+    };
+    match started.await {
+        Ok(node) => AppNode::Running(node),
+        Err(e) => {
+            tracing::error!("the node did not start: {e}");
+            AppNode::Failed(IpcError::from(e))
+        }
+    }
+}
+
+fn forward_events(app: &AppHandle, node: &Node) {
+    let mut events = node.subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Err(e) = app.emit(NODE_EVENT, &event) {
+                        tracing::warn!("cannot forward a node event to the window: {e}");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("the window missed {n} node events");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn build_tray(app: &AppHandle) -> tauri::Result<()> {
+    let show = MenuItem::with_id(app, "show", "Show", true, None::<&str>)?;
+    let quit_item = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&show, &quit_item])?;
+    let mut tray = TrayIconBuilder::with_id("main")
+        .tooltip("ZKS Entropy Grid")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "show" => show_main_window(app),
+            "quit" => quit_app(app),
+            _ => {}
+        });
+    if let Some(icon) = app.default_window_icon() {
+        tray = tray.icon(icon.clone());
+    }
+    tray.build(app)?;
+    Ok(())
+}
+
+fn show_main_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+fn quit_app(app: &AppHandle) {
+    if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
+        tauri::async_runtime::block_on(node.stop());
+    }
+    app.exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::home_from_args;
+    use std::path::PathBuf;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn home_flag_in_both_spellings() {
+        assert_eq!(
+            home_from_args(args(&["--home", "/a"])),
+            Some(PathBuf::from("/a"))
+        );
+        assert_eq!(
+            home_from_args(args(&["--home=/b"])),
+            Some(PathBuf::from("/b"))
+        );
+        assert_eq!(home_from_args(args(&["--other"])), None);
+    }
+}

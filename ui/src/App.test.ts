@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { render, screen, fireEvent } from '@testing-library/svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import App from './App.svelte';
+import type { NodeStatus } from './lib/ipc';
+
+const status: NodeStatus = {
+  version: '0.1.0',
+  data_dir: '/home/alice/.local/share/zks',
+  uptime_secs: 3,
+  database: { path: '/home/alice/.local/share/zks/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0' },
+};
+
+describe('app shell', () => {
+  it('shows navigation and the live node status', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'node_status') return status;
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(App);
+    for (const label of ['Chat', 'Pairing', 'Files', 'Grid', 'Settings']) {
+      expect(screen.getByRole('button', { name: label })).toBeTruthy();
+    }
+    expect(await screen.findByText('Node running · v0.1.0')).toBeTruthy();
+  });
+
+  it('shows the data folder and schema on the Settings screen', async () => {
+    mockIPC(() => status);
+    render(App);
+    await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
+    expect(await screen.findByText('/home/alice/.local/share/zks')).toBeTruthy();
+    expect(screen.getByText('Schema version').nextElementSibling?.textContent).toBe('1');
+  });
+
+  it('shows a start-up error as {code, message} from the backend', async () => {
+    mockIPC(() => {
+      throw { code: 'data_dir', message: 'cannot use data directory /nope: Permission denied' };
+    });
+    render(App);
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('cannot use data directory /nope');
+    expect(screen.getByText('Node error')).toBeTruthy();
+  });
+
+  it('says it is starting before the first answer', () => {
+    mockIPC(() => new Promise(() => {}));
+    render(App);
+    expect(screen.getByText('Starting…')).toBeTruthy();
+  });
+});
