@@ -6,3 +6,23 @@
 //! batch verifier's coefficients is passed in. Everything above it trusts a
 //! beacon only because this crate verified it.
 #![forbid(unsafe_code)]
+
+mod beacon;
+mod chain;
+pub mod devnet;
+mod round;
+mod verify;
+
+pub use beacon::{
+    Beacon, BeaconError, MalformedBeacon, ParsedBeacon, UnreadableInput, parse_beacon_list,
+};
+pub use chain::{ChainError, ChainHash, ChainInfo, DST_G1, DST_G2, Group, Scheme};
+pub use devnet::DevnetSigner;
+pub use verify::{BatchVerifier, Invalid, ReferenceVerifier, Verdict};
+
+/// Decodes exactly 32 bytes of hex.
+pub(crate) fn hex32(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}

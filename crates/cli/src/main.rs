@@ -32,6 +32,12 @@ struct Cli {
 enum Command {
     /// Show the data directory, database and node state.
     Status(cmd::status::StatusArgs),
+    /// Verify drand beacons and measure the verifiers.
+    #[command(subcommand)]
+    Beacon(cmd::beacon::BeaconCommand),
+    /// A local test chain signed with a public key (offline demos and tests).
+    #[command(subcommand)]
+    Devnet(cmd::devnet::DevnetCommand),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Status(args) => cmd::status::run(cli.home, args).await,
+            // Pure CPU work: run on a blocking thread, off the async workers.
+            Command::Beacon(command) => {
+                tokio::task::spawn_blocking(move || cmd::beacon::run(command)).await?
+            }
+            Command::Devnet(command) => cmd::devnet::run(command),
         }
     });
     match result {

@@ -1,5 +1,7 @@
 //! One module per command group.
 
+pub(crate) mod beacon;
+pub(crate) mod devnet;
 pub(crate) mod status;
 
 use std::path::PathBuf;
