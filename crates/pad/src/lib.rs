@@ -3,5 +3,33 @@
 //! pads.
 //!
 //! Pure and synchronous: no I/O, no clock, no ambient randomness — every
-//! random byte comes from an injected RNG so that tests are deterministic.
+//! random byte comes from an injected RNG so that tests are deterministic,
+//! and the time is passed in. Secrets live in types that zeroize on drop.
+//!
+//! What each mode guarantees, in the words the UI uses:
+//! - grid pad, "Post-quantum encrypted": computationally secure against
+//!   classical and quantum attackers as long as X25519 or ML-KEM-768 holds;
+//!   each message key also commits to a verified drand round, which proves
+//!   the message was not sealed before that round. Beacon randomness is
+//!   public and is never the secret.
+//! - true pad, "Perfect secrecy": information-theoretic secrecy and a
+//!   one-time MAC from pad bytes exchanged in person, used once and wiped.
 #![forbid(unsafe_code)]
+
+pub mod envelope;
+mod identity;
+pub mod invite;
+mod kdf;
+pub mod pairing;
+pub mod qr;
+pub mod session;
+pub mod truepad;
+mod wire;
+
+pub use envelope::{Direction, Envelope, EnvelopeError, Mode};
+pub use identity::{BadIdentity, Identity, peer_id_of};
+pub use invite::{CodeError, Invite, Reply, Sender};
+pub use pairing::{Paired, PairingError, PendingInvite, SafetyCode, accept};
+pub use session::{OpenError, Opened, Role, RoundBinding, RoundSource, Session};
+pub use truepad::{PadBook, PadError};
+pub use wire::WireError;

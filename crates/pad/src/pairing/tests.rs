@@ -1,0 +1,178 @@
+//! Pairing round trips and every class of bad invite or reply.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::invite::code_kind;
+
+const NOW: u64 = 1_800_000_000;
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn pair() -> (Identity, Identity, PendingInvite, Reply, Paired) {
+    let alice = Identity::generate(&mut rng(1));
+    let bob = Identity::generate(&mut rng(2));
+    let addrs = vec!["/ip4/127.0.0.1/tcp/4001".to_owned()];
+    let pending = PendingInvite::create(&alice, "Alice", &addrs, NOW + 600, &mut rng(3));
+    let invite = Invite::decode(pending.invite().as_bytes()).unwrap();
+    let (reply, bob_side) = accept(&invite, &bob, "Bob", &[], NOW, &mut rng(4)).unwrap();
+    (alice, bob, pending, reply, bob_side)
+}
+
+#[test]
+fn both_sides_derive_the_same_session_and_safety_code() {
+    let (alice, bob, pending, reply, bob_side) = pair();
+    let reply = Reply::decode(reply.as_bytes()).unwrap();
+    let alice_side = pending.finish(&reply).unwrap();
+    assert_eq!(alice_side.safety_code, bob_side.safety_code);
+    assert_eq!(alice_side.session.id(), bob_side.session.id());
+    assert_eq!(alice_side.session.role(), Role::Initiator);
+    assert_eq!(bob_side.session.role(), Role::Responder);
+    assert_eq!(alice_side.peer.identity_key, bob.public_key());
+    assert_eq!(alice_side.peer.name, "Bob");
+    assert_eq!(bob_side.peer.identity_key, alice.public_key());
+    assert_eq!(
+        bob_side.peer.addresses,
+        vec!["/ip4/127.0.0.1/tcp/4001".to_owned()]
+    );
+    let code = alice_side.safety_code.to_string();
+    assert_eq!(code.len(), 8 * 5 + 7);
+    assert_eq!(
+        SafetyCode::parse(&code),
+        Some(alice_side.safety_code.clone())
+    );
+    assert_eq!(
+        SafetyCode::parse(&code.replace(' ', "")),
+        Some(alice_side.safety_code)
+    );
+    assert_eq!(SafetyCode::parse("1234"), None);
+}
+
+#[test]
+fn pairing_is_deterministic_given_the_rng_and_fresh_with_another() {
+    let (_, _, p1, r1, _) = pair();
+    let (_, _, p2, r2, _) = pair();
+    assert_eq!(p1.invite().as_bytes(), p2.invite().as_bytes());
+    assert_eq!(r1.as_bytes(), r2.as_bytes());
+    let alice = Identity::generate(&mut rng(1));
+    let other = PendingInvite::create(&alice, "Alice", &[], NOW + 600, &mut rng(99));
+    assert_ne!(other.invite().as_bytes(), p1.invite().as_bytes());
+}
+
+#[test]
+fn a_pending_invite_survives_storage() {
+    let (_, _, pending, reply, bob_side) = pair();
+    let restored = PendingInvite::from_bytes(&pending.to_bytes()).unwrap();
+    assert_eq!(
+        restored.finish(&reply).unwrap().safety_code,
+        bob_side.safety_code
+    );
+    assert_eq!(
+        PendingInvite::from_bytes(b"junk").unwrap_err(),
+        PairingError::BadState
+    );
+}
+
+#[test]
+fn expired_own_and_foreign_invites_are_refused() {
+    let (alice, bob, pending, _, _) = pair();
+    let invite = pending.invite();
+    assert_eq!(
+        accept(invite, &bob, "Bob", &[], NOW + 601, &mut rng(5)).unwrap_err(),
+        PairingError::Code(CodeError::Expired(1))
+    );
+    assert_eq!(
+        accept(invite, &alice, "Alice", &[], NOW, &mut rng(5)).unwrap_err(),
+        PairingError::OwnInvite
+    );
+    // A reply to another invite of the same inviter.
+    let other = PendingInvite::create(&alice, "Alice", &[], NOW + 600, &mut rng(6));
+    let (other_reply, _) = accept(other.invite(), &bob, "Bob", &[], NOW, &mut rng(7)).unwrap();
+    assert_eq!(
+        pending.finish(&other_reply).unwrap_err(),
+        PairingError::WrongInvite
+    );
+}
+
+#[test]
+fn each_kind_of_damage_to_a_code_gets_its_own_error() {
+    let (_, _, pending, reply, _) = pair();
+    let bytes = pending.invite().as_bytes().to_vec();
+    assert_eq!(code_kind(&bytes), Some("invite"));
+    assert_eq!(code_kind(reply.as_bytes()), Some("reply"));
+
+    assert_eq!(Invite::decode(b"hello").unwrap_err(), CodeError::NotACode);
+    assert_eq!(Invite::decode(&[]).unwrap_err(), CodeError::NotACode);
+    let mut v2 = bytes.clone();
+    v2[2] = 2;
+    assert_eq!(
+        Invite::decode(&v2).unwrap_err(),
+        CodeError::UnsupportedVersion(2)
+    );
+    assert!(matches!(
+        Invite::decode(reply.as_bytes()),
+        Err(CodeError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        Reply::decode(&bytes),
+        Err(CodeError::WrongKind { .. })
+    ));
+    for cut in [5, 100, bytes.len() - 1] {
+        assert!(
+            matches!(Invite::decode(&bytes[..cut]), Err(CodeError::Damaged(_))),
+            "cut {cut}"
+        );
+    }
+    let mut flipped = bytes.clone();
+    flipped[200] ^= 1;
+    assert!(matches!(
+        Invite::decode(&flipped),
+        Err(CodeError::Damaged(_))
+    ));
+
+    // Altered and re-checksummed: the checksum passes, the signature does not.
+    let mut forged = bytes.clone();
+    forged[200] ^= 1;
+    let n = forged.len();
+    let check = blake3::hash(&forged[..n - 4]);
+    forged[n - 4..].copy_from_slice(&check.as_bytes()[..4]);
+    assert_eq!(
+        Invite::decode(&forged).unwrap_err(),
+        CodeError::BadSignature
+    );
+}
+
+#[test]
+fn every_byte_of_an_invite_and_a_reply_is_protected() {
+    let (_, _, pending, reply, _) = pair();
+    for (bytes, is_invite) in [
+        (pending.invite().as_bytes(), true),
+        (reply.as_bytes(), false),
+    ] {
+        for i in 0..bytes.len() {
+            let mut b = bytes.to_vec();
+            b[i] ^= 0x20;
+            let result = if is_invite {
+                Invite::decode(&b).map(drop)
+            } else {
+                Reply::decode(&b).map(drop)
+            };
+            assert!(result.is_err(), "flipping byte {i} was not noticed");
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn decoders_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000)) {
+        let _ = Invite::decode(&bytes);
+        let _ = Reply::decode(&bytes);
+        let _ = PendingInvite::from_bytes(&bytes);
+        let mut framed = b"ZK\x01\x01".to_vec();
+        framed.extend_from_slice(&bytes);
+        let _ = Invite::decode(&framed);
+    }
+}

@@ -1,0 +1,314 @@
+//! Grid-pad sessions: round trips, ordering, replays, tampering, the KEM
+//! ratchet's healing, and storage.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::envelope::Envelope;
+use crate::identity::Identity;
+use crate::pairing::{PendingInvite, accept};
+
+const CHAIN: [u8; 32] = [0x52; 32];
+
+/// Known rounds 1..=100 with made-up randomness; later rounds are "future".
+struct Rounds(HashMap<u64, [u8; 32]>);
+
+impl Rounds {
+    fn new() -> Rounds {
+        Rounds(
+            (1..=100)
+                .map(|r| (r, *blake3::hash(&u64::to_be_bytes(r)).as_bytes()))
+                .collect(),
+        )
+    }
+    fn binding(&self, round: u64) -> RoundBinding {
+        RoundBinding {
+            chain_hash: CHAIN,
+            round,
+            randomness: self.0[&round],
+            signature: None,
+        }
+    }
+}
+
+impl RoundSource for Rounds {
+    fn randomness(
+        &self,
+        chain: &[u8; 32],
+        round: u64,
+        _: Option<&[u8]>,
+    ) -> Result<[u8; 32], String> {
+        if chain != &CHAIN {
+            return Err("unknown chain".into());
+        }
+        self.0
+            .get(&round)
+            .copied()
+            .ok_or_else(|| format!("round {round} is in the future"))
+    }
+}
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn sessions() -> (Session, Session) {
+    let alice = Identity::generate(&mut rng(1));
+    let bob = Identity::generate(&mut rng(2));
+    let pending = PendingInvite::create(&alice, "A", &[], 10, &mut rng(3));
+    let (reply, b) = accept(pending.invite(), &bob, "B", &[], 0, &mut rng(4)).unwrap();
+    let a = pending.finish(&reply).unwrap();
+    (a.session, b.session)
+}
+
+fn open(s: &mut Session, bytes: &[u8], rounds: &Rounds) -> Result<Opened, OpenError> {
+    let envelope = Envelope::parse(bytes)?;
+    s.open(&envelope, rounds, &mut rng(77))
+}
+
+#[test]
+fn messages_flow_both_ways_bound_to_their_rounds() {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let mut r = rng(10);
+    for i in 0..10u64 {
+        let msg = format!("hello {i}");
+        let sealed = a
+            .seal(&rounds.binding(i + 1), msg.as_bytes(), &mut r)
+            .unwrap();
+        let opened = open(&mut b, &sealed, &rounds).unwrap();
+        assert_eq!(opened.plaintext, msg.as_bytes());
+        assert_eq!((opened.round, opened.n), (i + 1, i));
+        let back = b.seal(&rounds.binding(50), b"ack", &mut r).unwrap();
+        assert_eq!(open(&mut a, &back, &rounds).unwrap().plaintext, b"ack");
+    }
+    // Empty and large messages.
+    let big = vec![0xa5u8; 3 * 1024 * 1024 + 7];
+    for m in [&b""[..], &big[..]] {
+        let sealed = a.seal(&rounds.binding(3), m, &mut r).unwrap();
+        assert_eq!(open(&mut b, &sealed, &rounds).unwrap().plaintext, m);
+    }
+}
+
+#[test]
+fn out_of_order_within_the_window_is_fine_and_replays_are_refused() {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let mut r = rng(11);
+    let sealed: Vec<Vec<u8>> = (0..6)
+        .map(|i| a.seal(&rounds.binding(1), &[i as u8], &mut r).unwrap())
+        .collect();
+    for i in [3, 0, 5, 1, 2, 4] {
+        assert_eq!(
+            open(&mut b, &sealed[i], &rounds).unwrap().plaintext,
+            vec![i as u8]
+        );
+    }
+    for s in &sealed {
+        assert!(matches!(
+            open(&mut b, s, &rounds),
+            Err(OpenError::Replay { .. })
+        ));
+    }
+    // A gap larger than the window is refused, and costs nothing.
+    let mut far = a.clone();
+    for _ in 0..=MAX_GAP {
+        far.seal(&rounds.binding(1), b"", &mut r).unwrap();
+    }
+    let too_far = far.seal(&rounds.binding(1), b"x", &mut r).unwrap();
+    assert!(matches!(
+        open(&mut b, &too_far, &rounds),
+        Err(OpenError::TooFarAhead { .. })
+    ));
+    let next = a.seal(&rounds.binding(1), b"next", &mut r).unwrap();
+    assert_eq!(open(&mut b, &next, &rounds).unwrap().plaintext, b"next");
+}
+
+#[test]
+fn tampering_with_any_byte_is_caught_and_changes_nothing() {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let sealed = a
+        .seal(&rounds.binding(7), b"attack at dawn", &mut rng(12))
+        .unwrap();
+    let before = b.to_bytes();
+    for i in 0..sealed.len() {
+        let mut t = sealed.clone();
+        t[i] ^= 0x01;
+        assert!(open(&mut b, &t, &rounds).is_err(), "byte {i}");
+        assert_eq!(
+            b.to_bytes(),
+            before,
+            "state changed by a bad message (byte {i})"
+        );
+    }
+    for cut in [0, 10, sealed.len() - 1] {
+        assert!(matches!(
+            open(&mut b, &sealed[..cut], &rounds),
+            Err(OpenError::Envelope(_))
+        ));
+    }
+    let mut longer = sealed.clone();
+    longer.push(0);
+    assert!(open(&mut b, &longer, &rounds).is_err());
+    assert_eq!(
+        open(&mut b, &sealed, &rounds).unwrap().plaintext,
+        b"attack at dawn"
+    );
+}
+
+#[test]
+fn wrong_session_reflection_and_unverifiable_rounds_are_refused() {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let (_, mut stranger) = {
+        let alice = Identity::generate(&mut rng(5));
+        let carol = Identity::generate(&mut rng(6));
+        let p = PendingInvite::create(&alice, "A", &[], 10, &mut rng(7));
+        let (reply, c) = accept(p.invite(), &carol, "C", &[], 0, &mut rng(8)).unwrap();
+        (p.finish(&reply).unwrap(), c.session)
+    };
+    let mut r = rng(13);
+    let sealed = a.seal(&rounds.binding(1), b"hi", &mut r).unwrap();
+    assert_eq!(
+        open(&mut stranger, &sealed, &rounds).unwrap_err(),
+        OpenError::WrongSession
+    );
+    assert_eq!(
+        open(&mut a, &sealed, &rounds).unwrap_err(),
+        OpenError::Reflected
+    );
+    let future = RoundBinding {
+        round: 101,
+        ..rounds.binding(1)
+    };
+    let sealed = a.seal(&future, b"from the future", &mut r).unwrap();
+    assert!(matches!(
+        open(&mut b, &sealed, &rounds),
+        Err(OpenError::Round(_))
+    ));
+    let other_chain = RoundBinding {
+        chain_hash: [1; 32],
+        ..rounds.binding(1)
+    };
+    let sealed = a.seal(&other_chain, b"x", &mut r).unwrap();
+    assert!(matches!(
+        open(&mut b, &sealed, &rounds),
+        Err(OpenError::Round(_))
+    ));
+    // A message bound to the right round number but other randomness fails.
+    let lying = RoundBinding {
+        randomness: [9; 32],
+        ..rounds.binding(2)
+    };
+    let sealed = a.seal(&lying, b"x", &mut r).unwrap();
+    assert_eq!(
+        open(&mut b, &sealed, &rounds).unwrap_err(),
+        OpenError::BadTag
+    );
+}
+
+#[test]
+fn the_kem_ratchet_advances_epochs_and_heals_after_a_compromise() {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let mut r = rng(14);
+    // The attacker copies both states early on.
+    let stolen_a = a.clone();
+    let stolen_b = b.clone();
+    let mut in_flight = Vec::new();
+    for i in 0..(3 * RATCHET_EVERY) {
+        let m = a
+            .seal(&rounds.binding(1), &i.to_be_bytes(), &mut r)
+            .unwrap();
+        if i % 10 == 0 {
+            in_flight.push((i, m)); // delivered late
+        } else {
+            assert_eq!(
+                open(&mut b, &m, &rounds).unwrap().plaintext,
+                i.to_be_bytes()
+            );
+        }
+        let back = b.seal(&rounds.binding(2), b"ok", &mut r).unwrap();
+        open(&mut a, &back, &rounds).unwrap();
+    }
+    assert!(
+        a.epoch() >= 2 && a.epoch() == b.epoch(),
+        "epochs {} {}",
+        a.epoch(),
+        b.epoch()
+    );
+    // Late messages from the current or previous epoch still open.
+    let mut late_ok = 0;
+    for (i, m) in &in_flight {
+        if let Ok(o) = open(&mut b, m, &rounds) {
+            assert_eq!(o.plaintext, i.to_be_bytes());
+            late_ok += 1;
+        }
+    }
+    assert!(late_ok >= 1);
+    // The stolen early states cannot read what is sent now.
+    let now_a = a.seal(&rounds.binding(3), b"secret", &mut r).unwrap();
+    let now_b = b.seal(&rounds.binding(3), b"secret", &mut r).unwrap();
+    assert!(open(&mut stolen_b.clone(), &now_a, &rounds).is_err());
+    assert!(open(&mut stolen_a.clone(), &now_b, &rounds).is_err());
+    assert_eq!(open(&mut b, &now_a, &rounds).unwrap().plaintext, b"secret");
+    assert_eq!(open(&mut a, &now_b, &rounds).unwrap().plaintext, b"secret");
+}
+
+#[test]
+fn a_stored_session_continues_where_it_stopped() {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let mut r = rng(15);
+    for _ in 0..(RATCHET_EVERY + 3) {
+        let m = a.seal(&rounds.binding(1), b"x", &mut r).unwrap();
+        open(&mut b, &m, &rounds).unwrap();
+        let m = b.seal(&rounds.binding(1), b"y", &mut r).unwrap();
+        open(&mut a, &m, &rounds).unwrap();
+    }
+    let skipped = a.seal(&rounds.binding(1), b"skipped", &mut r).unwrap();
+    let m = a.seal(&rounds.binding(1), b"z", &mut r).unwrap();
+    open(&mut b, &m, &rounds).unwrap();
+    let mut a2 = Session::from_bytes(&a.to_bytes()).unwrap();
+    let mut b2 = Session::from_bytes(&b.to_bytes()).unwrap();
+    assert_eq!(a2.to_bytes(), a.to_bytes());
+    assert_eq!(
+        open(&mut b2, &skipped, &rounds).unwrap().plaintext,
+        b"skipped"
+    );
+    let m = a2
+        .seal(&rounds.binding(1), b"after restart", &mut r)
+        .unwrap();
+    assert_eq!(
+        open(&mut b2, &m, &rounds).unwrap().plaintext,
+        b"after restart"
+    );
+    assert!(Session::from_bytes(b"garbage").is_err());
+    assert!(Session::from_bytes(&[]).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsing_and_opening_arbitrary_or_mutated_bytes_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..2000),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+    ) {
+        let rounds = Rounds::new();
+        let (mut a, mut b) = sessions();
+        let _ = open(&mut b, &bytes, &rounds);
+        let mut sealed = a.seal(&rounds.binding(1), &bytes, &mut rng(1)).unwrap();
+        for (at, x) in flips {
+            let len = sealed.len();
+            sealed[at % len] ^= x;
+        }
+        let _ = open(&mut b, &sealed, &rounds);
+        let _ = Session::from_bytes(&bytes);
+    }
+}
