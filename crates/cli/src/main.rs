@@ -38,10 +38,23 @@ enum Command {
     /// A local test chain signed with a public key (offline demos and tests).
     #[command(subcommand)]
     Devnet(cmd::devnet::DevnetCommand),
+    /// Pair with someone through invite and reply codes (text, QR image or file).
+    #[command(subcommand)]
+    Pair(cmd::pair::PairCommand),
+    /// List contacts with their safety codes, or mark one as verified.
+    Contacts(cmd::pair::ContactsArgs),
+    /// Seal a message for a contact into an envelope file.
+    Seal(cmd::message::SealArgs),
+    /// Open an envelope from a contact and print the message.
+    Open(cmd::message::OpenArgs),
+    /// True one-time pads: create, import, status.
+    #[command(subcommand)]
+    Pad(cmd::pad::PadCommand),
 }
 
 fn main() -> ExitCode {
-    zks_node::init_logging();
+    // One-shot commands stay quiet unless something is wrong (RUST_LOG overrides).
+    zks_node::init_logging("warn");
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,17 +66,50 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Status(args) => cmd::status::run(cli.home, args).await,
+            Command::Beacon(cmd::beacon::BeaconCommand::Import(args)) => {
+                with_node(cli.home, |node| cmd::beacon::import(node, &args)).await
+            }
             // Pure CPU work: run on a blocking thread, off the async workers.
             Command::Beacon(command) => {
                 tokio::task::spawn_blocking(move || cmd::beacon::run(command)).await?
             }
             Command::Devnet(command) => cmd::devnet::run(command),
+            Command::Pair(command) => {
+                with_node(cli.home, |node| cmd::pair::run(node, command)).await
+            }
+            Command::Contacts(args) => {
+                with_node(cli.home, |node| cmd::pair::contacts(node, args)).await
+            }
+            Command::Seal(args) => {
+                with_node(cli.home, |node| cmd::message::seal(node, &args)).await
+            }
+            Command::Open(args) => {
+                with_node(cli.home, |node| cmd::message::open(node, &args)).await
+            }
+            Command::Pad(command @ cmd::pad::PadCommand::New { .. }) => {
+                cmd::pad::run(None, command)
+            }
+            Command::Pad(command) => {
+                with_node(cli.home, |node| cmd::pad::run(Some(node), command)).await
+            }
         }
     });
     match result {
         Ok(code) => code,
         Err(e) => fail(&e),
     }
+}
+
+/// Runs `f` with a node started on the chosen home, stopping it afterwards
+/// whatever the outcome.
+async fn with_node(
+    home: Option<std::path::PathBuf>,
+    f: impl FnOnce(&zks_node::Node) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let node = cmd::start_node(home).await?;
+    let result = f(&node);
+    node.stop().await;
+    result
 }
 
 /// Prints the error chain on one line and returns the failure exit code.

@@ -20,6 +20,36 @@ pub enum NodeError {
     /// The node was stopped and cannot serve the request.
     #[error("the node has stopped")]
     Stopped,
+    /// An invite or reply is unreadable, damaged, expired or forged.
+    #[error(transparent)]
+    Code(#[from] zks_pad::CodeError),
+    /// A QR image or `ZKS1:` text is unreadable.
+    #[error(transparent)]
+    Qr(#[from] zks_pad::qr::QrError),
+    /// A pairing step failed.
+    #[error(transparent)]
+    Pairing(#[from] zks_pad::PairingError),
+    /// A message is not a well-formed envelope.
+    #[error(transparent)]
+    Envelope(#[from] zks_pad::EnvelopeError),
+    /// A grid-pad message could not be opened.
+    #[error(transparent)]
+    Open(#[from] zks_pad::OpenError),
+    /// A true-pad operation was refused.
+    #[error(transparent)]
+    Pad(#[from] zks_pad::PadError),
+    /// No verified beacon is available to bind a message to.
+    #[error("{0}")]
+    NoBeacon(String),
+    /// Beacons or chain information are unusable.
+    #[error("{0}")]
+    Beacon(String),
+    /// Input that is none of the things the operation accepts.
+    #[error("{0}")]
+    BadInput(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
 }
 
 impl NodeError {
@@ -30,6 +60,16 @@ impl NodeError {
             NodeError::NoHome => "no_home",
             NodeError::Store(_) => "store",
             NodeError::Stopped => "stopped",
+            NodeError::Code(_) => "bad_code",
+            NodeError::Qr(_) => "bad_qr",
+            NodeError::Pairing(_) => "pairing_failed",
+            NodeError::Envelope(_) => "bad_message",
+            NodeError::Open(_) => "cannot_open",
+            NodeError::Pad(_) => "pad",
+            NodeError::NoBeacon(_) => "no_beacon",
+            NodeError::Beacon(_) => "bad_beacons",
+            NodeError::BadInput(_) => "bad_input",
+            NodeError::Io(_) => "io",
         }
     }
 }

@@ -6,17 +6,26 @@
 //! anything one of them can do, the other can do through the same calls.
 //! This crate never talks to a window or a terminal.
 
+mod beacons;
 mod error;
 mod home;
 mod logging;
+mod messages;
 mod node;
+mod pads;
+mod pairing;
 mod status;
 
+pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
 pub use error::NodeError;
 pub use home::DataDir;
 pub use logging::init_logging;
+pub use messages::{OpenedMessage, Protection, Sealed};
 pub use node::{Node, NodeConfig, NodeEvent};
+pub use pads::{MAX_PAD, PadStatus, create_pad_file};
+pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use status::{DatabaseStatus, NodeStatus};
+pub use zks_pad::Mode;
 
 /// Version of this build of the ZKS Entropy Grid.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,11 +3,11 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the process-wide log subscriber: human-readable lines on stderr,
-/// level from `RUST_LOG` (default `warn` for dependencies, `info` for us).
-/// Calling it twice is harmless.
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,zks=info,zks_desktop=info"));
+/// level from `RUST_LOG`, else `default` (e.g. `warn` for one-shot CLI
+/// commands, `warn,zks=info` for long-running processes). Calling it twice
+/// is harmless.
+pub fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -107,7 +107,7 @@ impl Node {
         tracing::info!("node stopped");
     }
 
-    fn with_store<T>(
+    pub(crate) fn with_store<T>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, NodeError>,
     ) -> Result<T, NodeError> {
@@ -117,6 +117,19 @@ impl Node {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let store = guard.as_ref().ok_or(NodeError::Stopped)?;
+        f(store)
+    }
+
+    pub(crate) fn with_store_mut<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
+        let mut guard = self
+            .inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let store = guard.as_mut().ok_or(NodeError::Stopped)?;
         f(store)
     }
 

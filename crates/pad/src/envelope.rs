@@ -22,6 +22,8 @@ pub const MAX_PLAINTEXT: u64 = 64 * 1024 * 1024;
 pub const GRID_TAG_LEN: usize = 32;
 /// Tag length of true-pad envelopes.
 pub const PAD_TAG_LEN: usize = 16;
+/// Largest round-signature hint: a G2 signature and a G2 previous signature.
+pub const MAX_HINT: usize = 192;
 const FLAG_HINT: u8 = 1;
 const FLAG_OFFER: u8 = 2;
 const FLAG_REPLY: u8 = 4;
@@ -216,7 +218,7 @@ impl Envelope {
                     return Err(WireError::Invalid("flags").into());
                 }
                 let signature_hint = if flags & FLAG_HINT != 0 {
-                    Some(r.bytes16(96, "signature hint")?.to_vec())
+                    Some(r.bytes16(MAX_HINT, "signature hint")?.to_vec())
                 } else {
                     None
                 };

@@ -45,6 +45,12 @@ pub enum StoreError {
         /// Why it does not decode.
         message: String,
     },
+    /// The change conflicts with what is stored (a name taken, a code used twice).
+    #[error("{0}")]
+    Conflict(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),

@@ -5,8 +5,11 @@
 //! Writes run in `BEGIN IMMEDIATE` transactions so that a crash leaves either
 //! the old or the new state, never a mix. The beacon cache is not kept here.
 
+mod beacons;
 mod error;
 mod migrations;
+mod pads;
+mod peers;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +17,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use beacons::StoredBeacon;
 pub use error::StoreError;
+pub use pads::PadRecord;
+pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -16,6 +16,68 @@ const STEPS: &[M<'static>] = &[
             value TEXT NOT NULL
          ) STRICT;",
     ),
+    // 2: identity, pairing, contacts, sessions, messages, pads, verified beacons.
+    M::up(
+        "CREATE TABLE identity (
+            id         INTEGER PRIMARY KEY CHECK (id = 1),
+            seed       BLOB NOT NULL,
+            name       TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+         ) STRICT;
+         CREATE TABLE pending_invites (
+            invite_hash BLOB PRIMARY KEY NOT NULL,
+            state       BLOB NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            created_at  INTEGER NOT NULL
+         ) STRICT;
+         CREATE TABLE used_invites (
+            invite_hash BLOB PRIMARY KEY NOT NULL,
+            used_at     INTEGER NOT NULL
+         ) STRICT;
+         CREATE TABLE contacts (
+            id           INTEGER PRIMARY KEY,
+            name         TEXT NOT NULL UNIQUE,
+            peer_id      TEXT NOT NULL UNIQUE,
+            identity_key BLOB NOT NULL,
+            addresses    TEXT NOT NULL,
+            safety_code  TEXT NOT NULL,
+            verified     INTEGER NOT NULL DEFAULT 0,
+            role         TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),
+            session_id   BLOB NOT NULL UNIQUE,
+            session      BLOB NOT NULL,
+            created_at   INTEGER NOT NULL
+         ) STRICT;
+         CREATE TABLE messages (
+            id         INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            outgoing   INTEGER NOT NULL,
+            mode       TEXT NOT NULL CHECK (mode IN ('grid', 'pad')),
+            body       BLOB NOT NULL,
+            chain_hash BLOB,
+            round      INTEGER,
+            created_at INTEGER NOT NULL
+         ) STRICT;
+         CREATE INDEX messages_by_contact ON messages (contact_id, id);
+         CREATE TABLE pads (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
+            pad_id     BLOB NOT NULL,
+            size       INTEGER NOT NULL,
+            used       INTEGER NOT NULL,
+            received   TEXT NOT NULL,
+            file       TEXT NOT NULL
+         ) STRICT;
+         CREATE TABLE beacons (
+            chain_hash BLOB NOT NULL,
+            round      INTEGER NOT NULL,
+            signature  BLOB NOT NULL,
+            previous   BLOB,
+            PRIMARY KEY (chain_hash, round)
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE chains (
+            hash BLOB PRIMARY KEY NOT NULL,
+            info TEXT NOT NULL
+         ) STRICT;",
+    ),
 ];
 
 /// Schema version after all migrations ran.

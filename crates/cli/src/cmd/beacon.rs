@@ -24,6 +24,59 @@ pub(crate) enum BeaconCommand {
     Verify(VerifyArgs),
     /// Measure the reference and the batch verifier on the same beacons.
     Bench(BenchArgs),
+    /// Verify beacons and keep the valid ones in this home (to bind messages to).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Chain name or hash (a chain given by --chain-info is remembered).
+    #[arg(long, value_name = "NAME|HASH")]
+    chain: Option<String>,
+    /// A drand /info JSON file describing a chain that is not built in.
+    #[arg(long, value_name = "FILE")]
+    chain_info: Option<PathBuf>,
+    /// Beacons to import; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE|-")]
+    input: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn import(node: &zks_node::Node, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let chain = match (&args.chain_info, &args.chain) {
+        (Some(path), _) => node.add_chain(&read_text(path)?)?.hash.to_hex(),
+        (None, Some(name)) => name.clone(),
+        (None, None) => {
+            bail!("say which chain: --chain quicknet, --chain default, or --chain-info FILE")
+        }
+    };
+    let text = read_text(args.input.as_deref().unwrap_or(Path::new("-")))?;
+    let report = node.import_beacons(&chain, &text)?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        for (round, reason) in &report.invalid {
+            let round = round.map_or_else(|| "?".to_owned(), |r| r.to_string());
+            println!("refused  round {round}: {reason}");
+        }
+        println!(
+            "{}: {} verified ({} new), {} refused; newest known round {}",
+            report.chain,
+            report.valid,
+            report.added,
+            report.invalid.len(),
+            report
+                .latest_round
+                .map_or_else(|| "none".to_owned(), |r| r.to_string())
+        );
+    }
+    Ok(if report.invalid.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    })
 }
 
 /// Which chain, shared by the beacon commands.
@@ -91,6 +144,7 @@ pub(crate) fn run(command: BeaconCommand) -> anyhow::Result<ExitCode> {
     match command {
         BeaconCommand::Verify(args) => verify(&args),
         BeaconCommand::Bench(args) => bench(&args),
+        BeaconCommand::Import(_) => bail!("beacon import runs with the node"),
     }
 }
 

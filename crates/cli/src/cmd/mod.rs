@@ -2,6 +2,9 @@
 
 pub(crate) mod beacon;
 pub(crate) mod devnet;
+pub(crate) mod message;
+pub(crate) mod pad;
+pub(crate) mod pair;
 pub(crate) mod status;
 
 use std::path::PathBuf;

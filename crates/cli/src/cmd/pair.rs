@@ -1,0 +1,207 @@
+//! `zks pair invite|accept|finish` and `zks contacts [verify]`: pairing
+//! through files, `ZKS1:` text and QR images, fully offline.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use zks_node::{Contact, Node};
+use zks_pad::qr;
+
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PairCommand {
+    /// Make an invite: print its ZKS1: text, optionally save it and its QR code.
+    Invite(InviteArgs),
+    /// Accept an invite (file, QR image or ZKS1: text); prints the reply to give back.
+    Accept(AcceptArgs),
+    /// Finish a pairing with the reply to one of your invites.
+    Finish(FinishArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InviteArgs {
+    /// The name the invite introduces you by.
+    #[arg(long)]
+    name: Option<String>,
+    /// Seconds the invite stays valid.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=7 * 86_400))]
+    ttl: u64,
+    /// Also write the ZKS1: text to this file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Also write the QR code as a PNG image.
+    #[arg(long, value_name = "PNG")]
+    qr: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AcceptArgs {
+    /// The invite: a file (text or QR PNG) or the ZKS1: text itself.
+    #[arg(value_name = "FILE|TEXT")]
+    invite: String,
+    /// Name to give the new contact (default: the name in the invite).
+    #[arg(long = "as", value_name = "NAME")]
+    as_name: Option<String>,
+    /// Also write the reply's ZKS1: text to this file.
+    #[arg(long, value_name = "REPLY")]
+    out: Option<PathBuf>,
+    /// Also write the reply's QR code as a PNG image.
+    #[arg(long, value_name = "PNG")]
+    qr: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FinishArgs {
+    /// The reply: a file (text or QR PNG) or the ZKS1: text itself.
+    #[arg(value_name = "REPLY")]
+    reply: String,
+    /// Name to give the new contact (default: the name in the reply).
+    #[arg(long = "as", value_name = "NAME")]
+    as_name: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ContactsArgs {
+    #[command(subcommand)]
+    command: Option<ContactsCommand>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ContactsCommand {
+    /// Mark a contact as verified after comparing the safety code in person.
+    Verify {
+        /// The contact.
+        name: String,
+        /// The code the contact's device shows; refused if it differs.
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+/// Reads a code argument: the ZKS1: text itself, or a file holding text, a
+/// QR PNG or raw code bytes.
+fn code_input(arg: &str) -> anyhow::Result<Vec<u8>> {
+    if arg.trim_start().starts_with(qr::TEXT_PREFIX) {
+        return Ok(arg.as_bytes().to_vec());
+    }
+    let path = Path::new(arg);
+    if !path.exists() {
+        anyhow::bail!("{arg:?} is neither a ZKS1: code nor an existing file");
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn save(text: &str, out: Option<&Path>, png: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = out {
+        std::fs::write(path, format!("{text}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = png {
+        let image = qr::render_png(text, 4)?;
+        std::fs::write(path, image).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn print_contact(c: &Contact) {
+    let badge = if c.verified {
+        "verified"
+    } else {
+        "not verified"
+    };
+    println!("{}  ({badge})", c.name);
+    println!("  safety code  {}", c.safety_code);
+    println!("  peer id      {}", c.peer_id);
+    if let Some(pad) = &c.pad {
+        println!(
+            "  one-time pad {} bytes left to send, {} to receive",
+            pad.send_left, pad.receive_left
+        );
+    }
+}
+
+pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PairCommand::Invite(args) => {
+            let invite = node.create_invite(args.name.as_deref(), args.ttl)?;
+            save(&invite.text, args.out.as_deref(), args.qr.as_deref())?;
+            if args.json {
+                output::json(&invite)?;
+            } else {
+                println!("{}", invite.text);
+                eprintln!(
+                    "invite from {:?}, valid for {} s and for one pairing; the other device runs `zks pair accept`",
+                    invite.name, args.ttl
+                );
+            }
+        }
+        PairCommand::Accept(args) => {
+            let accepted =
+                node.accept_invite(&code_input(&args.invite)?, args.as_name.as_deref())?;
+            save(
+                &accepted.reply_text,
+                args.out.as_deref(),
+                args.qr.as_deref(),
+            )?;
+            if args.json {
+                output::json(&accepted)?;
+            } else {
+                println!("{}", accepted.reply_text);
+                eprintln!(
+                    "paired with {}; give this reply back (`zks pair finish`)",
+                    accepted.contact.name
+                );
+                eprintln!("safety code: {}", accepted.contact.safety_code);
+            }
+        }
+        PairCommand::Finish(args) => {
+            let contact =
+                node.finish_pairing(&code_input(&args.reply)?, args.as_name.as_deref())?;
+            if args.json {
+                output::json(&contact)?;
+            } else {
+                print_contact(&contact);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Some(ContactsCommand::Verify { name, code }) => {
+            let contact = node.verify_contact(&name, code.as_deref())?;
+            if args.json {
+                output::json(&contact)?;
+            } else {
+                print_contact(&contact);
+            }
+        }
+        None => {
+            let contacts = node.contacts()?;
+            if args.json {
+                output::json(&contacts)?;
+            } else if contacts.is_empty() {
+                println!("no contacts yet; pair with `zks pair invite`");
+            } else {
+                contacts.iter().for_each(print_contact);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

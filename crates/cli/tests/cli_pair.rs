@@ -1,0 +1,220 @@
+//! Offline pairing and messaging through the real `zks` binary: files, QR
+//! images, both modes, and clear failures with exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn zks(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zks"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("ZKS_HOME")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run zks")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(out: &Output, needle: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("zks: error: ") && stderr.contains(needle),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+fn quicknet() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/quicknet.jsonl")
+}
+
+fn contacts(home: &Path) -> Vec<serde_json::Value> {
+    serde_json::from_str(&ok(&zks(home, &["contacts", "--json"]))).unwrap()
+}
+
+#[test]
+fn two_homes_pair_with_qr_images_and_exchange_messages_in_both_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let f = |name: &str| tmp.path().join(name);
+    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
+
+    ok(&zks(
+        &a,
+        &[
+            "pair",
+            "invite",
+            "--name",
+            "Alice",
+            "--qr",
+            &s(&f("invite.png")),
+            "--out",
+            &s(&f("invite.txt")),
+        ],
+    ));
+    assert!(
+        std::fs::read_to_string(f("invite.txt"))
+            .unwrap()
+            .starts_with("ZKS1:")
+    );
+    ok(&zks(
+        &b,
+        &[
+            "pair",
+            "accept",
+            &s(&f("invite.png")),
+            "--qr",
+            &s(&f("reply.png")),
+        ],
+    ));
+    ok(&zks(
+        &a,
+        &["pair", "finish", &s(&f("reply.png")), "--as", "Bob"],
+    ));
+    let (ca, cb) = (contacts(&a), contacts(&b));
+    assert_eq!(ca[0]["safety_code"], cb[0]["safety_code"]);
+    assert_eq!(cb[0]["name"], "Alice");
+    ok(&zks(
+        &a,
+        &[
+            "contacts",
+            "verify",
+            "Bob",
+            "--code",
+            cb[0]["safety_code"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(contacts(&a)[0]["verified"], true);
+
+    for home in [&a, &b] {
+        ok(&zks(
+            home,
+            &["beacon", "import", "--chain", "quicknet", &s(&quicknet())],
+        ));
+    }
+    ok(&zks(
+        &a,
+        &["seal", "--to", "Bob", "grid hello", "--out", &s(&f("m1"))],
+    ));
+    let out = zks(&b, &["open", &s(&f("m1"))]);
+    assert_eq!(ok(&out), "grid hello");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Post-quantum encrypted"));
+    ok(&zks(
+        &b,
+        &["seal", "--to", "Alice", "back", "--out", &s(&f("m2"))],
+    ));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&zks(&a, &["open", "--json", &s(&f("m2"))]))).unwrap();
+    assert_eq!(json["text"], "back");
+    assert_eq!(json["label"], "Post-quantum encrypted");
+    assert_eq!(json["round"], 30663002);
+
+    ok(&zks(
+        &a,
+        &["pad", "new", "--size", "4KiB", "--out", &s(&f("pad"))],
+    ));
+    ok(&zks(
+        &a,
+        &["pad", "import", "--contact", "Bob", &s(&f("pad"))],
+    ));
+    ok(&zks(
+        &b,
+        &["pad", "import", "--contact", "Alice", &s(&f("pad"))],
+    ));
+    // A file larger than the pad half left is refused with the numbers.
+    fails(
+        &zks(
+            &b,
+            &[
+                "seal",
+                "--pad",
+                "--to",
+                "Alice",
+                "--file",
+                &s(&quicknet()),
+                "--out",
+                &s(&f("p0")),
+            ],
+        ),
+        "used up in this direction",
+    );
+    ok(&zks(
+        &b,
+        &[
+            "seal",
+            "--pad",
+            "--to",
+            "Alice",
+            "secret",
+            "--out",
+            &s(&f("p1")),
+        ],
+    ));
+    let out = zks(&a, &["open", &s(&f("p1"))]);
+    assert_eq!(ok(&out), "secret");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Perfect secrecy"));
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&zks(&b, &["pad", "status", "Alice", "--json"]))).unwrap();
+    assert_eq!(status["send_left"], 2048 - 6 - 32);
+}
+
+#[test]
+fn bad_codes_envelopes_and_arguments_exit_2_and_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("h");
+    let junk = tmp.path().join("junk");
+    std::fs::write(&junk, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let junk = junk.to_str().unwrap();
+    fails(
+        &zks(&home, &["pair", "accept", "hello"]),
+        "neither a ZKS1: code nor an existing file",
+    );
+    fails(&zks(&home, &["pair", "accept", "ZKS1:@@@"]), "");
+    fails(&zks(&home, &["pair", "accept", junk]), "");
+    fails(&zks(&home, &["pair", "finish", junk]), "");
+    fails(&zks(&home, &["open", junk]), "not a ZKS message");
+    fails(
+        &zks(&home, &["open", "/nonexistent/envelope"]),
+        "cannot read",
+    );
+    fails(
+        &zks(&home, &["seal", "--to", "nobody", "x", "--out", junk]),
+        "no contact named",
+    );
+    fails(
+        &zks(&home, &["pad", "status", "nobody"]),
+        "no contact named",
+    );
+    fails(
+        &zks(&home, &["pad", "new", "--size", "12", "--out", junk]),
+        "",
+    );
+    fails(
+        &zks(&home, &["contacts", "verify", "nobody"]),
+        "no contact named",
+    );
+    let usage = zks(&home, &["seal", "--to", "x"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(contacts(&home).is_empty());
+    assert_eq!(
+        std::fs::read(junk).unwrap(),
+        b"\x89PNG\r\n\x1a\nnot really",
+        "inputs are never modified"
+    );
+}

@@ -1,0 +1,216 @@
+//! Verified beacons for binding messages: importing them (verified with the
+//! batch verifier; invalid ones are never stored), choosing the round an
+//! outgoing message is bound to, and resolving the round of an incoming one.
+//! Until the grid fetches beacons, they come from `zks beacon import`.
+
+use std::cell::RefCell;
+
+use serde::Serialize;
+use zks_beacon::{
+    BatchVerifier, Beacon, ChainHash, ChainInfo, ReferenceVerifier, parse_beacon_list,
+};
+use zks_pad::{RoundBinding, RoundSource};
+use zks_store::{Store, StoredBeacon};
+
+use crate::{Node, NodeError};
+
+/// How far ahead of our clock a peer's round may be (clock skew allowance).
+pub const MAX_CLOCK_SKEW_SECS: u64 = 10;
+
+/// The setting naming the chain outgoing messages are bound to.
+const BINDING_CHAIN: &str = "binding_chain";
+
+/// What `import_beacons` did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BeaconImport {
+    /// Chain name.
+    pub chain: String,
+    /// Chain hash (hex).
+    pub chain_hash: String,
+    /// Beacons that verified.
+    pub valid: usize,
+    /// Beacons refused (malformed or not verifying), with round and reason.
+    pub invalid: Vec<(Option<u64>, String)>,
+    /// Newly stored beacons.
+    pub added: usize,
+    /// The newest verified round now known.
+    pub latest_round: Option<u64>,
+}
+
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Every chain this node knows: the built-ins and those remembered in the store.
+pub(crate) fn known_chains(store: &Store) -> Result<Vec<ChainInfo>, NodeError> {
+    let mut chains: Vec<ChainInfo> = ChainInfo::builtins().into();
+    for json in store.chains()? {
+        if let Ok(info) = ChainInfo::from_info_json(&json) {
+            chains.push(info);
+        }
+    }
+    Ok(chains)
+}
+
+fn find_chain(store: &Store, name_or_hash: &str) -> Result<ChainInfo, NodeError> {
+    let chains = known_chains(store)?;
+    ChainInfo::find(name_or_hash, &chains).map_err(|e| NodeError::Beacon(e.to_string()))
+}
+
+/// The hint sent with a message: the signature, then (chained schemes) the
+/// previous signature, so the receiver can verify the round offline.
+fn hint(beacon: &StoredBeacon) -> Vec<u8> {
+    let mut out = beacon.1.clone();
+    if let Some(prev) = &beacon.2 {
+        out.extend_from_slice(prev);
+    }
+    out
+}
+
+impl Node {
+    /// Verifies beacons of a chain (drand JSON lines or array) and stores the
+    /// valid ones; invalid ones are reported and never stored.
+    pub fn import_beacons(&self, chain: &str, text: &str) -> Result<BeaconImport, NodeError> {
+        self.with_store_mut(|store| {
+            let chain = find_chain(store, chain)?;
+            let parsed = parse_beacon_list(chain.scheme, text)
+                .map_err(|e| NodeError::BadInput(e.to_string()))?;
+            let mut invalid = Vec::new();
+            let mut beacons = Vec::new();
+            for entry in parsed {
+                match entry {
+                    Ok(b) => beacons.push(b),
+                    Err(m) => invalid.push((m.round, m.error.to_string())),
+                }
+            }
+            let verifier =
+                BatchVerifier::new(&chain).map_err(|e| NodeError::Beacon(e.to_string()))?;
+            let verdicts = verifier.verify(&beacons, &mut rand_core::OsRng);
+            let now = now_secs();
+            let mut valid = Vec::new();
+            for (beacon, verdict) in beacons.iter().zip(verdicts) {
+                match verdict {
+                    Err(e) => invalid.push((Some(beacon.round()), e.to_string())),
+                    Ok(()) if chain.is_future(beacon.round(), now + MAX_CLOCK_SKEW_SECS) => {
+                        invalid.push((Some(beacon.round()), "round is in the future".into()));
+                    }
+                    Ok(()) => valid.push((
+                        beacon.round(),
+                        beacon.signature().to_vec(),
+                        beacon.previous_signature().map(<[u8]>::to_vec),
+                    )),
+                }
+            }
+            let added = store.add_verified_beacons(&chain.hash.0, &valid)?;
+            let latest_round = store.latest_beacon(&chain.hash.0)?.map(|b| b.0);
+            Ok(BeaconImport {
+                chain: chain.name.clone(),
+                chain_hash: chain.hash.to_hex(),
+                valid: valid.len(),
+                invalid,
+                added,
+                latest_round,
+            })
+        })
+    }
+
+    /// Remembers a chain from its `/info` JSON (checked against its hash).
+    pub fn add_chain(&self, info_json: &str) -> Result<ChainInfo, NodeError> {
+        let info =
+            ChainInfo::from_info_json(info_json).map_err(|e| NodeError::Beacon(e.to_string()))?;
+        self.with_store_mut(|store| {
+            store.add_chain(&info.hash.0, &info.to_info_json())?;
+            Ok(info.clone())
+        })
+    }
+
+    /// Chooses the chain outgoing messages are bound to (by name or hash).
+    pub fn set_binding_chain(&self, chain: &str) -> Result<ChainInfo, NodeError> {
+        self.with_store_mut(|store| {
+            let info = find_chain(store, chain)?;
+            store.set_setting(BINDING_CHAIN, &info.hash.to_hex())?;
+            Ok(info)
+        })
+    }
+}
+
+/// The newest verified round of the binding chain, as a message binding.
+pub(crate) fn binding(store: &Store) -> Result<RoundBinding, NodeError> {
+    let chain_hex: String = store
+        .setting(BINDING_CHAIN)?
+        .unwrap_or_else(|| ChainInfo::quicknet().hash.to_hex());
+    let chain = find_chain(store, &chain_hex)?;
+    let latest = store.latest_beacon(&chain.hash.0)?.ok_or_else(|| {
+        NodeError::NoBeacon(format!(
+            "no verified round of {} is known on this device yet; import beacons with `zks beacon import --chain {}` (or let the grid fetch them)",
+            chain.name, chain.name
+        ))
+    })?;
+    let randomness = Beacon::new(chain.scheme, latest.0, latest.1.clone(), latest.2.clone())
+        .map_err(|e| NodeError::Beacon(e.to_string()))?
+        .randomness();
+    Ok(RoundBinding {
+        chain_hash: chain.hash.0,
+        round: latest.0,
+        randomness,
+        signature: Some(hint(&latest)),
+    })
+}
+
+/// Resolves incoming rounds from the store, verifying signature hints with
+/// the reference verifier; newly verified beacons are collected for storing.
+pub(crate) struct StoreRounds<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) now: u64,
+    pub(crate) verified: RefCell<Vec<(ChainHash, StoredBeacon)>>,
+}
+
+impl RoundSource for StoreRounds<'_> {
+    fn randomness(
+        &self,
+        chain_hash: &[u8; 32],
+        round: u64,
+        signature_hint: Option<&[u8]>,
+    ) -> Result<[u8; 32], String> {
+        let hash = ChainHash(*chain_hash);
+        let chains = known_chains(self.store).map_err(|e| e.to_string())?;
+        let chain = chains
+            .iter()
+            .find(|c| c.hash == hash)
+            .ok_or_else(|| format!("the message is bound to an unknown beacon chain {hash}"))?;
+        if chain.is_future(round, self.now + MAX_CLOCK_SKEW_SECS) {
+            return Err(format!(
+                "round {round} of {} is in the future (due at Unix time {}, now {}): refusing a message that claims it",
+                chain.name,
+                chain.time_of_round(round),
+                self.now
+            ));
+        }
+        let beacon = match self.store.beacon(chain_hash, round).map_err(|e| e.to_string())? {
+            Some(stored) => Beacon::new(chain.scheme, stored.0, stored.1, stored.2),
+            None => {
+                let hint = signature_hint.ok_or_else(|| {
+                    format!("round {round} of {} is not known here and the message carries no signature for it", chain.name)
+                })?;
+                let sig_len = chain.scheme.signature_group().point_len();
+                let (sig, prev) = hint.split_at(sig_len.min(hint.len()));
+                let prev = (!prev.is_empty()).then(|| prev.to_vec());
+                let beacon = Beacon::new(chain.scheme, round, sig.to_vec(), prev)
+                    .map_err(|e| format!("the round signature in the message is malformed: {e}"))?;
+                ReferenceVerifier::new(chain)
+                    .map_err(|e| e.to_string())?
+                    .verify_one(&beacon)
+                    .map_err(|e| format!("the round signature in the message is invalid: {e}"))?;
+                self.verified.borrow_mut().push((
+                    hash,
+                    (round, beacon.signature().to_vec(), beacon.previous_signature().map(<[u8]>::to_vec)),
+                ));
+                Ok(beacon)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(beacon.randomness())
+    }
+}

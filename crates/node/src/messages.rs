@@ -1,0 +1,222 @@
+//! Sealing and opening messages for a contact, in either mode, with the
+//! session state or pad ledger stored before an envelope leaves and together
+//! with every message received. A message that fails to open changes nothing.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use serde::Serialize;
+use zks_pad::envelope::Body;
+use zks_pad::truepad::{self, claimed_range};
+use zks_pad::{Envelope, Mode, Session};
+use zks_store::NewMessage;
+
+use crate::beacons::{StoreRounds, binding, now_secs};
+use crate::pads::{book_of, read_range, wipe_range};
+use crate::{Node, NodeError};
+
+/// What protects a message, in the words the UI shows.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// Grid pad: post-quantum computational security.
+    PostQuantum,
+    /// True pad: information-theoretic secrecy.
+    PerfectSecrecy,
+}
+
+impl Protection {
+    /// The label shown next to the message.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protection::PostQuantum => "Post-quantum encrypted",
+            Protection::PerfectSecrecy => "Perfect secrecy (one-time pad)",
+        }
+    }
+
+    fn of(mode: Mode) -> Protection {
+        match mode {
+            Mode::Grid => Protection::PostQuantum,
+            Mode::Pad => Protection::PerfectSecrecy,
+        }
+    }
+}
+
+/// A sealed message, ready to hand over.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sealed {
+    /// The envelope bytes.
+    #[serde(skip)]
+    pub envelope: Vec<u8>,
+    /// What protects it.
+    pub protection: Protection,
+    /// The beacon round the key is bound to (grid pad).
+    pub round: Option<u64>,
+    /// Pad bytes left for sending afterwards (true pad).
+    pub pad_left: Option<u64>,
+}
+
+/// An opened message.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenedMessage {
+    /// The contact who sent it.
+    pub from: String,
+    /// The plaintext.
+    #[serde(skip)]
+    pub plaintext: Vec<u8>,
+    /// What protected it.
+    pub protection: Protection,
+    /// The beacon round its key was bound to: it was sealed no earlier.
+    pub round: Option<u64>,
+    /// The beacon chain (hex) of that round.
+    pub chain_hash: Option<String>,
+}
+
+impl Node {
+    /// Seals `plaintext` for `contact` in `mode`. The session or pad ledger
+    /// is stored before this returns, so the envelope may then leave.
+    pub fn seal(&self, contact: &str, plaintext: &[u8], mode: Mode) -> Result<Sealed, NodeError> {
+        self.with_store_mut(|store| {
+            let record = store.contact(contact)?;
+            match mode {
+                Mode::Grid => {
+                    let binding = binding(store)?;
+                    let mut session = Session::from_bytes(&store.session_state(record.id)?)
+                        .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
+                    let envelope = session.seal(&binding, plaintext, &mut rand_core::OsRng)?;
+                    let message = NewMessage {
+                        outgoing: true,
+                        mode: "grid".into(),
+                        body: plaintext.to_vec(),
+                        chain_hash: Some(binding.chain_hash.to_vec()),
+                        round: Some(binding.round),
+                    };
+                    store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
+                    Ok(Sealed {
+                        envelope,
+                        protection: Protection::PostQuantum,
+                        round: Some(binding.round),
+                        pad_left: None,
+                    })
+                }
+                Mode::Pad => {
+                    let pad = store.pad(record.id)?.ok_or_else(|| {
+                        NodeError::BadInput(format!(
+                            "no one-time pad is shared with {contact}; exchange one in person and `zks pad import` it"
+                        ))
+                    })?;
+                    let mut book = book_of(&pad, &record.role)?;
+                    let range = book.reserve(plaintext.len() as u64)?;
+                    // The ledger is committed before the bytes are used: a
+                    // crash from here on wastes them but never reuses them.
+                    store.reserve_pad(record.id, book.used)?;
+                    let file = Path::new(&pad.file);
+                    let mut bytes = read_range(file, &range)?;
+                    let session_id = session_id_of(&record.session_id)?;
+                    let envelope = truepad::seal(
+                        &session_id,
+                        book.role,
+                        book.pad_id,
+                        range.start,
+                        &mut bytes,
+                        plaintext,
+                    );
+                    wipe_range(file, &range)?;
+                    let message = NewMessage {
+                        outgoing: true,
+                        mode: "pad".into(),
+                        body: plaintext.to_vec(),
+                        chain_hash: None,
+                        round: None,
+                    };
+                    store.record_message(record.id, None, None, &message)?;
+                    Ok(Sealed {
+                        envelope,
+                        protection: Protection::PerfectSecrecy,
+                        round: None,
+                        pad_left: Some(book.left()),
+                    })
+                }
+            }
+        })
+    }
+
+    /// Opens an envelope from one of our contacts and records the message.
+    pub fn open(&self, bytes: &[u8]) -> Result<OpenedMessage, NodeError> {
+        let envelope = Envelope::parse(bytes)?;
+        self.with_store_mut(|store| {
+            let record = store.contact_by_session(&envelope.session_id)?.ok_or_else(|| {
+                NodeError::BadInput(
+                    "this message is not from any of your contacts (unknown conversation)".into(),
+                )
+            })?;
+            match &envelope.body {
+                Body::Grid(_) => {
+                    let mut session = Session::from_bytes(&store.session_state(record.id)?)
+                        .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
+                    let rounds =
+                        StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
+                    let opened = session.open(&envelope, &rounds, &mut rand_core::OsRng)?;
+                    let verified = rounds.verified.into_inner();
+                    for (chain, beacon) in verified {
+                        store.add_verified_beacons(&chain.0, &[beacon])?;
+                    }
+                    let message = NewMessage {
+                        outgoing: false,
+                        mode: "grid".into(),
+                        body: opened.plaintext.clone(),
+                        chain_hash: Some(opened.chain_hash.to_vec()),
+                        round: Some(opened.round),
+                    };
+                    store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
+                    Ok(OpenedMessage {
+                        from: record.name,
+                        plaintext: opened.plaintext,
+                        protection: Protection::of(Mode::Grid),
+                        round: Some(opened.round),
+                        chain_hash: Some(hex::encode(opened.chain_hash)),
+                    })
+                }
+                Body::Pad(_) => {
+                    let pad = store.pad(record.id)?.ok_or_else(|| {
+                        NodeError::BadInput(format!(
+                            "this message from {} uses a one-time pad, but none is imported for them",
+                            record.name
+                        ))
+                    })?;
+                    let mut book = book_of(&pad, &record.role)?;
+                    let range = claimed_range(&envelope)
+                        .ok_or_else(|| NodeError::BadInput("the pad range is invalid".into()))?;
+                    book.accept(range.clone())?;
+                    let file = Path::new(&pad.file);
+                    let mut bytes = read_range(file, &range)?;
+                    let plaintext = truepad::open(&envelope, &book.pad_id, &mut bytes)?;
+                    let received: Vec<(u64, u64)> =
+                        book.received.iter().map(|r| (r.start, r.end)).collect();
+                    let message = NewMessage {
+                        outgoing: false,
+                        mode: "pad".into(),
+                        body: plaintext.clone(),
+                        chain_hash: None,
+                        round: None,
+                    };
+                    store.record_message(record.id, None, Some(&received), &message)?;
+                    wipe_range(file, &range)?;
+                    Ok(OpenedMessage {
+                        from: record.name,
+                        plaintext,
+                        protection: Protection::of(Mode::Pad),
+                        round: None,
+                        chain_hash: None,
+                    })
+                }
+            }
+        })
+    }
+}
+
+fn session_id_of(bytes: &[u8]) -> Result<[u8; 16], NodeError> {
+    bytes
+        .try_into()
+        .map_err(|_| NodeError::BadInput("the stored session id is damaged".into()))
+}

@@ -1,0 +1,277 @@
+//! Pairing through codes (text, QR image or file) and the contact list.
+//! Network delivery of replies comes with messaging; these calls work offline.
+
+use serde::Serialize;
+use zks_pad::{
+    Identity, Invite, PendingInvite, Reply, Role, accept, invite::code_kind, peer_id_of, qr,
+};
+use zks_store::{ContactRecord, NewContact, Store};
+
+use crate::beacons::now_secs;
+use crate::{Node, NodeError};
+
+/// How long after its expiry an invite's reply is still accepted, so that a
+/// reply made just before expiry can be finished.
+pub const FINISH_GRACE_SECS: u64 = 24 * 3600;
+
+/// A fresh invite to show or send.
+#[derive(Debug, Clone, Serialize)]
+pub struct InviteCode {
+    /// The `ZKS1:` text form (also what the QR code holds).
+    pub text: String,
+    /// Unix time after which it is refused.
+    pub expires_at: u64,
+    /// The name it introduces us by.
+    pub name: String,
+}
+
+/// A contact as front ends show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Contact {
+    /// Local name.
+    pub name: String,
+    /// libp2p PeerId.
+    pub peer_id: String,
+    /// Safety code digit groups.
+    pub safety_code: String,
+    /// Whether the safety code was compared in person and confirmed.
+    pub verified: bool,
+    /// Addresses the contact gave.
+    pub addresses: Vec<String>,
+    /// Our role: `initiator` (we showed the invite) or `responder`.
+    pub role: String,
+    /// The one-time pad shared with this contact, if any.
+    pub pad: Option<crate::pads::PadStatus>,
+}
+
+/// The result of accepting an invite: the reply to give back, and the contact.
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptedInvite {
+    /// The reply's `ZKS1:` text form (also its QR content).
+    pub reply_text: String,
+    /// The new contact.
+    pub contact: Contact,
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Initiator => "initiator",
+        Role::Responder => "responder",
+    }
+}
+
+/// Turns what a person has (a `ZKS1:` text, a file holding one, a QR code
+/// PNG, or raw code bytes) into the code's bytes.
+pub fn decode_code_input(input: &[u8]) -> Result<Vec<u8>, NodeError> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if input.starts_with(PNG) {
+        return Ok(qr::from_text(&qr::decode_png(input)?)?);
+    }
+    if code_kind(input).is_some() {
+        return Ok(input.to_vec());
+    }
+    match std::str::from_utf8(input) {
+        Ok(text) => Ok(qr::from_text(text)?),
+        Err(_) => Err(NodeError::BadInput(
+            "this is neither a ZKS1: code, a QR code image (PNG) nor a code file".into(),
+        )),
+    }
+}
+
+impl Node {
+    /// This node's identity, created on first use.
+    pub(crate) fn identity(store: &mut Store) -> Result<(Identity, String), NodeError> {
+        let (seed, name) = match store.identity()? {
+            Some(found) => found,
+            None => {
+                let fresh = Identity::generate(&mut rand_core::OsRng);
+                let name = std::env::var("USER").unwrap_or_else(|_| "ZKS user".into());
+                store.create_identity(fresh.seed(), &name)?
+            }
+        };
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| NodeError::BadInput("the stored identity is damaged".into()))?;
+        let identity =
+            Identity::from_seed(&seed).map_err(|e| NodeError::BadInput(e.to_string()))?;
+        Ok((identity, name))
+    }
+
+    /// This node's PeerId and display name.
+    pub fn whoami(&self) -> Result<(String, String), NodeError> {
+        self.with_store_mut(|store| {
+            let (identity, name) = Node::identity(store)?;
+            Ok((identity.peer_id().to_string(), name))
+        })
+    }
+
+    /// Makes an invite valid for `ttl_secs`, optionally renaming ourselves.
+    pub fn create_invite(
+        &self,
+        name: Option<&str>,
+        ttl_secs: u64,
+    ) -> Result<InviteCode, NodeError> {
+        self.with_store_mut(|store| {
+            let (identity, mut my_name) = Node::identity(store)?;
+            if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
+                store.set_display_name(name)?;
+                my_name = name.to_owned();
+            }
+            let expires_at = now_secs().saturating_add(ttl_secs);
+            let pending =
+                PendingInvite::create(&identity, &my_name, &[], expires_at, &mut rand_core::OsRng);
+            store.add_pending_invite(&pending.invite().hash(), &pending.to_bytes(), expires_at)?;
+            Ok(InviteCode {
+                text: qr::to_text(pending.invite().as_bytes())?,
+                expires_at,
+                name: my_name,
+            })
+        })
+    }
+
+    /// Accepts an invite (any form [`decode_code_input`] takes), adding the
+    /// inviter as a contact named `as_name` or by its own name.
+    pub fn accept_invite(
+        &self,
+        input: &[u8],
+        as_name: Option<&str>,
+    ) -> Result<AcceptedInvite, NodeError> {
+        let bytes = decode_code_input(input)?;
+        let invite = Invite::decode(&bytes)?;
+        self.with_store_mut(|store| {
+            if store.invite_used(&invite.hash())? {
+                return Err(NodeError::BadInput(
+                    "this invite was already accepted; ask for a new one".into(),
+                ));
+            }
+            let (identity, my_name) = Node::identity(store)?;
+            let (reply, paired) = accept(
+                &invite,
+                &identity,
+                &my_name,
+                &[],
+                now_secs(),
+                &mut rand_core::OsRng,
+            )?;
+            let name = contact_name(as_name, &paired.peer.name);
+            let record = NewContact {
+                name: name.clone(),
+                peer_id: peer_id_of(&paired.peer.identity_key)
+                    .map_err(|e| NodeError::BadInput(e.to_string()))?
+                    .to_string(),
+                identity_key: paired.peer.identity_key.to_vec(),
+                addresses: paired.peer.addresses.clone(),
+                safety_code: paired.safety_code.to_string(),
+                role: role_name(Role::Responder).into(),
+                session_id: paired.session.id().to_vec(),
+                session: paired.session.to_bytes().to_vec(),
+            };
+            store.complete_pairing(&invite.hash(), &record)?;
+            let contact = contact_from(store, store.contact(&name)?)?;
+            Ok(AcceptedInvite {
+                reply_text: qr::to_text(reply.as_bytes())?,
+                contact,
+            })
+        })
+    }
+
+    /// Finishes a pairing with the reply to one of our invites.
+    pub fn finish_pairing(
+        &self,
+        input: &[u8],
+        as_name: Option<&str>,
+    ) -> Result<Contact, NodeError> {
+        let bytes = decode_code_input(input)?;
+        let reply = Reply::decode(&bytes)?;
+        self.with_store_mut(|store| {
+            let Some((state, expires_at)) = store.pending_invite(&reply.invite_hash)? else {
+                let why = if store.invite_used(&reply.invite_hash)? {
+                    "the invite this reply answers was already used for a pairing"
+                } else {
+                    "this reply answers an invite that was not made on this device"
+                };
+                return Err(NodeError::BadInput(why.into()));
+            };
+            let now = now_secs();
+            if now > expires_at.saturating_add(FINISH_GRACE_SECS) {
+                return Err(zks_pad::CodeError::Expired(now - expires_at).into());
+            }
+            let pending = PendingInvite::from_bytes(&state)?;
+            let paired = pending.finish(&reply)?;
+            let name = contact_name(as_name, &paired.peer.name);
+            let record = NewContact {
+                name: name.clone(),
+                peer_id: peer_id_of(&paired.peer.identity_key)
+                    .map_err(|e| NodeError::BadInput(e.to_string()))?
+                    .to_string(),
+                identity_key: paired.peer.identity_key.to_vec(),
+                addresses: paired.peer.addresses.clone(),
+                safety_code: paired.safety_code.to_string(),
+                role: role_name(Role::Initiator).into(),
+                session_id: paired.session.id().to_vec(),
+                session: paired.session.to_bytes().to_vec(),
+            };
+            store.complete_pairing(&reply.invite_hash, &record)?;
+            contact_from(store, store.contact(&name)?)
+        })
+    }
+
+    /// Every contact.
+    pub fn contacts(&self) -> Result<Vec<Contact>, NodeError> {
+        self.with_store(|store| {
+            store
+                .contacts()?
+                .into_iter()
+                .map(|c| contact_from(store, c))
+                .collect()
+        })
+    }
+
+    /// Marks a contact as verified after comparing the safety code. When
+    /// `code` is given it must match.
+    pub fn verify_contact(&self, name: &str, code: Option<&str>) -> Result<Contact, NodeError> {
+        self.with_store_mut(|store| {
+            let contact = store.contact(name)?;
+            if let Some(code) = code {
+                let given = zks_pad::SafetyCode::parse(code).ok_or_else(|| {
+                    NodeError::BadInput("a safety code is 40 digits (8 groups of 5)".into())
+                })?;
+                if given.to_string() != contact.safety_code {
+                    return Err(NodeError::BadInput(format!(
+                        "the safety code does not match the one of {name}; do not mark this contact as verified"
+                    )));
+                }
+            }
+            store.set_verified(contact.id)?;
+            contact_from(store, store.contact(name)?)
+        })
+    }
+}
+
+fn contact_name(as_name: Option<&str>, their_name: &str) -> String {
+    let chosen = as_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(their_name.trim());
+    if chosen.is_empty() {
+        "contact".to_owned()
+    } else {
+        chosen.to_owned()
+    }
+}
+
+pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, NodeError> {
+    let pad = store
+        .pad(c.id)?
+        .map(|p| crate::pads::status_of(&p, &c.role));
+    Ok(Contact {
+        name: c.name,
+        peer_id: c.peer_id,
+        safety_code: c.safety_code,
+        verified: c.verified,
+        addresses: c.addresses,
+        role: c.role,
+        pad,
+    })
+}
