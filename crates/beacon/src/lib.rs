@@ -18,7 +18,7 @@ pub use beacon::{
 };
 pub use chain::{ChainError, ChainHash, ChainInfo, DST_G1, DST_G2, Group, Scheme};
 pub use devnet::DevnetSigner;
-pub use verify::{BatchVerifier, Invalid, ReferenceVerifier, Verdict};
+pub use verify::{BatchVerifier, Invalid, ReferenceVerifier, Verdict, VerifiedBeacon};
 
 /// Decodes exactly 32 bytes of hex.
 pub(crate) fn hex32(text: &str) -> Option<[u8; 32]> {

@@ -31,6 +31,57 @@ pub enum Invalid {
 /// The outcome of verifying one beacon.
 pub type Verdict = Result<(), Invalid>;
 
+/// A beacon that verified under its chain's key. Made by the verifiers, so a
+/// function taking one cannot be handed an unchecked beacon.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VerifiedBeacon {
+    chain: crate::chain::ChainHash,
+    beacon: Beacon,
+}
+
+impl VerifiedBeacon {
+    /// The beacon.
+    pub fn beacon(&self) -> &Beacon {
+        &self.beacon
+    }
+
+    /// The chain it verified under.
+    pub fn chain_hash(&self) -> crate::chain::ChainHash {
+        self.chain
+    }
+
+    /// The round.
+    pub fn round(&self) -> u64 {
+        self.beacon.round()
+    }
+
+    /// Re-creates a verified beacon read back from storage that accepts only
+    /// verified beacons (the beacon cache). Nothing else may call this.
+    pub fn from_verified_storage(chain: crate::chain::ChainHash, beacon: Beacon) -> VerifiedBeacon {
+        VerifiedBeacon { chain, beacon }
+    }
+}
+
+/// Splits beacons by their verdicts into verified ones and refused ones.
+pub(crate) fn split(
+    chain: &ChainInfo,
+    beacons: Vec<Beacon>,
+    verdicts: Vec<Verdict>,
+) -> (Vec<VerifiedBeacon>, Vec<(Beacon, Invalid)>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (beacon, verdict) in beacons.into_iter().zip(verdicts) {
+        match verdict {
+            Ok(()) => good.push(VerifiedBeacon {
+                chain: chain.hash,
+                beacon,
+            }),
+            Err(e) => bad.push((beacon, e)),
+        }
+    }
+    (good, bad)
+}
+
 /// The chain's public key as a curve point.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PublicKey {

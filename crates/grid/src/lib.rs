@@ -4,3 +4,7 @@
 //!
 //! Owns the network and the beacon cache. Never stores, serves or forwards a
 //! beacon byte that `zks-beacon` has not verified.
+
+pub mod cache;
+
+pub use cache::{BeaconCache, CHUNK_ROUNDS, CacheError, Coverage, chunk_cid};

@@ -124,6 +124,17 @@ impl BatchVerifier {
         verdicts
     }
 
+    /// Verifies and splits: the beacons that verified, and the refused ones
+    /// with their reasons.
+    pub fn verify_split<R: RngCore + ?Sized>(
+        &self,
+        beacons: Vec<Beacon>,
+        rng: &mut R,
+    ) -> (Vec<super::VerifiedBeacon>, Vec<(Beacon, Invalid)>) {
+        let verdicts = self.verify(&beacons, rng);
+        super::split(&self.chain, beacons, verdicts)
+    }
+
     /// Finds the invalid beacons among `points[lo..hi]`, appending their positions.
     fn bisect(
         &self,
