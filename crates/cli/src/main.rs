@@ -36,8 +36,11 @@ enum Command {
     #[command(subcommand)]
     Beacon(cmd::beacon::BeaconCommand),
     /// A local test chain signed with a public key (offline demos and tests).
-    #[command(subcommand)]
-    Devnet(cmd::devnet::DevnetCommand),
+    Devnet(cmd::devnet::DevnetGroup),
+    /// Fill the local beacon cache through the fetch cascade.
+    Fetch(cmd::grid::FetchArgs),
+    /// Seed: keep chains (and pinned ranges) cached, serve the drand-compatible relay.
+    Seed(cmd::grid::SeedArgs),
     /// Pair with someone through invite and reply codes (text, QR image or file).
     #[command(subcommand)]
     Pair(cmd::pair::PairCommand),
@@ -69,11 +72,50 @@ fn main() -> ExitCode {
             Command::Beacon(cmd::beacon::BeaconCommand::Import(args)) => {
                 with_node(cli.home, |node| cmd::beacon::import(node, &args)).await
             }
+            Command::Beacon(cmd::beacon::BeaconCommand::Get(args)) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::grid::get(&node, &args).await;
+                node.stop().await;
+                result
+            }
             // Pure CPU work: run on a blocking thread, off the async workers.
             Command::Beacon(command) => {
                 tokio::task::spawn_blocking(move || cmd::beacon::run(command)).await?
             }
-            Command::Devnet(command) => cmd::devnet::run(command),
+            Command::Devnet(cmd::devnet::DevnetGroup {
+                command: Some(command),
+                ..
+            }) => cmd::devnet::run(command),
+            Command::Devnet(cmd::devnet::DevnetGroup {
+                command: None,
+                serve,
+            }) => match serve.http {
+                Some(addr) => {
+                    cmd::grid::devnet_serve(
+                        addr,
+                        serve.scheme,
+                        serve.period,
+                        serve.history,
+                        serve.run_for,
+                    )
+                    .await
+                }
+                None => Err(anyhow::anyhow!(
+                    "say what to do: --http ADDR to serve a devnet, or a subcommand (info, sign)"
+                )),
+            },
+            Command::Fetch(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::grid::fetch(&node, &args).await;
+                node.stop().await;
+                result
+            }
+            Command::Seed(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::grid::seed(&node, &args).await;
+                node.stop().await;
+                result
+            }
             Command::Pair(command) => {
                 with_node(cli.home, |node| cmd::pair::run(node, command)).await
             }

@@ -6,5 +6,11 @@
 //! beacon byte that `zks-beacon` has not verified.
 
 pub mod cache;
+pub mod cascade;
+pub mod http;
+pub mod relay;
 
 pub use cache::{BeaconCache, CHUNK_ROUNDS, CacheError, Coverage, chunk_cid};
+pub use cascade::{CascadeError, FetchCascade, FetchReport, SourceStats};
+pub use http::{DrandHttp, HttpError};
+pub use relay::RelaySource;

@@ -126,6 +126,16 @@ impl Node {
         })
     }
 
+    /// A known chain (built in or remembered) by name or hash.
+    pub fn chain(&self, name_or_hash: &str) -> Result<ChainInfo, NodeError> {
+        self.with_store(|store| find_chain(store, name_or_hash))
+    }
+
+    /// Where this home's beacon cache lives.
+    pub fn cache_dir(&self) -> std::path::PathBuf {
+        self.data_dir().path().join("cache")
+    }
+
     /// Chooses the chain outgoing messages are bound to (by name or hash).
     pub fn set_binding_chain(&self, chain: &str) -> Result<ChainInfo, NodeError> {
         self.with_store_mut(|store| {

@@ -26,6 +26,8 @@ pub(crate) enum BeaconCommand {
     Bench(BenchArgs),
     /// Verify beacons and keep the valid ones in this home (to bind messages to).
     Import(ImportArgs),
+    /// Print one round as drand JSON, from the cache or the sources.
+    Get(super::grid::GetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -144,7 +146,9 @@ pub(crate) fn run(command: BeaconCommand) -> anyhow::Result<ExitCode> {
     match command {
         BeaconCommand::Verify(args) => verify(&args),
         BeaconCommand::Bench(args) => bench(&args),
-        BeaconCommand::Import(_) => bail!("beacon import runs with the node"),
+        BeaconCommand::Import(_) | BeaconCommand::Get(_) => {
+            bail!("this command runs with the node")
+        }
     }
 }
 

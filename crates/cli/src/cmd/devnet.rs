@@ -6,6 +6,36 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use zks_beacon::{DevnetSigner, Scheme};
 
+/// `zks devnet`: either serve a live devnet over HTTP, or a subcommand.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct DevnetGroup {
+    #[command(subcommand)]
+    pub(crate) command: Option<DevnetCommand>,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+}
+
+/// Serving a live devnet.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Serve the drand HTTP API on this address, e.g. 127.0.0.1:8081.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) http: Option<std::net::SocketAddr>,
+    /// drand scheme ID (unchained schemes only when serving).
+    #[arg(long, default_value = "bls-unchained-g1-rfc9380", value_parser = parse_scheme)]
+    pub(crate) scheme: Scheme,
+    /// Seconds between rounds.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) period: u64,
+    /// Rounds already published at start (the chain's genesis is set so).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub(crate) history: u64,
+    /// Stop after this many seconds (for scripts and tests).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) run_for: Option<u64>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum DevnetCommand {
     /// Print the devnet's drand /info JSON.

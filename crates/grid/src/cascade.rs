@@ -1,0 +1,235 @@
+//! The fetch cascade: local cache first, then the drand HTTP API (the swarm
+//! and IPFS gateway layers slot in between as they land). Everything fetched
+//! is verified with the batch verifier before it is stored or returned; a
+//! base that sends a bad signature is demoted and its rounds refetched
+//! elsewhere. Per-source counters feed the dashboard and `zks fetch`.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use zks_beacon::{BatchVerifier, Beacon, ChainInfo, VerifiedBeacon};
+
+use crate::cache::{BeaconCache, CacheError};
+use crate::http::{DrandHttp, HttpError};
+
+/// Rounds verified and stored per batch.
+const BATCH: u64 = 1024;
+/// HTTP requests in flight at once (polite to public endpoints).
+pub const HTTP_CONCURRENCY: usize = 16;
+
+/// Counters of one source.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Verified rounds delivered.
+    pub rounds: u64,
+    /// Failed or refused requests (errors, bad signatures).
+    pub failures: u64,
+    /// Total time spent waiting on this source, in milliseconds.
+    pub millis: u64,
+}
+
+/// What one fetch did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FetchReport {
+    /// Rounds asked for.
+    pub requested: u64,
+    /// Rounds now held, per source that delivered them (`cache`, `drand`, …).
+    pub from: BTreeMap<String, u64>,
+    /// Rounds that could not be had, with the last reason.
+    pub failed: Vec<(u64, String)>,
+}
+
+impl FetchReport {
+    /// Rounds now held.
+    pub fn held(&self) -> u64 {
+        self.from.values().sum()
+    }
+}
+
+/// Why a fetch could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CascadeError {
+    /// The cache failed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// The rounds asked for are not published yet.
+    #[error("round {first} of {chain} is not published yet (the newest is {latest})")]
+    Future {
+        /// The chain.
+        chain: String,
+        /// First round asked for.
+        first: u64,
+        /// Newest published round.
+        latest: u64,
+    },
+    /// The chain's key is unusable.
+    #[error("chain {0}'s public key is unusable")]
+    BadChain(String),
+}
+
+/// The cascade over one cache and the configured sources.
+#[derive(Debug)]
+pub struct FetchCascade {
+    cache: Arc<BeaconCache>,
+    http: Option<DrandHttp>,
+    stats: Mutex<BTreeMap<String, SourceStats>>,
+}
+
+impl FetchCascade {
+    /// A cascade over `cache` and, if given, the drand HTTP endpoints.
+    pub fn new(cache: Arc<BeaconCache>, http: Option<DrandHttp>) -> FetchCascade {
+        FetchCascade {
+            cache,
+            http,
+            stats: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Arc<BeaconCache> {
+        &self.cache
+    }
+
+    /// The HTTP source, if configured.
+    pub fn http(&self) -> Option<&DrandHttp> {
+        self.http.as_ref()
+    }
+
+    /// Counters per source since start.
+    pub fn stats(&self) -> BTreeMap<String, SourceStats> {
+        self.stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count(&self, source: &str, rounds: u64, failures: u64, started: Instant) {
+        let mut stats = self
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = stats.entry(source.to_owned()).or_default();
+        entry.rounds += rounds;
+        entry.failures += failures;
+        entry.millis += started.elapsed().as_millis() as u64;
+    }
+
+    /// Makes `rounds` of `chain` present in the cache (as far as the sources
+    /// allow) and reports where they came from. `now` is Unix time.
+    pub async fn fetch(
+        &self,
+        chain: &ChainInfo,
+        rounds: RangeInclusive<u64>,
+        now: u64,
+    ) -> Result<FetchReport, CascadeError> {
+        let latest = chain.round_at(now);
+        let first = (*rounds.start()).max(1);
+        if first > latest {
+            return Err(CascadeError::Future {
+                chain: chain.name.clone(),
+                first,
+                latest,
+            });
+        }
+        let last = (*rounds.end()).min(latest);
+        let mut report = FetchReport {
+            requested: last - first + 1,
+            ..FetchReport::default()
+        };
+        let started = Instant::now();
+        let missing = self.cache.missing(chain, first..=last)?;
+        let missing_count: u64 = missing.iter().map(|r| r.end() - r.start() + 1).sum();
+        let cached = report.requested - missing_count;
+        if cached > 0 {
+            report.from.insert("cache".into(), cached);
+            self.count("cache", cached, 0, started);
+        }
+        let verifier =
+            BatchVerifier::new(chain).map_err(|_| CascadeError::BadChain(chain.name.clone()))?;
+        for range in missing {
+            let mut start = *range.start();
+            while start <= *range.end() {
+                let end = (start + BATCH - 1).min(*range.end());
+                self.fetch_http(chain, &verifier, start..=end, &mut report)
+                    .await?;
+                start = end + 1;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn fetch_http(
+        &self,
+        chain: &ChainInfo,
+        verifier: &BatchVerifier,
+        rounds: RangeInclusive<u64>,
+        report: &mut FetchReport,
+    ) -> Result<(), CascadeError> {
+        let Some(http) = &self.http else {
+            report
+                .failed
+                .extend(rounds.map(|r| (r, "no source has it (HTTP disabled)".to_owned())));
+            return Ok(());
+        };
+        let started = Instant::now();
+        let (got, failed) = http.rounds(chain, rounds, HTTP_CONCURRENCY).await;
+        let mut failures = failed.len() as u64;
+        report
+            .failed
+            .extend(failed.into_iter().map(|(r, e)| (r, e.to_string())));
+        let (beacons, origins): (Vec<Beacon>, Vec<String>) = got.into_iter().unzip();
+        let verdicts = verifier.verify(&beacons, &mut rand_core::OsRng);
+        let mut good: Vec<VerifiedBeacon> = Vec::new();
+        let mut retry = Vec::new();
+        for ((beacon, origin), verdict) in beacons.into_iter().zip(origins).zip(verdicts) {
+            match verdict {
+                Ok(()) => good.push(VerifiedBeacon::from_verified_storage(chain.hash, beacon)),
+                Err(e) => {
+                    // A bad signature: this base is not trusted for a while,
+                    // and the round is asked of the others.
+                    http.demote(&origin);
+                    failures += 1;
+                    retry.push((beacon.round(), e.to_string()));
+                }
+            }
+        }
+        for (round, first_reason) in retry {
+            match http.round(chain, round).await {
+                Ok((b, origin)) => {
+                    if verifier.verify(std::slice::from_ref(&b), &mut rand_core::OsRng)[0].is_ok() {
+                        good.push(VerifiedBeacon::from_verified_storage(chain.hash, b));
+                    } else {
+                        http.demote(&origin);
+                        report.failed.push((round, first_reason));
+                    }
+                }
+                Err(HttpError::Future(_)) | Err(_) => report.failed.push((round, first_reason)),
+            }
+        }
+        good.sort_by_key(VerifiedBeacon::round);
+        let count = good.len() as u64;
+        self.cache.put(chain, &good)?;
+        if count > 0 {
+            *report.from.entry("drand".into()).or_default() += count;
+        }
+        self.count("drand", count, failures, started);
+        Ok(())
+    }
+
+    /// One round: from the cache, else fetched (and cached).
+    pub async fn get(
+        &self,
+        chain: &ChainInfo,
+        round: u64,
+        now: u64,
+    ) -> Result<Option<VerifiedBeacon>, CascadeError> {
+        if let Some(b) = self.cache.get(chain, round)? {
+            return Ok(Some(b));
+        }
+        self.fetch(chain, round..=round, now).await?;
+        Ok(self.cache.get(chain, round)?)
+    }
+}

@@ -1,0 +1,248 @@
+//! The HTTP layer, the cascade and the relay on loopback: a devnet relay, a
+//! seeder relay over recorded real beacons, and misbehaving servers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::get;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use zks_beacon::{BatchVerifier, ChainInfo, DevnetSigner, Scheme, parse_beacon_list};
+use zks_grid::relay::{self, RelaySource};
+use zks_grid::{BeaconCache, DrandHttp, FetchCascade};
+
+const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+const PERIOD: u64 = 3;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A devnet whose round `history` is the current one.
+fn devnet(history: u64) -> Arc<DevnetSigner> {
+    let genesis = now() - (history - 1) * PERIOD;
+    Arc::new(DevnetSigner::test(
+        Scheme::UnchainedG1Rfc9380,
+        PERIOD,
+        genesis,
+    ))
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn cascade(dir: &tempfile::TempDir, bases: &[String]) -> FetchCascade {
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let http = (!bases.is_empty()).then(|| DrandHttp::new(bases, Duration::from_secs(2)).unwrap());
+    FetchCascade::new(cache, http)
+}
+
+#[tokio::test]
+async fn a_fresh_node_fills_its_cache_from_a_devnet_relay_then_serves_from_cache() {
+    let signer = devnet(300);
+    let chain = signer.chain().clone();
+    let (addr, _task) = relay::serve("127.0.0.1:0".parse().unwrap(), RelaySource::Devnet(signer))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cascade = cascade(&dir, &[format!("http://{addr}")]);
+
+    let http = cascade.http().unwrap();
+    assert_eq!(
+        http.info(&chain.hash).await.unwrap(),
+        chain,
+        "chain learned by hash over HTTP"
+    );
+    let report = cascade.fetch(&chain, 1..=250, now()).await.unwrap();
+    assert_eq!(report.from.get("drand"), Some(&250), "{report:?}");
+    assert!(report.failed.is_empty());
+    assert_eq!(cascade.cache().coverage(&chain).unwrap().rounds, 250);
+    let again = cascade.fetch(&chain, 1..=250, now()).await.unwrap();
+    assert_eq!(again.from.get("cache"), Some(&250));
+    assert_eq!(again.from.get("drand"), None);
+    assert!(
+        cascade.fetch(&chain, 10_000..=10_001, now()).await.is_err(),
+        "future rounds refused"
+    );
+}
+
+#[tokio::test]
+async fn the_relay_serves_recorded_rounds_byte_identical_to_drand() {
+    let chain = ChainInfo::quicknet();
+    let dir = tempfile::tempdir().unwrap();
+    let cascade = Arc::new(cascade(&dir, &[]));
+    let beacons: Vec<_> = parse_beacon_list(chain.scheme, QUICKNET)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let (good, bad) = BatchVerifier::new(&chain)
+        .unwrap()
+        .verify_split(beacons, &mut ChaCha20Rng::seed_from_u64(1));
+    assert!(bad.is_empty());
+    cascade.cache().put(&chain, &good).unwrap();
+
+    let source = RelaySource::Cascade {
+        cascade,
+        chains: vec![chain.clone()],
+    };
+    let (addr, _task) = relay::serve("127.0.0.1:0".parse().unwrap(), source)
+        .await
+        .unwrap();
+    let base = format!("http://{addr}/{}", chain.hash);
+    let client = reqwest::Client::new();
+    for line in QUICKNET
+        .lines()
+        .take(5)
+        .chain(QUICKNET.lines().skip(100).take(3))
+    {
+        let round: serde_json::Value = serde_json::from_str(line).unwrap();
+        let url = format!("{base}/public/{}", round["round"]);
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.text().await.unwrap(), line, "{url}");
+    }
+    let info = client
+        .get(format!("{base}/info"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ChainInfo::from_info_json(&info).unwrap(), chain);
+    let status = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        status(format!("{base}/public/999999999")).await,
+        425,
+        "future round"
+    );
+    assert_eq!(status(format!("{base}/public/abc")).await, 400);
+    assert_eq!(
+        status(format!("http://{addr}/{}/info", "00".repeat(32))).await,
+        404
+    );
+    assert_eq!(
+        status(format!("{base}/public/5")).await,
+        404,
+        "not held, no other source"
+    );
+}
+
+#[tokio::test]
+async fn bad_signatures_garbage_errors_and_slow_servers_are_routed_around() {
+    let signer = devnet(200);
+    let chain = signer.chain().clone();
+    let (honest, _task) = relay::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        RelaySource::Devnet(signer.clone()),
+    )
+    .await
+    .unwrap();
+    let honest = format!("http://{honest}");
+
+    // Answers round r with round r+1's (valid) signature: a shifted beacon.
+    let shifted = {
+        let signer = signer.clone();
+        Router::new().route(
+            "/{hash}/public/{round}",
+            get(move |Path((_, round)): Path<(String, u64)>| {
+                let signer = signer.clone();
+                async move {
+                    let next = signer.sign(round + 1, None).unwrap();
+                    let json = zks_beacon::Beacon::new(
+                        Scheme::UnchainedG1Rfc9380,
+                        round,
+                        next.signature().to_vec(),
+                        None,
+                    )
+                    .unwrap()
+                    .to_json();
+                    (StatusCode::OK, json)
+                }
+            }),
+        )
+    };
+    let garbage = Router::new().route(
+        "/{hash}/public/{round}",
+        get(|| async { "<html>not json</html>" }),
+    );
+    let failing = Router::new().route(
+        "/{hash}/public/{round}",
+        get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+    );
+    let slow = Router::new().route(
+        "/{hash}/public/{round}",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "too late"
+        }),
+    );
+    let mut bases = Vec::new();
+    for router in [shifted, garbage, failing, slow] {
+        bases.push(serve(router).await);
+    }
+    bases.push(honest);
+    let dir = tempfile::tempdir().unwrap();
+    let cascade = cascade(&dir, &bases);
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        cascade.fetch(&chain, 1..=40, now()),
+    )
+    .await
+    .expect("bounded in time")
+    .unwrap();
+    assert_eq!(report.from.get("drand"), Some(&40), "{report:?}");
+    let held = cascade.cache().get_range(&chain, 1..=40).unwrap();
+    assert_eq!(held.len(), 40);
+    let beacons: Vec<_> = held.iter().map(|b| b.beacon().clone()).collect();
+    let reference = zks_beacon::ReferenceVerifier::new(&chain).unwrap();
+    assert!(
+        reference
+            .verify(&beacons)
+            .iter()
+            .all(std::result::Result::is_ok),
+        "only verified beacons stored"
+    );
+    assert!(cascade.stats()["drand"].failures > 0);
+}
+
+#[tokio::test]
+async fn a_server_lying_about_chain_info_is_refused() {
+    let signer = devnet(10);
+    let chain = signer.chain().clone();
+    let mut forged = ChainInfo::quicknet();
+    forged.hash = chain.hash; // claims the devnet's hash with quicknet's contents
+    let body = forged.to_info_json();
+    let liar = serve(Router::new().route(
+        "/{hash}/info",
+        get(move || {
+            let body = body.clone();
+            async move { body }
+        }),
+    ))
+    .await;
+    let http = DrandHttp::new(&[liar], Duration::from_secs(2)).unwrap();
+    let err = http.info(&chain.hash).await.unwrap_err();
+    assert!(
+        err.to_string().contains("hashes to") || err.to_string().contains("not a drand"),
+        "{err}"
+    );
+    assert!(DrandHttp::new(&["ftp://example".into()], Duration::from_secs(1)).is_err());
+    assert!(DrandHttp::new(&[], Duration::from_secs(1)).is_err());
+}
