@@ -12,8 +12,14 @@ use std::time::Instant;
 use serde::Serialize;
 use zks_beacon::{BatchVerifier, Beacon, ChainInfo, VerifiedBeacon};
 
-use crate::cache::{BeaconCache, CacheError};
+use crate::cache::{BeaconCache, CHUNK_ROUNDS, CacheError, chunk_of};
 use crate::http::{DrandHttp, HttpError};
+use crate::swarm::{RangeRequest, SwarmClient, to_beacons};
+
+/// How long to look for providers of a chunk.
+const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Most providers asked in parallel for parts of one chunk.
+const PARALLEL_PROVIDERS: usize = 4;
 
 /// Rounds verified and stored per batch.
 const BATCH: u64 = 1024;
@@ -74,6 +80,7 @@ pub enum CascadeError {
 #[derive(Debug)]
 pub struct FetchCascade {
     cache: Arc<BeaconCache>,
+    swarm: Option<SwarmClient>,
     http: Option<DrandHttp>,
     stats: Mutex<BTreeMap<String, SourceStats>>,
 }
@@ -83,9 +90,33 @@ impl FetchCascade {
     pub fn new(cache: Arc<BeaconCache>, http: Option<DrandHttp>) -> FetchCascade {
         FetchCascade {
             cache,
+            swarm: None,
             http,
             stats: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Adds the swarm layer (tried after the cache, before HTTP).
+    pub fn with_swarm(mut self, swarm: SwarmClient) -> FetchCascade {
+        self.swarm = Some(swarm);
+        self
+    }
+
+    /// The swarm, if any.
+    pub fn swarm(&self) -> Option<&SwarmClient> {
+        self.swarm.as_ref()
+    }
+
+    /// Announces every chunk of `chain` this node holds any round of.
+    pub async fn announce(&self, chain: &ChainInfo) -> Result<usize, CascadeError> {
+        let Some(swarm) = &self.swarm else {
+            return Ok(0);
+        };
+        let coverage = self.cache.coverage(chain)?;
+        for (chunk, _) in &coverage.chunks {
+            let _ = swarm.provide(chain.hash, *chunk).await;
+        }
+        Ok(coverage.chunks.len())
     }
 
     /// The cache.
@@ -149,6 +180,17 @@ impl FetchCascade {
         }
         let verifier =
             BatchVerifier::new(chain).map_err(|_| CascadeError::BadChain(chain.name.clone()))?;
+        let missing = if self.swarm.is_some() {
+            let mut still = Vec::new();
+            for range in missing {
+                self.fetch_swarm(chain, &verifier, range.clone(), &mut report)
+                    .await?;
+                still.extend(self.cache.missing(chain, range)?);
+            }
+            still
+        } else {
+            missing
+        };
         for range in missing {
             let mut start = *range.start();
             while start <= *range.end() {
@@ -159,6 +201,93 @@ impl FetchCascade {
             }
         }
         Ok(report)
+    }
+
+    /// The swarm layer: per chunk, its providers are asked for parts of the
+    /// range in parallel; a provider that sends a bad signature is banned.
+    async fn fetch_swarm(
+        &self,
+        chain: &ChainInfo,
+        verifier: &BatchVerifier,
+        range: RangeInclusive<u64>,
+        report: &mut FetchReport,
+    ) -> Result<(), CascadeError> {
+        let Some(swarm) = &self.swarm else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let (mut delivered, mut failures) = (0u64, 0u64);
+        for chunk in chunk_of(*range.start())..=chunk_of(*range.end()) {
+            let lo = (*range.start()).max(chunk * CHUNK_ROUNDS + 1);
+            let hi = (*range.end()).min((chunk + 1) * CHUNK_ROUNDS);
+            let mut providers: Vec<_> = swarm
+                .providers(chain.hash, chunk, PROVIDER_TIMEOUT)
+                .await
+                .into_iter()
+                .filter(|p| *p != swarm.peer_id())
+                .collect();
+            providers.sort();
+            // Up to PARALLEL_PROVIDERS parts at once; providers that answered
+            // honestly stay in the pool for what is still missing, liars are
+            // banned and dropped; stop when done or when a pass adds nothing.
+            for _pass in 0..16 {
+                let gaps = self.cache.missing(chain, lo..=hi)?;
+                if gaps.is_empty() || providers.is_empty() {
+                    break;
+                }
+                let batch: Vec<_> = providers.iter().copied().take(PARALLEL_PROVIDERS).collect();
+                let parts = split_gaps(&gaps, batch.len());
+                let requests = batch
+                    .iter()
+                    .zip(parts)
+                    .map(|(peer, (first, last))| async move {
+                        let req = RangeRequest {
+                            chain: chain.hash.0,
+                            first,
+                            last,
+                        };
+                        (*peer, first, last, swarm.request(*peer, req).await)
+                    });
+                let mut added = 0;
+                for (peer, first, last, result) in futures::future::join_all(requests).await {
+                    let Ok(served) = result else {
+                        failures += 1;
+                        providers.retain(|p| *p != peer);
+                        continue;
+                    };
+                    let (beacons, malformed) = to_beacons(chain, first, last, served);
+                    let (good, bad) = verifier.verify_split(beacons, &mut rand_core::OsRng);
+                    if malformed > 0 || !bad.is_empty() {
+                        tracing::warn!(%peer, bad = bad.len() + malformed, "peer sent bad beacons; banning it");
+                        let _ = swarm.ban(peer).await;
+                        failures += 1;
+                        providers.retain(|p| *p != peer);
+                    }
+                    let n = self.cache.put(chain, &good)? as u64;
+                    added += n;
+                    delivered += n;
+                }
+                if added == 0 && providers.len() <= PARALLEL_PROVIDERS {
+                    // Everyone left was asked and nobody had more.
+                    let remaining = self.cache.missing(chain, lo..=hi)?;
+                    if remaining == gaps {
+                        break;
+                    }
+                }
+                // Rotate so the next pass splits the gaps over other peers too.
+                if !providers.is_empty() {
+                    providers.rotate_left(1);
+                }
+            }
+            if delivered > 0 {
+                let _ = swarm.provide(chain.hash, chunk).await;
+            }
+        }
+        if delivered > 0 {
+            *report.from.entry("swarm".into()).or_default() += delivered;
+        }
+        self.count("swarm", delivered, failures, started);
+        Ok(())
     }
 
     async fn fetch_http(
@@ -232,4 +361,19 @@ impl FetchCascade {
         self.fetch(chain, round..=round, now).await?;
         Ok(self.cache.get(chain, round)?)
     }
+}
+
+/// Splits the gaps of a chunk into at most `n` contiguous request ranges.
+fn split_gaps(gaps: &[RangeInclusive<u64>], n: usize) -> Vec<(u64, u64)> {
+    let (Some(first), Some(last)) = (gaps.first(), gaps.last()) else {
+        return Vec::new();
+    };
+    let (lo, hi) = (*first.start(), *last.end());
+    let n = n.max(1) as u64;
+    let span = hi - lo + 1;
+    let step = span.div_ceil(n);
+    (0..n)
+        .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
+        .filter(|(a, b)| a <= b)
+        .collect()
 }

@@ -9,8 +9,10 @@ pub mod cache;
 pub mod cascade;
 pub mod http;
 pub mod relay;
+pub mod swarm;
 
 pub use cache::{BeaconCache, CHUNK_ROUNDS, CacheError, Coverage, chunk_cid};
 pub use cascade::{CascadeError, FetchCascade, FetchReport, SourceStats};
 pub use http::{DrandHttp, HttpError};
 pub use relay::RelaySource;
+pub use swarm::{SwarmClient, SwarmConfig, SwarmError};

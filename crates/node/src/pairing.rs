@@ -98,6 +98,11 @@ impl Node {
         Ok((identity, name))
     }
 
+    /// This node's libp2p identity (the same Ed25519 key as its PeerId).
+    pub fn libp2p_keypair(&self) -> Result<zks_pad::libp2p_identity::Keypair, NodeError> {
+        self.with_store_mut(|store| Ok(Node::identity(store)?.0.libp2p_keypair()))
+    }
+
     /// This node's PeerId and display name.
     pub fn whoami(&self) -> Result<(String, String), NodeError> {
         self.with_store_mut(|store| {

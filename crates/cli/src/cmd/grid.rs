@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use zks_beacon::{ChainHash, ChainInfo, DevnetSigner, Scheme};
 use zks_grid::relay::{self, RelaySource};
-use zks_grid::{BeaconCache, DrandHttp, FetchCascade};
+use zks_grid::{BeaconCache, DrandHttp, FetchCascade, SwarmConfig};
 use zks_node::Node;
 
 use crate::output;
@@ -25,6 +25,15 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sources shared by the grid commands.
 #[derive(Debug, Args)]
 pub(crate) struct SourceArgs {
+    /// Grid peer to connect to (repeatable), e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3….
+    #[arg(long = "bootstrap", value_name = "MULTIADDR")]
+    bootstrap: Vec<libp2p::Multiaddr>,
+    /// Address to listen on for grid peers (repeatable), e.g. /ip4/0.0.0.0/tcp/4001.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    listen: Vec<libp2p::Multiaddr>,
+    /// Discover grid peers on the local network with mDNS.
+    #[arg(long)]
+    mdns: bool,
     /// drand HTTP API base URL (repeatable), e.g. https://api.drand.sh.
     #[arg(long = "drand-url", value_name = "URL")]
     drand_urls: Vec<String>,
@@ -111,35 +120,91 @@ fn http(args: &SourceArgs) -> anyhow::Result<Option<DrandHttp>> {
 }
 
 /// The chain by name or hash; a hash this home does not know is learned
-/// from the HTTP sources (checked against the hash) and remembered.
+/// from the HTTP sources or the grid peers (accepted only if the info hashes
+/// to it) and remembered.
 async fn resolve_chain(
     node: &Node,
     name: &str,
     http: Option<&DrandHttp>,
+    cascade: Option<&FetchCascade>,
 ) -> anyhow::Result<ChainInfo> {
     if let Ok(chain) = node.chain(name) {
         return Ok(chain);
     }
-    let (Ok(hash), Some(http)) = (name.parse::<ChainHash>(), http) else {
+    let Ok(hash) = name.parse::<ChainHash>() else {
         return Ok(node.chain(name)?);
     };
-    let info = http
-        .info(&hash)
-        .await
-        .with_context(|| format!("cannot learn chain {hash}"))?;
+    let mut info = None;
+    if let Some(http) = http {
+        info = http.info(&hash).await.ok();
+    }
+    if info.is_none()
+        && let Some(swarm) = cascade.and_then(FetchCascade::swarm)
+    {
+        info = swarm.learn_chain(hash, Duration::from_secs(5)).await;
+    }
+    let info = info.ok_or_else(|| {
+        anyhow::anyhow!("chain {hash} is not known here and no source or peer could describe it")
+    })?;
     node.add_chain(&info.to_info_json())?;
+    if let Some(swarm) = cascade.and_then(FetchCascade::swarm) {
+        swarm.add_chain(info.clone()).await?;
+    }
     Ok(info)
 }
 
-fn cascade(node: &Node, http: Option<DrandHttp>) -> anyhow::Result<FetchCascade> {
-    let cache = BeaconCache::open(&node.cache_dir(), CACHE_BUDGET)?;
-    Ok(FetchCascade::new(Arc::new(cache), http))
+/// Known chains among `names` (others are resolved once the swarm is up).
+fn known(node: &Node, names: &[String]) -> Vec<ChainInfo> {
+    names.iter().filter_map(|n| node.chain(n).ok()).collect()
+}
+
+/// The cascade over this home's cache, with the swarm when peers or listen
+/// addresses are given.
+async fn cascade(
+    node: &Node,
+    sources: &SourceArgs,
+    http: Option<DrandHttp>,
+    chains: &[ChainInfo],
+) -> anyhow::Result<FetchCascade> {
+    let cache = Arc::new(BeaconCache::open(&node.cache_dir(), CACHE_BUDGET)?);
+    let cascade = FetchCascade::new(cache.clone(), http);
+    if sources.bootstrap.is_empty() && sources.listen.is_empty() && !sources.mdns {
+        return Ok(cascade);
+    }
+    let config = SwarmConfig {
+        keypair: node.libp2p_keypair()?,
+        listen: if sources.listen.is_empty() {
+            vec!["/ip4/0.0.0.0/tcp/0".parse()?]
+        } else {
+            sources.listen.clone()
+        },
+        bootstrap: sources.bootstrap.clone(),
+        chains: chains.to_vec(),
+        mdns: sources.mdns,
+    };
+    let client = zks_grid::swarm::start(config, cache).await?;
+    if !sources.bootstrap.is_empty() {
+        // Give the first connections a moment before asking for providers.
+        for _ in 0..40 {
+            if !client.peers().await?.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(cascade.with_swarm(client))
 }
 
 pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitCode> {
     let http = http(&args.sources)?;
-    let chain = resolve_chain(node, &args.chain, http.as_ref()).await?;
-    let cascade = cascade(node, http)?;
+    let cascade = cascade(
+        node,
+        &args.sources,
+        http,
+        &known(node, std::slice::from_ref(&args.chain)),
+    )
+    .await?;
+    let chain = resolve_chain(node, &args.chain, cascade.http(), Some(&cascade)).await?;
     let report = cascade.fetch(&chain, args.rounds.clone(), now()).await?;
     if args.json {
         output::json(&report)?;
@@ -177,7 +242,14 @@ pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitC
 
 pub(crate) async fn get(node: &Node, args: &GetArgs) -> anyhow::Result<ExitCode> {
     let http = http(&args.sources)?;
-    let chain = resolve_chain(node, &args.chain, http.as_ref()).await?;
+    let cascade = cascade(
+        node,
+        &args.sources,
+        http,
+        &known(node, std::slice::from_ref(&args.chain)),
+    )
+    .await?;
+    let chain = resolve_chain(node, &args.chain, cascade.http(), Some(&cascade)).await?;
     let round = if args.round == "latest" {
         chain.round_at(now())
     } else {
@@ -185,7 +257,6 @@ pub(crate) async fn get(node: &Node, args: &GetArgs) -> anyhow::Result<ExitCode>
             .parse::<u64>()
             .map_err(|_| anyhow::anyhow!("the round must be a number or latest"))?
     };
-    let cascade = cascade(node, http)?;
     match cascade.get(&chain, round, now()).await? {
         Some(b) => {
             println!("{}", b.beacon().to_json());
@@ -205,11 +276,11 @@ pub(crate) async fn seed(node: &Node, args: &SeedArgs) -> anyhow::Result<ExitCod
     } else {
         args.chains.clone()
     };
+    let cascade = Arc::new(cascade(node, &args.sources, http, &known(node, &names)).await?);
     let mut chains = Vec::new();
     for name in &names {
-        chains.push(resolve_chain(node, name, http.as_ref()).await?);
+        chains.push(resolve_chain(node, name, cascade.http(), Some(&cascade)).await?);
     }
-    let cascade = Arc::new(cascade(node, http)?);
     if let (Some(pin), Some(first)) = (&args.pin, chains.first()) {
         cascade.cache().pin(first.hash, pin.clone());
     }
@@ -218,6 +289,13 @@ pub(crate) async fn seed(node: &Node, args: &SeedArgs) -> anyhow::Result<ExitCod
         names.join(", "),
         node.data_dir().path().display()
     );
+    if let Some(swarm) = cascade.swarm() {
+        println!("peer id {}", swarm.peer_id());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for addr in swarm.listen_addrs().await? {
+            println!("grid listening on {addr}");
+        }
+    }
     if let Some(addr) = args.relay_http {
         let source = RelaySource::Cascade {
             cascade: cascade.clone(),
@@ -239,7 +317,11 @@ pub(crate) async fn seed(node: &Node, args: &SeedArgs) -> anyhow::Result<ExitCod
                 (Some(pin), true) => *pin.start()..=(*pin.end()).min(head),
                 _ => head.saturating_sub(10).max(1)..=head,
             };
-            match cascade.fetch(chain, range, now).await {
+            let result = cascade.fetch(chain, range, now).await;
+            if let Err(e) = cascade.announce(chain).await {
+                tracing::warn!("cannot announce chunks: {e}");
+            }
+            match result {
                 Ok(report) => {
                     tracing::info!(chain = %chain.name, held = report.held(), failed = report.failed.len(), "seeding pass");
                 }

@@ -1,0 +1,876 @@
+//! The grid's libp2p swarm: TCP + Noise + Yamux, Identify, Ping, Kademlia
+//! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), GossipSub
+//! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
+//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, mDNS on
+//! LANs, and a block list for peers that sent bad signatures.
+//!
+//! After rust-libp2p's file-sharing example: one event loop owns the
+//! `Swarm`; the rest of the program holds a cheap [`SwarmClient`] that sends
+//! commands over a bounded channel and awaits oneshot replies.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::channel::{mpsc, oneshot};
+use futures::{AsyncReadExt, AsyncWriteExt, SinkExt};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, allow_block_list, gossipsub, identify, identity, kad, mdns,
+    noise, ping, request_response, tcp, yamux,
+};
+use zks_beacon::{Beacon, ChainHash, ChainInfo, ReferenceVerifier, VerifiedBeacon};
+
+use crate::cache::{BeaconCache, CHUNK_ROUNDS, chunk_of};
+
+/// Protocol of chunk range requests.
+pub const CHUNK_PROTOCOL: &str = "/zks/chunk/1.0.0";
+/// Protocol asking a peer for a chain's `/info` JSON by chain hash.
+pub const INFO_PROTOCOL: &str = "/zks/chain-info/1.0.0";
+/// Largest chain info document accepted.
+const MAX_INFO: usize = 4096;
+/// Kademlia protocol name.
+pub const KAD_PROTOCOL: &str = "/zks/kad/1.0.0";
+/// Largest chunk response accepted (16384 rounds of 96-byte signatures and
+/// previous signatures, with framing).
+const MAX_RESPONSE: usize = 4 << 20;
+/// How long a peer that sent a bad signature stays blocked.
+pub const BAN: Duration = Duration::from_secs(600);
+/// Commands waiting for the event loop.
+const COMMAND_QUEUE: usize = 64;
+
+/// Why a swarm operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwarmError {
+    /// The event loop has stopped.
+    #[error("the grid network has stopped")]
+    Stopped,
+    /// Setting up the transport or listening failed.
+    #[error("grid network: {0}")]
+    Setup(String),
+    /// A request to a peer failed or was refused.
+    #[error("peer {peer}: {reason}")]
+    Request {
+        /// The peer.
+        peer: PeerId,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// A range request: rounds `first..=last` of one chain (within one chunk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeRequest {
+    /// The chain.
+    pub chain: [u8; 32],
+    /// First round.
+    pub first: u64,
+    /// Last round.
+    pub last: u64,
+}
+
+/// One served round: number, signature and (chained) previous signature.
+pub type ServedRound = (u64, Vec<u8>, Option<Vec<u8>>);
+
+/// The codec of `/zks/chunk/1.0.0`: fixed-size requests, length-prefixed
+/// responses with explicit caps so a hostile peer cannot make us allocate.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkCodec;
+
+async fn read_exact_vec<T: futures::AsyncRead + Unpin>(
+    io: &mut T,
+    n: usize,
+) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+fn invalid(msg: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
+}
+
+impl request_response::Codec for ChunkCodec {
+    type Protocol = StreamProtocol;
+    type Request = RangeRequest;
+    type Response = Vec<ServedRound>;
+
+    async fn read_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<RangeRequest>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let buf = read_exact_vec(io, 48).await?;
+        let mut chain = [0u8; 32];
+        chain.copy_from_slice(&buf[..32]);
+        let first = u64::from_be_bytes(buf[32..40].try_into().map_err(|_| invalid("request"))?);
+        let last = u64::from_be_bytes(buf[40..48].try_into().map_err(|_| invalid("request"))?);
+        if first == 0 || last < first || last - first >= CHUNK_ROUNDS {
+            return Err(invalid("range out of bounds"));
+        }
+        Ok(RangeRequest { chain, first, last })
+    }
+
+    async fn read_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Vec<ServedRound>>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let mut body = Vec::new();
+        io.take(MAX_RESPONSE as u64 + 1)
+            .read_to_end(&mut body)
+            .await?;
+        if body.len() > MAX_RESPONSE {
+            return Err(invalid("response too large"));
+        }
+        decode_response(&body).ok_or_else(|| invalid("malformed chunk response"))
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: RangeRequest,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        let mut buf = Vec::with_capacity(48);
+        buf.extend_from_slice(&req.chain);
+        buf.extend_from_slice(&req.first.to_be_bytes());
+        buf.extend_from_slice(&req.last.to_be_bytes());
+        io.write_all(&buf).await?;
+        io.close().await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        rounds: Vec<ServedRound>,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&encode_response(&rounds)).await?;
+        io.close().await
+    }
+}
+
+/// `count u32 | (round u64 | sig u8-len | prev u8-len)*`.
+pub fn encode_response(rounds: &[ServedRound]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + rounds.len() * 110);
+    out.extend_from_slice(&(rounds.len() as u32).to_be_bytes());
+    for (round, sig, prev) in rounds {
+        out.extend_from_slice(&round.to_be_bytes());
+        out.push(sig.len().min(255) as u8);
+        out.extend_from_slice(&sig[..sig.len().min(255)]);
+        let prev = prev.as_deref().unwrap_or(&[]);
+        out.push(prev.len().min(255) as u8);
+        out.extend_from_slice(&prev[..prev.len().min(255)]);
+    }
+    out
+}
+
+/// The inverse of [`encode_response`]; `None` for anything malformed.
+pub fn decode_response(body: &[u8]) -> Option<Vec<ServedRound>> {
+    let count = u32::from_be_bytes(body.get(..4)?.try_into().ok()?) as usize;
+    if count as u64 > CHUNK_ROUNDS {
+        return None;
+    }
+    let mut pos = 4;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let round = u64::from_be_bytes(body.get(pos..pos + 8)?.try_into().ok()?);
+        pos += 8;
+        let sig_len = usize::from(*body.get(pos)?);
+        let sig = body.get(pos + 1..pos + 1 + sig_len)?.to_vec();
+        pos += 1 + sig_len;
+        let prev_len = usize::from(*body.get(pos)?);
+        let prev = body.get(pos + 1..pos + 1 + prev_len)?.to_vec();
+        pos += 1 + prev_len;
+        out.push((round, sig, (!prev.is_empty()).then_some(prev)));
+    }
+    (pos == body.len()).then_some(out)
+}
+
+/// The codec of `/zks/chain-info/1.0.0`: a 32-byte chain hash, answered by
+/// the chain's info JSON (empty if unknown), at most 4 KiB.
+#[derive(Debug, Clone, Default)]
+pub struct InfoCodec;
+
+impl request_response::Codec for InfoCodec {
+    type Protocol = StreamProtocol;
+    type Request = [u8; 32];
+    type Response = Vec<u8>;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<[u8; 32]>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let mut hash = [0u8; 32];
+        io.read_exact(&mut hash).await?;
+        Ok(hash)
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let mut body = Vec::new();
+        io.take(MAX_INFO as u64 + 1).read_to_end(&mut body).await?;
+        if body.len() > MAX_INFO {
+            return Err(invalid("chain info too large"));
+        }
+        Ok(body)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        hash: [u8; 32],
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&hash).await?;
+        io.close().await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        body: Vec<u8>,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&body[..body.len().min(MAX_INFO)]).await?;
+        io.close().await
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    info: request_response::Behaviour<InfoCodec>,
+    blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    kademlia: kad::Behaviour<kad::store::MemoryStore>,
+    gossipsub: gossipsub::Behaviour,
+    chunks: request_response::Behaviour<ChunkCodec>,
+    mdns: libp2p::swarm::behaviour::toggle::Toggle<mdns::tokio::Behaviour>,
+}
+
+/// How to start the swarm.
+#[derive(Debug, Clone)]
+pub struct SwarmConfig {
+    /// The node's identity (its PeerId).
+    pub keypair: identity::Keypair,
+    /// Addresses to listen on, e.g. `/ip4/127.0.0.1/tcp/0`.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to connect to first (`…/p2p/<peer id>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// Chains whose gossip topics to join and whose chunks to serve.
+    pub chains: Vec<ChainInfo>,
+    /// Discover peers on the LAN with mDNS (off in tests).
+    pub mdns: bool,
+}
+
+enum Command {
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    Peers(oneshot::Sender<Vec<PeerId>>),
+    Provide(ChainHash, u64),
+    Providers(ChainHash, u64, oneshot::Sender<HashSet<PeerId>>),
+    Request(
+        PeerId,
+        RangeRequest,
+        oneshot::Sender<Result<Vec<ServedRound>, SwarmError>>,
+    ),
+    Ban(PeerId),
+    Publish(ChainHash, Vec<u8>),
+    Info(PeerId, ChainHash, oneshot::Sender<Option<Vec<u8>>>),
+    AddChain(ChainInfo),
+}
+
+/// A cheap handle to the swarm's event loop.
+#[derive(Debug, Clone)]
+pub struct SwarmClient {
+    sender: mpsc::Sender<Command>,
+    peer_id: PeerId,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+fn provider_key(chain: &ChainHash, chunk: u64) -> kad::RecordKey {
+    kad::RecordKey::new(&format!("zks/{}/{chunk}", chain.to_hex()))
+}
+
+fn topic(chain: &ChainHash) -> gossipsub::IdentTopic {
+    gossipsub::IdentTopic::new(format!("zks/beacon/{}", chain.to_hex()))
+}
+
+impl SwarmClient {
+    /// This node's PeerId.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SwarmError> {
+        let (tx, rx) = oneshot::channel();
+        self.sender
+            .clone()
+            .send(make(tx))
+            .await
+            .map_err(|_| SwarmError::Stopped)?;
+        rx.await.map_err(|_| SwarmError::Stopped)
+    }
+
+    /// The addresses the swarm listens on (with `/p2p/<peer id>`).
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, SwarmError> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerId>, SwarmError> {
+        self.ask(Command::Peers).await
+    }
+
+    /// Announces that this node holds (part of) a chunk.
+    pub async fn provide(&self, chain: ChainHash, chunk: u64) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::Provide(chain, chunk))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
+    /// Peers that announced a chunk (waits at most `timeout`).
+    pub async fn providers(
+        &self,
+        chain: ChainHash,
+        chunk: u64,
+        timeout: Duration,
+    ) -> HashSet<PeerId> {
+        let query = self.ask(|tx| Command::Providers(chain, chunk, tx));
+        match tokio::time::timeout(timeout, query).await {
+            Ok(Ok(peers)) => peers,
+            _ => HashSet::new(),
+        }
+    }
+
+    /// Asks `peer` for a range of rounds (unverified answer).
+    pub async fn request(
+        &self,
+        peer: PeerId,
+        request: RangeRequest,
+    ) -> Result<Vec<ServedRound>, SwarmError> {
+        self.ask(|tx| Command::Request(peer, request, tx)).await?
+    }
+
+    /// Disconnects and blocks a peer for [`BAN`].
+    pub async fn ban(&self, peer: PeerId) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::Ban(peer))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
+    /// Learns a chain from connected peers by its hash: accepted only if the
+    /// info a peer sends hashes to `hash` (drand's chain-hash rule). The
+    /// chain is then served and gossiped too.
+    pub async fn learn_chain(&self, hash: ChainHash, timeout: Duration) -> Option<ChainInfo> {
+        let peers = self.peers().await.ok()?;
+        for peer in peers {
+            let ask = self.ask(|tx| Command::Info(peer, hash, tx));
+            let Ok(Ok(Some(body))) = tokio::time::timeout(timeout, ask).await else {
+                continue;
+            };
+            if let Ok(info) = ChainInfo::from_info_json(&String::from_utf8_lossy(&body))
+                && info.hash == hash
+            {
+                let _ = self
+                    .sender
+                    .clone()
+                    .send(Command::AddChain(info.clone()))
+                    .await;
+                return Some(info);
+            }
+        }
+        None
+    }
+
+    /// Serves and gossips another chain.
+    pub async fn add_chain(&self, chain: ChainInfo) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::AddChain(chain))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
+    /// Gossips a verified beacon to the chain's topic.
+    pub async fn publish(&self, beacon: &VerifiedBeacon) -> Result<(), SwarmError> {
+        let json = beacon.beacon().to_json().into_bytes();
+        self.sender
+            .clone()
+            .send(Command::Publish(beacon.chain_hash(), json))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+}
+
+struct EventLoop {
+    swarm: libp2p::Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    cache: Arc<BeaconCache>,
+    chains: HashMap<ChainHash, ChainInfo>,
+    pending_providers: HashMap<kad::QueryId, (oneshot::Sender<HashSet<PeerId>>, HashSet<PeerId>)>,
+    pending_requests: HashMap<
+        request_response::OutboundRequestId,
+        oneshot::Sender<Result<Vec<ServedRound>, SwarmError>>,
+    >,
+    pending_info: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
+    banned: Vec<(PeerId, Instant)>,
+}
+
+/// Starts the swarm and its event loop (a tokio task) over `cache`.
+pub async fn start(
+    config: SwarmConfig,
+    cache: Arc<BeaconCache>,
+) -> Result<SwarmClient, SwarmError> {
+    let setup = |e: &dyn std::fmt::Display| SwarmError::Setup(e.to_string());
+    let peer_id = config.keypair.public().to_peer_id();
+    let mdns_on = config.mdns;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key| {
+            let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+            kad_config.set_query_timeout(Duration::from_secs(10));
+            let gossip_config = gossipsub::ConfigBuilder::default()
+                .validation_mode(gossipsub::ValidationMode::Strict)
+                .validate_messages()
+                .max_transmit_size(4096)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mdns = if mdns_on {
+                Some(
+                    mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                        .map_err(|e| e.to_string())?,
+                )
+            } else {
+                None
+            };
+            Ok(Behaviour {
+                info: request_response::Behaviour::with_codec(
+                    InfoCodec,
+                    [(
+                        StreamProtocol::new(INFO_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(10)),
+                ),
+                blocked: allow_block_list::Behaviour::default(),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/zks/id/1.0.0".into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                kademlia: kad::Behaviour::with_config(
+                    peer_id,
+                    kad::store::MemoryStore::new(peer_id),
+                    kad_config,
+                ),
+                gossipsub: gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossip_config,
+                )?,
+                chunks: request_response::Behaviour::with_codec(
+                    ChunkCodec,
+                    [(
+                        StreamProtocol::new(CHUNK_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30))
+                        .with_max_concurrent_streams(64),
+                ),
+                mdns: mdns.into(),
+            })
+        })
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    swarm
+        .behaviour_mut()
+        .kademlia
+        .set_mode(Some(kad::Mode::Server));
+    for addr in &config.listen {
+        swarm.listen_on(addr.clone()).map_err(|e| setup(&e))?;
+    }
+    for chain in &config.chains {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&topic(&chain.hash))
+            .map_err(|e| setup(&e))?;
+    }
+    for addr in &config.bootstrap {
+        if let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() {
+            swarm
+                .behaviour_mut()
+                .kademlia
+                .add_address(&peer, addr.clone());
+        }
+        swarm.dial(addr.clone()).map_err(|e| setup(&e))?;
+    }
+    let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
+    let event_loop = EventLoop {
+        swarm,
+        commands,
+        cache,
+        chains: config.chains.iter().map(|c| (c.hash, c.clone())).collect(),
+        pending_providers: HashMap::new(),
+        pending_requests: HashMap::new(),
+        pending_info: HashMap::new(),
+        banned: Vec::new(),
+    };
+    tokio::spawn(event_loop.run());
+    Ok(SwarmClient { sender, peer_id })
+}
+
+impl EventLoop {
+    async fn run(mut self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_event(event),
+                command = self.commands.next() => match command {
+                    Some(c) => self.on_command(c),
+                    None => return,
+                },
+                _ = tick.tick() => self.unban_expired(),
+            }
+        }
+    }
+
+    fn unban_expired(&mut self) {
+        let now = Instant::now();
+        let (expired, kept): (Vec<_>, Vec<_>) =
+            self.banned.drain(..).partition(|(_, until)| *until <= now);
+        self.banned = kept;
+        for (peer, _) in expired {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::ListenAddrs(tx) => {
+                let me = *self.swarm.local_peer_id();
+                let addrs = self
+                    .swarm
+                    .listeners()
+                    .map(|a| a.clone().with(libp2p::multiaddr::Protocol::P2p(me)))
+                    .collect();
+                let _ = tx.send(addrs);
+            }
+            Command::Peers(tx) => {
+                let _ = tx.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::Provide(chain, chunk) => {
+                if let Err(e) = self
+                    .swarm
+                    .behaviour_mut()
+                    .kademlia
+                    .start_providing(provider_key(&chain, chunk))
+                {
+                    tracing::warn!("cannot announce chunk {chunk}: {e}");
+                }
+            }
+            Command::Providers(chain, chunk, tx) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .kademlia
+                    .get_providers(provider_key(&chain, chunk));
+                self.pending_providers.insert(id, (tx, HashSet::new()));
+            }
+            Command::Request(peer, request, tx) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .chunks
+                    .send_request(&peer, request);
+                self.pending_requests.insert(id, tx);
+            }
+            Command::Ban(peer) => {
+                tracing::warn!(%peer, "blocking a peer that sent a bad signature");
+                self.swarm.behaviour_mut().blocked.block_peer(peer);
+                self.swarm.behaviour_mut().kademlia.remove_peer(&peer);
+                self.banned.push((peer, Instant::now() + BAN));
+            }
+            Command::Info(peer, hash, tx) => {
+                let id = self.swarm.behaviour_mut().info.send_request(&peer, hash.0);
+                self.pending_info.insert(id, tx);
+            }
+            Command::AddChain(chain) => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .subscribe(&topic(&chain.hash));
+                self.chains.insert(chain.hash, chain);
+            }
+            Command::Publish(chain, data) => {
+                // "No peers subscribed" is normal for a lone node.
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(topic(&chain), data);
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                for addr in info.listen_addrs {
+                    self.swarm
+                        .behaviour_mut()
+                        .kademlia
+                        .add_address(&peer_id, addr);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, addr) in found {
+                    self.swarm
+                        .behaviour_mut()
+                        .kademlia
+                        .add_address(&peer, addr.clone());
+                    let _ = self.swarm.dial(addr);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(
+                kad::Event::OutboundQueryProgressed {
+                    id,
+                    result: kad::QueryResult::GetProviders(result),
+                    step,
+                    ..
+                },
+            )) => {
+                if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result
+                    && let Some((_, found)) = self.pending_providers.get_mut(&id)
+                {
+                    found.extend(providers);
+                }
+                if step.last
+                    && let Some((tx, found)) = self.pending_providers.remove(&id)
+                {
+                    let _ = tx.send(found);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Chunks(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let rounds = self.serve(&request);
+                    if self
+                        .swarm
+                        .behaviour_mut()
+                        .chunks
+                        .send_response(channel, rounds)
+                        .is_err()
+                    {
+                        tracing::debug!(%peer, "chunk response not sent (peer gone)");
+                    }
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(tx) = self.pending_requests.remove(&request_id) {
+                        let _ = tx.send(Ok(response));
+                    }
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Chunks(
+                request_response::Event::OutboundFailure {
+                    peer,
+                    request_id,
+                    error,
+                    ..
+                },
+            )) => {
+                if let Some(tx) = self.pending_requests.remove(&request_id) {
+                    let _ = tx.send(Err(SwarmError::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Info(request_response::Event::Message {
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let body = self
+                        .chains
+                        .get(&ChainHash(request))
+                        .map(|c| c.to_info_json().into_bytes())
+                        .unwrap_or_default();
+                    let _ = self.swarm.behaviour_mut().info.send_response(channel, body);
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(tx) = self.pending_info.remove(&request_id) {
+                        let _ = tx.send(Some(response));
+                    }
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Info(
+                request_response::Event::OutboundFailure { request_id, .. },
+            )) => {
+                if let Some(tx) = self.pending_info.remove(&request_id) {
+                    let _ = tx.send(None);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let verdict = self.accept_gossip(&message);
+                let acceptance = if verdict {
+                    gossipsub::MessageAcceptance::Accept
+                } else {
+                    self.swarm
+                        .behaviour_mut()
+                        .blocked
+                        .block_peer(propagation_source);
+                    self.banned.push((propagation_source, Instant::now() + BAN));
+                    gossipsub::MessageAcceptance::Reject
+                };
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
+            }
+            _ => {}
+        }
+    }
+
+    /// Serves a range from the cache: only what is held, never more than asked.
+    fn serve(&self, request: &RangeRequest) -> Vec<ServedRound> {
+        let Some(chain) = self.chains.get(&ChainHash(request.chain)) else {
+            return Vec::new();
+        };
+        if chunk_of(request.first) != chunk_of(request.last) {
+            return Vec::new();
+        }
+        match self.cache.get_range(chain, request.first..=request.last) {
+            Ok(held) => held
+                .into_iter()
+                .map(|b| {
+                    let b = b.beacon();
+                    (
+                        b.round(),
+                        b.signature().to_vec(),
+                        b.previous_signature().map(<[u8]>::to_vec),
+                    )
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!("cannot serve a chunk range: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Verifies a gossiped beacon; a valid one is cached and forwarded.
+    fn accept_gossip(&self, message: &gossipsub::Message) -> bool {
+        let Some(chain) = self
+            .chains
+            .values()
+            .find(|c| topic(&c.hash).hash() == message.topic)
+        else {
+            return false;
+        };
+        let Ok(beacon) = Beacon::from_json(chain.scheme, &String::from_utf8_lossy(&message.data))
+        else {
+            return false;
+        };
+        let Ok(verifier) = ReferenceVerifier::new(chain) else {
+            return false;
+        };
+        if verifier.verify_one(&beacon).is_err() {
+            return false;
+        }
+        let verified = VerifiedBeacon::from_verified_storage(chain.hash, beacon);
+        if let Err(e) = self.cache.put(chain, &[verified]) {
+            tracing::warn!("cannot cache a gossiped beacon: {e}");
+        }
+        true
+    }
+}
+
+/// The served rounds as beacons of `chain` (unverified), skipping any that
+/// are malformed or outside `first..=last`.
+pub fn to_beacons(
+    chain: &ChainInfo,
+    first: u64,
+    last: u64,
+    served: Vec<ServedRound>,
+) -> (Vec<Beacon>, usize) {
+    let mut bad = 0;
+    let mut out = Vec::new();
+    for (round, sig, prev) in served {
+        if round < first || round > last {
+            bad += 1;
+            continue;
+        }
+        match Beacon::new(chain.scheme, round, sig, prev) {
+            Ok(b) => out.push(b),
+            Err(_) => bad += 1,
+        }
+    }
+    (out, bad)
+}

@@ -1,0 +1,196 @@
+//! The swarm on loopback: a fresh node with HTTP disabled fills its cache
+//! from a seeder found through Kademlia provider records, while a peer that
+//! serves shifted signatures is refused and banned; gossip of a new round
+//! is verified before it is cached or forwarded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::identity::Keypair;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use zks_beacon::{BatchVerifier, Beacon, DevnetSigner, ReferenceVerifier, Scheme, VerifiedBeacon};
+use zks_grid::swarm::{self, SwarmClient, SwarmConfig};
+use zks_grid::{BeaconCache, CHUNK_ROUNDS, FetchCascade};
+
+const ROUNDS: u64 = CHUNK_ROUNDS + 4000;
+
+fn signer() -> DevnetSigner {
+    DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 3, 1_600_000_000)
+}
+
+async fn node(
+    signer: &DevnetSigner,
+    beacons: &[VerifiedBeacon],
+    bootstrap: Vec<libp2p::Multiaddr>,
+) -> (tempfile::TempDir, FetchCascade, SwarmClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    cache.put(signer.chain(), beacons).unwrap();
+    let config = SwarmConfig {
+        keypair: Keypair::generate_ed25519(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap,
+        chains: vec![signer.chain().clone()],
+        mdns: false,
+    };
+    let client = swarm::start(config, cache.clone()).await.unwrap();
+    let cascade = FetchCascade::new(cache, None).with_swarm(client.clone());
+    (dir, cascade, client)
+}
+
+async fn addr(client: &SwarmClient) -> libp2p::Multiaddr {
+    for _ in 0..50 {
+        if let Some(a) = client.listen_addrs().await.unwrap().into_iter().next() {
+            return a;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no listen address");
+}
+
+async fn wait_for_peers(client: &SwarmClient, n: usize) {
+    for _ in 0..200 {
+        if client.peers().await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("peers did not connect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_node_fetches_from_the_swarm_and_bans_a_lying_peer() {
+    let signer = signer();
+    let chain = signer.chain().clone();
+    let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(1, ROUNDS).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(1),
+    );
+    // The liar's cache holds every round with the next round's signature:
+    // valid points, wrong messages (it bypasses verification on purpose).
+    let lies: Vec<VerifiedBeacon> = good
+        .windows(2)
+        .map(|w| {
+            let b = Beacon::new(
+                chain.scheme,
+                w[0].round(),
+                w[1].beacon().signature().to_vec(),
+                None,
+            )
+            .unwrap();
+            VerifiedBeacon::from_verified_storage(chain.hash, b)
+        })
+        .collect();
+
+    let (_d1, seeder, seeder_client) = node(&signer, &good, vec![]).await;
+    let seeder_addr = addr(&seeder_client).await;
+    let (_d2, liar, liar_client) = node(&signer, &lies, vec![seeder_addr.clone()]).await;
+    let liar_addr = addr(&liar_client).await;
+    wait_for_peers(&seeder_client, 1).await;
+    assert_eq!(seeder.announce(&chain).await.unwrap(), 2);
+    assert_eq!(liar.announce(&chain).await.unwrap(), 2);
+
+    let (_d3, fresh, fresh_client) = node(&signer, &[], vec![seeder_addr, liar_addr]).await;
+    wait_for_peers(&fresh_client, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let now = chain.time_of_round(ROUNDS) + 1;
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        fresh.fetch(&chain, 1..=ROUNDS, now),
+    )
+    .await
+    .expect("bounded in time")
+    .unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "{} rounds failed, from {:?}",
+        report.failed.len(),
+        report.from
+    );
+    assert_eq!(report.from.get("swarm"), Some(&ROUNDS), "{:?}", report.from);
+    let held: Vec<Beacon> = fresh
+        .cache()
+        .get_range(&chain, 1..=ROUNDS)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.beacon().clone())
+        .collect();
+    assert_eq!(held.len() as u64, ROUNDS);
+    let reference = ReferenceVerifier::new(&chain).unwrap();
+    assert!(
+        reference
+            .verify(&held[..200])
+            .iter()
+            .all(std::result::Result::is_ok)
+    );
+    assert!(
+        reference
+            .verify(&held[held.len() - 200..])
+            .iter()
+            .all(std::result::Result::is_ok)
+    );
+    let stats = fresh.stats();
+    assert!(
+        stats["swarm"].failures >= 1,
+        "the liar was caught: {stats:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let peers = fresh_client.peers().await.unwrap();
+    assert!(
+        !peers.contains(&liar_client.peer_id()),
+        "the liar is disconnected and blocked"
+    );
+    assert!(peers.contains(&seeder_client.peer_id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossiped_rounds_are_verified_before_they_are_cached() {
+    let signer = signer();
+    let chain = signer.chain().clone();
+    let (a_dir, a, a_client) = node(&signer, &[], vec![]).await;
+    let a_addr = addr(&a_client).await;
+    let (_b_dir, b, b_client) = node(&signer, &[], vec![a_addr]).await;
+    wait_for_peers(&b_client, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let the mesh form
+
+    let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(500, 501).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(2),
+    );
+    b_client.publish(&good[0]).await.unwrap();
+    // A forged round (501 with 500's signature) is published too, unchecked.
+    let forged = Beacon::new(
+        chain.scheme,
+        501,
+        good[0].beacon().signature().to_vec(),
+        None,
+    )
+    .unwrap();
+    b_client
+        .publish(&VerifiedBeacon::from_verified_storage(chain.hash, forged))
+        .await
+        .unwrap();
+
+    let mut got = None;
+    for _ in 0..100 {
+        got = a.cache().get(&chain, 500).unwrap();
+        if got.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        got.as_ref(),
+        Some(&good[0]),
+        "the valid round arrived by gossip"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        a.cache().get(&chain, 501).unwrap(),
+        None,
+        "the forged round was refused"
+    );
+    drop((b, a_dir));
+}
