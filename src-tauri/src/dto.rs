@@ -1,7 +1,34 @@
 //! Data shapes that cross IPC, kept in one place so the TypeScript side
 //! (`ui/src/lib/ipc.ts`) mirrors one module.
 
-pub use zks_node::{NodeEvent, NodeStatus};
+use serde::Serialize;
+
+pub use zks_node::{Contact, NodeEvent, NodeStatus, PadStatus};
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.
 pub const NODE_EVENT: &str = "node-event";
+
+/// A fresh invite as the Pairing screen shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InviteCode {
+    /// The `ZKS1:` text form, for copy and paste.
+    pub text: String,
+    /// Unix time (seconds) after which the invite is refused.
+    pub expires_at: u64,
+    /// The name the invite introduces us by.
+    pub name: String,
+    /// The QR code of `text`, a standalone SVG document.
+    pub qr_svg: String,
+}
+
+/// The result of accepting an invite: the reply to give back, and the contact.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AcceptedInvite {
+    /// The reply's `ZKS1:` text form.
+    pub reply_text: String,
+    /// The QR code of `reply_text` as an SVG document; `null` in the rare case
+    /// it could not be drawn (the text still works).
+    pub reply_qr_svg: Option<String>,
+    /// The new contact.
+    pub contact: Contact,
+}

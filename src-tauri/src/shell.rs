@@ -25,7 +25,14 @@ pub fn run() {
             build_tray(app.handle())?;
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![commands::node::node_status])
+        .invoke_handler(tauri::generate_handler![
+            commands::node::node_status,
+            commands::pairing::pairing_create_invite,
+            commands::pairing::pairing_accept,
+            commands::pairing::pairing_finish,
+            commands::pairing::contacts_list,
+            commands::pairing::contacts_verify,
+        ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             tracing::error!("the desktop app failed: {e}");

@@ -22,6 +22,52 @@ export interface NodeStatus {
   database: DatabaseStatus;
 }
 
+/** How much of a shared one-time pad is left (bytes), per direction. */
+export interface PadStatus {
+  pad_id: string;
+  size: number;
+  send_left: number;
+  receive_left: number;
+}
+
+/** A paired contact (zks_node::Contact). */
+export interface Contact {
+  name: string;
+  peer_id: string;
+  /** 8 groups of 5 digits separated by spaces. */
+  safety_code: string;
+  verified: boolean;
+  addresses: string[];
+  /** `initiator` (we showed the invite) or `responder`. */
+  role: string;
+  pad: PadStatus | null;
+}
+
+/** A fresh invite (dto::InviteCode). */
+export interface InviteCode {
+  text: string;
+  /** Unix time in seconds. */
+  expires_at: number;
+  name: string;
+  /** Standalone SVG document of the QR code of `text`. */
+  qr_svg: string;
+}
+
+/** The result of accepting an invite (dto::AcceptedInvite). */
+export interface AcceptedInvite {
+  reply_text: string;
+  reply_qr_svg: string | null;
+  contact: Contact;
+}
+
+/** A code as the person has it: pasted text, or a QR image as base64. Give one. */
+export interface CodeInput {
+  text?: string;
+  image_base64?: string;
+  /** Name to save the contact under (default: the name in the code). */
+  as_name?: string;
+}
+
 export type NodeEvent = { kind: 'started' } | { kind: 'stopping' };
 
 /** Name of the Tauri event carrying NodeEvents (dto::NODE_EVENT). */
@@ -51,8 +97,28 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** Base64 (standard alphabet, padded) of bytes, for images sent over IPC. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const CHUNK = 0x8000;
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  }
+  return btoa(binary);
+}
+
 export const api = {
   nodeStatus: () => call<NodeStatus>('node_status'),
+  /** `ttl_secs` defaults to an hour on the backend (1 minute to 7 days). */
+  pairingCreateInvite: (args: { name?: string; ttl_secs?: number } = {}) =>
+    call<InviteCode>('pairing_create_invite', args),
+  pairingAccept: (input: CodeInput) =>
+    call<AcceptedInvite>('pairing_accept', { ...input }),
+  pairingFinish: (input: CodeInput) => call<Contact>('pairing_finish', { ...input }),
+  contactsList: () => call<Contact[]>('contacts_list'),
+  /** A given `code` must match the contact's safety code or it is refused. */
+  contactsVerify: (name: string, code?: string) =>
+    call<Contact>('contacts_verify', code ? { name, code } : { name }),
 };
 
 export function onNodeEvent(handler: (event: NodeEvent) => void): Promise<UnlistenFn> {

@@ -1,0 +1,268 @@
+import { describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import Pairing from './Pairing.svelte';
+import type { AcceptedInvite, Contact, InviteCode } from '../lib/ipc';
+
+const SVG =
+  '<?xml version="1.0" standalone="yes"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><path d="M0 0h4v4H0z"/></svg>';
+const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
+
+function contact(over: Partial<Contact> = {}): Contact {
+  return {
+    name: 'Alice',
+    peer_id: '12D3KooWAlice',
+    safety_code: CODE,
+    verified: false,
+    addresses: [],
+    role: 'responder',
+    pad: null,
+    ...over,
+  };
+}
+
+type Handler = (args: Record<string, unknown>) => unknown;
+
+/** Mocks the backend: each command answers with its handler; records calls. */
+function backend(handlers: Record<string, Handler>) {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  mockIPC((cmd, payload) => {
+    const args = (payload ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args });
+    const handler = handlers[cmd];
+    if (!handler) throw { code: 'unexpected', message: `unexpected command ${cmd}` };
+    return handler(args);
+  });
+  return calls;
+}
+
+function safetyGroups(): string[] {
+  const list = screen.getByRole('list', { name: 'Safety code' });
+  return within(list)
+    .getAllByRole('listitem')
+    .map((li) => li.textContent ?? '');
+}
+
+describe('Pairing: show my code', () => {
+  it('makes an invite and shows its QR code, text and countdown', async () => {
+    const invite: InviteCode = {
+      text: 'ZKS1:INVITE TEXT',
+      expires_at: Math.floor(Date.now() / 1000) + 90,
+      name: 'Alice',
+      qr_svg: SVG,
+    };
+    const calls = backend({ pairing_create_invite: () => invite });
+    render(Pairing);
+
+    await fireEvent.input(screen.getByLabelText('My name in the code'), {
+      target: { value: ' Alice ' },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+
+    const qr = await screen.findByRole('img', { name: 'QR code of my invite' });
+    expect(qr.querySelector('svg')).toBeTruthy();
+    expect(calls).toEqual([{ cmd: 'pairing_create_invite', args: { name: 'Alice' } }]);
+    const text = screen.getByLabelText('My code as text') as HTMLTextAreaElement;
+    expect(text.value).toBe('ZKS1:INVITE TEXT');
+    expect(text.readOnly).toBe(true);
+    expect(screen.getByRole('timer').textContent).toMatch(/^01:(29|30)$/);
+    expect(screen.getByRole('button', { name: 'Copy' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Make a new code' })).toBeTruthy();
+  });
+
+  it('copies the code to the clipboard', async () => {
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    backend({
+      pairing_create_invite: () => ({
+        text: 'ZKS1:COPY ME',
+        expires_at: Math.floor(Date.now() / 1000) + 600,
+        name: 'A',
+        qr_svg: SVG,
+      }),
+    });
+    render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    await fireEvent.click(await screen.findByRole('button', { name: 'Copy' }));
+    expect(writeText).toHaveBeenCalledWith('ZKS1:COPY ME');
+    expect(await screen.findByText('Copied.')).toBeTruthy();
+  });
+
+  it('refuses to draw something that is not an SVG document', async () => {
+    backend({
+      pairing_create_invite: () => ({
+        text: 'ZKS1:X',
+        expires_at: Math.floor(Date.now() / 1000) + 600,
+        name: 'A',
+        qr_svg: '<img src=x onerror="alert(1)">',
+      }),
+    });
+    const { container } = render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    expect(await screen.findByText(/QR code cannot be shown/)).toBeTruthy();
+    expect(container.querySelector('img')).toBeNull();
+    expect((screen.getByLabelText('My code as text') as HTMLTextAreaElement).value).toBe('ZKS1:X');
+  });
+
+  it('shows a backend error in an alert', async () => {
+    backend({
+      pairing_create_invite: () => {
+        throw { code: 'store', message: 'database error: disk full' };
+      },
+    });
+    render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('database error: disk full');
+    expect(screen.queryByRole('img')).toBeNull();
+  });
+});
+
+describe('Pairing: their code', () => {
+  it('accepts pasted text and shows the reply and the safety code', async () => {
+    const accepted: AcceptedInvite = {
+      reply_text: 'ZKS1:REPLY',
+      reply_qr_svg: SVG,
+      contact: contact(),
+    };
+    const calls = backend({ pairing_accept: () => accepted });
+    render(Pairing);
+
+    await fireEvent.input(screen.getByLabelText('Paste their code'), {
+      target: { value: '  ZKS1:THEIR INVITE \n' },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Accept' }));
+
+    expect(await screen.findByText(/Now show them this reply/)).toBeTruthy();
+    expect(calls).toEqual([{ cmd: 'pairing_accept', args: { text: 'ZKS1:THEIR INVITE' } }]);
+    expect(screen.getByRole('img', { name: 'QR code of my reply' })).toBeTruthy();
+    expect((screen.getByLabelText('My reply as text') as HTMLTextAreaElement).value).toBe(
+      'ZKS1:REPLY',
+    );
+    expect(screen.getByRole('heading', { name: 'Safety code with Alice' })).toBeTruthy();
+    expect(safetyGroups()).toEqual(CODE.split(' '));
+    expect(screen.getByRole('button', { name: 'Mark as verified' })).toBeTruthy();
+  });
+
+  it('sends an opened image as base64 with the chosen name', async () => {
+    const calls = backend({
+      pairing_accept: () => ({
+        reply_text: 'ZKS1:R',
+        reply_qr_svg: null,
+        contact: contact({ name: 'Al' }),
+      }),
+    });
+    render(Pairing);
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const file = new File([png], 'invite.png', { type: 'image/png' });
+    await fireEvent.change(screen.getByLabelText('Image of their code'), {
+      target: { files: [file] },
+    });
+    expect(await screen.findByText('invite.png')).toBeTruthy();
+    await fireEvent.input(screen.getByLabelText('Save them as (optional)', { selector: '#pair-their-as' }), {
+      target: { value: 'Al' },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Accept' }));
+    expect(await screen.findByText(/Now show them this reply/)).toBeTruthy();
+    expect(calls[0]).toEqual({
+      cmd: 'pairing_accept',
+      args: { image_base64: 'iVBORw0KGgoBAgM=', as_name: 'Al' },
+    });
+    // No reply QR could be drawn: the text still is there.
+    expect(screen.getByText(/QR code cannot be shown/)).toBeTruthy();
+  });
+
+  it('shows the backend error in an alert and keeps what was pasted', async () => {
+    backend({
+      pairing_accept: () => {
+        throw { code: 'bad_qr', message: 'this ZKS code is damaged: it has stray characters or is cut short' };
+      },
+    });
+    render(Pairing);
+    await fireEvent.input(screen.getByLabelText('Paste their code'), { target: { value: 'ZKS1:BROKEN' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Accept' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('this ZKS code is damaged');
+    expect((screen.getByLabelText('Paste their code') as HTMLTextAreaElement).value).toBe('ZKS1:BROKEN');
+    expect(screen.queryByRole('list', { name: 'Safety code' })).toBeNull();
+  });
+
+  it('asks for a code before calling the backend', async () => {
+    const calls = backend({});
+    render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Accept' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('Paste their ZKS1: code');
+    expect(calls).toEqual([]);
+  });
+
+  it('says plainly that the camera is not available yet', () => {
+    backend({});
+    render(Pairing);
+    expect(screen.getByText(/Camera scanning is not available in this build yet/)).toBeTruthy();
+    expect(screen.getAllByText(/Post-quantum encrypted/).length).toBeGreaterThan(0);
+    expect(document.body.textContent).not.toMatch(/perfect secrecy/i);
+  });
+});
+
+describe('Pairing: finish with their reply', () => {
+  it('finishes, shows the safety code and marks the contact verified', async () => {
+    const bob = contact({ name: 'Bob', role: 'initiator' });
+    const calls = backend({
+      pairing_finish: () => bob,
+      contacts_verify: () => ({ ...bob, verified: true }),
+    });
+    render(Pairing);
+
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:REPLY' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
+
+    expect(await screen.findByText('Safety code with Bob')).toBeTruthy();
+    expect(safetyGroups()).toHaveLength(8);
+    await fireEvent.input(screen.getByLabelText('Code their device shows (optional)'), {
+      target: { value: CODE },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Mark as verified' }));
+
+    expect(await screen.findByText('Verified')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Mark as verified' })).toBeNull();
+    expect(calls.map((c) => c.cmd)).toEqual(['pairing_finish', 'contacts_verify']);
+    expect(calls[0].args).toEqual({ text: 'ZKS1:REPLY' });
+    expect(calls[1].args).toEqual({ name: 'Bob', code: CODE });
+  });
+
+  it('refuses a mismatching code and stays unverified', async () => {
+    const bob = contact({ name: 'Bob', role: 'initiator' });
+    backend({
+      pairing_finish: () => bob,
+      contacts_verify: () => {
+        throw {
+          code: 'bad_input',
+          message: 'the safety code does not match the one of Bob; do not mark this contact as verified',
+        };
+      },
+    });
+    render(Pairing);
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:REPLY' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
+    await fireEvent.input(await screen.findByLabelText('Code their device shows (optional)'), {
+      target: { value: '99999 99999 99999 99999 99999 99999 99999 99999' },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Mark as verified' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('does not match');
+    expect(screen.getByRole('button', { name: 'Mark as verified' })).toBeTruthy();
+    expect(screen.queryByText('Verified')).toBeNull();
+  });
+
+  it('shows a finish error in an alert', async () => {
+    backend({
+      pairing_finish: () => {
+        throw { code: 'bad_input', message: 'this reply answers an invite that was not made on this device' };
+      },
+    });
+    render(Pairing);
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:OTHER' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
+    await waitFor(() =>
+      expect(screen.getByRole('alert').textContent).toContain('not made on this device'),
+    );
+  });
+});
