@@ -24,7 +24,7 @@ pub use messages::{OpenedMessage, Protection, Sealed};
 pub use node::{Node, NodeConfig, NodeEvent};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
-pub use status::{DatabaseStatus, NodeStatus};
+pub use status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};
 pub use zks_pad::Mode;
 
 /// Version of this build of the ZKS Entropy Grid.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use zks_store::Store;
 
-use crate::status::{DatabaseStatus, NodeStatus};
+use crate::status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};
 use crate::{DataDir, NodeError, VERSION};
 
 /// How many events a slow subscriber may fall behind before it misses some
@@ -90,6 +90,35 @@ impl Node {
             data_dir: self.inner.data_dir.path().to_owned(),
             uptime_secs: self.inner.started.elapsed().as_secs(),
             database,
+            grid: self.grid_status()?,
+        })
+    }
+
+    /// What the beacon cache holds, per known chain (read from the chunk
+    /// files, so it is right even while another process seeds this home).
+    pub fn grid_status(&self) -> Result<GridStatus, NodeError> {
+        let cache_dir = self.cache_dir();
+        let cache = zks_grid::BeaconCache::open(&cache_dir, u64::MAX)
+            .map_err(|e| NodeError::Io(e.to_string()))?;
+        let chains = self.with_store(crate::beacons::known_chains)?;
+        let now = crate::beacons::now_secs();
+        let mut out = Vec::new();
+        for chain in chains {
+            let coverage = cache
+                .coverage(&chain)
+                .map_err(|e| NodeError::Io(e.to_string()))?;
+            out.push(ChainCoverage {
+                name: chain.name.clone(),
+                hash: chain.hash.to_hex(),
+                head: chain.round_at(now),
+                rounds: coverage.rounds,
+                chunks: coverage.chunks,
+            });
+        }
+        Ok(GridStatus {
+            cache_bytes: cache.size(),
+            cache_dir,
+            chains: out,
         })
     }
 
@@ -157,6 +186,15 @@ mod tests {
         assert_eq!(status.version, VERSION);
         assert!(status.database.schema_version >= 1);
         assert!(status.database.sqlite_version.starts_with("3."));
+        assert_eq!(status.grid.cache_dir, tmp.path().join("cache"));
+        let quicknet = status
+            .grid
+            .chains
+            .iter()
+            .find(|c| c.name == "quicknet")
+            .unwrap();
+        assert_eq!(quicknet.rounds, 0);
+        assert!(quicknet.head > 30_000_000, "the head follows the clock");
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(
             json["database"]["schema_version"],

@@ -15,6 +15,34 @@ pub struct NodeStatus {
     pub uptime_secs: u64,
     /// The database.
     pub database: DatabaseStatus,
+    /// The beacon cache.
+    pub grid: GridStatus,
+}
+
+/// The beacon cache part of [`NodeStatus`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GridStatus {
+    /// Where the cache lives.
+    pub cache_dir: PathBuf,
+    /// Bytes of chunk files.
+    pub cache_bytes: u64,
+    /// Coverage of every known chain.
+    pub chains: Vec<ChainCoverage>,
+}
+
+/// How much of one chain the cache holds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChainCoverage {
+    /// Chain name.
+    pub name: String,
+    /// Chain hash (hex).
+    pub hash: String,
+    /// Rounds published by now (the chain head).
+    pub head: u64,
+    /// Rounds held.
+    pub rounds: u64,
+    /// Per chunk with any round: (chunk index, rounds held of 16384).
+    pub chunks: Vec<(u64, u64)>,
 }
 
 /// The database part of [`NodeStatus`].

@@ -28,6 +28,17 @@ pub(crate) async fn run(home: Option<PathBuf>, args: StatusArgs) -> anyhow::Resu
             "schema version   {} (SQLite {})",
             status.database.schema_version, status.database.sqlite_version
         );
+        println!(
+            "beacon cache     {} ({} bytes)",
+            status.grid.cache_dir.display(),
+            status.grid.cache_bytes
+        );
+        for chain in &status.grid.chains {
+            println!(
+                "  {:<10} {} of {} rounds held",
+                chain.name, chain.rounds, chain.head
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
