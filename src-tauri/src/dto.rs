@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub use zks_node::{Contact, NodeEvent, NodeStatus, PadStatus};
+pub use zks_node::{ChainCoverage, Contact, GridStatus, NodeEvent, NodeStatus, PadStatus};
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.
 pub const NODE_EVENT: &str = "node-event";

@@ -27,6 +27,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::node::node_status,
+            commands::grid::grid_status,
             commands::pairing::pairing_create_invite,
             commands::pairing::pairing_accept,
             commands::pairing::pairing_finish,

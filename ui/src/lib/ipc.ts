@@ -22,6 +22,27 @@ export interface NodeStatus {
   database: DatabaseStatus;
 }
 
+/** How much of one chain the beacon cache holds (zks_node::ChainCoverage). */
+export interface ChainCoverage {
+  name: string;
+  /** Chain hash, hex. */
+  hash: string;
+  /** Rounds published by now (the chain head). */
+  head: number;
+  /** Rounds held. */
+  rounds: number;
+  /** Per chunk with any round: [chunk index, rounds held of 16384]. */
+  chunks: [number, number][];
+}
+
+/** The beacon cache (zks_node::GridStatus). */
+export interface GridStatus {
+  cache_dir: string;
+  /** Bytes of chunk files. */
+  cache_bytes: number;
+  chains: ChainCoverage[];
+}
+
 /** How much of a shared one-time pad is left (bytes), per direction. */
 export interface PadStatus {
   pad_id: string;
@@ -109,6 +130,7 @@ export function bytesToBase64(bytes: Uint8Array): string {
 
 export const api = {
   nodeStatus: () => call<NodeStatus>('node_status'),
+  gridStatus: () => call<GridStatus>('grid_status'),
   /** `ttl_secs` defaults to an hour on the backend (1 minute to 7 days). */
   pairingCreateInvite: (args: { name?: string; ttl_secs?: number } = {}) =>
     call<InviteCode>('pairing_create_invite', args),
