@@ -57,7 +57,7 @@ enum Command {
 
 fn main() -> ExitCode {
     // One-shot commands stay quiet unless something is wrong (RUST_LOG overrides).
-    zks_node::init_logging("warn");
+    zks_node::init_logging("warn,libp2p_kad=error");
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -253,3 +253,70 @@ fn a_fetch_killed_with_sigkill_resumes_from_its_verified_chunks() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn bad_grid_arguments_exit_2_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let cases: &[&[&str]] = &[
+        &["fetch", "--chain", "quicknet", "--rounds", "5..1"],
+        &["fetch", "--chain", "quicknet", "--rounds", "0..10"],
+        &[
+            "fetch",
+            "--chain",
+            "quicknet",
+            "--rounds",
+            "1..10",
+            "--gateway",
+            "ftp://nope",
+        ],
+        &[
+            "fetch",
+            "--chain",
+            "quicknet",
+            "--rounds",
+            "1..10",
+            "--drand-url",
+            "not a url",
+        ],
+        &[
+            "fetch",
+            "--chain",
+            "quicknet",
+            "--rounds",
+            "1..10",
+            "--bootstrap",
+            "/not/a/multiaddr",
+        ],
+        &["fetch", "--chain", "nosuchchain", "--rounds", "1..10"],
+        &[
+            "fetch",
+            "--chain",
+            "quicknet",
+            "--rounds",
+            "999999999..1000000000",
+        ],
+        &["beacon", "get", "--chain", "quicknet", "abc"],
+        &["devnet"],
+        &[
+            "devnet",
+            "--http",
+            "127.0.0.1:0",
+            "--scheme",
+            "pedersen-bls-chained",
+            "--run-for",
+            "1",
+        ],
+    ];
+    for args in cases {
+        let out = run(home, args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -13,6 +13,7 @@ use serde::Serialize;
 use zks_beacon::{BatchVerifier, Beacon, ChainInfo, VerifiedBeacon};
 
 use crate::cache::{BeaconCache, CHUNK_ROUNDS, CacheError, chunk_of};
+use crate::gateway::{ChunkIndex, IpfsGateway, chunk_beacons};
 use crate::http::{DrandHttp, HttpError};
 use crate::swarm::{RangeRequest, SwarmClient, to_beacons};
 
@@ -81,6 +82,8 @@ pub enum CascadeError {
 pub struct FetchCascade {
     cache: Arc<BeaconCache>,
     swarm: Option<SwarmClient>,
+    gateway: Option<IpfsGateway>,
+    indexes: Mutex<BTreeMap<String, ChunkIndex>>,
     http: Option<DrandHttp>,
     stats: Mutex<BTreeMap<String, SourceStats>>,
 }
@@ -91,6 +94,8 @@ impl FetchCascade {
         FetchCascade {
             cache,
             swarm: None,
+            gateway: None,
+            indexes: Mutex::new(BTreeMap::new()),
             http,
             stats: Mutex::new(BTreeMap::new()),
         }
@@ -100,6 +105,37 @@ impl FetchCascade {
     pub fn with_swarm(mut self, swarm: SwarmClient) -> FetchCascade {
         self.swarm = Some(swarm);
         self
+    }
+
+    /// Adds the IPFS gateway layer (tried after the swarm, before HTTP).
+    pub fn with_gateway(mut self, gateway: IpfsGateway) -> FetchCascade {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// Learns which CIDs hold which chunks of a chain.
+    pub fn add_index(&self, index: ChunkIndex) {
+        self.indexes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(index.chain.clone(), index);
+    }
+
+    /// The index of this node's complete chunks of `chain` (what it can
+    /// serve by CID).
+    pub fn own_index(&self, chain: &ChainInfo) -> Result<ChunkIndex, CascadeError> {
+        let mut chunks = BTreeMap::new();
+        for (index, held) in self.cache.coverage(chain)?.chunks {
+            if held == CHUNK_ROUNDS
+                && let Some(bytes) = self.cache.chunk_bytes(chain, index)?
+            {
+                chunks.insert(index, crate::cache::chunk_cid(&bytes));
+            }
+        }
+        Ok(ChunkIndex {
+            chain: chain.hash.to_hex(),
+            chunks,
+        })
     }
 
     /// The swarm, if any.
@@ -184,6 +220,17 @@ impl FetchCascade {
             let mut still = Vec::new();
             for range in missing {
                 self.fetch_swarm(chain, &verifier, range.clone(), &mut report)
+                    .await?;
+                still.extend(self.cache.missing(chain, range)?);
+            }
+            still
+        } else {
+            missing
+        };
+        let missing = if self.gateway.is_some() {
+            let mut still = Vec::new();
+            for range in missing {
+                self.fetch_gateway(chain, &verifier, range.clone(), &mut report)
                     .await?;
                 still.extend(self.cache.missing(chain, range)?);
             }
@@ -287,6 +334,64 @@ impl FetchCascade {
             *report.from.entry("swarm".into()).or_default() += delivered;
         }
         self.count("swarm", delivered, failures, started);
+        Ok(())
+    }
+
+    /// The gateway layer: whole chunks by CID from the index, hash-checked
+    /// and then verified.
+    async fn fetch_gateway(
+        &self,
+        chain: &ChainInfo,
+        verifier: &BatchVerifier,
+        range: RangeInclusive<u64>,
+        report: &mut FetchReport,
+    ) -> Result<(), CascadeError> {
+        let Some(gateway) = &self.gateway else {
+            return Ok(());
+        };
+        let cids: Vec<(u64, String)> = {
+            let indexes = self
+                .indexes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(index) = indexes.get(&chain.hash.to_hex()) else {
+                return Ok(());
+            };
+            (chunk_of(*range.start())..=chunk_of(*range.end()))
+                .filter_map(|k| index.chunks.get(&k).map(|cid| (k, cid.clone())))
+                .collect()
+        };
+        let started = Instant::now();
+        let (mut delivered, mut failures) = (0u64, 0u64);
+        for (chunk, cid) in cids {
+            let beacons = match gateway
+                .block(&cid)
+                .await
+                .and_then(|b| chunk_beacons(chain, chunk, &b))
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!("gateway chunk {chunk}: {e}");
+                    failures += 1;
+                    continue;
+                }
+            };
+            let (good, bad) = verifier.verify_split(beacons, &mut rand_core::OsRng);
+            if !bad.is_empty() {
+                // The bytes matched the CID, so the index named a bad block.
+                tracing::warn!(chunk, "the chunk index named a block with bad signatures");
+                failures += 1;
+                continue;
+            }
+            // Whole chunks are stored; the report counts the asked-for rounds
+            // (all of `range` was missing).
+            delivered += good.iter().filter(|b| range.contains(&b.round())).count() as u64;
+            self.cache.put(chain, &good)?;
+        }
+        if delivered > 0 {
+            *report.from.entry("gateway".into()).or_default() += delivered;
+        }
+        self.count("gateway", delivered, failures, started);
         Ok(())
     }
 

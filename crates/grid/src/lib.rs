@@ -7,12 +7,14 @@
 
 pub mod cache;
 pub mod cascade;
+pub mod gateway;
 pub mod http;
 pub mod relay;
 pub mod swarm;
 
 pub use cache::{BeaconCache, CHUNK_ROUNDS, CacheError, Coverage, chunk_cid};
 pub use cascade::{CascadeError, FetchCascade, FetchReport, SourceStats};
+pub use gateway::{ChunkIndex, GatewayError, IpfsGateway};
 pub use http::{DrandHttp, HttpError};
 pub use relay::RelaySource;
 pub use swarm::{SwarmClient, SwarmConfig, SwarmError};

@@ -170,6 +170,47 @@ async fn serve_round(source: &RelaySource, chain: &ChainInfo, round: &str) -> Re
     }
 }
 
+/// Our extension: the CIDs of the complete chunks this relay holds.
+async fn chunk_index(State(source): State<RelaySource>, Path(hash): Path<String>) -> Response {
+    let chain = match find(&source, &hash) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    match &source {
+        RelaySource::Cascade { cascade, .. } => match cascade.own_index(&chain) {
+            Ok(index) => json(serde_json::to_string(&index).unwrap_or_default(), 60),
+            Err(e) => RelayError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        },
+        RelaySource::Devnet(_) => {
+            RelayError(StatusCode::NOT_FOUND, "a devnet keeps no chunks".into()).into_response()
+        }
+    }
+}
+
+/// A trustless-gateway view of the complete chunks this relay holds:
+/// `GET /ipfs/{cid}` answers the raw block.
+async fn ipfs_block(State(source): State<RelaySource>, Path(cid): Path<String>) -> Response {
+    let RelaySource::Cascade { cascade, chains } = &source else {
+        return RelayError(StatusCode::NOT_FOUND, "no blocks here".into()).into_response();
+    };
+    for chain in chains {
+        let Ok(index) = cascade.own_index(chain) else {
+            continue;
+        };
+        if let Some((&k, _)) = index.chunks.iter().find(|(_, c)| **c == cid)
+            && let Ok(Some(bytes)) = cascade.cache().chunk_bytes(chain, k)
+        {
+            let mut response = (StatusCode::OK, bytes).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.ipld.raw"),
+            );
+            return response;
+        }
+    }
+    RelayError(StatusCode::NOT_FOUND, "no such block".into()).into_response()
+}
+
 async fn default_info(State(source): State<RelaySource>) -> Response {
     match first_chain(&source) {
         Ok(chain) => json(chain.to_info_json(), 3600),
@@ -192,6 +233,8 @@ pub fn router(source: RelaySource) -> Router {
         .route("/public/{round}", get(default_round))
         .route("/{hash}/info", get(info))
         .route("/{hash}/public/{round}", get(round))
+        .route("/{hash}/chunks", get(chunk_index))
+        .route("/ipfs/{cid}", get(ipfs_block))
         .with_state(source)
 }
 

@@ -246,3 +246,67 @@ async fn a_server_lying_about_chain_info_is_refused() {
     assert!(DrandHttp::new(&["ftp://example".into()], Duration::from_secs(1)).is_err());
     assert!(DrandHttp::new(&[], Duration::from_secs(1)).is_err());
 }
+
+#[tokio::test]
+async fn whole_chunks_come_by_cid_from_a_trustless_gateway_and_lies_are_refused() {
+    use zks_grid::{CHUNK_ROUNDS, ChunkIndex, IpfsGateway};
+    let signer = devnet(CHUNK_ROUNDS + 10);
+    let chain = signer.chain().clone();
+    // A seeder with one complete chunk, serving /ipfs/{cid} and its index.
+    let seeder_dir = tempfile::tempdir().unwrap();
+    let seeder = Arc::new(cascade(&seeder_dir, &[]));
+    let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(1, CHUNK_ROUNDS).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(3),
+    );
+    seeder.cache().put(&chain, &good).unwrap();
+    let source = RelaySource::Cascade {
+        cascade: seeder,
+        chains: vec![chain.clone()],
+    };
+    let (addr, _task) = relay::serve("127.0.0.1:0".parse().unwrap(), source)
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let index_json = reqwest::get(format!("{base}/{}/chunks", chain.hash))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let index = ChunkIndex::from_json(&index_json, &chain).unwrap();
+    assert_eq!(index.chunks.len(), 1);
+    assert!(
+        ChunkIndex::from_json(&index_json, &ChainInfo::quicknet()).is_err(),
+        "index of another chain"
+    );
+
+    // A gateway that answers every CID with other bytes.
+    let liar =
+        serve(Router::new().route("/ipfs/{cid}", get(|| async { vec![7u8; 48 * 16384] }))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let lying = FetchCascade::new(cache.clone(), None)
+        .with_gateway(IpfsGateway::new(&[liar], Duration::from_secs(5)).unwrap());
+    lying.add_index(index.clone());
+    let report = lying.fetch(&chain, 1..=CHUNK_ROUNDS, now()).await.unwrap();
+    assert_eq!(report.from.get("gateway"), None);
+    assert_eq!(
+        cache.coverage(&chain).unwrap().rounds,
+        0,
+        "nothing unverified stored"
+    );
+    assert_eq!(lying.stats()["gateway"].failures, 1);
+
+    let honest = FetchCascade::new(cache.clone(), None)
+        .with_gateway(IpfsGateway::new(&[base], Duration::from_secs(5)).unwrap());
+    honest.add_index(index);
+    let report = honest.fetch(&chain, 1..=CHUNK_ROUNDS, now()).await.unwrap();
+    assert_eq!(report.from.get("gateway"), Some(&CHUNK_ROUNDS));
+    assert!(report.failed.is_empty());
+    assert_eq!(
+        honest.own_index(&chain).unwrap().chunks.len(),
+        1,
+        "now complete here too"
+    );
+}

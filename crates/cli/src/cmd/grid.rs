@@ -37,9 +37,16 @@ pub(crate) struct SourceArgs {
     /// drand HTTP API base URL (repeatable), e.g. https://api.drand.sh.
     #[arg(long = "drand-url", value_name = "URL")]
     drand_urls: Vec<String>,
-    /// Do not use HTTP sources (cache only).
+    /// Do not use HTTP sources (drand API).
     #[arg(long)]
     no_http: bool,
+    /// IPFS trustless gateway for complete chunks (repeatable), e.g. a seeder's relay.
+    #[arg(long = "gateway", value_name = "URL")]
+    gateways: Vec<String>,
+    /// Where to read the chunk → CID index: a URL or a file (default: each
+    /// gateway's /{chainhash}/chunks, which seeders' relays serve).
+    #[arg(long, value_name = "URL|FILE")]
+    chunk_index: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +160,42 @@ async fn resolve_chain(
     Ok(info)
 }
 
+/// Adds the gateway layer and its chunk index for `chain`, if configured.
+async fn with_gateway(
+    cascade: FetchCascade,
+    sources: &SourceArgs,
+    chain: &ChainInfo,
+) -> anyhow::Result<FetchCascade> {
+    if sources.gateways.is_empty() {
+        return Ok(cascade);
+    }
+    let gateway = zks_grid::IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT)?;
+    let locations: Vec<String> = match &sources.chunk_index {
+        Some(loc) => vec![loc.clone()],
+        None => sources
+            .gateways
+            .iter()
+            .map(|g| format!("{}/{}/chunks", g.trim_end_matches('/'), chain.hash))
+            .collect(),
+    };
+    let cascade = cascade.with_gateway(gateway);
+    for loc in locations {
+        let text = if loc.starts_with("http://") || loc.starts_with("https://") {
+            match reqwest::get(&loc).await {
+                Ok(r) if r.status().is_success() => r.text().await.unwrap_or_default(),
+                _ => continue,
+            }
+        } else {
+            std::fs::read_to_string(&loc).with_context(|| format!("cannot read {loc}"))?
+        };
+        match zks_grid::ChunkIndex::from_json(&text, chain) {
+            Ok(index) => cascade.add_index(index),
+            Err(e) => tracing::warn!("chunk index {loc}: {e}"),
+        }
+    }
+    Ok(cascade)
+}
+
 /// Known chains among `names` (others are resolved once the swarm is up).
 fn known(node: &Node, names: &[String]) -> Vec<ChainInfo> {
     names.iter().filter_map(|n| node.chain(n).ok()).collect()
@@ -205,6 +248,7 @@ pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitC
     )
     .await?;
     let chain = resolve_chain(node, &args.chain, cascade.http(), Some(&cascade)).await?;
+    let cascade = with_gateway(cascade, &args.sources, &chain).await?;
     let report = cascade.fetch(&chain, args.rounds.clone(), now()).await?;
     if args.json {
         output::json(&report)?;
