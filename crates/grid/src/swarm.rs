@@ -1,4 +1,5 @@
-//! The grid's libp2p swarm: TCP + Noise + Yamux, Identify, Ping, Kademlia
+//! The grid's libp2p swarm: TCP (Noise + Yamux) and QUIC, Identify, Ping,
+//! AutoNAT, the circuit-relay client with DCUtR hole punching, Kademlia
 //! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), GossipSub
 //! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
 //! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, mDNS on
@@ -17,8 +18,8 @@ use futures::channel::{mpsc, oneshot};
 use futures::{AsyncReadExt, AsyncWriteExt, SinkExt};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, allow_block_list, gossipsub, identify, identity, kad, mdns,
-    noise, ping, request_response, tcp, yamux,
+    Multiaddr, PeerId, StreamProtocol, allow_block_list, autonat, dcutr, gossipsub, identify,
+    identity, kad, mdns, noise, ping, relay, request_response, tcp, yamux,
 };
 use zks_beacon::{Beacon, ChainHash, ChainInfo, ReferenceVerifier, VerifiedBeacon};
 
@@ -269,6 +270,9 @@ struct Behaviour {
     gossipsub: gossipsub::Behaviour,
     chunks: request_response::Behaviour<ChunkCodec>,
     mdns: libp2p::swarm::behaviour::toggle::Toggle<mdns::tokio::Behaviour>,
+    autonat: autonat::Behaviour,
+    relay_client: relay::client::Behaviour,
+    dcutr: dcutr::Behaviour,
 }
 
 /// How to start the swarm.
@@ -467,7 +471,10 @@ pub async fn start(
             yamux::Config::default,
         )
         .map_err(|e| setup(&e))?
-        .with_behaviour(|key| {
+        .with_quic()
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key, relay_client| {
             let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
             kad_config.set_query_timeout(Duration::from_secs(10));
             let gossip_config = gossipsub::ConfigBuilder::default()
@@ -520,6 +527,9 @@ pub async fn start(
                         .with_max_concurrent_streams(64),
                 ),
                 mdns: mdns.into(),
+                autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
+                relay_client,
+                dcutr: dcutr::Behaviour::new(peer_id),
             })
         })
         .map_err(|e| setup(&e))?

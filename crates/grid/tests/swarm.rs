@@ -1,5 +1,5 @@
 //! The swarm on loopback: a fresh node with HTTP disabled fills its cache
-//! from a seeder found through Kademlia provider records, while a peer that
+//! from a seeder (reached over QUIC) found through Kademlia provider records, while a peer that
 //! serves shifted signatures is refused and banned; gossip of a new round
 //! is verified before it is cached or forwarded.
 
@@ -29,7 +29,10 @@ async fn node(
     cache.put(signer.chain(), beacons).unwrap();
     let config = SwarmConfig {
         keypair: Keypair::generate_ed25519(),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        listen: vec![
+            "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
+        ],
         bootstrap,
         chains: vec![signer.chain().clone()],
         mdns: false,
@@ -39,9 +42,16 @@ async fn node(
     (dir, cascade, client)
 }
 
-async fn addr(client: &SwarmClient) -> libp2p::Multiaddr {
+/// The node's listen address of the given transport (`tcp` or `quic-v1`).
+async fn addr_of(client: &SwarmClient, transport: &str) -> libp2p::Multiaddr {
     for _ in 0..50 {
-        if let Some(a) = client.listen_addrs().await.unwrap().into_iter().next() {
+        let found = client
+            .listen_addrs()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.to_string().contains(transport));
+        if let Some(a) = found {
             return a;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -84,9 +94,10 @@ async fn a_fresh_node_fetches_from_the_swarm_and_bans_a_lying_peer() {
         .collect();
 
     let (_d1, seeder, seeder_client) = node(&signer, &good, vec![]).await;
-    let seeder_addr = addr(&seeder_client).await;
+    // The seeder is reached over QUIC, the liar over TCP.
+    let seeder_addr = addr_of(&seeder_client, "quic-v1").await;
     let (_d2, liar, liar_client) = node(&signer, &lies, vec![seeder_addr.clone()]).await;
-    let liar_addr = addr(&liar_client).await;
+    let liar_addr = addr_of(&liar_client, "/tcp/").await;
     wait_for_peers(&seeder_client, 1).await;
     assert_eq!(seeder.announce(&chain).await.unwrap(), 2);
     assert_eq!(liar.announce(&chain).await.unwrap(), 2);
@@ -150,7 +161,7 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
     let signer = signer();
     let chain = signer.chain().clone();
     let (a_dir, a, a_client) = node(&signer, &[], vec![]).await;
-    let a_addr = addr(&a_client).await;
+    let a_addr = addr_of(&a_client, "/tcp/").await;
     let (_b_dir, b, b_client) = node(&signer, &[], vec![a_addr]).await;
     wait_for_peers(&b_client, 1).await;
     tokio::time::sleep(Duration::from_secs(2)).await; // let the mesh form

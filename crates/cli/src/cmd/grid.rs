@@ -217,7 +217,10 @@ async fn cascade(
     let config = SwarmConfig {
         keypair: node.libp2p_keypair()?,
         listen: if sources.listen.is_empty() {
-            vec!["/ip4/0.0.0.0/tcp/0".parse()?]
+            vec![
+                "/ip4/0.0.0.0/tcp/0".parse()?,
+                "/ip4/0.0.0.0/udp/0/quic-v1".parse()?,
+            ]
         } else {
             sources.listen.clone()
         },
