@@ -152,6 +152,9 @@ impl FetchCascade {
         for (chunk, _) in &coverage.chunks {
             let _ = swarm.provide(chain.hash, *chunk).await;
         }
+        for (chunk, cid) in self.own_index(chain)?.chunks {
+            let _ = swarm.publish_cid(chain.hash, chunk, cid).await;
+        }
         Ok(coverage.chunks.len())
     }
 
@@ -349,21 +352,34 @@ impl FetchCascade {
         let Some(gateway) = &self.gateway else {
             return Ok(());
         };
-        let cids: Vec<(u64, String)> = {
-            let indexes = self
+        // CIDs from the configured index, else from the swarm's (the DHT).
+        let mut cids: Vec<(u64, String)> = Vec::new();
+        for chunk in chunk_of(*range.start())..=chunk_of(*range.end()) {
+            let known = self
                 .indexes
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let Some(index) = indexes.get(&chain.hash.to_hex()) else {
-                return Ok(());
-            };
-            (chunk_of(*range.start())..=chunk_of(*range.end()))
-                .filter_map(|k| index.chunks.get(&k).map(|cid| (k, cid.clone())))
-                .collect()
-        };
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&chain.hash.to_hex())
+                .and_then(|index| index.chunks.get(&chunk).cloned());
+            match (known, &self.swarm) {
+                (Some(cid), _) => cids.push((chunk, cid)),
+                (None, Some(swarm)) => {
+                    for cid in swarm.find_cids(chain.hash, chunk, PROVIDER_TIMEOUT).await {
+                        cids.push((chunk, cid));
+                    }
+                }
+                (None, None) => {}
+            }
+        }
         let started = Instant::now();
         let (mut delivered, mut failures) = (0u64, 0u64);
         for (chunk, cid) in cids {
+            let chunk_rounds = crate::cache::chunk_rounds(chunk);
+            let lo = (*range.start()).max(*chunk_rounds.start());
+            let hi = (*range.end()).min(*chunk_rounds.end());
+            if self.cache.missing(chain, lo..=hi)?.is_empty() {
+                continue; // an earlier candidate CID already filled this chunk
+            }
             let beacons = match gateway
                 .block(&cid)
                 .await

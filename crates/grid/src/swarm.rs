@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::channel::{mpsc, oneshot};
 use futures::{AsyncReadExt, AsyncWriteExt, SinkExt};
+use libp2p::kad::store::RecordStore;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, allow_block_list, autonat, dcutr, gossipsub, identify,
@@ -304,6 +305,8 @@ enum Command {
     Publish(ChainHash, Vec<u8>),
     Info(PeerId, ChainHash, oneshot::Sender<Option<Vec<u8>>>),
     AddChain(ChainInfo),
+    PutCid(ChainHash, u64, String),
+    GetCid(ChainHash, u64, oneshot::Sender<Vec<String>>),
 }
 
 /// A cheap handle to the swarm's event loop.
@@ -321,6 +324,18 @@ impl std::fmt::Debug for Command {
 
 fn provider_key(chain: &ChainHash, chunk: u64) -> kad::RecordKey {
     kad::RecordKey::new(&format!("zks/{}/{chunk}", chain.to_hex()))
+}
+
+fn cid_key(chain: &ChainHash, chunk: u64) -> kad::RecordKey {
+    kad::RecordKey::new(&format!("zks/{}/cid/{chunk}", chain.to_hex()))
+}
+
+/// Whether a DHT value looks like a CIDv1 string (it is checked against the
+/// bytes it names anyway; this only keeps junk out).
+fn plausible_cid(value: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(value).ok()?;
+    (text.len() <= 100 && text.starts_with('b') && text.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| text.to_owned())
 }
 
 fn topic(chain: &ChainHash) -> gossipsub::IdentTopic {
@@ -421,6 +436,32 @@ impl SwarmClient {
         None
     }
 
+    /// Publishes the CID of a complete chunk in the DHT (the swarm's chunk
+    /// index, for gateway fetches).
+    pub async fn publish_cid(
+        &self,
+        chain: ChainHash,
+        chunk: u64,
+        cid: String,
+    ) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::PutCid(chain, chunk, cid))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
+    /// Looks up the CIDs peers published for a chunk (waits at most
+    /// `timeout`). A liar can publish a wrong one under the same key, so all
+    /// distinct values are returned; the bytes decide which is right.
+    pub async fn find_cids(&self, chain: ChainHash, chunk: u64, timeout: Duration) -> Vec<String> {
+        let query = self.ask(|tx| Command::GetCid(chain, chunk, tx));
+        match tokio::time::timeout(timeout, query).await {
+            Ok(Ok(cids)) => cids,
+            _ => Vec::new(),
+        }
+    }
+
     /// Serves and gossips another chain.
     pub async fn add_chain(&self, chain: ChainInfo) -> Result<(), SwarmError> {
         self.sender
@@ -452,6 +493,7 @@ struct EventLoop {
         oneshot::Sender<Result<Vec<ServedRound>, SwarmError>>,
     >,
     pending_info: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
+    pending_cids: HashMap<kad::QueryId, (oneshot::Sender<Vec<String>>, Vec<String>)>,
     banned: Vec<(PeerId, Instant)>,
 }
 
@@ -567,6 +609,7 @@ pub async fn start(
         pending_providers: HashMap::new(),
         pending_requests: HashMap::new(),
         pending_info: HashMap::new(),
+        pending_cids: HashMap::new(),
         banned: Vec::new(),
     };
     tokio::spawn(event_loop.run());
@@ -648,6 +691,31 @@ impl EventLoop {
                 let id = self.swarm.behaviour_mut().info.send_request(&peer, hash.0);
                 self.pending_info.insert(id, tx);
             }
+            Command::PutCid(chain, chunk, cid) => {
+                let record = kad::Record::new(cid_key(&chain, chunk), cid.into_bytes());
+                if let Err(e) = self
+                    .swarm
+                    .behaviour_mut()
+                    .kademlia
+                    .put_record(record, kad::Quorum::One)
+                {
+                    tracing::warn!("cannot publish the CID of chunk {chunk}: {e}");
+                }
+            }
+            Command::GetCid(chain, chunk, tx) => {
+                let key = cid_key(&chain, chunk);
+                let local: Vec<String> = self
+                    .swarm
+                    .behaviour_mut()
+                    .kademlia
+                    .store_mut()
+                    .get(&key)
+                    .and_then(|r| plausible_cid(&r.value))
+                    .into_iter()
+                    .collect();
+                let id = self.swarm.behaviour_mut().kademlia.get_record(key);
+                self.pending_cids.insert(id, (tx, local));
+            }
             Command::AddChain(chain) => {
                 let _ = self
                     .swarm
@@ -705,6 +773,27 @@ impl EventLoop {
                 }
                 if step.last
                     && let Some((tx, found)) = self.pending_providers.remove(&id)
+                {
+                    let _ = tx.send(found);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(
+                kad::Event::OutboundQueryProgressed {
+                    id,
+                    result: kad::QueryResult::GetRecord(result),
+                    step,
+                    ..
+                },
+            )) => {
+                if let Ok(kad::GetRecordOk::FoundRecord(peer_record)) = result
+                    && let Some(cid) = plausible_cid(&peer_record.record.value)
+                    && let Some((_, found)) = self.pending_cids.get_mut(&id)
+                    && !found.contains(&cid)
+                {
+                    found.push(cid);
+                }
+                if step.last
+                    && let Some((tx, found)) = self.pending_cids.remove(&id)
                 {
                     let _ = tx.send(found);
                 }

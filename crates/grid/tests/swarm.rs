@@ -106,6 +106,21 @@ async fn a_fresh_node_fetches_from_the_swarm_and_bans_a_lying_peer() {
     wait_for_peers(&fresh_client, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    // The chunk index lives in the DHT: the complete chunk's true CID is
+    // among those found (the liar publishes its own for the same key), the
+    // partial chunk has none.
+    let cids = fresh_client
+        .find_cids(chain.hash, 0, Duration::from_secs(5))
+        .await;
+    let true_cid = seeder.own_index(&chain).unwrap().chunks[&0].clone();
+    assert!(cids.contains(&true_cid), "{cids:?}");
+    assert!(
+        fresh_client
+            .find_cids(chain.hash, 1, Duration::from_secs(5))
+            .await
+            .is_empty()
+    );
+
     let now = chain.time_of_round(ROUNDS) + 1;
     let report = tokio::time::timeout(
         Duration::from_secs(60),
