@@ -15,6 +15,10 @@ step "UI: type check, unit tests, build"
 (cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 done_step
 
+step "UI: end-to-end in Chromium against the built UI (mocked backend)"
+(cd ui && ZKS_ARTIFACTS="$ARTIFACTS" npm run --silent e2e)
+done_step
+
 step "rustfmt"
 cargo fmt --all --check
 done_step

@@ -1,0 +1,247 @@
+// A fake Tauri backend for the built UI. `installMockBackend` runs in the page
+// (via page.addInitScript) before the app's own scripts, and provides what
+// @tauri-apps/api 2.x calls into:
+//   window.__TAURI_INTERNALS__.invoke(cmd, args, options)       (core.js)
+//   window.__TAURI_INTERNALS__.transformCallback(cb, once)      (core.js, event.js)
+//   window.__TAURI_INTERNALS__.unregisterCallback(id)           (core.js Channel)
+//   window.__TAURI_EVENT_PLUGIN_INTERNALS__.unregisterListener  (event.js _unlisten)
+// Answers follow the shapes in src/lib/ipc.ts (which mirrors src-tauri's dto.rs).
+// Every call is recorded in window.__ZKS_MOCK__.calls for the tests to read.
+//
+// The function is serialised into the page, so it must not close over
+// anything outside its own body.
+
+export interface IpcErrorShape {
+  code: string;
+  message: string;
+}
+
+export interface MockOptions {
+  /** Commands that reject with this error instead of answering. */
+  fail?: Record<string, IpcErrorShape>;
+  /** Start with no contacts (the Chat empty state). */
+  noContacts?: boolean;
+}
+
+export interface RecordedCall {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+export function installMockBackend(options: MockOptions): void {
+  const fail = options.fail ?? {};
+  const now = () => Math.floor(Date.now() / 1000);
+  const started = now();
+
+  const QR_SVG = (() => {
+    // A 21×21 module pattern with finder squares: looks like a QR, is not one.
+    let d = '';
+    const finder = (x: number, y: number) => {
+      d += `M${x} ${y}h7v7h-7zM${x + 1} ${y + 1}v5h5v-5zM${x + 2} ${y + 2}h3v3h-3z`;
+    };
+    finder(0, 0);
+    finder(14, 0);
+    finder(0, 14);
+    for (let y = 0; y < 21; y++) {
+      for (let x = 0; x < 21; x++) {
+        const inFinder = (x < 8 && y < 8) || (x > 12 && y < 8) || (x < 8 && y > 12);
+        if (!inFinder && (x * 7 + y * 13 + x * y) % 3 === 0) d += `M${x} ${y}h1v1h-1z`;
+      }
+    }
+    return (
+      '<?xml version="1.0" standalone="yes"?>' +
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="-2 -2 25 25" shape-rendering="crispEdges">' +
+      '<rect x="-2" y="-2" width="25" height="25" fill="#fff"/>' +
+      `<path fill="#000" fill-rule="evenodd" d="${d}"/></svg>`
+    );
+  })();
+
+  type Contact = {
+    name: string;
+    peer_id: string;
+    safety_code: string;
+    verified: boolean;
+    addresses: string[];
+    role: string;
+    pad: { pad_id: string; size: number; send_left: number; receive_left: number } | null;
+  };
+
+  const contacts: Contact[] = options.noContacts
+    ? []
+    : [
+        {
+          name: 'Alice',
+          peer_id: '12D3KooWAx9ZcN7f3Qm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1',
+          safety_code: '31415 92653 58979 32384 62643 38327 95028 84197',
+          verified: true,
+          addresses: ['/ip4/192.0.2.10/udp/4001/quic-v1'],
+          role: 'initiator',
+          pad: {
+            pad_id: 'b1e5a0c2d3f4',
+            size: 16 * 1024 * 1024,
+            send_left: 8 * 1024 * 1024 + 300 * 1024,
+            receive_left: 7 * 1024 * 1024,
+          },
+        },
+        {
+          name: 'Bob',
+          peer_id: '12D3KooWBobQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9ZcN7f3',
+          safety_code: '27182 81828 45904 52353 60287 47135 26624 97757',
+          verified: false,
+          addresses: [],
+          role: 'responder',
+          pad: null,
+        },
+      ];
+
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  const callbacks = new Map<number, { fn: (payload: unknown) => void; once: boolean }>();
+  const listeners = new Map<string, Map<number, number>>(); // event -> eventId -> callback id
+  let nextId = 1;
+
+  function answer(cmd: string, args: Record<string, unknown>): unknown {
+    switch (cmd) {
+      case 'node_status':
+        return {
+          version: '0.1.0',
+          data_dir: '/home/e2e/.local/share/entropygrid',
+          uptime_secs: now() - started,
+          database: {
+            path: '/home/e2e/.local/share/entropygrid/zks.sqlite3',
+            schema_version: 4,
+            sqlite_version: '3.46.0',
+          },
+        };
+      case 'grid_status':
+        return {
+          cache_dir: '/home/e2e/.local/share/entropygrid/beacons',
+          cache_bytes: 3 * 1024 * 1024 + 123_456,
+          chains: [
+            {
+              name: 'quicknet',
+              hash: '52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971',
+              head: 16_384 * 40 + 5_000,
+              rounds: 16_384 * 3 + 9_000,
+              chunks: [
+                [0, 16_384],
+                [1, 16_384],
+                [2, 16_384],
+                [20, 9_000],
+              ],
+            },
+          ],
+        };
+      case 'pairing_create_invite': {
+        const name = typeof args.name === 'string' && args.name ? args.name : 'e2e-host';
+        return {
+          text: `ZKS1:${'6BFOXN%TS3DH 2Z-8*G3V9%1F0NK:FDA'.repeat(6)}`,
+          expires_at: now() + (typeof args.ttl_secs === 'number' ? args.ttl_secs : 3600),
+          name,
+          qr_svg: QR_SVG,
+        };
+      }
+      case 'pairing_accept': {
+        const name = typeof args.as_name === 'string' && args.as_name ? args.as_name : 'Carol';
+        const contact: Contact = {
+          name,
+          peer_id: '12D3KooWCarol4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9ZcN7f3Qm1o2r',
+          safety_code: '16180 33988 74989 48482 04586 83436 56381 17720',
+          verified: false,
+          addresses: ['/ip4/198.51.100.7/udp/4001/quic-v1'],
+          role: 'responder',
+          pad: null,
+        };
+        contacts.push(contact);
+        return {
+          reply_text: `ZKS1:${'R7Q-3+9*KD1 OYV%2LM:08FE4$B5'.repeat(7)}`,
+          reply_qr_svg: QR_SVG,
+          contact,
+        };
+      }
+      case 'pairing_finish': {
+        const name = typeof args.as_name === 'string' && args.as_name ? args.as_name : 'Dave';
+        const contact: Contact = {
+          name,
+          peer_id: '12D3KooWDave',
+          safety_code: '14142 13562 37309 50488 01688 72420 96980 78569',
+          verified: false,
+          addresses: [],
+          role: 'initiator',
+          pad: null,
+        };
+        contacts.push(contact);
+        return contact;
+      }
+      case 'contacts_list':
+        return contacts.map((c) => ({ ...c }));
+      case 'contacts_verify': {
+        const contact = contacts.find((c) => c.name === args.name);
+        if (!contact) throw { code: 'not_found', message: `no contact named ${String(args.name)}` };
+        if (typeof args.code === 'string' && args.code.replace(/\s+/g, '') !== contact.safety_code.replace(/\s+/g, '')) {
+          throw { code: 'mismatch', message: 'the safety code does not match; the contact stays unverified' };
+        }
+        contact.verified = true;
+        return { ...contact };
+      }
+      case 'plugin:event|listen': {
+        const event = String(args.event);
+        const eventId = nextId++;
+        if (!listeners.has(event)) listeners.set(event, new Map());
+        listeners.get(event)!.set(eventId, Number(args.handler));
+        return eventId;
+      }
+      case 'plugin:event|unlisten':
+        listeners.get(String(args.event))?.delete(Number(args.eventId));
+        return null;
+      default:
+        throw { code: 'unknown_command', message: `the mock backend has no command ${cmd}` };
+    }
+  }
+
+  const w = window as unknown as Record<string, unknown>;
+  w.__TAURI_INTERNALS__ = {
+    metadata: {
+      currentWindow: { label: 'main' },
+      currentWebview: { windowLabel: 'main', label: 'main' },
+    },
+    transformCallback(fn: (payload: unknown) => void, once = false): number {
+      const id = nextId++;
+      callbacks.set(id, { fn, once });
+      return id;
+    },
+    unregisterCallback(id: number): void {
+      callbacks.delete(id);
+    },
+    convertFileSrc(path: string, protocol = 'asset'): string {
+      return `${protocol}://localhost/${encodeURIComponent(path)}`;
+    },
+    async invoke(cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
+      calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
+      // Answer asynchronously, like the real IPC.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (fail[cmd]) throw { ...fail[cmd] };
+      return answer(cmd, args ?? {});
+    },
+  };
+  w.__TAURI_EVENT_PLUGIN_INTERNALS__ = {
+    unregisterListener(event: string, eventId: number): void {
+      listeners.get(event)?.delete(eventId);
+    },
+  };
+  w.__ZKS_MOCK__ = {
+    calls,
+    contacts,
+    /** Delivers a backend event to the page's listeners, as Tauri would. */
+    emit(event: string, payload: unknown): number {
+      let delivered = 0;
+      for (const [eventId, cbId] of listeners.get(event) ?? []) {
+        const cb = callbacks.get(cbId);
+        if (!cb) continue;
+        cb.fn({ event, id: eventId, payload });
+        if (cb.once) callbacks.delete(cbId);
+        delivered += 1;
+      }
+      return delivered;
+    },
+  };
+}
