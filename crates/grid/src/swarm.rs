@@ -289,6 +289,9 @@ pub struct SwarmConfig {
     pub chains: Vec<ChainInfo>,
     /// Discover peers on the LAN with mDNS (off in tests).
     pub mdns: bool,
+    /// Upload cap: rounds served to peers per second (`None`: no cap).
+    /// Requests beyond it get an empty answer and ask someone else.
+    pub serve_rounds_per_sec: Option<u64>,
 }
 
 enum Command {
@@ -494,6 +497,8 @@ struct EventLoop {
     >,
     pending_info: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
     pending_cids: HashMap<kad::QueryId, (oneshot::Sender<Vec<String>>, Vec<String>)>,
+    /// Upload cap, if any.
+    upload: Option<UploadBudget>,
     banned: Vec<(PeerId, Instant)>,
 }
 
@@ -610,6 +615,9 @@ pub async fn start(
         pending_requests: HashMap::new(),
         pending_info: HashMap::new(),
         pending_cids: HashMap::new(),
+        upload: config
+            .serve_rounds_per_sec
+            .map(|r| UploadBudget::new(r, Instant::now())),
         banned: Vec::new(),
     };
     tokio::spawn(event_loop.run());
@@ -898,7 +906,18 @@ impl EventLoop {
     }
 
     /// Serves a range from the cache: only what is held, never more than asked.
-    fn serve(&self, request: &RangeRequest) -> Vec<ServedRound> {
+    /// Takes `rounds` from the upload budget; false when over the cap.
+    fn take_upload(&mut self, rounds: u64) -> bool {
+        self.upload
+            .as_mut()
+            .is_none_or(|b| b.take(rounds, Instant::now()))
+    }
+
+    fn serve(&mut self, request: &RangeRequest) -> Vec<ServedRound> {
+        if !self.take_upload(request.last - request.first + 1) {
+            tracing::debug!("upload cap reached; answering a chunk request empty");
+            return Vec::new();
+        }
         let Some(chain) = self.chains.get(&ChainHash(request.chain)) else {
             return Vec::new();
         };
@@ -951,6 +970,41 @@ impl EventLoop {
     }
 }
 
+/// A token bucket of rounds per second with up to one second of burst.
+#[derive(Debug, Clone)]
+pub struct UploadBudget {
+    rate: u64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl UploadBudget {
+    /// A full bucket of `rate` rounds per second.
+    pub fn new(rate: u64, now: Instant) -> UploadBudget {
+        UploadBudget {
+            rate,
+            tokens: rate as f64,
+            last: now,
+        }
+    }
+
+    /// Takes `rounds` at time `now`; false when over the cap. A request
+    /// larger than a second's budget is allowed once the bucket is full,
+    /// leaving a debt that later requests wait out.
+    pub fn take(&mut self, rounds: u64, now: Instant) -> bool {
+        let rate = self.rate as f64;
+        self.tokens =
+            (self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * rate).min(rate);
+        self.last = now;
+        if self.tokens >= (rounds as f64).min(rate) {
+            self.tokens -= rounds as f64;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The served rounds as beacons of `chain` (unverified), skipping any that
 /// are malformed or outside `first..=last`.
 pub fn to_beacons(
@@ -972,4 +1026,49 @@ pub fn to_beacons(
         }
     }
     (out, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_budget_refills_at_its_rate_and_carries_debt() {
+        let t0 = Instant::now();
+        let mut b = UploadBudget::new(1000, t0);
+        assert!(b.take(600, t0));
+        assert!(!b.take(600, t0), "only 400 left");
+        assert!(
+            b.take(600, t0 + Duration::from_millis(200)),
+            "400 + 200 refilled"
+        );
+        // A request larger than a second's budget passes on a full bucket,
+        // then everything waits until the debt is paid.
+        let t1 = t0 + Duration::from_secs(10);
+        assert!(b.take(5000, t1));
+        assert!(!b.take(1, t1 + Duration::from_secs(3)));
+        assert!(b.take(1, t1 + Duration::from_millis(4100)));
+    }
+
+    #[test]
+    fn chunk_responses_round_trip_and_garbage_is_refused() {
+        let rounds: Vec<ServedRound> =
+            vec![(1, vec![7; 48], None), (2, vec![8; 96], Some(vec![9; 96]))];
+        assert_eq!(
+            decode_response(&encode_response(&rounds)),
+            Some(rounds.clone())
+        );
+        let encoded = encode_response(&rounds);
+        for cut in 0..encoded.len() {
+            assert_eq!(decode_response(&encoded[..cut]), None, "cut {cut}");
+        }
+        assert_eq!(
+            decode_response(&[0xff, 0xff, 0xff, 0xff]),
+            None,
+            "count over a chunk"
+        );
+        let mut extra = encoded;
+        extra.push(0);
+        assert_eq!(decode_response(&extra), None);
+    }
 }

@@ -36,6 +36,7 @@ async fn node(
         bootstrap,
         chains: vec![signer.chain().clone()],
         mdns: false,
+        serve_rounds_per_sec: None,
     };
     let client = swarm::start(config, cache.clone()).await.unwrap();
     let cascade = FetchCascade::new(cache, None).with_swarm(client.clone());

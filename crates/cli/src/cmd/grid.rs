@@ -17,8 +17,6 @@ use zks_node::Node;
 
 use crate::output;
 
-/// Cache budget until it is a setting (bytes).
-const CACHE_BUDGET: u64 = 4 << 30;
 /// Per-request timeout of HTTP sources.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -34,6 +32,12 @@ pub(crate) struct SourceArgs {
     /// Discover grid peers on the local network with mDNS.
     #[arg(long)]
     mdns: bool,
+    /// Upload cap: beacon rounds served to grid peers per second.
+    #[arg(long, value_name = "ROUNDS")]
+    serve_rate: Option<u64>,
+    /// Disk cap of the beacon cache, e.g. 500MiB or 8GiB (pinned ranges are kept).
+    #[arg(long, value_name = "SIZE", value_parser = super::pad::parse_size, default_value = "4GiB")]
+    cache_budget: u64,
     /// drand HTTP API base URL (repeatable), e.g. https://api.drand.sh.
     #[arg(long = "drand-url", value_name = "URL")]
     drand_urls: Vec<String>,
@@ -209,7 +213,7 @@ async fn cascade(
     http: Option<DrandHttp>,
     chains: &[ChainInfo],
 ) -> anyhow::Result<FetchCascade> {
-    let cache = Arc::new(BeaconCache::open(&node.cache_dir(), CACHE_BUDGET)?);
+    let cache = Arc::new(BeaconCache::open(&node.cache_dir(), sources.cache_budget)?);
     let cascade = FetchCascade::new(cache.clone(), http);
     if sources.bootstrap.is_empty() && sources.listen.is_empty() && !sources.mdns {
         return Ok(cascade);
@@ -227,6 +231,7 @@ async fn cascade(
         bootstrap: sources.bootstrap.clone(),
         chains: chains.to_vec(),
         mdns: sources.mdns,
+        serve_rounds_per_sec: sources.serve_rate,
     };
     let client = zks_grid::swarm::start(config, cache).await?;
     if !sources.bootstrap.is_empty() {
