@@ -84,6 +84,8 @@ pub struct FetchCascade {
     swarm: Option<SwarmClient>,
     gateway: Option<IpfsGateway>,
     indexes: Mutex<BTreeMap<String, ChunkIndex>>,
+    /// CIDs of complete chunks already hashed (a complete chunk never changes).
+    cids: Mutex<BTreeMap<(zks_beacon::ChainHash, u64), String>>,
     http: Option<DrandHttp>,
     stats: Mutex<BTreeMap<String, SourceStats>>,
 }
@@ -96,6 +98,7 @@ impl FetchCascade {
             swarm: None,
             gateway: None,
             indexes: Mutex::new(BTreeMap::new()),
+            cids: Mutex::new(BTreeMap::new()),
             http,
             stats: Mutex::new(BTreeMap::new()),
         }
@@ -126,11 +129,30 @@ impl FetchCascade {
     pub fn own_index(&self, chain: &ChainInfo) -> Result<ChunkIndex, CascadeError> {
         let mut chunks = BTreeMap::new();
         for (index, held) in self.cache.coverage(chain)?.chunks {
-            if held == CHUNK_ROUNDS
-                && let Some(bytes) = self.cache.chunk_bytes(chain, index)?
-            {
-                chunks.insert(index, crate::cache::chunk_cid(&bytes));
+            if held != CHUNK_ROUNDS {
+                continue;
             }
+            let memo = self
+                .cids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&(chain.hash, index))
+                .cloned();
+            let cid = match memo {
+                Some(cid) => cid,
+                None => {
+                    let Some(bytes) = self.cache.chunk_bytes(chain, index)? else {
+                        continue;
+                    };
+                    let cid = crate::cache::chunk_cid(&bytes);
+                    self.cids
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert((chain.hash, index), cid.clone());
+                    cid
+                }
+            };
+            chunks.insert(index, cid);
         }
         Ok(ChunkIndex {
             chain: chain.hash.to_hex(),
