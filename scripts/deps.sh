@@ -45,6 +45,7 @@ fi
 # changed since the last install.
 stamp="$ROOT/ui/node_modules/.zks-lock-stamp"
 if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
-  (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+  # Playwright drives Debian's Chromium; it must never fetch browsers itself.
+  (cd "$ROOT/ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   cp "$ROOT/ui/package-lock.json" "$stamp"
 fi
