@@ -32,6 +32,12 @@ pub const CHUNK_PROTOCOL: &str = "/zks/chunk/1.0.0";
 pub const INFO_PROTOCOL: &str = "/zks/chain-info/1.0.0";
 /// Largest chain info document accepted.
 const MAX_INFO: usize = 4096;
+/// Protocol carrying sealed messages between paired peers.
+pub const MSG_PROTOCOL: &str = "/zks/msg/1.0.0";
+/// Largest envelope carried by `/zks/msg/1.0.0`.
+pub const MAX_MESSAGE: usize = 256 * 1024;
+/// Largest acknowledgement.
+const MAX_ACK: usize = 1024;
 /// Kademlia protocol name.
 pub const KAD_PROTOCOL: &str = "/zks/kad/1.0.0";
 /// Largest chunk response accepted (16384 rounds of 96-byte signatures and
@@ -261,8 +267,87 @@ impl request_response::Codec for InfoCodec {
     }
 }
 
+/// The codec of `/zks/msg/1.0.0`: an envelope, answered by a short
+/// acknowledgement; both length-capped.
+#[derive(Debug, Clone, Default)]
+pub struct MsgCodec;
+
+async fn read_capped<T: futures::AsyncRead + Unpin>(
+    io: &mut T,
+    cap: usize,
+) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    io.take(cap as u64 + 1).read_to_end(&mut body).await?;
+    if body.len() > cap {
+        return Err(invalid("message too large"));
+    }
+    Ok(body)
+}
+
+impl request_response::Codec for MsgCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        read_capped(io, MAX_MESSAGE).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        read_capped(io, MAX_ACK).await
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        body: Vec<u8>,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&body[..body.len().min(MAX_MESSAGE)]).await?;
+        io.close().await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        body: Vec<u8>,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&body[..body.len().min(MAX_ACK)]).await?;
+        io.close().await
+    }
+}
+
+/// A sealed message that arrived from a peer, with the way to answer it.
+#[derive(Debug)]
+pub struct InboundMessage {
+    /// The sending peer.
+    pub peer: PeerId,
+    /// The envelope bytes.
+    pub envelope: Vec<u8>,
+    /// Where the acknowledgement goes ([`SwarmClient::acknowledge`]).
+    pub reply: request_response::ResponseChannel<Vec<u8>>,
+}
+
+/// Inbound messages waiting for the node; beyond this the sender is told
+/// "busy" and retries later.
+pub const INBOUND_QUEUE: usize = 256;
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    msg: request_response::Behaviour<MsgCodec>,
     info: request_response::Behaviour<InfoCodec>,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     identify: identify::Behaviour,
@@ -292,6 +377,8 @@ pub struct SwarmConfig {
     /// Upload cap: rounds served to peers per second (`None`: no cap).
     /// Requests beyond it get an empty answer and ask someone else.
     pub serve_rounds_per_sec: Option<u64>,
+    /// Where incoming `/zks/msg/1.0.0` messages go (`None`: refused).
+    pub inbound: Option<mpsc::Sender<InboundMessage>>,
 }
 
 enum Command {
@@ -309,6 +396,13 @@ enum Command {
     Info(PeerId, ChainHash, oneshot::Sender<Option<Vec<u8>>>),
     AddChain(ChainInfo),
     PutCid(ChainHash, u64, String),
+    SendMsg(
+        PeerId,
+        Vec<Multiaddr>,
+        Vec<u8>,
+        oneshot::Sender<Result<Vec<u8>, SwarmError>>,
+    ),
+    Ack(request_response::ResponseChannel<Vec<u8>>, Vec<u8>),
     GetCid(ChainHash, u64, oneshot::Sender<Vec<String>>),
 }
 
@@ -465,6 +559,31 @@ impl SwarmClient {
         }
     }
 
+    /// Sends an envelope to `peer` (dialing `addresses` if needed) and
+    /// returns its acknowledgement.
+    pub async fn send_message(
+        &self,
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        envelope: Vec<u8>,
+    ) -> Result<Vec<u8>, SwarmError> {
+        self.ask(|tx| Command::SendMsg(peer, addresses, envelope, tx))
+            .await?
+    }
+
+    /// Answers an inbound message.
+    pub async fn acknowledge(
+        &self,
+        reply: request_response::ResponseChannel<Vec<u8>>,
+        ack: Vec<u8>,
+    ) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::Ack(reply, ack))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
     /// Serves and gossips another chain.
     pub async fn add_chain(&self, chain: ChainInfo) -> Result<(), SwarmError> {
         self.sender
@@ -496,6 +615,9 @@ struct EventLoop {
         oneshot::Sender<Result<Vec<ServedRound>, SwarmError>>,
     >,
     pending_info: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
+    pending_msgs:
+        HashMap<request_response::OutboundRequestId, oneshot::Sender<Result<Vec<u8>, SwarmError>>>,
+    inbound: Option<mpsc::Sender<InboundMessage>>,
     pending_cids: HashMap<kad::QueryId, (oneshot::Sender<Vec<String>>, Vec<String>)>,
     /// Upload cap, if any.
     upload: Option<UploadBudget>,
@@ -539,6 +661,16 @@ pub async fn start(
                 None
             };
             Ok(Behaviour {
+                msg: request_response::Behaviour::with_codec(
+                    MsgCodec,
+                    [(
+                        StreamProtocol::new(MSG_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(20))
+                        .with_max_concurrent_streams(32),
+                ),
                 info: request_response::Behaviour::with_codec(
                     InfoCodec,
                     [(
@@ -614,6 +746,8 @@ pub async fn start(
         pending_providers: HashMap::new(),
         pending_requests: HashMap::new(),
         pending_info: HashMap::new(),
+        pending_msgs: HashMap::new(),
+        inbound: config.inbound.clone(),
         pending_cids: HashMap::new(),
         upload: config
             .serve_rounds_per_sec
@@ -698,6 +832,16 @@ impl EventLoop {
             Command::Info(peer, hash, tx) => {
                 let id = self.swarm.behaviour_mut().info.send_request(&peer, hash.0);
                 self.pending_info.insert(id, tx);
+            }
+            Command::SendMsg(peer, addresses, envelope, tx) => {
+                for addr in addresses {
+                    self.swarm.add_peer_address(peer, addr);
+                }
+                let id = self.swarm.behaviour_mut().msg.send_request(&peer, envelope);
+                self.pending_msgs.insert(id, tx);
+            }
+            Command::Ack(channel, ack) => {
+                let _ = self.swarm.behaviour_mut().msg.send_response(channel, ack);
             }
             Command::PutCid(chain, chunk, cid) => {
                 let record = kad::Record::new(cid_key(&chain, chunk), cid.into_bytes());
@@ -843,6 +987,53 @@ impl EventLoop {
                 },
             )) => {
                 if let Some(tx) = self.pending_requests.remove(&request_id) {
+                    let _ = tx.send(Err(SwarmError::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Msg(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let refused = match &mut self.inbound {
+                        Some(queue) => match queue.try_send(InboundMessage {
+                            peer,
+                            envelope: request,
+                            reply: channel,
+                        }) {
+                            Ok(()) => None,
+                            Err(e) => Some((e.into_inner().reply, b"busy".to_vec())),
+                        },
+                        None => Some((channel, b"err:this node does not take messages".to_vec())),
+                    };
+                    if let Some((channel, ack)) = refused {
+                        let _ = self.swarm.behaviour_mut().msg.send_response(channel, ack);
+                    }
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(tx) = self.pending_msgs.remove(&request_id) {
+                        let _ = tx.send(Ok(response));
+                    }
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Msg(
+                request_response::Event::OutboundFailure {
+                    peer,
+                    request_id,
+                    error,
+                    ..
+                },
+            )) => {
+                if let Some(tx) = self.pending_msgs.remove(&request_id) {
                     let _ = tx.send(Err(SwarmError::Request {
                         peer,
                         reason: error.to_string(),

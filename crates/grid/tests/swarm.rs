@@ -37,6 +37,7 @@ async fn node(
         chains: vec![signer.chain().clone()],
         mdns: false,
         serve_rounds_per_sec: None,
+        inbound: None,
     };
     let client = swarm::start(config, cache.clone()).await.unwrap();
     let cascade = FetchCascade::new(cache, None).with_swarm(client.clone());

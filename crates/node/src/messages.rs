@@ -76,6 +76,19 @@ impl Node {
     /// Seals `plaintext` for `contact` in `mode`. The session or pad ledger
     /// is stored before this returns, so the envelope may then leave.
     pub fn seal(&self, contact: &str, plaintext: &[u8], mode: Mode) -> Result<Sealed, NodeError> {
+        self.seal_inner(contact, plaintext, mode, false)
+            .map(|(sealed, _)| sealed)
+    }
+
+    /// Seals, and with `queue` also puts the envelope in the outbox in the
+    /// same transaction; returns the outgoing message's id when queued.
+    pub(crate) fn seal_inner(
+        &self,
+        contact: &str,
+        plaintext: &[u8],
+        mode: Mode,
+        queue: bool,
+    ) -> Result<(Sealed, Option<i64>), NodeError> {
         self.with_store_mut(|store| {
             let record = store.contact(contact)?;
             match mode {
@@ -91,13 +104,20 @@ impl Node {
                         chain_hash: Some(binding.chain_hash.to_vec()),
                         round: Some(binding.round),
                     };
-                    store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
-                    Ok(Sealed {
+                    let queued = if queue {
+                        let state = session.to_bytes();
+                        Some(store.record_outgoing(record.id, Some(&state), &message, &envelope)?.0)
+                    } else {
+                        store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
+                        None
+                    };
+                    let sealed = Sealed {
                         envelope,
                         protection: Protection::PostQuantum,
                         round: Some(binding.round),
                         pad_left: None,
-                    })
+                    };
+                    Ok((sealed, queued))
                 }
                 Mode::Pad => {
                     let pad = store.pad(record.id)?.ok_or_else(|| {
@@ -129,13 +149,19 @@ impl Node {
                         chain_hash: None,
                         round: None,
                     };
-                    store.record_message(record.id, None, None, &message)?;
-                    Ok(Sealed {
+                    let queued = if queue {
+                        Some(store.record_outgoing(record.id, None, &message, &envelope)?.0)
+                    } else {
+                        store.record_message(record.id, None, None, &message)?;
+                        None
+                    };
+                    let sealed = Sealed {
                         envelope,
                         protection: Protection::PerfectSecrecy,
                         round: None,
                         pad_left: Some(book.left()),
-                    })
+                    };
+                    Ok((sealed, queued))
                 }
             }
         })
@@ -143,6 +169,16 @@ impl Node {
 
     /// Opens an envelope from one of our contacts and records the message.
     pub fn open(&self, bytes: &[u8]) -> Result<OpenedMessage, NodeError> {
+        self.open_from(bytes, None)
+    }
+
+    /// Opens an envelope; with `peer`, only if that PeerId is the contact's
+    /// (a message relayed by another device is refused).
+    pub(crate) fn open_from(
+        &self,
+        bytes: &[u8],
+        peer: Option<&str>,
+    ) -> Result<OpenedMessage, NodeError> {
         let envelope = Envelope::parse(bytes)?;
         self.with_store_mut(|store| {
             let record = store.contact_by_session(&envelope.session_id)?.ok_or_else(|| {
@@ -150,6 +186,14 @@ impl Node {
                     "this message is not from any of your contacts (unknown conversation)".into(),
                 )
             })?;
+            if let Some(peer) = peer
+                && peer != record.peer_id
+            {
+                return Err(NodeError::BadInput(format!(
+                    "this message for the conversation with {} came from another device",
+                    record.name
+                )));
+            }
             match &envelope.body {
                 Body::Grid(_) => {
                     let mut session = Session::from_bytes(&store.session_state(record.id)?)

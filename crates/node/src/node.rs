@@ -29,20 +29,32 @@ pub enum NodeEvent {
     Started,
     /// The node is shutting down.
     Stopping,
+    /// A message from a contact arrived and was stored.
+    MessageReceived {
+        /// The contact's name.
+        from: String,
+    },
+    /// A contact acknowledged one of our messages.
+    MessageDelivered {
+        /// The message's id in the history.
+        message_id: i64,
+    },
 }
 
 /// A cheap, cloneable handle to a running node.
 #[derive(Debug, Clone)]
 pub struct Node {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     data_dir: DataDir,
     store: Mutex<Option<Store>>,
     events: broadcast::Sender<NodeEvent>,
     started: Instant,
+    /// Wakes the outbox sender when a message is queued.
+    pub(crate) outbox_wake: tokio::sync::Notify,
 }
 
 impl Node {
@@ -59,6 +71,7 @@ impl Node {
                 store: Mutex::new(Some(store)),
                 events,
                 started: Instant::now(),
+                outbox_wake: tokio::sync::Notify::new(),
             }),
         };
         tracing::info!(data_dir = %node.inner.data_dir.path().display(), "node started");
@@ -162,7 +175,7 @@ impl Node {
         f(store)
     }
 
-    fn emit(&self, event: NodeEvent) {
+    pub(crate) fn emit(&self, event: NodeEvent) {
         // No subscriber is not an error: events are for whoever listens.
         let _ = self.inner.events.send(event);
     }

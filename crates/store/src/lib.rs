@@ -8,6 +8,7 @@
 mod beacons;
 mod error;
 mod migrations;
+mod outbox;
 mod pads;
 mod peers;
 mod settings;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use beacons::StoredBeacon;
 pub use error::StoreError;
+pub use outbox::OutboxItem;
 pub use pads::PadRecord;
 pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 

@@ -78,6 +78,20 @@ const STEPS: &[M<'static>] = &[
             info TEXT NOT NULL
          ) STRICT;",
     ),
+    // 3: the outbox of messages sent over the network, until acknowledged.
+    M::up(
+        "CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY,
+            message_id      INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            contact_id      INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            envelope        BLOB NOT NULL,
+            state           TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'failed')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT
+         ) STRICT;
+         CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);",
+    ),
 ];
 
 /// Schema version after all migrations ran.

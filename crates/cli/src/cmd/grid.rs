@@ -232,6 +232,7 @@ async fn cascade(
         chains: chains.to_vec(),
         mdns: sources.mdns,
         serve_rounds_per_sec: sources.serve_rate,
+        inbound: None,
     };
     let client = zks_grid::swarm::start(config, cache).await?;
     if !sources.bootstrap.is_empty() {

@@ -1,0 +1,206 @@
+//! Messages over the network (`/zks/msg/1.0.0` through the grid's swarm).
+//!
+//! Sending: a message is sealed and put in the outbox in one transaction
+//! (so an accepted message survives a crash), then a sender task delivers
+//! queued envelopes one at a time per contact, in order, until the contact
+//! acknowledges; unreachable contacts are retried with backoff.
+//! Receiving: an envelope is opened and stored (with the session state it
+//! advanced) before it is acknowledged. A resent envelope that was already
+//! stored is acknowledged as a duplicate, so each message lands exactly once.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use serde::Serialize;
+use zks_grid::swarm::{InboundMessage, SwarmClient};
+use zks_pad::{Mode, OpenError, PadError};
+
+use crate::beacons::now_secs;
+use crate::{Node, NodeError, NodeEvent, Protection};
+
+/// The acknowledgement of a stored message.
+pub const ACK_OK: &[u8] = b"ok";
+/// The acknowledgement of a message stored earlier (a resend).
+pub const ACK_DUPLICATE: &[u8] = b"dup";
+/// The answer of a receiver too busy to take the message now.
+pub const ACK_BUSY: &[u8] = b"busy";
+/// Longest wait between attempts to reach a contact.
+const MAX_BACKOFF_SECS: i64 = 60;
+
+/// A message accepted for sending.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueuedMessage {
+    /// Its id in the history.
+    pub message_id: i64,
+    /// What protects it.
+    pub protection: Protection,
+    /// The beacon round its key is bound to (grid pad).
+    pub round: Option<u64>,
+}
+
+/// What the receiver answers for an envelope.
+fn acknowledgement(result: &Result<crate::OpenedMessage, NodeError>) -> Vec<u8> {
+    match result {
+        Ok(_) => ACK_OK.to_vec(),
+        Err(
+            NodeError::Open(OpenError::Replay { .. }) | NodeError::Pad(PadError::Overlap { .. }),
+        ) => ACK_DUPLICATE.to_vec(),
+        Err(e) => format!("err:{}: {e}", e.code()).into_bytes(),
+    }
+}
+
+impl Node {
+    /// Seals `plaintext` for `contact` and queues it for delivery; the
+    /// message is stored (with its envelope) before this returns.
+    pub fn send(
+        &self,
+        contact: &str,
+        plaintext: &[u8],
+        mode: Mode,
+    ) -> Result<QueuedMessage, NodeError> {
+        let (sealed, id) = self.seal_inner(contact, plaintext, mode, true)?;
+        self.inner.outbox_wake.notify_one();
+        Ok(QueuedMessage {
+            message_id: id.unwrap_or_default(),
+            protection: sealed.protection,
+            round: sealed.round,
+        })
+    }
+
+    /// Where a contact can be reached (libp2p multiaddresses).
+    pub fn set_contact_addresses(
+        &self,
+        contact: &str,
+        addresses: &[String],
+    ) -> Result<(), NodeError> {
+        self.with_store_mut(|store| {
+            let record = store.contact(contact)?;
+            store.set_contact_addresses(record.id, addresses)?;
+            Ok(())
+        })?;
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// A sent message's delivery state (`queued`, `delivered`, `failed`) and
+    /// the last error, if it went over the network.
+    pub fn delivery_state(
+        &self,
+        message_id: i64,
+    ) -> Result<Option<(String, Option<String>)>, NodeError> {
+        self.with_store(|store| Ok(store.delivery_state(message_id)?))
+    }
+
+    /// The history with a contact, oldest first.
+    pub fn history(&self, contact: &str) -> Result<Vec<zks_store::MessageRecord>, NodeError> {
+        self.with_store(|store| {
+            let record = store.contact(contact)?;
+            Ok(store.messages(record.id)?)
+        })
+    }
+
+    /// Runs message delivery over `swarm` until the node stops: a task that
+    /// answers `inbound` envelopes and one that empties the outbox.
+    pub fn run_messaging(&self, swarm: SwarmClient, inbound: mpsc::Receiver<InboundMessage>) {
+        let receiver = self.clone();
+        let acks = swarm.clone();
+        tokio::spawn(async move { receiver.receive_loop(acks, inbound).await });
+        let sender = self.clone();
+        tokio::spawn(async move { sender.send_loop(swarm).await });
+    }
+
+    async fn receive_loop(self, swarm: SwarmClient, mut inbound: mpsc::Receiver<InboundMessage>) {
+        while let Some(message) = inbound.next().await {
+            let node = self.clone();
+            let peer = message.peer.to_string();
+            let envelope = message.envelope;
+            let result =
+                tokio::task::spawn_blocking(move || node.open_from(&envelope, Some(&peer)))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(NodeError::Io(format!("opening a message failed: {e}")))
+                    });
+            let ack = acknowledgement(&result);
+            if let Ok(opened) = &result {
+                self.emit(NodeEvent::MessageReceived {
+                    from: opened.from.clone(),
+                });
+            }
+            if swarm.acknowledge(message.reply, ack).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn send_loop(self, swarm: SwarmClient) {
+        loop {
+            let due = self.with_store(|store| Ok(store.due_outbox(now_secs() as i64, 16)?));
+            let due = match due {
+                Ok(due) => due,
+                Err(NodeError::Stopped) => return,
+                Err(e) => {
+                    tracing::warn!("cannot read the outbox: {e}");
+                    Vec::new()
+                }
+            };
+            for item in &due {
+                self.deliver(&swarm, item).await;
+            }
+            if due.is_empty() {
+                // Sleep until a new message or a second passes (retries).
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), self.inner.outbox_wake.notified())
+                        .await;
+            }
+        }
+    }
+
+    async fn deliver(&self, swarm: &SwarmClient, item: &zks_store::OutboxItem) {
+        let contact = self.with_store(|store| {
+            Ok(store
+                .contacts()?
+                .into_iter()
+                .find(|c| c.id == item.contact_id))
+        });
+        let Ok(Some(contact)) = contact else { return };
+        let Ok(peer) = contact.peer_id.parse() else {
+            let _ = self.with_store_mut(|s| {
+                Ok(s.outbox_failed(item.id, "the contact's PeerId is invalid")?)
+            });
+            return;
+        };
+        let addresses = contact
+            .addresses
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        let outcome = swarm
+            .send_message(peer, addresses, item.envelope.clone())
+            .await;
+        let _ = self.with_store_mut(|store| {
+            match &outcome {
+                Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE => {
+                    store.outbox_delivered(item.id)?;
+                }
+                Ok(ack) if ack.starts_with(b"err:") => {
+                    store.outbox_failed(item.id, &String::from_utf8_lossy(&ack[4..]))?;
+                }
+                Ok(ack) => {
+                    let reason = format!("the contact answered {:?}", String::from_utf8_lossy(ack));
+                    store.outbox_retry(item.id, now_secs() as i64 + 1, &reason)?;
+                }
+                Err(e) => {
+                    let backoff = (1i64 << item.attempts.min(6)).min(MAX_BACKOFF_SECS);
+                    store.outbox_retry(item.id, now_secs() as i64 + backoff, &e.to_string())?;
+                }
+            }
+            Ok(())
+        });
+        if matches!(&outcome, Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE) {
+            self.emit(NodeEvent::MessageDelivered {
+                message_id: item.message_id,
+            });
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The outbox: sealed envelopes waiting for the contact's acknowledgement.
+//! A message is written here in the same transaction as the message itself
+//! and the session state that sealed it, so a crash never loses an accepted
+//! message and never sends one twice with different keys.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::peers::now;
+use crate::{NewMessage, Result, Store};
+
+/// An envelope due for (re)sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Outbox row id (increasing: the sending order).
+    pub id: i64,
+    /// The message it carries.
+    pub message_id: i64,
+    /// The contact it goes to.
+    pub contact_id: i64,
+    /// The sealed envelope.
+    pub envelope: Vec<u8>,
+    /// How many sends failed so far.
+    pub attempts: u32,
+}
+
+impl Store {
+    /// Records an outgoing message, the session state (grid mode) that
+    /// sealed it, and its envelope in the outbox, atomically.
+    pub fn record_outgoing(
+        &mut self,
+        contact_id: i64,
+        session: Option<&[u8]>,
+        message: &NewMessage,
+        envelope: &[u8],
+    ) -> Result<(i64, i64)> {
+        self.write(|tx| {
+            if let Some(state) = session {
+                tx.execute("UPDATE contacts SET session = ?1 WHERE id = ?2", params![state, contact_id])?;
+            }
+            tx.execute(
+                "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    contact_id,
+                    message.mode,
+                    message.body,
+                    message.chain_hash,
+                    message.round.map(|r| r as i64),
+                    now()
+                ],
+            )?;
+            let message_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')",
+                params![message_id, contact_id, envelope],
+            )?;
+            Ok((message_id, tx.last_insert_rowid()))
+        })
+    }
+
+    /// Queued envelopes due at `now` (Unix seconds), oldest first, at most
+    /// one per contact so that each contact receives them in order.
+    pub fn due_outbox(&self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM outbox o
+             WHERE o.state = 'queued' AND o.next_attempt_at <= ?1
+               AND o.id = (SELECT min(id) FROM outbox WHERE contact_id = o.contact_id AND state = 'queued')
+             ORDER BY o.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit as i64], |r| {
+            Ok(OutboxItem {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                contact_id: r.get(2)?,
+                envelope: r.get(3)?,
+                attempts: r.get::<_, i64>(4)? as u32,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks an envelope delivered (acknowledged).
+    pub fn outbox_delivered(&mut self, id: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'delivered', envelope = x'' WHERE id = ?1",
+                [id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Marks an envelope failed for good (the contact refused it).
+    pub fn outbox_failed(&mut self, id: i64, reason: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1",
+                params![id, reason],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Schedules another attempt at `next_at` (Unix seconds).
+    pub fn outbox_retry(&mut self, id: i64, next_at: i64, reason: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                params![id, next_at, reason],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The delivery state of a message (`queued`, `delivered`, `failed`), if
+    /// it went through the outbox, with the last error.
+    pub fn delivery_state(&self, message_id: i64) -> Result<Option<(String, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT state, last_error FROM outbox WHERE message_id = ?1",
+                [message_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Replaces the addresses a contact is reachable at.
+    pub fn set_contact_addresses(&mut self, contact_id: i64, addresses: &[String]) -> Result<()> {
+        let text = serde_json::to_string(addresses).unwrap_or_else(|_| "[]".into());
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE contacts SET addresses = ?1 WHERE id = ?2",
+                params![text, contact_id],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{NewContact, NewMessage, Store};
+
+    fn contact(store: &mut Store, name: &str) -> i64 {
+        store
+            .complete_pairing(
+                name.as_bytes(),
+                &NewContact {
+                    name: name.into(),
+                    peer_id: name.into(),
+                    identity_key: vec![],
+                    addresses: vec![],
+                    safety_code: String::new(),
+                    role: "initiator".into(),
+                    session_id: name.as_bytes().to_vec(),
+                    session: vec![0],
+                },
+            )
+            .unwrap()
+    }
+
+    fn msg(body: &str) -> NewMessage {
+        NewMessage {
+            outgoing: true,
+            mode: "grid".into(),
+            body: body.into(),
+            chain_hash: None,
+            round: Some(1),
+        }
+    }
+
+    #[test]
+    fn the_outbox_hands_out_one_message_per_contact_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let (a, b) = (contact(&mut store, "a"), contact(&mut store, "b"));
+        let (m1, o1) = store
+            .record_outgoing(a, Some(b"s1"), &msg("1"), b"e1")
+            .unwrap();
+        let (_, o2) = store
+            .record_outgoing(a, Some(b"s2"), &msg("2"), b"e2")
+            .unwrap();
+        let (_, o3) = store.record_outgoing(b, None, &msg("3"), b"e3").unwrap();
+        assert_eq!(
+            store.session_state(a).unwrap(),
+            b"s2",
+            "state stored with the message"
+        );
+        let due: Vec<i64> = store
+            .due_outbox(0, 10)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(due, vec![o1, o3], "one per contact, oldest first");
+        store.outbox_retry(o1, 100, "unreachable").unwrap();
+        assert_eq!(
+            store.due_outbox(50, 10).unwrap().len(),
+            1,
+            "a's head waits for its retry time"
+        );
+        assert_eq!(store.due_outbox(100, 10).unwrap()[0].attempts, 1);
+        store.outbox_delivered(o1).unwrap();
+        assert_eq!(
+            store.delivery_state(m1).unwrap(),
+            Some(("delivered".into(), Some("unreachable".into())))
+        );
+        let due: Vec<i64> = store
+            .due_outbox(100, 10)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(due, vec![o2, o3]);
+        store.outbox_failed(o3, "refused").unwrap();
+        assert_eq!(store.due_outbox(100, 10).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,153 @@
+//! Two nodes pair, then chat over the grid's swarm on loopback: every
+//! message is delivered exactly once and in order, in both modes and both
+//! directions, including messages queued while the contact was offline.
+
+use std::time::Duration;
+
+use futures::channel::mpsc;
+use zks_grid::BeaconCache;
+use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
+use zks_node::Mode;
+use zks_scenarios::{TestNode, start_test_node};
+
+const QUICKNET: &str = include_str!("data/quicknet.jsonl");
+
+async fn paired() -> (TestNode, TestNode) {
+    let alice = start_test_node().await;
+    let bob = start_test_node().await;
+    let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
+    let accepted = bob
+        .node
+        .accept_invite(invite.text.as_bytes(), None)
+        .unwrap();
+    alice
+        .node
+        .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
+        .unwrap();
+    for n in [&alice, &bob] {
+        n.node.import_beacons("quicknet", QUICKNET).unwrap();
+    }
+    (alice, bob)
+}
+
+/// Starts the node's swarm with messaging on, returning its address.
+async fn go_online(n: &TestNode) -> (SwarmClient, String) {
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let cache = std::sync::Arc::new(BeaconCache::open(&n.node.cache_dir(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        keypair: n.node.libp2p_keypair().unwrap(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: vec![],
+        chains: vec![],
+        mdns: false,
+        serve_rounds_per_sec: None,
+        inbound: Some(tx),
+    };
+    let client = swarm::start(config, cache).await.unwrap();
+    let mut addr = None;
+    for _ in 0..100 {
+        if let Some(a) = client.listen_addrs().await.unwrap().into_iter().next() {
+            addr = Some(a.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    n.node.run_messaging(client.clone(), rx);
+    (client, addr.expect("listening"))
+}
+
+async fn wait_delivered(n: &TestNode, ids: &[i64]) {
+    for _ in 0..600 {
+        let states: Vec<_> = ids
+            .iter()
+            .map(|id| n.node.delivery_state(*id).unwrap().unwrap().0)
+            .collect();
+        if states.iter().all(|s| s == "delivered") {
+            return;
+        }
+        assert!(!states.iter().any(|s| s == "failed"), "a message failed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("messages were not delivered in time");
+}
+
+fn received(n: &TestNode, from: &str) -> Vec<String> {
+    n.node
+        .history(from)
+        .unwrap()
+        .into_iter()
+        .filter(|m| !m.outgoing)
+        .map(|m| String::from_utf8(m.body).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_arrive_exactly_once_and_in_order_both_ways_in_both_modes() {
+    let (alice, bob) = paired().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pad = dir.path().join("pad");
+    zks_node::create_pad_file(&pad, 64 * 1024).unwrap();
+    alice.node.import_pad("Bob", &pad, false).unwrap();
+    bob.node.import_pad("Alice", &pad, false).unwrap();
+
+    let (_a_swarm, a_addr) = go_online(&alice).await;
+    let (_b_swarm, b_addr) = go_online(&bob).await;
+    alice.node.set_contact_addresses("Bob", &[b_addr]).unwrap();
+    bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
+
+    let mut a_ids = Vec::new();
+    let mut b_ids = Vec::new();
+    for i in 0..120 {
+        let mode = if i % 10 == 9 { Mode::Pad } else { Mode::Grid };
+        a_ids.push(
+            alice
+                .node
+                .send("Bob", format!("a{i}").as_bytes(), mode)
+                .unwrap()
+                .message_id,
+        );
+        b_ids.push(
+            bob.node
+                .send("Alice", format!("b{i}").as_bytes(), mode)
+                .unwrap()
+                .message_id,
+        );
+    }
+    wait_delivered(&alice, &a_ids).await;
+    wait_delivered(&bob, &b_ids).await;
+    let expected_a: Vec<String> = (0..120).map(|i| format!("a{i}")).collect();
+    let expected_b: Vec<String> = (0..120).map(|i| format!("b{i}")).collect();
+    assert_eq!(received(&bob, "Alice"), expected_a);
+    assert_eq!(received(&alice, "Bob"), expected_b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_queued_while_the_contact_is_offline_arrive_when_it_comes_online() {
+    let (alice, bob) = paired().await;
+    let (_a_swarm, a_addr) = go_online(&alice).await;
+    // Bob is offline: an address nobody listens on.
+    alice
+        .node
+        .set_contact_addresses("Bob", &["/ip4/127.0.0.1/tcp/9".to_owned()])
+        .unwrap();
+    let ids: Vec<i64> = (0..5)
+        .map(|i| {
+            alice
+                .node
+                .send("Bob", format!("while away {i}").as_bytes(), Mode::Grid)
+                .unwrap()
+                .message_id
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (state, error) = alice.node.delivery_state(ids[0]).unwrap().unwrap();
+    assert_eq!(state, "queued");
+    assert!(error.is_some(), "the failed attempt is recorded");
+
+    let (_b_swarm, b_addr) = go_online(&bob).await;
+    bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
+    alice.node.set_contact_addresses("Bob", &[b_addr]).unwrap();
+    wait_delivered(&alice, &ids).await;
+    let expected: Vec<String> = (0..5).map(|i| format!("while away {i}")).collect();
+    assert_eq!(received(&bob, "Alice"), expected);
+}
