@@ -50,6 +50,12 @@ enum Command {
     Seal(cmd::message::SealArgs),
     /// Open an envelope from a contact and print the message.
     Open(cmd::message::OpenArgs),
+    /// Run this home's node on the network: deliver and receive messages.
+    Daemon(cmd::messaging::DaemonArgs),
+    /// Send a message to a contact over the network (queued until delivered).
+    Send(cmd::messaging::SendArgs),
+    /// Show the messages with your contacts.
+    Inbox(cmd::messaging::InboxArgs),
     /// True one-time pads: create, import, status.
     #[command(subcommand)]
     Pad(cmd::pad::PadCommand),
@@ -104,6 +110,24 @@ fn main() -> ExitCode {
                     "say what to do: --http ADDR to serve a devnet, or a subcommand (info, sign)"
                 )),
             },
+            Command::Daemon(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::messaging::daemon(&node, args).await;
+                node.stop().await;
+                result
+            }
+            Command::Send(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::messaging::send(&node, &args).await;
+                node.stop().await;
+                result
+            }
+            Command::Inbox(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::messaging::inbox(&node, &args).await;
+                node.stop().await;
+                result
+            }
             Command::Fetch(args) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::grid::fetch(&node, &args).await;

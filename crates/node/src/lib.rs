@@ -7,6 +7,7 @@
 //! This crate never talks to a window or a terminal.
 
 mod beacons;
+mod daemon;
 mod error;
 mod home;
 mod logging;
@@ -18,6 +19,7 @@ mod pairing;
 mod status;
 
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
+pub use daemon::DaemonInfo;
 pub use error::NodeError;
 pub use home::DataDir;
 pub use logging::init_logging;

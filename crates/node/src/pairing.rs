@@ -124,8 +124,13 @@ impl Node {
                 my_name = name.to_owned();
             }
             let expires_at = now_secs().saturating_add(ttl_secs);
-            let pending =
-                PendingInvite::create(&identity, &my_name, &[], expires_at, &mut rand_core::OsRng);
+            let pending = PendingInvite::create(
+                &identity,
+                &my_name,
+                &self.advertised_addresses(),
+                expires_at,
+                &mut rand_core::OsRng,
+            );
             store.add_pending_invite(&pending.invite().hash(), &pending.to_bytes(), expires_at)?;
             Ok(InviteCode {
                 text: qr::to_text(pending.invite().as_bytes())?,
@@ -155,7 +160,7 @@ impl Node {
                 &invite,
                 &identity,
                 &my_name,
-                &[],
+                &self.advertised_addresses(),
                 now_secs(),
                 &mut rand_core::OsRng,
             )?;

@@ -4,6 +4,7 @@ pub(crate) mod beacon;
 pub(crate) mod devnet;
 pub(crate) mod grid;
 pub(crate) mod message;
+pub(crate) mod messaging;
 pub(crate) mod pad;
 pub(crate) mod pair;
 pub(crate) mod status;

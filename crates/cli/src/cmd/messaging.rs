@@ -1,0 +1,297 @@
+//! `zks daemon`, `zks send` and `zks inbox`: messages over the network.
+//! The outbox in the home's database is the hand-over: `zks send` stores
+//! the sealed message; a running daemon of the same home delivers it, or,
+//! when none runs, `zks send` brings the network up itself for a while.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use futures::channel::mpsc;
+use serde::Serialize;
+use zks_grid::BeaconCache;
+use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
+use zks_node::{DaemonInfo, Mode, Node};
+
+use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct DaemonArgs {
+    /// Address to listen on (repeatable); default all interfaces, TCP and QUIC, any port.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    listen: Vec<libp2p::Multiaddr>,
+    /// Grid peer to connect to (repeatable).
+    #[arg(long = "bootstrap", value_name = "MULTIADDR")]
+    bootstrap: Vec<libp2p::Multiaddr>,
+    /// Discover peers on the local network with mDNS.
+    #[arg(long)]
+    mdns: bool,
+    /// Stop after this many seconds (for scripts and tests).
+    #[arg(long, value_name = "SECS")]
+    run_for: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The contact.
+    to: String,
+    /// The message text.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    text: Option<String>,
+    /// Send this file's contents as the message instead.
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Use the one-time pad (perfect secrecy) instead of the grid pad.
+    #[arg(long)]
+    pad: bool,
+    /// Without a running daemon: seconds to wait for delivery before leaving
+    /// the message queued.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    wait: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InboxArgs {
+    /// Only this contact.
+    #[arg(long, value_name = "NAME")]
+    with: Option<String>,
+    /// Keep printing new messages as they arrive.
+    #[arg(long)]
+    follow: bool,
+    /// Print one JSON object per message.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Starts this home's swarm with messaging on.
+async fn go_online(
+    node: &Node,
+    listen: Vec<libp2p::Multiaddr>,
+    bootstrap: Vec<libp2p::Multiaddr>,
+    mdns: bool,
+) -> anyhow::Result<SwarmClient> {
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let cache = Arc::new(BeaconCache::open(&node.cache_dir(), u64::MAX)?);
+    let chains = ["quicknet", "default"]
+        .iter()
+        .filter_map(|c| node.chain(c).ok())
+        .collect();
+    let config = SwarmConfig {
+        keypair: node.libp2p_keypair()?,
+        listen: if listen.is_empty() {
+            vec![
+                "/ip4/0.0.0.0/tcp/0".parse()?,
+                "/ip4/0.0.0.0/udp/0/quic-v1".parse()?,
+            ]
+        } else {
+            listen
+        },
+        bootstrap,
+        chains,
+        mdns,
+        serve_rounds_per_sec: None,
+        inbound: Some(tx),
+    };
+    let client = swarm::start(config, cache).await?;
+    node.run_messaging(client.clone(), rx);
+    Ok(client)
+}
+
+async fn listen_addrs(client: &SwarmClient) -> anyhow::Result<Vec<String>> {
+    for _ in 0..100 {
+        let addrs = client.listen_addrs().await?;
+        if !addrs.is_empty() {
+            return Ok(addrs.iter().map(ToString::to_string).collect());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("the network did not start listening")
+}
+
+pub(crate) async fn daemon(node: &Node, args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    if let Some(other) = node.running_daemon() {
+        bail!(
+            "a daemon already runs for this home (process {})",
+            other.pid
+        );
+    }
+    let client = go_online(node, args.listen, args.bootstrap, args.mdns).await?;
+    let addresses = listen_addrs(&client).await?;
+    node.publish_daemon(&DaemonInfo {
+        pid: std::process::id(),
+        peer_id: client.peer_id().to_string(),
+        addresses: addresses.clone(),
+    })?;
+    println!(
+        "daemon {} for {}",
+        client.peer_id(),
+        node.data_dir().path().display()
+    );
+    for a in &addresses {
+        println!("listening on {a}");
+    }
+    let stop = async {
+        match args.run_for {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = stop => {}
+    }
+    node.withdraw_daemon();
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Serialize)]
+struct SendReport {
+    message_id: i64,
+    to: String,
+    protection: &'static str,
+    round: Option<u64>,
+    state: String,
+    detail: Option<String>,
+}
+
+pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCode> {
+    let plaintext = match (&args.text, &args.file) {
+        (Some(t), _) => t.as_bytes().to_vec(),
+        (None, Some(p)) => {
+            std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        (None, None) => bail!("give a TEXT or --file PATH"),
+    };
+    let mode = if args.pad { Mode::Pad } else { Mode::Grid };
+    let queued = node.send(&args.to, &plaintext, mode)?;
+    let (state, detail) = if node.running_daemon().is_some() {
+        (
+            "queued".to_owned(),
+            Some("the running daemon delivers it".to_owned()),
+        )
+    } else {
+        let _client = go_online(node, Vec::new(), Vec::new(), false).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
+        loop {
+            let (state, error) = node
+                .delivery_state(queued.message_id)?
+                .unwrap_or(("queued".into(), None));
+            if state != "queued" || tokio::time::Instant::now() >= deadline {
+                let detail = match state.as_str() {
+                    "queued" => Some(format!(
+                        "{} is not reachable now ({}); it stays queued for the next `zks daemon` or `zks send`",
+                        args.to,
+                        error.unwrap_or_else(|| "no answer yet".into())
+                    )),
+                    _ => error,
+                };
+                break (state, detail);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let report = SendReport {
+        message_id: queued.message_id,
+        to: args.to.clone(),
+        protection: queued.protection.label(),
+        round: queued.round,
+        state,
+        detail,
+    };
+    if args.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "{} to {} ({}): {}",
+            report.message_id, report.to, report.protection, report.state
+        );
+        if let Some(d) = &report.detail {
+            println!("  {d}");
+        }
+    }
+    Ok(if report.state == "failed" {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct InboxLine {
+    id: i64,
+    contact: String,
+    direction: &'static str,
+    mode: String,
+    round: Option<u64>,
+    state: Option<String>,
+    text: String,
+    created_at: i64,
+}
+
+fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Vec<InboxLine>> {
+    let names: Vec<String> = match with {
+        Some(n) => vec![n.to_owned()],
+        None => node.contacts()?.into_iter().map(|c| c.name).collect(),
+    };
+    let mut lines = Vec::new();
+    for name in names {
+        for m in node.history(&name)? {
+            if m.id <= after {
+                continue;
+            }
+            let state = if m.outgoing {
+                node.delivery_state(m.id)?.map(|s| s.0)
+            } else {
+                None
+            };
+            lines.push(InboxLine {
+                id: m.id,
+                contact: name.clone(),
+                direction: if m.outgoing { "out" } else { "in" },
+                mode: m.mode,
+                round: m.round,
+                state,
+                text: String::from_utf8_lossy(&m.body).into_owned(),
+                created_at: m.created_at,
+            });
+        }
+    }
+    lines.sort_by_key(|l| l.id);
+    Ok(lines)
+}
+
+pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitCode> {
+    let mut last = 0;
+    loop {
+        for line in inbox_lines(node, args.with.as_deref(), last)? {
+            last = last.max(line.id);
+            if args.json {
+                output::json(&line)?;
+            } else {
+                let arrow = if line.direction == "in" { "<-" } else { "->" };
+                let state = line
+                    .state
+                    .as_deref()
+                    .map(|s| format!(" [{s}]"))
+                    .unwrap_or_default();
+                println!(
+                    "{:>5} {arrow} {}{state}: {}",
+                    line.id, line.contact, line.text
+                );
+            }
+        }
+        if !args.follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
