@@ -193,7 +193,10 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         .enumerate()
         .map(|(i, p)| match p {
             Ok(beacon) => {
-                let verdict: Verdict = verdicts.next().unwrap_or(Ok(()));
+                // One verdict per well-formed beacon; a missing one fails closed.
+                let verdict: Verdict = verdicts
+                    .next()
+                    .unwrap_or(Err(zks_beacon::Invalid::BadSignature));
                 VerifyResult {
                     round: Some(beacon.round()),
                     position: i + 1,
