@@ -32,3 +32,35 @@ pub struct AcceptedInvite {
     /// The new contact.
     pub contact: Contact,
 }
+
+/// One message of a conversation as the Chat screen shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Its id in the history (increasing).
+    pub id: i64,
+    /// Sent by us.
+    pub outgoing: bool,
+    /// `grid` (post-quantum, grid pad) or `pad` (one-time pad).
+    pub mode: String,
+    /// The text (invalid UTF-8 replaced).
+    pub text: String,
+    /// The beacon round the key is bound to (grid pad).
+    pub round: Option<u64>,
+    /// For outgoing messages: `queued`, `delivered` or `failed`.
+    pub state: Option<String>,
+    /// The last delivery error, if any.
+    pub error: Option<String>,
+    /// Unix time (seconds) it was stored.
+    pub created_at: i64,
+}
+
+/// A message accepted for sending.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SentMessage {
+    /// Its id in the history.
+    pub message_id: i64,
+    /// What protects it, in the words the UI shows.
+    pub protection: String,
+    /// The beacon round its key is bound to (grid pad).
+    pub round: Option<u64>,
+}

@@ -1,11 +1,16 @@
 //! Window, tray and the wiring between Tauri and the node.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures::channel::mpsc;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager};
-use zks_node::{DataDir, Node, NodeConfig};
+use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use zks_grid::BeaconCache;
+use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
+use zks_node::{DaemonInfo, DataDir, Node, NodeConfig};
 
 use crate::commands::{self, AppNode};
 use crate::dto::NODE_EVENT;
@@ -20,6 +25,7 @@ pub fn run() {
             let node = tauri::async_runtime::block_on(start_node(home));
             if let AppNode::Running(node) = &node {
                 forward_events(app.handle(), node);
+                bring_online(node);
             }
             app.manage(node);
             build_tray(app.handle())?;
@@ -33,11 +39,20 @@ pub fn run() {
             commands::pairing::pairing_finish,
             commands::pairing::contacts_list,
             commands::pairing::contacts_verify,
+            commands::chat::chat_history,
+            commands::chat::chat_send,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
             tracing::error!("the desktop app failed: {e}");
             std::process::exit(1);
+        })
+        .run(|app, event| {
+            if let RunEvent::Exit = event
+                && let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref()
+            {
+                withdraw_if_ours(node);
+            }
         });
 }
 
@@ -65,6 +80,101 @@ async fn start_node(home: Option<PathBuf>) -> AppNode {
             tracing::error!("the node did not start: {e}");
             AppNode::Failed(IpcError::from(e))
         }
+    }
+}
+
+/// Brings the home online in the background, like `zks daemon`: the swarm
+/// with messaging on, announced in `daemon.json`. When another live daemon
+/// already serves this home, the app stays offline and leaves delivery to it
+/// (two swarms with one PeerId would compete); the shared database still
+/// shows everything. A failure only logs a warning.
+fn bring_online(node: &Node) {
+    let node = node.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(other) = node.running_daemon() {
+            tracing::info!(
+                "a daemon (process {}) already serves this home; it delivers the messages",
+                other.pid
+            );
+            return;
+        }
+        let client = match go_online(&node).await {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::warn!("cannot go online; messages stay queued: {e}");
+                return;
+            }
+        };
+        let addresses = listen_addrs(&client).await;
+        if addresses.is_empty() {
+            tracing::warn!("the network did not start listening; not announcing this app");
+            return;
+        }
+        let info = DaemonInfo {
+            pid: std::process::id(),
+            peer_id: client.peer_id().to_string(),
+            addresses,
+        };
+        if let Err(e) = node.publish_daemon(&info) {
+            tracing::warn!("cannot announce this app as the home's daemon: {e}");
+        }
+    });
+}
+
+/// Starts this home's swarm with messaging on (as `go_online` in the CLI).
+async fn go_online(node: &Node) -> Result<SwarmClient, String> {
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let cache = BeaconCache::open(&node.cache_dir(), u64::MAX).map_err(|e| e.to_string())?;
+    let chains = ["quicknet", "default"]
+        .iter()
+        .filter_map(|c| node.chain(c).ok())
+        .collect();
+    let listen = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+        .iter()
+        .map(|a| a.parse::<libp2p::Multiaddr>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = SwarmConfig {
+        keypair: node.libp2p_keypair().map_err(|e| e.to_string())?,
+        listen,
+        bootstrap: Vec::new(),
+        chains,
+        mdns: false,
+        serve_rounds_per_sec: None,
+        inbound: Some(tx),
+    };
+    let client = swarm::start(config, Arc::new(cache))
+        .await
+        .map_err(|e| e.to_string())?;
+    node.run_messaging(client.clone(), rx);
+    Ok(client)
+}
+
+/// The swarm's listen addresses, waiting up to 2 s for the first; empty if
+/// none came.
+async fn listen_addrs(client: &SwarmClient) -> Vec<String> {
+    for _ in 0..100 {
+        match client.listen_addrs().await {
+            Ok(addrs) if !addrs.is_empty() => {
+                return addrs.iter().map(ToString::to_string).collect();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("cannot read the listen addresses: {e}");
+                return Vec::new();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}
+
+/// Removes `daemon.json` on exit if this process wrote it.
+fn withdraw_if_ours(node: &Node) {
+    if node
+        .running_daemon()
+        .is_some_and(|d| d.pid == std::process::id())
+    {
+        node.withdraw_daemon();
     }
 }
 
@@ -124,8 +234,34 @@ fn quit_app(app: &AppHandle) {
 
 #[cfg(test)]
 mod tests {
-    use super::home_from_args;
+    use super::{go_online, home_from_args, listen_addrs, withdraw_if_ours};
     use std::path::PathBuf;
+    use zks_node::{DaemonInfo, DataDir, Node, NodeConfig};
+
+    #[tokio::test]
+    async fn goes_online_and_withdraws_its_own_announcement() {
+        let home = std::env::temp_dir().join(format!("zks-desktop-shell-{}", std::process::id()));
+        let node = Node::start(NodeConfig {
+            data_dir: DataDir::at(&home).unwrap(),
+        })
+        .await
+        .unwrap();
+        let client = go_online(&node).await.unwrap();
+        let addresses = listen_addrs(&client).await;
+        assert!(!addresses.is_empty());
+        assert!(node.running_daemon().is_none());
+        node.publish_daemon(&DaemonInfo {
+            pid: std::process::id(),
+            peer_id: client.peer_id().to_string(),
+            addresses,
+        })
+        .unwrap();
+        assert_eq!(node.running_daemon().unwrap().pid, std::process::id());
+        withdraw_if_ours(&node);
+        assert!(node.running_daemon().is_none());
+        node.stop().await;
+        let _ = std::fs::remove_dir_all(&home);
+    }
 
     fn args(list: &[&str]) -> impl Iterator<Item = String> {
         list.iter()

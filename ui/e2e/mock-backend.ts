@@ -94,6 +94,18 @@ export function installMockBackend(options: MockOptions): void {
         },
       ];
 
+  const history: {
+    contact: string;
+    id: number;
+    outgoing: boolean;
+    mode: string;
+    text: string;
+    round: number | null;
+    state: string | null;
+    error: string | null;
+    created_at: number;
+  }[] = [];
+
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const callbacks = new Map<number, { fn: (payload: unknown) => void; once: boolean }>();
   const listeners = new Map<string, Map<number, number>>(); // event -> eventId -> callback id
@@ -182,6 +194,36 @@ export function installMockBackend(options: MockOptions): void {
         }
         contact.verified = true;
         return { ...contact };
+      }
+      case 'chat_history':
+        return history
+          .filter((m) => m.contact === args.contact)
+          .map(({ contact: _contact, ...m }) => ({ ...m }));
+      case 'chat_send': {
+        if (!contacts.some((c) => c.name === args.contact)) {
+          throw { code: 'store', message: `no contact named ${String(args.contact)}` };
+        }
+        if (typeof args.text !== 'string' || args.text.trim() === '') {
+          throw { code: 'bad_input', message: 'type a message to send' };
+        }
+        const pad = args.pad === true;
+        const message = {
+          contact: String(args.contact),
+          id: history.length + 1,
+          outgoing: true,
+          mode: pad ? 'pad' : 'grid',
+          text: args.text,
+          round: pad ? null : 16_384 * 40 + 5_000,
+          state: 'queued',
+          error: null,
+          created_at: now(),
+        };
+        history.push(message);
+        return {
+          message_id: message.id,
+          protection: pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
+          round: message.round,
+        };
       }
       case 'plugin:event|listen': {
         const event = String(args.event);

@@ -1,6 +1,7 @@
 //! IPC commands, one module per domain. Each command is a thin wrapper over
 //! a plain function taking the [`AppNode`] so it is testable without a window.
 
+pub mod chat;
 pub mod grid;
 pub mod node;
 pub mod pairing;

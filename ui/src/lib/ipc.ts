@@ -89,7 +89,36 @@ export interface CodeInput {
   as_name?: string;
 }
 
-export type NodeEvent = { kind: 'started' } | { kind: 'stopping' };
+/** One message of a conversation (dto::ChatMessage). */
+export interface ChatMessage {
+  id: number;
+  outgoing: boolean;
+  /** `grid`: post-quantum (grid pad); `pad`: one-time pad (perfect secrecy). */
+  mode: 'grid' | 'pad';
+  text: string;
+  /** The beacon round the key is bound to (grid pad). */
+  round: number | null;
+  /** Outgoing only: `queued`, `delivered` or `failed`. */
+  state: 'queued' | 'delivered' | 'failed' | null;
+  /** The last delivery error, if any. */
+  error: string | null;
+  /** Unix time in seconds. */
+  created_at: number;
+}
+
+/** A message accepted for sending (dto::SentMessage). */
+export interface SentMessage {
+  message_id: number;
+  /** What protects it, in the words the UI shows. */
+  protection: string;
+  round: number | null;
+}
+
+export type NodeEvent =
+  | { kind: 'started' }
+  | { kind: 'stopping' }
+  | { kind: 'message_received'; from: string }
+  | { kind: 'message_delivered'; message_id: number };
 
 /** Name of the Tauri event carrying NodeEvents (dto::NODE_EVENT). */
 export const NODE_EVENT = 'node-event';
@@ -141,8 +170,48 @@ export const api = {
   /** A given `code` must match the contact's safety code or it is refused. */
   contactsVerify: (name: string, code?: string) =>
     call<Contact>('contacts_verify', code ? { name, code } : { name }),
+  /** The history with a contact, oldest first. */
+  chatHistory: (contact: string) => call<ChatMessage[]>('chat_history', { contact }),
+  /** Queues a message; `pad` uses the one-time pad instead of the grid pad. */
+  chatSend: (contact: string, text: string, pad = false) =>
+    call<SentMessage>('chat_send', { contact, text, pad }),
 };
 
+// Every part of the UI that hears node events shares one Tauri listener; it
+// is dropped when the last handler goes.
+const nodeEventHandlers = new Set<(event: NodeEvent) => void>();
+let nodeEventListener: Promise<UnlistenFn> | null = null;
+
+/** Calls `handler` with every NodeEvent; resolves to a function that stops it. */
 export function onNodeEvent(handler: (event: NodeEvent) => void): Promise<UnlistenFn> {
-  return listen<NodeEvent>(NODE_EVENT, (e) => handler(e.payload));
+  let listening = nodeEventListener;
+  if (listening === null) {
+    const started = listen<NodeEvent>(NODE_EVENT, (e) => {
+      for (const h of [...nodeEventHandlers]) h(e.payload);
+    });
+    nodeEventListener = listening = started;
+    started.catch(() => {
+      if (nodeEventListener === started) nodeEventListener = null;
+    });
+  }
+  const shared = listening;
+  nodeEventHandlers.add(handler);
+  return shared.then(
+    () => {
+      let stopped = false;
+      return () => {
+        if (stopped) return;
+        stopped = true;
+        nodeEventHandlers.delete(handler);
+        if (nodeEventHandlers.size === 0 && nodeEventListener === shared) {
+          nodeEventListener = null;
+          void shared.then((unlisten) => unlisten()).catch(() => {});
+        }
+      };
+    },
+    (e: unknown) => {
+      nodeEventHandlers.delete(handler);
+      throw e;
+    },
+  );
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
-import type { Contact, NodeStatus } from '../lib/ipc';
+import { NODE_EVENT, type ChatMessage, type Contact, type NodeStatus } from '../lib/ipc';
 
 const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
 
@@ -38,7 +39,7 @@ describe('Chat', () => {
     expect(await screen.findByText('No contacts yet — pair on the Pairing screen')).toBeTruthy();
     await fireEvent.click(screen.getByRole('button', { name: 'Go to Pairing' }));
     expect(onnavigate).toHaveBeenCalledWith('pairing');
-    expect(screen.getByText(/Messages over the network arrive in a later build/)).toBeTruthy();
+    expect(screen.getByText('No conversation open.')).toBeTruthy();
   });
 
   it('lists contacts with verification badges and the pad left', async () => {
@@ -51,6 +52,7 @@ describe('Chat', () => {
             pad: { pad_id: 'ab', size: 20 << 20, send_left: 10 << 20, receive_left: 10 << 20 },
           }),
         ];
+      if (cmd === 'chat_history') return [];
       throw new Error(`unexpected command ${cmd}`);
     });
     render(Chat);
@@ -90,5 +92,179 @@ describe('Chat', () => {
     await fireEvent.click(await screen.findByRole('button', { name: 'Go to Pairing' }));
     expect(await screen.findByRole('heading', { name: 'Pairing', level: 1 })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Pairing' }).getAttribute('aria-current')).toBe('page');
+  });
+
+  describe('conversation', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const PAD = { pad_id: 'ab', size: 20 << 20, send_left: 10 << 20, receive_left: 10 << 20 };
+
+    function message(over: Partial<ChatMessage>): ChatMessage {
+      return {
+        id: 1,
+        outgoing: true,
+        mode: 'grid',
+        text: 'hello',
+        round: 4242,
+        state: 'queued',
+        error: null,
+        created_at: now,
+        ...over,
+      };
+    }
+
+    /** A backend with one contact, a history and a chat_send that appends. */
+    function backend(opts: { pad?: boolean; history?: ChatMessage[]; sendError?: unknown } = {}) {
+      const history = [...(opts.history ?? [])];
+      const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+      mockIPC(
+        (cmd, args) => {
+          const a = (args ?? {}) as Record<string, unknown>;
+          calls.push({ cmd, args: a });
+          if (cmd === 'contacts_list')
+            return [contact({ name: 'Alice', verified: true, pad: opts.pad ? PAD : null })];
+          if (cmd === 'chat_history') return history.map((m) => ({ ...m }));
+          if (cmd === 'chat_send') {
+            if (opts.sendError) throw opts.sendError;
+            const id = history.length + 1;
+            history.push(
+              message({
+                id,
+                text: String(a.text),
+                mode: a.pad ? 'pad' : 'grid',
+                round: a.pad ? null : 4243,
+              }),
+            );
+            return {
+              message_id: id,
+              protection: a.pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
+              round: a.pad ? null : 4243,
+            };
+          }
+          throw new Error(`unexpected command ${cmd}`);
+        },
+        { shouldMockEvents: true },
+      );
+      return { history, calls, count: (cmd: string) => calls.filter((c) => c.cmd === cmd).length };
+    }
+
+    it('shows the history with delivery states and what protects each message', async () => {
+      backend({
+        history: [
+          message({ id: 1, outgoing: false, text: 'hi there', state: null, round: 4000 }),
+          message({ id: 2, text: 'queued one', state: 'queued', round: 4001 }),
+          message({ id: 3, text: 'delivered one', state: 'delivered', round: 4002 }),
+          message({ id: 4, text: 'refused one', state: 'failed', error: 'cannot_open: bad key' }),
+          message({ id: 5, text: 'pad one', mode: 'pad', round: null, state: 'delivered' }),
+        ],
+      });
+      render(Chat);
+      const list = await screen.findByRole('list', { name: 'Messages with Alice' });
+      const items = within(list).getAllByRole('listitem');
+      expect(items).toHaveLength(5);
+      const [incoming, queued, delivered, failed, pad] = items;
+      expect(incoming.classList.contains('outgoing')).toBe(false);
+      expect(queued.classList.contains('outgoing')).toBe(true);
+      expect(within(incoming).getByText('hi there')).toBeTruthy();
+      expect(within(incoming).getByText('Post-quantum encrypted · round 4000')).toBeTruthy();
+      expect(within(incoming).queryByText(/queued|delivered|failed/)).toBeNull();
+      expect(within(queued).getByText('queued')).toBeTruthy();
+      expect(within(queued).getByText('Post-quantum encrypted · round 4001')).toBeTruthy();
+      expect(within(delivered).getByText('delivered')).toBeTruthy();
+      expect(within(failed).getByText('failed: cannot_open: bad key')).toBeTruthy();
+      expect(within(pad).getByText('Perfect secrecy (one-time pad)')).toBeTruthy();
+      // Only the one-time pad is called perfect secrecy.
+      for (const item of [incoming, queued, delivered, failed]) {
+        expect(item.textContent).not.toContain('Perfect secrecy');
+      }
+    });
+
+    it('sends with the Send button and refreshes the history', async () => {
+      const b = backend();
+      render(Chat);
+      expect(await screen.findByText('No messages yet.')).toBeTruthy();
+      const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+      const send = screen.getByRole('button', { name: 'Send' }) as HTMLButtonElement;
+      expect(send.disabled).toBe(true);
+      await fireEvent.input(box, { target: { value: 'hello Alice' } });
+      await fireEvent.click(send);
+      const list = await screen.findByRole('list', { name: 'Messages with Alice' });
+      expect(await within(list).findByText('hello Alice')).toBeTruthy();
+      expect(within(list).getByText('queued')).toBeTruthy();
+      expect(b.calls.find((c) => c.cmd === 'chat_send')?.args).toEqual({
+        contact: 'Alice',
+        text: 'hello Alice',
+        pad: false,
+      });
+      expect(b.count('chat_history')).toBeGreaterThanOrEqual(2);
+      expect((box as HTMLTextAreaElement).value).toBe('');
+    });
+
+    it('sends on Enter; Shift+Enter does not send', async () => {
+      const b = backend();
+      render(Chat);
+      await screen.findByText('No messages yet.');
+      const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+      await fireEvent.input(box, { target: { value: 'line one' } });
+      await fireEvent.keyDown(box, { key: 'Enter', shiftKey: true });
+      expect(b.count('chat_send')).toBe(0);
+      await fireEvent.keyDown(box, { key: 'Enter' });
+      expect(await screen.findByText('line one')).toBeTruthy();
+      expect(b.count('chat_send')).toBe(1);
+    });
+
+    it('shows why nothing was sent when there is no beacon yet', async () => {
+      const message =
+        'no verified round of quicknet is known on this device yet; import beacons with `zks beacon import --chain quicknet` (or let the grid fetch them)';
+      backend({ sendError: { code: 'no_beacon', message } });
+      render(Chat);
+      await screen.findByText('No messages yet.');
+      const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+      await fireEvent.input(box, { target: { value: 'hello' } });
+      await fireEvent.keyDown(box, { key: 'Enter' });
+      const alert = await screen.findByRole('alert');
+      expect(alert.textContent).toContain(message);
+      // The draft is kept for another try.
+      expect((box as HTMLTextAreaElement).value).toBe('hello');
+    });
+
+    it('offers the one-time pad only when one is shared', async () => {
+      backend();
+      const { unmount } = render(Chat);
+      await screen.findByText('No messages yet.');
+      expect(screen.queryByRole('checkbox', { name: /Use one-time pad/ })).toBeNull();
+      unmount();
+
+      const b = backend({ pad: true });
+      render(Chat);
+      await screen.findByText('No messages yet.');
+      const pad = screen.getByRole('checkbox', { name: 'Use one-time pad (10.0 MiB left)' });
+      await fireEvent.click(pad);
+      const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+      await fireEvent.input(box, { target: { value: 'secret' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+      const item = (await screen.findByText('secret')).closest('li')!;
+      expect(within(item).getByText('Perfect secrecy (one-time pad)')).toBeTruthy();
+      expect(b.calls.find((c) => c.cmd === 'chat_send')?.args).toEqual({
+        contact: 'Alice',
+        text: 'secret',
+        pad: true,
+      });
+    });
+
+    it('refreshes when a message arrives or is delivered', async () => {
+      const b = backend({ history: [message({ id: 1, text: 'queued one' })] });
+      render(Chat);
+      expect(await screen.findByText('queued')).toBeTruthy();
+      const before = b.count('chat_history');
+
+      b.history.push(message({ id: 2, outgoing: false, text: 'a reply', state: null }));
+      await emit(NODE_EVENT, { kind: 'message_received', from: 'Alice' });
+      expect(await screen.findByText('a reply')).toBeTruthy();
+
+      b.history[0].state = 'delivered';
+      await emit(NODE_EVENT, { kind: 'message_delivered', message_id: 1 });
+      expect(await screen.findByText('delivered')).toBeTruthy();
+      expect(b.count('chat_history')).toBe(before + 2);
+    });
   });
 });
