@@ -83,6 +83,14 @@ pub(crate) struct ContactsArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ContactsCommand {
+    /// Write a contact's safety code as a QR code (PNG), to compare by scanning.
+    Qr {
+        /// The contact.
+        name: String,
+        /// The PNG file to write.
+        #[arg(long, value_name = "PNG")]
+        out: PathBuf,
+    },
     /// Mark a contact as verified after comparing the safety code in person.
     Verify {
         /// The contact.
@@ -184,6 +192,18 @@ pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode>
 
 pub(crate) fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        Some(ContactsCommand::Qr { name, out }) => {
+            let contact = node.contacts()?.into_iter().find(|c| c.name == name);
+            let Some(contact) = contact else {
+                anyhow::bail!("no contact named {name:?}")
+            };
+            // The digit groups themselves: QR alphanumeric mode, and what
+            // `zks contacts verify NAME --code` accepts once scanned.
+            let image = qr::render_png(&contact.safety_code, 6)?;
+            std::fs::write(&out, image)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("safety code of {name} written to {}", out.display());
+        }
         Some(ContactsCommand::Verify { name, code }) => {
             let contact = node.verify_contact(&name, code.as_deref())?;
             if args.json {
