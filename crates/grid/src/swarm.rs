@@ -403,7 +403,7 @@ enum Command {
         oneshot::Sender<Result<Vec<u8>, SwarmError>>,
     ),
     Ack(request_response::ResponseChannel<Vec<u8>>, Vec<u8>),
-    GetCid(ChainHash, u64, oneshot::Sender<Vec<String>>),
+    GetCid(ChainHash, u64, PeerId, oneshot::Sender<Vec<String>>),
 }
 
 /// A cheap handle to the swarm's event loop.
@@ -423,8 +423,9 @@ fn provider_key(chain: &ChainHash, chunk: u64) -> kad::RecordKey {
     kad::RecordKey::new(&format!("zks/{}/{chunk}", chain.to_hex()))
 }
 
-fn cid_key(chain: &ChainHash, chunk: u64) -> kad::RecordKey {
-    kad::RecordKey::new(&format!("zks/{}/cid/{chunk}", chain.to_hex()))
+/// Each publisher has its own key, so nobody can overwrite another's value.
+fn cid_key(chain: &ChainHash, chunk: u64, publisher: &PeerId) -> kad::RecordKey {
+    kad::RecordKey::new(&format!("zks/{}/cid/{chunk}/{publisher}", chain.to_hex()))
 }
 
 /// Whether a DHT value looks like a CIDv1 string (it is checked against the
@@ -548,15 +549,33 @@ impl SwarmClient {
             .map_err(|_| SwarmError::Stopped)
     }
 
-    /// Looks up the CIDs peers published for a chunk (waits at most
-    /// `timeout`). A liar can publish a wrong one under the same key, so all
-    /// distinct values are returned; the bytes decide which is right.
+    /// Looks up the CIDs the chunk's providers published for it (waits at
+    /// most about `timeout`). Each publisher has its own DHT key, so a liar
+    /// cannot overwrite an honest value; all distinct values are returned
+    /// and the bytes decide which is right.
     pub async fn find_cids(&self, chain: ChainHash, chunk: u64, timeout: Duration) -> Vec<String> {
-        let query = self.ask(|tx| Command::GetCid(chain, chunk, tx));
-        match tokio::time::timeout(timeout, query).await {
-            Ok(Ok(cids)) => cids,
-            _ => Vec::new(),
+        let providers = self.providers(chain, chunk, timeout).await;
+        let lookups = providers.into_iter().map(|publisher| {
+            let query = self.ask(move |tx| Command::GetCid(chain, chunk, publisher, tx));
+            async move {
+                tokio::time::timeout(timeout, query)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+            }
+        });
+        let mut out: Vec<String> = Vec::new();
+        for cid in futures::future::join_all(lookups)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            if !out.contains(&cid) {
+                out.push(cid);
+            }
         }
+        out
     }
 
     /// Sends an envelope to `peer` (dialing `addresses` if needed) and
@@ -844,7 +863,8 @@ impl EventLoop {
                 let _ = self.swarm.behaviour_mut().msg.send_response(channel, ack);
             }
             Command::PutCid(chain, chunk, cid) => {
-                let record = kad::Record::new(cid_key(&chain, chunk), cid.into_bytes());
+                let me = *self.swarm.local_peer_id();
+                let record = kad::Record::new(cid_key(&chain, chunk, &me), cid.into_bytes());
                 if let Err(e) = self
                     .swarm
                     .behaviour_mut()
@@ -854,8 +874,8 @@ impl EventLoop {
                     tracing::warn!("cannot publish the CID of chunk {chunk}: {e}");
                 }
             }
-            Command::GetCid(chain, chunk, tx) => {
-                let key = cid_key(&chain, chunk);
+            Command::GetCid(chain, chunk, publisher, tx) => {
+                let key = cid_key(&chain, chunk, &publisher);
                 let local: Vec<String> = self
                     .swarm
                     .behaviour_mut()
