@@ -1,16 +1,11 @@
 //! Window, tray and the wiring between Tauri and the node.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use futures::channel::mpsc;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
-use zks_grid::BeaconCache;
-use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
-use zks_node::{DaemonInfo, DataDir, Node, NodeConfig};
+use zks_node::{DaemonInfo, DataDir, Node, NodeConfig, OnlineConfig, listen_addresses};
 
 use crate::commands::{self, AppNode};
 use crate::dto::NODE_EVENT;
@@ -98,14 +93,14 @@ fn bring_online(node: &Node) {
             );
             return;
         }
-        let client = match go_online(&node).await {
+        let client = match node.go_online(OnlineConfig::default()).await {
             Ok(client) => client,
             Err(e) => {
                 tracing::warn!("cannot go online; messages stay queued: {e}");
                 return;
             }
         };
-        let addresses = listen_addrs(&client).await;
+        let addresses = listen_addresses(&client).await;
         if addresses.is_empty() {
             tracing::warn!("the network did not start listening; not announcing this app");
             return;
@@ -119,53 +114,6 @@ fn bring_online(node: &Node) {
             tracing::warn!("cannot announce this app as the home's daemon: {e}");
         }
     });
-}
-
-/// Starts this home's swarm with messaging on (as `go_online` in the CLI).
-async fn go_online(node: &Node) -> Result<SwarmClient, String> {
-    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
-    let cache = BeaconCache::open(&node.cache_dir(), u64::MAX).map_err(|e| e.to_string())?;
-    let chains = ["quicknet", "default"]
-        .iter()
-        .filter_map(|c| node.chain(c).ok())
-        .collect();
-    let listen = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
-        .iter()
-        .map(|a| a.parse::<libp2p::Multiaddr>().map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = SwarmConfig {
-        keypair: node.libp2p_keypair().map_err(|e| e.to_string())?,
-        listen,
-        bootstrap: Vec::new(),
-        chains,
-        mdns: false,
-        serve_rounds_per_sec: None,
-        inbound: Some(tx),
-    };
-    let client = swarm::start(config, Arc::new(cache))
-        .await
-        .map_err(|e| e.to_string())?;
-    node.run_messaging(client.clone(), rx);
-    Ok(client)
-}
-
-/// The swarm's listen addresses, waiting up to 2 s for the first; empty if
-/// none came.
-async fn listen_addrs(client: &SwarmClient) -> Vec<String> {
-    for _ in 0..100 {
-        match client.listen_addrs().await {
-            Ok(addrs) if !addrs.is_empty() => {
-                return addrs.iter().map(ToString::to_string).collect();
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!("cannot read the listen addresses: {e}");
-                return Vec::new();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Vec::new()
 }
 
 /// Removes `daemon.json` on exit if this process wrote it.
@@ -234,9 +182,9 @@ fn quit_app(app: &AppHandle) {
 
 #[cfg(test)]
 mod tests {
-    use super::{go_online, home_from_args, listen_addrs, withdraw_if_ours};
+    use super::{home_from_args, withdraw_if_ours};
     use std::path::PathBuf;
-    use zks_node::{DaemonInfo, DataDir, Node, NodeConfig};
+    use zks_node::{DaemonInfo, DataDir, Node, NodeConfig, OnlineConfig, listen_addresses};
 
     #[tokio::test]
     async fn goes_online_and_withdraws_its_own_announcement() {
@@ -246,8 +194,8 @@ mod tests {
         })
         .await
         .unwrap();
-        let client = go_online(&node).await.unwrap();
-        let addresses = listen_addrs(&client).await;
+        let client = node.go_online(OnlineConfig::default()).await.unwrap();
+        let addresses = listen_addresses(&client).await;
         assert!(!addresses.is_empty());
         assert!(node.running_daemon().is_none());
         node.publish_daemon(&DaemonInfo {

@@ -24,7 +24,9 @@ pub use error::NodeError;
 pub use home::DataDir;
 pub use logging::init_logging;
 pub use messages::{OpenedMessage, Protection, Sealed};
-pub use messaging::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};
+pub use messaging::{
+    ACK_BUSY, ACK_DUPLICATE, ACK_OK, OnlineConfig, QueuedMessage, listen_addresses,
+};
 pub use node::{Node, NodeConfig, NodeEvent};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};

@@ -204,3 +204,67 @@ impl Node {
         }
     }
 }
+
+/// How a home goes online.
+#[derive(Debug, Clone, Default)]
+pub struct OnlineConfig {
+    /// Addresses to listen on; empty: all interfaces, TCP and QUIC, any port.
+    pub listen: Vec<libp2p::Multiaddr>,
+    /// Grid peers to connect to first.
+    pub bootstrap: Vec<libp2p::Multiaddr>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+}
+
+impl Node {
+    /// Starts this home's swarm (serving the built-in chains from its cache)
+    /// with message delivery on: the one way the daemon, `zks send` and the
+    /// desktop app go online.
+    pub async fn go_online(&self, config: OnlineConfig) -> Result<SwarmClient, NodeError> {
+        let (tx, rx) = mpsc::channel(zks_grid::swarm::INBOUND_QUEUE);
+        let cache = zks_grid::BeaconCache::open(&self.cache_dir(), u64::MAX)
+            .map_err(|e| NodeError::Io(e.to_string()))?;
+        let chains = ["quicknet", "default"]
+            .iter()
+            .filter_map(|c| self.chain(c).ok())
+            .collect();
+        let listen = if config.listen.is_empty() {
+            ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+                .iter()
+                .filter_map(|a| a.parse().ok())
+                .collect()
+        } else {
+            config.listen
+        };
+        let swarm_config = zks_grid::SwarmConfig {
+            keypair: self.libp2p_keypair()?,
+            listen,
+            bootstrap: config.bootstrap,
+            chains,
+            mdns: config.mdns,
+            serve_rounds_per_sec: None,
+            inbound: Some(tx),
+        };
+        let client = zks_grid::swarm::start(swarm_config, std::sync::Arc::new(cache))
+            .await
+            .map_err(|e| NodeError::Io(e.to_string()))?;
+        self.run_messaging(client.clone(), rx);
+        Ok(client)
+    }
+}
+
+/// The swarm's listen addresses, waiting up to 2 s for the first; empty if
+/// none came.
+pub async fn listen_addresses(client: &SwarmClient) -> Vec<String> {
+    for _ in 0..100 {
+        match client.listen_addrs().await {
+            Ok(addrs) if !addrs.is_empty() => {
+                return addrs.iter().map(ToString::to_string).collect();
+            }
+            Ok(_) => {}
+            Err(_) => return Vec::new(),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}

@@ -5,16 +5,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use futures::channel::mpsc;
 use serde::Serialize;
-use zks_grid::BeaconCache;
-use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
-use zks_node::{DaemonInfo, Mode, Node};
+use zks_node::{DaemonInfo, Mode, Node, OnlineConfig, listen_addresses};
 
 use crate::output;
 
@@ -69,51 +65,6 @@ pub(crate) struct InboxArgs {
     json: bool,
 }
 
-/// Starts this home's swarm with messaging on.
-async fn go_online(
-    node: &Node,
-    listen: Vec<libp2p::Multiaddr>,
-    bootstrap: Vec<libp2p::Multiaddr>,
-    mdns: bool,
-) -> anyhow::Result<SwarmClient> {
-    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
-    let cache = Arc::new(BeaconCache::open(&node.cache_dir(), u64::MAX)?);
-    let chains = ["quicknet", "default"]
-        .iter()
-        .filter_map(|c| node.chain(c).ok())
-        .collect();
-    let config = SwarmConfig {
-        keypair: node.libp2p_keypair()?,
-        listen: if listen.is_empty() {
-            vec![
-                "/ip4/0.0.0.0/tcp/0".parse()?,
-                "/ip4/0.0.0.0/udp/0/quic-v1".parse()?,
-            ]
-        } else {
-            listen
-        },
-        bootstrap,
-        chains,
-        mdns,
-        serve_rounds_per_sec: None,
-        inbound: Some(tx),
-    };
-    let client = swarm::start(config, cache).await?;
-    node.run_messaging(client.clone(), rx);
-    Ok(client)
-}
-
-async fn listen_addrs(client: &SwarmClient) -> anyhow::Result<Vec<String>> {
-    for _ in 0..100 {
-        let addrs = client.listen_addrs().await?;
-        if !addrs.is_empty() {
-            return Ok(addrs.iter().map(ToString::to_string).collect());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    bail!("the network did not start listening")
-}
-
 pub(crate) async fn daemon(node: &Node, args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if let Some(other) = node.running_daemon() {
         bail!(
@@ -121,8 +72,17 @@ pub(crate) async fn daemon(node: &Node, args: DaemonArgs) -> anyhow::Result<Exit
             other.pid
         );
     }
-    let client = go_online(node, args.listen, args.bootstrap, args.mdns).await?;
-    let addresses = listen_addrs(&client).await?;
+    let client = node
+        .go_online(OnlineConfig {
+            listen: args.listen,
+            bootstrap: args.bootstrap,
+            mdns: args.mdns,
+        })
+        .await?;
+    let addresses = listen_addresses(&client).await;
+    if addresses.is_empty() {
+        bail!("the network did not start listening");
+    }
     node.publish_daemon(&DaemonInfo {
         pid: std::process::id(),
         peer_id: client.peer_id().to_string(),
@@ -176,7 +136,7 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
             Some("the running daemon delivers it".to_owned()),
         )
     } else {
-        let _client = go_online(node, Vec::new(), Vec::new(), false).await?;
+        let _client = node.go_online(OnlineConfig::default()).await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
         loop {
             let (state, error) = node
