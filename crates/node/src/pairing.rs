@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use zks_pad::{
-    Identity, Invite, PendingInvite, Reply, Role, accept, invite::code_kind, peer_id_of, qr,
+    Identity, Invite, Paired, PendingInvite, Reply, Role, accept, invite::code_kind, peer_id_of, qr,
 };
 use zks_store::{ContactRecord, NewContact, Store};
 
@@ -164,19 +164,8 @@ impl Node {
                 now_secs(),
                 &mut rand_core::OsRng,
             )?;
-            let name = contact_name(as_name, &paired.peer.name);
-            let record = NewContact {
-                name: name.clone(),
-                peer_id: peer_id_of(&paired.peer.identity_key)
-                    .map_err(|e| NodeError::BadInput(e.to_string()))?
-                    .to_string(),
-                identity_key: paired.peer.identity_key.to_vec(),
-                addresses: paired.peer.addresses.clone(),
-                safety_code: paired.safety_code.to_string(),
-                role: role_name(Role::Responder).into(),
-                session_id: paired.session.id().to_vec(),
-                session: paired.session.to_bytes().to_vec(),
-            };
+            let record = new_contact(as_name, &paired, Role::Responder)?;
+            let name = record.name.clone();
             store.complete_pairing(&invite.hash(), &record)?;
             let contact = contact_from(store, store.contact(&name)?)?;
             Ok(AcceptedInvite {
@@ -209,19 +198,8 @@ impl Node {
             }
             let pending = PendingInvite::from_bytes(&state)?;
             let paired = pending.finish(&reply)?;
-            let name = contact_name(as_name, &paired.peer.name);
-            let record = NewContact {
-                name: name.clone(),
-                peer_id: peer_id_of(&paired.peer.identity_key)
-                    .map_err(|e| NodeError::BadInput(e.to_string()))?
-                    .to_string(),
-                identity_key: paired.peer.identity_key.to_vec(),
-                addresses: paired.peer.addresses.clone(),
-                safety_code: paired.safety_code.to_string(),
-                role: role_name(Role::Initiator).into(),
-                session_id: paired.session.id().to_vec(),
-                session: paired.session.to_bytes().to_vec(),
-            };
+            let record = new_contact(as_name, &paired, Role::Initiator)?;
+            let name = record.name.clone();
             store.complete_pairing(&reply.invite_hash, &record)?;
             contact_from(store, store.contact(&name)?)
         })
@@ -257,6 +235,26 @@ impl Node {
             contact_from(store, store.contact(name)?)
         })
     }
+}
+
+/// The contact to store for a finished pairing.
+fn new_contact(
+    as_name: Option<&str>,
+    paired: &Paired,
+    role: Role,
+) -> Result<NewContact, NodeError> {
+    Ok(NewContact {
+        name: contact_name(as_name, &paired.peer.name),
+        peer_id: peer_id_of(&paired.peer.identity_key)
+            .map_err(|e| NodeError::BadInput(e.to_string()))?
+            .to_string(),
+        identity_key: paired.peer.identity_key.to_vec(),
+        addresses: paired.peer.addresses.clone(),
+        safety_code: paired.safety_code.to_string(),
+        role: role_name(role).into(),
+        session_id: paired.session.id().to_vec(),
+        session: paired.session.to_bytes().to_vec(),
+    })
 }
 
 fn contact_name(as_name: Option<&str>, their_name: &str) -> String {
