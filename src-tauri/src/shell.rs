@@ -13,7 +13,7 @@ use crate::error::IpcError;
 
 /// Starts the desktop app and blocks until it quits.
 pub fn run() {
-    zks_node::init_logging("warn,zks=info");
+    zks_node::init_logging("warn,zks=info,libp2p_kad=error");
     let home = home_from_args(std::env::args().skip(1));
     tauri::Builder::default()
         .setup(move |app| {
