@@ -247,17 +247,23 @@ async fn cascade(
     Ok(cascade.with_swarm(client))
 }
 
+/// The cascade with every configured source, and the chain resolved through
+/// it (learned from HTTP or peers when only its hash is given).
+async fn open_chain(
+    node: &Node,
+    name: &str,
+    sources: &SourceArgs,
+) -> anyhow::Result<(FetchCascade, ChainInfo)> {
+    let http = http(sources)?;
+    let known = known(node, std::slice::from_ref(&name.to_owned()));
+    let cascade = cascade(node, sources, http, &known).await?;
+    let chain = resolve_chain(node, name, cascade.http(), Some(&cascade)).await?;
+    let cascade = with_gateway(cascade, sources, &chain).await?;
+    Ok((cascade, chain))
+}
+
 pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitCode> {
-    let http = http(&args.sources)?;
-    let cascade = cascade(
-        node,
-        &args.sources,
-        http,
-        &known(node, std::slice::from_ref(&args.chain)),
-    )
-    .await?;
-    let chain = resolve_chain(node, &args.chain, cascade.http(), Some(&cascade)).await?;
-    let cascade = with_gateway(cascade, &args.sources, &chain).await?;
+    let (cascade, chain) = open_chain(node, &args.chain, &args.sources).await?;
     let report = cascade.fetch(&chain, args.rounds.clone(), now()).await?;
     if args.json {
         output::json(&report)?;
@@ -294,15 +300,7 @@ pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitC
 }
 
 pub(crate) async fn get(node: &Node, args: &GetArgs) -> anyhow::Result<ExitCode> {
-    let http = http(&args.sources)?;
-    let cascade = cascade(
-        node,
-        &args.sources,
-        http,
-        &known(node, std::slice::from_ref(&args.chain)),
-    )
-    .await?;
-    let chain = resolve_chain(node, &args.chain, cascade.http(), Some(&cascade)).await?;
+    let (cascade, chain) = open_chain(node, &args.chain, &args.sources).await?;
     let round = if args.round == "latest" {
         chain.round_at(now())
     } else {
