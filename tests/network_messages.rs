@@ -4,59 +4,11 @@
 
 use std::time::Duration;
 
-use futures::channel::mpsc;
-use zks_grid::BeaconCache;
-use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
 use zks_node::Mode;
-use zks_scenarios::{TestNode, start_test_node};
+use zks_scenarios::{TestNode, go_online, paired};
 
-const QUICKNET: &str = include_str!("data/quicknet.jsonl");
 /// Messages sent each way in the exactly-once test.
 const COUNT: usize = 1000;
-
-async fn paired() -> (TestNode, TestNode) {
-    let alice = start_test_node().await;
-    let bob = start_test_node().await;
-    let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
-    let accepted = bob
-        .node
-        .accept_invite(invite.text.as_bytes(), None)
-        .unwrap();
-    alice
-        .node
-        .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
-        .unwrap();
-    for n in [&alice, &bob] {
-        n.node.import_beacons("quicknet", QUICKNET).unwrap();
-    }
-    (alice, bob)
-}
-
-/// Starts the node's swarm with messaging on, returning its address.
-async fn go_online(n: &TestNode) -> (SwarmClient, String) {
-    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
-    let cache = std::sync::Arc::new(BeaconCache::open(&n.node.cache_dir(), u64::MAX).unwrap());
-    let config = SwarmConfig {
-        keypair: n.node.libp2p_keypair().unwrap(),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: vec![],
-        chains: vec![],
-        mdns: false,
-        serve_rounds_per_sec: None,
-        inbound: Some(tx),
-    };
-    let client = swarm::start(config, cache).await.unwrap();
-    let mut addr = None;
-    for _ in 0..100 {
-        if let Some(a) = client.listen_addrs().await.unwrap().into_iter().next() {
-            addr = Some(a.to_string());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    n.node.run_messaging(client.clone(), rx);
-    (client, addr.expect("listening"))
-}
 
 async fn wait_delivered(n: &TestNode, ids: &[i64]) {
     // Delivery is in order per contact: once the last is delivered, all are.

@@ -1,8 +1,16 @@
 //! Shared helpers for the cross-crate scenarios in `tests/`: temporary homes
 //! and started nodes.
 
+use std::time::Duration;
+
+use futures::channel::mpsc;
 use tempfile::TempDir;
+use zks_grid::BeaconCache;
+use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
 use zks_node::{DataDir, Node, NodeConfig};
+
+/// Recorded quicknet beacons (see `tests/data/README.md`).
+pub const QUICKNET: &str = include_str!("../data/quicknet.jsonl");
 
 /// A node in its own temporary data directory, removed on drop.
 #[derive(Debug)]
@@ -21,4 +29,63 @@ pub async fn start_test_node() -> TestNode {
         .await
         .expect("node starts");
     TestNode { node, home }
+}
+
+/// Two fresh nodes, paired through the text form (Alice invited, Bob
+/// accepted), each holding the recorded quicknet beacons to bind messages.
+pub async fn paired() -> (TestNode, TestNode) {
+    let alice = start_test_node().await;
+    let bob = start_test_node().await;
+    let invite = alice
+        .node
+        .create_invite(Some("Alice"), 600)
+        .expect("invite");
+    let accepted = bob
+        .node
+        .accept_invite(invite.text.as_bytes(), None)
+        .expect("accept");
+    alice
+        .node
+        .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
+        .expect("finish");
+    for n in [&alice, &bob] {
+        n.node
+            .import_beacons("quicknet", QUICKNET)
+            .expect("beacons");
+    }
+    (alice, bob)
+}
+
+/// Starts the node's swarm on loopback with messaging and file transfer on,
+/// returning the swarm and its address.
+pub async fn go_online(n: &TestNode) -> (SwarmClient, String) {
+    let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
+    let cache =
+        std::sync::Arc::new(BeaconCache::open(&n.node.cache_dir(), u64::MAX).expect("cache"));
+    let config = SwarmConfig {
+        keypair: n.node.libp2p_keypair().expect("keypair"),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
+        bootstrap: vec![],
+        chains: vec![],
+        mdns: false,
+        serve_rounds_per_sec: None,
+        inbound: Some(tx),
+    };
+    let client = swarm::start(config, cache).await.expect("swarm");
+    let mut addr = None;
+    for _ in 0..100 {
+        if let Some(a) = client
+            .listen_addrs()
+            .await
+            .expect("addresses")
+            .into_iter()
+            .next()
+        {
+            addr = Some(a.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    n.node.run_messaging(client.clone(), rx);
+    (client, addr.expect("listening"))
 }

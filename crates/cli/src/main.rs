@@ -56,6 +56,11 @@ enum Command {
     Send(cmd::messaging::SendArgs),
     /// Show the messages with your contacts.
     Inbox(cmd::messaging::InboxArgs),
+    /// Send, accept, decline, pause and cancel files.
+    #[command(subcommand)]
+    File(cmd::files::FileCommand),
+    /// List file transfers (same as `zks file list`).
+    Transfers(cmd::files::ListArgs),
     /// True one-time pads: create, import, status.
     #[command(subcommand)]
     Pad(cmd::pad::PadCommand),
@@ -119,6 +124,18 @@ fn main() -> ExitCode {
             Command::Send(args) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::messaging::send(&node, &args).await;
+                node.stop().await;
+                result
+            }
+            Command::File(command) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::files::run(&node, command).await;
+                node.stop().await;
+                result
+            }
+            Command::Transfers(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::files::list(&node, &args);
                 node.stop().await;
                 result
             }

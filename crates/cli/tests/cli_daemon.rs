@@ -3,116 +3,12 @@
 //! exactly once; `zks send` without a daemon brings the network up itself
 //! and leaves an unreachable contact's message queued.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn zks() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_zks"));
-    c.env_remove("ZKS_HOME").env_remove("RUST_LOG");
-    c
-}
-
-fn run(home: &Path, args: &[&str]) -> Output {
-    zks()
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .expect("run zks")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Running(Child);
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn daemon(home: &Path) -> Running {
-    let mut child = zks()
-        .arg("--home")
-        .arg(home)
-        .args([
-            "daemon",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--run-for",
-            "90",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut listening = false;
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("listening on") {
-            listening = true;
-            break;
-        }
-    }
-    assert!(listening, "the daemon did not start");
-    std::thread::spawn(move || for _ in lines {});
-    Running(child)
-}
-
-fn quicknet() -> String {
-    format!(
-        "{}/../../tests/data/quicknet.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
-fn pair(tmp: &Path, a: &Path, b: &Path) {
-    let inv = tmp.join("inv.txt");
-    let rep = tmp.join("rep.txt");
-    ok(&run(
-        a,
-        &[
-            "pair",
-            "invite",
-            "--name",
-            "Alice",
-            "--out",
-            inv.to_str().unwrap(),
-        ],
-    ));
-    ok(&run(
-        b,
-        &[
-            "pair",
-            "accept",
-            inv.to_str().unwrap(),
-            "--as",
-            "Alice",
-            "--out",
-            rep.to_str().unwrap(),
-        ],
-    ));
-    ok(&run(
-        a,
-        &["pair", "finish", rep.to_str().unwrap(), "--as", "Bob"],
-    ));
-    for home in [a, b] {
-        ok(&run(
-            home,
-            &["beacon", "import", "--chain", "quicknet", &quicknet()],
-        ));
-    }
-}
+use common::{daemon, ok, pair, run};
 
 fn inbox(home: &Path) -> Vec<serde_json::Value> {
     ok(&run(home, &["inbox", "--json"]))
@@ -141,8 +37,8 @@ fn wait_for(home: &Path, count: usize) -> Vec<serde_json::Value> {
 fn two_daemons_exchange_messages_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let _da = daemon(&a);
-    let _db = daemon(&b);
+    let _da = daemon(&a, &[]);
+    let _db = daemon(&b, &[]);
     pair(tmp.path(), &a, &b);
     let contacts: serde_json::Value =
         serde_json::from_str(&ok(&run(&a, &["contacts", "--json"]))).unwrap();
@@ -183,7 +79,7 @@ fn two_daemons_exchange_messages_exactly_once() {
 fn send_without_a_daemon_delivers_itself_or_leaves_the_message_queued() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let db = daemon(&b);
+    let db = daemon(&b, &[]);
     pair(tmp.path(), &a, &b);
     // Alice has no daemon: `send` goes online itself and delivers.
     let report: serde_json::Value =

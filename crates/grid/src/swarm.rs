@@ -38,6 +38,12 @@ pub const MSG_PROTOCOL: &str = "/zks/msg/1.0.0";
 pub const MAX_MESSAGE: usize = 256 * 1024;
 /// Largest acknowledgement.
 const MAX_ACK: usize = 1024;
+/// Protocol pulling chunks of an offered file from a paired peer.
+pub const FILE_PROTOCOL: &str = "/zks/file/1.0.0";
+/// Largest file-chunk request.
+pub const MAX_FILE_REQUEST: usize = 64;
+/// Largest file-chunk response: a 1 MiB chunk with its framing.
+pub const MAX_FILE_RESPONSE: usize = (1 << 20) + 4096;
 /// Kademlia protocol name.
 pub const KAD_PROTOCOL: &str = "/zks/kad/1.0.0";
 /// Largest chunk response accepted (16384 rounds of 96-byte signatures and
@@ -267,10 +273,14 @@ impl request_response::Codec for InfoCodec {
     }
 }
 
-/// The codec of `/zks/msg/1.0.0`: an envelope, answered by a short
-/// acknowledgement; both length-capped.
-#[derive(Debug, Clone, Default)]
-pub struct MsgCodec;
+/// A length-capped byte codec for the protocols between paired peers
+/// (`/zks/msg/1.0.0`, `/zks/file/1.0.0`): a request and a response, each
+/// read to the end of its stream and refused past its cap.
+#[derive(Debug, Clone, Copy)]
+pub struct BytesCodec {
+    max_request: usize,
+    max_response: usize,
+}
 
 async fn read_capped<T: futures::AsyncRead + Unpin>(
     io: &mut T,
@@ -284,7 +294,7 @@ async fn read_capped<T: futures::AsyncRead + Unpin>(
     Ok(body)
 }
 
-impl request_response::Codec for MsgCodec {
+impl request_response::Codec for BytesCodec {
     type Protocol = StreamProtocol;
     type Request = Vec<u8>;
     type Response = Vec<u8>;
@@ -293,14 +303,14 @@ impl request_response::Codec for MsgCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        read_capped(io, MAX_MESSAGE).await
+        read_capped(io, self.max_request).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>>
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        read_capped(io, MAX_ACK).await
+        read_capped(io, self.max_response).await
     }
 
     async fn write_request<T>(
@@ -312,7 +322,10 @@ impl request_response::Codec for MsgCodec {
     where
         T: futures::AsyncWrite + Unpin + Send,
     {
-        io.write_all(&body[..body.len().min(MAX_MESSAGE)]).await?;
+        if body.len() > self.max_request {
+            return Err(invalid("request too large"));
+        }
+        io.write_all(&body).await?;
         io.close().await
     }
 
@@ -325,20 +338,41 @@ impl request_response::Codec for MsgCodec {
     where
         T: futures::AsyncWrite + Unpin + Send,
     {
-        io.write_all(&body[..body.len().min(MAX_ACK)]).await?;
+        if body.len() > self.max_response {
+            return Err(invalid("response too large"));
+        }
+        io.write_all(&body).await?;
         io.close().await
     }
 }
 
-/// A sealed message that arrived from a peer, with the way to answer it.
+/// Which protocol between paired peers a request came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerProtocol {
+    /// `/zks/msg/1.0.0`: a sealed message, answered by an acknowledgement.
+    Message,
+    /// `/zks/file/1.0.0`: a request for one file chunk, answered by it.
+    File,
+}
+
+/// Where the answer to an inbound request goes.
+#[derive(Debug)]
+pub struct InboundReply {
+    protocol: PeerProtocol,
+    channel: request_response::ResponseChannel<Vec<u8>>,
+}
+
+/// A request from a peer on a paired-peer protocol, with the way to answer.
 #[derive(Debug)]
 pub struct InboundMessage {
-    /// The sending peer.
+    /// The sending peer (authenticated by the connection).
     pub peer: PeerId,
-    /// The envelope bytes.
+    /// The protocol it came on.
+    pub protocol: PeerProtocol,
+    /// The request bytes (an envelope, or a chunk request).
     pub envelope: Vec<u8>,
-    /// Where the acknowledgement goes ([`SwarmClient::acknowledge`]).
-    pub reply: request_response::ResponseChannel<Vec<u8>>,
+    /// Where the answer goes ([`SwarmClient::acknowledge`]).
+    pub reply: InboundReply,
 }
 
 /// Inbound messages waiting for the node; beyond this the sender is told
@@ -347,7 +381,8 @@ pub const INBOUND_QUEUE: usize = 256;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    msg: request_response::Behaviour<MsgCodec>,
+    msg: request_response::Behaviour<BytesCodec>,
+    file: request_response::Behaviour<BytesCodec>,
     info: request_response::Behaviour<InfoCodec>,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     identify: identify::Behaviour,
@@ -377,7 +412,8 @@ pub struct SwarmConfig {
     /// Upload cap: rounds served to peers per second (`None`: no cap).
     /// Requests beyond it get an empty answer and ask someone else.
     pub serve_rounds_per_sec: Option<u64>,
-    /// Where incoming `/zks/msg/1.0.0` messages go (`None`: refused).
+    /// Where incoming `/zks/msg/1.0.0` messages and `/zks/file/1.0.0`
+    /// requests go (`None`: refused).
     pub inbound: Option<mpsc::Sender<InboundMessage>>,
 }
 
@@ -397,12 +433,13 @@ enum Command {
     AddChain(ChainInfo),
     PutCid(ChainHash, u64, String),
     SendMsg(
+        PeerProtocol,
         PeerId,
         Vec<Multiaddr>,
         Vec<u8>,
         oneshot::Sender<Result<Vec<u8>, SwarmError>>,
     ),
-    Ack(request_response::ResponseChannel<Vec<u8>>, Vec<u8>),
+    Ack(InboundReply, Vec<u8>),
     GetCid(ChainHash, u64, PeerId, oneshot::Sender<Vec<String>>),
 }
 
@@ -586,16 +623,24 @@ impl SwarmClient {
         addresses: Vec<Multiaddr>,
         envelope: Vec<u8>,
     ) -> Result<Vec<u8>, SwarmError> {
-        self.ask(|tx| Command::SendMsg(peer, addresses, envelope, tx))
+        self.ask(|tx| Command::SendMsg(PeerProtocol::Message, peer, addresses, envelope, tx))
             .await?
     }
 
-    /// Answers an inbound message.
-    pub async fn acknowledge(
+    /// Asks `peer` for a file chunk (`/zks/file/1.0.0`) and returns its
+    /// answer.
+    pub async fn request_file_chunk(
         &self,
-        reply: request_response::ResponseChannel<Vec<u8>>,
-        ack: Vec<u8>,
-    ) -> Result<(), SwarmError> {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>, SwarmError> {
+        self.ask(|tx| Command::SendMsg(PeerProtocol::File, peer, addresses, request, tx))
+            .await?
+    }
+
+    /// Answers an inbound message or file request.
+    pub async fn acknowledge(&self, reply: InboundReply, ack: Vec<u8>) -> Result<(), SwarmError> {
         self.sender
             .clone()
             .send(Command::Ack(reply, ack))
@@ -623,6 +668,9 @@ impl SwarmClient {
     }
 }
 
+/// Where the answer to one of our paired-peer requests goes.
+type PendingAnswer = oneshot::Sender<Result<Vec<u8>, SwarmError>>;
+
 struct EventLoop {
     swarm: libp2p::Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
@@ -634,8 +682,7 @@ struct EventLoop {
         oneshot::Sender<Result<Vec<ServedRound>, SwarmError>>,
     >,
     pending_info: HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
-    pending_msgs:
-        HashMap<request_response::OutboundRequestId, oneshot::Sender<Result<Vec<u8>, SwarmError>>>,
+    pending_msgs: HashMap<(PeerProtocol, request_response::OutboundRequestId), PendingAnswer>,
     inbound: Option<mpsc::Sender<InboundMessage>>,
     pending_cids: HashMap<kad::QueryId, (oneshot::Sender<Vec<String>>, Vec<String>)>,
     /// Upload cap, if any.
@@ -681,13 +728,29 @@ pub async fn start(
             };
             Ok(Behaviour {
                 msg: request_response::Behaviour::with_codec(
-                    MsgCodec,
+                    BytesCodec {
+                        max_request: MAX_MESSAGE,
+                        max_response: MAX_ACK,
+                    },
                     [(
                         StreamProtocol::new(MSG_PROTOCOL),
                         request_response::ProtocolSupport::Full,
                     )],
                     request_response::Config::default()
                         .with_request_timeout(Duration::from_secs(20))
+                        .with_max_concurrent_streams(32),
+                ),
+                file: request_response::Behaviour::with_codec(
+                    BytesCodec {
+                        max_request: MAX_FILE_REQUEST,
+                        max_response: MAX_FILE_RESPONSE,
+                    },
+                    [(
+                        StreamProtocol::new(FILE_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30))
                         .with_max_concurrent_streams(32),
                 ),
                 info: request_response::Behaviour::with_codec(
@@ -778,6 +841,79 @@ pub async fn start(
 }
 
 impl EventLoop {
+    fn peer_behaviour(
+        &mut self,
+        protocol: PeerProtocol,
+    ) -> &mut request_response::Behaviour<BytesCodec> {
+        match protocol {
+            PeerProtocol::Message => &mut self.swarm.behaviour_mut().msg,
+            PeerProtocol::File => &mut self.swarm.behaviour_mut().file,
+        }
+    }
+
+    /// Requests from and answers of paired peers, on either protocol.
+    fn on_peer_event(
+        &mut self,
+        protocol: PeerProtocol,
+        event: request_response::Event<Vec<u8>, Vec<u8>>,
+    ) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let reply = InboundReply { protocol, channel };
+                let refused = match &mut self.inbound {
+                    Some(queue) => match queue.try_send(InboundMessage {
+                        peer,
+                        protocol,
+                        envelope: request,
+                        reply,
+                    }) {
+                        Ok(()) => None,
+                        Err(e) => Some((e.into_inner().reply, b"busy".to_vec())),
+                    },
+                    None => Some((reply, b"err:this node does not take messages".to_vec())),
+                };
+                if let Some((reply, ack)) = refused {
+                    let _ = self
+                        .peer_behaviour(protocol)
+                        .send_response(reply.channel, ack);
+                }
+            }
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(tx) = self.pending_msgs.remove(&(protocol, request_id)) {
+                    let _ = tx.send(Ok(response));
+                }
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(tx) = self.pending_msgs.remove(&(protocol, request_id)) {
+                    let _ = tx.send(Err(SwarmError::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+
     async fn run(mut self) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
@@ -852,15 +988,17 @@ impl EventLoop {
                 let id = self.swarm.behaviour_mut().info.send_request(&peer, hash.0);
                 self.pending_info.insert(id, tx);
             }
-            Command::SendMsg(peer, addresses, envelope, tx) => {
+            Command::SendMsg(protocol, peer, addresses, envelope, tx) => {
                 for addr in addresses {
                     self.swarm.add_peer_address(peer, addr);
                 }
-                let id = self.swarm.behaviour_mut().msg.send_request(&peer, envelope);
-                self.pending_msgs.insert(id, tx);
+                let id = self.peer_behaviour(protocol).send_request(&peer, envelope);
+                self.pending_msgs.insert((protocol, id), tx);
             }
-            Command::Ack(channel, ack) => {
-                let _ = self.swarm.behaviour_mut().msg.send_response(channel, ack);
+            Command::Ack(reply, ack) => {
+                let _ = self
+                    .peer_behaviour(reply.protocol)
+                    .send_response(reply.channel, ack);
             }
             Command::PutCid(chain, chunk, cid) => {
                 let me = *self.swarm.local_peer_id();
@@ -1013,52 +1151,11 @@ impl EventLoop {
                     }));
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Msg(request_response::Event::Message {
-                peer,
-                message,
-                ..
-            })) => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => {
-                    let refused = match &mut self.inbound {
-                        Some(queue) => match queue.try_send(InboundMessage {
-                            peer,
-                            envelope: request,
-                            reply: channel,
-                        }) {
-                            Ok(()) => None,
-                            Err(e) => Some((e.into_inner().reply, b"busy".to_vec())),
-                        },
-                        None => Some((channel, b"err:this node does not take messages".to_vec())),
-                    };
-                    if let Some((channel, ack)) = refused {
-                        let _ = self.swarm.behaviour_mut().msg.send_response(channel, ack);
-                    }
-                }
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some(tx) = self.pending_msgs.remove(&request_id) {
-                        let _ = tx.send(Ok(response));
-                    }
-                }
-            },
-            SwarmEvent::Behaviour(BehaviourEvent::Msg(
-                request_response::Event::OutboundFailure {
-                    peer,
-                    request_id,
-                    error,
-                    ..
-                },
-            )) => {
-                if let Some(tx) = self.pending_msgs.remove(&request_id) {
-                    let _ = tx.send(Err(SwarmError::Request {
-                        peer,
-                        reason: error.to_string(),
-                    }));
-                }
+            SwarmEvent::Behaviour(BehaviourEvent::Msg(event)) => {
+                self.on_peer_event(PeerProtocol::Message, event);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::File(event)) => {
+                self.on_peer_event(PeerProtocol::File, event);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Info(request_response::Event::Message {
                 message,

@@ -9,6 +9,7 @@
 mod beacons;
 mod daemon;
 mod error;
+mod files;
 mod home;
 mod logging;
 mod messages;
@@ -21,6 +22,7 @@ mod status;
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
 pub use daemon::DaemonInfo;
 pub use error::NodeError;
+pub use files::{TransferInfo, safe_file_name};
 pub use home::DataDir;
 pub use logging::init_logging;
 pub use messages::{OpenedMessage, Protection, Sealed};

@@ -6,10 +6,12 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use serde::Serialize;
+use zeroize::Zeroizing;
 use zks_pad::envelope::Body;
+use zks_pad::file::FileMessage;
 use zks_pad::truepad::{self, claimed_range};
-use zks_pad::{Envelope, Mode, Session};
-use zks_store::NewMessage;
+use zks_pad::{Envelope, Mode, PadBook, Session};
+use zks_store::{ContactRecord, NewMessage, TransferChange};
 
 use crate::beacons::{StoreRounds, binding, now_secs};
 use crate::pads::{book_of, read_range, wipe_range};
@@ -70,29 +72,68 @@ pub struct OpenedMessage {
     pub round: Option<u64>,
     /// The beacon chain (hex) of that round.
     pub chain_hash: Option<String>,
+    /// What a file-transfer control message did.
+    #[serde(skip)]
+    pub file: Option<crate::files::FileNotice>,
+}
+
+/// What an outgoing message carries: the plaintext to seal and what the
+/// history keeps of it.
+pub(crate) struct Outgoing {
+    /// The plaintext sealed in the envelope.
+    pub plaintext: Zeroizing<Vec<u8>>,
+    /// `text`, `file` or `control`.
+    pub kind: &'static str,
+    /// What the history shows (the text, or a file's name).
+    pub body: Vec<u8>,
+    /// The transfer the message creates or moves.
+    pub transfer: Option<TransferChange>,
+}
+
+impl Outgoing {
+    /// A chat message. Text may not start with a NUL byte, which marks
+    /// file-transfer control messages.
+    pub(crate) fn text(plaintext: &[u8]) -> Result<Outgoing, NodeError> {
+        if FileMessage::is_file_message(plaintext) {
+            return Err(NodeError::BadInput(
+                "a message cannot start with a NUL byte".into(),
+            ));
+        }
+        Ok(Outgoing {
+            plaintext: Zeroizing::new(plaintext.to_vec()),
+            kind: "text",
+            body: plaintext.to_vec(),
+            transfer: None,
+        })
+    }
 }
 
 impl Node {
     /// Seals `plaintext` for `contact` in `mode`. The session or pad ledger
     /// is stored before this returns, so the envelope may then leave.
     pub fn seal(&self, contact: &str, plaintext: &[u8], mode: Mode) -> Result<Sealed, NodeError> {
-        self.seal_inner(contact, plaintext, mode, false)
+        self.seal_inner(contact, mode, false, |_, _| Outgoing::text(plaintext))
             .map(|(sealed, _)| sealed)
     }
 
-    /// Seals, and with `queue` also puts the envelope in the outbox in the
-    /// same transaction; returns the outgoing message's id when queued.
+    /// Seals what `prepare` makes, and with `queue` also puts the envelope
+    /// in the outbox in the same transaction; returns the outgoing message's
+    /// id when queued. In pad mode `prepare` sees the pad book and may
+    /// reserve more of it (a file's range); the book is stored with the
+    /// message's own reservation before any pad byte is read.
     pub(crate) fn seal_inner(
         &self,
         contact: &str,
-        plaintext: &[u8],
         mode: Mode,
         queue: bool,
+        prepare: impl FnOnce(&ContactRecord, Option<&mut PadBook>) -> Result<Outgoing, NodeError>,
     ) -> Result<(Sealed, Option<i64>), NodeError> {
         self.with_store_mut(|store| {
             let record = store.contact(contact)?;
             match mode {
                 Mode::Grid => {
+                    let out = prepare(&record, None)?;
+                    let plaintext = out.plaintext.as_slice();
                     let binding = binding(store)?;
                     let mut session = Session::from_bytes(&store.session_state(record.id)?)
                         .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
@@ -100,9 +141,11 @@ impl Node {
                     let message = NewMessage {
                         outgoing: true,
                         mode: "grid".into(),
-                        body: plaintext.to_vec(),
+                        kind: out.kind.into(),
+                        body: out.body.clone(),
                         chain_hash: Some(binding.chain_hash.to_vec()),
                         round: Some(binding.round),
+                        transfer: out.transfer.clone(),
                     };
                     let queued = if queue {
                         let state = session.to_bytes();
@@ -126,6 +169,8 @@ impl Node {
                         ))
                     })?;
                     let mut book = book_of(&pad, &record.role)?;
+                    let out = prepare(&record, Some(&mut book))?;
+                    let plaintext = out.plaintext.as_slice();
                     let range = book.reserve(plaintext.len() as u64)?;
                     // The ledger is committed before the bytes are used: a
                     // crash from here on wastes them but never reuses them.
@@ -145,9 +190,11 @@ impl Node {
                     let message = NewMessage {
                         outgoing: true,
                         mode: "pad".into(),
-                        body: plaintext.to_vec(),
+                        kind: out.kind.into(),
+                        body: out.body.clone(),
                         chain_hash: None,
                         round: None,
+                        transfer: out.transfer.clone(),
                     };
                     let queued = if queue {
                         Some(store.record_outgoing(record.id, None, &message, &envelope)?.0)
@@ -180,7 +227,8 @@ impl Node {
         peer: Option<&str>,
     ) -> Result<OpenedMessage, NodeError> {
         let envelope = Envelope::parse(bytes)?;
-        self.with_store_mut(|store| {
+        let auto_accept = self.auto_accepts_files();
+        let opened = self.with_store_mut(|store| {
             let record = store.contact_by_session(&envelope.session_id)?.ok_or_else(|| {
                 NodeError::BadInput(
                     "this message is not from any of your contacts (unknown conversation)".into(),
@@ -202,15 +250,19 @@ impl Node {
                         StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
                     let opened = session.open(&envelope, &rounds, &mut rand_core::OsRng)?;
                     let verified = rounds.verified.into_inner();
+                    let incoming =
+                        crate::files::incoming(store, &record, &opened.plaintext, Mode::Grid, None, auto_accept)?;
                     for (chain, beacon) in verified {
                         store.add_verified_beacons(&chain.0, &[beacon])?;
                     }
                     let message = NewMessage {
                         outgoing: false,
                         mode: "grid".into(),
-                        body: opened.plaintext.clone(),
+                        kind: incoming.kind.into(),
+                        body: incoming.body,
                         chain_hash: Some(opened.chain_hash.to_vec()),
                         round: Some(opened.round),
+                        transfer: incoming.transfer,
                     };
                     store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
                     Ok(OpenedMessage {
@@ -219,6 +271,7 @@ impl Node {
                         protection: Protection::of(Mode::Grid),
                         round: Some(opened.round),
                         chain_hash: Some(hex::encode(opened.chain_hash)),
+                        file: incoming.notice,
                     })
                 }
                 Body::Pad(_) => {
@@ -235,14 +288,24 @@ impl Node {
                     let file = Path::new(&pad.file);
                     let mut bytes = read_range(file, &range)?;
                     let plaintext = truepad::open(&envelope, &book.pad_id, &mut bytes)?;
+                    let incoming = crate::files::incoming(
+                        store,
+                        &record,
+                        &plaintext,
+                        Mode::Pad,
+                        Some(&mut book),
+                        auto_accept,
+                    )?;
                     let received: Vec<(u64, u64)> =
                         book.received.iter().map(|r| (r.start, r.end)).collect();
                     let message = NewMessage {
                         outgoing: false,
                         mode: "pad".into(),
-                        body: plaintext.clone(),
+                        kind: incoming.kind.into(),
+                        body: incoming.body,
                         chain_hash: None,
                         round: None,
+                        transfer: incoming.transfer,
                     };
                     store.record_message(record.id, None, Some(&received), &message)?;
                     wipe_range(file, &range)?;
@@ -252,10 +315,15 @@ impl Node {
                         protection: Protection::of(Mode::Pad),
                         round: None,
                         chain_hash: None,
+                        file: incoming.notice,
                     })
                 }
             }
-        })
+        })?;
+        if let Some(notice) = &opened.file {
+            self.after_file_message(&opened.from, notice);
+        }
+        Ok(opened)
     }
 }
 

@@ -13,10 +13,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::channel::mpsc;
 use serde::Serialize;
-use zks_grid::swarm::{InboundMessage, SwarmClient};
+use zks_grid::swarm::{InboundMessage, PeerProtocol, SwarmClient};
 use zks_pad::{Mode, OpenError, PadError};
 
 use crate::beacons::now_secs;
+use crate::messages::Outgoing;
 use crate::{Node, NodeError, NodeEvent, Protection};
 
 /// The acknowledgement of a stored message.
@@ -25,6 +26,8 @@ pub const ACK_OK: &[u8] = b"ok";
 pub const ACK_DUPLICATE: &[u8] = b"dup";
 /// The answer of a receiver too busy to take the message now.
 pub const ACK_BUSY: &[u8] = b"busy";
+/// File chunks sealed and served at once.
+const FILE_SERVERS: usize = 8;
 /// Longest wait between attempts to reach a contact.
 const MAX_BACKOFF_SECS: i64 = 60;
 
@@ -59,7 +62,8 @@ impl Node {
         plaintext: &[u8],
         mode: Mode,
     ) -> Result<QueuedMessage, NodeError> {
-        let (sealed, id) = self.seal_inner(contact, plaintext, mode, true)?;
+        let (sealed, id) =
+            self.seal_inner(contact, mode, true, |_, _| Outgoing::text(plaintext))?;
         self.inner.outbox_wake.notify_one();
         Ok(QueuedMessage {
             message_id: id.unwrap_or_default(),
@@ -92,11 +96,20 @@ impl Node {
         self.with_store(|store| Ok(store.delivery_state(message_id)?))
     }
 
-    /// The history with a contact, oldest first.
+    /// How many sent messages (chat and file bookkeeping) still wait for
+    /// the contact's acknowledgement.
+    pub fn queued_messages(&self) -> Result<u64, NodeError> {
+        self.with_store(|store| Ok(store.queued_count()?))
+    }
+
+    /// The conversation with a contact, oldest first: chat text and file
+    /// offers (file-transfer bookkeeping messages are left out).
     pub fn history(&self, contact: &str) -> Result<Vec<zks_store::MessageRecord>, NodeError> {
         self.with_store(|store| {
             let record = store.contact(contact)?;
-            Ok(store.messages(record.id)?)
+            let mut all = store.messages(record.id)?;
+            all.retain(|m| m.kind != "control");
+            Ok(all)
         })
     }
 
@@ -107,11 +120,34 @@ impl Node {
         let acks = swarm.clone();
         tokio::spawn(async move { receiver.receive_loop(acks, inbound).await });
         let sender = self.clone();
-        tokio::spawn(async move { sender.send_loop(swarm).await });
+        let outbox = swarm.clone();
+        tokio::spawn(async move { sender.send_loop(outbox).await });
+        let files = self.clone();
+        tokio::spawn(async move { files.transfer_loop(swarm).await });
     }
 
     async fn receive_loop(self, swarm: SwarmClient, mut inbound: mpsc::Receiver<InboundMessage>) {
+        // Chunk requests are served concurrently, at most this many at once.
+        let serving = std::sync::Arc::new(tokio::sync::Semaphore::new(FILE_SERVERS));
         while let Some(message) = inbound.next().await {
+            if message.protocol == PeerProtocol::File {
+                let Ok(permit) = serving.clone().acquire_owned().await else {
+                    return;
+                };
+                let node = self.clone();
+                let swarm = swarm.clone();
+                tokio::spawn(async move {
+                    let peer = message.peer.to_string();
+                    let request = message.envelope;
+                    let answer =
+                        tokio::task::spawn_blocking(move || node.serve_chunk(&peer, &request))
+                            .await
+                            .unwrap_or_else(|_| vec![4]);
+                    let _ = swarm.acknowledge(message.reply, answer).await;
+                    drop(permit);
+                });
+                continue;
+            }
             let node = self.clone();
             let peer = message.peer.to_string();
             let envelope = message.envelope;
@@ -214,6 +250,8 @@ pub struct OnlineConfig {
     pub bootstrap: Vec<libp2p::Multiaddr>,
     /// Discover peers on the local network with mDNS.
     pub mdns: bool,
+    /// Accept every file offer as it arrives.
+    pub auto_accept_files: bool,
 }
 
 impl Node {
@@ -221,6 +259,7 @@ impl Node {
     /// with message delivery on: the one way the daemon, `zks send` and the
     /// desktop app go online.
     pub async fn go_online(&self, config: OnlineConfig) -> Result<SwarmClient, NodeError> {
+        self.set_auto_accept_files(config.auto_accept_files);
         let (tx, rx) = mpsc::channel(zks_grid::swarm::INBOUND_QUEUE);
         let cache = zks_grid::BeaconCache::open(&self.cache_dir(), u64::MAX)
             .map_err(|e| NodeError::Io(e.to_string()))?;

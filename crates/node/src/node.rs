@@ -39,6 +39,35 @@ pub enum NodeEvent {
         /// The message's id in the history.
         message_id: i64,
     },
+    /// A contact offered a file.
+    TransferOffered {
+        /// The transfer (hex).
+        transfer_id: String,
+        /// The contact.
+        from: String,
+        /// The (sanitised) file name.
+        name: String,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// A transfer moved on (at most four times a second per transfer).
+    TransferProgress {
+        /// The transfer (hex).
+        transfer_id: String,
+        /// Bytes verified (receiving) or sent (sending).
+        bytes_done: u64,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// A transfer ended: `completed`, `declined`, `cancelled` or `failed`.
+    TransferFinished {
+        /// The transfer (hex).
+        transfer_id: String,
+        /// How it ended.
+        state: String,
+        /// Why, when it failed or was cancelled.
+        error: Option<String>,
+    },
 }
 
 /// A cheap, cloneable handle to a running node.
@@ -55,6 +84,8 @@ pub(crate) struct Inner {
     started: Instant,
     /// Wakes the outbox sender when a message is queued.
     pub(crate) outbox_wake: tokio::sync::Notify,
+    /// File transfers in progress.
+    pub(crate) transfers: crate::files::Transfers,
 }
 
 impl Node {
@@ -72,6 +103,7 @@ impl Node {
                 events,
                 started: Instant::now(),
                 outbox_wake: tokio::sync::Notify::new(),
+                transfers: crate::files::Transfers::default(),
             }),
         };
         tracing::info!(data_dir = %node.inner.data_dir.path().display(), "node started");

@@ -120,10 +120,17 @@ pub(crate) fn wipe_range(path: &Path, range: &Range<u64>) -> Result<(), NodeErro
         .write(true)
         .open(path)
         .map_err(|e| io("open the pad", path, &e))?;
-    let zeros = vec![0u8; (range.end - range.start) as usize];
+    let zeros = vec![0u8; (range.end - range.start).min(1 << 20) as usize];
+    let mut left = range.end - range.start;
     file.seek(SeekFrom::Start(range.start))
-        .and_then(|_| file.write_all(&zeros))
-        .and_then(|()| file.sync_data())
+        .and_then(|_| {
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                file.write_all(&zeros[..n])?;
+                left -= n as u64;
+            }
+            file.sync_data()
+        })
         .map_err(|e| io("wipe the pad", path, &e))
 }
 

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod envelope;
+pub mod file;
 mod identity;
 pub mod invite;
 mod kdf;

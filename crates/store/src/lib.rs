@@ -12,6 +12,7 @@ mod outbox;
 mod pads;
 mod peers;
 mod settings;
+mod transfers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use error::StoreError;
 pub use outbox::OutboxItem;
 pub use pads::PadRecord;
 pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
+pub use transfers::{NewTransfer, TransferChange, TransferRecord};
 
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -92,6 +92,35 @@ const STEPS: &[M<'static>] = &[
          ) STRICT;
          CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);",
     ),
+    // 4: message kinds and file transfers.
+    M::up(
+        "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text'
+            CHECK (kind IN ('text', 'file', 'control'));
+         CREATE TABLE transfers (
+            id           INTEGER PRIMARY KEY,
+            transfer_id  BLOB NOT NULL UNIQUE,
+            contact_id   INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            message_id   INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+            outgoing     INTEGER NOT NULL,
+            name         TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            blake3       BLOB NOT NULL,
+            chunk_size   INTEGER NOT NULL,
+            mode         TEXT NOT NULL CHECK (mode IN ('grid', 'pad')),
+            secret       BLOB,
+            pad_offset   INTEGER,
+            path         TEXT NOT NULL,
+            chunk_hashes BLOB,
+            done         BLOB NOT NULL,
+            bytes_done   INTEGER NOT NULL DEFAULT 0,
+            bytes_sent   INTEGER NOT NULL DEFAULT 0,
+            state        TEXT NOT NULL CHECK (state IN ('offered', 'accepted', 'transferring',
+                            'paused', 'completed', 'declined', 'cancelled', 'failed')),
+            error        TEXT,
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL
+         ) STRICT;",
+    ),
 ];
 
 /// Schema version after all migrations ran.

@@ -5,7 +5,6 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use crate::peers::now;
 use crate::{NewMessage, Result, Store};
 
 /// An envelope due for (re)sending.
@@ -37,25 +36,22 @@ impl Store {
             if let Some(state) = session {
                 tx.execute("UPDATE contacts SET session = ?1 WHERE id = ?2", params![state, contact_id])?;
             }
-            tx.execute(
-                "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at)
-                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    contact_id,
-                    message.mode,
-                    message.body,
-                    message.chain_hash,
-                    message.round.map(|r| r as i64),
-                    now()
-                ],
-            )?;
-            let message_id = tx.last_insert_rowid();
+            let message_id = crate::peers::insert_message(tx, contact_id, message)?;
             tx.execute(
                 "INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')",
                 params![message_id, contact_id, envelope],
             )?;
             Ok((message_id, tx.last_insert_rowid()))
         })
+    }
+
+    /// How many envelopes wait for an acknowledgement.
+    pub fn queued_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'queued'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Queued envelopes due at `now` (Unix seconds), oldest first, at most
@@ -164,9 +160,11 @@ mod tests {
         NewMessage {
             outgoing: true,
             mode: "grid".into(),
+            kind: "text".into(),
             body: body.into(),
             chain_hash: None,
             round: Some(1),
+            transfer: None,
         }
     }
 

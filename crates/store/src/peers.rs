@@ -59,12 +59,17 @@ pub struct NewMessage {
     pub outgoing: bool,
     /// `grid` or `pad`.
     pub mode: String,
+    /// `text` (chat), `file` (a file offer) or `control` (file-transfer
+    /// bookkeeping, not shown in the conversation).
+    pub kind: String,
     /// The plaintext.
     pub body: Vec<u8>,
     /// Beacon chain the key was bound to (grid).
     pub chain_hash: Option<Vec<u8>>,
     /// Beacon round the key was bound to (grid).
     pub round: Option<u64>,
+    /// A transfer created or moved by this message, in the same transaction.
+    pub transfer: Option<crate::TransferChange>,
 }
 
 /// A message of the history.
@@ -78,6 +83,8 @@ pub struct MessageRecord {
     pub outgoing: bool,
     /// `grid` or `pad`.
     pub mode: String,
+    /// `text`, `file` or `control`.
+    pub kind: String,
     /// The plaintext.
     pub body: Vec<u8>,
     /// Beacon chain hash (grid).
@@ -313,32 +320,22 @@ impl Store {
     ) -> Result<i64> {
         self.write(|tx| {
             if let Some(state) = session {
-                tx.execute("UPDATE contacts SET session = ?1 WHERE id = ?2", params![state, contact_id])?;
+                tx.execute(
+                    "UPDATE contacts SET session = ?1 WHERE id = ?2",
+                    params![state, contact_id],
+                )?;
             }
             if let Some(received) = pad_received {
                 crate::pads::write_received(tx, contact_id, received)?;
             }
-            tx.execute(
-                "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    contact_id,
-                    message.outgoing,
-                    message.mode,
-                    message.body,
-                    message.chain_hash,
-                    message.round.map(|r| r as i64),
-                    now()
-                ],
-            )?;
-            Ok(tx.last_insert_rowid())
+            insert_message(tx, contact_id, message)
         })
     }
 
     /// The history with a contact, oldest first.
     pub fn messages(&self, contact_id: i64) -> Result<Vec<MessageRecord>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, contact_id, outgoing, mode, body, chain_hash, round, created_at
+            "SELECT id, contact_id, outgoing, mode, body, chain_hash, round, created_at, kind
              FROM messages WHERE contact_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([contact_id], |r| {
@@ -351,10 +348,38 @@ impl Store {
                 chain_hash: r.get(5)?,
                 round: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
                 created_at: r.get(7)?,
+                kind: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Inserts a message and applies its transfer change; returns its id.
+pub(crate) fn insert_message(
+    tx: &rusqlite::Transaction<'_>,
+    contact_id: i64,
+    message: &NewMessage,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            contact_id,
+            message.outgoing,
+            message.mode,
+            message.body,
+            message.chain_hash,
+            message.round.map(|r| r as i64),
+            now(),
+            message.kind
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    if let Some(change) = &message.transfer {
+        crate::transfers::apply(tx, contact_id, id, change)?;
+    }
+    Ok(id)
 }
 
 #[cfg(test)]
@@ -414,9 +439,11 @@ mod tests {
         let msg = NewMessage {
             outgoing: true,
             mode: "grid".into(),
+            kind: "text".into(),
             body: b"hi".to_vec(),
             chain_hash: Some(vec![5; 32]),
             round: Some(7),
+            transfer: None,
         };
         store
             .record_message(id, Some(b"new state"), None, &msg)

@@ -28,6 +28,9 @@ pub(crate) struct DaemonArgs {
     /// Stop after this many seconds (for scripts and tests).
     #[arg(long, value_name = "SECS")]
     run_for: Option<u64>,
+    /// Accept every file offered by a contact as it arrives (scripts).
+    #[arg(long)]
+    auto_accept_files: bool,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +80,7 @@ pub(crate) async fn daemon(node: &Node, args: DaemonArgs) -> anyhow::Result<Exit
             listen: args.listen,
             bootstrap: args.bootstrap,
             mdns: args.mdns,
+            auto_accept_files: args.auto_accept_files,
         })
         .await?;
     let addresses = listen_addresses(&client).await;
@@ -188,6 +192,7 @@ struct InboxLine {
     contact: String,
     direction: &'static str,
     mode: String,
+    kind: String,
     round: Option<u64>,
     state: Option<String>,
     text: String,
@@ -215,6 +220,7 @@ fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Ve
                 contact: name.clone(),
                 direction: if m.outgoing { "out" } else { "in" },
                 mode: m.mode,
+                kind: m.kind,
                 round: m.round,
                 state,
                 text: String::from_utf8_lossy(&m.body).into_owned(),
@@ -240,8 +246,9 @@ pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitC
                     .as_deref()
                     .map(|s| format!(" [{s}]"))
                     .unwrap_or_default();
+                let file = if line.kind == "file" { "[file] " } else { "" };
                 println!(
-                    "{:>5} {arrow} {}{state}: {}",
+                    "{:>5} {arrow} {}{state}: {file}{}",
                     line.id, line.contact, line.text
                 );
             }

@@ -2,6 +2,7 @@
 
 pub(crate) mod beacon;
 pub(crate) mod devnet;
+pub(crate) mod files;
 pub(crate) mod grid;
 pub(crate) mod message;
 pub(crate) mod messaging;

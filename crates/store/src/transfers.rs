@@ -1,0 +1,416 @@
+//! File transfers: the offer each side keeps, and on the receiving side the
+//! bitmap of chunks already verified and synced to disk (what a resume
+//! skips). A transfer row is created in the same transaction as the message
+//! that carries or brought its offer, so an offer is never half-recorded.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use crate::peers::now;
+use crate::{Result, Store, StoreError};
+
+/// A transfer to create with its offer message.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    /// The transfer id both sides use.
+    pub transfer_id: Vec<u8>,
+    /// Sent by us.
+    pub outgoing: bool,
+    /// The file name (sanitised on the receiving side).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the whole file.
+    pub blake3: Vec<u8>,
+    /// Chunk size.
+    pub chunk_size: u32,
+    /// `grid` or `pad`.
+    pub mode: String,
+    /// The grid-pad file key (secret), `None` in pad mode.
+    pub secret: Option<Vec<u8>>,
+    /// First pad byte of the file's range (pad mode).
+    pub pad_offset: Option<u64>,
+    /// Sender: the source file; receiver: empty until accepted.
+    pub path: String,
+    /// Sender: BLAKE3 of each chunk, to notice a file changed on disk.
+    pub chunk_hashes: Option<Vec<u8>>,
+    /// Initial state (`offered`, or `accepted` when files are auto-accepted).
+    pub state: String,
+}
+
+/// A change to a transfer made together with a message.
+#[derive(Debug, Clone)]
+pub enum TransferChange {
+    /// A new transfer (its offer).
+    Create(NewTransfer),
+    /// A transfer's state (decline, cancel, done).
+    State {
+        /// The transfer.
+        transfer_id: Vec<u8>,
+        /// The new state.
+        state: String,
+        /// Why, for `failed` and `cancelled`.
+        error: Option<String>,
+    },
+}
+
+/// A stored transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    /// Row id.
+    pub id: i64,
+    /// The transfer id both sides use.
+    pub transfer_id: Vec<u8>,
+    /// The contact.
+    pub contact_id: i64,
+    /// The offer message in the history.
+    pub message_id: Option<i64>,
+    /// Sent by us.
+    pub outgoing: bool,
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the whole file.
+    pub blake3: Vec<u8>,
+    /// Chunk size.
+    pub chunk_size: u32,
+    /// `grid` or `pad`.
+    pub mode: String,
+    /// The grid-pad file key (secret).
+    pub secret: Option<Vec<u8>>,
+    /// First pad byte of the file's range (pad mode).
+    pub pad_offset: Option<u64>,
+    /// Sender: the source file. Receiver: the partial file while receiving,
+    /// the final file once completed.
+    pub path: String,
+    /// Sender: BLAKE3 of each chunk.
+    pub chunk_hashes: Option<Vec<u8>>,
+    /// Receiver: bitmap of verified, synced chunks (bit i of byte i/8).
+    pub done: Vec<u8>,
+    /// Bytes verified (receiver) or served at least once (sender).
+    pub bytes_done: u64,
+    /// Sender: bytes served in total, chunks served again included.
+    pub bytes_sent: u64,
+    /// `offered`, `accepted`, `transferring`, `paused`, `completed`,
+    /// `declined`, `cancelled` or `failed`.
+    pub state: String,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+    /// Unix time of the offer.
+    pub created_at: i64,
+    /// Unix time of the last change.
+    pub updated_at: i64,
+}
+
+impl TransferRecord {
+    /// Whether the transfer can still move (not completed, declined,
+    /// cancelled or failed).
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "offered" | "accepted" | "transferring" | "paused"
+        )
+    }
+}
+
+const COLUMNS: &str = "id, transfer_id, contact_id, message_id, outgoing, name, size, blake3,
+     chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, bytes_done, state, error,
+     created_at, updated_at, bytes_sent";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<TransferRecord> {
+    Ok(TransferRecord {
+        id: r.get(0)?,
+        transfer_id: r.get(1)?,
+        contact_id: r.get(2)?,
+        message_id: r.get(3)?,
+        outgoing: r.get(4)?,
+        name: r.get(5)?,
+        size: r.get::<_, i64>(6)? as u64,
+        blake3: r.get(7)?,
+        chunk_size: r.get::<_, i64>(8)? as u32,
+        mode: r.get(9)?,
+        secret: r.get(10)?,
+        pad_offset: r.get::<_, Option<i64>>(11)?.map(|v| v as u64),
+        path: r.get(12)?,
+        chunk_hashes: r.get(13)?,
+        done: r.get(14)?,
+        bytes_done: r.get::<_, i64>(15)? as u64,
+        state: r.get(16)?,
+        error: r.get(17)?,
+        created_at: r.get(18)?,
+        updated_at: r.get(19)?,
+        bytes_sent: r.get::<_, i64>(20)? as u64,
+    })
+}
+
+/// Applies a transfer change inside a message's transaction.
+pub(crate) fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    contact_id: i64,
+    message_id: i64,
+    change: &TransferChange,
+) -> Result<()> {
+    match change {
+        TransferChange::Create(t) => {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM transfers WHERE transfer_id = ?1)",
+                [&t.transfer_id],
+                |r| r.get(0),
+            )?;
+            if exists {
+                return Err(StoreError::Conflict(
+                    "a transfer with this id already exists".into(),
+                ));
+            }
+            let chunks = t.size.div_ceil(u64::from(t.chunk_size.max(1)));
+            let done = vec![0u8; chunks.div_ceil(8) as usize];
+            tx.execute(
+                "INSERT INTO transfers (transfer_id, contact_id, message_id, outgoing, name, size,
+                    blake3, chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, state,
+                    created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+                params![
+                    t.transfer_id,
+                    contact_id,
+                    message_id,
+                    t.outgoing,
+                    t.name,
+                    t.size as i64,
+                    t.blake3,
+                    i64::from(t.chunk_size),
+                    t.mode,
+                    t.secret,
+                    t.pad_offset.map(|v| v as i64),
+                    t.path,
+                    t.chunk_hashes,
+                    done,
+                    t.state,
+                    now()
+                ],
+            )?;
+        }
+        TransferChange::State {
+            transfer_id,
+            state,
+            error,
+        } => {
+            // Only a transfer with this contact that is still open moves.
+            tx.execute(
+                "UPDATE transfers SET state = ?1, error = ?2, updated_at = ?3
+                 WHERE transfer_id = ?4 AND contact_id = ?5
+                   AND state IN ('offered', 'accepted', 'transferring', 'paused')",
+                params![state, error, now(), transfer_id, contact_id],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Every transfer, newest first.
+    pub fn transfers(&self) -> Result<Vec<TransferRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM transfers ORDER BY id DESC"))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One transfer by its id.
+    pub fn transfer(&self, transfer_id: &[u8]) -> Result<Option<TransferRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM transfers WHERE transfer_id = ?1"),
+                [transfer_id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Moves a transfer to `state` if it is still open; returns whether it
+    /// moved.
+    pub fn set_transfer_state(
+        &mut self,
+        transfer_id: &[u8],
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE transfers SET state = ?1, error = ?2, updated_at = ?3
+                 WHERE transfer_id = ?4 AND state IN ('offered', 'accepted', 'transferring', 'paused')",
+                params![state, error, now(), transfer_id],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Records a receiving transfer's partial file and moves it to `state`.
+    pub fn set_transfer_path(&mut self, transfer_id: &[u8], path: &str, state: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE transfers SET path = ?1, state = ?2, error = NULL, updated_at = ?3
+                 WHERE transfer_id = ?4",
+                params![path, state, now(), transfer_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records progress: the bitmap of chunks verified and synced, and the
+    /// byte count.
+    pub fn set_transfer_progress(
+        &mut self,
+        transfer_id: &[u8],
+        done: &[u8],
+        bytes_done: u64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE transfers SET done = ?1, bytes_done = ?2, updated_at = ?3
+                 WHERE transfer_id = ?4",
+                params![done, bytes_done as i64, now(), transfer_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records what a sender served: bytes of distinct chunks and in total.
+    pub fn set_transfer_sent(
+        &mut self,
+        transfer_id: &[u8],
+        distinct: u64,
+        total: u64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE transfers SET bytes_done = ?1, bytes_sent = ?2, updated_at = ?3
+                 WHERE transfer_id = ?4",
+                params![distinct as i64, total as i64, now(), transfer_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A transfer's state alone (cheap; checked on every chunk served).
+    pub fn transfer_state(&self, transfer_id: &[u8]) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT state FROM transfers WHERE transfer_id = ?1",
+                [transfer_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Marks a received transfer complete at its final path (unless it was
+    /// closed meanwhile); returns whether it did.
+    pub fn complete_transfer(
+        &mut self,
+        transfer_id: &[u8],
+        path: &str,
+        bytes: u64,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE transfers SET path = ?1, state = 'completed', bytes_done = ?2, error = NULL,
+                    secret = NULL, updated_at = ?3
+                 WHERE transfer_id = ?4 AND state IN ('accepted', 'transferring', 'paused')",
+                params![path, bytes as i64, now(), transfer_id],
+            )?;
+            Ok(n == 1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NewContact, NewMessage};
+
+    fn new_transfer(id: u8) -> NewTransfer {
+        NewTransfer {
+            transfer_id: vec![id; 16],
+            outgoing: false,
+            name: "a.bin".into(),
+            size: 3 * 1024 * 1024 + 1,
+            blake3: vec![1; 32],
+            chunk_size: 1024 * 1024,
+            mode: "grid".into(),
+            secret: Some(vec![2; 32]),
+            pad_offset: None,
+            path: String::new(),
+            chunk_hashes: None,
+            state: "offered".into(),
+        }
+    }
+
+    fn store_with_contact() -> (tempfile::TempDir, Store, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let contact = NewContact {
+            name: "bob".into(),
+            peer_id: "p".into(),
+            identity_key: vec![1; 32],
+            addresses: vec![],
+            safety_code: "0".into(),
+            role: "initiator".into(),
+            session_id: vec![3; 16],
+            session: vec![4],
+        };
+        let id = store.complete_pairing(b"h", &contact).unwrap();
+        (dir, store, id)
+    }
+
+    fn offer(t: NewTransfer) -> NewMessage {
+        NewMessage {
+            outgoing: false,
+            mode: "grid".into(),
+            kind: "file".into(),
+            body: vec![0],
+            chain_hash: None,
+            round: None,
+            transfer: Some(TransferChange::Create(t)),
+        }
+    }
+
+    #[test]
+    fn an_offer_lands_with_its_message_once_and_states_only_move_forward() {
+        let (_dir, mut store, contact) = store_with_contact();
+        store
+            .record_message(contact, None, None, &offer(new_transfer(1)))
+            .unwrap();
+        let t = store.transfer(&[1; 16]).unwrap().unwrap();
+        assert_eq!((t.state.as_str(), t.done.len()), ("offered", 1));
+        assert!(t.message_id.is_some());
+        // The same offer again: refused, and no second message either.
+        assert!(
+            store
+                .record_message(contact, None, None, &offer(new_transfer(1)))
+                .is_err()
+        );
+        assert_eq!(store.messages(contact).unwrap().len(), 1);
+
+        store.set_transfer_progress(&[1; 16], &[0b101], 2).unwrap();
+        assert!(
+            store
+                .set_transfer_state(&[1; 16], "cancelled", Some("by bob"))
+                .unwrap()
+        );
+        // A closed transfer stays closed.
+        assert!(
+            !store
+                .set_transfer_state(&[1; 16], "transferring", None)
+                .unwrap()
+        );
+        let t = store.transfer(&[1; 16]).unwrap().unwrap();
+        assert_eq!(
+            (t.state.as_str(), t.done.as_slice(), t.bytes_done),
+            ("cancelled", &[0b101u8][..], 2)
+        );
+        assert!(!t.is_open());
+        assert_eq!(store.transfers().unwrap().len(), 1);
+    }
+}
