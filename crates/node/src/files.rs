@@ -1198,6 +1198,8 @@ impl Node {
         let start_bytes = bytes_done;
         let session_id: [u8; 16] = contact.session_id.as_slice().try_into().unwrap_or_default();
         let mut backoff = Duration::from_millis(200);
+        let mut hash = RunningHash::new(offer.clone());
+        hash.catch_up(&done, &file)?;
         loop {
             // Pause or cancel from this or another process.
             if self.must_stop(&id) {
@@ -1224,77 +1226,80 @@ impl Node {
                     .filter_map(|a| a.parse().ok())
                     .collect();
                 let swarm = swarm.clone();
+                let (task_offer, task_file, task_pad) = (offer.clone(), file.clone(), pad.clone());
                 in_flight.push(async move {
-                    (
-                        index,
-                        swarm.request_file_chunk(peer, addresses, request).await,
-                    )
+                    let body = match swarm.request_file_chunk(peer, addresses, request).await {
+                        Ok(body) => body,
+                        Err(e) => return (index, Fetched::Unreachable(e.to_string())),
+                    };
+                    if body.first() != Some(&CHUNK_OK) {
+                        return (index, Fetched::Refused(body));
+                    }
+                    // Open and write off the async threads, several at once.
+                    let opened = tokio::task::spawn_blocking(move || {
+                        let plain = match open_chunk(
+                            &task_offer,
+                            &session_id,
+                            task_pad.as_ref(),
+                            index,
+                            &body[1..],
+                        ) {
+                            Ok(plain) => plain,
+                            Err(e) => return Fetched::Damaged(e.to_string()),
+                        };
+                        match write_at(&task_file, &plain, index * u64::from(task_offer.chunk_size))
+                        {
+                            Ok(()) => Fetched::Written(plain),
+                            Err(e) => Fetched::WriteFailed(format!("cannot write the file: {e}")),
+                        }
+                    })
+                    .await
+                    .unwrap_or_else(|e| Fetched::WriteFailed(format!("a chunk task failed: {e}")));
+                    (index, opened)
                 });
             }
-            let Some((index, answer)) = in_flight.next().await else {
+            let Some((index, fetched)) = in_flight.next().await else {
                 break;
             };
-            let body = match answer {
-                Ok(body) => body,
-                Err(e) => {
+            match fetched {
+                Fetched::Written(plain) => {
+                    backoff = Duration::from_millis(200);
+                    set_bit(&mut done, index);
+                    bytes_done += offer.chunk_len(index);
+                    unsynced += 1;
+                    hash.add(index, plain, &done, &file)?;
+                }
+                Fetched::Unreachable(e) => {
                     // The sender is offline or unreachable: wait and retry.
                     todo.push_back(index);
                     tracing::debug!("chunk {index}: {e}");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
                 }
-            };
-            match body.first().copied() {
-                Some(CHUNK_OK) => {}
-                Some(CHUNK_BUSY) | None => {
-                    todo.push_back(index);
-                    continue;
-                }
-                Some(CHUNK_CLOSED) => {
-                    // The sender cancelled; its control message will close it.
-                    todo.push_back(index);
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-                Some(_) => {
-                    let reason = format!(
-                        "the sender refused: {}",
-                        String::from_utf8_lossy(&body[1..])
-                            .chars()
-                            .take(200)
-                            .collect::<String>()
-                    );
-                    self.fail_transfer(&t, &reason);
-                    return Ok(());
-                }
-            }
-            backoff = Duration::from_millis(200);
-            let (task_offer, task_file, task_pad) = (offer.clone(), file.clone(), pad.clone());
-            let opened = tokio::task::spawn_blocking(move || {
-                let plain = open_chunk(
-                    &task_offer,
-                    &session_id,
-                    task_pad.as_ref(),
-                    index,
-                    &body[1..],
-                )?;
-                write_at(&task_file, &plain, index * u64::from(task_offer.chunk_size))
-                    .map_err(|e| NodeError::Io(format!("cannot write the file: {e}")))
-            })
-            .await
-            .map_err(|e| NodeError::Io(format!("a chunk task failed: {e}")))?;
-            match opened {
-                Ok(()) => {
-                    set_bit(&mut done, index);
-                    bytes_done += offer.chunk_len(index);
-                    unsynced += 1;
-                }
-                Err(NodeError::Io(e)) => {
+                Fetched::Refused(body) => match body.first().copied() {
+                    Some(CHUNK_BUSY) | None => todo.push_back(index),
+                    Some(CHUNK_CLOSED) => {
+                        // The sender cancelled; its control message closes it.
+                        todo.push_back(index);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Some(_) => {
+                        let reason = format!(
+                            "the sender refused: {}",
+                            String::from_utf8_lossy(&body[1..])
+                                .chars()
+                                .take(200)
+                                .collect::<String>()
+                        );
+                        self.fail_transfer(&t, &reason);
+                        return Ok(());
+                    }
+                },
+                Fetched::WriteFailed(e) => {
                     self.fail_transfer(&t, &e);
                     return Err(NodeError::Io(e));
                 }
-                Err(e) => {
+                Fetched::Damaged(e) => {
                     let n = bad.entry(index).or_default();
                     *n += 1;
                     tracing::warn!(transfer = %hex::encode(id), "chunk {index} refused ({e}); asking again");
@@ -1324,13 +1329,14 @@ impl Node {
             }
         }
         self.save_progress(&file, &t, &done, bytes_done)?;
+        let hash = hash.finish(&done, &file)?;
         drop(file);
         self.emit(NodeEvent::TransferProgress {
             transfer_id: hex::encode(id),
             bytes_done,
             size: t.size,
         });
-        self.finish_receive(&t, &partial, &dir)
+        self.finish_receive(&t, &partial, &dir, &hash)
     }
 
     fn save_progress(
@@ -1351,8 +1357,8 @@ impl Node {
         t: &TransferRecord,
         partial: &Path,
         dir: &Path,
+        hash: &[u8; 32],
     ) -> Result<(), NodeError> {
-        let (hash, _) = hash_file(partial, t.size)?;
         if hash.as_slice() != t.blake3.as_slice() {
             self.fail_transfer(
                 t,
@@ -1403,6 +1409,86 @@ impl Node {
             error: None,
         });
         Ok(())
+    }
+}
+
+/// What became of one chunk request.
+enum Fetched {
+    /// Opened, verified and written: the plaintext, for the running hash.
+    Written(Zeroizing<Vec<u8>>),
+    /// The sender could not be reached.
+    Unreachable(String),
+    /// The sender answered with a status other than "here it is".
+    Refused(Vec<u8>),
+    /// The chunk failed its tag or framing.
+    Damaged(String),
+    /// Writing the partial file failed.
+    WriteFailed(String),
+}
+
+/// The whole file's BLAKE3, computed as the verified prefix grows, so the
+/// final check needs no second pass over the file. Chunks that arrive ahead
+/// of the prefix wait in memory (at most [`HASH_AHEAD`]), or are read back
+/// from the partial file when their turn comes.
+struct RunningHash {
+    offer: Arc<FileOffer>,
+    hasher: blake3::Hasher,
+    next: u64,
+    ahead: std::collections::BTreeMap<u64, Zeroizing<Vec<u8>>>,
+}
+
+/// Verified chunks kept in memory ahead of the hashed prefix.
+const HASH_AHEAD: usize = 32;
+
+impl RunningHash {
+    fn new(offer: Arc<FileOffer>) -> RunningHash {
+        RunningHash {
+            offer,
+            hasher: blake3::Hasher::new(),
+            next: 0,
+            ahead: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Hashes the verified prefix already on disk (after a restart).
+    fn catch_up(&mut self, done: &[u8], file: &File) -> Result<(), NodeError> {
+        self.advance(done, file)
+    }
+
+    fn add(
+        &mut self,
+        index: u64,
+        plain: Zeroizing<Vec<u8>>,
+        done: &[u8],
+        file: &File,
+    ) -> Result<(), NodeError> {
+        if index >= self.next && self.ahead.len() < HASH_AHEAD {
+            self.ahead.insert(index, plain);
+        }
+        self.advance(done, file)
+    }
+
+    fn advance(&mut self, done: &[u8], file: &File) -> Result<(), NodeError> {
+        while self.next < self.offer.chunks() && bit(done, self.next) {
+            let chunk = match self.ahead.remove(&self.next) {
+                Some(plain) => plain,
+                None => {
+                    let mut buf =
+                        Zeroizing::new(vec![0u8; self.offer.chunk_len(self.next) as usize]);
+                    read_at(file, &mut buf, self.next * u64::from(self.offer.chunk_size))
+                        .map_err(|e| NodeError::Io(format!("cannot read the partial file: {e}")))?;
+                    buf
+                }
+            };
+            self.hasher.update(&chunk);
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, done: &[u8], file: &File) -> Result<[u8; 32], NodeError> {
+        self.advance(done, file)?;
+        Ok(*self.hasher.finalize().as_bytes())
     }
 }
 
