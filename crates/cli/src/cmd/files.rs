@@ -91,11 +91,9 @@ fn print_transfer(t: &TransferInfo, json: bool) -> anyhow::Result<()> {
         return output::json(t);
     }
     let arrow = if t.outgoing { "->" } else { "<-" };
-    let percent = if t.size == 0 {
-        100
-    } else {
-        t.bytes_done.min(t.size) * 100 / t.size
-    };
+    let percent = (t.bytes_done.min(t.size) * 100)
+        .checked_div(t.size)
+        .unwrap_or(100);
     println!(
         "{} {arrow} {} {} ({}, {}) {} {percent}%",
         &t.id[..12],
