@@ -108,3 +108,53 @@ async fn messages_queued_while_the_contact_is_offline_arrive_when_it_comes_onlin
     let expected: Vec<String> = (0..5).map(|i| format!("while away {i}")).collect();
     assert_eq!(received(&bob, "Alice"), expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_reaches_the_inviter_over_the_network_before_any_message() {
+    let alice = zks_scenarios::start_test_node().await;
+    let bob = zks_scenarios::start_test_node().await;
+    for n in [&alice, &bob] {
+        n.node
+            .import_beacons("quicknet", zks_scenarios::QUICKNET)
+            .unwrap();
+    }
+    let (a_swarm, a_addr) = go_online(&alice).await;
+    let (_b_swarm, _) = go_online(&bob).await;
+    // Alice's invite says where she listens (as a daemon's or the app's does).
+    alice
+        .node
+        .publish_daemon(&zks_node::DaemonInfo {
+            pid: std::process::id(),
+            peer_id: a_swarm.peer_id().to_string(),
+            addresses: vec![a_addr],
+        })
+        .unwrap();
+    let mut events = alice.node.subscribe();
+    let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
+    let accepted = bob
+        .node
+        .accept_invite(invite.text.as_bytes(), None)
+        .unwrap();
+    // Bob writes at once; his reply is ahead of it in his outbox.
+    let id = bob
+        .node
+        .send("Alice", b"hello from the network", Mode::Grid)
+        .unwrap()
+        .message_id;
+    wait_delivered(&bob, &[id]).await;
+    let bob_at_alice = alice.node.contacts().unwrap()[0].name.clone();
+    assert_eq!(received(&alice, &bob_at_alice), ["hello from the network"]);
+    let mut finished = false;
+    while let Ok(e) = events.try_recv() {
+        finished |= matches!(e, zks_node::NodeEvent::PairingFinished { .. });
+    }
+    assert!(finished, "Alice was told the pairing finished");
+    // Alice also scans the reply afterwards: same contact, nothing changes.
+    let contacts = alice.node.contacts().unwrap();
+    assert_eq!(contacts.len(), 1);
+    let again = alice
+        .node
+        .finish_pairing(accepted.reply_text.as_bytes(), None)
+        .unwrap();
+    assert_eq!(again, contacts[0]);
+}

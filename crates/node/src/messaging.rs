@@ -14,6 +14,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use serde::Serialize;
 use zks_grid::swarm::{InboundMessage, PeerProtocol, SwarmClient};
+use zks_pad::invite::code_kind;
 use zks_pad::{Mode, OpenError, PadError};
 
 use crate::beacons::now_secs;
@@ -150,19 +151,24 @@ impl Node {
             }
             let node = self.clone();
             let peer = message.peer.to_string();
-            let envelope = message.envelope;
-            let result =
-                tokio::task::spawn_blocking(move || node.open_from(&envelope, Some(&peer)))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(NodeError::Io(format!("opening a message failed: {e}")))
-                    });
-            let ack = acknowledgement(&result);
-            if let Ok(opened) = &result {
-                self.emit(NodeEvent::MessageReceived {
-                    from: opened.from.clone(),
-                });
-            }
+            let bytes = message.envelope;
+            let handled = tokio::task::spawn_blocking(move || {
+                if code_kind(&bytes) == Some("reply") {
+                    return (node.receive_pairing_reply(&bytes, &peer), None);
+                }
+                let result = node.open_from(&bytes, Some(&peer));
+                (acknowledgement(&result), result.ok().map(|m| m.from))
+            })
+            .await;
+            let ack = match handled {
+                Ok((ack, from)) => {
+                    if let Some(from) = from {
+                        self.emit(NodeEvent::MessageReceived { from });
+                    }
+                    ack
+                }
+                Err(e) => format!("err:io: opening a message failed: {e}").into_bytes(),
+            };
             if swarm.acknowledge(message.reply, ack).await.is_err() {
                 return;
             }

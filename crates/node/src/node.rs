@@ -39,6 +39,12 @@ pub enum NodeEvent {
         /// The message's id in the history.
         message_id: i64,
     },
+    /// A pairing finished because the contact's reply arrived over the
+    /// network.
+    PairingFinished {
+        /// The new contact's name.
+        contact: String,
+    },
     /// A contact offered a file.
     TransferOffered {
         /// The transfer (hex).

@@ -164,7 +164,12 @@ impl Node {
                 now_secs(),
                 &mut rand_core::OsRng,
             )?;
-            let record = new_contact(as_name, &paired, Role::Responder)?;
+            let mut record = new_contact(as_name, &paired, Role::Responder)?;
+            // The reply also goes to the inviter over the network, first in
+            // the outbox, when the invite says where they listen.
+            if !paired.peer.addresses.is_empty() {
+                record.reply = Some(reply.as_bytes().to_vec());
+            }
             let name = record.name.clone();
             store.complete_pairing(&invite.hash(), &record)?;
             let contact = contact_from(store, store.contact(&name)?)?;
@@ -175,7 +180,9 @@ impl Node {
         })
     }
 
-    /// Finishes a pairing with the reply to one of our invites.
+    /// Finishes a pairing with the reply to one of our invites. The same
+    /// reply again (say, scanned after it arrived over the network) gives
+    /// the contact it made and changes nothing.
     pub fn finish_pairing(
         &self,
         input: &[u8],
@@ -185,6 +192,17 @@ impl Node {
         let reply = Reply::decode(&bytes)?;
         self.with_store_mut(|store| {
             let Some((state, expires_at)) = store.pending_invite(&reply.invite_hash)? else {
+                // The same device's reply again (it may have arrived over the
+                // network first): the pairing is done, nothing changes.
+                let replier = peer_id_of(&reply.sender.identity_key).map(|p| p.to_string());
+                if store.invite_used(&reply.invite_hash)?
+                    && let Some(known) = store
+                        .contacts()?
+                        .into_iter()
+                        .find(|c| Ok(&c.peer_id) == replier.as_ref())
+                {
+                    return contact_from(store, known);
+                }
                 let why = if store.invite_used(&reply.invite_hash)? {
                     "the invite this reply answers was already used for a pairing"
                 } else {
@@ -203,6 +221,38 @@ impl Node {
             store.complete_pairing(&reply.invite_hash, &record)?;
             contact_from(store, store.contact(&name)?)
         })
+    }
+
+    /// A pairing reply that arrived over the network from `peer`: finishes
+    /// the pairing (naming the contact as the reply does) and answers with
+    /// the acknowledgement to send back. A reply for a pairing finished
+    /// earlier (say, from its text form) is acknowledged as a duplicate.
+    pub(crate) fn receive_pairing_reply(&self, bytes: &[u8], peer: &str) -> Vec<u8> {
+        let reply = match Reply::decode(bytes) {
+            Ok(reply) => reply,
+            Err(e) => return format!("err:bad_code: {e}").into_bytes(),
+        };
+        let from = peer_id_of(&reply.sender.identity_key).map(|p| p.to_string());
+        if from.as_deref() != Ok(peer) {
+            return b"err:bad_input: this reply was signed by another device".to_vec();
+        }
+        let known = self.with_store(|store| {
+            Ok(store.invite_used(&reply.invite_hash)?
+                && store.contacts()?.iter().any(|c| c.peer_id == peer))
+        });
+        if matches!(known, Ok(true)) {
+            return crate::ACK_DUPLICATE.to_vec();
+        }
+        match self.finish_pairing(bytes, None) {
+            Ok(contact) => {
+                tracing::info!(contact = contact.name, "pairing finished over the network");
+                self.emit(crate::NodeEvent::PairingFinished {
+                    contact: contact.name,
+                });
+                crate::ACK_OK.to_vec()
+            }
+            Err(e) => format!("err:{}: {e}", e.code()).into_bytes(),
+        }
     }
 
     /// Every contact.
@@ -254,6 +304,7 @@ fn new_contact(
         role: role_name(role).into(),
         session_id: paired.session.id().to_vec(),
         session: paired.session.to_bytes().to_vec(),
+        reply: None,
     })
 }
 

@@ -151,6 +151,7 @@ mod tests {
                     role: "initiator".into(),
                     session_id: name.as_bytes().to_vec(),
                     session: vec![0],
+                    reply: None,
                 },
             )
             .unwrap()

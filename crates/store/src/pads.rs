@@ -145,6 +145,7 @@ mod tests {
                     role: "responder".into(),
                     session_id: vec![1],
                     session: vec![],
+                    reply: None,
                 },
             )
             .unwrap();

@@ -50,6 +50,9 @@ pub struct NewContact {
     pub session_id: Vec<u8>,
     /// Serialized session state (secret).
     pub session: Vec<u8>,
+    /// The responder's pairing reply, queued for delivery to the contact
+    /// over the network (before anything else sent to them).
+    pub reply: Option<Vec<u8>>,
 }
 
 /// A message to record in the history.
@@ -252,7 +255,24 @@ impl Store {
                     now()
                 ],
             )?;
-            Ok(tx.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            if let Some(reply) = &contact.reply {
+                let message = NewMessage {
+                    outgoing: true,
+                    mode: "grid".into(),
+                    kind: "control".into(),
+                    body: b"pairing reply".to_vec(),
+                    chain_hash: None,
+                    round: None,
+                    transfer: None,
+                };
+                let message_id = insert_message(tx, id, &message)?;
+                tx.execute(
+                    "INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')",
+                    params![message_id, id, reply],
+                )?;
+            }
+            Ok(id)
         })
     }
 
@@ -396,6 +416,7 @@ mod tests {
             role: "initiator".into(),
             session_id: peer.as_bytes().to_vec(),
             session: vec![9; 10],
+            reply: None,
         }
     }
 

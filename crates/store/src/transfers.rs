@@ -359,6 +359,7 @@ mod tests {
             role: "initiator".into(),
             session_id: vec![3; 16],
             session: vec![4],
+            reply: None,
         };
         let id = store.complete_pairing(b"h", &contact).unwrap();
         (dir, store, id)
