@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-pub use zks_node::{ChainCoverage, Contact, GridStatus, NodeEvent, NodeStatus, PadStatus};
+pub use zks_node::{
+    ChainCoverage, Contact, GridStatus, NodeEvent, NodeStatus, PadStatus, TransferInfo,
+};
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.
 pub const NODE_EVENT: &str = "node-event";
@@ -42,6 +44,9 @@ pub struct ChatMessage {
     pub outgoing: bool,
     /// `grid` (post-quantum, grid pad) or `pad` (one-time pad).
     pub mode: String,
+    /// `text` (a chat message) or `file` (a file offer; `text` is the file
+    /// name, the transfer itself is in `transfers_list`).
+    pub kind: String,
     /// The text (invalid UTF-8 replaced).
     pub text: String,
     /// The beacon round the key is bound to (grid pad).
@@ -63,4 +68,27 @@ pub struct SentMessage {
     pub protection: String,
     /// The beacon round its key is bound to (grid pad).
     pub round: Option<u64>,
+}
+
+/// A file transfer as the Files screen shows it: the node's
+/// [`TransferInfo`] (its fields inline) plus what protects it in the words
+/// the UI shows, taken from the node so that only the one-time pad is ever
+/// called perfect secrecy.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Transfer {
+    /// The transfer as the node reports it.
+    #[serde(flatten)]
+    pub info: TransferInfo,
+    /// "Post-quantum encrypted" or "Perfect secrecy (one-time pad)".
+    pub protection_label: String,
+}
+
+impl From<TransferInfo> for Transfer {
+    fn from(info: TransferInfo) -> Transfer {
+        let protection_label = info.protection.label().to_owned();
+        Transfer {
+            info,
+            protection_label,
+        }
+    }
 }

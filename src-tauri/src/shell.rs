@@ -36,6 +36,14 @@ pub fn run() {
             commands::pairing::contacts_verify,
             commands::chat::chat_history,
             commands::chat::chat_send,
+            commands::files::transfers_list,
+            commands::files::file_send,
+            commands::files::file_accept,
+            commands::files::file_decline,
+            commands::files::file_pause,
+            commands::files::file_cancel,
+            commands::files::downloads_dir,
+            commands::files::open_folder,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {

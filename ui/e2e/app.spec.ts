@@ -160,3 +160,231 @@ test.describe('chat and grid', () => {
     await app.screenshot('grid');
   });
 });
+
+/** The mocked backend's controls in the page (see mock-backend.ts). */
+interface MockControls {
+  emit(event: string, payload: unknown): number;
+  listening(event: string): number;
+  transferId(name: string): string;
+  offer(from: string, name: string, size: number): string;
+  progress(id: string, bytesDone: number): void;
+  finish(id: string, state: string, error?: string | null): void;
+}
+
+type Page = import('@playwright/test').Page;
+
+/** Calls one of the mocked backend's controls in the page. */
+function mock<K extends keyof MockControls>(
+  page: Page,
+  name: K,
+  ...args: Parameters<MockControls[K]>
+): Promise<ReturnType<MockControls[K]>> {
+  return page.evaluate(
+    ([n, a]) => {
+      const m = (window as unknown as { __ZKS_MOCK__: Record<string, (...x: unknown[]) => unknown> }).__ZKS_MOCK__;
+      return m[n](...a);
+    },
+    [name, args] as [string, unknown[]],
+  ) as Promise<ReturnType<MockControls[K]>>;
+}
+
+/** Waits until exactly one screen listens for dropped files (the one shown). */
+async function hearsDrops(page: Page): Promise<void> {
+  await expect
+    .poll(() => mock(page, 'listening', 'tauri://drag-drop'))
+    .toBe(1);
+  await expect
+    .poll(() => mock(page, 'listening', 'tauri://drag-leave'))
+    .toBe(1);
+}
+
+/** Drags `paths` over the window and drops them, as Tauri reports it. */
+async function dropFiles(page: Page, paths: string[]): Promise<void> {
+  const at = { x: 400, y: 300 };
+  await mock(page, 'emit', 'tauri://drag-enter', { paths, position: at });
+  await mock(page, 'emit', 'tauri://drag-over', { position: at });
+  await mock(page, 'emit', 'tauri://drag-drop', { paths, position: at });
+}
+
+test.describe('files', () => {
+  test.describe('with transfers in every state', () => {
+    // Tall enough that the whole Files screen fits in one screenshot.
+    test.use({ viewport: { width: 1024, height: 1900 }, mock: { demoTransfers: true } });
+
+    test('Files lists offers, active and finished transfers; progress moves a bar with a speed', async ({ app }) => {
+      const { page } = app;
+      await page.getByRole('button', { name: 'Files', exact: true }).click();
+      await expect(page.getByRole('heading', { level: 1, name: 'Files' })).toBeVisible();
+
+      const offers = page.getByRole('region', { name: /Incoming offers/ });
+      const active = page.getByRole('region', { name: /In progress/ });
+      const finished = page.getByRole('region', { name: /Finished/ });
+      await expect(offers.getByRole('article')).toHaveCount(1);
+      await expect(active.getByRole('article')).toHaveCount(4);
+      await expect(finished.getByRole('article')).toHaveCount(4);
+
+      const report = offers.getByRole('article', { name: 'Quarterly report.pdf' });
+      await expect(report).toContainText('From Alice');
+      await expect(report).toContainText('2.4 MiB');
+      await expect(report.getByRole('button', { name: 'Accept' })).toBeVisible();
+      await expect(report.getByRole('button', { name: 'Decline' })).toBeVisible();
+
+      // Only the one-time pad transfer is called perfect secrecy.
+      await expect(page.getByText('Perfect secrecy (one-time pad)')).toHaveCount(1);
+      await expect(active.getByRole('article', { name: 'design-v2.fig' })).toContainText(
+        'Perfect secrecy (one-time pad)',
+      );
+
+      // Progress events move the bar; two a second apart give a speed.
+      const photos = active.getByRole('article', { name: 'holiday-photos.zip' });
+      const bar = photos.getByRole('progressbar');
+      await expect(bar).toHaveAttribute('aria-valuenow', '38');
+      const id = await mock(page, 'transferId', 'holiday-photos.zip');
+      const MiB = 1024 * 1024;
+      await mock(page, 'progress', id, 80 * MiB);
+      await expect(bar).toHaveAttribute('aria-valuenow', '43');
+      await page.waitForTimeout(1000);
+      await mock(page, 'progress', id, 92 * MiB);
+      await expect(bar).toHaveAttribute('aria-valuenow', '50');
+      // 12 MiB in a little over a second (how much over depends on the machine).
+      const line = photos.getByText(/^50% · 92\.0 MiB of 184\.0 MiB · /);
+      await expect(line).toHaveText(/ MiB\/s · \d+ (s|min) left$/);
+      const speed = Number(/· ([\d.]+) MiB\/s/.exec((await line.textContent()) ?? '')?.[1]);
+      expect(speed).toBeGreaterThan(2);
+      expect(speed).toBeLessThanOrEqual(12.1);
+
+      await expect(finished.getByRole('article', { name: 'contract-signed.pdf' })).toContainText(
+        'Saved to /home/e2e/Downloads/contract-signed.pdf',
+      );
+      await expect(finished.getByRole('article', { name: 'video.mp4' })).toContainText(
+        'Failed: chunk 12 arrived damaged 6 times',
+      );
+      await app.screenshot('files');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await expect(page.locator('html')).toHaveCSS('background-color', 'rgb(15, 19, 32)');
+      await app.screenshot('files-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
+
+      // The same screen at the smallest window size: nothing spills sideways.
+      await page.setViewportSize(SMALL);
+      await expectNoHorizontalScroll(page);
+      await app.screenshot('files-small');
+    });
+  });
+
+  test.describe('drag and drop', () => {
+    test.use({ viewport: SMALL });
+
+    test('dropping a file on a conversation sends it; it appears in Files', async ({ app }) => {
+      const { page } = app;
+      await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+      await hearsDrops(page);
+
+      // While dragging, the window shows where the files will go.
+      await mock(page, 'emit', 'tauri://drag-enter', {
+        paths: ['/home/e2e/Pictures/sunset.jpg'],
+        position: { x: 400, y: 300 },
+      });
+      const target = page.getByTestId('drop-target');
+      await expect(target).toBeVisible();
+      await expect(target).toContainText('Drop to send to Alice');
+      await expect(target).toContainText('Post-quantum encrypted');
+      await app.screenshot('files-drop-target');
+      await mock(page, 'emit', 'tauri://drag-leave', null);
+      await expect(target).toBeHidden();
+
+      await dropFiles(page, ['/home/e2e/Pictures/sunset.jpg']);
+      await expect(target).toBeHidden();
+      await expect
+        .poll(async () => (await app.callsOf('file_send')).map((c) => c.args))
+        .toEqual([{ contact: 'Alice', path: '/home/e2e/Pictures/sunset.jpg', pad: false }]);
+      // The offer shows in the conversation and under it.
+      const messages = page.getByRole('list', { name: 'Messages with Alice' });
+      await expect(messages.getByText('sunset.jpg')).toBeVisible();
+      await expect(messages.getByText('File offered')).toBeVisible();
+      const files = page.getByRole('region', { name: /Files with Alice/ });
+      await expect(files.getByRole('article', { name: 'sunset.jpg' })).toContainText('Waiting for Alice to accept');
+      await expectNoHorizontalScroll(page);
+      await app.screenshot('chat-file-sent');
+
+      await page.getByRole('button', { name: 'Files', exact: true }).click();
+      const card = page.getByRole('region', { name: /In progress/ }).getByRole('article', { name: 'sunset.jpg' });
+      await expect(card).toContainText('To Alice');
+      await expect(card).toContainText('Waiting for Alice to accept');
+      await expect(card).toContainText('Post-quantum encrypted');
+      await expect(card.getByRole('button', { name: 'Cancel' })).toBeVisible();
+    });
+
+    test('files dropped on Files wait for a contact, then go with the pad if chosen', async ({ app }) => {
+      const { page } = app;
+      await page.getByRole('button', { name: 'Files', exact: true }).click();
+      await expect(page.getByText('No transfers yet.')).toBeVisible();
+      await hearsDrops(page);
+
+      await dropFiles(page, ['/home/e2e/a.txt', '/home/e2e/b.txt']);
+      const waiting = page.getByRole('region', { name: 'Files waiting for a contact' });
+      await expect(waiting).toContainText('2 files to send: a.txt, b.txt');
+      await expect(waiting.getByRole('button', { name: 'Send', exact: true })).toBeDisabled();
+      expect(await app.callsOf('file_send')).toEqual([]);
+
+      await page.getByLabel('Send to').selectOption('Alice');
+      await page.getByRole('checkbox', { name: /Use one-time pad/ }).check();
+      await waiting.getByRole('button', { name: 'Send to Alice' }).click();
+      await expect(waiting).toBeHidden();
+      await expect
+        .poll(async () => (await app.callsOf('file_send')).map((c) => c.args))
+        .toEqual([
+          { contact: 'Alice', path: '/home/e2e/a.txt', pad: true },
+          { contact: 'Alice', path: '/home/e2e/b.txt', pad: true },
+        ]);
+      const active = page.getByRole('region', { name: /In progress/ });
+      for (const name of ['a.txt', 'b.txt']) {
+        await expect(active.getByRole('article', { name })).toContainText('Perfect secrecy (one-time pad)');
+      }
+      await expectNoHorizontalScroll(page);
+    });
+  });
+
+  test.describe('incoming offers', () => {
+    test.use({ viewport: SMALL });
+
+    test('accepting an incoming offer receives it; its folder can be shown', async ({ app }) => {
+      const { page } = app;
+      await page.getByRole('button', { name: 'Files', exact: true }).click();
+      await expect(page.getByText('No transfers yet.')).toBeVisible();
+      await expect
+        .poll(() => mock(page, 'listening', 'node-event'))
+        .toBeGreaterThan(0);
+
+      const id = await mock(page, 'offer', 'Bob', 'minutes.pdf', 4 * 1024 * 1024);
+      const offers = page.getByRole('region', { name: /Incoming offers/ });
+      const offer = offers.getByRole('article', { name: 'minutes.pdf' });
+      await expect(offer).toContainText('Bob offers this file');
+      await expect(offer).toContainText('4.0 MiB');
+      // By keyboard: focus Accept and press Enter.
+      await offer.getByRole('button', { name: 'Accept' }).focus();
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(async () => (await app.callsOf('file_accept')).map((c) => c.args))
+        .toEqual([{ id }]);
+      await expect(offers).toBeHidden();
+
+      const active = page.getByRole('region', { name: /In progress/ }).getByRole('article', { name: 'minutes.pdf' });
+      await expect(active).toContainText('Accepted — starting');
+      await mock(page, 'progress', id, 1024 * 1024);
+      await expect(active.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '25');
+      await expect(active.getByRole('button', { name: 'Pause' })).toBeVisible();
+
+      await mock(page, 'finish', id, 'completed');
+      const done = page.getByRole('region', { name: /Finished/ }).getByRole('article', { name: 'minutes.pdf' });
+      await expect(done).toContainText('Received and verified');
+      await expect(done).toContainText('Saved to /home/e2e/Downloads/minutes.pdf');
+      await done.getByRole('button', { name: 'Show in folder' }).click();
+      await expect
+        .poll(async () => (await app.callsOf('open_folder')).map((c) => c.args))
+        .toEqual([{ path: '/home/e2e/Downloads/minutes.pdf' }]);
+      await expectNoHorizontalScroll(page);
+      await app.screenshot('files-received');
+    });
+  });
+});

@@ -7,6 +7,9 @@
 //   window.__TAURI_EVENT_PLUGIN_INTERNALS__.unregisterListener  (event.js _unlisten)
 // Answers follow the shapes in src/lib/ipc.ts (which mirrors src-tauri's dto.rs).
 // Every call is recorded in window.__ZKS_MOCK__.calls for the tests to read.
+// Tests drive the backend's side through window.__ZKS_MOCK__: emit() delivers
+// an event (node events, or Tauri's drag-drop events with file paths, as the
+// real window sends them), offer()/progress()/finish() move file transfers.
 //
 // The function is serialised into the page, so it must not close over
 // anything outside its own body.
@@ -21,6 +24,8 @@ export interface MockOptions {
   fail?: Record<string, IpcErrorShape>;
   /** Start with no contacts (the Chat empty state). */
   noContacts?: boolean;
+  /** Start with a transfer in every state (for the Files screen). */
+  demoTransfers?: boolean;
 }
 
 export interface RecordedCall {
@@ -99,12 +104,139 @@ export function installMockBackend(options: MockOptions): void {
     id: number;
     outgoing: boolean;
     mode: string;
+    kind: string;
     text: string;
     round: number | null;
     state: string | null;
     error: string | null;
     created_at: number;
   }[] = [];
+
+  type Transfer = {
+    id: string;
+    contact: string;
+    outgoing: boolean;
+    name: string;
+    size: number;
+    blake3: string;
+    protection: 'post_quantum' | 'perfect_secrecy';
+    protection_label: string;
+    state: string;
+    error: string | null;
+    bytes_done: number;
+    bytes_sent: number;
+    path: string | null;
+    created_at: number;
+  };
+  const MiB = 1024 * 1024;
+  const DOWNLOADS = '/home/e2e/Downloads';
+  let nextTransfer = 1;
+  function newTransfer(t: Partial<Transfer> & { name: string; contact: string }): Transfer {
+    const pad = t.protection === 'perfect_secrecy';
+    const hex = (nextTransfer++).toString(16).padStart(4, '0');
+    const whole = (n: number | undefined) => Math.round(n ?? 0);
+    return {
+      id: `9f3c${hex}`.padEnd(32, 'a'),
+      outgoing: false,
+      blake3: 'c0ffee'.repeat(10) + 'abcd',
+      protection: 'post_quantum',
+      protection_label: pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
+      state: 'offered',
+      error: null,
+      bytes_sent: 0,
+      path: null,
+      created_at: now(),
+      ...t,
+      size: whole(t.size ?? 1000),
+      bytes_done: whole(t.bytes_done),
+    };
+  }
+  /** Newest first, as the node lists them. */
+  const transfers: Transfer[] = [];
+  if (options.demoTransfers) {
+    const t0 = now();
+    transfers.push(
+      newTransfer({ name: 'Quarterly report.pdf', contact: 'Alice', size: 2.4 * MiB, created_at: t0 - 60 }),
+      newTransfer({
+        name: 'holiday-photos.zip',
+        contact: 'Bob',
+        size: 184 * MiB,
+        state: 'transferring',
+        bytes_done: 70 * MiB,
+        created_at: t0 - 300,
+      }),
+      newTransfer({
+        name: 'design-v2.fig',
+        contact: 'Alice',
+        outgoing: true,
+        size: 6.2 * MiB,
+        protection: 'perfect_secrecy',
+        state: 'transferring',
+        bytes_done: 4.4 * MiB,
+        path: '/home/e2e/Work/design-v2.fig',
+        created_at: t0 - 420,
+      }),
+      newTransfer({
+        name: 'notes.md',
+        contact: 'Bob',
+        outgoing: true,
+        size: 14_200,
+        path: '/home/e2e/notes.md',
+        created_at: t0 - 600,
+      }),
+      newTransfer({
+        name: 'dataset.csv',
+        contact: 'Alice',
+        size: 96 * MiB,
+        state: 'paused',
+        bytes_done: 11.5 * MiB,
+        created_at: t0 - 3600,
+      }),
+      newTransfer({
+        name: 'contract-signed.pdf',
+        contact: 'Alice',
+        size: 812_000,
+        state: 'completed',
+        bytes_done: 812_000,
+        path: `${DOWNLOADS}/contract-signed.pdf`,
+        created_at: t0 - 7200,
+      }),
+      newTransfer({
+        name: 'video.mp4',
+        contact: 'Bob',
+        size: 48 * MiB,
+        state: 'failed',
+        error: 'chunk 12 arrived damaged 6 times: the authentication tag does not match',
+        bytes_done: 11 * MiB,
+        created_at: t0 - 86_400,
+      }),
+      newTransfer({
+        name: 'old-backup.tar',
+        contact: 'Bob',
+        outgoing: true,
+        size: 350 * MiB,
+        state: 'declined',
+        path: '/home/e2e/old-backup.tar',
+        created_at: t0 - 90_000,
+      }),
+      newTransfer({
+        name: 'draft.docx',
+        contact: 'Alice',
+        size: 120_000,
+        state: 'cancelled',
+        error: 'cancelled by Alice',
+        created_at: t0 - 100_000,
+      }),
+    );
+  }
+  function transfer(id: unknown): Transfer {
+    const t = transfers.find((x) => x.id === id || (typeof id === 'string' && id.length >= 4 && x.id.startsWith(id)));
+    if (!t) throw { code: 'bad_input', message: `no transfer ${String(id)}` };
+    return t;
+  }
+  function refuse(t: Transfer, what: string): never {
+    throw { code: 'bad_input', message: `transfer ${t.id} is ${t.state} and cannot be ${what}` };
+  }
 
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const callbacks = new Map<number, { fn: (payload: unknown) => void; once: boolean }>();
@@ -212,6 +344,7 @@ export function installMockBackend(options: MockOptions): void {
           id: history.length + 1,
           outgoing: true,
           mode: pad ? 'pad' : 'grid',
+          kind: 'text',
           text: args.text,
           round: pad ? null : 16_384 * 40 + 5_000,
           state: 'queued',
@@ -225,6 +358,73 @@ export function installMockBackend(options: MockOptions): void {
           round: message.round,
         };
       }
+      case 'transfers_list':
+        return transfers.map((t) => ({ ...t }));
+      case 'file_send': {
+        const contact = contacts.find((c) => c.name === args.contact);
+        if (!contact) throw { code: 'store', message: `no contact named ${String(args.contact)}` };
+        const path = String(args.path ?? '');
+        if (!path.startsWith('/')) {
+          throw { code: 'bad_input', message: `${JSON.stringify(path)} is not a full path to a file` };
+        }
+        if (path.endsWith('/')) throw { code: 'bad_input', message: `${path} is not a regular file` };
+        const pad = args.pad === true;
+        if (pad && !contact.pad) {
+          throw { code: 'bad_input', message: `no one-time pad is shared with ${contact.name}` };
+        }
+        const name = path.split('/').pop()!;
+        const t = newTransfer({
+          name,
+          contact: contact.name,
+          outgoing: true,
+          size: 2.5 * MiB,
+          protection: pad ? 'perfect_secrecy' : 'post_quantum',
+          path,
+        });
+        transfers.unshift(t);
+        history.push({
+          contact: contact.name,
+          id: history.length + 1,
+          outgoing: true,
+          mode: pad ? 'pad' : 'grid',
+          kind: 'file',
+          text: name,
+          round: pad ? null : 16_384 * 40 + 5_000,
+          state: 'queued',
+          error: null,
+          created_at: now(),
+        });
+        return { ...t };
+      }
+      case 'file_accept': {
+        const t = transfer(args.id);
+        if (t.outgoing || !['offered', 'paused'].includes(t.state)) refuse(t, 'accepted');
+        t.state = 'accepted';
+        return { ...t };
+      }
+      case 'file_decline': {
+        const t = transfer(args.id);
+        if (t.outgoing || t.state !== 'offered') refuse(t, 'declined');
+        t.state = 'declined';
+        return { ...t };
+      }
+      case 'file_pause': {
+        const t = transfer(args.id);
+        if (t.outgoing || !['accepted', 'transferring'].includes(t.state)) refuse(t, 'paused');
+        t.state = 'paused';
+        return { ...t };
+      }
+      case 'file_cancel': {
+        const t = transfer(args.id);
+        if (!['offered', 'accepted', 'transferring', 'paused'].includes(t.state)) refuse(t, 'cancelled');
+        t.state = 'cancelled';
+        t.error = 'cancelled by you';
+        return { ...t };
+      }
+      case 'downloads_dir':
+        return DOWNLOADS;
+      case 'open_folder':
+        return null;
       case 'plugin:event|listen': {
         const event = String(args.event);
         const eventId = nextId++;
@@ -270,20 +470,70 @@ export function installMockBackend(options: MockOptions): void {
       listeners.get(event)?.delete(eventId);
     },
   };
+  /** Delivers a backend event to the page's listeners, as Tauri would. */
+  function emit(event: string, payload: unknown): number {
+    let delivered = 0;
+    for (const [eventId, cbId] of listeners.get(event) ?? []) {
+      const cb = callbacks.get(cbId);
+      if (!cb) continue;
+      cb.fn({ event, id: eventId, payload });
+      if (cb.once) callbacks.delete(cbId);
+      delivered += 1;
+    }
+    return delivered;
+  }
   w.__ZKS_MOCK__ = {
     calls,
     contacts,
-    /** Delivers a backend event to the page's listeners, as Tauri would. */
-    emit(event: string, payload: unknown): number {
-      let delivered = 0;
-      for (const [eventId, cbId] of listeners.get(event) ?? []) {
-        const cb = callbacks.get(cbId);
-        if (!cb) continue;
-        cb.fn({ event, id: eventId, payload });
-        if (cb.once) callbacks.delete(cbId);
-        delivered += 1;
+    transfers,
+    emit,
+    /** The id of the (newest) transfer of a file name. */
+    transferId(name: string): string {
+      const t = transfers.find((x) => x.name === name);
+      if (!t) throw new Error(`no transfer named ${name}`);
+      return t.id;
+    },
+    /** How many listeners the page has for an event right now. */
+    listening(event: string): number {
+      return listeners.get(event)?.size ?? 0;
+    },
+    /** A contact offers a file, as the node reports it: stored, then announced. */
+    offer(from: string, name: string, size: number): string {
+      const t = newTransfer({ name, contact: from, size });
+      transfers.unshift(t);
+      history.push({
+        contact: from,
+        id: history.length + 1,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'file',
+        text: name,
+        round: 16_384 * 40 + 5_001,
+        state: null,
+        error: null,
+        created_at: now(),
+      });
+      emit('node-event', { kind: 'message_received', from });
+      emit('node-event', { kind: 'transfer_offered', transfer_id: t.id, from, name, size });
+      return t.id;
+    },
+    /** Bytes move: the transfer is transferring and a progress event goes out. */
+    progress(id: string, bytesDone: number): void {
+      const t = transfer(id);
+      t.state = 'transferring';
+      t.bytes_done = bytesDone;
+      emit('node-event', { kind: 'transfer_progress', transfer_id: t.id, bytes_done: bytesDone, size: t.size });
+    },
+    /** A transfer ends; a completed incoming file lands in the downloads folder. */
+    finish(id: string, state: string, error: string | null = null): void {
+      const t = transfer(id);
+      t.state = state;
+      t.error = error;
+      if (state === 'completed') {
+        t.bytes_done = t.size;
+        if (!t.outgoing) t.path = `${DOWNLOADS}/${t.name}`;
       }
-      return delivered;
+      emit('node-event', { kind: 'transfer_finished', transfer_id: t.id, state, error });
     },
   };
 }

@@ -9,7 +9,7 @@ use super::AppNode;
 use crate::dto::{ChatMessage, SentMessage};
 use crate::error::IpcError;
 
-/// The history with a contact, oldest first.
+/// The history with a contact, oldest first: chat text and file offers (`kind`).
 #[tauri::command(rename_all = "snake_case")]
 #[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
 pub fn chat_history(
@@ -49,6 +49,7 @@ pub fn history(node: &AppNode, contact: &str) -> Result<Vec<ChatMessage>, IpcErr
                 id: m.id,
                 outgoing: m.outgoing,
                 mode: m.mode,
+                kind: m.kind,
                 text: String::from_utf8_lossy(&m.body).into_owned(),
                 round: m.round,
                 state,
@@ -158,6 +159,7 @@ mod tests {
         assert_eq!(m.id, sent.message_id);
         assert!(m.outgoing);
         assert_eq!(m.mode, "grid");
+        assert_eq!(m.kind, "text");
         assert_eq!(m.text, "hello, Bob ✓");
         assert_eq!(m.round, sent.round);
         // Nobody is online to deliver it to: it stays queued.
@@ -169,6 +171,7 @@ mod tests {
             "id",
             "outgoing",
             "mode",
+            "kind",
             "text",
             "round",
             "state",

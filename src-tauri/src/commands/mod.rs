@@ -2,6 +2,7 @@
 //! a plain function taking the [`AppNode`] so it is testable without a window.
 
 pub mod chat;
+pub mod files;
 pub mod grid;
 pub mod node;
 pub mod pairing;

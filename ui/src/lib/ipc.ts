@@ -2,6 +2,7 @@
 // command the UI calls and every event it hears is declared here, once.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { getCurrentWebview } from '@tauri-apps/api/webview';
 
 /** Every error from the backend arrives in this shape. */
 export interface IpcError {
@@ -95,6 +96,8 @@ export interface ChatMessage {
   outgoing: boolean;
   /** `grid`: post-quantum (grid pad); `pad`: one-time pad (perfect secrecy). */
   mode: 'grid' | 'pad';
+  /** `text`: a chat message; `file`: a file offer (`text` is the file name). */
+  kind: 'text' | 'file';
   text: string;
   /** The beacon round the key is bound to (grid pad). */
   round: number | null;
@@ -114,11 +117,59 @@ export interface SentMessage {
   round: number | null;
 }
 
+/** Where a transfer is (zks_node::TransferInfo::state). */
+export type TransferState =
+  | 'offered'
+  | 'accepted'
+  | 'transferring'
+  | 'paused'
+  | 'completed'
+  | 'declined'
+  | 'cancelled'
+  | 'failed';
+
+/** A file transfer (dto::Transfer: zks_node::TransferInfo plus its label). */
+export interface Transfer {
+  /** 32 hex digits. */
+  id: string;
+  contact: string;
+  outgoing: boolean;
+  name: string;
+  size: number;
+  /** BLAKE3 of the whole file, hex. */
+  blake3: string;
+  /** Only `perfect_secrecy` (the one-time pad) may be called perfect secrecy. */
+  protection: 'post_quantum' | 'perfect_secrecy';
+  /** What protects it, in the words the UI shows (from the node). */
+  protection_label: string;
+  state: TransferState;
+  /** Why it failed or was cancelled. */
+  error: string | null;
+  /** Bytes verified (receiving) or sent at least once (sending). */
+  bytes_done: number;
+  /** Sending: bytes sent in total, repeats included. */
+  bytes_sent: number;
+  /** Receiving: the final file once completed. Sending: the source file. */
+  path: string | null;
+  /** Unix time in seconds. */
+  created_at: number;
+}
+
 export type NodeEvent =
   | { kind: 'started' }
   | { kind: 'stopping' }
   | { kind: 'message_received'; from: string }
-  | { kind: 'message_delivered'; message_id: number };
+  | { kind: 'message_delivered'; message_id: number }
+  | { kind: 'transfer_offered'; transfer_id: string; from: string; name: string; size: number }
+  | { kind: 'transfer_progress'; transfer_id: string; bytes_done: number; size: number }
+  | { kind: 'transfer_finished'; transfer_id: string; state: TransferState; error: string | null };
+
+/** Files dragged over or dropped onto the window, with their full paths. */
+export type FileDrop =
+  | { type: 'enter'; paths: string[] }
+  | { type: 'over' }
+  | { type: 'drop'; paths: string[] }
+  | { type: 'leave' };
 
 /** Name of the Tauri event carrying NodeEvents (dto::NODE_EVENT). */
 export const NODE_EVENT = 'node-event';
@@ -175,7 +226,37 @@ export const api = {
   /** Queues a message; `pad` uses the one-time pad instead of the grid pad. */
   chatSend: (contact: string, text: string, pad = false) =>
     call<SentMessage>('chat_send', { contact, text, pad }),
+  /** Every transfer, newest first. */
+  transfersList: () => call<Transfer[]>('transfers_list'),
+  /** Offers the file at `path` (a full path); `pad` uses the one-time pad. */
+  fileSend: (contact: string, path: string, pad = false) =>
+    call<Transfer>('file_send', { contact, path, pad }),
+  /** Accepts an offered file, or resumes a paused one. */
+  fileAccept: (id: string) => call<Transfer>('file_accept', { id }),
+  fileDecline: (id: string) => call<Transfer>('file_decline', { id }),
+  /** Pauses a file being received (resume with fileAccept). */
+  filePause: (id: string) => call<Transfer>('file_pause', { id }),
+  fileCancel: (id: string) => call<Transfer>('file_cancel', { id }),
+  /** The folder received files land in. */
+  downloadsDir: () => call<string>('downloads_dir'),
+  /** Shows the downloads folder, or a transfer's file or folder, in the file manager. */
+  openFolder: (path: string) => call<null>('open_folder', { path }),
 };
+
+/**
+ * Calls `handler` while files from the desktop are dragged over the window
+ * and when they are dropped (Tauri's drag-drop events on this web view,
+ * which carry the files' paths); resolves to a function that stops it.
+ */
+export async function onFileDrop(handler: (drop: FileDrop) => void): Promise<UnlistenFn> {
+  return getCurrentWebview().onDragDropEvent((event) => {
+    const p = event.payload;
+    if (p.type === 'enter') handler({ type: 'enter', paths: [...(p.paths ?? [])] });
+    else if (p.type === 'drop') handler({ type: 'drop', paths: [...(p.paths ?? [])] });
+    else if (p.type === 'over') handler({ type: 'over' });
+    else handler({ type: 'leave' });
+  });
+}
 
 // Every part of the UI that hears node events shares one Tauri listener; it
 // is dropped when the last handler goes.

@@ -1,10 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { mockIPC } from '@tauri-apps/api/mocks';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
-import { NODE_EVENT, type ChatMessage, type Contact, type NodeStatus } from '../lib/ipc';
+import { NODE_EVENT, type ChatMessage, type Contact, type NodeStatus, type Transfer } from '../lib/ipc';
+import { transfer } from '../lib/testing';
+
+type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
 
 const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
 
@@ -103,6 +106,7 @@ describe('Chat', () => {
         id: 1,
         outgoing: true,
         mode: 'grid',
+        kind: 'text',
         text: 'hello',
         round: 4242,
         state: 'queued',
@@ -266,5 +270,198 @@ describe('Chat', () => {
       expect(await screen.findByText('delivered')).toBeTruthy();
       expect(b.count('chat_history')).toBe(before + 2);
     });
+  });
+});
+
+describe('Chat files', () => {
+  const now = Math.floor(Date.now() / 1000);
+  const PAD = { pad_id: 'ab', size: 20 << 20, send_left: 10 << 20, receive_left: 10 << 20 };
+  const tid = (n: number) => n.toString(16).padStart(32, '0');
+
+  function backend(opts: { pad?: boolean } = {}) {
+    const transfers: Transfer[] = [
+      transfer({ id: tid(1), name: 'plans.pdf', size: 3 << 20, created_at: now }),
+      transfer({
+        id: tid(2),
+        name: 'song.ogg',
+        state: 'transferring',
+        size: 4 << 20,
+        bytes_done: 1 << 20,
+        created_at: now,
+      }),
+      transfer({ id: tid(3), name: 'for-bob.txt', contact: 'Bob', outgoing: true, created_at: now }),
+      transfer({ id: tid(4), name: 'old.txt', state: 'completed', path: '/dl/old.txt', created_at: now }),
+    ];
+    const history: ChatMessage[] = [
+      {
+        id: 1,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'file',
+        text: 'plans.pdf',
+        round: 4000,
+        state: null,
+        error: null,
+        created_at: now,
+      },
+      {
+        id: 2,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'text',
+        text: 'here are the plans',
+        round: 4001,
+        state: null,
+        error: null,
+        created_at: now,
+      },
+    ];
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    const listening: string[] = [];
+    mockWindows('main');
+    mockIPC(
+      (cmd, args) => {
+        const a = (args ?? {}) as Record<string, unknown>;
+        calls.push({ cmd, args: a });
+        switch (cmd) {
+          case 'contacts_list':
+            return [
+              contact({ name: 'Alice', verified: true, pad: opts.pad ? PAD : null }),
+              contact({ name: 'Bob', verified: true }),
+            ];
+          case 'chat_history':
+            return a.contact === 'Alice' ? history.map((m) => ({ ...m })) : [];
+          case 'transfers_list':
+            return transfers.map((t) => ({ ...t }));
+          case 'file_accept':
+          case 'file_decline': {
+            const t = transfers.find((x) => x.id === a.id)!;
+            t.state = cmd === 'file_accept' ? 'accepted' : 'declined';
+            return { ...t };
+          }
+          case 'file_send': {
+            const name = String(a.path).split('/').pop()!;
+            const t = transfer({
+              id: tid(10 + transfers.length),
+              name,
+              outgoing: true,
+              path: String(a.path),
+              created_at: now,
+              protection: a.pad ? 'perfect_secrecy' : 'post_quantum',
+              protection_label: a.pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
+            });
+            transfers.unshift(t);
+            history.push({
+              id: history.length + 1,
+              outgoing: true,
+              mode: a.pad ? 'pad' : 'grid',
+              kind: 'file',
+              text: name,
+              round: a.pad ? null : 4002,
+              state: 'queued',
+              error: null,
+              created_at: now,
+            });
+            return { ...t };
+          }
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+    const invoke = internals.invoke;
+    internals.invoke = async (cmd, args, options) => {
+      const result = await invoke(cmd, args, options);
+      if (cmd === 'plugin:event|listen') listening.push(String((args as { event: string }).event));
+      return result;
+    };
+    return {
+      argsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+      hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
+    };
+  }
+
+  it('shows a file offer as a file, and the contact’s transfers as cards with Accept and Decline', async () => {
+    const b = backend();
+    render(Chat);
+    const list = await screen.findByRole('list', { name: 'Messages with Alice' });
+    const [offer, text] = within(list).getAllByRole('listitem');
+    expect(within(offer).getByText('File offer')).toBeTruthy();
+    expect(within(offer).getByText('plans.pdf')).toBeTruthy();
+    expect(within(offer).getByText('Post-quantum encrypted · round 4000')).toBeTruthy();
+    expect(within(text).queryByText('File offer')).toBeNull();
+
+    // Alice's transfers, not Bob's: open ones first.
+    const files = await screen.findByRole('region', { name: /Files with Alice/ });
+    const cards = within(files).getAllByRole('article');
+    expect(cards.map((c) => within(c).getByRole('heading').textContent)).toEqual([
+      'plans.pdf',
+      'song.ogg',
+      'old.txt',
+    ]);
+    const plans = within(files).getByRole('article', { name: 'plans.pdf' });
+    expect(within(plans).getByText('3.0 MiB')).toBeTruthy();
+    expect(within(plans).getByText('Alice offers this file')).toBeTruthy();
+    // In her own conversation the contact is not repeated.
+    expect(within(plans).queryByText('From Alice')).toBeNull();
+    const song = within(files).getByRole('article', { name: 'song.ogg' });
+    expect(within(song).getByRole('progressbar').getAttribute('aria-valuenow')).toBe('25');
+
+    await fireEvent.click(within(plans).getByRole('button', { name: 'Accept' }));
+    await waitFor(() => expect(b.argsOf('file_accept')).toEqual([{ id: tid(1) }]));
+    await waitFor(() =>
+      expect(within(files).getByRole('article', { name: 'plans.pdf' }).textContent).toContain(
+        'Accepted — starting',
+      ),
+    );
+    expect(b.argsOf('file_decline')).toEqual([]);
+  });
+
+  it('declines an offer from the conversation', async () => {
+    const b = backend();
+    render(Chat);
+    const files = await screen.findByRole('region', { name: /Files with Alice/ });
+    const plans = within(files).getByRole('article', { name: 'plans.pdf' });
+    await fireEvent.click(within(plans).getByRole('button', { name: 'Decline' }));
+    await waitFor(() => expect(b.argsOf('file_decline')).toEqual([{ id: tid(1) }]));
+    await waitFor(() =>
+      expect(within(files).getByRole('article', { name: 'plans.pdf' }).textContent).toContain('You declined'),
+    );
+  });
+
+  it('sends files dropped on the open conversation to that contact, with the pad when chosen', async () => {
+    const b = backend({ pad: true });
+    render(Chat);
+    await screen.findByRole('list', { name: 'Messages with Alice' });
+    await b.hearsDrops();
+
+    await emit('tauri://drag-enter', { paths: ['/home/me/x.png'], position: { x: 1, y: 1 } });
+    const target = await screen.findByTestId('drop-target');
+    expect(target.textContent).toContain('Drop to send to Alice');
+    expect(target.textContent).toContain('Post-quantum encrypted');
+    await emit('tauri://drag-drop', { paths: ['/home/me/x.png'], position: { x: 1, y: 1 } });
+    await waitFor(() =>
+      expect(b.argsOf('file_send')).toEqual([{ contact: 'Alice', path: '/home/me/x.png', pad: false }]),
+    );
+    expect(screen.queryByTestId('drop-target')).toBeNull();
+    const list = screen.getByRole('list', { name: 'Messages with Alice' });
+    expect(await within(list).findByText('x.png')).toBeTruthy();
+    expect(within(list).getByText('File offered')).toBeTruthy();
+
+    // With the pad chosen in the composer, dropped files use it too.
+    await fireEvent.click(screen.getByRole('checkbox', { name: /Use one-time pad/ }));
+    await emit('tauri://drag-enter', { paths: ['/home/me/y.png'], position: { x: 1, y: 1 } });
+    expect((await screen.findByTestId('drop-target')).textContent).toContain(
+      'Perfect secrecy (one-time pad)',
+    );
+    await emit('tauri://drag-drop', { paths: ['/home/me/y.png'], position: { x: 1, y: 1 } });
+    await waitFor(() =>
+      expect(b.argsOf('file_send')).toContainEqual({ contact: 'Alice', path: '/home/me/y.png', pad: true }),
+    );
+    const files = await screen.findByRole('region', { name: /Files with Alice/ });
+    const y = await within(files).findByRole('article', { name: 'y.png' });
+    expect(within(y).getByText('Perfect secrecy (one-time pad)')).toBeTruthy();
   });
 });
