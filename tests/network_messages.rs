@@ -158,3 +158,29 @@ async fn a_reply_reaches_the_inviter_over_the_network_before_any_message() {
         .unwrap();
     assert_eq!(again, contacts[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_s_current_address_is_learned_from_the_network_and_kept() {
+    let (alice, bob) = paired().await;
+    let (_a_swarm, a_addr) = go_online(&alice).await;
+    let (_b_swarm, b_addr) = go_online(&bob).await;
+    // Alice only has an address where nobody listens (Bob moved).
+    alice
+        .node
+        .set_contact_addresses("Bob", &["/ip4/127.0.0.1/tcp/9".to_owned()])
+        .unwrap();
+    bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
+    // Bob writes; the connection tells Alice where Bob listens.
+    let from_bob = bob.node.send("Alice", b"I moved", Mode::Grid).unwrap();
+    wait_delivered(&bob, &[from_bob.message_id]).await;
+    let reply = alice.node.send("Bob", b"found you", Mode::Grid).unwrap();
+    wait_delivered(&alice, &[reply.message_id]).await;
+    assert_eq!(received(&bob, "Alice"), ["found you"]);
+    // The learned address is stored for next time, ahead of the stale one.
+    let stored = alice.node.contacts().unwrap()[0].addresses.clone();
+    assert!(
+        stored.iter().any(|a| b_addr.starts_with(a.as_str())),
+        "{stored:?} lacks {b_addr}"
+    );
+    assert!(stored.len() <= 8);
+}

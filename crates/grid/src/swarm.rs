@@ -441,6 +441,7 @@ enum Command {
     ),
     Ack(InboundReply, Vec<u8>),
     GetCid(ChainHash, u64, PeerId, oneshot::Sender<Vec<String>>),
+    PeerAddrs(PeerId, oneshot::Sender<Vec<Multiaddr>>),
 }
 
 /// A cheap handle to the swarm's event loop.
@@ -648,6 +649,13 @@ impl SwarmClient {
             .map_err(|_| SwarmError::Stopped)
     }
 
+    /// Where `peer` listens, as far as this swarm has learned (Identify,
+    /// mDNS, the DHT). When nothing is known yet a DHT lookup starts, so a
+    /// later call may know more.
+    pub async fn peer_addresses(&self, peer: PeerId) -> Result<Vec<Multiaddr>, SwarmError> {
+        self.ask(|tx| Command::PeerAddrs(peer, tx)).await
+    }
+
     /// Serves and gossips another chain.
     pub async fn add_chain(&self, chain: ChainInfo) -> Result<(), SwarmError> {
         self.sender
@@ -688,7 +696,12 @@ struct EventLoop {
     /// Upload cap, if any.
     upload: Option<UploadBudget>,
     banned: Vec<(PeerId, Instant)>,
+    /// Where peers said (Identify), mDNS found or the DHT knows they listen.
+    peer_addrs: HashMap<PeerId, Vec<Multiaddr>>,
 }
+
+/// Peers whose addresses are remembered; beyond this the map starts over.
+const REMEMBERED_PEERS: usize = 4096;
 
 /// Starts the swarm and its event loop (a tokio task) over `cache`.
 pub async fn start(
@@ -835,6 +848,7 @@ pub async fn start(
             .serve_rounds_per_sec
             .map(|r| UploadBudget::new(r, Instant::now())),
         banned: Vec::new(),
+        peer_addrs: HashMap::new(),
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient { sender, peer_id })
@@ -995,6 +1009,13 @@ impl EventLoop {
                 let id = self.peer_behaviour(protocol).send_request(&peer, envelope);
                 self.pending_msgs.insert((protocol, id), tx);
             }
+            Command::PeerAddrs(peer, tx) => {
+                let known = self.peer_addrs.get(&peer).cloned().unwrap_or_default();
+                if known.is_empty() {
+                    self.swarm.behaviour_mut().kademlia.get_closest_peers(peer);
+                }
+                let _ = tx.send(known);
+            }
             Command::Ack(reply, ack) => {
                 let _ = self
                     .peer_behaviour(reply.protocol)
@@ -1045,6 +1066,22 @@ impl EventLoop {
         }
     }
 
+    /// Remembers where a peer listens (newest first, at most 8 addresses).
+    fn remember(&mut self, peer: PeerId, addrs: &[Multiaddr]) {
+        if addrs.is_empty() {
+            return;
+        }
+        if self.peer_addrs.len() >= REMEMBERED_PEERS && !self.peer_addrs.contains_key(&peer) {
+            self.peer_addrs.clear();
+        }
+        let known = self.peer_addrs.entry(peer).or_default();
+        for addr in addrs.iter().rev() {
+            known.retain(|a| a != addr);
+            known.insert(0, addr.clone());
+        }
+        known.truncate(8);
+    }
+
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
@@ -1052,6 +1089,7 @@ impl EventLoop {
                 info,
                 ..
             })) => {
+                self.remember(peer_id, &info.listen_addrs);
                 for addr in info.listen_addrs {
                     self.swarm
                         .behaviour_mut()
@@ -1059,8 +1097,19 @@ impl EventLoop {
                         .add_address(&peer_id, addr);
                 }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(
+                kad::Event::OutboundQueryProgressed {
+                    result: kad::QueryResult::GetClosestPeers(Ok(found)),
+                    ..
+                },
+            )) => {
+                for peer in found.peers {
+                    self.remember(peer.peer_id, &peer.addrs);
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, addr) in found {
+                    self.remember(peer, std::slice::from_ref(&addr));
                     self.swarm
                         .behaviour_mut()
                         .kademlia

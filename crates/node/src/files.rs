@@ -82,6 +82,8 @@ pub struct TransferInfo {
     pub path: Option<String>,
     /// Unix time of the offer.
     pub created_at: i64,
+    /// The offer's message in the conversation (`Node::history`).
+    pub message_id: Option<i64>,
 }
 
 /// What an incoming file-transfer control message did (handled after its
@@ -475,6 +477,7 @@ impl Node {
             bytes_sent: sent.map_or(t.bytes_sent, |s| s.1.max(t.bytes_sent)),
             path: shown_path.then(|| t.path.clone()).filter(|p| !p.is_empty()),
             created_at: t.created_at,
+            message_id: t.message_id,
         }
     }
 
@@ -1025,7 +1028,9 @@ impl Node {
                 bitmap: vec![0u8; chunks.div_ceil(8) as usize],
                 distinct: 0,
                 total: t.bytes_sent,
-                last_event: Instant::now(),
+                last_event: Instant::now()
+                    .checked_sub(PROGRESS_EVERY)
+                    .unwrap_or_else(Instant::now),
                 last_saved: Instant::now(),
             }),
         });
@@ -1198,6 +1203,7 @@ impl Node {
         let start_bytes = bytes_done;
         let session_id: [u8; 16] = contact.session_id.as_slice().try_into().unwrap_or_default();
         let mut backoff = Duration::from_millis(200);
+        let mut addresses = self.reach(swarm, &contact, peer).await;
         let mut hash = RunningHash::new(offer.clone());
         hash.catch_up(&done, &file)?;
         loop {
@@ -1220,11 +1226,7 @@ impl Node {
             {
                 let mut request = id.to_vec();
                 request.extend_from_slice(&index.to_be_bytes());
-                let addresses = contact
-                    .addresses
-                    .iter()
-                    .filter_map(|a| a.parse().ok())
-                    .collect();
+                let addresses = addresses.clone();
                 let swarm = swarm.clone();
                 let (task_offer, task_file, task_pad) = (offer.clone(), file.clone(), pad.clone());
                 in_flight.push(async move {
@@ -1270,8 +1272,10 @@ impl Node {
                     hash.add(index, plain, &done, &file)?;
                 }
                 Fetched::Unreachable(e) => {
-                    // The sender is offline or unreachable: wait and retry.
+                    // The sender is offline or unreachable: wait, look for
+                    // where it listens now, and retry.
                     todo.push_back(index);
+                    addresses = self.reach(swarm, &contact, peer).await;
                     tracing::debug!("chunk {index}: {e}");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));

@@ -212,11 +212,7 @@ impl Node {
             });
             return;
         };
-        let addresses = contact
-            .addresses
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect();
+        let addresses = self.reach(swarm, &contact, peer).await;
         let outcome = swarm
             .send_message(peer, addresses, item.envelope.clone())
             .await;
@@ -244,6 +240,34 @@ impl Node {
                 message_id: item.message_id,
             });
         }
+    }
+}
+
+impl Node {
+    /// Where a contact can be reached now: what the swarm learned (the
+    /// contact's Identify, mDNS, the DHT) first, then the stored addresses.
+    /// Newly learned addresses are stored (at most 8), so they survive a
+    /// restart.
+    pub(crate) async fn reach(
+        &self,
+        swarm: &SwarmClient,
+        contact: &zks_store::ContactRecord,
+        peer: libp2p::PeerId,
+    ) -> Vec<libp2p::Multiaddr> {
+        let learned = swarm.peer_addresses(peer).await.unwrap_or_default();
+        let mut merged: Vec<String> = learned.iter().map(ToString::to_string).collect();
+        for known in &contact.addresses {
+            if !merged.contains(known) {
+                merged.push(known.clone());
+            }
+        }
+        merged.truncate(8);
+        if !learned.is_empty() && merged != contact.addresses {
+            let id = contact.id;
+            let stored = merged.clone();
+            let _ = self.with_store_mut(|store| Ok(store.set_contact_addresses(id, &stored)?));
+        }
+        merged.iter().filter_map(|a| a.parse().ok()).collect()
     }
 }
 
