@@ -61,6 +61,9 @@ enum Command {
     File(cmd::files::FileCommand),
     /// List file transfers (same as `zks file list`).
     Transfers(cmd::files::ListArgs),
+    /// Show or change the settings shared by the daemon and the desktop app.
+    #[command(subcommand)]
+    Settings(cmd::settings::SettingsCommand),
     /// True one-time pads: create, import, status.
     #[command(subcommand)]
     Pad(cmd::pad::PadCommand),
@@ -130,6 +133,12 @@ fn main() -> ExitCode {
             Command::File(command) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::files::run(&node, command).await;
+                node.stop().await;
+                result
+            }
+            Command::Settings(command) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::settings::run(&node, command);
                 node.stop().await;
                 result
             }

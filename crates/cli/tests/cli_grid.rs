@@ -3,59 +3,13 @@
 //! fetching from the seeder's relay, and a fetch killed with SIGKILL that
 //! resumes without refetching what it had verified.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn zks() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_zks"));
-    c.env_remove("ZKS_HOME").env_remove("RUST_LOG");
-    c
-}
-
-fn run(home: &Path, args: &[&str]) -> Output {
-    zks()
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .expect("run zks")
-}
-
-/// Kills the child when dropped, so a failing test leaves no server behind.
-struct Running(Child);
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a long-running command and returns it with the first stdout line
-/// containing `marker`, plus every line before it.
-fn start(mut cmd: Command, marker: &str) -> (Running, Vec<String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        let done = line.contains(marker);
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    assert!(
-        lines.last().is_some_and(|l| l.contains(marker)),
-        "no {marker:?} in {lines:?}"
-    );
-    (Running(child), lines)
-}
+use common::{Running, ok, run, start, zks};
 
 fn url_in(line: &str) -> String {
     line.split_whitespace()
@@ -318,5 +272,64 @@ fn bad_grid_arguments_exit_2_with_one_line() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_daemon_seeds_as_the_settings_say_and_status_shows_it_from_another_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_devnet, hash, devnet_url, _) = devnet(40);
+    let home = tmp.path().join("seeder");
+    let urls = format!("[\"{devnet_url}\"]");
+    let chains = format!("[\"{hash}\"]");
+    for (key, value) in [
+        ("drand_urls", urls.as_str()),
+        ("chains", chains.as_str()),
+        ("mdns", "false"),
+    ] {
+        ok(&run(&home, &["settings", "set", key, value]));
+    }
+    // Bad values are refused and change nothing.
+    for (key, value, needle) in [
+        ("seeding", "\"yes\"", "not a valid value"),
+        ("upload_rounds_per_sec", "0", "upload cap"),
+        ("nonsense", "1", "no setting"),
+        ("drand_urls", "[\"ftp://x\"]", "drand URLs"),
+    ] {
+        let out = run(&home, &["settings", "set", key, value]);
+        assert_eq!(out.status.code(), Some(2), "{key} {value}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(needle),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _daemon = common::daemon(&home, &[]);
+    let status = |home: &Path| -> serde_json::Value {
+        serde_json::from_str(&ok(&run(home, &["status", "--json"]))).unwrap()
+    };
+    let live = status(&home)["live"].clone();
+    assert_eq!(live["seeding"]["enabled"], false, "{live}");
+    // Switched on from this other process, the daemon starts seeding.
+    ok(&run(&home, &["settings", "set", "seeding", "true"]));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let s = status(&home);
+        let held = s["grid"]["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["hash"] == hash.as_str())
+            .map_or(0, |c| c["rounds"].as_u64().unwrap());
+        let live = &s["live"];
+        if live["seeding"]["enabled"] == true
+            && live["seeding"]["passes"].as_u64().unwrap_or(0) > 0
+            && live["sources"]["drand"]["rounds"].as_u64().unwrap_or(0) > 0
+            && held > 0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the daemon did not seed: {s}");
+        std::thread::sleep(Duration::from_millis(300));
     }
 }

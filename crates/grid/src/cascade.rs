@@ -28,7 +28,7 @@ const BATCH: u64 = 1024;
 pub const HTTP_CONCURRENCY: usize = 16;
 
 /// Counters of one source.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct SourceStats {
     /// Verified rounds delivered.
     pub rounds: u64,

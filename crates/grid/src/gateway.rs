@@ -104,6 +104,41 @@ impl IpfsGateway {
         Ok(IpfsGateway { client, bases })
     }
 
+    /// Reads a chain's chunk index from `location` (a URL or a file); by
+    /// default each gateway's `/{chainhash}/chunks`, which seeders' relays
+    /// serve. Unreachable locations are skipped; a malformed index or one
+    /// for another chain is an error.
+    pub async fn load_index(
+        &self,
+        location: Option<&str>,
+        chain: &ChainInfo,
+    ) -> Result<Vec<ChunkIndex>, String> {
+        let locations: Vec<String> = match location {
+            Some(loc) => vec![loc.to_owned()],
+            None => self
+                .bases
+                .iter()
+                .map(|g| format!("{g}/{}/chunks", chain.hash))
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for loc in locations {
+            let text = if loc.starts_with("http://") || loc.starts_with("https://") {
+                match self.client.get(&loc).send().await {
+                    Ok(r) if r.status().is_success() => r.text().await.unwrap_or_default(),
+                    _ => continue,
+                }
+            } else {
+                std::fs::read_to_string(&loc).map_err(|e| format!("cannot read {loc}: {e}"))?
+            };
+            match ChunkIndex::from_json(&text, chain) {
+                Ok(index) => out.push(index),
+                Err(e) => tracing::warn!("chunk index {loc}: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
     /// The raw block `cid`, checked against its multihash.
     pub async fn block(&self, cid: &str) -> Result<Vec<u8>, GatewayError> {
         let mut last = GatewayError::NoGateway;

@@ -796,11 +796,20 @@ impl Node {
     fn close_transfer(&self, t: &TransferRecord) {
         self.stop_receiver(t);
         if let Ok(id) = parse_id(&t.transfer_id) {
-            self.transfers_state()
+            let served = self
+                .transfers_state()
                 .serving
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&id);
+            // Keep the sender's final figures.
+            if let Some(served) = served {
+                let (distinct, total) = {
+                    let sent = served.sent.lock().unwrap_or_else(PoisonError::into_inner);
+                    (sent.distinct, sent.total)
+                };
+                let _ = self.with_store_mut(|s| Ok(s.set_transfer_sent(&id, distinct, total)?));
+            }
         }
         if let Err(e) = self.wipe_transfer_pad(t) {
             tracing::warn!("cannot wipe a finished transfer's pad bytes: {e}");

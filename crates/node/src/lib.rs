@@ -10,6 +10,7 @@ mod beacons;
 mod daemon;
 mod error;
 mod files;
+mod grid;
 mod home;
 mod logging;
 mod messages;
@@ -17,12 +18,14 @@ mod messaging;
 mod node;
 mod pads;
 mod pairing;
+mod settings;
 mod status;
 
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
 pub use daemon::DaemonInfo;
 pub use error::NodeError;
 pub use files::{TransferInfo, safe_file_name};
+pub use grid::{GridSources, LiveGrid, SeedPlan, SeedStatus, Seeder};
 pub use home::DataDir;
 pub use logging::init_logging;
 pub use messages::{OpenedMessage, Protection, Sealed};
@@ -32,6 +35,7 @@ pub use messaging::{
 pub use node::{Node, NodeConfig, NodeEvent};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
+pub use settings::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
 pub use status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};
 pub use zks_pad::Mode;
 

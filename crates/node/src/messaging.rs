@@ -282,6 +282,9 @@ pub struct OnlineConfig {
     pub mdns: bool,
     /// Accept every file offer as it arrives.
     pub auto_accept_files: bool,
+    /// Run the grid too: the settings' sources and seeding (the daemon and
+    /// the app; one-shot commands leave it off).
+    pub grid: bool,
 }
 
 impl Node {
@@ -290,34 +293,48 @@ impl Node {
     /// desktop app go online.
     pub async fn go_online(&self, config: OnlineConfig) -> Result<SwarmClient, NodeError> {
         self.set_auto_accept_files(config.auto_accept_files);
+        let settings = self.settings()?;
         let (tx, rx) = mpsc::channel(zks_grid::swarm::INBOUND_QUEUE);
-        let cache = zks_grid::BeaconCache::open(&self.cache_dir(), u64::MAX)
+        let cache = zks_grid::BeaconCache::open(&self.cache_dir(), settings.cache_budget_bytes)
             .map_err(|e| NodeError::Io(e.to_string()))?;
-        let chains = ["quicknet", "default"]
+        let chains = settings
+            .chains
             .iter()
+            .chain(["quicknet".to_owned(), "default".to_owned()].iter())
             .filter_map(|c| self.chain(c).ok())
-            .collect();
+            .fold(Vec::new(), |mut all: Vec<zks_beacon::ChainInfo>, c| {
+                if !all.iter().any(|k| k.hash == c.hash) {
+                    all.push(c);
+                }
+                all
+            });
         let listen = if config.listen.is_empty() {
-            ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
-                .iter()
-                .filter_map(|a| a.parse().ok())
-                .collect()
+            crate::grid::default_listen()
         } else {
             config.listen
         };
+        let mut bootstrap = config.bootstrap;
+        for peer in settings.bootstrap.iter().filter_map(|a| a.parse().ok()) {
+            if !bootstrap.contains(&peer) {
+                bootstrap.push(peer);
+            }
+        }
         let swarm_config = zks_grid::SwarmConfig {
             keypair: self.libp2p_keypair()?,
             listen,
-            bootstrap: config.bootstrap,
+            bootstrap,
             chains,
             mdns: config.mdns,
-            serve_rounds_per_sec: None,
+            serve_rounds_per_sec: settings.upload_rounds_per_sec,
             inbound: Some(tx),
         };
         let client = zks_grid::swarm::start(swarm_config, std::sync::Arc::new(cache))
             .await
             .map_err(|e| NodeError::Io(e.to_string()))?;
         self.run_messaging(client.clone(), rx);
+        if config.grid {
+            self.start_grid(client.clone()).await?;
+        }
         Ok(client)
     }
 }

@@ -92,6 +92,8 @@ pub(crate) struct Inner {
     pub(crate) outbox_wake: tokio::sync::Notify,
     /// File transfers in progress.
     pub(crate) transfers: crate::files::Transfers,
+    /// The grid while online (swarm, cascade, seeder).
+    pub(crate) grid: Mutex<Option<crate::grid::GridRuntime>>,
 }
 
 impl Node {
@@ -110,6 +112,7 @@ impl Node {
                 started: Instant::now(),
                 outbox_wake: tokio::sync::Notify::new(),
                 transfers: crate::files::Transfers::default(),
+                grid: Mutex::new(None),
             }),
         };
         tracing::info!(data_dir = %node.inner.data_dir.path().display(), "node started");
@@ -142,6 +145,7 @@ impl Node {
             uptime_secs: self.inner.started.elapsed().as_secs(),
             database,
             grid: self.grid_status()?,
+            live: self.running_grid(),
         })
     }
 
@@ -184,6 +188,13 @@ impl Node {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         drop(store);
+        let grid = self
+            .inner
+            .grid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(grid);
         tracing::info!("node stopped");
     }
 

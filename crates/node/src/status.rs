@@ -17,6 +17,9 @@ pub struct NodeStatus {
     pub database: DatabaseStatus,
     /// The beacon cache.
     pub grid: GridStatus,
+    /// What the home's running daemon (or app) reports of its grid: peers,
+    /// seeding, per-source counters (`None` when none runs).
+    pub live: Option<crate::LiveGrid>,
 }
 
 /// The beacon cache part of [`NodeStatus`].

@@ -276,7 +276,8 @@ impl Store {
         })
     }
 
-    /// Records what a sender served: bytes of distinct chunks and in total.
+    /// Records what a sender served: bytes of distinct chunks and in total
+    /// (never lowering either: concurrent servers may report out of order).
     pub fn set_transfer_sent(
         &mut self,
         transfer_id: &[u8],
@@ -285,7 +286,8 @@ impl Store {
     ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE transfers SET bytes_done = ?1, bytes_sent = ?2, updated_at = ?3
+                "UPDATE transfers SET bytes_done = max(bytes_done, ?1),
+                    bytes_sent = max(bytes_sent, ?2), updated_at = ?3
                  WHERE transfer_id = ?4",
                 params![distinct as i64, total as i64, now(), transfer_id],
             )?;

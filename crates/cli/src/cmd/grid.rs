@@ -1,6 +1,6 @@
 //! `zks fetch`, `zks beacon get`, `zks seed` and `zks devnet --http`: the
 //! grid's cache, fetch cascade and drand-compatible relay from the command
-//! line. (The libp2p swarm layer is not built yet; see ARCHITECTURE.md.)
+//! line. The cascade and seeding themselves live in `zks-node`.
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -10,15 +10,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use zks_beacon::{ChainHash, ChainInfo, DevnetSigner, Scheme};
+use zks_beacon::{ChainInfo, DevnetSigner, Scheme};
 use zks_grid::relay::{self, RelaySource};
-use zks_grid::{BeaconCache, DrandHttp, FetchCascade, SwarmConfig};
-use zks_node::Node;
+use zks_node::{GridSources, Node, SeedPlan};
 
 use crate::output;
-
-/// Per-request timeout of HTTP sources.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sources shared by the grid commands.
 #[derive(Debug, Args)]
@@ -123,147 +119,30 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn http(args: &SourceArgs) -> anyhow::Result<Option<DrandHttp>> {
-    if args.no_http || args.drand_urls.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(DrandHttp::new(&args.drand_urls, HTTP_TIMEOUT)?))
-}
-
-/// The chain by name or hash; a hash this home does not know is learned
-/// from the HTTP sources or the grid peers (accepted only if the info hashes
-/// to it) and remembered.
-async fn resolve_chain(
-    node: &Node,
-    name: &str,
-    http: Option<&DrandHttp>,
-    cascade: Option<&FetchCascade>,
-) -> anyhow::Result<ChainInfo> {
-    if let Ok(chain) = node.chain(name) {
-        return Ok(chain);
-    }
-    let Ok(hash) = name.parse::<ChainHash>() else {
-        return Ok(node.chain(name)?);
-    };
-    let mut info = None;
-    if let Some(http) = http {
-        info = http.info(&hash).await.ok();
-    }
-    if info.is_none()
-        && let Some(swarm) = cascade.and_then(FetchCascade::swarm)
-    {
-        info = swarm.learn_chain(hash, Duration::from_secs(5)).await;
-    }
-    let info = info.ok_or_else(|| {
-        anyhow::anyhow!("chain {hash} is not known here and no source or peer could describe it")
-    })?;
-    node.add_chain(&info.to_info_json())?;
-    if let Some(swarm) = cascade.and_then(FetchCascade::swarm) {
-        swarm.add_chain(info.clone()).await?;
-    }
-    Ok(info)
-}
-
-/// Adds the gateway layer and its chunk index for `chain`, if configured.
-async fn with_gateway(
-    cascade: FetchCascade,
-    sources: &SourceArgs,
-    chain: &ChainInfo,
-) -> anyhow::Result<FetchCascade> {
-    if sources.gateways.is_empty() {
-        return Ok(cascade);
-    }
-    let gateway = zks_grid::IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT)?;
-    let locations: Vec<String> = match &sources.chunk_index {
-        Some(loc) => vec![loc.clone()],
-        None => sources
-            .gateways
-            .iter()
-            .map(|g| format!("{}/{}/chunks", g.trim_end_matches('/'), chain.hash))
-            .collect(),
-    };
-    let cascade = cascade.with_gateway(gateway);
-    for loc in locations {
-        let text = if loc.starts_with("http://") || loc.starts_with("https://") {
-            match reqwest::get(&loc).await {
-                Ok(r) if r.status().is_success() => r.text().await.unwrap_or_default(),
-                _ => continue,
-            }
-        } else {
-            std::fs::read_to_string(&loc).with_context(|| format!("cannot read {loc}"))?
-        };
-        match zks_grid::ChunkIndex::from_json(&text, chain) {
-            Ok(index) => cascade.add_index(index),
-            Err(e) => tracing::warn!("chunk index {loc}: {e}"),
+impl SourceArgs {
+    /// The node's description of these sources.
+    fn sources(&self) -> GridSources {
+        GridSources {
+            bootstrap: self.bootstrap.clone(),
+            listen: self.listen.clone(),
+            mdns: self.mdns,
+            serve_rate: self.serve_rate,
+            cache_budget: self.cache_budget,
+            drand_urls: if self.no_http {
+                Vec::new()
+            } else {
+                self.drand_urls.clone()
+            },
+            gateways: self.gateways.clone(),
+            chunk_index: self.chunk_index.clone(),
         }
     }
-    Ok(cascade)
-}
-
-/// Known chains among `names` (others are resolved once the swarm is up).
-fn known(node: &Node, names: &[String]) -> Vec<ChainInfo> {
-    names.iter().filter_map(|n| node.chain(n).ok()).collect()
-}
-
-/// The cascade over this home's cache, with the swarm when peers or listen
-/// addresses are given.
-async fn cascade(
-    node: &Node,
-    sources: &SourceArgs,
-    http: Option<DrandHttp>,
-    chains: &[ChainInfo],
-) -> anyhow::Result<FetchCascade> {
-    let cache = Arc::new(BeaconCache::open(&node.cache_dir(), sources.cache_budget)?);
-    let cascade = FetchCascade::new(cache.clone(), http);
-    if sources.bootstrap.is_empty() && sources.listen.is_empty() && !sources.mdns {
-        return Ok(cascade);
-    }
-    let config = SwarmConfig {
-        keypair: node.libp2p_keypair()?,
-        listen: if sources.listen.is_empty() {
-            vec![
-                "/ip4/0.0.0.0/tcp/0".parse()?,
-                "/ip4/0.0.0.0/udp/0/quic-v1".parse()?,
-            ]
-        } else {
-            sources.listen.clone()
-        },
-        bootstrap: sources.bootstrap.clone(),
-        chains: chains.to_vec(),
-        mdns: sources.mdns,
-        serve_rounds_per_sec: sources.serve_rate,
-        inbound: None,
-    };
-    let client = zks_grid::swarm::start(config, cache).await?;
-    if !sources.bootstrap.is_empty() {
-        // Give the first connections a moment before asking for providers.
-        for _ in 0..40 {
-            if !client.peers().await?.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    Ok(cascade.with_swarm(client))
-}
-
-/// The cascade with every configured source, and the chain resolved through
-/// it (learned from HTTP or peers when only its hash is given).
-async fn open_chain(
-    node: &Node,
-    name: &str,
-    sources: &SourceArgs,
-) -> anyhow::Result<(FetchCascade, ChainInfo)> {
-    let http = http(sources)?;
-    let known = known(node, std::slice::from_ref(&name.to_owned()));
-    let cascade = cascade(node, sources, http, &known).await?;
-    let chain = resolve_chain(node, name, cascade.http(), Some(&cascade)).await?;
-    let cascade = with_gateway(cascade, sources, &chain).await?;
-    Ok((cascade, chain))
 }
 
 pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitCode> {
-    let (cascade, chain) = open_chain(node, &args.chain, &args.sources).await?;
+    let (cascade, chain) = node
+        .open_chain(&args.chain, &args.sources.sources())
+        .await?;
     let report = cascade.fetch(&chain, args.rounds.clone(), now()).await?;
     if args.json {
         output::json(&report)?;
@@ -300,7 +179,9 @@ pub(crate) async fn fetch(node: &Node, args: &FetchArgs) -> anyhow::Result<ExitC
 }
 
 pub(crate) async fn get(node: &Node, args: &GetArgs) -> anyhow::Result<ExitCode> {
-    let (cascade, chain) = open_chain(node, &args.chain, &args.sources).await?;
+    let (cascade, chain) = node
+        .open_chain(&args.chain, &args.sources.sources())
+        .await?;
     let round = if args.round == "latest" {
         chain.round_at(now())
     } else {
@@ -321,20 +202,19 @@ pub(crate) async fn get(node: &Node, args: &GetArgs) -> anyhow::Result<ExitCode>
 }
 
 pub(crate) async fn seed(node: &Node, args: &SeedArgs) -> anyhow::Result<ExitCode> {
-    let http = http(&args.sources)?;
+    let sources = args.sources.sources();
     let names = if args.chains.is_empty() {
         vec!["quicknet".to_owned()]
     } else {
         args.chains.clone()
     };
-    let cascade = Arc::new(cascade(node, &args.sources, http, &known(node, &names)).await?);
+    let known: Vec<ChainInfo> = names.iter().filter_map(|n| node.chain(n).ok()).collect();
+    let cascade = node.open_cascade(&sources, &known, None).await?;
     let mut chains = Vec::new();
     for name in &names {
-        chains.push(resolve_chain(node, name, cascade.http(), Some(&cascade)).await?);
+        chains.push(node.resolve_chain(name, &cascade).await?);
     }
-    if let (Some(pin), Some(first)) = (&args.pin, chains.first()) {
-        cascade.cache().pin(first.hash, pin.clone());
-    }
+    let cascade = Arc::new(cascade);
     println!(
         "seeding {} from {}",
         names.join(", "),
@@ -357,34 +237,23 @@ pub(crate) async fn seed(node: &Node, args: &SeedArgs) -> anyhow::Result<ExitCod
             .with_context(|| format!("cannot serve on {addr}"))?;
         println!("relay listening on http://{bound}");
     }
-    let deadline = args
-        .run_for
-        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
-    loop {
-        let now = now();
-        for chain in &chains {
-            let head = chain.round_at(now);
-            let range = match (&args.pin, chain.hash == chains[0].hash) {
-                (Some(pin), true) => *pin.start()..=(*pin.end()).min(head),
-                _ => head.saturating_sub(10).max(1)..=head,
-            };
-            let result = cascade.fetch(chain, range, now).await;
-            if let Err(e) = cascade.announce(chain).await {
-                tracing::warn!("cannot announce chunks: {e}");
-            }
-            match result {
-                Ok(report) => {
-                    tracing::info!(chain = %chain.name, held = report.held(), failed = report.failed.len(), "seeding pass");
-                }
-                Err(e) => tracing::warn!(chain = %chain.name, "seeding pass failed: {e}"),
-            }
+    let _seeder = node.start_seeding(
+        cascade,
+        SeedPlan {
+            chains,
+            pin: args.pin.clone(),
+        },
+        true,
+    );
+    let deadline = async {
+        match args.run_for {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
         }
-        let period = chains.iter().map(|c| c.period).min().unwrap_or(3);
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(period)) => {}
-            _ = tokio::signal::ctrl_c() => break,
-            () = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } else { std::future::pending().await } } => break,
-        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = deadline => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
-use zks_node::{DaemonInfo, Mode, Node, OnlineConfig, listen_addresses};
+use zks_node::{Mode, Node, OnlineConfig};
 
 use crate::output;
 
@@ -75,23 +75,16 @@ pub(crate) async fn daemon(node: &Node, args: DaemonArgs) -> anyhow::Result<Exit
             other.pid
         );
     }
-    let client = node
-        .go_online(OnlineConfig {
+    let (client, info) = node
+        .serve_home(OnlineConfig {
             listen: args.listen,
             bootstrap: args.bootstrap,
             mdns: args.mdns,
             auto_accept_files: args.auto_accept_files,
+            grid: true,
         })
         .await?;
-    let addresses = listen_addresses(&client).await;
-    if addresses.is_empty() {
-        bail!("the network did not start listening");
-    }
-    node.publish_daemon(&DaemonInfo {
-        pid: std::process::id(),
-        peer_id: client.peer_id().to_string(),
-        addresses: addresses.clone(),
-    })?;
+    let addresses = info.addresses;
     println!(
         "daemon {} for {}",
         client.peer_id(),

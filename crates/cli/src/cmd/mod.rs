@@ -8,6 +8,7 @@ pub(crate) mod message;
 pub(crate) mod messaging;
 pub(crate) mod pad;
 pub(crate) mod pair;
+pub(crate) mod settings;
 pub(crate) mod status;
 
 use std::path::PathBuf;

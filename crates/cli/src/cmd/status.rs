@@ -39,6 +39,27 @@ pub(crate) async fn run(home: Option<PathBuf>, args: StatusArgs) -> anyhow::Resu
                 chain.name, chain.rounds, chain.head
             );
         }
+        match &status.live {
+            Some(live) => {
+                println!(
+                    "running node     {} peers, seeding {}{}",
+                    live.peers,
+                    if live.seeding.enabled { "on" } else { "off" },
+                    live.seeding
+                        .last_error
+                        .as_deref()
+                        .map(|e| format!(" (last pass: {e})"))
+                        .unwrap_or_default()
+                );
+                for (source, stats) in &live.sources {
+                    println!(
+                        "  {source:<10} {} rounds, {} failures, {} ms waiting",
+                        stats.rounds, stats.failures, stats.millis
+                    );
+                }
+            }
+            None => println!("running node     none (start one with `zks daemon`)"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -113,3 +113,30 @@ pub(crate) fn json_lines(out: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect()
 }
+
+/// Starts a long-running command and returns it with the first stdout line
+/// containing `marker`, plus every line before it.
+pub(crate) fn start(mut cmd: Command, marker: &str) -> (Running, Vec<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stdout).lines();
+    for line in reader.by_ref() {
+        let line = line.expect("line");
+        let done = line.contains(marker);
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        lines.last().is_some_and(|l| l.contains(marker)),
+        "no {marker:?} in {lines:?}"
+    );
+    std::thread::spawn(move || for _ in reader {});
+    (Running(child), lines)
+}

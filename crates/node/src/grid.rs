@@ -1,0 +1,444 @@
+//! The grid from a node's side: the sources it fetches beacons from, the
+//! fetch cascade over its cache, and seeding (following the chain heads,
+//! keeping pinned ranges, announcing and serving chunks) that can be turned
+//! on and off while the node runs. `zks fetch`, `zks seed`, `zks daemon` and
+//! the desktop app all go through here.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use zks_beacon::{ChainHash, ChainInfo};
+use zks_grid::{
+    BeaconCache, DrandHttp, FetchCascade, IpfsGateway, SourceStats, SwarmClient, SwarmConfig,
+};
+
+use crate::beacons::now_secs;
+use crate::{Node, NodeError};
+
+/// Per-request timeout of HTTP sources (drand API, gateways).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an online node rereads the seeding switch.
+const SETTINGS_POLL: Duration = Duration::from_secs(2);
+/// Rounds behind the head a seeding pass makes sure it holds.
+const HEAD_WINDOW: u64 = 10;
+
+/// Where beacons come from and what this node gives.
+#[derive(Debug, Clone, Default)]
+pub struct GridSources {
+    /// Grid peers to connect to first.
+    pub bootstrap: Vec<libp2p::Multiaddr>,
+    /// Addresses to listen on for grid peers.
+    pub listen: Vec<libp2p::Multiaddr>,
+    /// Discover grid peers on the LAN with mDNS.
+    pub mdns: bool,
+    /// Upload cap: rounds served to peers per second.
+    pub serve_rate: Option<u64>,
+    /// Disk cap of the beacon cache in bytes.
+    pub cache_budget: u64,
+    /// drand HTTP API base URLs (none: no HTTP layer).
+    pub drand_urls: Vec<String>,
+    /// IPFS trustless gateways (none: no gateway layer).
+    pub gateways: Vec<String>,
+    /// Where to read the chunk index (default: each gateway's).
+    pub chunk_index: Option<String>,
+}
+
+fn grid_err(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Io(e.to_string())
+}
+
+impl Node {
+    /// The cascade over this home's cache with `sources`: over `swarm` when
+    /// given (the node is online), else over a swarm of its own when peers,
+    /// listen addresses or mDNS are asked for, else without a swarm layer.
+    pub async fn open_cascade(
+        &self,
+        sources: &GridSources,
+        chains: &[ChainInfo],
+        swarm: Option<SwarmClient>,
+    ) -> Result<FetchCascade, NodeError> {
+        let cache = Arc::new(
+            BeaconCache::open(&self.cache_dir(), sources.cache_budget.max(1)).map_err(grid_err)?,
+        );
+        let http = if sources.drand_urls.is_empty() {
+            None
+        } else {
+            Some(DrandHttp::new(&sources.drand_urls, HTTP_TIMEOUT).map_err(grid_err)?)
+        };
+        let cascade = FetchCascade::new(cache.clone(), http);
+        if let Some(swarm) = swarm {
+            return Ok(cascade.with_swarm(swarm));
+        }
+        if sources.bootstrap.is_empty() && sources.listen.is_empty() && !sources.mdns {
+            return Ok(cascade);
+        }
+        let config = SwarmConfig {
+            keypair: self.libp2p_keypair()?,
+            listen: if sources.listen.is_empty() {
+                default_listen()
+            } else {
+                sources.listen.clone()
+            },
+            bootstrap: sources.bootstrap.clone(),
+            chains: chains.to_vec(),
+            mdns: sources.mdns,
+            serve_rounds_per_sec: sources.serve_rate,
+            inbound: None,
+        };
+        let client = zks_grid::swarm::start(config, cache)
+            .await
+            .map_err(grid_err)?;
+        if !sources.bootstrap.is_empty() {
+            // Give the first connections a moment before asking for providers.
+            for _ in 0..40 {
+                if !client.peers().await.map_err(grid_err)?.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(cascade.with_swarm(client))
+    }
+
+    /// The chain by name or hash; a hash this home does not know is learned
+    /// from the HTTP sources or the grid peers (accepted only if the info
+    /// hashes to it) and remembered.
+    pub async fn resolve_chain(
+        &self,
+        name: &str,
+        cascade: &FetchCascade,
+    ) -> Result<ChainInfo, NodeError> {
+        if let Ok(chain) = self.chain(name) {
+            return Ok(chain);
+        }
+        let Ok(hash) = name.parse::<ChainHash>() else {
+            return self.chain(name);
+        };
+        let mut info = None;
+        if let Some(http) = cascade.http() {
+            info = http.info(&hash).await.ok();
+        }
+        if info.is_none()
+            && let Some(swarm) = cascade.swarm()
+        {
+            info = swarm.learn_chain(hash, Duration::from_secs(5)).await;
+        }
+        let info = info.ok_or_else(|| {
+            NodeError::Beacon(format!(
+                "chain {hash} is not known here and no source or peer could describe it"
+            ))
+        })?;
+        self.add_chain(&info.to_info_json())?;
+        if let Some(swarm) = cascade.swarm() {
+            swarm.add_chain(info.clone()).await.map_err(grid_err)?;
+        }
+        Ok(info)
+    }
+
+    /// Adds the gateway layer and `chain`'s chunk index, if gateways are set.
+    pub async fn with_gateway(
+        &self,
+        cascade: FetchCascade,
+        sources: &GridSources,
+        chain: &ChainInfo,
+    ) -> Result<FetchCascade, NodeError> {
+        if sources.gateways.is_empty() {
+            return Ok(cascade);
+        }
+        let gateway = IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT).map_err(grid_err)?;
+        let indexes = gateway
+            .load_index(sources.chunk_index.as_deref(), chain)
+            .await
+            .map_err(NodeError::Io)?;
+        let cascade = cascade.with_gateway(gateway);
+        for index in indexes {
+            cascade.add_index(index);
+        }
+        Ok(cascade)
+    }
+
+    /// Everything `zks fetch` and `zks beacon get` need: the cascade with
+    /// every configured source and the chain resolved through it.
+    pub async fn open_chain(
+        &self,
+        name: &str,
+        sources: &GridSources,
+    ) -> Result<(FetchCascade, ChainInfo), NodeError> {
+        let known: Vec<ChainInfo> = self.chain(name).ok().into_iter().collect();
+        let cascade = self.open_cascade(sources, &known, None).await?;
+        let chain = self.resolve_chain(name, &cascade).await?;
+        let cascade = self.with_gateway(cascade, sources, &chain).await?;
+        Ok((cascade, chain))
+    }
+
+    /// The sources the settings describe (for the app and the daemon).
+    pub fn sources_from_settings(&self) -> Result<GridSources, NodeError> {
+        let s = self.settings()?;
+        Ok(GridSources {
+            bootstrap: s.bootstrap.iter().filter_map(|a| a.parse().ok()).collect(),
+            listen: Vec::new(),
+            mdns: s.mdns,
+            serve_rate: s.upload_rounds_per_sec,
+            cache_budget: s.cache_budget_bytes,
+            drand_urls: s.drand_urls,
+            gateways: s.gateways,
+            chunk_index: None,
+        })
+    }
+}
+
+/// Listen on every interface, TCP and QUIC, any port.
+pub(crate) fn default_listen() -> Vec<libp2p::Multiaddr> {
+    ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
+/// What seeding keeps.
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    /// The chains followed.
+    pub chains: Vec<ChainInfo>,
+    /// Rounds of the first chain kept in full (pinned in the cache).
+    pub pin: Option<RangeInclusive<u64>>,
+}
+
+/// How seeding is going.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeedStatus {
+    /// Whether seeding is on.
+    pub enabled: bool,
+    /// Passes made since the node started.
+    pub passes: u64,
+    /// Unix time of the last pass.
+    pub last_pass_at: Option<u64>,
+    /// What went wrong in the last pass, if anything.
+    pub last_error: Option<String>,
+}
+
+/// A running seeder; stops when dropped.
+#[derive(Debug)]
+pub struct Seeder {
+    enabled: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+    status: Arc<Mutex<SeedStatus>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Seeder {
+    /// Turns seeding on or off; a pass starts at once when turned on.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .enabled = on;
+        self.wake.notify_one();
+    }
+
+    /// The seeder's state.
+    pub fn status(&self) -> SeedStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for Seeder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Node {
+    /// Starts seeding `plan` through `cascade`: each period (the shortest
+    /// chain period) while enabled, fetch the last rounds before each head
+    /// (and the pinned range), then announce the chunks held.
+    pub fn start_seeding(
+        &self,
+        cascade: Arc<FetchCascade>,
+        plan: SeedPlan,
+        enabled: bool,
+    ) -> Seeder {
+        if let (Some(pin), Some(first)) = (&plan.pin, plan.chains.first()) {
+            cascade.cache().pin(first.hash, pin.clone());
+        }
+        let enabled = Arc::new(AtomicBool::new(enabled));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let status = Arc::new(Mutex::new(SeedStatus {
+            enabled: enabled.load(Ordering::Relaxed),
+            ..SeedStatus::default()
+        }));
+        let (on, woken, shared) = (enabled.clone(), wake.clone(), status.clone());
+        let task = tokio::spawn(async move {
+            let period = plan
+                .chains
+                .iter()
+                .map(|c| c.period)
+                .min()
+                .unwrap_or(3)
+                .max(1);
+            loop {
+                if on.load(Ordering::Relaxed) {
+                    let error = seed_pass(&cascade, &plan).await;
+                    let mut s = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    s.passes += 1;
+                    s.last_pass_at = Some(now_secs());
+                    s.last_error = error;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(period), woken.notified()).await;
+            }
+        });
+        Seeder {
+            enabled,
+            wake,
+            status,
+            task,
+        }
+    }
+}
+
+/// One seeding pass; the last error, if any.
+async fn seed_pass(cascade: &FetchCascade, plan: &SeedPlan) -> Option<String> {
+    let now = now_secs();
+    let mut error = None;
+    for (i, chain) in plan.chains.iter().enumerate() {
+        let head = chain.round_at(now);
+        if head == 0 {
+            continue;
+        }
+        let range = match (&plan.pin, i) {
+            (Some(pin), 0) => *pin.start()..=(*pin.end()).min(head),
+            _ => head.saturating_sub(HEAD_WINDOW).max(1)..=head,
+        };
+        match cascade.fetch(chain, range, now).await {
+            Ok(report) => {
+                tracing::info!(chain = %chain.name, held = report.held(), failed = report.failed.len(), "seeding pass");
+                if let Some((round, reason)) = report.failed.first() {
+                    error = Some(format!("{}: round {round}: {reason}", chain.name));
+                }
+            }
+            Err(e) => error = Some(format!("{}: {e}", chain.name)),
+        }
+        if let Err(e) = cascade.announce(chain).await {
+            tracing::warn!("cannot announce chunks: {e}");
+        }
+    }
+    error
+}
+
+/// The grid of a node that is online: its swarm, cascade and seeder.
+#[derive(Debug)]
+pub(crate) struct GridRuntime {
+    pub swarm: SwarmClient,
+    pub cascade: Arc<FetchCascade>,
+    pub seeder: Seeder,
+}
+
+/// What an online node's grid is doing, for `zks status` and the app.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LiveGrid {
+    /// Connected peers.
+    pub peers: usize,
+    /// Seeding.
+    pub seeding: SeedStatus,
+    /// Counters per source (`cache`, `swarm`, `gateway`, `drand`).
+    pub sources: BTreeMap<String, SourceStats>,
+    /// Unix time of this report.
+    pub at: u64,
+}
+
+impl Node {
+    /// Starts the grid runtime over an online swarm: a cascade with the
+    /// settings' sources and a seeder for the settings' chains (on when the
+    /// settings say so).
+    pub(crate) async fn start_grid(&self, swarm: SwarmClient) -> Result<(), NodeError> {
+        let settings = self.settings()?;
+        let sources = self.sources_from_settings()?;
+        let cascade = Arc::new(
+            self.open_cascade(&sources, &[], Some(swarm.clone()))
+                .await?,
+        );
+        let mut chains = Vec::new();
+        for name in &settings.chains {
+            match self.resolve_chain(name, &cascade).await {
+                Ok(chain) => chains.push(chain),
+                Err(e) => tracing::warn!("not seeding {name}: {e}"),
+            }
+        }
+        let seeder = self.start_seeding(
+            cascade.clone(),
+            SeedPlan { chains, pin: None },
+            settings.seeding,
+        );
+        *self
+            .inner
+            .grid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(GridRuntime {
+            swarm,
+            cascade,
+            seeder,
+        });
+        // The switch may be flipped by another process on this home (the
+        // CLI while the app or daemon runs): follow the stored setting.
+        let node = self.clone();
+        tokio::spawn(async move {
+            let mut last = settings.seeding;
+            loop {
+                tokio::time::sleep(SETTINGS_POLL).await;
+                match node.settings() {
+                    Ok(s) if s.seeding != last => {
+                        last = s.seeding;
+                        node.apply_seeding(last);
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Applies the seeding switch to the running seeder, if online.
+    pub(crate) fn apply_seeding(&self, on: bool) {
+        if let Some(grid) = self
+            .inner
+            .grid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            grid.seeder.set_enabled(on);
+        }
+    }
+
+    /// What the grid is doing in this process (`None` when not online).
+    pub async fn live_grid(&self) -> Option<LiveGrid> {
+        let (swarm, cascade, seeding) = {
+            let grid = self
+                .inner
+                .grid
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let grid = grid.as_ref()?;
+            (
+                grid.swarm.clone(),
+                grid.cascade.clone(),
+                grid.seeder.status(),
+            )
+        };
+        Some(LiveGrid {
+            peers: swarm.peers().await.map(|p| p.len()).unwrap_or(0),
+            seeding,
+            sources: cascade.stats(),
+            at: now_secs(),
+        })
+    }
+}

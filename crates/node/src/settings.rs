@@ -1,0 +1,219 @@
+//! The user's settings, stored in the home's database: what the grid
+//! fetches and gives, where it connects, notifications. Every change is
+//! checked as a whole before anything is stored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Node, NodeError};
+
+/// The settings key in the store.
+const KEY: &str = "app";
+
+/// Public drand HTTP endpoints (League of Entropy), used when the user set
+/// none. Only contacted when the node fetches beacons (seeding, or binding
+/// a message when no verified round is held).
+pub const DEFAULT_DRAND_URLS: [&str; 4] = [
+    "https://api.drand.sh",
+    "https://api2.drand.sh",
+    "https://api3.drand.sh",
+    "https://drand.cloudflare.com",
+];
+
+/// Smallest beacon-cache budget accepted (one chunk file of a G2 chain is
+/// about 3 MiB).
+pub const MIN_CACHE_BUDGET: u64 = 64 << 20;
+
+/// Everything the user can set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Keep following and serving the chains (seeding).
+    pub seeding: bool,
+    /// Chains to seed, by name or hash.
+    pub chains: Vec<String>,
+    /// Grid peers to connect to first (multiaddresses with `/p2p/…`).
+    pub bootstrap: Vec<String>,
+    /// drand HTTP API base URLs.
+    pub drand_urls: Vec<String>,
+    /// IPFS trustless gateways for complete chunks.
+    pub gateways: Vec<String>,
+    /// Upload cap: beacon rounds served to peers per second (`None`: no cap).
+    pub upload_rounds_per_sec: Option<u64>,
+    /// Disk cap of the beacon cache in bytes (pinned ranges are kept).
+    pub cache_budget_bytes: u64,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Desktop notifications for messages and files.
+    pub notifications: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            seeding: false,
+            chains: vec!["quicknet".into()],
+            bootstrap: Vec::new(),
+            drand_urls: DEFAULT_DRAND_URLS.iter().map(|s| (*s).to_owned()).collect(),
+            gateways: Vec::new(),
+            upload_rounds_per_sec: None,
+            cache_budget_bytes: 4 << 30,
+            mdns: true,
+            notifications: true,
+        }
+    }
+}
+
+fn bad(message: String) -> NodeError {
+    NodeError::BadInput(message)
+}
+
+fn check_urls(what: &str, urls: &[String]) -> Result<(), NodeError> {
+    for url in urls {
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= 2048
+            && !url.chars().any(char::is_whitespace)
+            && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+        if !ok {
+            return Err(bad(format!(
+                "{what}: {url:?} is not an http:// or https:// URL"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Checks every field; the first problem is the error.
+    pub fn validate(&self, node: &Node) -> Result<(), NodeError> {
+        if self.chains.is_empty() {
+            return Err(bad("choose at least one chain to seed".into()));
+        }
+        for chain in &self.chains {
+            let is_hash = chain.len() == 64 && chain.chars().all(|c| c.is_ascii_hexdigit());
+            if !is_hash && node.chain(chain).is_err() {
+                return Err(bad(format!(
+                    "chains: {chain:?} is neither a known chain name nor a 64-digit chain hash"
+                )));
+            }
+        }
+        for peer in &self.bootstrap {
+            let addr: libp2p::Multiaddr = peer
+                .parse()
+                .map_err(|_| bad(format!("bootstrap: {peer:?} is not a multiaddress")))?;
+            if !addr
+                .iter()
+                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+            {
+                return Err(bad(format!(
+                    "bootstrap: {peer:?} must end with /p2p/<peer id>"
+                )));
+            }
+        }
+        check_urls("drand URLs", &self.drand_urls)?;
+        check_urls("gateways", &self.gateways)?;
+        if self.upload_rounds_per_sec == Some(0) {
+            return Err(bad(
+                "upload cap: 0 rounds per second would serve nothing; turn seeding off instead"
+                    .into(),
+            ));
+        }
+        if self.cache_budget_bytes < MIN_CACHE_BUDGET {
+            return Err(bad(format!(
+                "the beacon cache needs at least {} MiB",
+                MIN_CACHE_BUDGET >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Node {
+    /// The settings (defaults for anything never set).
+    pub fn settings(&self) -> Result<Settings, NodeError> {
+        self.with_store(|store| Ok(store.setting::<Settings>(KEY)?.unwrap_or_default()))
+    }
+
+    /// Checks and stores `settings` as a whole; a bad field changes nothing.
+    /// Seeding is switched on or off at once if the node is online; the
+    /// network sources and caps apply the next time it goes online.
+    pub fn save_settings(&self, settings: &Settings) -> Result<Settings, NodeError> {
+        settings.validate(self)?;
+        self.with_store_mut(|store| Ok(store.set_setting(KEY, settings)?))?;
+        self.apply_seeding(settings.seeding);
+        Ok(settings.clone())
+    }
+
+    /// Turns seeding on or off (stored, and applied at once when online).
+    pub fn set_seeding(&self, on: bool) -> Result<Settings, NodeError> {
+        let mut settings = self.settings()?;
+        settings.seeding = on;
+        self.save_settings(&settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn settings_round_trip_and_bad_ones_change_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let node = Node::start(crate::NodeConfig {
+            data_dir: crate::DataDir::at(home.path()).unwrap(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(node.settings().unwrap(), Settings::default());
+        let s = Settings {
+            seeding: true,
+            bootstrap: vec![
+                "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWGmWKUoeSLLdTcPZzKrCCExV8hRvafaRVT54GkBVvbg1u"
+                    .into(),
+            ],
+            drand_urls: vec!["http://127.0.0.1:8080".into()],
+            upload_rounds_per_sec: Some(5000),
+            ..Settings::default()
+        };
+        node.save_settings(&s).unwrap();
+        assert_eq!(node.settings().unwrap(), s);
+
+        type Change = Box<dyn Fn(&mut Settings)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (Box::new(|s| s.chains.clear()), "at least one chain"),
+            (
+                Box::new(|s| s.chains = vec!["nope".into()]),
+                "neither a known chain",
+            ),
+            (
+                Box::new(|s| s.bootstrap = vec!["not an address".into()]),
+                "not a multiaddress",
+            ),
+            (
+                Box::new(|s| s.bootstrap = vec!["/ip4/1.2.3.4/tcp/1".into()]),
+                "/p2p/",
+            ),
+            (
+                Box::new(|s| s.drand_urls = vec!["ftp://x".into()]),
+                "drand URLs",
+            ),
+            (
+                Box::new(|s| s.gateways = vec!["https://".into()]),
+                "gateways",
+            ),
+            (
+                Box::new(|s| s.upload_rounds_per_sec = Some(0)),
+                "upload cap",
+            ),
+            (Box::new(|s| s.cache_budget_bytes = 1024), "at least 64 MiB"),
+        ];
+        for (change, needle) in cases {
+            let mut bad = s.clone();
+            change(&mut bad);
+            let err = node.save_settings(&bad).unwrap_err();
+            assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+            assert_eq!(node.settings().unwrap(), s, "nothing changed");
+        }
+        assert!(!node.set_seeding(false).unwrap().seeding);
+        assert!(!node.settings().unwrap().seeding);
+    }
+}
