@@ -310,3 +310,64 @@ async fn whole_chunks_come_by_cid_from_a_trustless_gateway_and_lies_are_refused(
         "now complete here too"
     );
 }
+
+#[tokio::test]
+async fn the_relay_bounds_its_connections_and_drops_silent_clients() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let signer = devnet(10);
+    let (addr, _task) = relay::serve_limited(
+        "127.0.0.1:0".parse().unwrap(),
+        RelaySource::Devnet(signer),
+        4,
+        Duration::from_millis(500),
+    )
+    .await
+    .unwrap();
+    // Four clients connect and say nothing (slowloris): all permits taken.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    let info = client
+        .get(format!("http://{addr}/info"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert!(info.status().is_success());
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "served only once the silent connections were dropped"
+    );
+    // The silent ones were closed by the server.
+    for mut s in silent {
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .expect("closed, not left hanging")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+    // A request with an absurd header is refused; the relay keeps serving.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let huge = "x".repeat(2 << 20);
+    let _ = raw
+        .write_all(format!("GET /info HTTP/1.1\r\nHost: a\r\nX-Big: {huge}\r\n\r\n").as_bytes())
+        .await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), raw.read_to_end(&mut answer)).await;
+    assert!(
+        !answer.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..answer.len().min(80)])
+    );
+    let again = client
+        .get(format!("http://{addr}/info"))
+        .send()
+        .await
+        .unwrap();
+    assert!(again.status().is_success());
+}

@@ -433,4 +433,76 @@ mod tests {
             seal_grid_chunk(&key, &id, 1, &zeros)[..64]
         );
     }
+
+    fn sample_offer(pad: bool) -> Vec<u8> {
+        let protection = if pad {
+            FileProtection::Pad { offset: 77 }
+        } else {
+            FileProtection::Grid {
+                key: Zeroizing::new([3; 32]),
+            }
+        };
+        FileMessage::Offer(offer(protection)).encode().to_vec()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Arbitrary bytes never panic the parser, and whatever it accepts
+        /// is in canonical form (re-encodes to the same bytes), so no two
+        /// encodings of one message exist.
+        #[test]
+        fn control_messages_parse_canonically_or_not_at_all(
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            kind in 0u8..6,
+        ) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.push(VERSION);
+            bytes.push(kind);
+            bytes.extend_from_slice(&tail);
+            if let Ok(m) = FileMessage::parse(&bytes) {
+                proptest::prop_assert_eq!(m.encode().to_vec(), bytes);
+            }
+            let _ = FileMessage::parse(&tail);
+        }
+
+        /// A valid offer with one byte changed is refused or parses to a
+        /// different message that still re-encodes exactly.
+        #[test]
+        fn mutated_offers_never_alias(pad: bool, at in 0usize..400, flip in 1u8..=255) {
+            let good = sample_offer(pad);
+            let mut bad = good.clone();
+            let at = at % bad.len();
+            bad[at] ^= flip;
+            if let Ok(m) = FileMessage::parse(&bad) {
+                proptest::prop_assert_eq!(m.encode().to_vec(), bad);
+            }
+        }
+
+        /// Any change to a sealed grid chunk (flip, cut, extension) is
+        /// refused; nothing of it is returned.
+        #[test]
+        fn altered_grid_chunks_never_open(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            at in proptest::prelude::any::<usize>(),
+            flip in 1u8..=255,
+            cut in 0usize..40,
+            extra in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..40),
+        ) {
+            let key = [9u8; 32];
+            let id = [1u8; 16];
+            let sealed = seal_grid_chunk(&key, &id, 5, &data);
+            let len = data.len() as u64;
+            proptest::prop_assert_eq!(open_grid_chunk(&key, &id, 5, len, &sealed).unwrap(), data);
+            let mut flipped = sealed.clone();
+            let at = at % flipped.len();
+            flipped[at] ^= flip;
+            proptest::prop_assert!(open_grid_chunk(&key, &id, 5, len, &flipped).is_err());
+            let short = &sealed[..sealed.len().saturating_sub(cut.max(1))];
+            proptest::prop_assert!(open_grid_chunk(&key, &id, 5, len, short).is_err());
+            let mut long = sealed.clone();
+            long.extend_from_slice(&extra);
+            proptest::prop_assert!(open_grid_chunk(&key, &id, 5, len, &long).is_err());
+        }
+    }
 }
