@@ -262,10 +262,11 @@ fn first_free_name(
     )))
 }
 
-/// Moves the finished partial file to a free name in `dir`: a hard link
-/// (atomic, never replaces) then removing the partial file, or a copy into
-/// a newly created file where links are not supported.
-fn move_into_place(partial: &Path, dir: &Path, name: &str) -> Result<PathBuf, NodeError> {
+/// Puts the finished partial file at a free name in `dir`: a hard link
+/// (atomic, never replaces), or a copy into a newly created file where links
+/// are not supported. The partial file stays until the transfer is stored
+/// as completed, so a crash in between finishes again instead of losing it.
+fn place_file(partial: &Path, dir: &Path, name: &str) -> Result<PathBuf, NodeError> {
     let target = first_free_name(dir, name, |candidate| {
         match std::fs::hard_link(partial, candidate) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
@@ -280,7 +281,6 @@ fn move_into_place(partial: &Path, dir: &Path, name: &str) -> Result<PathBuf, No
             other => other,
         }
     })?;
-    let _ = std::fs::remove_file(partial);
     Ok(target)
 }
 
@@ -1168,6 +1168,16 @@ impl Node {
         };
         let dir = self.downloads_dir();
         std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, &e))?;
+        if !t.path.is_empty() && !Path::new(&t.path).exists() {
+            // The partial file is gone (deleted by hand): start over.
+            tracing::warn!(
+                path = t.path,
+                "the partial file is gone; receiving from the start"
+            );
+            t.done = vec![0; t.done.len()];
+            t.path = String::new();
+            self.with_store_mut(|s| Ok(s.set_transfer_progress(&t.transfer_id, &t.done, 0)?))?;
+        }
         if t.path.is_empty() {
             let partial = dir.join(format!(".zks-{}.part", hex::encode(id)));
             let file = OpenOptions::new()
@@ -1379,11 +1389,12 @@ impl Node {
             );
             return Ok(());
         }
-        let target = move_into_place(partial, dir, &t.name)?;
+        let target = place_file(partial, dir, &t.name)?;
         let path = target.to_string_lossy().into_owned();
         let id = parse_id(&t.transfer_id)?;
         let completed =
             self.with_store_mut(|s| Ok(s.complete_transfer(&t.transfer_id, &path, t.size)?))?;
+        let _ = std::fs::remove_file(partial);
         if !completed {
             // Cancelled while the last chunks came in: the whole, verified
             // file stays where it landed; nothing more to tell the sender.
@@ -1576,15 +1587,18 @@ mod tests {
         std::fs::write(dir.path().join("a (1).txt"), b"mine too").unwrap();
         let partial = dir.path().join(".zks-1.part");
         std::fs::write(&partial, b"theirs").unwrap();
-        let placed = move_into_place(&partial, dir.path(), "a.txt").unwrap();
+        let placed = place_file(&partial, dir.path(), "a.txt").unwrap();
         assert_eq!(placed, dir.path().join("a (2).txt"));
         assert_eq!(std::fs::read(&placed).unwrap(), b"theirs");
         assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
-        assert!(!partial.exists());
+        assert!(
+            partial.exists(),
+            "removed only once the transfer is stored complete"
+        );
         let partial = dir.path().join(".zks-2.part");
         std::fs::write(&partial, b"x").unwrap();
         assert_eq!(
-            move_into_place(&partial, dir.path(), "noext").unwrap(),
+            place_file(&partial, dir.path(), "noext").unwrap(),
             dir.path().join("noext")
         );
     }

@@ -193,10 +193,18 @@ impl Node {
 
 /// Listen on every interface, TCP and QUIC, any port.
 pub(crate) fn default_listen() -> Vec<libp2p::Multiaddr> {
-    ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
-        .iter()
-        .filter_map(|a| a.parse().ok())
-        .collect()
+    listen_on_port(0)
+}
+
+/// Listen on every interface on `port`, TCP and QUIC (0: any port).
+pub(crate) fn listen_on_port(port: u16) -> Vec<libp2p::Multiaddr> {
+    [
+        format!("/ip4/0.0.0.0/tcp/{port}"),
+        format!("/ip4/0.0.0.0/udp/{port}/quic-v1"),
+    ]
+    .iter()
+    .filter_map(|a| a.parse().ok())
+    .collect()
 }
 
 /// What seeding keeps.

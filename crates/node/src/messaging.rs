@@ -308,8 +308,12 @@ impl Node {
                 }
                 all
             });
-        let listen = if config.listen.is_empty() {
-            crate::grid::default_listen()
+        // Without explicit addresses, listen on the home's own port (chosen
+        // once, then kept) so contacts find this device again after a
+        // restart; if it is taken now, on any port.
+        let stable = config.listen.is_empty();
+        let listen = if stable {
+            crate::grid::listen_on_port(settings.listen_port)
         } else {
             config.listen
         };
@@ -319,23 +323,57 @@ impl Node {
                 bootstrap.push(peer);
             }
         }
-        let swarm_config = zks_grid::SwarmConfig {
-            keypair: self.libp2p_keypair()?,
+        let cache = std::sync::Arc::new(cache);
+        let keypair = self.libp2p_keypair()?;
+        let swarm_config = |listen: Vec<libp2p::Multiaddr>| zks_grid::SwarmConfig {
+            keypair: keypair.clone(),
             listen,
-            bootstrap,
-            chains,
+            bootstrap: bootstrap.clone(),
+            chains: chains.clone(),
             mdns: config.mdns,
             serve_rounds_per_sec: settings.upload_rounds_per_sec,
-            inbound: Some(tx),
+            inbound: Some(tx.clone()),
         };
-        let client = zks_grid::swarm::start(swarm_config, std::sync::Arc::new(cache))
-            .await
-            .map_err(|e| NodeError::Io(e.to_string()))?;
+        let started = match zks_grid::swarm::start(swarm_config(listen), cache.clone()).await {
+            Err(e) if stable && settings.listen_port != 0 => {
+                tracing::warn!(
+                    port = settings.listen_port,
+                    "cannot listen on this home's port ({e}); using another"
+                );
+                zks_grid::swarm::start(swarm_config(crate::grid::listen_on_port(0)), cache).await
+            }
+            other => other,
+        };
+        let client = started.map_err(|e| NodeError::Io(e.to_string()))?;
+        if stable {
+            self.keep_listen_port(&client, settings.listen_port).await;
+        }
         self.run_messaging(client.clone(), rx);
         if config.grid {
             self.start_grid(client.clone()).await?;
         }
         Ok(client)
+    }
+}
+
+impl Node {
+    /// Stores the TCP port the swarm got, when it is not the stored one.
+    async fn keep_listen_port(&self, client: &SwarmClient, stored: u16) {
+        let port = listen_addresses(client).await.iter().find_map(|a| {
+            a.parse::<libp2p::Multiaddr>()
+                .ok()?
+                .iter()
+                .find_map(|p| match p {
+                    libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+                    _ => None,
+                })
+        });
+        if let Some(port) = port.filter(|p| *p != stored)
+            && let Ok(mut settings) = self.settings()
+        {
+            settings.listen_port = port;
+            let _ = self.with_store_mut(|store| Ok(store.set_setting("app", &settings)?));
+        }
     }
 }
 

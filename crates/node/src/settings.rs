@@ -45,6 +45,10 @@ pub struct Settings {
     pub mdns: bool,
     /// Desktop notifications for messages and files.
     pub notifications: bool,
+    /// TCP and QUIC port to listen on when no address is given (0: pick one
+    /// at the first start and keep it, so contacts find this device at the
+    /// same address after a restart).
+    pub listen_port: u16,
 }
 
 impl Default for Settings {
@@ -59,6 +63,7 @@ impl Default for Settings {
             cache_budget_bytes: 4 << 30,
             mdns: true,
             notifications: true,
+            listen_port: 0,
         }
     }
 }

@@ -47,16 +47,25 @@ impl Drop for Running {
 /// Starts `zks daemon` for `home` on loopback (with `extra` arguments) and
 /// waits until it listens.
 pub(crate) fn daemon(home: &Path, extra: &[&str]) -> Running {
+    daemon_on(home, 0, extra)
+}
+
+/// A loopback TCP port free right now (for a daemon that keeps its port
+/// across restarts, as a real one does).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// [`daemon`] listening on `port` (0: any).
+pub(crate) fn daemon_on(home: &Path, port: u16, extra: &[&str]) -> Running {
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
     let mut child = zks()
         .arg("--home")
         .arg(home)
-        .args([
-            "daemon",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--run-for",
-            "120",
-        ])
+        .args(["daemon", "--listen", &listen, "--run-for", "180"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
