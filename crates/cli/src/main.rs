@@ -61,6 +61,9 @@ enum Command {
     File(cmd::files::FileCommand),
     /// List file transfers (same as `zks file list`).
     Transfers(cmd::files::ListArgs),
+    /// Encrypted backup and restore of identity, contacts and history.
+    #[command(subcommand)]
+    Backup(cmd::backup::BackupCommand),
     /// Show or change the settings shared by the daemon and the desktop app.
     #[command(subcommand)]
     Settings(cmd::settings::SettingsCommand),
@@ -133,6 +136,12 @@ fn main() -> ExitCode {
             Command::File(command) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::files::run(&node, command).await;
+                node.stop().await;
+                result
+            }
+            Command::Backup(command) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::backup::run(&node, command);
                 node.stop().await;
                 result
             }

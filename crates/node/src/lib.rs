@@ -6,6 +6,7 @@
 //! anything one of them can do, the other can do through the same calls.
 //! This crate never talks to a window or a terminal.
 
+mod backup;
 mod beacons;
 mod daemon;
 mod error;
@@ -21,6 +22,7 @@ mod pairing;
 mod settings;
 mod status;
 
+pub use backup::RestoreReport;
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
 pub use daemon::DaemonInfo;
 pub use error::NodeError;

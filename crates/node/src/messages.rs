@@ -134,9 +134,9 @@ impl Node {
                 Mode::Grid => {
                     let out = prepare(&record, None)?;
                     let plaintext = out.plaintext.as_slice();
-                    let binding = binding(store)?;
-                    let mut session = Session::from_bytes(&store.session_state(record.id)?)
+                    let mut session = Session::from_bytes(&session_of(store, &record)?)
                         .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
+                    let binding = binding(store)?;
                     let envelope = session.seal(&binding, plaintext, &mut rand_core::OsRng)?;
                     let message = NewMessage {
                         outgoing: true,
@@ -244,7 +244,7 @@ impl Node {
             }
             match &envelope.body {
                 Body::Grid(_) => {
-                    let mut session = Session::from_bytes(&store.session_state(record.id)?)
+                    let mut session = Session::from_bytes(&session_of(store, &record)?)
                         .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
                     let rounds =
                         StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
@@ -325,6 +325,19 @@ impl Node {
         }
         Ok(opened)
     }
+}
+
+/// A contact's stored session state; a contact restored from a backup has
+/// none (keys are never restored) and must be paired again.
+fn session_of(store: &zks_store::Store, record: &ContactRecord) -> Result<Vec<u8>, NodeError> {
+    let state = store.session_state(record.id)?;
+    if state.is_empty() {
+        return Err(NodeError::BadInput(format!(
+            "{} was restored from a backup, which never holds message keys; pair with them again to continue",
+            record.name
+        )));
+    }
+    Ok(state)
 }
 
 fn session_id_of(bytes: &[u8]) -> Result<[u8; 16], NodeError> {

@@ -42,6 +42,8 @@ pub struct Contact {
     pub role: String,
     /// The one-time pad shared with this contact, if any.
     pub pad: Option<crate::pads::PadStatus>,
+    /// Restored from a backup without keys: pair again before messaging.
+    pub needs_pairing: bool,
 }
 
 /// The result of accepting an invite: the reply to give back, and the contact.
@@ -171,8 +173,8 @@ impl Node {
                 record.reply = Some(reply.as_bytes().to_vec());
             }
             let name = record.name.clone();
-            store.complete_pairing(&invite.hash(), &record)?;
-            let contact = contact_from(store, store.contact(&name)?)?;
+            let id = store.complete_pairing(&invite.hash(), &record)?;
+            let contact = contact_from(store, stored_contact(store, id, &name)?)?;
             Ok(AcceptedInvite {
                 reply_text: qr::to_text(reply.as_bytes())?,
                 contact,
@@ -218,8 +220,8 @@ impl Node {
             let paired = pending.finish(&reply)?;
             let record = new_contact(as_name, &paired, Role::Initiator)?;
             let name = record.name.clone();
-            store.complete_pairing(&reply.invite_hash, &record)?;
-            contact_from(store, store.contact(&name)?)
+            let id = store.complete_pairing(&reply.invite_hash, &record)?;
+            contact_from(store, stored_contact(store, id, &name)?)
         })
     }
 
@@ -320,10 +322,20 @@ fn contact_name(as_name: Option<&str>, their_name: &str) -> String {
     }
 }
 
+/// The contact a pairing stored (row `id`; a device paired again keeps its
+/// earlier name).
+fn stored_contact(store: &Store, id: i64, name: &str) -> Result<ContactRecord, NodeError> {
+    match store.contacts()?.into_iter().find(|c| c.id == id) {
+        Some(c) => Ok(c),
+        None => Ok(store.contact(name)?),
+    }
+}
+
 pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, NodeError> {
     let pad = store
         .pad(c.id)?
         .map(|p| crate::pads::status_of(&p, &c.role));
+    let needs_pairing = store.session_state(c.id)?.is_empty();
     Ok(Contact {
         name: c.name,
         peer_id: c.peer_id,
@@ -332,5 +344,6 @@ pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, N
         addresses: c.addresses,
         role: c.role,
         pad,
+        needs_pairing,
     })
 }

@@ -15,6 +15,8 @@ pub(crate) const RATCHET_ROOT: &str = "zks session v1 kem ratchet root";
 pub(crate) const PAD_ID: &str = "zks true pad v1 id";
 /// `derive_key` context of a file chunk's key (file key ‖ transfer id ‖ index).
 pub(crate) const FILE_CHUNK: &str = "zks file v1 chunk";
+/// `derive_key` context of a backup's keys (from the Argon2id output).
+pub(crate) const BACKUP: &str = "zks backup v1 key";
 /// `derive_key` context that turns injected randomness into an ML-KEM seed.
 pub(crate) const MLKEM_SEED: &str = "zks v1 ml-kem-768 key seed";
 

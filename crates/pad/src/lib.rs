@@ -16,6 +16,7 @@
 //!   one-time MAC from pad bytes exchanged in person, used once and wiped.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod envelope;
 pub mod file;
 mod identity;

@@ -5,6 +5,7 @@
 //! Writes run in `BEGIN IMMEDIATE` transactions so that a crash leaves either
 //! the old or the new state, never a mix. The beacon cache is not kept here.
 
+mod backup;
 mod beacons;
 mod error;
 mod migrations;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use backup::{BACKUP_VERSION, BackupContact, BackupData, BackupMessage};
 pub use beacons::StoredBeacon;
 pub use error::StoreError;
 pub use outbox::OutboxItem;

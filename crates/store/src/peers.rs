@@ -217,16 +217,26 @@ impl Store {
                     "this invite was already used for a pairing".into(),
                 ));
             }
+            // The same device paired again (a contact restored from a backup,
+            // or new keys on purpose) keeps its row, name and history; its
+            // keys and safety code are replaced and must be verified again.
+            let restored: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM contacts WHERE peer_id = ?1",
+                    [&contact.peer_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
             let taken: Option<String> = tx
                 .query_row(
-                    "SELECT name FROM contacts WHERE name = ?1 OR peer_id = ?2",
+                    "SELECT name FROM contacts WHERE name = ?1 AND peer_id != ?2",
                     params![contact.name, contact.peer_id],
                     |r| r.get(0),
                 )
                 .optional()?;
             if let Some(existing) = taken {
                 return Err(StoreError::Conflict(format!(
-                    "already paired with a contact named {existing:?} (same name or same device)"
+                    "the name {existing:?} is taken by another contact; choose another name"
                 )));
             }
             tx.execute(
@@ -239,23 +249,43 @@ impl Store {
             )?;
             let addresses =
                 serde_json::to_string(&contact.addresses).unwrap_or_else(|_| "[]".into());
-            tx.execute(
-                "INSERT INTO contacts (name, peer_id, identity_key, addresses, safety_code,
-                                       role, session_id, session, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    contact.name,
-                    contact.peer_id,
-                    contact.identity_key,
-                    addresses,
-                    contact.safety_code,
-                    contact.role,
-                    contact.session_id,
-                    contact.session,
-                    now()
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            if let Some(id) = restored {
+                tx.execute(
+                    "UPDATE contacts SET identity_key = ?1, addresses = ?2, safety_code = ?3,
+                        verified = 0, role = ?4, session_id = ?5, session = ?6
+                     WHERE id = ?7",
+                    params![
+                        contact.identity_key,
+                        addresses,
+                        contact.safety_code,
+                        contact.role,
+                        contact.session_id,
+                        contact.session,
+                        id
+                    ],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO contacts (name, peer_id, identity_key, addresses, safety_code,
+                                           role, session_id, session, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        contact.name,
+                        contact.peer_id,
+                        contact.identity_key,
+                        addresses,
+                        contact.safety_code,
+                        contact.role,
+                        contact.session_id,
+                        contact.session,
+                        now()
+                    ],
+                )?;
+            }
+            let id = match restored {
+                Some(id) => id,
+                None => tx.last_insert_rowid(),
+            };
             if let Some(reply) = &contact.reply {
                 let message = NewMessage {
                     outgoing: true,
@@ -441,7 +471,10 @@ mod tests {
         let err = store
             .complete_pairing(b"h2", &contact("bob", "p3"))
             .unwrap_err();
-        assert!(err.to_string().contains("already paired"), "{err}");
+        assert!(
+            err.to_string().contains("taken by another contact"),
+            "{err}"
+        );
         assert_eq!(store.contacts().unwrap().len(), 1);
         assert_eq!(store.contact("bob").unwrap().id, id);
         assert!(matches!(
@@ -450,6 +483,18 @@ mod tests {
         ));
         store.set_verified(id).unwrap();
         assert!(store.contact("bob").unwrap().verified);
+        // The same device pairs again: same row, new keys, to be verified anew.
+        let mut again = contact("robert", "p1");
+        again.session = vec![7; 10];
+        again.safety_code = "22222 33333".into();
+        assert_eq!(store.complete_pairing(b"h3", &again).unwrap(), id);
+        let bob = store.contact("bob").unwrap();
+        assert_eq!(
+            (bob.safety_code.as_str(), bob.verified),
+            ("22222 33333", false)
+        );
+        assert_eq!(store.session_state(id).unwrap(), vec![7; 10]);
+        assert_eq!(store.contacts().unwrap().len(), 1);
     }
 
     #[test]

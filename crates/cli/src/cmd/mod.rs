@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub(crate) mod backup;
 pub(crate) mod beacon;
 pub(crate) mod devnet;
 pub(crate) mod files;

@@ -1,0 +1,223 @@
+//! What a backup holds, and putting it back into an empty database.
+//!
+//! The rule that keeps restores safe: **no key that was ever used for a
+//! message is in a backup.** Session states (ratchet keys) and pads stay on
+//! the device; restored contacts have no session and must be paired again
+//! before anything is sent to them, so a restored device can never seal a
+//! message with a key (or pad byte) the original already used. The identity
+//! (the Ed25519 seed, i.e. the PeerId), contacts' names, keys, safety codes
+//! and verification marks, the history and the settings are kept.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use crate::peers::now;
+use crate::{Result, Store, StoreError};
+
+/// The backup format version.
+pub const BACKUP_VERSION: u32 = 1;
+
+/// A contact as backed up (no session).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupContact {
+    /// Local name.
+    pub name: String,
+    /// PeerId.
+    pub peer_id: String,
+    /// Ed25519 identity key (hex).
+    pub identity_key: String,
+    /// Addresses.
+    pub addresses: Vec<String>,
+    /// Safety code of the last pairing.
+    pub safety_code: String,
+    /// Whether the user had verified it.
+    pub verified: bool,
+    /// Role in the last pairing.
+    pub role: String,
+}
+
+/// A message as backed up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupMessage {
+    /// The contact's name.
+    pub contact: String,
+    /// Sent by us.
+    pub outgoing: bool,
+    /// `grid` or `pad`.
+    pub mode: String,
+    /// `text` or `file`.
+    pub kind: String,
+    /// The body (hex).
+    pub body: String,
+    /// Chain hash (hex) of the bound round.
+    pub chain_hash: Option<String>,
+    /// The bound round.
+    pub round: Option<u64>,
+    /// Unix time stored.
+    pub created_at: i64,
+}
+
+/// Everything a backup holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupData {
+    /// Format version.
+    pub version: u32,
+    /// Unix time of the backup.
+    pub created_at: i64,
+    /// Identity seed (hex; secret).
+    pub identity_seed: String,
+    /// Display name.
+    pub identity_name: String,
+    /// Contacts.
+    pub contacts: Vec<BackupContact>,
+    /// History (chat text and file offers), oldest first.
+    pub messages: Vec<BackupMessage>,
+    /// Settings, key → JSON value.
+    pub settings: Vec<(String, String)>,
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Corrupt {
+        what: "backup".into(),
+        message: what.into(),
+    }
+}
+
+impl Store {
+    /// Collects what a backup holds (see the module rule: no session, no
+    /// pad, no pending invite).
+    pub fn export_backup(&self) -> Result<BackupData> {
+        let (seed, name) = self
+            .identity()?
+            .ok_or_else(|| StoreError::NotFound("there is no identity to back up yet".into()))?;
+        let contacts = self.contacts()?;
+        let mut messages = Vec::new();
+        for c in &contacts {
+            for m in self.messages(c.id)? {
+                if m.kind == "control" {
+                    continue;
+                }
+                messages.push(BackupMessage {
+                    contact: c.name.clone(),
+                    outgoing: m.outgoing,
+                    mode: m.mode,
+                    kind: m.kind,
+                    body: hex::encode(&m.body),
+                    chain_hash: m.chain_hash.map(hex::encode),
+                    round: m.round,
+                    created_at: m.created_at,
+                });
+            }
+        }
+        messages.sort_by_key(|m| m.created_at);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM settings ORDER BY key")?;
+        let settings = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(BackupData {
+            version: BACKUP_VERSION,
+            created_at: now(),
+            identity_seed: hex::encode(seed),
+            identity_name: name,
+            contacts: contacts
+                .into_iter()
+                .map(|c| BackupContact {
+                    name: c.name,
+                    peer_id: c.peer_id,
+                    identity_key: hex::encode(c.identity_key),
+                    addresses: c.addresses,
+                    safety_code: c.safety_code,
+                    verified: c.verified,
+                    role: c.role,
+                })
+                .collect(),
+            messages,
+            settings,
+        })
+    }
+
+    /// Puts a backup into this database, which must have no identity yet,
+    /// in one transaction. Restored contacts have no session (empty): they
+    /// must be paired again before messages flow.
+    pub fn import_backup(&mut self, data: &BackupData) -> Result<()> {
+        if data.version != BACKUP_VERSION {
+            return Err(bad("made by a newer version"));
+        }
+        let seed = hex::decode(&data.identity_seed).map_err(|_| bad("identity"))?;
+        if seed.len() != 32 {
+            return Err(bad("identity"));
+        }
+        self.write(|tx| {
+            let has_identity: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM identity)", [], |r| r.get(0))?;
+            if has_identity {
+                return Err(StoreError::Conflict(
+                    "this home already has an identity; restore into a new, empty home".into(),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO identity (id, seed, name, created_at) VALUES (1, ?1, ?2, ?3)",
+                params![seed, data.identity_name, now()],
+            )?;
+            let mut ids = std::collections::HashMap::new();
+            for c in &data.contacts {
+                let key = hex::decode(&c.identity_key).map_err(|_| bad("contact key"))?;
+                let addresses =
+                    serde_json::to_string(&c.addresses).map_err(|_| bad("addresses"))?;
+                tx.execute(
+                    "INSERT INTO contacts (name, peer_id, identity_key, addresses, safety_code,
+                        verified, role, session_id, session, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, x'', ?9)",
+                    params![
+                        c.name,
+                        c.peer_id,
+                        key,
+                        addresses,
+                        c.safety_code,
+                        c.verified,
+                        c.role,
+                        // A placeholder session id no envelope can carry.
+                        format!("restored:{}", c.peer_id).into_bytes(),
+                        now()
+                    ],
+                )?;
+                ids.insert(c.name.clone(), tx.last_insert_rowid());
+            }
+            for m in &data.messages {
+                let contact = ids.get(&m.contact).ok_or_else(|| bad("message contact"))?;
+                let body = hex::decode(&m.body).map_err(|_| bad("message body"))?;
+                let chain = m
+                    .chain_hash
+                    .as_deref()
+                    .map(hex::decode)
+                    .transpose()
+                    .map_err(|_| bad("chain hash"))?;
+                tx.execute(
+                    "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round,
+                        created_at, kind)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        contact,
+                        m.outgoing,
+                        m.mode,
+                        body,
+                        chain,
+                        m.round.map(|r| r as i64),
+                        m.created_at,
+                        m.kind
+                    ],
+                )?;
+            }
+            for (key, value) in &data.settings {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
