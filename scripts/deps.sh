@@ -9,7 +9,8 @@ source "$(dirname "$0")/lib.sh"
 profile="${1:-run}"
 
 packages=(build-essential pkg-config curl file libssl-dev
-          libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev)
+          libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+          libdbus-1-dev)
 if [ "$profile" = test ]; then
   packages+=(xvfb xdotool x11-utils imagemagick chromium webkit2gtk-driver dbus-x11)
 fi

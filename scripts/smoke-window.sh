@@ -21,7 +21,9 @@ Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb_pid=$!
 app_pid=""
 cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  # The app runs in a process group of its own (setsid below): ending the
+  # group ends the app, its session bus and what the bus started.
+  [ -n "$app_pid" ] && kill -- "-$app_pid" 2>/dev/null || true
   kill "$xvfb_pid" 2>/dev/null || true
   rm -rf "$home" "$log"
 }
@@ -29,7 +31,9 @@ trap cleanup EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 
 # A private session bus, as a desktop session has; the tray icon talks to it.
-DISPLAY="$display" ZKS_HOME="$home" dbus-run-session -- "$bin" >"$log" 2>&1 &
+# No desktop notifications: there is no notification service here (a failure
+# would only be logged) and a test has nobody to notify.
+DISPLAY="$display" ZKS_HOME="$home" ZKS_NOTIFICATIONS=0 setsid dbus-run-session -- "$bin" >"$log" 2>&1 &
 app_pid=$!
 
 window=""

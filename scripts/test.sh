@@ -6,6 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 total_start=$SECONDS
+# Tests never show desktop notifications (the desktop app reads this).
+export ZKS_NOTIFICATIONS=0
 
 step "dependencies"
 scripts/deps.sh test

@@ -1,6 +1,8 @@
 //! Data shapes that cross IPC, kept in one place so the TypeScript side
 //! (`ui/src/lib/ipc.ts`) mirrors one module.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 pub use zks_node::{
@@ -45,7 +47,8 @@ pub struct ChatMessage {
     /// `grid` (post-quantum, grid pad) or `pad` (one-time pad).
     pub mode: String,
     /// `text` (a chat message) or `file` (a file offer; `text` is the file
-    /// name, the transfer itself is in `transfers_list`).
+    /// name, the transfer itself is the one in `transfers_list` whose
+    /// `message_id` is this message's `id`).
     pub kind: String,
     /// The text (invalid UTF-8 replaced).
     pub text: String,
@@ -58,6 +61,10 @@ pub struct ChatMessage {
     /// Unix time (seconds) it was stored.
     pub created_at: i64,
 }
+
+/// Unread messages per contact name: incoming chat messages and file offers
+/// newer than the newest message the window marked as read there.
+pub type UnreadCounts = BTreeMap<String, u64>;
 
 /// A message accepted for sending.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

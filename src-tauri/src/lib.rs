@@ -7,6 +7,9 @@
 pub mod commands;
 pub mod dto;
 pub mod error;
+mod local_state;
+mod notify;
 mod shell;
+mod tray;
 
 pub use shell::run;

@@ -1,30 +1,46 @@
-//! Window, tray and the wiring between Tauri and the node.
+//! The wiring between Tauri and the node: start-up, the window's events,
+//! node events forwarded to the window, notifications and the tray
+//! (`tray.rs`).
 
 use std::path::PathBuf;
 
-use tauri::menu::{Menu, MenuItem};
-use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
 use zks_node::{DaemonInfo, DataDir, Node, NodeConfig, OnlineConfig, listen_addresses};
 
 use crate::commands::{self, AppNode};
 use crate::dto::NODE_EVENT;
 use crate::error::IpcError;
+use crate::notify;
+use crate::tray::{self, Presence, TrayState};
 
 /// Starts the desktop app and blocks until it quits.
 pub fn run() {
     zks_node::init_logging("warn,zks=info,libp2p_kad=error");
     let home = home_from_args(std::env::args().skip(1));
+    let notifications = notify::enabled(std::env::var(notify::ENV).ok().as_deref());
     tauri::Builder::default()
         .setup(move |app| {
             let node = tauri::async_runtime::block_on(start_node(home));
+            let running = matches!(node, AppNode::Running(_));
+            app.manage(TrayState::new(running, notifications));
             if let AppNode::Running(node) = &node {
                 forward_events(app.handle(), node);
-                bring_online(node);
+                bring_online(app.handle(), node);
+                if notifications {
+                    notify::watch(app.handle(), node);
+                } else {
+                    tracing::info!("desktop notifications are off ({}=0)", notify::ENV);
+                }
             }
             app.manage(node);
-            build_tray(app.handle())?;
+            tray::build(app.handle())?;
+            tray::keep_fresh(app.handle());
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                tray::on_close_requested(window, api);
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::node::node_status,
@@ -36,6 +52,8 @@ pub fn run() {
             commands::pairing::contacts_verify,
             commands::chat::chat_history,
             commands::chat::chat_send,
+            commands::chat::chat_unread,
+            commands::chat::chat_mark_read,
             commands::files::transfers_list,
             commands::files::file_send,
             commands::files::file_accept,
@@ -50,12 +68,17 @@ pub fn run() {
             tracing::error!("the desktop app failed: {e}");
             std::process::exit(1);
         })
-        .run(|app, event| {
-            if let RunEvent::Exit = event
-                && let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref()
-            {
-                withdraw_if_ours(node);
+        .run(|app, event| match event {
+            RunEvent::Exit => {
+                if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
+                    withdraw_if_ours(node);
+                }
             }
+            // macOS: a click on the Dock icon brings a hidden window back
+            // (Windows and Linux do that from the tray menu).
+            #[cfg(target_os = "macos")]
+            RunEvent::Reopen { .. } => tray::show_main_window(app),
+            _ => {}
         });
 }
 
@@ -90,29 +113,35 @@ async fn start_node(home: Option<PathBuf>) -> AppNode {
 /// with messaging on, announced in `daemon.json`. When another live daemon
 /// already serves this home, the app stays offline and leaves delivery to it
 /// (two swarms with one PeerId would compete); the shared database still
-/// shows everything. A failure only logs a warning.
-fn bring_online(node: &Node) {
+/// shows everything. A failure only logs a warning. The tray's status line
+/// says which of these happened.
+fn bring_online(app: &AppHandle, node: &Node) {
     let node = node.clone();
+    let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if let Some(other) = node.running_daemon() {
             tracing::info!(
                 "a daemon (process {}) already serves this home; it delivers the messages",
                 other.pid
             );
+            tray::set_presence(&app, Presence::ServedByDaemon);
             return;
         }
         let client = match node.go_online(OnlineConfig::default()).await {
             Ok(client) => client,
             Err(e) => {
                 tracing::warn!("cannot go online; messages stay queued: {e}");
+                tray::set_presence(&app, Presence::Offline);
                 return;
             }
         };
         let addresses = listen_addresses(&client).await;
         if addresses.is_empty() {
             tracing::warn!("the network did not start listening; not announcing this app");
+            tray::set_presence(&app, Presence::Offline);
             return;
         }
+        tray::set_presence(&app, Presence::Online);
         let info = DaemonInfo {
             pid: std::process::id(),
             peer_id: client.peer_id().to_string(),
@@ -152,40 +181,6 @@ fn forward_events(app: &AppHandle, node: &Node) {
             }
         }
     });
-}
-
-fn build_tray(app: &AppHandle) -> tauri::Result<()> {
-    let show = MenuItem::with_id(app, "show", "Show", true, None::<&str>)?;
-    let quit_item = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show, &quit_item])?;
-    let mut tray = TrayIconBuilder::with_id("main")
-        .tooltip("ZKS Entropy Grid")
-        .menu(&menu)
-        .on_menu_event(|app, event| match event.id.as_ref() {
-            "show" => show_main_window(app),
-            "quit" => quit_app(app),
-            _ => {}
-        });
-    if let Some(icon) = app.default_window_icon() {
-        tray = tray.icon(icon.clone());
-    }
-    tray.build(app)?;
-    Ok(())
-}
-
-fn show_main_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
-}
-
-fn quit_app(app: &AppHandle) {
-    if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
-        tauri::async_runtime::block_on(node.stop());
-    }
-    app.exit(0);
 }
 
 #[cfg(test)]

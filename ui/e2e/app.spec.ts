@@ -164,6 +164,7 @@ test.describe('chat and grid', () => {
 /** The mocked backend's controls in the page (see mock-backend.ts). */
 interface MockControls {
   emit(event: string, payload: unknown): number;
+  receive(from: string, text: string): number;
   listening(event: string): number;
   transferId(name: string): string;
   offer(from: string, name: string, size: number): string;
@@ -298,12 +299,14 @@ test.describe('files', () => {
       await expect
         .poll(async () => (await app.callsOf('file_send')).map((c) => c.args))
         .toEqual([{ contact: 'Alice', path: '/home/e2e/Pictures/sunset.jpg', pad: false }]);
-      // The offer shows in the conversation and under it.
+      // The offer shows in the conversation as its own transfer (found by
+      // its message id), not in a list apart.
       const messages = page.getByRole('list', { name: 'Messages with Alice' });
-      await expect(messages.getByText('sunset.jpg')).toBeVisible();
-      await expect(messages.getByText('File offered')).toBeVisible();
-      const files = page.getByRole('region', { name: /Files with Alice/ });
-      await expect(files.getByRole('article', { name: 'sunset.jpg' })).toContainText('Waiting for Alice to accept');
+      const offer = messages.getByRole('article', { name: 'sunset.jpg' });
+      await expect(offer).toContainText('Waiting for Alice to accept');
+      await expect(offer.getByRole('button', { name: 'Cancel' })).toBeVisible();
+      await expect(messages.getByText('Post-quantum encrypted · round')).toBeVisible();
+      await expect(page.getByRole('region', { name: /Files with Alice/ })).toHaveCount(0);
       await expectNoHorizontalScroll(page);
       await app.screenshot('chat-file-sent');
 
@@ -386,5 +389,61 @@ test.describe('files', () => {
       await expectNoHorizontalScroll(page);
       await app.screenshot('files-received');
     });
+  });
+});
+
+test.describe('unread', () => {
+  test.use({ viewport: SMALL });
+
+  test('a message in another conversation shows an unread badge, which clears when opened', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    await expect.poll(() => mock(page, 'listening', 'node-event')).toBeGreaterThan(0);
+    const contacts = page.getByRole('navigation', { name: 'Contacts' });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    const bob = contacts.getByRole('button', { name: /Bob/ });
+    await expect(contacts.getByTestId('unread-Bob')).toHaveCount(0);
+
+    await mock(page, 'receive', 'Bob', 'Are you there?');
+    await mock(page, 'receive', 'Bob', 'Call me when you can.');
+    // A file offer counts too.
+    await mock(page, 'offer', 'Bob', 'minutes.pdf', 1_300_000);
+    const last = Number(
+      await page.evaluate(
+        () => (window as unknown as { __ZKS_MOCK__: { transfers: { message_id: number }[] } }).__ZKS_MOCK__.transfers[0].message_id,
+      ),
+    );
+    await expect(contacts.getByTestId('unread-Bob')).toBeVisible();
+    await expect(bob).toHaveAccessibleName(/^Bob 3 unread/);
+    await expect(nav.getByRole('button', { name: 'Chat 3 unread' })).toBeVisible();
+
+    // A message in the open conversation is read as it arrives.
+    await mock(page, 'receive', 'Alice', 'Lunch at noon?');
+    await expect(page.getByRole('list', { name: 'Messages with Alice' })).toContainText('Lunch at noon?');
+    await expect(contacts.getByTestId('unread-Alice')).toHaveCount(0);
+    await expect(nav.getByRole('button', { name: 'Chat 3 unread' })).toBeVisible();
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-unread');
+
+    await bob.click();
+    const messages = page.getByRole('list', { name: 'Messages with Bob' });
+    await expect(messages).toContainText('Call me when you can.');
+    // The offer is drawn in its message's place, with its own Accept and Decline.
+    const offer = messages.getByRole('article', { name: 'minutes.pdf' });
+    await expect(offer).toContainText('Bob offers this file');
+    await expect(offer.getByRole('button', { name: 'Accept' })).toBeVisible();
+    await expect(offer.getByRole('button', { name: 'Decline' })).toBeVisible();
+    await expect(contacts.getByTestId('unread-Bob')).toHaveCount(0);
+    await expect(nav.getByRole('button', { name: 'Chat', exact: true })).toBeVisible();
+    await expect
+      .poll(async () => (await app.callsOf('chat_mark_read')).map((c) => c.args))
+      .toContainEqual({ contact: 'Bob', up_to: last });
+    // The mark is stored: back on Alice, Bob stays read.
+    await contacts.getByRole('button', { name: /Alice/ }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    await expect(contacts.getByTestId('unread-Bob')).toHaveCount(0);
+    await bob.click();
+    await expect(offer).toBeVisible();
+    await app.screenshot('chat-unread-cleared');
   });
 });

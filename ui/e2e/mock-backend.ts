@@ -9,7 +9,8 @@
 // Every call is recorded in window.__ZKS_MOCK__.calls for the tests to read.
 // Tests drive the backend's side through window.__ZKS_MOCK__: emit() delivers
 // an event (node events, or Tauri's drag-drop events with file paths, as the
-// real window sends them), offer()/progress()/finish() move file transfers.
+// real window sends them), receive() delivers a chat message, and
+// offer()/progress()/finish() move file transfers.
 //
 // The function is serialised into the page, so it must not close over
 // anything outside its own body.
@@ -127,6 +128,7 @@ export function installMockBackend(options: MockOptions): void {
     bytes_sent: number;
     path: string | null;
     created_at: number;
+    message_id: number | null;
   };
   const MiB = 1024 * 1024;
   const DOWNLOADS = '/home/e2e/Downloads';
@@ -146,6 +148,7 @@ export function installMockBackend(options: MockOptions): void {
       bytes_sent: 0,
       path: null,
       created_at: now(),
+      message_id: null,
       ...t,
       size: whole(t.size ?? 1000),
       bytes_done: whole(t.bytes_done),
@@ -236,6 +239,23 @@ export function installMockBackend(options: MockOptions): void {
   }
   function refuse(t: Transfer, what: string): never {
     throw { code: 'bad_input', message: `transfer ${t.id} is ${t.state} and cannot be ${what}` };
+  }
+
+  /** Read marks per contact, as the app keeps them in the home. */
+  const readMarks: Record<string, number> = {};
+  /** Incoming chat messages and file offers above each contact's read mark. */
+  function unreadCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const c of contacts) {
+      counts[c.name] = history.filter(
+        (m) =>
+          m.contact === c.name &&
+          !m.outgoing &&
+          m.id > (readMarks[c.name] ?? 0) &&
+          (m.kind === 'text' || m.kind === 'file'),
+      ).length;
+    }
+    return counts;
   }
 
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -358,6 +378,17 @@ export function installMockBackend(options: MockOptions): void {
           round: message.round,
         };
       }
+      case 'chat_unread':
+        return unreadCounts();
+      case 'chat_mark_read': {
+        const name = String(args.contact);
+        if (!contacts.some((c) => c.name === name)) {
+          throw { code: 'bad_input', message: `there is no contact named ${JSON.stringify(name)}` };
+        }
+        const newest = Math.max(0, ...history.filter((m) => m.contact === name).map((m) => m.id));
+        readMarks[name] = Math.max(readMarks[name] ?? 0, Math.min(Number(args.up_to), newest));
+        return unreadCounts();
+      }
       case 'transfers_list':
         return transfers.map((t) => ({ ...t }));
       case 'file_send': {
@@ -382,9 +413,10 @@ export function installMockBackend(options: MockOptions): void {
           path,
         });
         transfers.unshift(t);
+        t.message_id = history.length + 1;
         history.push({
           contact: contact.name,
-          id: history.length + 1,
+          id: t.message_id,
           outgoing: true,
           mode: pad ? 'pad' : 'grid',
           kind: 'file',
@@ -484,6 +516,7 @@ export function installMockBackend(options: MockOptions): void {
   }
   w.__ZKS_MOCK__ = {
     calls,
+    readMarks,
     contacts,
     transfers,
     emit,
@@ -497,13 +530,31 @@ export function installMockBackend(options: MockOptions): void {
     listening(event: string): number {
       return listeners.get(event)?.size ?? 0;
     },
+    /** A chat message from a contact arrives: stored, then announced. */
+    receive(from: string, text: string): number {
+      const id = history.length + 1;
+      history.push({
+        contact: from,
+        id,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'text',
+        text,
+        round: 16_384 * 40 + 5_002,
+        state: null,
+        error: null,
+        created_at: now(),
+      });
+      emit('node-event', { kind: 'message_received', from });
+      return id;
+    },
     /** A contact offers a file, as the node reports it: stored, then announced. */
     offer(from: string, name: string, size: number): string {
-      const t = newTransfer({ name, contact: from, size });
+      const t = newTransfer({ name, contact: from, size, message_id: history.length + 1 });
       transfers.unshift(t);
       history.push({
         contact: from,
-        id: history.length + 1,
+        id: t.message_id!,
         outgoing: false,
         mode: 'grid',
         kind: 'file',

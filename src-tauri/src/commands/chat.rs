@@ -1,13 +1,18 @@
 //! Commands of the Chat screen: a contact's history with each sent message's
-//! delivery state, and sending a message (queued in the outbox; the app's
-//! own swarm, or a running `zks daemon`, delivers it).
+//! delivery state, sending a message (queued in the outbox; the app's own
+//! swarm, or a running `zks daemon`, delivers it), and the unread counts.
+//!
+//! Unread counts compare each conversation with the newest message the
+//! window marked as read there, kept by the app in `<home>/desktop-state.json`
+//! ([`crate::local_state`]); the node has no notion of "read".
 
 use tauri::State;
-use zks_node::Mode;
+use zks_node::{Mode, Node};
 
 use super::AppNode;
-use crate::dto::{ChatMessage, SentMessage};
+use crate::dto::{ChatMessage, SentMessage, UnreadCounts};
 use crate::error::IpcError;
+use crate::local_state::{self, LocalState};
 
 /// The history with a contact, oldest first: chat text and file offers (`kind`).
 #[tauri::command(rename_all = "snake_case")]
@@ -29,6 +34,25 @@ pub fn chat_send(
     pad: bool,
 ) -> Result<SentMessage, IpcError> {
     send(&node, &contact, &text, pad)
+}
+
+/// Unread messages per contact (every contact, zero included).
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands `State` over by value.
+pub fn chat_unread(node: State<'_, AppNode>) -> Result<UnreadCounts, IpcError> {
+    unread(&node)
+}
+
+/// Marks the conversation with `contact` read up to message `up_to` (the
+/// newest one the window shows); returns the unread counts afterwards.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn chat_mark_read(
+    node: State<'_, AppNode>,
+    contact: String,
+    up_to: i64,
+) -> Result<UnreadCounts, IpcError> {
+    mark_read(&node, &contact, up_to)
 }
 
 /// Plain form of [`chat_history`].
@@ -73,6 +97,105 @@ pub fn send(node: &AppNode, contact: &str, text: &str, pad: bool) -> Result<Sent
         protection: queued.protection.label().to_owned(),
         round: queued.round,
     })
+}
+
+/// Plain form of [`chat_unread`].
+pub fn unread(node: &AppNode) -> Result<UnreadCounts, IpcError> {
+    with_marks(node.get()?, |_, _| Ok(()))
+}
+
+/// Plain form of [`chat_mark_read`]. A mark never moves back, and never
+/// past the newest message there is (so it cannot hide messages to come).
+pub fn mark_read(node: &AppNode, contact: &str, up_to: i64) -> Result<UnreadCounts, IpcError> {
+    let node = node.get()?;
+    if up_to < 0 {
+        return Err(IpcError::new(
+            "bad_input",
+            format!("{up_to} is not a message id"),
+        ));
+    }
+    with_marks(node, |state, conversations| {
+        let Some(c) = conversations.iter().find(|c| c.name == contact) else {
+            return Err(IpcError::new(
+                "bad_input",
+                format!("there is no contact named {contact:?}"),
+            ));
+        };
+        let up_to = up_to.min(c.newest());
+        let mark = state.read.entry(c.peer_id.clone()).or_insert(0);
+        *mark = (*mark).max(up_to);
+        Ok(())
+    })
+}
+
+/// How many messages of a conversation are unread: incoming chat messages
+/// and file offers (`kind` `text` or `file`) with an id above `read_up_to`.
+/// Items are `(id, outgoing, kind)`.
+pub fn count_unread<'a>(
+    messages: impl IntoIterator<Item = (i64, bool, &'a str)>,
+    read_up_to: i64,
+) -> u64 {
+    let unread = messages
+        .into_iter()
+        .filter(|&(id, outgoing, kind)| {
+            !outgoing && id > read_up_to && (kind == "text" || kind == "file")
+        })
+        .count();
+    u64::try_from(unread).unwrap_or(u64::MAX)
+}
+
+/// One contact's conversation as the unread counts need it.
+struct Conversation {
+    name: String,
+    peer_id: String,
+    /// `(id, outgoing, kind)`, oldest first.
+    messages: Vec<(i64, bool, String)>,
+}
+
+impl Conversation {
+    fn newest(&self) -> i64 {
+        self.messages.last().map_or(0, |m| m.0)
+    }
+}
+
+/// Reads every conversation, lets `change` update the read marks, stores
+/// them and counts what is unread. The first time a home is used by this
+/// version of the app (no file yet), everything already there counts as
+/// read, so an upgrade does not flag a whole history as new.
+fn with_marks(
+    node: &Node,
+    change: impl FnOnce(&mut LocalState, &[Conversation]) -> Result<(), IpcError>,
+) -> Result<UnreadCounts, IpcError> {
+    let mut conversations = Vec::new();
+    for contact in node.contacts()? {
+        let messages = node
+            .history(&contact.name)?
+            .into_iter()
+            .map(|m| (m.id, m.outgoing, m.kind))
+            .collect();
+        conversations.push(Conversation {
+            name: contact.name,
+            peer_id: contact.peer_id,
+            messages,
+        });
+    }
+    let path = local_state::path_in(node.data_dir().path());
+    local_state::update(&path, |state, existed| {
+        if !existed {
+            for c in &conversations {
+                state.read.insert(c.peer_id.clone(), c.newest());
+            }
+        }
+        change(state, &conversations)?;
+        Ok(conversations
+            .iter()
+            .map(|c| {
+                let read = state.read.get(&c.peer_id).copied().unwrap_or(0);
+                let messages = c.messages.iter().map(|m| (m.0, m.1, m.2.as_str()));
+                (c.name.clone(), count_unread(messages, read))
+            })
+            .collect())
+    })?
 }
 
 #[cfg(test)]
@@ -205,8 +328,97 @@ mod tests {
     }
 
     #[test]
+    fn only_incoming_text_and_file_messages_after_the_mark_are_unread() {
+        let messages = [
+            (1, false, "text"),
+            (2, true, "text"),
+            (3, false, "file"),
+            (4, false, "control"),
+            (5, true, "file"),
+            (6, false, "text"),
+        ];
+        assert_eq!(count_unread(messages, 0), 3);
+        assert_eq!(count_unread(messages, 1), 2);
+        assert_eq!(count_unread(messages, 3), 1);
+        assert_eq!(count_unread(messages, 6), 0);
+        assert_eq!(count_unread(messages, 99), 0);
+        assert_eq!(count_unread([], 0), 0);
+    }
+
+    /// Bob seals `text` for Alice and Alice opens it, as if it had arrived.
+    fn deliver(from: &TestNode, to: &TestNode, text: &str) -> i64 {
+        let sealed = from
+            .node()
+            .seal("Alice", text.as_bytes(), Mode::Grid)
+            .unwrap();
+        to.node().open(&sealed.envelope).unwrap();
+        history(&to.app, "Bob").unwrap().last().unwrap().id
+    }
+
+    #[tokio::test]
+    async fn unread_counts_follow_marks_and_survive_a_restart() {
+        let (alice, bob) = paired().await;
+        for n in [&alice, &bob] {
+            n.node().import_beacons("quicknet", QUICKNET).unwrap();
+        }
+        let state_file = alice.home.join(crate::local_state::FILE_NAME);
+        assert!(!state_file.exists());
+        let counts = unread(&alice.app).unwrap();
+        assert_eq!(counts, UnreadCounts::from([("Bob".to_owned(), 0)]));
+        assert!(state_file.is_file());
+
+        deliver(&bob, &alice, "one");
+        let second = deliver(&bob, &alice, "two");
+        // Our own messages are never unread.
+        send(&alice.app, "Bob", "mine", false).unwrap();
+        assert_eq!(unread(&alice.app).unwrap()["Bob"], 2);
+
+        // Read up to the second message: nothing left.
+        let counts = mark_read(&alice.app, "Bob", second).unwrap();
+        assert_eq!(counts["Bob"], 0);
+        // A mark never moves back.
+        assert_eq!(mark_read(&alice.app, "Bob", 1).unwrap()["Bob"], 0);
+        // Nor past the newest message: a later message is still unread.
+        let newest = history(&alice.app, "Bob").unwrap().last().unwrap().id;
+        mark_read(&alice.app, "Bob", newest + 1000).unwrap();
+        deliver(&bob, &alice, "three");
+        assert_eq!(unread(&alice.app).unwrap()["Bob"], 1);
+
+        // Bad marks are refused and change nothing.
+        assert_eq!(
+            mark_read(&alice.app, "Nobody", 1).unwrap_err().code,
+            "bad_input"
+        );
+        assert_eq!(
+            mark_read(&alice.app, "Bob", -1).unwrap_err().code,
+            "bad_input"
+        );
+        assert_eq!(unread(&alice.app).unwrap()["Bob"], 1);
+
+        // After a restart on the same home the count is the same.
+        alice.node().stop().await;
+        let again = AppNode::Running(
+            Node::start(NodeConfig {
+                data_dir: DataDir::at(&alice.home).unwrap(),
+            })
+            .await
+            .unwrap(),
+        );
+        assert_eq!(unread(&again).unwrap()["Bob"], 1);
+
+        // A home without the file (an upgrade) starts with everything read.
+        std::fs::remove_file(&state_file).unwrap();
+        assert_eq!(unread(&again).unwrap()["Bob"], 0);
+        if let AppNode::Running(n) = &again {
+            n.stop().await;
+        }
+    }
+
+    #[test]
     fn a_failed_node_answers_with_its_error() {
         let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        assert_eq!(unread(&failed).unwrap_err().code, "data_dir");
+        assert_eq!(mark_read(&failed, "x", 1).unwrap_err().code, "data_dir");
         assert_eq!(history(&failed, "x").unwrap_err().code, "data_dir");
         assert_eq!(
             send(&failed, "x", "hi", false).unwrap_err().code,

@@ -523,7 +523,11 @@ mod tests {
         assert_eq!(pause(&bob.app, &id).unwrap_err().code, "bad_input");
 
         let accepted = accept(&bob.app, &id).unwrap();
-        assert_eq!(accepted.info.state, "accepted");
+        // The receiver may already have started by the time the answer is read.
+        assert!(
+            ["accepted", "transferring"].contains(&accepted.info.state.as_str()),
+            "{accepted:?}"
+        );
         let done = wait_state(&bob, &id, "completed").await;
         let placed = PathBuf::from(done.info.path.as_deref().unwrap());
         assert_eq!(placed.parent().unwrap(), bob.node().downloads_dir());

@@ -96,7 +96,8 @@ export interface ChatMessage {
   outgoing: boolean;
   /** `grid`: post-quantum (grid pad); `pad`: one-time pad (perfect secrecy). */
   mode: 'grid' | 'pad';
-  /** `text`: a chat message; `file`: a file offer (`text` is the file name). */
+  /** `text`: a chat message; `file`: a file offer (`text` is the file name;
+   * its transfer is the one whose `message_id` is this `id`). */
   kind: 'text' | 'file';
   text: string;
   /** The beacon round the key is bound to (grid pad). */
@@ -153,13 +154,21 @@ export interface Transfer {
   path: string | null;
   /** Unix time in seconds. */
   created_at: number;
+  /** The offer's message in the conversation (ChatMessage.id), if known. */
+  message_id: number | null;
 }
+
+/** Unread messages per contact name (dto::UnreadCounts): incoming chat
+ * messages and file offers newer than the conversation's read mark. */
+export type UnreadCounts = Record<string, number>;
 
 export type NodeEvent =
   | { kind: 'started' }
   | { kind: 'stopping' }
   | { kind: 'message_received'; from: string }
   | { kind: 'message_delivered'; message_id: number }
+  /** A pairing finished because the contact's reply arrived over the network. */
+  | { kind: 'pairing_finished'; contact: string }
   | { kind: 'transfer_offered'; transfer_id: string; from: string; name: string; size: number }
   | { kind: 'transfer_progress'; transfer_id: string; bytes_done: number; size: number }
   | { kind: 'transfer_finished'; transfer_id: string; state: TransferState; error: string | null };
@@ -226,6 +235,11 @@ export const api = {
   /** Queues a message; `pad` uses the one-time pad instead of the grid pad. */
   chatSend: (contact: string, text: string, pad = false) =>
     call<SentMessage>('chat_send', { contact, text, pad }),
+  /** Unread messages per contact (every contact, zero included). */
+  chatUnread: () => call<UnreadCounts>('chat_unread'),
+  /** Marks a conversation read up to a message id; answers the new counts. */
+  chatMarkRead: (contact: string, upTo: number) =>
+    call<UnreadCounts>('chat_mark_read', { contact, up_to: upTo }),
   /** Every transfer, newest first. */
   transfersList: () => call<Transfer[]>('transfers_list'),
   /** Offers the file at `path` (a full path); `pad` uses the one-time pad. */

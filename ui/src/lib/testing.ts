@@ -18,6 +18,7 @@ export function transfer(over: Partial<Transfer>): Transfer {
     bytes_sent: 0,
     path: null,
     created_at: 1_700_000_000,
+    message_id: null,
     ...over,
   };
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
@@ -463,5 +463,388 @@ describe('Chat files', () => {
     const files = await screen.findByRole('region', { name: /Files with Alice/ });
     const y = await within(files).findByRole('article', { name: 'y.png' });
     expect(within(y).getByText('Perfect secrecy (one-time pad)')).toBeTruthy();
+  });
+});
+
+/** The window has the focus (jsdom's document has none until an element is focused). */
+function windowFocused(focused = true): void {
+  vi.spyOn(document, 'hasFocus').mockReturnValue(focused);
+}
+
+describe('Chat unread counts', () => {
+  const now = Math.floor(Date.now() / 1000);
+  beforeEach(() => windowFocused());
+  afterEach(() => vi.restoreAllMocks());
+  function msg(id: number, over: Partial<ChatMessage> = {}): ChatMessage {
+    return {
+      id,
+      outgoing: false,
+      mode: 'grid',
+      kind: 'text',
+      text: `message ${id}`,
+      round: 4000 + id,
+      state: null,
+      error: null,
+      created_at: now,
+      ...over,
+    };
+  }
+
+  /**
+   * A backend that keeps read marks the way the app does (in the home, so
+   * they outlive a remount) and counts incoming text and file messages above
+   * them; `histories` may be changed by the test.
+   */
+  function backend(histories: Record<string, ChatMessage[]>) {
+    const marks: Record<string, number> = {};
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    const counts = () =>
+      Object.fromEntries(
+        Object.entries(histories).map(([name, h]) => [
+          name,
+          h.filter(
+            (m) => !m.outgoing && m.id > (marks[name] ?? 0) && (m.kind === 'text' || m.kind === 'file'),
+          ).length,
+        ]),
+      );
+    mockIPC(
+      (cmd, payload) => {
+        const a = (payload ?? {}) as Record<string, unknown>;
+        calls.push({ cmd, args: a });
+        switch (cmd) {
+          case 'node_status':
+            return status;
+          case 'contacts_list':
+            return Object.keys(histories).map((name) => contact({ name, verified: true }));
+          case 'chat_history':
+            return (histories[String(a.contact)] ?? []).map((m) => ({ ...m }));
+          case 'transfers_list':
+            return [];
+          case 'chat_unread':
+            return counts();
+          case 'chat_mark_read': {
+            const name = String(a.contact);
+            marks[name] = Math.max(marks[name] ?? 0, Number(a.up_to));
+            return counts();
+          }
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    return {
+      marks,
+      marksAsked: () => calls.filter((c) => c.cmd === 'chat_mark_read').map((c) => c.args),
+      count: (cmd: string) => calls.filter((c) => c.cmd === cmd).length,
+    };
+  }
+
+  /** What a contact's unread badge says to a screen reader (null: no badge). */
+  function badge(name: string): string | null {
+    return badgeText(screen.queryByTestId(`unread-${name}`));
+  }
+
+  function badgeText(el: HTMLElement | null): string | null {
+    if (!el) return null;
+    const shown = el.querySelector('[aria-hidden="true"]')?.textContent;
+    const said = el.querySelector('.visually-hidden')?.textContent ?? '';
+    // What is seen is the number that is said.
+    expect(said).toBe(`${shown} unread`);
+    return said;
+  }
+
+  function setVisibility(state: 'visible' | 'hidden'): void {
+    Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }
+
+  it('shows counts on the other contacts and marks a conversation read when opened', async () => {
+    const b = backend({
+      Alice: [msg(1), msg(2)],
+      Bob: [msg(3), msg(4, { kind: 'file', text: 'plan.pdf' }), msg(5, { outgoing: true, state: 'queued' }), msg(6)],
+    });
+    render(Chat);
+    // Alice's conversation opens first, so hers are read at once.
+    await waitFor(() => expect(b.marksAsked()).toEqual([{ contact: 'Alice', up_to: 2 }]));
+    await waitFor(() => expect(badge('Bob')).toBe('3 unread'));
+    expect(badge('Alice')).toBeNull();
+    const bob = screen.getByRole('button', { name: /Bob/ });
+    expect(bob.classList.contains('has-unread')).toBe(true);
+    expect(bob.textContent).toContain('3 unread');
+    expect(within(screen.getByRole('navigation', { name: 'Contacts' })).getByRole('button', { name: /^Bob 3 unread/ })).toBe(bob);
+
+    await fireEvent.click(bob);
+    await waitFor(() => expect(b.marksAsked()).toContainEqual({ contact: 'Bob', up_to: 6 }));
+    await waitFor(() => expect(badge('Bob')).toBeNull());
+    expect(b.marks).toEqual({ Alice: 2, Bob: 6 });
+  });
+
+  it('counts a message arriving in another conversation, in the sidebar too; the open one stays read', async () => {
+    const histories = { Alice: [msg(1)], Bob: [] as ChatMessage[] };
+    const b = backend(histories);
+    render(App);
+    await waitFor(() => expect(b.marksAsked()).toEqual([{ contact: 'Alice', up_to: 1 }]));
+    expect(screen.queryByTestId('unread-total')).toBeNull();
+
+    histories.Bob.push(msg(2, { text: 'hi from Bob' }));
+    await emit(NODE_EVENT, { kind: 'message_received', from: 'Bob' });
+    await waitFor(() => expect(badge('Bob')).toBe('1 unread'));
+    expect(badgeText(screen.getByTestId('unread-total'))).toBe('1 unread');
+    expect(screen.getByRole('button', { name: 'Chat 1 unread' })).toBeTruthy();
+
+    // A message in the open conversation is read as it arrives.
+    histories.Alice.push(msg(3, { text: 'and from Alice' }));
+    await emit(NODE_EVENT, { kind: 'message_received', from: 'Alice' });
+    expect(await screen.findByText('and from Alice')).toBeTruthy();
+    await waitFor(() => expect(b.marksAsked()).toContainEqual({ contact: 'Alice', up_to: 3 }));
+    expect(badge('Alice')).toBeNull();
+    expect(badgeText(screen.getByTestId('unread-total'))).toBe('1 unread');
+
+    // Elsewhere in the app the sidebar still counts.
+    await fireEvent.click(screen.getByRole('button', { name: 'Chat 1 unread' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Files' }));
+    histories.Bob.push(msg(4));
+    await emit(NODE_EVENT, { kind: 'message_received', from: 'Bob' });
+    await waitFor(() => expect(badgeText(screen.getByTestId('unread-total'))).toBe('2 unread'));
+
+    // Opening Bob's conversation clears both.
+    await fireEvent.click(screen.getByRole('button', { name: 'Chat 2 unread' }));
+    await fireEvent.click(await screen.findByRole('button', { name: /Bob/ }));
+    await waitFor(() => expect(screen.queryByTestId('unread-total')).toBeNull());
+    expect(badge('Bob')).toBeNull();
+    await waitFor(() => expect(b.marks.Bob).toBe(4));
+    // Stored, not only hidden while Bob's conversation is open.
+    await fireEvent.click(screen.getByRole('button', { name: /Alice/ }));
+    expect(screen.queryByTestId('unread-total')).toBeNull();
+    expect(badge('Bob')).toBeNull();
+  });
+
+  it('keeps the counts across a restart: they come from the marks the backend stored', async () => {
+    const b = backend({ Alice: [msg(1)], Bob: [msg(2), msg(3)], Carol: [msg(4)] });
+    const first = render(Chat);
+    await waitFor(() => expect(b.marksAsked()).toEqual([{ contact: 'Alice', up_to: 1 }]));
+    await waitFor(() => expect(badge('Bob')).toBe('2 unread'));
+    await fireEvent.click(screen.getByRole('button', { name: /Bob/ }));
+    await waitFor(() => expect(badge('Bob')).toBeNull());
+    first.unmount();
+    const reads = b.count('chat_unread');
+
+    render(Chat);
+    await waitFor(() => expect(b.count('chat_unread')).toBeGreaterThan(reads));
+    await waitFor(() => expect(badge('Carol')).toBe('1 unread'));
+    expect(badge('Bob')).toBeNull();
+    expect(badge('Alice')).toBeNull();
+    expect(b.marks).toEqual({ Alice: 1, Bob: 3 });
+  });
+
+  it('lists a contact paired over the network, with the messages that follow', async () => {
+    const histories: Record<string, ChatMessage[]> = { Alice: [msg(1)] };
+    const b = backend(histories);
+    render(Chat);
+    await waitFor(() => expect(b.marksAsked()).toEqual([{ contact: 'Alice', up_to: 1 }]));
+    const list = screen.getByRole('navigation', { name: 'Contacts' });
+    expect(within(list).queryByRole('button', { name: /Bob/ })).toBeNull();
+
+    histories.Bob = [];
+    await emit(NODE_EVENT, { kind: 'pairing_finished', contact: 'Bob' });
+    expect(await within(list).findByRole('button', { name: /Bob/ })).toBeTruthy();
+    histories.Bob.push(msg(2, { text: 'hello, new contact here' }));
+    await emit(NODE_EVENT, { kind: 'message_received', from: 'Bob' });
+    await waitFor(() => expect(badge('Bob')).toBe('1 unread'));
+    // Alice's conversation stays open.
+    expect(screen.getByRole('heading', { level: 2, name: 'Alice' })).toBeTruthy();
+  });
+
+  it('does not mark anything read while the window is hidden', async () => {
+    const b = backend({ Alice: [msg(1), msg(2)] });
+    setVisibility('hidden');
+    try {
+      render(Chat);
+      await waitFor(() => expect(badge('Alice')).toBe('2 unread'));
+      expect(await screen.findByText('message 2')).toBeTruthy();
+      expect(b.marksAsked()).toEqual([]);
+
+      setVisibility('visible');
+      await waitFor(() => expect(b.marksAsked()).toEqual([{ contact: 'Alice', up_to: 2 }]));
+      await waitFor(() => expect(badge('Alice')).toBeNull());
+    } finally {
+      setVisibility('visible');
+    }
+  });
+
+  it('counts what arrives in the open conversation while another window has the focus', async () => {
+    const histories = { Alice: [msg(1)] };
+    const b = backend(histories);
+    render(Chat);
+    await waitFor(() => expect(b.marksAsked()).toEqual([{ contact: 'Alice', up_to: 1 }]));
+
+    windowFocused(false);
+    window.dispatchEvent(new Event('blur'));
+    histories.Alice.push(msg(2, { text: 'while you were away' }));
+    await emit(NODE_EVENT, { kind: 'message_received', from: 'Alice' });
+    expect(await screen.findByText('while you were away')).toBeTruthy();
+    await waitFor(() => expect(badge('Alice')).toBe('1 unread'));
+    expect(b.marksAsked()).toHaveLength(1);
+
+    // Back to the window: read.
+    windowFocused(true);
+    window.dispatchEvent(new Event('focus'));
+    await waitFor(() => expect(b.marksAsked()).toContainEqual({ contact: 'Alice', up_to: 2 }));
+    await waitFor(() => expect(badge('Alice')).toBeNull());
+  });
+});
+
+describe('Chat file messages', () => {
+  const now = Math.floor(Date.now() / 1000);
+  beforeEach(() => windowFocused());
+  afterEach(() => vi.restoreAllMocks());
+  const tid = (n: number) => n.toString(16).padStart(32, '0');
+
+  function fileMessage(id: number, text: string, outgoing: boolean): ChatMessage {
+    return {
+      id,
+      outgoing,
+      mode: 'grid',
+      kind: 'file',
+      text,
+      round: 4000 + id,
+      state: outgoing ? 'delivered' : null,
+      error: null,
+      created_at: now,
+    };
+  }
+
+  function backend() {
+    const transfers: Transfer[] = [
+      transfer({ id: tid(1), name: 'plans.pdf', size: 3 << 20, created_at: now, message_id: 1 }),
+      transfer({
+        id: tid(3),
+        name: 'notes.txt',
+        outgoing: true,
+        state: 'transferring',
+        size: 4 << 20,
+        bytes_done: 2 << 20,
+        path: '/home/me/notes.txt',
+        created_at: now,
+        message_id: 3,
+      }),
+      // Offered before offers were linked to their messages.
+      transfer({ id: tid(9), name: 'old-offer.zip', created_at: now - 60, message_id: null }),
+    ];
+    const history: ChatMessage[] = [
+      fileMessage(1, 'plans.pdf', false),
+      {
+        id: 2,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'text',
+        text: 'see the plans',
+        round: 4002,
+        state: null,
+        error: null,
+        created_at: now,
+      },
+      fileMessage(3, 'notes.txt', true),
+      // Its transfer is not listed (yet): a plain file bubble.
+      fileMessage(4, 'unknown.bin', false),
+    ];
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC(
+      (cmd, payload) => {
+        const a = (payload ?? {}) as Record<string, unknown>;
+        calls.push({ cmd, args: a });
+        switch (cmd) {
+          case 'contacts_list':
+            return [contact({ name: 'Alice', verified: true })];
+          case 'chat_history':
+            return history.map((m) => ({ ...m }));
+          case 'transfers_list':
+            return transfers.map((t) => ({ ...t }));
+          case 'chat_unread':
+            return { Alice: 0 };
+          case 'chat_mark_read':
+            return { Alice: 0 };
+          case 'file_accept':
+          case 'file_decline': {
+            const t = transfers.find((x) => x.id === a.id)!;
+            t.state = cmd === 'file_accept' ? 'accepted' : 'declined';
+            return { ...t };
+          }
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    return { argsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args) };
+  }
+
+  it('draws each file message as its own transfer, found by message id', async () => {
+    const b = backend();
+    render(Chat);
+    const list = await screen.findByRole('list', { name: 'Messages with Alice' });
+    const offer = await within(list).findByRole('article', { name: 'plans.pdf' });
+    const [first, second, third, fourth] = within(list).getAllByRole('listitem');
+
+    // The incoming offer, in its message's place, with Accept and Decline.
+    expect(first.contains(offer)).toBe(true);
+    expect(within(offer).getByText('Alice offers this file')).toBeTruthy();
+    expect(within(offer).getByText('3.0 MiB')).toBeTruthy();
+    // The message's own line says when and what protects it; the card does not repeat it.
+    expect(within(first).getAllByText('Post-quantum encrypted · round 4001')).toHaveLength(1);
+    expect(within(offer).queryByText('Post-quantum encrypted')).toBeNull();
+    expect(within(first).queryByText('File offer')).toBeNull();
+    expect(within(second).getByText('see the plans')).toBeTruthy();
+
+    // Our own file, moving: its progress in the conversation.
+    const sending = within(third).getByRole('article', { name: 'notes.txt' });
+    expect(within(sending).getByRole('progressbar').getAttribute('aria-valuenow')).toBe('50');
+    expect(within(sending).getByText('Sending')).toBeTruthy();
+    await emit(NODE_EVENT, {
+      kind: 'transfer_progress',
+      transfer_id: tid(3),
+      bytes_done: 3 << 20,
+      size: 4 << 20,
+    });
+    await waitFor(() =>
+      expect(within(sending).getByRole('progressbar').getAttribute('aria-valuenow')).toBe('75'),
+    );
+
+    // A file message whose transfer is not listed stays a plain file bubble.
+    expect(within(fourth).getByText('File offer')).toBeTruthy();
+    expect(within(fourth).queryByRole('article')).toBeNull();
+
+    // Only the transfer not linked to a message is listed under the conversation.
+    const files = screen.getByRole('region', { name: /Files with Alice/ });
+    expect(
+      within(files)
+        .getAllByRole('article')
+        .map((c) => within(c).getByRole('heading').textContent),
+    ).toEqual(['old-offer.zip']);
+
+    // Accepting from the message.
+    await fireEvent.click(within(offer).getByRole('button', { name: 'Accept' }));
+    await waitFor(() => expect(b.argsOf('file_accept')).toEqual([{ id: tid(1) }]));
+    await waitFor(() =>
+      expect(within(list).getByRole('article', { name: 'plans.pdf' }).textContent).toContain(
+        'Accepted — starting',
+      ),
+    );
+  });
+
+  it('shows how a linked transfer ended, e.g. declined', async () => {
+    const b = backend();
+    render(Chat);
+    const list = await screen.findByRole('list', { name: 'Messages with Alice' });
+    const offer = await within(list).findByRole('article', { name: 'plans.pdf' });
+    await fireEvent.click(within(offer).getByRole('button', { name: 'Decline' }));
+    await waitFor(() => expect(b.argsOf('file_decline')).toEqual([{ id: tid(1) }]));
+    await waitFor(() =>
+      expect(within(list).getByRole('article', { name: 'plans.pdf' }).textContent).toContain(
+        'You declined',
+      ),
+    );
+    expect(within(list).getByRole('article', { name: 'plans.pdf' }).querySelector('button')).toBeNull();
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
 import Pairing from './Pairing.svelte';
-import type { AcceptedInvite, Contact, InviteCode } from '../lib/ipc';
+import { NODE_EVENT, type AcceptedInvite, type Contact, type InviteCode } from '../lib/ipc';
 
 const SVG =
   '<?xml version="1.0" standalone="yes"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><path d="M0 0h4v4H0z"/></svg>';
@@ -23,16 +24,20 @@ function contact(over: Partial<Contact> = {}): Contact {
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
-/** Mocks the backend: each command answers with its handler; records calls. */
+/** Mocks the backend: each command answers with its handler; records calls
+ * (events are Tauri's own, mocked apart and not recorded). */
 function backend(handlers: Record<string, Handler>) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-  mockIPC((cmd, payload) => {
-    const args = (payload ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args });
-    const handler = handlers[cmd];
-    if (!handler) throw { code: 'unexpected', message: `unexpected command ${cmd}` };
-    return handler(args);
-  });
+  mockIPC(
+    (cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      const handler = handlers[cmd];
+      if (!handler) throw { code: 'unexpected', message: `unexpected command ${cmd}` };
+      return handler(args);
+    },
+    { shouldMockEvents: true },
+  );
   return calls;
 }
 
@@ -264,5 +269,88 @@ describe('Pairing: finish with their reply', () => {
     await waitFor(() =>
       expect(screen.getByRole('alert').textContent).toContain('not made on this device'),
     );
+  });
+});
+
+describe('Pairing: their reply over the network', () => {
+  const invite = (): InviteCode => ({
+    text: 'ZKS1:MY INVITE',
+    expires_at: Math.floor(Date.now() / 1000) + 3600,
+    name: 'Alice',
+    qr_svg: SVG,
+  });
+
+  it('goes straight to the safety code when the pairing finishes over the network', async () => {
+    const bob = contact({ name: 'Bob', role: 'initiator' });
+    const calls = backend({
+      pairing_create_invite: invite,
+      contacts_list: () => [contact({ name: 'Carol' }), bob],
+      contacts_verify: () => ({ ...bob, verified: true }),
+    });
+    render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    await screen.findByRole('img', { name: 'QR code of my invite' });
+    expect(screen.getByText(/Waiting for their reply/)).toBeTruthy();
+    // Something half pasted in step 3 is not needed any more.
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:HALF' } });
+
+    await emit(NODE_EVENT, { kind: 'pairing_finished', contact: 'Bob' });
+
+    expect(await screen.findByRole('heading', { name: 'Safety code with Bob' })).toBeTruthy();
+    const step3 = screen.getByRole('region', { name: '3 Finish with their reply' });
+    expect(step3.textContent).toContain('Paired with Bob.');
+    expect(step3.textContent).toContain('Their reply arrived over the network.');
+    expect(safetyGroups()).toEqual(CODE.split(' '));
+    const step1 = screen.getByRole('region', { name: '1 Show my code' });
+    expect(within(step1).getByText(/Their reply arrived: paired with/).textContent).toContain('Bob');
+    expect(within(step1).queryByText(/Waiting for their reply/)).toBeNull();
+    // Nothing was pasted or finished by hand.
+    expect(calls.map((c) => c.cmd)).toEqual(['pairing_create_invite', 'contacts_list']);
+
+    // Verifying works as after a pasted reply.
+    await fireEvent.click(screen.getByRole('button', { name: 'Mark as verified' }));
+    expect(await within(step3).findByText('Verified')).toBeTruthy();
+    expect(calls[2]).toEqual({ cmd: 'contacts_verify', args: { name: 'Bob' } });
+
+    // Back to the form: the paste path is still there.
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish another pairing' }));
+    expect((screen.getByLabelText('Paste their reply') as HTMLTextAreaElement).value).toBe('');
+  });
+
+  it('listens only while my code is shown', async () => {
+    const calls = backend({
+      pairing_create_invite: invite,
+      contacts_list: () => [contact({ name: 'Bob' })],
+    });
+    render(Pairing);
+    await emit(NODE_EVENT, { kind: 'pairing_finished', contact: 'Bob' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual([]);
+    expect(screen.queryByText('Safety code with Bob')).toBeNull();
+  });
+
+  it('keeps the paste path when nothing arrives, and says when the contact cannot be read', async () => {
+    const bob = contact({ name: 'Bob', role: 'initiator' });
+    backend({
+      pairing_create_invite: invite,
+      pairing_finish: () => bob,
+      contacts_list: () => {
+        throw { code: 'store', message: 'database error: locked' };
+      },
+    });
+    render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    await screen.findByRole('img', { name: 'QR code of my invite' });
+
+    await emit(NODE_EVENT, { kind: 'pairing_finished', contact: 'Dave' });
+    const step3 = screen.getByRole('region', { name: '3 Finish with their reply' });
+    const alert = await within(step3).findByRole('alert');
+    expect(alert.textContent).toContain('Paired with Dave');
+    expect(alert.textContent).toContain('database error: locked');
+
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:REPLY' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
+    expect(await screen.findByText('Safety code with Bob')).toBeTruthy();
+    expect(step3.textContent).not.toContain('over the network');
   });
 });

@@ -1,0 +1,405 @@
+//! The tray icon and what closing the window does.
+//!
+//! Closing the main window hides it and leaves the app running in the tray,
+//! so the node stays online: it delivers queued messages, receives new ones
+//! and serves files and grid chunks. The tray menu shows a status line from
+//! the node's own data, Show, and Quit (which really quits). When the node
+//! is not running, or the desktop shows no tray icons (the window could not
+//! be brought back), closing the window quits as usual.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Window, Wry};
+use zks_node::NodeEvent;
+
+use crate::commands::AppNode;
+use crate::local_state;
+use crate::notify;
+
+/// The label of the main window (tauri.conf.json).
+pub(crate) const MAIN_WINDOW: &str = "main";
+/// The tray icon's id.
+const TRAY_ID: &str = "main";
+/// How often the status line is read again (contacts added from the window
+/// raise no node event).
+const REFRESH_EVERY: Duration = Duration::from_secs(10);
+
+/// Whether the node is on the network, as the app knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presence {
+    /// The node runs; the network is coming up.
+    Starting,
+    /// The app's own swarm is up and announced.
+    Online,
+    /// A `zks daemon` serves this home and delivers the messages.
+    ServedByDaemon,
+    /// The network could not start; messages wait in the outbox.
+    Offline,
+    /// The node did not start.
+    NotRunning,
+}
+
+/// The tray's status line.
+pub(crate) fn status_line(presence: Presence, contacts: Option<usize>) -> String {
+    let contacts = match contacts {
+        Some(0) => " — no contacts yet".to_owned(),
+        Some(1) => " — 1 contact".to_owned(),
+        Some(n) => format!(" — {n} contacts"),
+        None => String::new(),
+    };
+    match presence {
+        Presence::Starting => format!("Starting{contacts}"),
+        Presence::Online => format!("Online{contacts}"),
+        Presence::ServedByDaemon => format!("Online via zks daemon{contacts}"),
+        Presence::Offline => format!("Offline{contacts}"),
+        Presence::NotRunning => "Node not running".to_owned(),
+    }
+}
+
+/// What closing the main window does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseAction {
+    /// Hide the window; the app keeps running in the tray.
+    HideToTray,
+    /// Close the window, which quits the app.
+    Quit,
+}
+
+/// Closing the window hides it while there is a node to keep running and a
+/// tray to bring the window back from; it quits when the node is not
+/// running, when the desktop shows no tray, and when Quit is under way.
+pub(crate) fn close_action(
+    node_running: bool,
+    tray_available: bool,
+    quitting: bool,
+) -> CloseAction {
+    if node_running && tray_available && !quitting {
+        CloseAction::HideToTray
+    } else {
+        CloseAction::Quit
+    }
+}
+
+/// Whether the desktop shows tray icons. On Linux and the BSDs the icon is
+/// a StatusNotifier item, shown only when a StatusNotifier host is on the
+/// session bus (KDE, XFCE, GNOME with the AppIndicator extension, …); plain
+/// GNOME has none, and then a hidden window could not be brought back.
+/// (Desktops with only the old XEmbed tray count as having none: closing
+/// quits there, the safe side.)
+#[cfg(all(unix, not(target_os = "macos")))]
+fn tray_available() -> bool {
+    let Ok(bus) = dbus::blocking::Connection::new_session() else {
+        return false;
+    };
+    let proxy = bus.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        Duration::from_secs(1),
+    );
+    let owned: Result<(bool,), dbus::Error> = proxy.method_call(
+        "org.freedesktop.DBus",
+        "NameHasOwner",
+        ("org.kde.StatusNotifierWatcher",),
+    );
+    matches!(owned, Ok((true,)))
+}
+
+/// macOS (menu bar extras) and Windows (notification area) always show the
+/// tray icon.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn tray_available() -> bool {
+    true
+}
+
+/// The tray's state, managed by Tauri.
+pub(crate) struct TrayState {
+    presence: Mutex<Presence>,
+    quitting: AtomicBool,
+    notifications: bool,
+    status_item: Mutex<Option<MenuItem<Wry>>>,
+}
+
+impl std::fmt::Debug for TrayState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrayState")
+            .field("presence", &self.presence)
+            .field("quitting", &self.quitting)
+            .field("notifications", &self.notifications)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrayState {
+    /// The state of an app whose node runs (or not), with notifications on
+    /// or off (the first-close hint is one).
+    pub(crate) fn new(node_running: bool, notifications: bool) -> TrayState {
+        TrayState {
+            presence: Mutex::new(if node_running {
+                Presence::Starting
+            } else {
+                Presence::NotRunning
+            }),
+            quitting: AtomicBool::new(false),
+            notifications,
+            status_item: Mutex::new(None),
+        }
+    }
+
+    fn presence(&self) -> Presence {
+        *self
+            .presence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Records whether the node is on the network and updates the status line
+/// (reading the contacts off the async threads).
+pub(crate) fn set_presence(app: &AppHandle, presence: Presence) {
+    if let Some(state) = app.try_state::<TrayState>() {
+        *state
+            .presence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = presence;
+    }
+    let app = app.clone();
+    drop(tauri::async_runtime::spawn_blocking(move || refresh(&app)));
+}
+
+/// Builds the tray icon: a status line, Show and Quit.
+pub(crate) fn build(app: &AppHandle) -> tauri::Result<()> {
+    let status = MenuItem::with_id(app, "status", "Starting", false, None::<&str>)?;
+    let show = MenuItem::with_id(app, "show", "Show", true, None::<&str>)?;
+    let quit_item = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&status, &separator, &show, &quit_item])?;
+    let mut tray = TrayIconBuilder::with_id(TRAY_ID)
+        .tooltip("ZKS Entropy Grid")
+        .menu(&menu)
+        // A left click shows the window on Windows and macOS, where clicks
+        // are reported; on Linux the icon only opens its menu.
+        .show_menu_on_left_click(false)
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                show_main_window(tray.app_handle());
+            }
+        })
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "show" => show_main_window(app),
+            "quit" => quit_app(app),
+            _ => {}
+        });
+    if let Some(icon) = app.default_window_icon() {
+        tray = tray.icon(icon.clone());
+    }
+    tray.build(app)?;
+    if let Some(state) = app.try_state::<TrayState>() {
+        *state
+            .status_item
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+    }
+    refresh(app);
+    Ok(())
+}
+
+/// Reads the status line again (the contacts from the store; blocks briefly).
+pub(crate) fn refresh(app: &AppHandle) {
+    let Some(state) = app.try_state::<TrayState>() else {
+        return;
+    };
+    let mut presence = state.presence();
+    let contacts = match app.try_state::<AppNode>().as_deref() {
+        Some(AppNode::Running(node)) => {
+            // The daemon that served this home may have stopped since.
+            if presence == Presence::ServedByDaemon && node.running_daemon().is_none() {
+                presence = Presence::Offline;
+            }
+            node.contacts().ok().map(|c| c.len())
+        }
+        _ => None,
+    };
+    let line = status_line(presence, contacts);
+    let item = state
+        .status_item
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(item) = item
+        && let Err(e) = item.set_text(&line)
+    {
+        tracing::debug!("cannot update the tray's status line: {e}");
+    }
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        let _ = tray.set_tooltip(Some(format!("ZKS Entropy Grid — {line}")));
+    }
+}
+
+/// Keeps the status line current: on the node's events that change it, and
+/// every [`REFRESH_EVERY`].
+pub(crate) fn keep_fresh(app: &AppHandle) {
+    let app = app.clone();
+    let mut events = match app.try_state::<AppNode>().as_deref() {
+        Some(AppNode::Running(node)) => Some(node.subscribe()),
+        _ => None,
+    };
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let wake = async {
+                match events.as_mut() {
+                    Some(events) => loop {
+                        match events.recv().await {
+                            Ok(NodeEvent::PairingFinished { .. } | NodeEvent::Started) => {
+                                return true;
+                            }
+                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                return false;
+                            }
+                        }
+                    },
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                open = wake => if !open { events = None; },
+                () = tokio::time::sleep(REFRESH_EVERY) => {}
+            }
+            let app = app.clone();
+            if tauri::async_runtime::spawn_blocking(move || refresh(&app))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+}
+
+/// Handles a request to close `window`: hides the main window instead of
+/// closing it when [`close_action`] says so, and the first time says that
+/// the app keeps running (as a notification).
+pub(crate) fn on_close_requested(window: &Window, api: &tauri::CloseRequestApi) {
+    if window.label() != MAIN_WINDOW {
+        return;
+    }
+    let app = window.app_handle();
+    let running = matches!(
+        app.try_state::<AppNode>().as_deref(),
+        Some(AppNode::Running(_))
+    );
+    let quitting = app
+        .try_state::<TrayState>()
+        .is_some_and(|s| s.quitting.load(Ordering::SeqCst));
+    // The tray is looked for only when it matters.
+    let tray = running && !quitting && tray_available();
+    if close_action(running, tray, quitting) == CloseAction::Quit {
+        return;
+    }
+    api.prevent_close();
+    if let Err(e) = window.hide() {
+        tracing::warn!("cannot hide the window: {e}");
+        return;
+    }
+    first_close_hint(app);
+}
+
+/// The first time the window is hidden in a home, says (as a notification)
+/// that the app keeps running.
+fn first_close_hint(app: &AppHandle) {
+    if !app
+        .try_state::<TrayState>()
+        .is_some_and(|s| s.notifications)
+    {
+        return;
+    }
+    let home = match app.try_state::<AppNode>().as_deref() {
+        Some(AppNode::Running(node)) => node.data_dir().path().to_owned(),
+        _ => return,
+    };
+    let first = local_state::update(&local_state::path_in(&home), |state, _| {
+        !std::mem::replace(&mut state.tray_hint_shown, true)
+    });
+    match first {
+        Ok(true) => notify::show(notify::tray_hint()),
+        Ok(false) => {}
+        Err(e) => tracing::warn!("{}", e.message),
+    }
+}
+
+/// Shows, unminimizes and focuses the main window.
+pub(crate) fn show_main_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Quits for real: stops the node, then exits.
+fn quit_app(app: &AppHandle) {
+    if let Some(state) = app.try_state::<TrayState>() {
+        state.quitting.store(true, Ordering::SeqCst);
+    }
+    if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
+        tauri::async_runtime::block_on(node.stop());
+    }
+    app.exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_hides_only_with_a_running_node_a_tray_and_no_quit_under_way() {
+        assert_eq!(close_action(true, true, false), CloseAction::HideToTray);
+        // Nothing to keep running: the window's close quits as usual.
+        assert_eq!(close_action(false, true, false), CloseAction::Quit);
+        // No tray to bring the window back from.
+        assert_eq!(close_action(true, false, false), CloseAction::Quit);
+        // Quit from the tray closes the window for good.
+        assert_eq!(close_action(true, true, true), CloseAction::Quit);
+        assert_eq!(close_action(false, false, true), CloseAction::Quit);
+    }
+
+    #[test]
+    fn the_status_line_says_presence_and_contacts() {
+        assert_eq!(
+            status_line(Presence::Online, Some(2)),
+            "Online — 2 contacts"
+        );
+        assert_eq!(status_line(Presence::Online, Some(1)), "Online — 1 contact");
+        assert_eq!(
+            status_line(Presence::Online, Some(0)),
+            "Online — no contacts yet"
+        );
+        assert_eq!(status_line(Presence::Online, None), "Online");
+        assert_eq!(
+            status_line(Presence::Starting, Some(3)),
+            "Starting — 3 contacts"
+        );
+        assert_eq!(
+            status_line(Presence::ServedByDaemon, Some(3)),
+            "Online via zks daemon — 3 contacts"
+        );
+        assert_eq!(
+            status_line(Presence::Offline, Some(3)),
+            "Offline — 3 contacts"
+        );
+        assert_eq!(status_line(Presence::NotRunning, None), "Node not running");
+        assert_eq!(
+            status_line(Presence::NotRunning, Some(3)),
+            "Node not running"
+        );
+    }
+}
