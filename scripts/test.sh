@@ -6,8 +6,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 total_start=$SECONDS
-# Tests never show desktop notifications (the desktop app reads this).
-export ZKS_NOTIFICATIONS=0
+# Tests never show desktop notifications (the desktop app reads this), and
+# nodes started without explicit addresses stay on loopback without mDNS.
+export ZKS_NOTIFICATIONS=0 ZKS_LOOPBACK_ONLY=1
 
 step "dependencies"
 scripts/deps.sh test

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
-use zks_node::{DaemonInfo, DataDir, Node, NodeConfig, OnlineConfig, listen_addresses};
+use zks_node::{DataDir, Node, NodeConfig, OnlineConfig};
 
 use crate::commands::{self, AppNode};
 use crate::dto::NODE_EVENT;
@@ -127,28 +127,19 @@ fn bring_online(app: &AppHandle, node: &Node) {
             tray::set_presence(&app, Presence::ServedByDaemon);
             return;
         }
-        let client = match node.go_online(OnlineConfig::default()).await {
-            Ok(client) => client,
+        // Like `zks daemon`: messaging, files and the grid with the
+        // settings' sources and seeding, announced in daemon.json.
+        let mdns = node.settings().map(|s| s.mdns).unwrap_or(false);
+        let config = OnlineConfig {
+            mdns,
+            ..OnlineConfig::default()
+        };
+        match node.serve_home(config).await {
+            Ok(_) => tray::set_presence(&app, Presence::Online),
             Err(e) => {
                 tracing::warn!("cannot go online; messages stay queued: {e}");
                 tray::set_presence(&app, Presence::Offline);
-                return;
             }
-        };
-        let addresses = listen_addresses(&client).await;
-        if addresses.is_empty() {
-            tracing::warn!("the network did not start listening; not announcing this app");
-            tray::set_presence(&app, Presence::Offline);
-            return;
-        }
-        tray::set_presence(&app, Presence::Online);
-        let info = DaemonInfo {
-            pid: std::process::id(),
-            peer_id: client.peer_id().to_string(),
-            addresses,
-        };
-        if let Err(e) = node.publish_daemon(&info) {
-            tracing::warn!("cannot announce this app as the home's daemon: {e}");
         }
     });
 }
@@ -187,7 +178,7 @@ fn forward_events(app: &AppHandle, node: &Node) {
 mod tests {
     use super::{home_from_args, withdraw_if_ours};
     use std::path::PathBuf;
-    use zks_node::{DaemonInfo, DataDir, Node, NodeConfig, OnlineConfig, listen_addresses};
+    use zks_node::{DataDir, Node, NodeConfig, OnlineConfig};
 
     #[tokio::test]
     async fn goes_online_and_withdraws_its_own_announcement() {
@@ -197,16 +188,28 @@ mod tests {
         })
         .await
         .unwrap();
-        let client = node.go_online(OnlineConfig::default()).await.unwrap();
-        let addresses = listen_addresses(&client).await;
-        assert!(!addresses.is_empty());
         assert!(node.running_daemon().is_none());
-        node.publish_daemon(&DaemonInfo {
-            pid: std::process::id(),
-            peer_id: client.peer_id().to_string(),
-            addresses,
-        })
-        .unwrap();
+        let (_client, info) = node
+            .serve_home(OnlineConfig {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                ..OnlineConfig::default()
+            })
+            .await
+            .unwrap();
+        assert!(!info.addresses.is_empty());
+        // The grid's live figures are published for other processes.
+        let mut live = None;
+        for _ in 0..50 {
+            live = node.running_grid();
+            if live.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            live.is_some_and(|l| !l.seeding.enabled),
+            "seeding is off by default"
+        );
         assert_eq!(node.running_daemon().unwrap().pid, std::process::id());
         withdraw_if_ours(&node);
         assert!(node.running_daemon().is_none());

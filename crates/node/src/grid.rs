@@ -85,7 +85,7 @@ impl Node {
             },
             bootstrap: sources.bootstrap.clone(),
             chains: chains.to_vec(),
-            mdns: sources.mdns,
+            mdns: sources.mdns && !crate::messaging::loopback_only(),
             serve_rounds_per_sec: sources.serve_rate,
             inbound: None,
         };
@@ -196,11 +196,17 @@ pub(crate) fn default_listen() -> Vec<libp2p::Multiaddr> {
     listen_on_port(0)
 }
 
-/// Listen on every interface on `port`, TCP and QUIC (0: any port).
+/// Listen on every interface on `port`, TCP and QUIC (0: any port); only
+/// on 127.0.0.1 under `ZKS_LOOPBACK_ONLY=1` (tests).
 pub(crate) fn listen_on_port(port: u16) -> Vec<libp2p::Multiaddr> {
+    let ip = if crate::messaging::loopback_only() {
+        "127.0.0.1"
+    } else {
+        "0.0.0.0"
+    };
     [
-        format!("/ip4/0.0.0.0/tcp/{port}"),
-        format!("/ip4/0.0.0.0/udp/{port}/quic-v1"),
+        format!("/ip4/{ip}/tcp/{port}"),
+        format!("/ip4/{ip}/udp/{port}/quic-v1"),
     ]
     .iter()
     .filter_map(|a| a.parse().ok())

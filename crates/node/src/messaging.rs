@@ -312,11 +312,13 @@ impl Node {
         // once, then kept) so contacts find this device again after a
         // restart; if it is taken now, on any port.
         let stable = config.listen.is_empty();
+        let loopback = loopback_only();
         let listen = if stable {
             crate::grid::listen_on_port(settings.listen_port)
         } else {
             config.listen
         };
+        let mdns = config.mdns && !loopback;
         let mut bootstrap = config.bootstrap;
         for peer in settings.bootstrap.iter().filter_map(|a| a.parse().ok()) {
             if !bootstrap.contains(&peer) {
@@ -330,7 +332,7 @@ impl Node {
             listen,
             bootstrap: bootstrap.clone(),
             chains: chains.clone(),
-            mdns: config.mdns,
+            mdns,
             serve_rounds_per_sec: settings.upload_rounds_per_sec,
             inbound: Some(tx.clone()),
         };
@@ -375,6 +377,13 @@ impl Node {
             let _ = self.with_store_mut(|store| Ok(store.set_setting("app", &settings)?));
         }
     }
+}
+
+/// `ZKS_LOOPBACK_ONLY=1` (set by the test command): listen on 127.0.0.1
+/// only and never use mDNS, whatever the settings say, so tests of the app
+/// and the CLI stay on loopback.
+pub(crate) fn loopback_only() -> bool {
+    std::env::var_os("ZKS_LOOPBACK_ONLY").is_some_and(|v| v == "1")
 }
 
 /// The swarm's listen addresses, waiting up to 2 s for the first; empty if

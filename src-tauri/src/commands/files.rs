@@ -280,10 +280,20 @@ mod tests {
     async fn online(alice: &TestNode, bob: &TestNode) {
         let a = alice
             .node()
-            .go_online(OnlineConfig::default())
+            .go_online(OnlineConfig {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                ..OnlineConfig::default()
+            })
             .await
             .unwrap();
-        let b = bob.node().go_online(OnlineConfig::default()).await.unwrap();
+        let b = bob
+            .node()
+            .go_online(OnlineConfig {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                ..OnlineConfig::default()
+            })
+            .await
+            .unwrap();
         let (a, b) = (listen_addresses(&a).await, listen_addresses(&b).await);
         assert!(!a.is_empty() && !b.is_empty());
         alice.node().set_contact_addresses("Bob", &b).unwrap();

@@ -7,10 +7,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-/// The `zks` binary under test, with the environment cleared of our vars.
+/// The `zks` binary under test, with the environment cleared of our vars
+/// and nodes kept on loopback.
 pub(crate) fn zks() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zks"));
-    c.env_remove("ZKS_HOME").env_remove("RUST_LOG");
+    c.env_remove("ZKS_HOME")
+        .env_remove("RUST_LOG")
+        .env("ZKS_LOOPBACK_ONLY", "1");
     c
 }
 
