@@ -42,6 +42,13 @@ if ! command -v cargo >/dev/null; then
   fi
 fi
 
+# tauri-driver (crates.io) puts a WebDriver front on WebKitWebDriver for the
+# two-window test of the real app.
+if [ "$profile" = test ] && ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "installing tauri-driver with cargo"
+  cargo install tauri-driver --version 2.1.0 --locked --quiet
+fi
+
 # The UI's packages, exactly as locked; skipped when the lock file has not
 # changed since the last install.
 stamp="$ROOT/ui/node_modules/.zks-lock-stamp"

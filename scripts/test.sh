@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project: formatting, clippy, Rust tests, UI type
-# checks and unit tests, and a real-window smoke test of the desktop app
-# under Xvfb. Installs what is missing first. Exits non-zero on any failure.
+# checks and unit tests, a real-window smoke test of the desktop app under
+# Xvfb, and two real app windows pairing and chatting over WebDriver.
+# Installs what is missing first. Exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -40,8 +41,12 @@ fi
 done_step
 
 step "desktop app: real window under Xvfb"
-cargo build --locked -p zks-desktop
+cargo build --locked -p zks-desktop -p zks-cli
 scripts/smoke-window.sh "$CARGO_TARGET_DIR/debug/zks-desktop" "$ARTIFACTS/smoke-window.png"
+done_step
+
+step "desktop app: two real windows pair and chat over WebDriver"
+scripts/two-windows.sh "$CARGO_TARGET_DIR/debug/zks-desktop" "$ARTIFACTS/two-windows"
 done_step
 
 printf '\nall checks passed in %ss\n' "$((SECONDS - total_start))"

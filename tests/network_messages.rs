@@ -184,3 +184,50 @@ async fn a_contact_s_current_address_is_learned_from_the_network_and_kept() {
     );
     assert!(stored.len() <= 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_node_keeps_a_fresh_verified_round_to_bind_messages_to() {
+    use std::sync::Arc;
+    use zks_beacon::{DevnetSigner, Scheme};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signer = Arc::new(DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 3, now - 300));
+    let chain = signer.chain().clone();
+    let (addr, _relay) = zks_grid::relay::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        zks_grid::RelaySource::Devnet(signer),
+    )
+    .await
+    .unwrap();
+    let (alice, _bob) = paired().await;
+    // Alice binds to the devnet chain and has none of its rounds yet.
+    alice.node.add_chain(&chain.to_info_json()).unwrap();
+    alice.node.set_binding_chain(&chain.hash.to_hex()).unwrap();
+    assert!(alice.node.seal("Bob", b"too early", Mode::Grid).is_err());
+    let mut settings = alice.node.settings().unwrap();
+    settings.drand_urls = vec![format!("http://{addr}")];
+    alice.node.save_settings(&settings).unwrap();
+    // Online (as the app and the daemon are), it fetches and verifies one.
+    let (_swarm, _) = alice
+        .node
+        .serve_home(zks_node::OnlineConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            ..zks_node::OnlineConfig::default()
+        })
+        .await
+        .unwrap();
+    let mut sealed = None;
+    for _ in 0..100 {
+        if let Ok(s) = alice.node.seal("Bob", b"now bound", Mode::Grid) {
+            sealed = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sealed = sealed.expect("a round was fetched and verified");
+    let head = chain.round_at(now);
+    assert!(sealed.round.unwrap() + 2 >= head, "bound to a recent round");
+    alice.node.withdraw_daemon();
+}

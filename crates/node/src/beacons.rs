@@ -147,11 +147,16 @@ impl Node {
 }
 
 /// The newest verified round of the binding chain, as a message binding.
-pub(crate) fn binding(store: &Store) -> Result<RoundBinding, NodeError> {
+/// The chain outgoing grid-pad messages bind to (quicknet unless set).
+pub(crate) fn binding_chain(store: &Store) -> Result<ChainInfo, NodeError> {
     let chain_hex: String = store
         .setting(BINDING_CHAIN)?
         .unwrap_or_else(|| ChainInfo::quicknet().hash.to_hex());
-    let chain = find_chain(store, &chain_hex)?;
+    find_chain(store, &chain_hex)
+}
+
+pub(crate) fn binding(store: &Store) -> Result<RoundBinding, NodeError> {
+    let chain = binding_chain(store)?;
     let latest = store.latest_beacon(&chain.hash.0)?.ok_or_else(|| {
         NodeError::NoBeacon(format!(
             "no verified round of {} is known on this device yet; import beacons with `zks beacon import --chain {}` (or let the grid fetch them)",

@@ -21,6 +21,8 @@ use crate::{Node, NodeError};
 
 /// Per-request timeout of HTTP sources (drand API, gateways).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an online node fetches a fresh round to bind messages to.
+const BINDING_REFRESH: Duration = Duration::from_secs(60);
 /// How often an online node rereads the seeding switch.
 const SETTINGS_POLL: Duration = Duration::from_secs(2);
 /// Rounds behind the head a seeding pass makes sure it holds.
@@ -178,14 +180,21 @@ impl Node {
     /// The sources the settings describe (for the app and the daemon).
     pub fn sources_from_settings(&self) -> Result<GridSources, NodeError> {
         let s = self.settings()?;
+        // Under ZKS_LOOPBACK_ONLY (tests) only sources on this machine.
+        let allowed = |url: &String| {
+            !crate::messaging::loopback_only()
+                || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                    .iter()
+                    .any(|p| url.starts_with(p))
+        };
         Ok(GridSources {
             bootstrap: s.bootstrap.iter().filter_map(|a| a.parse().ok()).collect(),
             listen: Vec::new(),
             mdns: s.mdns,
             serve_rate: s.upload_rounds_per_sec,
             cache_budget: s.cache_budget_bytes,
-            drand_urls: s.drand_urls,
-            gateways: s.gateways,
+            drand_urls: s.drand_urls.into_iter().filter(allowed).collect(),
+            gateways: s.gateways.into_iter().filter(allowed).collect(),
             chunk_index: None,
         })
     }
@@ -391,6 +400,7 @@ impl Node {
             SeedPlan { chains, pin: None },
             settings.seeding,
         );
+        let sources = cascade.clone();
         *self
             .inner
             .grid
@@ -399,6 +409,17 @@ impl Node {
             swarm,
             cascade,
             seeder,
+        });
+        // Keep a recent verified round of the binding chain, so grid-pad
+        // messages can be sealed (through the cascade: cache, peers, HTTP).
+        let keeper = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = keeper.refresh_binding(&sources).await {
+                    tracing::debug!("no fresh binding round: {e}");
+                }
+                tokio::time::sleep(BINDING_REFRESH).await;
+            }
         });
         // The switch may be flipped by another process on this home (the
         // CLI while the app or daemon runs): follow the stored setting.
@@ -417,6 +438,32 @@ impl Node {
                 }
             }
         });
+        Ok(())
+    }
+
+    /// Fetches the binding chain's newest round through `cascade` (verified
+    /// there) and keeps it for binding outgoing messages.
+    async fn refresh_binding(&self, cascade: &FetchCascade) -> Result<(), NodeError> {
+        let chain = self.with_store(crate::beacons::binding_chain)?;
+        let now = now_secs();
+        let round = chain.round_at(now);
+        if round == 0 {
+            return Ok(());
+        }
+        let beacon = cascade
+            .get(&chain, round, now)
+            .await
+            .map_err(grid_err)?
+            .ok_or_else(|| {
+                NodeError::NoBeacon(format!("round {round} of {} is not available", chain.name))
+            })?;
+        let b = beacon.beacon();
+        let stored = (
+            b.round(),
+            b.signature().to_vec(),
+            b.previous_signature().map(<[u8]>::to_vec),
+        );
+        self.with_store_mut(|store| Ok(store.add_verified_beacons(&chain.hash.0, &[stored])?))?;
         Ok(())
     }
 

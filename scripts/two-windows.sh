@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Two real desktop apps with separate homes under one Xvfb display, driven
+# over WebDriver (tauri-driver in front of Debian's WebKitWebDriver): they
+# pair through the text form (the reply travels over the network), exchange
+# a message each way, and a screenshot of each window is saved.
+#   scripts/two-windows.sh BINARY OUT_DIR
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+bin="$1"; out="$2"
+mkdir -p "$out"
+export ZKS_LOOPBACK_ONLY=1 ZKS_NOTIFICATIONS=0
+
+driver="$(command -v tauri-driver || echo "$HOME/.cargo/bin/tauri-driver")"
+[ -x "$driver" ] || die "tauri-driver is missing (scripts/deps.sh test installs it)"
+command -v WebKitWebDriver >/dev/null || die "WebKitWebDriver is missing (apt: webkit2gtk-driver)"
+
+work="$(mktemp -d)"
+display=""
+for n in $(seq 141 190); do
+  [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || { display=":$n"; break; }
+done
+[ -n "$display" ] || die "no free X display"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+
+# Both homes hold recorded quicknet rounds, so messages can be bound to a
+# verified round without the internet (the zks binary sits next to the app's).
+zks="$(dirname "$bin")/zks"
+[ -x "$zks" ] || die "$zks is missing (cargo build -p zks-cli)"
+for who in a b; do
+  "$zks" --home "$work/home-$who" beacon import --chain quicknet "$ROOT/tests/data/quicknet.jsonl" >/dev/null
+done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ports=()
+for who in a b; do
+  port=$(free_port); native=$(free_port)
+  # One session bus per app, like two desktop sessions.
+  DISPLAY="$display" setsid dbus-run-session -- "$driver" --port "$port" --native-port "$native" \
+    >"$work/driver-$who.log" 2>&1 &
+  pids+=($!)
+  ports+=("$port")
+done
+for port in "${ports[@]}"; do
+  for _ in $(seq 100); do
+    curl -s "http://127.0.0.1:$port/status" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+done
+
+if ! timeout 240 node "$ROOT/ui/e2e-real/two-windows.mjs" "$bin" "$work/home-a" "$work/home-b" \
+    "${ports[0]}" "${ports[1]}" "$out"; then
+  echo "--- tauri-driver logs ---" >&2
+  tail -n 30 "$work"/driver-*.log >&2 || true
+  exit 1
+fi

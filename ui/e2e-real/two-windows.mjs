@@ -1,0 +1,157 @@
+// Two real desktop apps (separate homes) driven over WebDriver through
+// tauri-driver + WebKitWebDriver: Alice shows her code, Bob pastes it and
+// accepts, Alice's app finishes the pairing when Bob's reply arrives over
+// the network, then they exchange a message each way. A screenshot of each
+// window is saved. Plain WebDriver over HTTP (fetch), no client library.
+//
+//   node two-windows.mjs APP_BINARY HOME_A HOME_B PORT_A PORT_B OUT_DIR
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [app, homeA, homeB, portA, portB, out] = process.argv.slice(2);
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+const STEP_TIMEOUT_MS = 60_000;
+
+async function call(base, method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json.value ?? json)}`);
+  }
+  return json.value;
+}
+
+class Window {
+  constructor(name, port) {
+    this.name = name;
+    this.base = `http://127.0.0.1:${port}`;
+  }
+  async open(home) {
+    const value = await call(this.base, 'POST', '/session', {
+      capabilities: {
+        alwaysMatch: { 'tauri:options': { application: app, args: ['--home', home] } },
+      },
+    });
+    this.session = `/session/${value.sessionId}`;
+  }
+  async find(xpath) {
+    const value = await call(this.base, 'POST', `${this.session}/element`, {
+      using: 'xpath',
+      value: xpath,
+    });
+    // The W3C key, or the legacy one some drivers still use.
+    const id = value?.[ELEMENT] ?? value?.ELEMENT;
+    if (!id) throw new Error(`no element for ${xpath}: ${JSON.stringify(value)}`);
+    return id;
+  }
+  /** Waits until `xpath` matches (and `check` holds for the element). */
+  async waitFor(xpath, what, check = async () => true) {
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const id = await this.find(xpath);
+        if (await check(id)) return id;
+      } catch (e) {
+        last = String(e);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await this.shot('failed');
+    throw new Error(`${this.name}: ${what} did not appear (${last})`);
+  }
+  async click(xpath, what) {
+    const id = await this.waitFor(xpath, what);
+    await call(this.base, 'POST', `${this.session}/element/${id}/click`, {});
+  }
+  async type(xpath, what, text) {
+    const id = await this.waitFor(xpath, what);
+    await call(this.base, 'POST', `${this.session}/element/${id}/value`, { text });
+  }
+  async value(id) {
+    return call(this.base, 'GET', `${this.session}/element/${id}/property/value`);
+  }
+  async text(id) {
+    return call(this.base, 'GET', `${this.session}/element/${id}/text`);
+  }
+  async nav(label) {
+    await this.click(`//nav[@aria-label='Main']//button[contains(., '${label}')]`, `${label} in the sidebar`);
+  }
+  async shot(tag) {
+    const png = await call(this.base, 'GET', `${this.session}/screenshot`);
+    const file = join(out, `two-windows-${this.name}-${tag}.png`);
+    writeFileSync(file, Buffer.from(png, 'base64'));
+    console.log(`saved ${file}`);
+  }
+  async close() {
+    if (this.session) await call(this.base, 'DELETE', this.session).catch(() => {});
+  }
+}
+
+const alice = new Window('alice', portA);
+const bob = new Window('bob', portB);
+try {
+  await alice.open(homeA);
+  await bob.open(homeB);
+
+  // 1. Alice makes her code.
+  await alice.nav('Pairing');
+  await alice.type("//input[@id='pair-my-name']", 'the name field', 'Alice');
+  await alice.click("//button[contains(., 'Make my code')]", 'Make my code');
+  const inviteBox = await alice.waitFor(
+    "//textarea[@id='pair-invite-text']",
+    'the invite text',
+    async (id) => (await alice.value(id)).startsWith('ZKS1:'),
+  );
+  const invite = await alice.value(inviteBox);
+  console.log(`alice's code: ${invite.length} characters`);
+
+  // 2. Bob pastes it and accepts.
+  await bob.nav('Pairing');
+  await bob.type(
+    "//section[@aria-labelledby='pair-accept']//textarea",
+    "Bob's code field",
+    invite,
+  );
+  await bob.type("//input[@id='pair-their-as']", "Bob's name for Alice", 'Alice');
+  await bob.click(
+    "//section[@aria-labelledby='pair-accept']//button[normalize-space(.)='Accept']",
+    'Accept',
+  );
+  await bob.waitFor("//textarea[@id='pair-reply-out']", "Bob's reply");
+
+  // 3. Alice's app gets the reply over the network by itself.
+  await alice.waitFor(
+    "//p[contains(@class, 'reply-wait') and contains(@class, 'done')]",
+    'the pairing finished over the network',
+  );
+  await alice.shot('paired');
+  await bob.shot('paired');
+
+  // 4. A message each way.
+  // `peer`: the receiver's name at the sender; `sender`: the sender's name
+  // at the receiver.
+  const send = async (from, to, peer, sender, text) => {
+    await from.nav('Chat');
+    await from.click(`//nav[@aria-label='Contacts']//button[contains(., '${peer}')]`, `${peer} in the contacts`);
+    await from.type("//textarea[starts-with(@aria-label, 'Message to')]", 'the composer', `${text}\uE007`);
+    await to.nav('Chat');
+    await to.click(`//nav[@aria-label='Contacts']//button[contains(., '${sender}')]`, `${sender} in the contacts`);
+    await to.waitFor(`//ol[starts-with(@aria-label, 'Messages with')]//*[contains(., '${text}')]`, `"${text}" at ${to.name}`);
+  };
+  const bobAtAlice = await alice.text(
+    await alice.waitFor("//p[contains(@class, 'reply-wait') and contains(@class, 'done')]//strong", 'the contact name'),
+  );
+  await send(alice, bob, bobAtAlice, 'Alice', 'Hello Bob, from a real window');
+  await send(bob, alice, 'Alice', bobAtAlice, 'Hello Alice, received');
+  await alice.shot('chat');
+  await bob.shot('chat');
+  console.log('two windows paired over the network and exchanged a message each way');
+} finally {
+  await alice.close();
+  await bob.close();
+}
