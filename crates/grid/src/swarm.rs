@@ -1407,6 +1407,46 @@ mod tests {
         assert!(b.take(1, t1 + Duration::from_millis(4100)));
     }
 
+    /// The byte codecs of `/zks/msg/1.0.0` and `/zks/file/1.0.0` read at
+    /// most their cap plus one byte from a stream, whatever the peer sends,
+    /// and refuse to write more than the peer would read.
+    #[test]
+    fn byte_codecs_stop_reading_at_their_caps() {
+        use request_response::Codec;
+        let proto = StreamProtocol::new(MSG_PROTOCOL);
+        let mut codec = BytesCodec {
+            max_request: MAX_MESSAGE,
+            max_response: MAX_ACK,
+        };
+        futures::executor::block_on(async {
+            let exact = vec![1u8; MAX_MESSAGE];
+            let mut io = futures::io::Cursor::new(exact.clone());
+            assert_eq!(codec.read_request(&proto, &mut io).await.unwrap(), exact);
+            // A peer sending 16 MiB: refused after reading the cap + 1.
+            let mut io = futures::io::Cursor::new(vec![1u8; 16 << 20]);
+            assert!(codec.read_request(&proto, &mut io).await.is_err());
+            assert_eq!(io.position(), MAX_MESSAGE as u64 + 1, "no more was read");
+            let mut io = futures::io::Cursor::new(vec![0u8; MAX_ACK + 1]);
+            assert!(codec.read_response(&proto, &mut io).await.is_err());
+            let mut sink = futures::io::Cursor::new(Vec::new());
+            assert!(
+                codec
+                    .write_request(&proto, &mut sink, vec![0; MAX_MESSAGE + 1])
+                    .await
+                    .is_err()
+            );
+            assert!(sink.get_ref().is_empty(), "nothing of it was sent");
+            let mut file = BytesCodec {
+                max_request: MAX_FILE_REQUEST,
+                max_response: MAX_FILE_RESPONSE,
+            };
+            let mut io = futures::io::Cursor::new(vec![0u8; MAX_FILE_RESPONSE + 10]);
+            assert!(file.read_response(&proto, &mut io).await.is_err());
+            let mut io = futures::io::Cursor::new(vec![0u8; 65]);
+            assert!(file.read_request(&proto, &mut io).await.is_err());
+        });
+    }
+
     #[test]
     fn chunk_responses_round_trip_and_garbage_is_refused() {
         let rounds: Vec<ServedRound> =
