@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use zks_node::{
-    ChainCoverage, Contact, GridStatus, NodeEvent, NodeStatus, PadStatus, TransferInfo,
+    ChainCoverage, Contact, GridStatus, LiveGrid, NodeEvent, NodeStatus, PadStatus, SeedStatus,
+    Settings, TransferInfo,
 };
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.
@@ -98,4 +99,107 @@ impl From<TransferInfo> for Transfer {
             protection_label,
         }
     }
+}
+
+/// What the Settings screen shows: the stored settings, the node's defaults
+/// and limits, facts about this install, and the login entry.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SettingsPage {
+    /// The settings as stored (defaults for anything never set).
+    pub settings: Settings,
+    /// The public drand endpoints used when none are set
+    /// (`zks_node::DEFAULT_DRAND_URLS`).
+    pub default_drand_urls: Vec<String>,
+    /// The smallest beacon-cache budget the node accepts, in bytes.
+    pub min_cache_budget_bytes: u64,
+    /// This install.
+    pub about: About,
+    /// "Start seeding at login"; `None` where the app cannot do it (every
+    /// platform but Linux, or no config folder is known).
+    pub autostart: Option<Autostart>,
+}
+
+/// Facts about this install for the About section.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct About {
+    /// Version of this build.
+    pub version: String,
+    /// The home (data folder) in use.
+    pub data_dir: String,
+    /// Where received files land.
+    pub downloads_dir: String,
+    /// Our PeerId.
+    pub peer_id: String,
+    /// The name our pairing codes introduce us by.
+    pub name: String,
+}
+
+/// The settings the Settings screen edits. Everything else in
+/// [`Settings`] is kept as stored: the seeding switch (the Grid screen and
+/// the tray flip it) and the listen port (the node picks it once).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsEdit {
+    /// Chains to seed, by name or hash.
+    pub chains: Vec<String>,
+    /// Grid peers to connect to first (multiaddresses with `/p2p/…`).
+    pub bootstrap: Vec<String>,
+    /// drand HTTP API base URLs.
+    pub drand_urls: Vec<String>,
+    /// IPFS trustless gateways.
+    pub gateways: Vec<String>,
+    /// Beacon rounds served to peers per second (`None`: no cap).
+    pub upload_rounds_per_sec: Option<u64>,
+    /// Disk cap of the beacon cache in bytes.
+    pub cache_budget_bytes: u64,
+    /// Find peers on the local network.
+    pub mdns: bool,
+    /// Desktop notifications.
+    pub notifications: bool,
+}
+
+/// Settings after a save, and which of the changes wait for the node to go
+/// online again.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SavedSettings {
+    /// The settings as now stored.
+    pub settings: Settings,
+    /// The changed settings that apply the next time the node goes online,
+    /// in the words the window shows ("bootstrap peers", "upload cap", …).
+    pub applies_later: Vec<String>,
+}
+
+/// The XDG autostart entry behind "Start seeding at login".
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Autostart {
+    /// The entry exists and starts this app on this home.
+    pub enabled: bool,
+    /// The entry's file.
+    pub path: String,
+    /// The command of an entry that starts something else (another home or
+    /// another copy of the app); turning this on replaces it.
+    pub other: Option<String>,
+}
+
+/// What the Grid screen shows live: the grid of the process serving this
+/// home (this app, or a `zks daemon`), and the settings it is measured
+/// against.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GridLive {
+    /// Peers, seeding and per-source counters; `None` when no process of
+    /// this home is online.
+    pub live: Option<LiveGrid>,
+    /// `app` when this app serves the home, `daemon` when another process
+    /// does, `None` when none does.
+    pub served_by: Option<String>,
+    /// The serving process's id.
+    pub pid: Option<u32>,
+    /// The serving process's listen addresses (with `/p2p/<peer id>`).
+    pub addresses: Vec<String>,
+    /// The stored seeding switch (the running seeder follows it).
+    pub seeding: bool,
+    /// The upload cap as set (applies when the node next goes online).
+    pub upload_rounds_per_sec: Option<u64>,
+    /// The cache budget as set (applies when the node next goes online).
+    pub cache_budget_bytes: u64,
 }

@@ -4,6 +4,10 @@
 //! `Node` calls and DTOs; node events are forwarded to the window as Tauri
 //! events. No application logic lives here — the same `Node` serves the CLI.
 
+// "Start seeding at login" is an XDG autostart entry, built on Linux only;
+// macOS (login items) and Windows (the Run key) do not have it yet.
+#[cfg(target_os = "linux")]
+pub mod autostart;
 pub mod commands;
 pub mod dto;
 pub mod error;

@@ -5,9 +5,11 @@
 //! Which event deserves a notification, and its words, is [`notice_for`], a
 //! plain function. Notifications never carry a message's text or a file's
 //! name (both may be private; the lock screen shows notifications), only
-//! who and what kind of thing. They are off when `ZKS_NOTIFICATIONS=0`
-//! (tests and CI set it), and a notification that cannot be shown (no
-//! notification service, as under Xvfb) is only logged.
+//! who and what kind of thing. They are off when the `notifications`
+//! setting is off (read at each event, so the Settings screen's switch
+//! applies at once) or when `ZKS_NOTIFICATIONS=0` (tests and CI set it), and
+//! a notification that cannot be shown (no notification service, as under
+//! Xvfb) is only logged.
 //!
 //! notify-rust talks to the desktop's notification service over D-Bus on
 //! Linux and the BSDs, to the Notification Center on macOS and to the
@@ -32,6 +34,12 @@ pub(crate) fn enabled(value: Option<&str>) -> bool {
         value.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
         Some("0" | "false" | "off" | "no")
     )
+}
+
+/// Whether the settings ask for notifications (on when they cannot be read:
+/// the setting's default).
+pub(crate) fn wanted(node: &Node) -> bool {
+    node.settings().map_or(true, |s| s.notifications)
 }
 
 /// A notification's title and body.
@@ -278,6 +286,7 @@ pub(crate) fn watch(app: &AppHandle, node: &Node) {
                 // what was announced stays current.
                 let facts = notifier.facts(&event);
                 if let Some(notice) = notice_for(&event, &facts)
+                    && wanted(&notifier.node)
                     && !window_in_front(&app)
                 {
                     show(notice);
@@ -502,6 +511,13 @@ mod tests {
             error: None,
         };
         assert_eq!(notifier.facts(&finished).transfer, None);
+
+        // The settings' switch: on by default, off when the person says so.
+        assert!(wanted(&alice));
+        let mut settings = alice.settings().unwrap();
+        settings.notifications = false;
+        alice.save_settings(&settings).unwrap();
+        assert!(!wanted(&alice));
 
         for n in [&alice, &bob] {
             n.stop().await;

@@ -17,6 +17,7 @@ use crate::tray::{self, Presence, TrayState};
 pub fn run() {
     zks_node::init_logging("warn,zks=info,libp2p_kad=error");
     let home = home_from_args(std::env::args().skip(1));
+    let background = has_flag(std::env::args().skip(1), BACKGROUND_FLAG);
     let notifications = notify::enabled(std::env::var(notify::ENV).ok().as_deref());
     tauri::Builder::default()
         .setup(move |app| {
@@ -35,6 +36,15 @@ pub fn run() {
             app.manage(node);
             tray::build(app.handle())?;
             tray::keep_fresh(app.handle());
+            // Started at login (`--background`): stay in the tray, if there
+            // is one to bring the window back from and a node to run.
+            if background
+                && running
+                && tray::tray_available()
+                && let Some(window) = app.get_webview_window(tray::MAIN_WINDOW)
+            {
+                let _ = window.hide();
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -45,6 +55,11 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::node::node_status,
             commands::grid::grid_status,
+            commands::grid::grid_live,
+            commands::grid::seeding_set,
+            commands::settings::settings_get,
+            commands::settings::settings_save,
+            commands::settings::autostart_set,
             commands::pairing::pairing_create_invite,
             commands::pairing::pairing_accept,
             commands::pairing::pairing_finish,
@@ -80,6 +95,22 @@ pub fn run() {
             RunEvent::Reopen { .. } => tray::show_main_window(app),
             _ => {}
         });
+}
+
+/// Starts the window hidden in the tray (the login entry passes it).
+const BACKGROUND_FLAG: &str = "--background";
+
+/// Whether `flag` is on the command line (before a `--home` value or after).
+fn has_flag(mut args: impl Iterator<Item = String>, flag: &str) -> bool {
+    while let Some(arg) = args.next() {
+        if arg == "--home" {
+            // Its value is a folder, never a flag.
+            args.next();
+        } else if arg == flag {
+            return true;
+        }
+    }
+    false
 }
 
 /// `--home DIR` (or `--home=DIR`) on the command line, like the CLI's.
@@ -176,7 +207,7 @@ fn forward_events(app: &AppHandle, node: &Node) {
 
 #[cfg(test)]
 mod tests {
-    use super::{home_from_args, withdraw_if_ours};
+    use super::{BACKGROUND_FLAG, has_flag, home_from_args, withdraw_if_ours};
     use std::path::PathBuf;
     use zks_node::{DataDir, Node, NodeConfig, OnlineConfig};
 
@@ -235,5 +266,26 @@ mod tests {
             Some(PathBuf::from("/b"))
         );
         assert_eq!(home_from_args(args(&["--other"])), None);
+    }
+
+    #[test]
+    fn the_background_flag_anywhere_but_as_a_home() {
+        assert!(has_flag(args(&["--background"]), BACKGROUND_FLAG));
+        assert!(has_flag(
+            args(&["--home", "/a", "--background"]),
+            BACKGROUND_FLAG
+        ));
+        assert!(has_flag(
+            args(&["--background", "--home=/a"]),
+            BACKGROUND_FLAG
+        ));
+        assert!(!has_flag(
+            args(&["--home", "--background"]),
+            BACKGROUND_FLAG
+        ));
+        assert!(!has_flag(args(&[]), BACKGROUND_FLAG));
+        // The login entry writes the same flag.
+        #[cfg(target_os = "linux")]
+        assert_eq!(BACKGROUND_FLAG, crate::autostart::BACKGROUND_FLAG);
     }
 }

@@ -3,15 +3,17 @@
 //! Closing the main window hides it and leaves the app running in the tray,
 //! so the node stays online: it delivers queued messages, receives new ones
 //! and serves files and grid chunks. The tray menu shows a status line from
-//! the node's own data, Show, and Quit (which really quits). When the node
-//! is not running, or the desktop shows no tray icons (the window could not
-//! be brought back), closing the window quits as usual.
+//! the node's own data (presence, seeding, contacts), a Seeding check item
+//! (the same switch as the Grid screen's), Show, and Quit (which really
+//! quits). When the node is not running, or the desktop shows no tray icons
+//! (the window could not be brought back), closing the window quits as
+//! usual.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Window, Wry};
 use zks_node::NodeEvent;
@@ -24,9 +26,10 @@ use crate::notify;
 pub(crate) const MAIN_WINDOW: &str = "main";
 /// The tray icon's id.
 const TRAY_ID: &str = "main";
-/// How often the status line is read again (contacts added from the window
-/// raise no node event).
-const REFRESH_EVERY: Duration = Duration::from_secs(10);
+/// How often the status line and the Seeding item are read again (contacts
+/// added from the window raise no node event, and the seeding switch may be
+/// flipped by another process on this home, e.g. `zks settings set`).
+const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
 /// Whether the node is on the network, as the app knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +46,21 @@ pub(crate) enum Presence {
     NotRunning,
 }
 
-/// The tray's status line.
-pub(crate) fn status_line(presence: Presence, contacts: Option<usize>) -> String {
+/// The tray's status line: presence, the seeding switch (when known) and
+/// the contacts (when known).
+pub(crate) fn status_line(
+    presence: Presence,
+    contacts: Option<usize>,
+    seeding: Option<bool>,
+) -> String {
+    let online = matches!(presence, Presence::Online | Presence::ServedByDaemon);
+    let seeding = match seeding {
+        Some(true) if online => ", seeding",
+        // Stored, but nothing seeds until the network is up.
+        Some(true) => ", seeding once online",
+        Some(false) => ", not seeding",
+        None => "",
+    };
     let contacts = match contacts {
         Some(0) => " — no contacts yet".to_owned(),
         Some(1) => " — 1 contact".to_owned(),
@@ -52,10 +68,10 @@ pub(crate) fn status_line(presence: Presence, contacts: Option<usize>) -> String
         None => String::new(),
     };
     match presence {
-        Presence::Starting => format!("Starting{contacts}"),
-        Presence::Online => format!("Online{contacts}"),
-        Presence::ServedByDaemon => format!("Online via zks daemon{contacts}"),
-        Presence::Offline => format!("Offline{contacts}"),
+        Presence::Starting => format!("Starting{seeding}{contacts}"),
+        Presence::Online => format!("Online{seeding}{contacts}"),
+        Presence::ServedByDaemon => format!("Online via zks daemon{seeding}{contacts}"),
+        Presence::Offline => format!("Offline{seeding}{contacts}"),
         Presence::NotRunning => "Node not running".to_owned(),
     }
 }
@@ -91,7 +107,7 @@ pub(crate) fn close_action(
 /// (Desktops with only the old XEmbed tray count as having none: closing
 /// quits there, the safe side.)
 #[cfg(all(unix, not(target_os = "macos")))]
-fn tray_available() -> bool {
+pub(crate) fn tray_available() -> bool {
     let Ok(bus) = dbus::blocking::Connection::new_session() else {
         return false;
     };
@@ -111,7 +127,7 @@ fn tray_available() -> bool {
 /// macOS (menu bar extras) and Windows (notification area) always show the
 /// tray icon.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn tray_available() -> bool {
+pub(crate) fn tray_available() -> bool {
     true
 }
 
@@ -121,6 +137,7 @@ pub(crate) struct TrayState {
     quitting: AtomicBool,
     notifications: bool,
     status_item: Mutex<Option<MenuItem<Wry>>>,
+    seeding_item: Mutex<Option<CheckMenuItem<Wry>>>,
 }
 
 impl std::fmt::Debug for TrayState {
@@ -146,6 +163,7 @@ impl TrayState {
             quitting: AtomicBool::new(false),
             notifications,
             status_item: Mutex::new(None),
+            seeding_item: Mutex::new(None),
         }
     }
 
@@ -166,17 +184,35 @@ pub(crate) fn set_presence(app: &AppHandle, presence: Presence) {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = presence;
     }
+    refresh_soon(app);
+}
+
+/// Reads the status line and the Seeding item again, off the calling
+/// thread (after the switch was flipped from the window).
+pub(crate) fn refresh_soon(app: &AppHandle) {
     let app = app.clone();
     drop(tauri::async_runtime::spawn_blocking(move || refresh(&app)));
 }
 
-/// Builds the tray icon: a status line, Show and Quit.
+/// Builds the tray icon: a status line, the Seeding switch, Show and Quit.
 pub(crate) fn build(app: &AppHandle) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Starting", false, None::<&str>)?;
+    let seeding = CheckMenuItem::with_id(app, "seeding", "Seeding", false, false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show", true, None::<&str>)?;
     let quit_item = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&status, &separator, &show, &quit_item])?;
+    let separator2 = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &status,
+            &seeding,
+            &separator,
+            &show,
+            &separator2,
+            &quit_item,
+        ],
+    )?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("ZKS Entropy Grid")
         .menu(&menu)
@@ -195,6 +231,7 @@ pub(crate) fn build(app: &AppHandle) -> tauri::Result<()> {
         })
         .on_menu_event(|app, event| match event.id.as_ref() {
             "show" => show_main_window(app),
+            "seeding" => toggle_seeding(app),
             "quit" => quit_app(app),
             _ => {}
         });
@@ -207,9 +244,38 @@ pub(crate) fn build(app: &AppHandle) -> tauri::Result<()> {
             .status_item
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+        *state
+            .seeding_item
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(seeding);
     }
     refresh(app);
     Ok(())
+}
+
+/// The Seeding item was clicked: store what it now shows (the menu toggles
+/// a check item by itself), then show what is stored.
+fn toggle_seeding(app: &AppHandle) {
+    let item = app.try_state::<TrayState>().and_then(|s| {
+        s.seeding_item
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    });
+    let shown = item.and_then(|i| i.is_checked().ok());
+    let app = app.clone();
+    drop(tauri::async_runtime::spawn_blocking(move || {
+        if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
+            let result = match shown {
+                Some(on) => node.set_seeding(on),
+                None => node.settings().and_then(|s| node.set_seeding(!s.seeding)),
+            };
+            if let Err(e) = result {
+                tracing::warn!("cannot switch seeding from the tray: {e}");
+            }
+        }
+        refresh(&app);
+    }));
 }
 
 /// Reads the status line again (the contacts from the store; blocks briefly).
@@ -218,17 +284,33 @@ pub(crate) fn refresh(app: &AppHandle) {
         return;
     };
     let mut presence = state.presence();
-    let contacts = match app.try_state::<AppNode>().as_deref() {
+    let (contacts, seeding) = match app.try_state::<AppNode>().as_deref() {
         Some(AppNode::Running(node)) => {
             // The daemon that served this home may have stopped since.
             if presence == Presence::ServedByDaemon && node.running_daemon().is_none() {
                 presence = Presence::Offline;
             }
-            node.contacts().ok().map(|c| c.len())
+            (
+                node.contacts().ok().map(|c| c.len()),
+                node.settings().ok().map(|s| s.seeding),
+            )
         }
-        _ => None,
+        _ => (None, None),
     };
-    let line = status_line(presence, contacts);
+    let line = status_line(presence, contacts, seeding);
+    let seeding_item = state
+        .seeding_item
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(item) = seeding_item {
+        let shown = item
+            .set_checked(seeding.unwrap_or(false))
+            .and_then(|()| item.set_enabled(seeding.is_some()));
+        if let Err(e) = shown {
+            tracing::debug!("cannot update the tray's Seeding item: {e}");
+        }
+    }
     let item = state
         .status_item
         .lock()
@@ -323,7 +405,8 @@ fn first_close_hint(app: &AppHandle) {
         return;
     }
     let home = match app.try_state::<AppNode>().as_deref() {
-        Some(AppNode::Running(node)) => node.data_dir().path().to_owned(),
+        // Notifications turned off in the settings: no hint either.
+        Some(AppNode::Running(node)) if notify::wanted(node) => node.data_dir().path().to_owned(),
         _ => return,
     };
     let first = local_state::update(&local_state::path_in(&home), |state, _| {
@@ -375,31 +458,66 @@ mod tests {
     #[test]
     fn the_status_line_says_presence_and_contacts() {
         assert_eq!(
-            status_line(Presence::Online, Some(2)),
+            status_line(Presence::Online, Some(2), None),
             "Online — 2 contacts"
         );
-        assert_eq!(status_line(Presence::Online, Some(1)), "Online — 1 contact");
         assert_eq!(
-            status_line(Presence::Online, Some(0)),
+            status_line(Presence::Online, Some(1), None),
+            "Online — 1 contact"
+        );
+        assert_eq!(
+            status_line(Presence::Online, Some(0), None),
             "Online — no contacts yet"
         );
-        assert_eq!(status_line(Presence::Online, None), "Online");
+        assert_eq!(status_line(Presence::Online, None, None), "Online");
         assert_eq!(
-            status_line(Presence::Starting, Some(3)),
+            status_line(Presence::Starting, Some(3), None),
             "Starting — 3 contacts"
         );
         assert_eq!(
-            status_line(Presence::ServedByDaemon, Some(3)),
+            status_line(Presence::ServedByDaemon, Some(3), None),
             "Online via zks daemon — 3 contacts"
         );
         assert_eq!(
-            status_line(Presence::Offline, Some(3)),
+            status_line(Presence::Offline, Some(3), None),
             "Offline — 3 contacts"
         );
-        assert_eq!(status_line(Presence::NotRunning, None), "Node not running");
         assert_eq!(
-            status_line(Presence::NotRunning, Some(3)),
+            status_line(Presence::NotRunning, None, None),
             "Node not running"
+        );
+        assert_eq!(
+            status_line(Presence::NotRunning, Some(3), Some(true)),
+            "Node not running"
+        );
+    }
+
+    #[test]
+    fn the_status_line_says_whether_the_node_seeds() {
+        assert_eq!(
+            status_line(Presence::Online, Some(2), Some(true)),
+            "Online, seeding — 2 contacts"
+        );
+        assert_eq!(
+            status_line(Presence::Online, Some(2), Some(false)),
+            "Online, not seeding — 2 contacts"
+        );
+        assert_eq!(
+            status_line(Presence::ServedByDaemon, Some(1), Some(true)),
+            "Online via zks daemon, seeding — 1 contact"
+        );
+        // Switched on, but nothing seeds before the network is up.
+        assert_eq!(
+            status_line(Presence::Offline, Some(0), Some(true)),
+            "Offline, seeding once online — no contacts yet"
+        );
+        assert_eq!(
+            status_line(Presence::Starting, None, Some(true)),
+            "Starting, seeding once online"
+        );
+        assert_eq!(
+            status_line(Presence::Offline, None, Some(false)),
+            "Offline, not seeding"
         );
     }
 }

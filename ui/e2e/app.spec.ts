@@ -161,6 +161,188 @@ test.describe('chat and grid', () => {
   });
 });
 
+test.describe('settings', () => {
+  test.use({ viewport: SMALL });
+
+  test('change the upload cap and save by keyboard; a bad bootstrap address is refused and kept', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();
+    const cap = page.getByLabel('Upload cap');
+    await expect(cap).toHaveValue('');
+    await expect(page.getByLabel('Cache budget', { exact: true })).toHaveValue('4');
+    const save = page.getByRole('button', { name: 'Save', exact: true });
+    await expect(save).toBeDisabled();
+
+    await cap.fill('5000');
+    await expect(save).toBeEnabled();
+    // Enter in a field submits the form.
+    await cap.press('Enter');
+    await expect(page.getByTestId('saved')).toHaveText(
+      'Saved — the node uses the new upload cap when it next goes online (the next time the app or the zks daemon serving this home starts).',
+    );
+    const saves = await app.callsOf('settings_save');
+    expect(saves).toHaveLength(1);
+    expect(saves[0].args.settings).toMatchObject({ upload_rounds_per_sec: 5000, mdns: true });
+    expect(saves[0].args.settings).not.toHaveProperty('seeding');
+    await expect(save).toBeDisabled();
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('settings-saved');
+
+    // The node refuses a bootstrap address without /p2p/: its message shows
+    // next to the form and the typed text stays.
+    const bootstrap = page.getByLabel('Bootstrap peers');
+    const typed = '/ip4/203.0.113.9/tcp/4001';
+    await bootstrap.fill(typed);
+    await save.click();
+    const error = page.getByTestId('save-error');
+    await expect(error).toHaveText(
+      'Not saved: bootstrap: "/ip4/203.0.113.9/tcp/4001" must end with /p2p/<peer id> (bad_input)',
+    );
+    await expect(bootstrap).toHaveValue(typed);
+    await expect(save).toBeEnabled();
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('settings-error');
+  });
+
+  test('reset the drand URLs to the public defaults; start seeding at login', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    const urls = page.getByLabel('drand HTTP API URLs');
+    await urls.fill('http://127.0.0.1:8080');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.getByTestId('saved')).toContainText('drand URLs');
+    await page.getByRole('button', { name: 'Reset to public defaults' }).click();
+    await expect(urls).toHaveValue(
+      'https://api.drand.sh\nhttps://api2.drand.sh\nhttps://api3.drand.sh\nhttps://drand.cloudflare.com',
+    );
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.getByTestId('saved')).toContainText('drand URLs');
+
+    const login = page.getByRole('switch', { name: 'Start seeding at login' });
+    await expect(login).not.toBeChecked();
+    await login.focus();
+    await page.keyboard.press('Space');
+    await expect(login).toBeChecked();
+    expect((await app.callsOf('autostart_set')).map((c) => c.args)).toEqual([{ on: true }]);
+  });
+});
+
+test.describe('settings, whole screen', () => {
+  test.use({ viewport: { width: 1024, height: 2000 } });
+
+  test('every section in light and dark', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    for (const name of ['Network', 'Beacon sources', 'Grid', 'Notifications', 'At login', 'About']) {
+      await expect(page.getByRole('region', { name, exact: true })).toBeVisible();
+    }
+    await expect(page.getByText('12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z')).toBeVisible();
+    await app.screenshot('settings');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect(page.locator('html')).toHaveCSS('background-color', 'rgb(15, 19, 32)');
+    await app.screenshot('settings-dark');
+  });
+});
+
+test.describe('grid, live', () => {
+  test.use({ viewport: SMALL });
+
+  test('toggle seeding on the Grid screen; the plot draws the sources', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    const toggle = page.getByRole('switch', { name: 'Seeding' });
+    await expect(toggle).not.toBeChecked();
+    await expect(page.getByTestId('peers')).toHaveText('7');
+    await expect(page.getByTestId('seeding-state')).toHaveText('Off');
+
+    await toggle.click();
+    await expect
+      .poll(async () => (await app.callsOf('seeding_set')).map((c) => c.args))
+      .toEqual([{ on: true }]);
+    await expect(toggle).toBeChecked();
+    await expect(page.getByTestId('seeding-state')).toHaveText(/^On — \d+ pass/);
+
+    // Each reading moves the mock's clock 3 s: a few refreshes fill the plot.
+    const refresh = page.getByRole('button', { name: 'Refresh' });
+    const plot = page.getByRole('region', { name: 'Rounds fetched per source' });
+    await expect
+      .poll(
+        async () => {
+          await refresh.click();
+          return plot.locator('polyline.series').count();
+        },
+        { intervals: [50], timeout: 10_000 },
+      )
+      .toBe(4);
+    await expect(plot.getByRole('img')).toHaveAttribute('aria-label', /^Rounds per second per source/);
+    await expect(plot.getByRole('listitem')).toHaveCount(4);
+    await expect(page.getByRole('meter', { name: 'Cache size of its budget' })).toHaveAttribute(
+      'aria-valuetext',
+      '3.1 MiB of 4.0 GiB',
+    );
+    await expect(page.getByRole('region', { name: 'Listening on' })).toContainText('/ip4/192.168.1.23/tcp/40123/p2p/');
+    await expectNoHorizontalScroll(page);
+    // Only <main> scrolls: nothing far down the screen lengthens the page.
+    expect(
+      await page.evaluate(() => document.documentElement.scrollHeight - window.innerHeight),
+    ).toBeLessThanOrEqual(0);
+    await app.screenshot('grid-small');
+
+    // Off again by keyboard.
+    await toggle.focus();
+    await page.keyboard.press('Space');
+    await expect(toggle).not.toBeChecked();
+    await expect
+      .poll(async () => (await app.callsOf('seeding_set')).map((c) => c.args))
+      .toEqual([{ on: true }, { on: false }]);
+  });
+});
+
+test.describe('grid, whole screen', () => {
+  test.use({ viewport: { width: 1024, height: 1700 } });
+
+  test('live figures, plot, coverage and cache in light and dark', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    await page.getByRole('switch', { name: 'Seeding' }).click();
+    // Each reading moves the mock's clock 3 s; refresh until a dozen points.
+    const refresh = page.getByRole('button', { name: 'Refresh' });
+    const cache = page
+      .getByRole('region', { name: 'Rounds fetched per source' })
+      .locator('polyline.series-cache');
+    await expect
+      .poll(
+        async () => {
+          await refresh.click();
+          return Number((await cache.getAttribute('data-count', { timeout: 500 }).catch(() => null)) ?? 0);
+        },
+        { intervals: [50], timeout: 10_000 },
+      )
+      .toBeGreaterThanOrEqual(12);
+    await app.screenshot('grid-live');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect(page.locator('html')).toHaveCSS('background-color', 'rgb(15, 19, 32)');
+    await app.screenshot('grid-dark');
+  });
+});
+
+test.describe('grid, offline', () => {
+  test.use({ viewport: SMALL, mock: { offlineGrid: true } });
+
+  test('says the node is not online and still stores the switch', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    await expect(page.getByText(/Not online: no process serves this home/)).toBeVisible();
+    await expect(page.getByTestId('peers')).toHaveText('—');
+    await expect(page.getByRole('region', { name: 'Rounds fetched per source' })).toHaveCount(0);
+    await page.getByRole('switch', { name: 'Seeding' }).click();
+    await expect(page.getByTestId('seeding-state')).toHaveText('On — starts when the node goes online');
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('grid-offline');
+  });
+});
+
 /** The mocked backend's controls in the page (see mock-backend.ts). */
 interface MockControls {
   emit(event: string, payload: unknown): number;

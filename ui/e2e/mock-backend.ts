@@ -10,7 +10,10 @@
 // Tests drive the backend's side through window.__ZKS_MOCK__: emit() delivers
 // an event (node events, or Tauri's drag-drop events with file paths, as the
 // real window sends them), receive() delivers a chat message, and
-// offer()/progress()/finish() move file transfers.
+// offer()/progress()/finish() move file transfers. The settings are checked
+// like the node checks them (a bad field refuses the whole save), and the
+// live grid's counters grow with a clock that moves 3 s per grid_live call,
+// so the throughput plot fills without waiting.
 //
 // The function is serialised into the page, so it must not close over
 // anything outside its own body.
@@ -27,6 +30,10 @@ export interface MockOptions {
   noContacts?: boolean;
   /** Start with a transfer in every state (for the Files screen). */
   demoTransfers?: boolean;
+  /** No process serves the home: grid_live reports no live grid. */
+  offlineGrid?: boolean;
+  /** No login entry (as on platforms other than Linux). */
+  noAutostart?: boolean;
 }
 
 export interface RecordedCall {
@@ -258,6 +265,58 @@ export function installMockBackend(options: MockOptions): void {
     return counts;
   }
 
+  const MIN_BUDGET = 64 * 1024 * 1024;
+  const DEFAULT_DRAND = [
+    'https://api.drand.sh',
+    'https://api2.drand.sh',
+    'https://api3.drand.sh',
+    'https://drand.cloudflare.com',
+  ];
+  const settings = {
+    seeding: false,
+    chains: ['quicknet'],
+    bootstrap: ['/ip4/198.51.100.20/tcp/4001/p2p/12D3KooWBootstrapPeerQm1o2r4Tq8yJbVw6kLp5sHd3eUi'],
+    drand_urls: [...DEFAULT_DRAND],
+    gateways: [] as string[],
+    upload_rounds_per_sec: null as number | null,
+    cache_budget_bytes: 4 * 1024 * 1024 * 1024,
+    mdns: true,
+    notifications: true,
+    listen_port: 40123,
+  };
+  type Settings = typeof settings;
+  const AUTOSTART_PATH = '/home/e2e/.config/autostart/zks-entropy-grid.desktop';
+  let autostart = false;
+  const PEER_ID = '12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z';
+  /** What the node's Settings::validate says, first problem first. */
+  function invalid(s: Settings): string | null {
+    if (s.chains.length === 0) return 'choose at least one chain to seed';
+    for (const c of s.chains) {
+      if (!['quicknet', 'default'].includes(c) && !/^[0-9a-fA-F]{64}$/.test(c)) {
+        return `chains: ${JSON.stringify(c)} is neither a known chain name nor a 64-digit chain hash`;
+      }
+    }
+    for (const p of s.bootstrap) {
+      if (!p.startsWith('/')) return `bootstrap: ${JSON.stringify(p)} is not a multiaddress`;
+      if (!p.includes('/p2p/')) return `bootstrap: ${JSON.stringify(p)} must end with /p2p/<peer id>`;
+    }
+    for (const [what, urls] of [['drand URLs', s.drand_urls], ['gateways', s.gateways]] as const) {
+      for (const u of urls) {
+        if (!/^https?:\/\/\S+$/.test(u)) return `${what}: ${JSON.stringify(u)} is not an http:// or https:// URL`;
+      }
+    }
+    if (s.upload_rounds_per_sec === 0) {
+      return 'upload cap: 0 rounds per second would serve nothing; turn seeding off instead';
+    }
+    if (s.cache_budget_bytes < MIN_BUDGET) return 'the beacon cache needs at least 64 MiB';
+    return null;
+  }
+  /** The node's clock as grid_live reports it: 3 s further at each call. */
+  let gridClock = started;
+  let seederOn = false;
+  const counters: Record<string, number> = { cache: 5000, swarm: 800, gateway: 300, drand: 20 };
+  let passes = 0;
+
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const callbacks = new Map<number, { fn: (payload: unknown) => void; once: boolean }>();
   const listeners = new Map<string, Map<number, number>>(); // event -> eventId -> callback id
@@ -453,6 +512,104 @@ export function installMockBackend(options: MockOptions): void {
         t.error = 'cancelled by you';
         return { ...t };
       }
+      case 'grid_live': {
+        if (options.offlineGrid) {
+          return {
+            live: null,
+            served_by: null,
+            pid: null,
+            addresses: [],
+            seeding: settings.seeding,
+            upload_rounds_per_sec: settings.upload_rounds_per_sec,
+            cache_budget_bytes: settings.cache_budget_bytes,
+          };
+        }
+        gridClock += 3;
+        const t = gridClock - started;
+        // The running seeder follows the stored switch at once (this app).
+        seederOn = settings.seeding;
+        if (seederOn) passes += 1;
+        // Cumulative counters, as the node keeps them: they only grow.
+        const rates: Record<string, number> = {
+          cache: 40 + 25 * Math.sin(t / 9),
+          swarm: seederOn ? 14 + 6 * Math.cos(t / 7) : 2,
+          gateway: seederOn && t % 30 < 12 ? 9 : 0,
+          drand: t % 21 === 0 ? 1 : 0.3,
+        };
+        for (const [key, rate] of Object.entries(rates)) counters[key] += Math.round(rate * 3);
+        const sources: Record<string, { rounds: number; failures: number; millis: number }> = {};
+        for (const key of Object.keys(rates)) {
+          sources[key] = { rounds: counters[key], failures: key === 'gateway' ? 1 : 0, millis: 30 * t };
+        }
+        return {
+          live: {
+            peers: 7,
+            seeding: {
+              enabled: seederOn,
+              passes,
+              last_pass_at: passes > 0 ? gridClock - 1 : null,
+              last_error: null,
+            },
+            sources,
+            at: gridClock,
+          },
+          served_by: 'app',
+          pid: 31337,
+          addresses: [
+            `/ip4/192.168.1.23/tcp/40123/p2p/${PEER_ID}`,
+            `/ip4/192.168.1.23/udp/40123/quic-v1/p2p/${PEER_ID}`,
+          ],
+          seeding: settings.seeding,
+          upload_rounds_per_sec: settings.upload_rounds_per_sec,
+          cache_budget_bytes: settings.cache_budget_bytes,
+        };
+      }
+      case 'seeding_set':
+        settings.seeding = args.on === true;
+        return { ...settings };
+      case 'settings_get':
+        return {
+          settings: { ...settings },
+          default_drand_urls: [...DEFAULT_DRAND],
+          min_cache_budget_bytes: MIN_BUDGET,
+          about: {
+            version: '0.1.0',
+            data_dir: '/home/e2e/.local/share/entropygrid',
+            downloads_dir: DOWNLOADS,
+            peer_id: PEER_ID,
+            name: 'e2e-host',
+          },
+          autostart: options.noAutostart
+            ? null
+            : { enabled: autostart, path: AUTOSTART_PATH, other: null },
+        };
+      case 'settings_save': {
+        const edit = args.settings as Omit<Settings, 'seeding' | 'listen_port'>;
+        const next: Settings = { ...settings, ...edit };
+        const problem = invalid(next);
+        if (problem) throw { code: 'bad_input', message: problem };
+        const labels: [keyof Settings, string][] = [
+          ['bootstrap', 'bootstrap peers'],
+          ['mdns', 'local network discovery (mDNS)'],
+          ['drand_urls', 'drand URLs'],
+          ['gateways', 'IPFS gateways'],
+          ['chains', 'chains'],
+          ['upload_rounds_per_sec', 'upload cap'],
+          ['cache_budget_bytes', 'cache budget'],
+        ];
+        const later = labels
+          .filter(([k]) => JSON.stringify(settings[k]) !== JSON.stringify(next[k]))
+          .map(([, label]) => label);
+        Object.assign(settings, next);
+        return { settings: { ...settings }, applies_later: later };
+      }
+      case 'autostart_set':
+        if (options.noAutostart) {
+          throw { code: 'unsupported', message: 'starting at login is only available on Linux in this build' };
+        }
+        autostart = args.on === true;
+        if (autostart) settings.seeding = true;
+        return { enabled: autostart, path: AUTOSTART_PATH, other: null };
       case 'downloads_dir':
         return DOWNLOADS;
       case 'open_folder':
@@ -516,6 +673,7 @@ export function installMockBackend(options: MockOptions): void {
   }
   w.__ZKS_MOCK__ = {
     calls,
+    settings,
     readMarks,
     contacts,
     transfers,

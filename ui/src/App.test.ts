@@ -25,7 +25,35 @@ describe('app shell', () => {
   });
 
   it('shows the data folder and schema on the Settings screen', async () => {
-    mockIPC(() => status);
+    mockIPC((cmd) => {
+      if (cmd === 'settings_get') {
+        return {
+          settings: {
+            seeding: false,
+            chains: ['quicknet'],
+            bootstrap: [],
+            drand_urls: ['https://api.drand.sh'],
+            gateways: [],
+            upload_rounds_per_sec: null,
+            cache_budget_bytes: 4 * 1024 ** 3,
+            mdns: true,
+            notifications: true,
+            listen_port: 0,
+          },
+          default_drand_urls: ['https://api.drand.sh'],
+          min_cache_budget_bytes: 64 * 1024 ** 2,
+          about: {
+            version: '0.1.0',
+            data_dir: '/home/alice/.local/share/zks',
+            downloads_dir: '/home/alice/Downloads',
+            peer_id: '12D3KooWAlice',
+            name: 'Alice',
+          },
+          autostart: null,
+        };
+      }
+      return status;
+    });
     render(App);
     await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
     expect(await screen.findByText('/home/alice/.local/share/zks')).toBeTruthy();

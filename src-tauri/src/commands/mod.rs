@@ -6,6 +6,7 @@ pub mod files;
 pub mod grid;
 pub mod node;
 pub mod pairing;
+pub mod settings;
 
 use zks_node::Node;
 

@@ -44,6 +44,111 @@ export interface GridStatus {
   chains: ChainCoverage[];
 }
 
+/** Counters of one beacon source since the node started (zks_grid::SourceStats). */
+export interface SourceStats {
+  /** Verified rounds delivered. */
+  rounds: number;
+  /** Failed or refused requests. */
+  failures: number;
+  /** Time spent waiting on the source, in milliseconds. */
+  millis: number;
+}
+
+/** How seeding is going (zks_node::SeedStatus). */
+export interface SeedStatus {
+  /** Whether the running seeder is on. */
+  enabled: boolean;
+  /** Passes since the node started. */
+  passes: number;
+  /** Unix time (seconds) of the last pass. */
+  last_pass_at: number | null;
+  /** What went wrong in the last pass, if anything. */
+  last_error: string | null;
+}
+
+/** What an online node's grid is doing (zks_node::LiveGrid). */
+export interface LiveGrid {
+  peers: number;
+  seeding: SeedStatus;
+  /** Per source: `cache`, `swarm`, `gateway` (IPFS), `drand` (HTTP API). */
+  sources: Record<string, SourceStats>;
+  /** Unix time (seconds) of this report. */
+  at: number;
+}
+
+/** The Grid screen's live figures (dto::GridLive). */
+export interface GridLive {
+  /** `null` when no process of this home is online. */
+  live: LiveGrid | null;
+  /** `app` (this app serves the home), `daemon` (another process does) or `null`. */
+  served_by: 'app' | 'daemon' | null;
+  pid: number | null;
+  /** The serving process's listen addresses. */
+  addresses: string[];
+  /** The stored seeding switch. */
+  seeding: boolean;
+  /** As set; applies when the node next goes online. */
+  upload_rounds_per_sec: number | null;
+  /** As set; applies when the node next goes online. */
+  cache_budget_bytes: number;
+}
+
+/** Everything the user can set (zks_node::Settings). */
+export interface Settings {
+  seeding: boolean;
+  /** Chain names (`quicknet`, `default`) or 64-hex chain hashes. */
+  chains: string[];
+  /** Multiaddresses ending in /p2p/<peer id>. */
+  bootstrap: string[];
+  drand_urls: string[];
+  gateways: string[];
+  /** Rounds served to peers per second; `null`: no cap. */
+  upload_rounds_per_sec: number | null;
+  cache_budget_bytes: number;
+  mdns: boolean;
+  notifications: boolean;
+  /** TCP and QUIC port; 0 until the node first picks one. */
+  listen_port: number;
+}
+
+/** The settings the Settings screen edits (dto::SettingsEdit). */
+export type SettingsEdit = Omit<Settings, 'seeding' | 'listen_port'>;
+
+/** The XDG login entry behind "Start seeding at login" (dto::Autostart). */
+export interface Autostart {
+  enabled: boolean;
+  /** The entry's file. */
+  path: string;
+  /** The command of an entry that starts something else, if any. */
+  other: string | null;
+}
+
+/** This install (dto::About). */
+export interface About {
+  version: string;
+  data_dir: string;
+  downloads_dir: string;
+  peer_id: string;
+  name: string;
+}
+
+/** What the Settings screen shows (dto::SettingsPage). */
+export interface SettingsPage {
+  settings: Settings;
+  default_drand_urls: string[];
+  min_cache_budget_bytes: number;
+  about: About;
+  /** `null` where the app cannot start at login (only Linux can). */
+  autostart: Autostart | null;
+}
+
+/** The result of a save (dto::SavedSettings). */
+export interface SavedSettings {
+  settings: Settings;
+  /** Changed settings that apply when the node next goes online, in words. */
+  applies_later: string[];
+}
+
 /** How much of a shared one-time pad is left (bytes), per direction. */
 export interface PadStatus {
   pad_id: string;
@@ -220,6 +325,15 @@ export function bytesToBase64(bytes: Uint8Array): string {
 export const api = {
   nodeStatus: () => call<NodeStatus>('node_status'),
   gridStatus: () => call<GridStatus>('grid_status'),
+  /** Peers, seeding and per-source counters of the process serving this home. */
+  gridLive: () => call<GridLive>('grid_live'),
+  /** Turns seeding on or off (stored at once; the running seeder follows). */
+  seedingSet: (on: boolean) => call<Settings>('seeding_set', { on }),
+  settingsGet: () => call<SettingsPage>('settings_get'),
+  /** The node checks the whole edit; a bad field rejects it (`bad_input`). */
+  settingsSave: (settings: SettingsEdit) => call<SavedSettings>('settings_save', { settings }),
+  /** On: the login entry plus seeding on. Off: removes the entry. */
+  autostartSet: (on: boolean) => call<Autostart>('autostart_set', { on }),
   /** `ttl_secs` defaults to an hour on the backend (1 minute to 7 days). */
   pairingCreateInvite: (args: { name?: string; ttl_secs?: number } = {}) =>
     call<InviteCode>('pairing_create_invite', args),

@@ -2,11 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import Grid from './Grid.svelte';
-import type { GridStatus } from '../lib/ipc';
+import type { GridLive, GridStatus, IpcError, LiveGrid, Settings, SourceStats } from '../lib/ipc';
 
 const QUICKNET = '52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971';
 const DEFAULT = '8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce';
 const C = 16384;
+const GiB = 1024 * 1024 * 1024;
 
 const full: GridStatus = {
   cache_dir: '/tmp/home/cache',
@@ -35,17 +36,95 @@ const empty: GridStatus = {
   chains: full.chains.map((c) => ({ ...c, rounds: 0, chunks: [] })),
 };
 
-/** Mocks the backend's grid_status with the given answers in turn; counts calls. */
-function backend(...answers: (GridStatus | { code: string; message: string })[]) {
-  const calls: string[] = [];
-  mockIPC((cmd) => {
-    calls.push(cmd);
-    if (cmd !== 'grid_status') throw { code: 'unexpected', message: `unexpected ${cmd}` };
-    const answer = answers[Math.min(calls.length, answers.length) - 1];
-    if ('code' in answer) throw answer;
-    return answer;
+const offline: GridLive = {
+  live: null,
+  served_by: null,
+  pid: null,
+  addresses: [],
+  seeding: false,
+  upload_rounds_per_sec: null,
+  cache_budget_bytes: 4 * GiB,
+};
+
+function stats(rounds: number, failures = 0): SourceStats {
+  return { rounds, failures, millis: 0 };
+}
+
+/** The app's own grid at node time `at`, with the given cumulative counters. */
+function online(at: number, counters: Record<string, number>, over: Partial<LiveGrid> = {}): GridLive {
+  return {
+    live: {
+      peers: 3,
+      seeding: { enabled: true, passes: 12, last_pass_at: at - 2, last_error: null },
+      sources: Object.fromEntries(Object.entries(counters).map(([k, n]) => [k, stats(n)])),
+      at,
+      ...over,
+    },
+    served_by: 'app',
+    pid: 4242,
+    addresses: ['/ip4/127.0.0.1/tcp/40123/p2p/12D3KooWSelf'],
+    seeding: true,
+    upload_rounds_per_sec: 5000,
+    cache_budget_bytes: 64 * 1024 * 1024,
+  };
+}
+
+type Answer<T> = T | IpcError;
+
+/**
+ * Mocks the backend: grid_status and grid_live give their answers in turn
+ * (the last one repeats); seeding_set answers with `seeding`. Records calls.
+ */
+function backend(opts: {
+  status?: Answer<GridStatus>[];
+  live?: Answer<GridLive>[];
+  seeding?: (on: boolean) => Answer<Settings>;
+}) {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  const status = opts.status ?? [full];
+  const live = opts.live ?? [offline];
+  const count = (cmd: string) => calls.filter((c) => c.cmd === cmd).length;
+  const pick = <T>(list: Answer<T>[], n: number): T => {
+    const answer = list[Math.min(n, list.length) - 1];
+    if (typeof answer === 'object' && answer !== null && 'code' in answer) throw answer;
+    return answer as T;
+  };
+  /** The switch as stored by seeding_set, which grid_live then reports. */
+  let stored: boolean | null = null;
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+    if (cmd === 'grid_status') return pick(status, count(cmd));
+    if (cmd === 'grid_live') {
+      const answer = pick(live, count(cmd));
+      return stored === null ? answer : { ...answer, seeding: stored };
+    }
+    if (cmd === 'seeding_set' && opts.seeding) {
+      const answer = opts.seeding((args as { on: boolean }).on);
+      if ('code' in answer) throw answer;
+      stored = answer.seeding;
+      return answer;
+    }
+    throw { code: 'unexpected', message: `unexpected ${cmd}` };
   });
-  return calls;
+  return {
+    calls,
+    of: (cmd: string) => calls.filter((c) => c.cmd === cmd),
+  };
+}
+
+function settings(seeding: boolean): Settings {
+  return {
+    seeding,
+    chains: ['quicknet'],
+    bootstrap: [],
+    drand_urls: [],
+    gateways: [],
+    upload_rounds_per_sec: null,
+    cache_budget_bytes: 4 * GiB,
+    mdns: true,
+    notifications: true,
+    listen_port: 0,
+  };
 }
 
 afterEach(() => {
@@ -54,7 +133,7 @@ afterEach(() => {
 
 describe('Grid', () => {
   it('shows loading, then one card per chain with its coverage', async () => {
-    backend(full);
+    backend({ status: [full] });
     render(Grid);
     expect(screen.getByText('Loading the grid…')).toBeTruthy();
 
@@ -76,58 +155,230 @@ describe('Grid', () => {
     expect(within(other).getByRole('img').querySelectorAll('rect.bin')).toHaveLength(0);
     expect(within(other).getByRole('img', { name: /no rounds held/ })).toBeTruthy();
 
-    expect(screen.getByText('5.5 MiB')).toBeTruthy();
-    expect(screen.getByText('/tmp/home/cache')).toBeTruthy();
+    const cache = screen.getByRole('region', { name: 'Beacon cache' });
+    expect(within(cache).getAllByText('5.5 MiB').length).toBeGreaterThan(0);
+    expect(within(cache).getByText('/tmp/home/cache')).toBeTruthy();
     expect(screen.queryByText('No rounds held yet.')).toBeNull();
-    expect(screen.getByText(/Peers, per-source throughput and the seeding toggle appear/)).toBeTruthy();
   });
 
   it('explains how to fill an empty cache', async () => {
-    backend(empty);
+    backend({ status: [empty] });
     render(Grid);
     expect(await screen.findByText('No rounds held yet.')).toBeTruthy();
+    expect(screen.getByText(/Turn seeding on to follow the chains/)).toBeTruthy();
     expect(
       screen.getByText(
         'zks fetch --chain quicknet --rounds 1..20000 --drand-url https://api.drand.sh',
       ),
     ).toBeTruthy();
     expect(screen.getAllByRole('article')).toHaveLength(2);
-    expect(screen.getByText('0 B')).toBeTruthy();
   });
 
   it('shows a backend error as an alert', async () => {
-    backend({ code: 'io', message: 'cannot read /tmp/home/cache' });
+    backend({ status: [{ code: 'io', message: 'cannot read /tmp/home/cache' }] });
     render(Grid);
-    const alert = await screen.findByRole('alert');
-    expect(alert.textContent).toMatch(/Could not read the beacon cache/);
-    expect(alert.textContent).toMatch(/cannot read \/tmp\/home\/cache/);
-    expect(alert.textContent).toMatch(/\(io\)/);
+    const alert = await screen.findByText(/Could not read the beacon cache/);
+    const banner = alert.closest('[role="alert"]')!;
+    expect(banner.textContent).toMatch(/cannot read \/tmp\/home\/cache/);
+    expect(banner.textContent).toMatch(/\(io\)/);
     expect(screen.queryByText('Loading the grid…')).toBeNull();
   });
 
   it('asks again on Refresh and shows the new figures', async () => {
-    const calls = backend(empty, full);
+    const b = backend({ status: [empty, full] });
     render(Grid);
     await screen.findByText('No rounds held yet.');
-    expect(calls).toEqual(['grid_status']);
+    expect(b.of('grid_status')).toHaveLength(1);
+    expect(b.of('grid_live')).toHaveLength(1);
     await fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
     expect(await screen.findByText(/70,536 of 163,840 rounds held/)).toBeTruthy();
-    expect(calls).toEqual(['grid_status', 'grid_status']);
+    expect(b.of('grid_status')).toHaveLength(2);
+    expect(b.of('grid_live')).toHaveLength(2);
     expect(screen.queryByText('No rounds held yet.')).toBeNull();
   });
 
-  it('refreshes every 5 s while shown and stops when closed', async () => {
+  it('reads the cache every 5 s and the live figures every 3 s while shown, and stops when closed', async () => {
     vi.useFakeTimers();
-    const calls = backend(full);
+    const b = backend({});
     const { unmount } = render(Grid);
     await vi.advanceTimersByTimeAsync(100);
-    expect(calls).toHaveLength(1);
+    expect(b.of('grid_status')).toHaveLength(1);
+    expect(b.of('grid_live')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(b.of('grid_live')).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(b.of('grid_status')).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(5000);
-    expect(calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(calls).toHaveLength(3);
+    expect(b.of('grid_status')).toHaveLength(3);
+    expect(b.of('grid_live')).toHaveLength(4);
     unmount();
     await vi.advanceTimersByTimeAsync(20000);
-    expect(calls).toHaveLength(3);
+    expect(b.of('grid_status')).toHaveLength(3);
+    expect(b.of('grid_live')).toHaveLength(4);
+  });
+
+  it('shows peers, seeding with its last pass and error, the cap, the budget and the addresses', async () => {
+    const at = 1_700_000_000;
+    backend({
+      live: [
+        online(at, { cache: 10, swarm: 0, gateway: 0, drand: 5 }, {
+          seeding: {
+            enabled: true,
+            passes: 12,
+            last_pass_at: at - 2,
+            last_error: 'quicknet: round 42: no source answered',
+          },
+        }),
+      ],
+    });
+    render(Grid);
+    const card = await screen.findByRole('region', { name: /On the network/ });
+    expect(await within(card).findByText('Online — this app serves this home.')).toBeTruthy();
+    expect(within(card).getByTestId('peers').textContent).toBe('3');
+    const clock = new Date((at - 2) * 1000).toLocaleTimeString();
+    expect(within(card).getByTestId('seeding-state').textContent).toBe(
+      `On — 12 passes, the last at ${clock}`,
+    );
+    expect(within(card).getByTestId('seeding-error').textContent).toBe(
+      'quicknet: round 42: no source answered',
+    );
+    expect(card.textContent).toMatch(/5,000 rounds\/s/);
+    const toggle = within(card).getByRole('switch', { name: 'Seeding' }) as HTMLInputElement;
+    expect(toggle.checked).toBe(true);
+
+    // 5.5 MiB of a 64 MiB budget.
+    const meter = await screen.findByRole('meter', { name: 'Cache size of its budget' });
+    expect(meter.getAttribute('aria-valuetext')).toBe('5.5 MiB of 64.0 MiB');
+    expect(screen.getByText(/of 64\.0 MiB budget \(8\.5%\)/)).toBeTruthy();
+
+    const addresses = screen.getByRole('region', { name: 'Listening on' });
+    expect(within(addresses).getByText('/ip4/127.0.0.1/tcp/40123/p2p/12D3KooWSelf')).toBeTruthy();
+    expect(addresses.textContent).toMatch(/This app's addresses/);
+  });
+
+  it('says when a zks daemon serves the home', async () => {
+    const daemon = { ...online(1000, { cache: 0 }), served_by: 'daemon' as const, pid: 777 };
+    backend({ live: [daemon] });
+    render(Grid);
+    expect(
+      await screen.findByText(/Online via zks daemon \(process 777\)/),
+    ).toBeTruthy();
+    expect(screen.getByRole('region', { name: 'Listening on' }).textContent).toMatch(
+      /zks daemon \(process 777\)/,
+    );
+  });
+
+  it('offline: no figures, the stored switch, nothing listening, no plot', async () => {
+    backend({ live: [{ ...offline, seeding: true }] });
+    render(Grid);
+    expect(await screen.findByText(/Not online: no process serves this home/)).toBeTruthy();
+    expect(screen.getByTestId('peers').textContent).toBe('—');
+    expect(screen.getByTestId('seeding-state').textContent).toBe(
+      'On — starts when the node goes online',
+    );
+    expect((screen.getByRole('switch', { name: 'Seeding' }) as HTMLInputElement).checked).toBe(true);
+    expect(screen.getByText('Not listening: the node is not online.')).toBeTruthy();
+    expect(screen.queryByRole('region', { name: 'Rounds fetched per source' })).toBeNull();
+    expect(screen.queryByRole('meter')).toBeTruthy();
+  });
+
+  it('a node that cannot say what the grid does is an alert, not a guess', async () => {
+    backend({ live: [{ code: 'data_dir', message: 'cannot use data directory /nope' }] });
+    render(Grid);
+    const alert = await screen.findByText(/Could not read what the grid is doing/);
+    expect(alert.closest('[role="alert"]')!.textContent).toMatch(
+      /cannot use data directory \/nope \(data_dir\)/,
+    );
+    expect(screen.getByText(/No live figures: the node did not answer/)).toBeTruthy();
+    expect(screen.queryByRole('switch')).toBeNull();
+    expect(screen.queryByTestId('peers')).toBeNull();
+    expect(screen.queryByRole('meter')).toBeNull();
+  });
+
+  it('the switch turns seeding on through the node', async () => {
+    const b = backend({ live: [offline], seeding: (on) => settings(on) });
+    render(Grid);
+    const toggle = (await screen.findByRole('switch', { name: 'Seeding' })) as HTMLInputElement;
+    expect(toggle.checked).toBe(false);
+    await fireEvent.click(toggle);
+    await vi.waitFor(() => expect(b.of('seeding_set')).toHaveLength(1));
+    expect(b.of('seeding_set')[0].args).toEqual({ on: true });
+    await vi.waitFor(() =>
+      expect(screen.getByTestId('seeding-state').textContent).toBe(
+        'On — starts when the node goes online',
+      ),
+    );
+    expect(toggle.checked).toBe(true);
+    // The live figures are asked again at once.
+    expect(b.of('grid_live').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a refused switch shows why and shows what is stored', async () => {
+    backend({
+      live: [offline],
+      seeding: () => ({ code: 'store', message: 'the database is locked' }),
+    });
+    render(Grid);
+    const toggle = (await screen.findByRole('switch', { name: 'Seeding' })) as HTMLInputElement;
+    await fireEvent.click(toggle);
+    const alert = await screen.findByText(/Could not switch seeding: the database is locked/);
+    expect(alert.textContent).toMatch(/\(store\)/);
+    expect(toggle.checked).toBe(false);
+  });
+
+  it('plots rounds per second per source from successive samples', async () => {
+    vi.useFakeTimers();
+    const t = 1_700_000_000;
+    backend({
+      live: [
+        online(t, { cache: 100, swarm: 0, gateway: 0, drand: 0 }),
+        online(t + 3, { cache: 130, swarm: 6, gateway: 0, drand: 3 }),
+        // The same report again (a daemon publishes every 5 s): no new point.
+        online(t + 3, { cache: 130, swarm: 6, gateway: 0, drand: 3 }),
+        online(t + 6, { cache: 190, swarm: 6, gateway: 0, drand: 3 }),
+      ],
+    });
+    render(Grid);
+    await vi.advanceTimersByTimeAsync(100);
+    const section = screen.getByRole('region', { name: 'Rounds fetched per source' });
+    // One reading: nothing to plot yet.
+    expect(within(section).getByText(/Measuring… the plot starts with the second reading/)).toBeTruthy();
+
+    await vi.advanceTimersByTimeAsync(3000);
+    let lines = section.querySelectorAll('polyline.series');
+    expect([...lines].map((l) => l.getAttribute('data-source'))).toEqual([
+      'cache',
+      'swarm',
+      'gateway',
+      'drand',
+    ]);
+    expect([...lines].map((l) => l.getAttribute('data-count'))).toEqual(['1', '1', '1', '1']);
+
+    await vi.advanceTimersByTimeAsync(6000);
+    lines = section.querySelectorAll('polyline.series');
+    expect([...lines].map((l) => l.getAttribute('data-count'))).toEqual(['2', '2', '2', '2']);
+    const cache = section.querySelector('polyline.series-cache')!;
+    const points = cache.getAttribute('points')!.split(' ').map((p) => p.split(',').map(Number));
+    expect(points).toHaveLength(2);
+    // 10 rounds/s then 20 rounds/s, on a 0–20 axis: the second point is at the top.
+    expect(points[1][1]).toBe(0);
+    expect(points[0][1]).toBeGreaterThan(points[1][1]);
+    expect(points[1][0]).toBeGreaterThan(points[0][0]);
+
+    const legend = within(section).getByRole('list', { name: 'Sources' });
+    const items = within(legend).getAllByRole('listitem');
+    expect(items.map((i) => i.querySelector('.legend-name')!.textContent)).toEqual([
+      'Cache',
+      'Swarm',
+      'IPFS gateways',
+      'drand API',
+    ]);
+    expect(items[0].textContent).toMatch(/20 rounds\/s/);
+    expect(items[0].textContent).toMatch(/190 rounds since the node started/);
+    expect(items[1].textContent).toMatch(/0 rounds\/s/);
+    const svg = within(section).getByRole('img');
+    expect(svg.getAttribute('aria-label')).toBe(
+      'Rounds per second per source over the last 60 s; latest: Cache 20, Swarm 0, IPFS gateways 0, drand API 0.',
+    );
   });
 });
