@@ -64,6 +64,7 @@ addr="$(grep -o 'grid listening on .*' "$work/seed.log" | head -1 | awk '{print 
 t0=$(now)
 "$ZKS" --home "$work/fresh" fetch --chain "$hash" --rounds "1..$rounds" --bootstrap "$addr" --no-http \
   --cache-budget "$budget" --json >"$work/swarm.json" || true
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(\"swarm failures (first 3):\", r.get(\"failed\", [])[:3])" "$work/swarm.json"
 t1=$(now)
 swarm_secs=$(python3 -c "print($t1 - $t0)")
 done_step

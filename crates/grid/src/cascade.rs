@@ -298,6 +298,12 @@ impl FetchCascade {
                 .into_iter()
                 .filter(|p| *p != swarm.peer_id())
                 .collect();
+            if providers.is_empty() {
+                // No provider record (yet): a seeder may still be announcing,
+                // so ask the peers we are connected to; wrong answers are
+                // refused and their senders banned as for any provider.
+                providers = swarm.peers().await.unwrap_or_default();
+            }
             providers.sort();
             // Up to PARALLEL_PROVIDERS parts at once; providers that answered
             // honestly stay in the pool for what is still missing, liars are
