@@ -16,6 +16,12 @@ use crate::{Node, NodeError};
 
 /// How far ahead of our clock a peer's round may be (clock skew allowance).
 pub const MAX_CLOCK_SKEW_SECS: u64 = 10;
+/// How far ahead of our clock an incoming message's round may be when its
+/// signature verifies: a verified round of a real chain has been published,
+/// whatever this device's clock says, so a receiver whose clock is slow
+/// still reads its messages. Beyond this the message is refused without any
+/// BLS work.
+pub(crate) const MAX_VERIFIED_AHEAD_SECS: u64 = 3600;
 
 /// The setting naming the chain outgoing messages are bound to.
 const BINDING_CHAIN: &str = "binding_chain";
@@ -195,13 +201,21 @@ impl RoundSource for StoreRounds<'_> {
             .iter()
             .find(|c| c.hash == hash)
             .ok_or_else(|| format!("the message is bound to an unknown beacon chain {hash}"))?;
-        if chain.is_future(round, self.now + MAX_CLOCK_SKEW_SECS) {
+        if chain.is_future(round, self.now + MAX_VERIFIED_AHEAD_SECS) {
             return Err(format!(
-                "round {round} of {} is in the future (due at Unix time {}, now {}): refusing a message that claims it",
+                "round {round} of {} is in the future (due at Unix time {}, now {}): refusing a message that claims it; if this is wrong, check this device's clock",
                 chain.name,
                 chain.time_of_round(round),
                 self.now
             ));
+        }
+        if chain.is_future(round, self.now + MAX_CLOCK_SKEW_SECS) {
+            // Only a verified signature can make such a round acceptable.
+            tracing::warn!(
+                chain = %chain.name,
+                round,
+                "a message is bound to a round this device's clock says is not out yet; this clock may be slow"
+            );
         }
         let beacon = match self.store.beacon(chain_hash, round).map_err(|e| e.to_string())? {
             Some(stored) => Beacon::new(chain.scheme, stored.0, stored.1, stored.2),
@@ -227,5 +241,63 @@ impl RoundSource for StoreRounds<'_> {
         }
         .map_err(|e| e.to_string())?;
         Ok(beacon.randomness())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+
+    fn hint_of(line: &str) -> (u64, Vec<u8>) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        (
+            v["round"].as_u64().unwrap(),
+            hex::decode(v["signature"].as_str().unwrap()).unwrap(),
+        )
+    }
+
+    /// A receiver whose clock is behind the sender's still opens messages
+    /// bound to a round whose signature verifies (up to an hour ahead of its
+    /// clock); a forged signature is refused whatever the clock; a round
+    /// more than an hour ahead is refused before any BLS work.
+    #[test]
+    fn a_slow_clock_accepts_verified_rounds_within_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        let chain = ChainInfo::quicknet();
+        let (round, sig) = hint_of(QUICKNET.lines().nth(100).unwrap());
+        let due = chain.time_of_round(round);
+        let rounds = |now| StoreRounds {
+            store: &store,
+            now,
+            verified: RefCell::new(Vec::new()),
+        };
+        // Ten minutes slow: accepted, and the round is kept.
+        let slow = rounds(due - 600);
+        assert!(slow.randomness(&chain.hash.0, round, Some(&sig)).is_ok());
+        assert_eq!(slow.verified.borrow().len(), 1);
+        // A bit flipped in the signature: refused, nothing kept.
+        let mut forged = sig.clone();
+        forged[10] ^= 1;
+        let checked = rounds(due - 600);
+        assert!(
+            checked
+                .randomness(&chain.hash.0, round, Some(&forged))
+                .is_err()
+        );
+        assert!(checked.verified.borrow().is_empty());
+        // Two hours slow: refused with a hint about the clock.
+        let err = rounds(due - 7200)
+            .randomness(&chain.hash.0, round, Some(&sig))
+            .unwrap_err();
+        assert!(err.contains("clock"), "{err}");
+        // On time: fine as before.
+        assert!(
+            rounds(due + 5)
+                .randomness(&chain.hash.0, round, Some(&sig))
+                .is_ok()
+        );
     }
 }
