@@ -38,6 +38,13 @@ pub const MSG_PROTOCOL: &str = "/zks/msg/1.0.0";
 pub const MAX_MESSAGE: usize = 256 * 1024;
 /// Largest acknowledgement.
 const MAX_ACK: usize = 1024;
+/// First byte of a `/zks/file/1.0.0` answer meaning "busy, ask again".
+pub const FILE_BUSY: u8 = 4;
+/// Requests per second (and burst) one peer may make on `/zks/msg/1.0.0`.
+pub const MSG_RATE: u64 = 1000;
+/// Chunk requests per second (and burst) one peer may make on
+/// `/zks/file/1.0.0` (1 GiB/s of 1 MiB chunks).
+pub const FILE_RATE: u64 = 1024;
 /// Protocol pulling chunks of an offered file from a paired peer.
 pub const FILE_PROTOCOL: &str = "/zks/file/1.0.0";
 /// Largest file-chunk request.
@@ -698,6 +705,8 @@ struct EventLoop {
     banned: Vec<(PeerId, Instant)>,
     /// Where peers said (Identify), mDNS found or the DHT knows they listen.
     peer_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Request budgets per peer and paired-peer protocol.
+    peer_rates: HashMap<(PeerId, PeerProtocol), UploadBudget>,
 }
 
 /// Peers whose addresses are remembered; beyond this the map starts over.
@@ -849,6 +858,7 @@ pub async fn start(
             .map(|r| UploadBudget::new(r, Instant::now())),
         banned: Vec::new(),
         peer_addrs: HashMap::new(),
+        peer_rates: HashMap::new(),
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient { sender, peer_id })
@@ -881,6 +891,16 @@ impl EventLoop {
                 ..
             } => {
                 let reply = InboundReply { protocol, channel };
+                let busy = match protocol {
+                    PeerProtocol::Message => b"busy".to_vec(),
+                    PeerProtocol::File => vec![FILE_BUSY],
+                };
+                if !self.within_rate(peer, protocol) {
+                    let _ = self
+                        .peer_behaviour(protocol)
+                        .send_response(reply.channel, busy);
+                    return;
+                }
                 let refused = match &mut self.inbound {
                     Some(queue) => match queue.try_send(InboundMessage {
                         peer,
@@ -889,7 +909,7 @@ impl EventLoop {
                         reply,
                     }) {
                         Ok(()) => None,
-                        Err(e) => Some((e.into_inner().reply, b"busy".to_vec())),
+                        Err(e) => Some((e.into_inner().reply, busy)),
                     },
                     None => Some((reply, b"err:this node does not take messages".to_vec())),
                 };
@@ -1064,6 +1084,26 @@ impl EventLoop {
                     .publish(topic(&chain), data);
             }
         }
+    }
+
+    /// Whether `peer` may make another request on `protocol` now (a token
+    /// bucket per peer: a flooding peer is answered "busy" and cannot fill
+    /// the node's queue for everyone else).
+    fn within_rate(&mut self, peer: PeerId, protocol: PeerProtocol) -> bool {
+        let now = Instant::now();
+        if self.peer_rates.len() >= REMEMBERED_PEERS
+            && !self.peer_rates.contains_key(&(peer, protocol))
+        {
+            self.peer_rates.clear();
+        }
+        let rate = match protocol {
+            PeerProtocol::Message => MSG_RATE,
+            PeerProtocol::File => FILE_RATE,
+        };
+        self.peer_rates
+            .entry((peer, protocol))
+            .or_insert_with(|| UploadBudget::new(rate, now))
+            .take(1, now)
     }
 
     /// Remembers where a peer listens (newest first, at most 8 addresses).

@@ -222,3 +222,99 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
     );
     drop((b, a_dir));
 }
+
+/// A swarm that takes messages and acknowledges each one `ok` at once.
+async fn message_sink() -> (SwarmClient, libp2p::Multiaddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
+    let config = SwarmConfig {
+        keypair: Keypair::generate_ed25519(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: vec![],
+        chains: vec![],
+        mdns: false,
+        serve_rounds_per_sec: None,
+        inbound: Some(tx),
+    };
+    let client = swarm::start(config, cache).await.unwrap();
+    let acks = client.clone();
+    tokio::spawn(async move {
+        let _dir = dir;
+        while let Some(m) = futures::StreamExt::next(&mut rx).await {
+            let _ = acks.acknowledge(m.reply, b"ok".to_vec()).await;
+        }
+    });
+    let addr = addr_of(&client, "tcp").await;
+    (client, addr)
+}
+
+async fn sender() -> SwarmClient {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        keypair: Keypair::generate_ed25519(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: vec![],
+        chains: vec![],
+        mdns: false,
+        serve_rounds_per_sec: None,
+        inbound: None,
+    };
+    swarm::start(config, cache).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
+    let (sink, addr) = message_sink().await;
+    let flood = sender().await;
+    let polite = sender().await;
+    // The flooder sends 4× its per-second budget as fast as it can, in
+    // waves that stay under the per-connection stream limit (beyond it the
+    // transport itself refuses).
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    for wave in 0..(4 * swarm::MSG_RATE / 20) {
+        let sends = (0..20).map(|i| {
+            let flood = flood.clone();
+            let addr = addr.clone();
+            let peer = sink.peer_id();
+            async move {
+                flood
+                    .send_message(peer, vec![addr], vec![(wave + i) as u8; 64])
+                    .await
+            }
+        });
+        answers.extend(futures::future::join_all(sends).await);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let ok = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(b) if b == b"ok"))
+        .count() as f64;
+    let busy = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(b) if b == b"busy"))
+        .count();
+    let errors: Vec<_> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().err())
+        .take(3)
+        .collect();
+    assert!(
+        busy > 0,
+        "the flood was never told to wait: ok {ok}, errors {errors:?}"
+    );
+    // At most the burst plus what the rate refilled meanwhile got through.
+    let allowed = swarm::MSG_RATE as f64 * (1.0 + elapsed) + 1.0;
+    assert!(
+        ok <= allowed,
+        "{ok} accepted in {elapsed:.2} s (allowed {allowed:.0})"
+    );
+    // Meanwhile another peer is served at once.
+    let answer = polite
+        .send_message(sink.peer_id(), vec![addr], b"hello".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(answer, b"ok");
+}

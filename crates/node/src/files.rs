@@ -50,7 +50,7 @@ const CHUNK_OK: u8 = 0;
 const CHUNK_UNKNOWN: u8 = 1;
 const CHUNK_CLOSED: u8 = 2;
 const CHUNK_CHANGED: u8 = 3;
-const CHUNK_BUSY: u8 = 4;
+const CHUNK_BUSY: u8 = zks_grid::swarm::FILE_BUSY;
 
 /// A transfer as the front ends show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -1300,7 +1300,11 @@ impl Node {
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
                 Fetched::Refused(body) => match body.first().copied() {
-                    Some(CHUNK_BUSY) | None => todo.push_back(index),
+                    Some(CHUNK_BUSY) | None => {
+                        // The sender is at its rate or queue limit.
+                        todo.push_back(index);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     Some(CHUNK_CLOSED) => {
                         // The sender cancelled; its control message closes it.
                         todo.push_back(index);

@@ -143,7 +143,7 @@ impl Node {
                     let answer =
                         tokio::task::spawn_blocking(move || node.serve_chunk(&peer, &request))
                             .await
-                            .unwrap_or_else(|_| vec![4]);
+                            .unwrap_or_else(|_| vec![zks_grid::swarm::FILE_BUSY]);
                     let _ = swarm.acknowledge(message.reply, answer).await;
                     drop(permit);
                 });
