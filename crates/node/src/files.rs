@@ -1055,7 +1055,7 @@ impl Node {
     /// with the swarm (see `go_online`).
     pub(crate) async fn transfer_loop(self, swarm: SwarmClient) {
         loop {
-            let open = self.with_store(|store| Ok(store.transfers()?));
+            let open = self.with_store(|store| Ok(store.receiving_transfers()?));
             let open = match open {
                 Ok(all) => all,
                 Err(NodeError::Stopped) => return,

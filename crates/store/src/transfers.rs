@@ -216,6 +216,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Incoming transfers that should be moving (`accepted` or
+    /// `transferring`), oldest first: what a receiver loop picks up.
+    pub fn receiving_transfers(&self) -> Result<Vec<TransferRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM transfers
+             WHERE outgoing = 0 AND state IN ('accepted', 'transferring') ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// One transfer by its id.
     pub fn transfer(&self, transfer_id: &[u8]) -> Result<Option<TransferRecord>> {
         Ok(self
@@ -415,5 +426,15 @@ mod tests {
         );
         assert!(!t.is_open());
         assert_eq!(store.transfers().unwrap().len(), 1);
+        assert!(store.receiving_transfers().unwrap().is_empty());
+        store
+            .record_message(contact, None, None, &offer(new_transfer(2)))
+            .unwrap();
+        store
+            .set_transfer_state(&[2; 16], "accepted", None)
+            .unwrap();
+        let moving = store.receiving_transfers().unwrap();
+        assert_eq!(moving.len(), 1);
+        assert_eq!(moving[0].transfer_id, vec![2; 16]);
     }
 }
