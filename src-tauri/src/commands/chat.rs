@@ -201,63 +201,8 @@ fn with_marks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use zks_node::{DataDir, Node, NodeConfig};
-
-    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
-
-    /// A node in a fresh temporary home, removed when dropped.
-    struct TestNode {
-        app: AppNode,
-        home: PathBuf,
-    }
-
-    impl Drop for TestNode {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.home);
-        }
-    }
-
-    impl TestNode {
-        fn node(&self) -> &Node {
-            self.app.get().unwrap()
-        }
-    }
-
-    async fn node(label: &str) -> TestNode {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let home = std::env::temp_dir().join(format!(
-            "zks-desktop-chat-{}-{}-{label}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-        })
-        .await
-        .unwrap();
-        TestNode {
-            app: AppNode::Running(node),
-            home,
-        }
-    }
-
-    /// Alice and Bob paired through the node API (Alice knows "Bob").
-    async fn paired() -> (TestNode, TestNode) {
-        let alice = node("alice").await;
-        let bob = node("bob").await;
-        let invite = alice.node().create_invite(Some("Alice"), 3600).unwrap();
-        let accepted = bob
-            .node()
-            .accept_invite(invite.text.as_bytes(), None)
-            .unwrap();
-        alice
-            .node()
-            .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
-            .unwrap();
-        (alice, bob)
-    }
+    use crate::commands::test_support::{QUICKNET, TestNode, paired};
+    use zks_node::{DataDir, NodeConfig};
 
     #[tokio::test]
     async fn sending_queues_a_message_the_history_shows() {

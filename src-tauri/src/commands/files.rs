@@ -204,72 +204,24 @@ fn same_path(a: &Path, b: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
-    use zks_node::{DataDir, Node, NodeConfig, OnlineConfig, listen_addresses};
+    use zks_node::{OnlineConfig, listen_addresses};
 
-    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+    use crate::commands::test_support::{QUICKNET, TestNode};
 
-    /// A node in a fresh temporary home, removed when dropped.
-    struct TestNode {
-        app: AppNode,
-        home: PathBuf,
+    /// A file of `len` bytes in `n`'s home (outside its downloads).
+    fn source(n: &TestNode, name: &str, len: usize) -> PathBuf {
+        let dir = n.home.join("outbox-files");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&path, data).unwrap();
+        path
     }
 
-    impl Drop for TestNode {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.home);
-        }
-    }
-
-    impl TestNode {
-        fn node(&self) -> &Node {
-            self.app.get().unwrap()
-        }
-
-        /// A file of `len` bytes in this node's home (outside its downloads).
-        fn source(&self, name: &str, len: usize) -> PathBuf {
-            let dir = self.home.join("outbox-files");
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join(name);
-            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            std::fs::write(&path, data).unwrap();
-            path
-        }
-    }
-
-    async fn node(label: &str) -> TestNode {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let home = std::env::temp_dir().join(format!(
-            "zks-desktop-files-{}-{}-{label}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-        })
-        .await
-        .unwrap();
-        TestNode {
-            app: AppNode::Running(node),
-            home,
-        }
-    }
-
-    /// Alice and Bob paired through the node API, both holding verified
-    /// beacons to bind messages to.
+    /// Alice and Bob paired, both holding verified beacons to bind messages to.
     async fn paired() -> (TestNode, TestNode) {
-        let alice = node("alice").await;
-        let bob = node("bob").await;
-        let invite = alice.node().create_invite(Some("Alice"), 3600).unwrap();
-        let accepted = bob
-            .node()
-            .accept_invite(invite.text.as_bytes(), None)
-            .unwrap();
-        alice
-            .node()
-            .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
-            .unwrap();
+        let (alice, bob) = crate::commands::test_support::paired().await;
         for n in [&alice, &bob] {
             n.node().import_beacons("quicknet", QUICKNET).unwrap();
         }
@@ -317,7 +269,7 @@ mod tests {
     async fn sending_a_file_queues_an_offer_the_lists_show() {
         let (alice, _bob) = paired().await;
         assert!(list(&alice.app).unwrap().is_empty());
-        let path = alice.source("notes.txt", 3000);
+        let path = source(&alice, "notes.txt", 3000);
 
         let sent = send(&alice.app, " Bob ", path.to_str().unwrap(), false)
             .await
@@ -382,7 +334,7 @@ mod tests {
     #[tokio::test]
     async fn bad_sends_are_refused_and_change_nothing() {
         let (alice, _bob) = paired().await;
-        let file = alice.source("a.bin", 10);
+        let file = source(&alice, "a.bin", 10);
         let file = file.to_str().unwrap();
         let folder = alice.home.to_str().unwrap();
 
@@ -419,7 +371,7 @@ mod tests {
         let sent = send(
             &alice.app,
             "Bob",
-            alice.source("x.bin", 5).to_str().unwrap(),
+            source(&alice, "x.bin", 5).to_str().unwrap(),
             false,
         )
         .await
@@ -460,7 +412,7 @@ mod tests {
         assert!(Path::new(&downloads_dir).is_dir());
 
         // The folder of a file we sent, by the file or by the folder.
-        let path = alice.source("shown.txt", 4);
+        let path = source(&alice, "shown.txt", 4);
         send(&alice.app, "Bob", path.to_str().unwrap(), false)
             .await
             .unwrap();
@@ -515,7 +467,7 @@ mod tests {
         online(&alice, &bob).await;
         let mut events = bob.node().subscribe();
 
-        let path = alice.source("photo.jpg", 3 * 1024 * 1024 + 7);
+        let path = source(&alice, "photo.jpg", 3 * 1024 * 1024 + 7);
         let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false)
             .await
             .unwrap();
@@ -564,7 +516,7 @@ mod tests {
         }
 
         // A second offer, declined: Alice learns it.
-        let path = alice.source("unwanted.bin", 1000);
+        let path = source(&alice, "unwanted.bin", 1000);
         let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false)
             .await
             .unwrap();

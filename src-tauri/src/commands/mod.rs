@@ -7,6 +7,8 @@ pub mod grid;
 pub mod node;
 pub mod pairing;
 pub mod settings;
+#[cfg(test)]
+mod test_support;
 
 use zks_node::Node;
 

@@ -235,39 +235,7 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use zks_node::{DataDir, Node, NodeConfig};
-
-    /// A node in a fresh temporary home, removed when dropped.
-    struct TestNode {
-        app: AppNode,
-        home: PathBuf,
-    }
-
-    impl Drop for TestNode {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.home);
-        }
-    }
-
-    async fn node(label: &str) -> TestNode {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let home = std::env::temp_dir().join(format!(
-            "zks-desktop-pairing-{}-{}-{label}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-        })
-        .await
-        .unwrap();
-        TestNode {
-            app: AppNode::Running(node),
-            home,
-        }
-    }
+    use crate::commands::test_support::node;
 
     fn base64_encode(bytes: &[u8]) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
