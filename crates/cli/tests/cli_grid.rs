@@ -9,32 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Running, ok, run, start, zks};
-
-fn url_in(line: &str) -> String {
-    line.split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("url")
-        .to_owned()
-}
-
-/// A devnet server: (process, chain hash, base URL, info JSON).
-fn devnet(history: u64) -> (Running, String, String, String) {
-    let mut cmd = zks();
-    cmd.args([
-        "devnet",
-        "--http",
-        "127.0.0.1:0",
-        "--history",
-        &history.to_string(),
-        "--run-for",
-        "120",
-    ]);
-    let (child, lines) = start(cmd, "serving the drand HTTP API");
-    let info: serde_json::Value = serde_json::from_str(&lines[0]).expect("info JSON first");
-    let hash = info["hash"].as_str().unwrap().to_owned();
-    (child, hash, url_in(lines.last().unwrap()), lines[0].clone())
-}
+use common::{assert_held_rounds_verify, devnet, ok, run, start, url_in, zks};
 
 fn fetch_json(home: &Path, chain: &str, rounds: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["fetch", "--chain", chain, "--rounds", rounds, "--json"];
@@ -170,42 +145,7 @@ fn a_fetch_killed_with_sigkill_resumes_from_its_verified_chunks() {
     assert!(cached > 0, "nothing survived the kill: {report}");
     // What survived the kill and what came after verifies: a sample of held
     // rounds, read back from the cache only, through `zks beacon verify`.
-    let mut sample = Vec::new();
-    for round in (1..=40_000).step_by(997) {
-        let out = run(
-            &home,
-            &[
-                "beacon",
-                "get",
-                "--chain",
-                &hash,
-                &round.to_string(),
-                "--no-http",
-            ],
-        );
-        assert!(out.status.success(), "round {round}");
-        sample.extend_from_slice(&out.stdout);
-    }
-    let info_path = tmp.path().join("info.json");
-    std::fs::write(&info_path, info).unwrap();
-    let input = tmp.path().join("sample.jsonl");
-    std::fs::write(&input, &sample).unwrap();
-    let out = zks()
-        .args([
-            "beacon",
-            "verify",
-            "--chain-info",
-            info_path.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_held_rounds_verify(&home, tmp.path(), &hash, &info, (1..=40_000).step_by(997));
 }
 
 #[test]

@@ -14,7 +14,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Running, daemon, daemon_on, free_port, json_lines, ok, pair, run, start, zks};
+use common::{
+    Running, assert_held_rounds_verify, daemon, daemon_on, devnet, free_port, json_lines, ok, pair,
+    run, zks,
+};
 
 fn soak() -> u64 {
     std::env::var("ZKS_SOAK")
@@ -205,26 +208,7 @@ fn a_receiver_killed_again_and_again_still_gets_the_whole_file() {
 #[test]
 fn fetches_killed_at_random_moments_leave_only_verifying_rounds() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut devnet = zks();
-    devnet.args([
-        "devnet",
-        "--http",
-        "127.0.0.1:0",
-        "--history",
-        "30000",
-        "--run-for",
-        "120",
-    ]);
-    let (_devnet, lines) = start(devnet, "serving the drand HTTP API");
-    let info: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-    let hash = info["hash"].as_str().unwrap().to_owned();
-    let url = lines
-        .last()
-        .unwrap()
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
+    let (_devnet, hash, url, info) = devnet(30_000);
     let home = tmp.path().join("node");
     let mut moments = Moments::new();
     for _ in 0..3 * soak() {
@@ -265,40 +249,5 @@ fn fetches_killed_at_random_moments_leave_only_verifying_rounds() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
-    let mut sample = Vec::new();
-    for round in (1..=30_000).step_by(271) {
-        let out = run(
-            &home,
-            &[
-                "beacon",
-                "get",
-                "--chain",
-                &hash,
-                &round.to_string(),
-                "--no-http",
-            ],
-        );
-        assert!(out.status.success(), "round {round}");
-        sample.extend_from_slice(&out.stdout);
-    }
-    let info_path = tmp.path().join("info.json");
-    std::fs::write(&info_path, &lines[0]).unwrap();
-    let input = tmp.path().join("sample.jsonl");
-    std::fs::write(&input, &sample).unwrap();
-    let out = zks()
-        .args([
-            "beacon",
-            "verify",
-            "--chain-info",
-            info_path.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_held_rounds_verify(&home, tmp.path(), &hash, &info, (1..=30_000).step_by(271));
 }

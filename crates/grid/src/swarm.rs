@@ -353,6 +353,29 @@ impl request_response::Codec for BytesCodec {
     }
 }
 
+/// A request-response behaviour for one paired-peer protocol: capped
+/// request and response sizes, a request timeout, at most 32 streams.
+fn paired_peer_behaviour(
+    protocol: &'static str,
+    max_request: usize,
+    max_response: usize,
+    timeout_secs: u64,
+) -> request_response::Behaviour<BytesCodec> {
+    request_response::Behaviour::with_codec(
+        BytesCodec {
+            max_request,
+            max_response,
+        },
+        [(
+            StreamProtocol::new(protocol),
+            request_response::ProtocolSupport::Full,
+        )],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(timeout_secs))
+            .with_max_concurrent_streams(32),
+    )
+}
+
 /// Which protocol between paired peers a request came on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeerProtocol {
@@ -749,32 +772,8 @@ pub async fn start(
                 None
             };
             Ok(Behaviour {
-                msg: request_response::Behaviour::with_codec(
-                    BytesCodec {
-                        max_request: MAX_MESSAGE,
-                        max_response: MAX_ACK,
-                    },
-                    [(
-                        StreamProtocol::new(MSG_PROTOCOL),
-                        request_response::ProtocolSupport::Full,
-                    )],
-                    request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(20))
-                        .with_max_concurrent_streams(32),
-                ),
-                file: request_response::Behaviour::with_codec(
-                    BytesCodec {
-                        max_request: MAX_FILE_REQUEST,
-                        max_response: MAX_FILE_RESPONSE,
-                    },
-                    [(
-                        StreamProtocol::new(FILE_PROTOCOL),
-                        request_response::ProtocolSupport::Full,
-                    )],
-                    request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(30))
-                        .with_max_concurrent_streams(32),
-                ),
+                msg: paired_peer_behaviour(MSG_PROTOCOL, MAX_MESSAGE, MAX_ACK, 20),
+                file: paired_peer_behaviour(FILE_PROTOCOL, MAX_FILE_REQUEST, MAX_FILE_RESPONSE, 30),
                 info: request_response::Behaviour::with_codec(
                     InfoCodec,
                     [(

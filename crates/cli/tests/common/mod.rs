@@ -152,3 +152,83 @@ pub(crate) fn start(mut cmd: Command, marker: &str) -> (Running, Vec<String>) {
     std::thread::spawn(move || for _ in reader {});
     (Running(child), lines)
 }
+
+/// The first `http://…` word of a line a server printed.
+pub(crate) fn url_in(line: &str) -> String {
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url")
+        .to_owned()
+}
+
+/// A devnet server with `history` rounds: (process, chain hash, base URL,
+/// info JSON).
+pub(crate) fn devnet(history: u64) -> (Running, String, String, String) {
+    let mut cmd = zks();
+    cmd.args([
+        "devnet",
+        "--http",
+        "127.0.0.1:0",
+        "--history",
+        &history.to_string(),
+        "--run-for",
+        "120",
+    ]);
+    let (child, lines) = start(cmd, "serving the drand HTTP API");
+    let info: serde_json::Value = serde_json::from_str(&lines[0]).expect("info JSON first");
+    let hash = info["hash"].as_str().expect("hash").to_owned();
+    (
+        child,
+        hash,
+        url_in(lines.last().expect("a line")),
+        lines[0].clone(),
+    )
+}
+
+/// Reads `rounds` of chain `hash` back from `home`'s cache alone (`zks beacon
+/// get --no-http`) and checks them all with `zks beacon verify` against the
+/// chain's `info` JSON; `tmp` holds the files for that.
+pub(crate) fn assert_held_rounds_verify(
+    home: &Path,
+    tmp: &Path,
+    hash: &str,
+    info: &str,
+    rounds: impl Iterator<Item = u64>,
+) {
+    let mut sample = Vec::new();
+    for round in rounds {
+        let out = run(
+            home,
+            &[
+                "beacon",
+                "get",
+                "--chain",
+                hash,
+                &round.to_string(),
+                "--no-http",
+            ],
+        );
+        assert!(out.status.success(), "round {round}");
+        sample.extend_from_slice(&out.stdout);
+    }
+    let info_path = tmp.join("info.json");
+    std::fs::write(&info_path, info).expect("info file");
+    let input = tmp.join("sample.jsonl");
+    std::fs::write(&input, &sample).expect("sample file");
+    let out = zks()
+        .args([
+            "beacon",
+            "verify",
+            "--chain-info",
+            info_path.to_str().expect("path"),
+            input.to_str().expect("path"),
+        ])
+        .output()
+        .expect("run zks");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
