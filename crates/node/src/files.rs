@@ -324,6 +324,28 @@ fn write_at(file: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()>
     Ok(())
 }
 
+/// The offer a stored transfer was made from (`None` if its key or pad
+/// offset is damaged).
+fn offer_of(t: &TransferRecord) -> Option<FileOffer> {
+    let protection = match (t.secret.as_deref(), t.pad_offset) {
+        (Some(key), None) if key.len() == 32 => {
+            let mut k = Zeroizing::new([0u8; 32]);
+            k.copy_from_slice(key);
+            FileProtection::Grid { key: k }
+        }
+        (None, Some(offset)) => FileProtection::Pad { offset },
+        _ => return None,
+    };
+    Some(FileOffer {
+        id: t.transfer_id.as_slice().try_into().ok()?,
+        name: t.name.clone(),
+        size: t.size,
+        blake3: t.blake3.as_slice().try_into().unwrap_or_default(),
+        chunk_size: t.chunk_size,
+        protection,
+    })
+}
+
 /// Hashes a file whole and per chunk.
 fn hash_file(path: &Path, size: u64) -> Result<([u8; 32], Vec<u8>), NodeError> {
     let file = File::open(path).map_err(|e| io_err("open", path, &e))?;
@@ -1001,15 +1023,7 @@ impl Node {
             Ok(Some(Err(closed))) => return Err(closed),
             Ok(None) | Err(_) => return Err(unknown()),
         };
-        let protection = match (t.secret.as_deref(), t.pad_offset) {
-            (Some(key), None) if key.len() == 32 => {
-                let mut k = Zeroizing::new([0u8; 32]);
-                k.copy_from_slice(key);
-                FileProtection::Grid { key: k }
-            }
-            (None, Some(offset)) => FileProtection::Pad { offset },
-            _ => return Err(unknown()),
-        };
+        let offer = offer_of(&t).ok_or_else(unknown)?;
         let file = File::open(&t.path)
             .map_err(|e| (CHUNK_CHANGED, format!("the file cannot be read: {e}")))?;
         let session_id: [u8; 16] = contact
@@ -1020,14 +1034,7 @@ impl Node {
         let chunks = padfile::chunk_count(t.size, t.chunk_size);
         let serving = Arc::new(Serving {
             peer: peer.to_owned(),
-            offer: FileOffer {
-                id: *id,
-                name: t.name.clone(),
-                size: t.size,
-                blake3: t.blake3.as_slice().try_into().unwrap_or_default(),
-                chunk_size: t.chunk_size,
-                protection,
-            },
+            offer,
             file,
             chunk_hashes: t.chunk_hashes.unwrap_or_default(),
             session_id,
@@ -1138,22 +1145,10 @@ impl Node {
             .peer_id
             .parse()
             .map_err(|_| NodeError::BadInput("the contact's PeerId is invalid".into()))?;
-        let offer = Arc::new(FileOffer {
-            id,
-            name: t.name.clone(),
-            size: t.size,
-            blake3: t.blake3.as_slice().try_into().unwrap_or_default(),
-            chunk_size: t.chunk_size,
-            protection: match (t.secret.as_deref(), t.pad_offset) {
-                (Some(key), None) if key.len() == 32 => {
-                    let mut k = Zeroizing::new([0u8; 32]);
-                    k.copy_from_slice(key);
-                    FileProtection::Grid { key: k }
-                }
-                (None, Some(offset)) => FileProtection::Pad { offset },
-                _ => return Err(NodeError::BadInput("the stored transfer is damaged".into())),
-            },
-        });
+        let offer = Arc::new(
+            offer_of(&t)
+                .ok_or_else(|| NodeError::BadInput("the stored transfer is damaged".into()))?,
+        );
         let pad = match t.pad_offset {
             Some(_) => {
                 let pad = self
