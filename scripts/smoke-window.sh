@@ -33,7 +33,7 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 # A private session bus, as a desktop session has; the tray icon talks to it.
 # No desktop notifications: there is no notification service here (a failure
 # would only be logged) and a test has nobody to notify.
-DISPLAY="$display" ZKS_HOME="$home" ZKS_NOTIFICATIONS=0 setsid dbus-run-session -- "$bin" >"$log" 2>&1 &
+DISPLAY="$display" ZKS_HOME="$home" ZKS_NOTIFICATIONS=0 ZKS_PASSPHRASE="smoke passphrase" setsid dbus-run-session -- "$bin" >"$log" 2>&1 &
 app_pid=$!
 
 window=""

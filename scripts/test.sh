@@ -10,6 +10,9 @@ total_start=$SECONDS
 # Tests never show desktop notifications (the desktop app reads this), and
 # nodes started without explicit addresses stay on loopback without mDNS.
 export ZKS_NOTIFICATIONS=0 ZKS_LOOPBACK_ONLY=1
+# Homes made by tests seal their key with a cheap Argon2id (test-only knob;
+# hundreds of processes each unlock a home).
+export ZKS_TEST_WEAK_KDF=1
 
 step "dependencies"
 scripts/deps.sh test

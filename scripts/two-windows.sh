@@ -9,6 +9,8 @@ source "$(dirname "$0")/lib.sh"
 bin="$1"; out="$2"
 mkdir -p "$out"
 export ZKS_LOOPBACK_ONLY=1 ZKS_NOTIFICATIONS=0
+# Both homes are locked with a passphrase given in the environment.
+export ZKS_PASSPHRASE="two windows passphrase"
 
 driver="$(command -v tauri-driver || echo "$HOME/.cargo/bin/tauri-driver")"
 [ -x "$driver" ] || die "tauri-driver is missing (scripts/deps.sh test installs it)"

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use zks_node::{Mode, NodeError};
-use zks_scenarios::{TestNode, start_test_node};
+use zks_scenarios::{TestNode, start_in, start_test_node};
 
 const QUICKNET: &str = include_str!("data/quicknet.jsonl");
 
@@ -110,6 +110,47 @@ async fn a_receiver_without_the_round_verifies_the_signature_hint() {
     assert_eq!(
         alice.node.open(&back.envelope).unwrap().plaintext,
         b"answer"
+    );
+}
+
+/// Our pad copies are stored encrypted (header, then pad XOR keystream), and
+/// a clear copy left by a release before encryption at rest is encrypted
+/// when the node starts, and still works.
+#[tokio::test]
+async fn pad_copies_are_encrypted_at_rest_including_old_clear_ones() {
+    let (alice, bob) = paired().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pad = dir.path().join("pad.bin");
+    zks_node::create_pad_file(&pad, 8192).unwrap();
+    let clear = std::fs::read(&pad).unwrap();
+    let status = alice.node.import_pad("Bob", &pad, false).unwrap();
+    bob.node.import_pad("Alice", &pad, false).unwrap();
+    let copy = alice
+        .home
+        .path()
+        .join("pads")
+        .join(format!("{}.pad", status.pad_id));
+    let encrypted = |bytes: &[u8]| {
+        let same = bytes[16..]
+            .iter()
+            .zip(&clear)
+            .filter(|(a, b)| a == b)
+            .count();
+        bytes.starts_with(b"ZKS pad at rest1") && bytes.len() == 16 + clear.len() && same < 128
+    };
+    assert!(encrypted(&std::fs::read(&copy).unwrap()));
+
+    // An old clear copy (no header) is encrypted when the node starts.
+    alice.node.stop().await;
+    let TestNode { node, home } = alice;
+    drop(node);
+    std::fs::write(&copy, &clear).unwrap();
+    let alice = start_in(home).await;
+    assert!(encrypted(&std::fs::read(&copy).unwrap()));
+    let sealed = alice.node.seal("Bob", b"still works", Mode::Pad).unwrap();
+    assert_eq!(
+        bob.node.open(&sealed.envelope).unwrap().plaintext,
+        b"still works"
     );
 }
 

@@ -470,6 +470,7 @@ mod tests {
             async move {
                 Node::start(NodeConfig {
                     data_dir: DataDir::at(&home).unwrap(),
+                    unlock: zks_node::Unlock::passphrase("test passphrase"),
                 })
                 .await
                 .unwrap()

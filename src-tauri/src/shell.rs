@@ -129,7 +129,22 @@ fn home_from_args(mut args: impl Iterator<Item = String>) -> Option<PathBuf> {
 async fn start_node(home: Option<PathBuf>) -> AppNode {
     let started = async {
         let data_dir = DataDir::resolve(home)?;
-        Node::start(NodeConfig { data_dir }).await
+        let unlock = match zks_node::vault_state(&data_dir)? {
+            zks_node::VaultState::Protected(zks_node::KeyProtection::Keyring) => {
+                zks_node::Unlock::Keyring
+            }
+            _ => match zks_node::Unlock::from_env() {
+                Some(unlock) => unlock,
+                None if zks_node::keyring_available() => zks_node::Unlock::Keyring,
+                None => {
+                    return Err(zks_node::NodeError::Locked(
+                        "this home is locked with a passphrase; start the app with ZKS_PASSPHRASE set"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        Node::start(NodeConfig { data_dir, unlock }).await
     };
     match started.await {
         Ok(node) => AppNode::Running(node),
@@ -216,6 +231,7 @@ mod tests {
         let home = std::env::temp_dir().join(format!("zks-desktop-shell-{}", std::process::id()));
         let node = Node::start(NodeConfig {
             data_dir: DataDir::at(&home).unwrap(),
+            unlock: zks_node::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();

@@ -21,13 +21,23 @@ pub struct TestNode {
     pub home: TempDir,
 }
 
+/// The passphrase test homes are locked with.
+pub const TEST_PASSPHRASE: &str = "test passphrase";
+
 /// Starts a node in a fresh temporary data directory.
 pub async fn start_test_node() -> TestNode {
-    let home = tempfile::tempdir().expect("temporary home");
+    start_in(tempfile::tempdir().expect("temporary home")).await
+}
+
+/// Starts a node in `home` (new, or one a stopped node left).
+pub async fn start_in(home: TempDir) -> TestNode {
     let data_dir = DataDir::at(home.path()).expect("data dir");
-    let node = Node::start(NodeConfig { data_dir })
-        .await
-        .expect("node starts");
+    let node = Node::start(NodeConfig {
+        data_dir,
+        unlock: zks_node::Unlock::passphrase(TEST_PASSPHRASE),
+    })
+    .await
+    .expect("node starts");
     TestNode { node, home }
 }
 

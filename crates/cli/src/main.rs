@@ -64,6 +64,9 @@ enum Command {
     /// Encrypted backup and restore of identity, contacts and history.
     #[command(subcommand)]
     Backup(cmd::backup::BackupCommand),
+    /// Show or change how this home's key is protected (passphrase or OS keyring).
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
     /// Show or change the settings shared by the daemon and the desktop app.
     #[command(subcommand)]
     Settings(cmd::settings::SettingsCommand),
@@ -142,6 +145,12 @@ fn main() -> ExitCode {
             Command::Backup(command) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::backup::run(&node, command);
+                node.stop().await;
+                result
+            }
+            Command::Key(command) => {
+                let (node, unlock) = cmd::unlock_and_start(cli.home).await?;
+                let result = cmd::key::run(&node, &unlock, command);
                 node.stop().await;
                 result
             }

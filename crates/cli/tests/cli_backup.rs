@@ -21,7 +21,7 @@ fn a_backup_restores_into_a_new_home_and_bad_attempts_change_nothing() {
         zks()
             .arg("--home")
             .arg(home)
-            .env("ZKS_PASSPHRASE", pass)
+            .env("ZKS_BACKUP_PASSPHRASE", pass)
             .args(args)
             .output()
             .unwrap()

@@ -13,6 +13,8 @@ fn data(name: &str) -> PathBuf {
 
 fn zks(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zks"))
+        .env("ZKS_PASSPHRASE", "test passphrase")
+        .env("ZKS_TEST_WEAK_KDF", "1")
         .args(args)
         .env_remove("ZKS_HOME")
         .stdin(Stdio::piped())

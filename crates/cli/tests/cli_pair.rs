@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 fn zks(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zks"))
+        .env("ZKS_PASSPHRASE", "test passphrase")
+        .env("ZKS_TEST_WEAK_KDF", "1")
         .arg("--home")
         .arg(home)
         .args(args)

@@ -4,6 +4,8 @@ use std::process::{Command, Output};
 
 fn zks(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zks"))
+        .env("ZKS_PASSPHRASE", "test passphrase")
+        .env("ZKS_TEST_WEAK_KDF", "1")
         .args(args)
         .env_remove("ZKS_HOME")
         .output()
@@ -30,6 +32,8 @@ fn status_json_reports_the_schema_version() {
 fn zks_home_environment_variable_is_honoured() {
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_zks"))
+        .env("ZKS_PASSPHRASE", "test passphrase")
+        .env("ZKS_TEST_WEAK_KDF", "1")
         .args(["status", "--json"])
         .env("ZKS_HOME", tmp.path())
         .output()

@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn a_slow_clock_accepts_verified_rounds_within_an_hour() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
+        let store = Store::open_in(dir.path(), &zks_store::StoreKey::from_bytes([1; 32])).unwrap();
         let chain = ChainInfo::quicknet();
         let (round, sig) = hint_of(QUICKNET.lines().nth(100).unwrap());
         let due = chain.time_of_round(round);

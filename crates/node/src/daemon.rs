@@ -143,6 +143,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let node = Node::start(NodeConfig {
             data_dir: DataDir::at(tmp.path()).unwrap(),
+            unlock: crate::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();

@@ -50,6 +50,19 @@ pub enum NodeError {
     /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
+    /// The home is locked: its key cannot be had (no passphrase given, a
+    /// damaged or missing key file, or the wrong kind of unlock).
+    #[error("{0}")]
+    Locked(String),
+    /// The passphrase does not open the home.
+    #[error("wrong passphrase; nothing was changed")]
+    WrongPassphrase,
+    /// The OS keyring cannot be used.
+    #[error("the OS keyring cannot be used ({0}); set a passphrase instead (ZKS_PASSPHRASE)")]
+    NoKeyring(String),
+    /// Another process is using the home in a way that rules this out.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl NodeError {
@@ -70,6 +83,10 @@ impl NodeError {
             NodeError::Beacon(_) => "bad_beacons",
             NodeError::BadInput(_) => "bad_input",
             NodeError::Io(_) => "io",
+            NodeError::Locked(_) => "locked",
+            NodeError::WrongPassphrase => "wrong_passphrase",
+            NodeError::NoKeyring(_) => "no_keyring",
+            NodeError::Busy(_) => "busy",
         }
     }
 }

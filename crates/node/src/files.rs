@@ -390,7 +390,7 @@ pub(crate) struct Serving {
     chunk_hashes: Vec<u8>,
     session_id: [u8; 16],
     role: zks_pad::Role,
-    pad: Option<(PathBuf, [u8; 16])>,
+    pad: Option<crate::pads::PadFile>,
     sent: Mutex<Sent>,
 }
 
@@ -849,7 +849,7 @@ impl Node {
         let Some(pad) = pad else { return Ok(()) };
         let range = offset..offset + padfile::pad_bytes_needed(t.size, t.chunk_size);
         if range.end <= pad.size {
-            wipe_range(Path::new(&pad.file), &range)?;
+            wipe_range(&self.pad_file(&pad)?, &range)?;
         }
         Ok(())
     }
@@ -906,7 +906,7 @@ impl Node {
                 out.extend_from_slice(&padfile::seal_grid_chunk(key, &id, index, &plain));
             }
             FileProtection::Pad { .. } => {
-                let (pad_file, pad_id) = serving
+                let pad_file = serving
                     .pad
                     .as_ref()
                     .ok_or((CHUNK_CLOSED, "no pad".into()))?;
@@ -919,7 +919,7 @@ impl Node {
                 out.extend_from_slice(&truepad::seal(
                     &serving.session_id,
                     serving.role,
-                    *pad_id,
+                    pad_file.pad_id,
                     range.start,
                     &mut bytes,
                     &plain,
@@ -1010,10 +1010,10 @@ impl Node {
                 store.set_transfer_state(id, "transferring", None)?;
             }
             let pad = match t.pad_offset {
-                Some(_) => store.pad(contact.id)?.map(|p| {
-                    let pad_id: [u8; 16] = p.pad_id.as_slice().try_into().unwrap_or_default();
-                    (PathBuf::from(p.file), pad_id)
-                }),
+                Some(_) => store
+                    .pad(contact.id)?
+                    .map(|p| self.pad_file(&p))
+                    .transpose()?,
                 None => None,
             };
             Ok(Some(Ok((t, contact, pad))))
@@ -1156,8 +1156,7 @@ impl Node {
                     .ok_or_else(|| {
                         NodeError::BadInput("the pad of this transfer is gone".into())
                     })?;
-                let pad_id: [u8; 16] = pad.pad_id.as_slice().try_into().unwrap_or_default();
-                Some((PathBuf::from(pad.file), pad_id))
+                Some(self.pad_file(&pad)?)
             }
             None => None,
         };
@@ -1525,7 +1524,7 @@ fn pad_too_small(size: u64, needed: u64, left: u64) -> NodeError {
 fn open_chunk(
     offer: &FileOffer,
     session_id: &[u8; 16],
-    pad: Option<&(PathBuf, [u8; 16])>,
+    pad: Option<&crate::pads::PadFile>,
     index: u64,
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, NodeError> {
@@ -1536,7 +1535,7 @@ fn open_chunk(
                 .map_err(|e| NodeError::BadInput(e.to_string()))
         }
         FileProtection::Pad { .. } => {
-            let (pad_file, pad_id) =
+            let pad_file =
                 pad.ok_or_else(|| NodeError::BadInput("no pad for this transfer".into()))?;
             let envelope = Envelope::parse(sealed)?;
             let expected = offer.chunk_pad_range(index);
@@ -1547,7 +1546,7 @@ fn open_chunk(
             }
             let range = expected.unwrap_or_default();
             let mut bytes = read_range(pad_file, &range)?;
-            truepad::open(&envelope, pad_id, &mut bytes)
+            truepad::open(&envelope, &pad_file.pad_id, &mut bytes)
                 .map(Zeroizing::new)
                 .map_err(NodeError::from)
         }

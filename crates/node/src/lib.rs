@@ -21,6 +21,7 @@ mod pads;
 mod pairing;
 mod settings;
 mod status;
+mod vault;
 
 pub use backup::RestoreReport;
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
@@ -39,6 +40,10 @@ pub use pads::{MAX_PAD, PadStatus, create_pad_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use settings::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
 pub use status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};
+pub use vault::{
+    KEY_FILE, KeyChange, KeyProtection, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV, Unlock, VaultState,
+    WEAK_KDF_ENV, keyring_available, vault_state,
+};
 pub use zks_pad::Mode;
 
 /// Version of this build of the ZKS Entropy Grid.

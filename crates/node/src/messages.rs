@@ -3,7 +3,6 @@
 //! with every message received. A message that fails to open changes nothing.
 
 use std::cell::RefCell;
-use std::path::Path;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -175,7 +174,7 @@ impl Node {
                     // The ledger is committed before the bytes are used: a
                     // crash from here on wastes them but never reuses them.
                     store.reserve_pad(record.id, book.used)?;
-                    let file = Path::new(&pad.file);
+                    let file = &self.pad_file(&pad)?;
                     let mut bytes = read_range(file, &range)?;
                     let session_id = session_id_of(&record.session_id)?;
                     let envelope = truepad::seal(
@@ -285,7 +284,7 @@ impl Node {
                     let range = claimed_range(&envelope)
                         .ok_or_else(|| NodeError::BadInput("the pad range is invalid".into()))?;
                     book.accept(range.clone())?;
-                    let file = Path::new(&pad.file);
+                    let file = &self.pad_file(&pad)?;
                     let mut bytes = read_range(file, &range)?;
                     let plaintext = truepad::open(&envelope, &book.pad_id, &mut bytes)?;
                     let incoming = crate::files::incoming(

@@ -19,6 +19,8 @@ const EVENT_BUFFER: usize = 1024;
 pub struct NodeConfig {
     /// The data directory.
     pub data_dir: DataDir,
+    /// What opens the home (or protects a new one).
+    pub unlock: crate::Unlock,
 }
 
 /// Something that happened in the node, for front ends to show.
@@ -86,6 +88,12 @@ pub struct Node {
 pub(crate) struct Inner {
     data_dir: DataDir,
     store: Mutex<Option<Store>>,
+    /// The home key (see `vault.rs`), for checks on a key change.
+    pub(crate) home_key: Mutex<crate::vault::HomeKey>,
+    /// The key pad copies are encrypted under (kept in the database).
+    pub(crate) pad_master: zeroize::Zeroizing<[u8; 32]>,
+    /// The shared lock every open node holds on the home.
+    pub(crate) home_lock: crate::vault::HomeLock,
     events: broadcast::Sender<NodeEvent>,
     started: Instant,
     /// Wakes the outbox sender when a message is queued.
@@ -100,14 +108,23 @@ impl Node {
     /// Opens the data directory's database and starts the node.
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         let dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open_in(dir.path()))
-            .await
-            .expect("opening the store panicked")?;
+        let unlock = config.unlock;
+        let (store, home_key, home_lock, pad_master) = tokio::task::spawn_blocking(move || {
+            let (mut store, key, lock) =
+                crate::vault::open_home(dir.path(), &unlock, &mut rand_core::OsRng)?;
+            let pad_master = crate::pads::pad_master_of(&mut store, &mut rand_core::OsRng)?;
+            Ok::<_, NodeError>((store, key, lock, pad_master))
+        })
+        .await
+        .expect("opening the store panicked")?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let node = Node {
             inner: Arc::new(Inner {
                 data_dir: config.data_dir,
                 store: Mutex::new(Some(store)),
+                home_key: Mutex::new(home_key),
+                home_lock,
+                pad_master,
                 events,
                 started: Instant::now(),
                 outbox_wake: tokio::sync::Notify::new(),
@@ -115,6 +132,7 @@ impl Node {
                 grid: Mutex::new(None),
             }),
         };
+        node.encrypt_clear_pads()?;
         tracing::info!(data_dir = %node.inner.data_dir.path().display(), "node started");
         node.emit(NodeEvent::Started);
         Ok(node)
@@ -198,6 +216,14 @@ impl Node {
         tracing::info!("node stopped");
     }
 
+    /// The store slot itself (a key change swaps the database under it).
+    pub(crate) fn store_guard(&self) -> std::sync::MutexGuard<'_, Option<Store>> {
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn with_store<T>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, NodeError>,
@@ -236,7 +262,12 @@ mod tests {
 
     async fn started(tmp: &tempfile::TempDir) -> Node {
         let data_dir = DataDir::at(tmp.path()).unwrap();
-        Node::start(NodeConfig { data_dir }).await.unwrap()
+        Node::start(NodeConfig {
+            data_dir,
+            unlock: crate::Unlock::passphrase("test passphrase"),
+        })
+        .await
+        .unwrap()
     }
 
     #[tokio::test]

@@ -165,6 +165,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let node = Node::start(crate::NodeConfig {
             data_dir: crate::DataDir::at(home.path()).unwrap(),
+            unlock: crate::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();

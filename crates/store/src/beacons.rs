@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn the_latest_beacon_is_the_highest_round() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         let chain = [1u8; 32];
         assert_eq!(store.latest_beacon(&chain).unwrap(), None);
         let added = store

@@ -11,6 +11,15 @@ pub enum StoreError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// The key does not open the database (or the file is not a database).
+    #[error("the database {} does not open with this key: wrong passphrase or key, or not a ZKS database", path.display())]
+    WrongKey {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A file beside the database could not be read, written or moved.
+    #[error("database file error: {0}")]
+    Io(String),
     /// The file system refused write-ahead logging (e.g. a network share).
     #[error("the database {} cannot use write-ahead logging (journal mode stays {mode}); put the data directory on a local disk", path.display())]
     NoWal {

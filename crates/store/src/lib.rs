@@ -3,10 +3,13 @@
 //!
 //! Owns every SQL statement of the project; nothing else opens the database.
 //! Writes run in `BEGIN IMMEDIATE` transactions so that a crash leaves either
-//! the old or the new state, never a mix. The beacon cache is not kept here.
+//! the old or the new state, never a mix. The file is encrypted with
+//! SQLCipher under a [`StoreKey`] (see `cipher`). The beacon cache is not
+//! kept here.
 
 mod backup;
 mod beacons;
+mod cipher;
 mod error;
 mod migrations;
 mod outbox;
@@ -22,6 +25,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use backup::{BACKUP_VERSION, BackupContact, BackupData, BackupMessage};
 pub use beacons::StoredBeacon;
+pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
 pub use error::StoreError;
 pub use outbox::OutboxItem;
 pub use pads::PadRecord;
@@ -45,15 +49,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir` and migrates it
-    /// to the newest schema.
-    pub fn open_in(data_dir: &Path) -> Result<Store> {
-        Store::open(&data_dir.join(DATABASE_FILE))
+    /// Opens (creating if needed) the database in `data_dir` with `key` and
+    /// migrates it to the newest schema.
+    pub fn open_in(data_dir: &Path, key: &StoreKey) -> Result<Store> {
+        Store::open(&data_dir.join(DATABASE_FILE), key)
     }
 
-    /// Opens (creating if needed) the database at `path` and migrates it to
-    /// the newest schema.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// Opens (creating if needed) the database at `path` with `key` and
+    /// migrates it to the newest schema. A wrong key is
+    /// [`StoreError::WrongKey`] and leaves the file untouched.
+    pub fn open(path: &Path, key: &StoreKey) -> Result<Store> {
         let open_err = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -65,6 +70,7 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
+        cipher::unlock(&conn, key, path)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // WAL lets a running daemon and a short-lived CLI command read and
         // write the same database at once; NORMAL sync is durable in WAL mode
@@ -116,6 +122,12 @@ impl Store {
     }
 }
 
+/// The key unit tests open their databases with.
+#[cfg(test)]
+pub(crate) fn test_key() -> StoreKey {
+    StoreKey::from_bytes([5; 32])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +135,7 @@ mod tests {
     #[test]
     fn open_creates_a_migrated_wal_database() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
+        let store = Store::open_in(dir.path(), &test_key()).unwrap();
         assert_eq!(store.schema_version().unwrap(), migrations::LATEST_VERSION);
         assert!(dir.path().join(DATABASE_FILE).exists());
         let mode: String = store
@@ -136,8 +148,8 @@ mod tests {
     #[test]
     fn reopening_keeps_the_schema_version() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open_in(dir.path()).unwrap());
-        let store = Store::open_in(dir.path()).unwrap();
+        drop(Store::open_in(dir.path(), &test_key()).unwrap());
+        let store = Store::open_in(dir.path(), &test_key()).unwrap();
         assert_eq!(store.schema_version().unwrap(), migrations::LATEST_VERSION);
     }
 
@@ -147,15 +159,17 @@ mod tests {
         let path = dir.path().join(DATABASE_FILE);
         {
             let conn = Connection::open(&path).unwrap();
+            cipher::unlock(&conn, &test_key(), &path).unwrap();
             conn.execute_batch("PRAGMA user_version = 999;").unwrap();
         }
-        let err = Store::open(&path).unwrap_err();
+        let err = Store::open(&path, &test_key()).unwrap_err();
         assert!(
             matches!(err, StoreError::TooNew { found: 999, .. }),
             "{err}"
         );
         assert!(err.to_string().contains("newer"), "{err}");
         let conn = Connection::open(&path).unwrap();
+        cipher::unlock(&conn, &test_key(), &path).unwrap();
         let version: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -171,7 +185,7 @@ mod tests {
             b"this is certainly not an sqlite file, it is much too chatty",
         )
         .unwrap();
-        let err = Store::open(&path).unwrap_err();
+        let err = Store::open(&path, &test_key()).unwrap_err();
         assert!(
             err.to_string().contains(&path.display().to_string()),
             "{err}"

@@ -121,6 +121,14 @@ const STEPS: &[M<'static>] = &[
             updated_at   INTEGER NOT NULL
          ) STRICT;",
     ),
+    // 5: keys that never leave this install (e.g. the key the pad copies
+    // in the data directory are encrypted with).
+    M::up(
+        "CREATE TABLE local_keys (
+            name TEXT PRIMARY KEY NOT NULL,
+            key  BLOB NOT NULL CHECK (length(key) = 32)
+         ) STRICT;",
+    ),
 ];
 
 /// Schema version after all migrations ran.

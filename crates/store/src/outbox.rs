@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn the_outbox_hands_out_one_message_per_contact_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         let (a, b) = (contact(&mut store, "a"), contact(&mut store, "b"));
         let (m1, o1) = store
             .record_outgoing(a, Some(b"s1"), &msg("1"), b"e1")

@@ -98,6 +98,18 @@ impl Store {
         .transpose()
     }
 
+    /// Every pad, of every contact.
+    pub fn pads(&self) -> Result<Vec<PadRecord>> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT contact_id FROM pads ORDER BY contact_id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.into_iter()
+            .filter_map(|id| self.pad(id).transpose())
+            .collect()
+    }
+
     /// Commits a reservation: our consumed count grows to `used`. Refuses to
     /// go backwards (that would hand out the same bytes twice).
     pub fn reserve_pad(&mut self, contact_id: i64, used: u64) -> Result<()> {
@@ -132,7 +144,7 @@ mod tests {
     #[test]
     fn the_ledger_only_moves_forward() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         let id = store
             .complete_pairing(
                 b"h",

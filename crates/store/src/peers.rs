@@ -453,7 +453,7 @@ mod tests {
     #[test]
     fn a_pairing_is_stored_once_and_its_invite_cannot_be_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         store.add_pending_invite(b"h1", b"secret", 100).unwrap();
         assert_eq!(
             store.pending_invite(b"h1").unwrap(),
@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn a_message_and_its_session_state_land_together() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         let id = store.complete_pairing(b"h", &contact("bob", "p1")).unwrap();
         let msg = NewMessage {
             outgoing: true,

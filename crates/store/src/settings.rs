@@ -49,13 +49,13 @@ mod tests {
     fn settings_round_trip_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut store = Store::open_in(dir.path()).unwrap();
+            let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
             assert_eq!(store.setting::<String>("name").unwrap(), None);
             store.set_setting("name", "Alice").unwrap();
             store.set_setting("name", "Alice B.").unwrap();
             store.set_setting("caps", &[1u64, 2, 3]).unwrap();
         }
-        let store = Store::open_in(dir.path()).unwrap();
+        let store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         assert_eq!(
             store.setting::<String>("name").unwrap().as_deref(),
             Some("Alice B.")
@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn a_setting_of_the_wrong_type_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         store.set_setting("name", "Alice").unwrap();
         let err = store.setting::<u64>("name").unwrap_err();
         assert!(err.to_string().contains("setting \"name\""), "{err}");

@@ -362,7 +362,7 @@ mod tests {
 
     fn store_with_contact() -> (tempfile::TempDir, Store, i64) {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         let contact = NewContact {
             name: "bob".into(),
             peer_id: "p".into(),

@@ -345,6 +345,7 @@ mod tests {
         let again = AppNode::Running(
             Node::start(NodeConfig {
                 data_dir: DataDir::at(&alice.home).unwrap(),
+                unlock: zks_node::Unlock::passphrase("test passphrase"),
             })
             .await
             .unwrap(),

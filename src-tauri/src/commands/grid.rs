@@ -84,6 +84,7 @@ mod tests {
         let home = std::env::temp_dir().join(format!("zks-desktop-grid-{}", std::process::id()));
         let node = Node::start(NodeConfig {
             data_dir: DataDir::at(&home).unwrap(),
+            unlock: zks_node::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();
@@ -118,6 +119,7 @@ mod tests {
             std::env::temp_dir().join(format!("zks-desktop-grid-live-{}", std::process::id()));
         let node = Node::start(NodeConfig {
             data_dir: DataDir::at(&home).unwrap(),
+            unlock: zks_node::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();
@@ -161,6 +163,7 @@ mod tests {
             std::env::temp_dir().join(format!("zks-desktop-grid-online-{}", std::process::id()));
         let node = Node::start(NodeConfig {
             data_dir: DataDir::at(&home).unwrap(),
+            unlock: zks_node::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();

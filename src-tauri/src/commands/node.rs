@@ -28,6 +28,7 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("zks-desktop-test-{}", std::process::id()));
         let node = Node::start(NodeConfig {
             data_dir: DataDir::at(&tmp).unwrap(),
+            unlock: zks_node::Unlock::passphrase("test passphrase"),
         })
         .await
         .unwrap();

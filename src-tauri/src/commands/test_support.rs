@@ -39,6 +39,7 @@ pub(crate) async fn node(label: &str) -> TestNode {
     ));
     let node = Node::start(NodeConfig {
         data_dir: DataDir::at(&home).unwrap(),
+        unlock: zks_node::Unlock::passphrase("test passphrase"),
     })
     .await
     .unwrap();

@@ -1,7 +1,7 @@
 //! `zks backup create FILE` and `zks backup restore FILE`: an encrypted copy
 //! of the identity, contacts, history and settings (never message keys or
 //! pads: restored contacts are paired again). The passphrase comes from
-//! `ZKS_PASSPHRASE`, `--passphrase-file`, or a prompt on the terminal.
+//! `ZKS_BACKUP_PASSPHRASE`, `--passphrase-file`, or a prompt on the terminal.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use zks_node::Node;
 use crate::output;
 
 /// Environment variable holding the passphrase (headless use).
-const PASSPHRASE_ENV: &str = "ZKS_PASSPHRASE";
+const PASSPHRASE_ENV: &str = "ZKS_BACKUP_PASSPHRASE";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BackupCommand {
@@ -30,7 +30,7 @@ pub(crate) struct BackupArgs {
     /// The backup file.
     file: PathBuf,
     /// Read the passphrase from this file (first line) instead of
-    /// `ZKS_PASSPHRASE` or a prompt.
+    /// `ZKS_BACKUP_PASSPHRASE` or a prompt.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
     /// Print JSON.

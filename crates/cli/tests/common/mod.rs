@@ -7,12 +7,21 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-/// The `zks` binary under test, with the environment cleared of our vars
-/// and nodes kept on loopback.
+/// The passphrase test homes are locked with.
+pub(crate) const PASSPHRASE: &str = "test passphrase";
+
+/// The `zks` binary under test, with the environment cleared of our vars,
+/// nodes kept on loopback, and homes locked with [`PASSPHRASE`] (sealed
+/// with the cheap test Argon2id, or hundreds of processes would each spend
+/// 64 MiB and a few hundred milliseconds unlocking).
 pub(crate) fn zks() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zks"));
     c.env_remove("ZKS_HOME")
         .env_remove("RUST_LOG")
+        .env_remove("ZKS_NEW_PASSPHRASE")
+        .env_remove("ZKS_BACKUP_PASSPHRASE")
+        .env("ZKS_PASSPHRASE", PASSPHRASE)
+        .env("ZKS_TEST_WEAK_KDF", "1")
         .env("ZKS_LOOPBACK_ONLY", "1");
     c
 }
