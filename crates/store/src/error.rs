@@ -17,6 +17,12 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
+    /// The disk holding the database is full.
+    #[error("the disk holding {} is full: free some space and try again (nothing was changed)", path.display())]
+    DiskFull {
+        /// The database file.
+        path: PathBuf,
+    },
     /// A file beside the database could not be read, written or moved.
     #[error("database file error: {0}")]
     Io(String),

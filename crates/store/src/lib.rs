@@ -59,6 +59,10 @@ impl Store {
     /// migrates it to the newest schema. A wrong key is
     /// [`StoreError::WrongKey`] and leaves the file untouched.
     pub fn open(path: &Path, key: &StoreKey) -> Result<Store> {
+        Store::open_inner(path, key).map_err(|e| explain_full(e, path))
+    }
+
+    fn open_inner(path: &Path, key: &StoreKey) -> Result<Store> {
         let open_err = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -113,16 +117,48 @@ impl Store {
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction: all of its writes land
     /// together or none do.
     fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let written = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        written.map_err(|e| explain_full(e, &self.path))
     }
 }
 
 /// The key unit tests open their databases with.
+/// Turns SQLite's "disk is full" and the I/O errors a full disk causes
+/// (e.g. growing the shared-memory index) into [`StoreError::DiskFull`],
+/// after checking that the disk really is full; other errors pass as they
+/// are. SQLite rolls the transaction back, so nothing was changed.
+fn explain_full(e: StoreError, path: &Path) -> StoreError {
+    let sqlite = match &e {
+        StoreError::Sql(s) | StoreError::Open { source: s, .. } => s,
+        _ => return e,
+    };
+    let suspicious = matches!(
+        sqlite.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+    );
+    if suspicious && disk_is_full(path.parent().unwrap_or(Path::new("."))) {
+        return StoreError::DiskFull {
+            path: path.to_owned(),
+        };
+    }
+    e
+}
+
+/// Whether `dir`'s file system refuses a small write for lack of space.
+fn disk_is_full(dir: &Path) -> bool {
+    let probe = dir.join(".zks-space-probe");
+    let result = std::fs::write(&probe, [0u8; 64 * 1024]);
+    let _ = std::fs::remove_file(&probe);
+    matches!(result, Err(e) if e.kind() == std::io::ErrorKind::StorageFull)
+}
+
 #[cfg(test)]
 pub(crate) fn test_key() -> StoreKey {
     StoreKey::from_bytes([5; 32])
