@@ -12,7 +12,9 @@ packages=(build-essential pkg-config curl file libssl-dev
           libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
           libdbus-1-dev)
 if [ "$profile" = test ]; then
-  packages+=(xvfb xdotool x11-utils imagemagick chromium webkit2gtk-driver dbus-x11)
+  # gnome-keyring: a real Secret Service for the keyring tests.
+  packages+=(xvfb xdotool x11-utils imagemagick chromium webkit2gtk-driver dbus-x11
+            dbus-daemon gnome-keyring)
 fi
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

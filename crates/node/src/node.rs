@@ -150,11 +150,13 @@ impl Node {
 
     /// A snapshot of the node's state.
     pub fn status(&self) -> Result<NodeStatus, NodeError> {
+        let key_protection = self.key_protection()?;
         let database = self.with_store(|store| {
             Ok(DatabaseStatus {
                 path: store.path().to_owned(),
                 schema_version: store.schema_version()?,
                 sqlite_version: Store::sqlite_version().to_owned(),
+                key_protection,
             })
         })?;
         Ok(NodeStatus {

@@ -57,4 +57,6 @@ pub struct DatabaseStatus {
     pub schema_version: u32,
     /// Version of the linked SQLite library.
     pub sqlite_version: String,
+    /// How the home key that encrypts the database is kept.
+    pub key_protection: crate::KeyProtection,
 }

@@ -25,8 +25,15 @@ pub(crate) async fn run(home: Option<PathBuf>, args: StatusArgs) -> anyhow::Resu
         println!("data directory   {}", status.data_dir.display());
         println!("database         {}", status.database.path.display());
         println!(
-            "schema version   {} (SQLite {})",
+            "schema version   {} (SQLite {}, SQLCipher)",
             status.database.schema_version, status.database.sqlite_version
+        );
+        println!(
+            "home key         {}",
+            match status.database.key_protection {
+                zks_node::KeyProtection::Passphrase => "sealed with a passphrase (Argon2id)",
+                zks_node::KeyProtection::Keyring => "in the OS keyring",
+            }
         );
         println!(
             "beacon cache     {} ({} bytes)",

@@ -1,0 +1,142 @@
+//! The OS keyring, for real: a private D-Bus session with GNOME Keyring's
+//! Secret Service (unlocked with a login password, as a desktop login
+//! does). A new home without `ZKS_PASSPHRASE` keeps its key there; a key
+//! change moves it to a passphrase and back, rotating it each time; without
+//! the session the keyring home is locked with a clear error.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Running, ok, zks};
+
+/// A D-Bus session bus with an unlocked GNOME Keyring on it.
+struct Keyring {
+    address: String,
+    _bus: Running,
+    _keyring: Running,
+}
+
+impl Keyring {
+    fn start() -> Keyring {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (scripts/deps.sh test installs it)");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_owned();
+        assert!(address.starts_with("unix:"), "no bus address: {address:?}");
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (scripts/deps.sh test installs it)");
+        let mut stdin = keyring.stdin.take().unwrap();
+        stdin.write_all(b"login password").unwrap();
+        drop(stdin);
+        Keyring {
+            address,
+            _bus: Running(bus),
+            _keyring: Running(keyring),
+        }
+    }
+
+    /// `zks --home HOME ARGS…` in the session, without a passphrase.
+    fn zks(&self, home: &Path, args: &[&str]) -> Output {
+        zks()
+            .env_remove("ZKS_PASSPHRASE")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .arg("--home")
+            .arg(home)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+fn protection(out: &Output) -> String {
+    let v: serde_json::Value = serde_json::from_str(&ok(out)).unwrap();
+    v["protection"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_home_keeps_its_key_in_the_os_keyring_and_moves_it_to_a_passphrase_and_back() {
+    let keyring = Keyring::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    // The Secret Service takes a moment to appear on the bus.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let first = loop {
+        let out = keyring.zks(&home, &["key", "status", "--json"]);
+        if out.status.success() || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(protection(&first), "keyring");
+    let key_file = std::fs::read_to_string(home.join("key.json")).unwrap();
+    assert!(!key_file.contains("sealed"), "{key_file}");
+    ok(&keyring.zks(&home, &["settings", "set", "seeding", "true"]));
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&keyring.zks(&home, &["status", "--json"]))).unwrap();
+    assert_eq!(status["database"]["key_protection"], "keyring");
+
+    // Without the session, the home is locked, with a clear error.
+    let out = zks()
+        .env_remove("ZKS_PASSPHRASE")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .arg("--home")
+        .arg(&home)
+        .arg("status")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keyring"));
+
+    // To a passphrase (rotating the key), then back to the keyring.
+    let to_pass = zks()
+        .env_remove("ZKS_PASSPHRASE")
+        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+        .env("ZKS_NEW_PASSPHRASE", "moved to a passphrase")
+        .arg("--home")
+        .arg(&home)
+        .args(["key", "change", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(protection(&to_pass), "passphrase");
+    let locked = keyring.zks(&home, &["status"]);
+    assert_eq!(locked.status.code(), Some(2), "a passphrase home needs it");
+    let back = zks()
+        .env("ZKS_PASSPHRASE", "moved to a passphrase")
+        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+        .arg("--home")
+        .arg(&home)
+        .args(["key", "change", "--to", "keyring", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(protection(&back), "keyring");
+    let settings: serde_json::Value =
+        serde_json::from_str(&ok(&keyring.zks(&home, &["settings", "show"]))).unwrap();
+    assert_eq!(
+        settings["seeding"], true,
+        "the data came through both rotations"
+    );
+    let account_now = std::fs::read_to_string(home.join("key.json")).unwrap();
+    assert_ne!(
+        account_now, key_file,
+        "a fresh keyring entry after rotation"
+    );
+}
