@@ -70,7 +70,7 @@ impl Node {
         };
         self.publish_daemon(&info)?;
         let node = self.clone();
-        tokio::spawn(async move {
+        self.spawn_until_stopped(async move {
             loop {
                 // Stop once the node stopped or another process took over.
                 if node
@@ -168,5 +168,43 @@ mod tests {
         );
         node.withdraw_daemon();
         assert_eq!(node.running_daemon(), None);
+    }
+
+    /// Stopping an online node takes it off the network: its tasks end,
+    /// the swarm closes its listeners and the port can be bound again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopped_node_releases_its_listening_port() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeConfig {
+            data_dir: DataDir::at(tmp.path()).unwrap(),
+            unlock: crate::Unlock::passphrase("test passphrase"),
+        })
+        .await
+        .unwrap();
+        let config = crate::OnlineConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            ..crate::OnlineConfig::default()
+        };
+        let (client, info) = node.serve_home(config).await.unwrap();
+        drop(client);
+        let port: u16 = info
+            .addresses
+            .iter()
+            .find_map(|a| a.split("/tcp/").nth(1)?.split('/').next()?.parse().ok())
+            .unwrap();
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_err(),
+            "listening"
+        );
+        node.withdraw_daemon();
+        node.stop().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "port {port} still held after stop"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }

@@ -1086,7 +1086,7 @@ impl Node {
                 drop(running);
                 let node = self.clone();
                 let swarm = swarm.clone();
-                tokio::spawn(async move {
+                self.spawn_until_stopped(async move {
                     let outcome = node.receive_file(&swarm, t).await;
                     let state = node.transfers_state();
                     state

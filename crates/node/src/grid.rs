@@ -413,7 +413,7 @@ impl Node {
         // Keep a recent verified round of the binding chain, so grid-pad
         // messages can be sealed (through the cascade: cache, peers, HTTP).
         let keeper = self.clone();
-        tokio::spawn(async move {
+        self.spawn_until_stopped(async move {
             loop {
                 if let Err(e) = keeper.refresh_binding(&sources).await {
                     tracing::debug!("no fresh binding round: {e}");
@@ -424,7 +424,7 @@ impl Node {
         // The switch may be flipped by another process on this home (the
         // CLI while the app or daemon runs): follow the stored setting.
         let node = self.clone();
-        tokio::spawn(async move {
+        self.spawn_until_stopped(async move {
             let mut last = settings.seeding;
             loop {
                 tokio::time::sleep(SETTINGS_POLL).await;

@@ -119,12 +119,12 @@ impl Node {
     pub fn run_messaging(&self, swarm: SwarmClient, inbound: mpsc::Receiver<InboundMessage>) {
         let receiver = self.clone();
         let acks = swarm.clone();
-        tokio::spawn(async move { receiver.receive_loop(acks, inbound).await });
+        self.spawn_until_stopped(async move { receiver.receive_loop(acks, inbound).await });
         let sender = self.clone();
         let outbox = swarm.clone();
-        tokio::spawn(async move { sender.send_loop(outbox).await });
+        self.spawn_until_stopped(async move { sender.send_loop(outbox).await });
         let files = self.clone();
-        tokio::spawn(async move { files.transfer_loop(swarm).await });
+        self.spawn_until_stopped(async move { files.transfer_loop(swarm).await });
     }
 
     async fn receive_loop(self, swarm: SwarmClient, mut inbound: mpsc::Receiver<InboundMessage>) {

@@ -92,8 +92,12 @@ pub(crate) struct Inner {
     pub(crate) home_key: Mutex<crate::vault::HomeKey>,
     /// The key pad copies are encrypted under (kept in the database).
     pub(crate) pad_master: zeroize::Zeroizing<[u8; 32]>,
-    /// The shared lock every open node holds on the home.
-    pub(crate) home_lock: crate::vault::HomeLock,
+    /// Turns true when the node stops; every long-lived task it spawned
+    /// ends then (see [`Node::spawn_until_stopped`]).
+    stopped: tokio::sync::watch::Sender<bool>,
+    /// The shared lock every open node holds on the home (released when
+    /// the node stops).
+    pub(crate) home_lock: Mutex<Option<crate::vault::HomeLock>>,
     events: broadcast::Sender<NodeEvent>,
     started: Instant,
     /// Wakes the outbox sender when a message is queued.
@@ -123,7 +127,8 @@ impl Node {
                 data_dir: config.data_dir,
                 store: Mutex::new(Some(store)),
                 home_key: Mutex::new(home_key),
-                home_lock,
+                home_lock: Mutex::new(Some(home_lock)),
+                stopped: tokio::sync::watch::Sender::new(false),
                 pad_master,
                 events,
                 started: Instant::now(),
@@ -201,6 +206,9 @@ impl Node {
     /// handles get [`NodeError::Stopped`] afterwards.
     pub async fn stop(&self) {
         self.emit(NodeEvent::Stopping);
+        // Ends the node's tasks (delivery, transfers, grid upkeep); with
+        // them go their swarm handles, and the swarm closes its listeners.
+        self.inner.stopped.send_replace(true);
         let store = self
             .inner
             .store
@@ -215,7 +223,30 @@ impl Node {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         drop(grid);
+        let lock = self
+            .inner
+            .home_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(lock);
         tracing::info!("node stopped");
+    }
+
+    /// Spawns `task` to run until it ends or the node stops, whichever
+    /// comes first; long-lived tasks of an online node go through here so
+    /// that [`Node::stop`] really takes the node off the network.
+    pub(crate) fn spawn_until_stopped(
+        &self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let mut stopped = self.inner.stopped.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = task => {}
+                _ = stopped.wait_for(|s| *s) => {}
+            }
+        });
     }
 
     /// The store slot itself (a key change swaps the database under it).

@@ -519,7 +519,13 @@ impl Node {
         let db = dir.join(DATABASE_FILE);
         let rekey_db = rekey_db_path(&dir);
         let new_key = HomeKey::generate(rng);
-        self.inner.home_lock.exclusive(&dir, || {
+        let lock = self
+            .inner
+            .home_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lock = lock.as_ref().ok_or(NodeError::Stopped)?;
+        lock.exclusive(&dir, || {
             let mut guard = self.store_guard();
             let store = guard.take().ok_or(NodeError::Stopped)?;
             let staged = store
