@@ -2,14 +2,17 @@
 # Two real desktop apps with separate homes under one Xvfb display, driven
 # over WebDriver (tauri-driver in front of Debian's WebKitWebDriver): they
 # pair through the text form (the reply travels over the network), exchange
-# a message each way, and a screenshot of each window is saved.
+# a message each way, and a screenshot of each window is saved. Alice's app
+# gets the passphrase in ZKS_PASSPHRASE; Bob's starts locked and is unlocked
+# through its Unlock screen (a wrong passphrase first).
 #   scripts/two-windows.sh BINARY OUT_DIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bin="$1"; out="$2"
 mkdir -p "$out"
 export ZKS_LOOPBACK_ONLY=1 ZKS_NOTIFICATIONS=0
-# Both homes are locked with a passphrase given in the environment.
+# Both homes are locked with a passphrase: Alice's app reads it from the
+# environment, Bob's window asks for it (its driver runs without it).
 export ZKS_PASSPHRASE="two windows passphrase"
 
 driver="$(command -v tauri-driver || echo "$HOME/.cargo/bin/tauri-driver")"
@@ -47,8 +50,10 @@ ports=()
 for who in a b; do
   port=$(free_port); native=$(free_port)
   # One session bus per app, like two desktop sessions.
-  DISPLAY="$display" setsid dbus-run-session -- "$driver" --port "$port" --native-port "$native" \
-    >"$work/driver-$who.log" 2>&1 &
+  unset_passphrase=()
+  [ "$who" = b ] && unset_passphrase=(-u ZKS_PASSPHRASE)
+  DISPLAY="$display" env "${unset_passphrase[@]}" setsid dbus-run-session -- "$driver" \
+    --port "$port" --native-port "$native" >"$work/driver-$who.log" 2>&1 &
   pids+=($!)
   ports+=("$port")
 done

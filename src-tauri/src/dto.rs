@@ -203,3 +203,28 @@ pub struct GridLive {
     /// The cache budget as set (applies when the node next goes online).
     pub cache_budget_bytes: u64,
 }
+
+/// Whether the home is open, and how its key is protected (the Unlock
+/// screen and the Settings screen's Security section).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VaultStatus {
+    /// `running`, `locked` (the window must unlock it) or `failed`.
+    pub state: &'static str,
+    /// While locked: `unlock` (give the home's passphrase) or `create`
+    /// (choose a passphrase for a new home).
+    pub needs: Option<&'static str>,
+    /// While locked for `create`: the home holds a database of a release
+    /// before encryption at rest, which is encrypted on unlock.
+    pub upgrade: bool,
+    /// `passphrase` or `keyring` when known (running, or locked behind a
+    /// passphrase).
+    pub protection: Option<zks_node::KeyProtection>,
+    /// Whether the OS keyring can keep a home key here.
+    pub keyring_available: bool,
+    /// The shortest passphrase a new home or a change accepts.
+    pub min_passphrase_chars: usize,
+    /// The home's folder, when known.
+    pub data_dir: Option<String>,
+    /// Why the node did not start (`failed`).
+    pub error: Option<crate::error::IpcError>,
+}

@@ -271,6 +271,11 @@ pub(crate) fn watch(app: &AppHandle, node: &Node) {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
+            // The node stopped (the home was locked): so does this watch,
+            // dropping its handle on the node.
+            if event == NodeEvent::Stopping {
+                break;
+            }
             if !matches!(
                 event,
                 NodeEvent::MessageReceived { .. }

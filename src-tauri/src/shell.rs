@@ -1,15 +1,16 @@
 //! The wiring between Tauri and the node: start-up, the window's events,
 //! node events forwarded to the window, notifications and the tray
-//! (`tray.rs`).
+//! (`tray.rs`). How the home is opened at start (keyring, `ZKS_PASSPHRASE`,
+//! or locked until the window unlocks it) is in [`commands::vault`]; a node
+//! that starts either way is wired up by [`node_started`].
 
 use std::path::PathBuf;
 
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
-use zks_node::{DataDir, Node, NodeConfig, OnlineConfig};
+use zks_node::{Node, NodeError, NodeEvent, OnlineConfig};
 
 use crate::commands::{self, AppNode};
 use crate::dto::NODE_EVENT;
-use crate::error::IpcError;
 use crate::notify;
 use crate::tray::{self, Presence, TrayState};
 
@@ -21,25 +22,27 @@ pub fn run() {
     let notifications = notify::enabled(std::env::var(notify::ENV).ok().as_deref());
     tauri::Builder::default()
         .setup(move |app| {
-            let node = tauri::async_runtime::block_on(start_node(home));
-            let running = matches!(node, AppNode::Running(_));
-            app.manage(TrayState::new(running, notifications));
-            if let AppNode::Running(node) = &node {
-                forward_events(app.handle(), node);
-                bring_online(app.handle(), node);
-                if notifications {
-                    notify::watch(app.handle(), node);
-                } else {
-                    tracing::info!("desktop notifications are off ({}=0)", notify::ENV);
-                }
-            }
+            let node = tauri::async_runtime::block_on(commands::vault::open_at_start(home));
+            let running = node.get().ok();
+            let presence = if running.is_some() {
+                Presence::Starting
+            } else if node.is_locked() {
+                Presence::Locked
+            } else {
+                Presence::NotRunning
+            };
+            app.manage(TrayState::new(presence, notifications));
             app.manage(node);
             tray::build(app.handle())?;
             tray::keep_fresh(app.handle());
+            if let Some(node) = &running {
+                node_started(app.handle(), node);
+            }
             // Started at login (`--background`): stay in the tray, if there
-            // is one to bring the window back from and a node to run.
+            // is one to bring the window back from and a node to run (a
+            // locked home shows its Unlock screen).
             if background
-                && running
+                && running.is_some()
                 && tray::tray_available()
                 && let Some(window) = app.get_webview_window(tray::MAIN_WINDOW)
             {
@@ -77,6 +80,10 @@ pub fn run() {
             commands::files::file_cancel,
             commands::files::downloads_dir,
             commands::files::open_folder,
+            commands::vault::vault_status,
+            commands::vault::vault_unlock,
+            commands::vault::vault_lock,
+            commands::vault::vault_change,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -85,8 +92,8 @@ pub fn run() {
         })
         .run(|app, event| match event {
             RunEvent::Exit => {
-                if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
-                    withdraw_if_ours(node);
+                if let Some(node) = app.try_state::<AppNode>().and_then(|n| n.get().ok()) {
+                    withdraw_if_ours(&node);
                 }
             }
             // macOS: a click on the Dock icon brings a hidden window back
@@ -126,32 +133,20 @@ fn home_from_args(mut args: impl Iterator<Item = String>) -> Option<PathBuf> {
     None
 }
 
-async fn start_node(home: Option<PathBuf>) -> AppNode {
-    let started = async {
-        let data_dir = DataDir::resolve(home)?;
-        let unlock = match zks_node::vault_state(&data_dir)? {
-            zks_node::VaultState::Protected(zks_node::KeyProtection::Keyring) => {
-                zks_node::Unlock::Keyring
-            }
-            _ => match zks_node::Unlock::from_env() {
-                Some(unlock) => unlock,
-                None if zks_node::keyring_available() => zks_node::Unlock::Keyring,
-                None => {
-                    return Err(zks_node::NodeError::Locked(
-                        "this home is locked with a passphrase; start the app with ZKS_PASSPHRASE set"
-                            .into(),
-                    ));
-                }
-            },
-        };
-        Node::start(NodeConfig { data_dir, unlock }).await
-    };
-    match started.await {
-        Ok(node) => AppNode::Running(node),
-        Err(e) => {
-            tracing::error!("the node did not start: {e}");
-            AppNode::Failed(IpcError::from(e))
-        }
+/// Wires a node that just started (at start, or unlocked from the window)
+/// to the app: its events to the window, the network, desktop
+/// notifications and the tray. The one place this happens, so an unlocked
+/// home behaves exactly like one opened at start. Every task started here
+/// ends when the node stops (locking the home).
+pub(crate) fn node_started(app: &AppHandle, node: &Node) {
+    forward_events(app, node);
+    tray::set_presence(app, Presence::Starting);
+    tray::follow_node(app, node);
+    bring_online(app, node);
+    if tray::notifications_on(app) {
+        notify::watch(app, node);
+    } else {
+        tracing::info!("desktop notifications are off ({}=0)", notify::ENV);
     }
 }
 
@@ -161,6 +156,8 @@ async fn start_node(home: Option<PathBuf>) -> AppNode {
 /// (two swarms with one PeerId would compete); the shared database still
 /// shows everything. A failure only logs a warning. The tray's status line
 /// says which of these happened.
+///
+/// Stopping the node (locking the home) ends everything this starts.
 fn bring_online(app: &AppHandle, node: &Node) {
     let node = node.clone();
     let app = app.clone();
@@ -181,6 +178,10 @@ fn bring_online(app: &AppHandle, node: &Node) {
             ..OnlineConfig::default()
         };
         match node.serve_home(config).await {
+            // Locked while the network came up: take it down again.
+            Ok(_) if matches!(node.settings(), Err(NodeError::Stopped)) => {
+                withdraw_if_ours(&node);
+            }
             Ok(_) => tray::set_presence(&app, Presence::Online),
             Err(e) => {
                 tracing::warn!("cannot go online; messages stay queued: {e}");
@@ -190,8 +191,9 @@ fn bring_online(app: &AppHandle, node: &Node) {
     });
 }
 
-/// Removes `daemon.json` on exit if this process wrote it.
-fn withdraw_if_ours(node: &Node) {
+/// Removes `daemon.json` (on exit, or when the home is locked) if this
+/// process wrote it.
+pub(crate) fn withdraw_if_ours(node: &Node) {
     if node
         .running_daemon()
         .is_some_and(|d| d.pid == std::process::id())
@@ -207,8 +209,12 @@ fn forward_events(app: &AppHandle, node: &Node) {
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    let stopping = event == NodeEvent::Stopping;
                     if let Err(e) = app.emit(NODE_EVENT, &event) {
                         tracing::warn!("cannot forward a node event to the window: {e}");
+                    }
+                    if stopping {
+                        break;
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {

@@ -5,9 +5,10 @@
 //! and serves files and grid chunks. The tray menu shows a status line from
 //! the node's own data (presence, seeding, contacts), a Seeding check item
 //! (the same switch as the Grid screen's), Show, and Quit (which really
-//! quits). When the node is not running, or the desktop shows no tray icons
-//! (the window could not be brought back), closing the window quits as
-//! usual.
+//! quits). A locked home shows "Locked" and no seeding switch. When the
+//! node is not running (failed, or the home is locked), or the desktop
+//! shows no tray icons (the window could not be brought back), closing the
+//! window quits as usual.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +17,7 @@ use std::time::Duration;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Window, Wry};
-use zks_node::NodeEvent;
+use zks_node::{Node, NodeEvent};
 
 use crate::commands::AppNode;
 use crate::local_state;
@@ -44,6 +45,8 @@ pub(crate) enum Presence {
     Offline,
     /// The node did not start.
     NotRunning,
+    /// The home is locked: the window asks for its passphrase.
+    Locked,
 }
 
 /// The tray's status line: presence, the seeding switch (when known) and
@@ -73,6 +76,7 @@ pub(crate) fn status_line(
         Presence::ServedByDaemon => format!("Online via zks daemon{seeding}{contacts}"),
         Presence::Offline => format!("Offline{seeding}{contacts}"),
         Presence::NotRunning => "Node not running".to_owned(),
+        Presence::Locked => "Locked — unlock in the window".to_owned(),
     }
 }
 
@@ -151,15 +155,12 @@ impl std::fmt::Debug for TrayState {
 }
 
 impl TrayState {
-    /// The state of an app whose node runs (or not), with notifications on
-    /// or off (the first-close hint is one).
-    pub(crate) fn new(node_running: bool, notifications: bool) -> TrayState {
+    /// The state of an app that starts with `presence` (starting, locked or
+    /// not running), with notifications on or off (the first-close hint is
+    /// one).
+    pub(crate) fn new(presence: Presence, notifications: bool) -> TrayState {
         TrayState {
-            presence: Mutex::new(if node_running {
-                Presence::Starting
-            } else {
-                Presence::NotRunning
-            }),
+            presence: Mutex::new(presence),
             quitting: AtomicBool::new(false),
             notifications,
             status_item: Mutex::new(None),
@@ -173,6 +174,17 @@ impl TrayState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Whether desktop notifications are on for this run (`ZKS_NOTIFICATIONS`).
+pub(crate) fn notifications_on(app: &AppHandle) -> bool {
+    app.try_state::<TrayState>()
+        .is_some_and(|s| s.notifications)
+}
+
+/// The running node, if any.
+fn running_node(app: &AppHandle) -> Option<Node> {
+    app.try_state::<AppNode>().and_then(|n| n.get().ok())
 }
 
 /// Records whether the node is on the network and updates the status line
@@ -265,7 +277,7 @@ fn toggle_seeding(app: &AppHandle) {
     let shown = item.and_then(|i| i.is_checked().ok());
     let app = app.clone();
     drop(tauri::async_runtime::spawn_blocking(move || {
-        if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
+        if let Some(node) = running_node(&app) {
             let result = match shown {
                 Some(on) => node.set_seeding(on),
                 None => node.settings().and_then(|s| node.set_seeding(!s.seeding)),
@@ -284,8 +296,8 @@ pub(crate) fn refresh(app: &AppHandle) {
         return;
     };
     let mut presence = state.presence();
-    let (contacts, seeding) = match app.try_state::<AppNode>().as_deref() {
-        Some(AppNode::Running(node)) => {
+    let (contacts, seeding) = match running_node(app) {
+        Some(node) => {
             // The daemon that served this home may have stopped since.
             if presence == Presence::ServedByDaemon && node.running_daemon().is_none() {
                 presence = Presence::Offline;
@@ -295,7 +307,7 @@ pub(crate) fn refresh(app: &AppHandle) {
                 node.settings().ok().map(|s| s.seeding),
             )
         }
-        _ => (None, None),
+        None => (None, None),
     };
     let line = status_line(presence, contacts, seeding);
     let seeding_item = state
@@ -326,42 +338,39 @@ pub(crate) fn refresh(app: &AppHandle) {
     }
 }
 
-/// Keeps the status line current: on the node's events that change it, and
-/// every [`REFRESH_EVERY`].
+/// Keeps the status line current: every [`REFRESH_EVERY`], and on the
+/// events of a running node that change it ([`follow_node`]).
 pub(crate) fn keep_fresh(app: &AppHandle) {
     let app = app.clone();
-    let mut events = match app.try_state::<AppNode>().as_deref() {
-        Some(AppNode::Running(node)) => Some(node.subscribe()),
-        _ => None,
-    };
     tauri::async_runtime::spawn(async move {
         loop {
-            let wake = async {
-                match events.as_mut() {
-                    Some(events) => loop {
-                        match events.recv().await {
-                            Ok(NodeEvent::PairingFinished { .. } | NodeEvent::Started) => {
-                                return true;
-                            }
-                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                                return false;
-                            }
-                        }
-                    },
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                open = wake => if !open { events = None; },
-                () = tokio::time::sleep(REFRESH_EVERY) => {}
-            }
+            tokio::time::sleep(REFRESH_EVERY).await;
             let app = app.clone();
             if tauri::async_runtime::spawn_blocking(move || refresh(&app))
                 .await
                 .is_err()
             {
                 break;
+            }
+        }
+    });
+}
+
+/// Reads the status line again on `node`'s events that change it, until
+/// the node stops.
+pub(crate) fn follow_node(app: &AppHandle, node: &Node) {
+    let app = app.clone();
+    let mut events = node.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(NodeEvent::PairingFinished { .. } | NodeEvent::Started) => {
+                    refresh_soon(&app);
+                }
+                Ok(NodeEvent::Stopping) | Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    break;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             }
         }
     });
@@ -375,10 +384,7 @@ pub(crate) fn on_close_requested(window: &Window, api: &tauri::CloseRequestApi) 
         return;
     }
     let app = window.app_handle();
-    let running = matches!(
-        app.try_state::<AppNode>().as_deref(),
-        Some(AppNode::Running(_))
-    );
+    let running = app.try_state::<AppNode>().is_some_and(|n| n.is_running());
     let quitting = app
         .try_state::<TrayState>()
         .is_some_and(|s| s.quitting.load(Ordering::SeqCst));
@@ -404,9 +410,9 @@ fn first_close_hint(app: &AppHandle) {
     {
         return;
     }
-    let home = match app.try_state::<AppNode>().as_deref() {
+    let home = match running_node(app) {
         // Notifications turned off in the settings: no hint either.
-        Some(AppNode::Running(node)) if notify::wanted(node) => node.data_dir().path().to_owned(),
+        Some(node) if notify::wanted(&node) => node.data_dir().path().to_owned(),
         _ => return,
     };
     let first = local_state::update(&local_state::path_in(&home), |state, _| {
@@ -433,7 +439,7 @@ fn quit_app(app: &AppHandle) {
     if let Some(state) = app.try_state::<TrayState>() {
         state.quitting.store(true, Ordering::SeqCst);
     }
-    if let Some(AppNode::Running(node)) = app.try_state::<AppNode>().as_deref() {
+    if let Some(node) = running_node(app) {
         tauri::async_runtime::block_on(node.stop());
     }
     app.exit(0);
@@ -489,6 +495,10 @@ mod tests {
         assert_eq!(
             status_line(Presence::NotRunning, Some(3), Some(true)),
             "Node not running"
+        );
+        assert_eq!(
+            status_line(Presence::Locked, None, None),
+            "Locked — unlock in the window"
         );
     }
 

@@ -3,6 +3,9 @@
 // accepts, Alice's app finishes the pairing when Bob's reply arrives over
 // the network, then they exchange a message each way. A screenshot of each
 // window is saved. Plain WebDriver over HTTP (fetch), no client library.
+// Bob's app starts without ZKS_PASSPHRASE (see two-windows.sh), so its window
+// shows the Unlock screen first: a wrong passphrase is refused, then the
+// right one (ZKS_PASSPHRASE of this process) opens it.
 //
 //   node two-windows.mjs APP_BINARY HOME_A HOME_B PORT_A PORT_B OUT_DIR
 import { writeFileSync } from 'node:fs';
@@ -97,6 +100,20 @@ const bob = new Window('bob', portB);
 try {
   await alice.open(homeA);
   await bob.open(homeB);
+
+  // 0. Bob's home is locked: unlock it through the window.
+  const passphrase = process.env.ZKS_PASSPHRASE;
+  if (!passphrase) throw new Error('ZKS_PASSPHRASE is not set');
+  await bob.waitFor("//h1[normalize-space(.)='Unlock']", "Bob's Unlock screen");
+  await bob.shot('locked');
+  await bob.type("//input[@id='passphrase']", "Bob's passphrase field", 'not the passphrase\uE007');
+  await bob.waitFor(
+    "//p[@data-testid='unlock-error'][contains(., 'Wrong passphrase')]",
+    "Bob's wrong-passphrase message",
+  );
+  await bob.type("//input[@id='passphrase']", "Bob's passphrase field", `${passphrase}\uE007`);
+  await bob.waitFor("//nav[@aria-label='Main']//*[contains(., 'Node running')]", "Bob's unlocked app");
+  console.log("bob's window was unlocked through its Unlock screen");
 
   // 1. Alice makes her code.
   await alice.nav('Pairing');

@@ -234,7 +234,7 @@ test.describe('settings, whole screen', () => {
   test('every section in light and dark', async ({ app }) => {
     const { page } = app;
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
-    for (const name of ['Network', 'Beacon sources', 'Grid', 'Notifications', 'At login', 'About']) {
+    for (const name of ['Network', 'Beacon sources', 'Grid', 'Notifications', 'At login', 'Security', 'About']) {
       await expect(page.getByRole('region', { name, exact: true })).toBeVisible();
     }
     await expect(page.getByText('12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z')).toBeVisible();

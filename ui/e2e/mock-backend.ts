@@ -15,6 +15,11 @@
 // live grid's counters grow with a clock that moves 3 s per grid_live call,
 // so the throughput plot fills without waiting.
 //
+// The home's key is mocked too: with `vault` set the app starts locked and
+// every node command answers `locked` until vault_unlock gets the passphrase
+// (or, for a new home, one of at least 8 characters); unlocking and changing
+// take 300 ms, like Argon2id in a release build.
+//
 // The function is serialised into the page, so it must not close over
 // anything outside its own body.
 
@@ -34,7 +39,15 @@ export interface MockOptions {
   offlineGrid?: boolean;
   /** No login entry (as on platforms other than Linux). */
   noAutostart?: boolean;
+  /** Start locked: `unlock` a passphrase home (its passphrase is
+   * E2E_PASSPHRASE), or `create` a new one. Default: running, passphrase home. */
+  vault?: 'unlock' | 'create';
+  /** The home's key is in the OS keyring (no Lock now, no change). */
+  keyring?: boolean;
 }
+
+/** The passphrase of the mocked home. */
+export const E2E_PASSPHRASE = 'correct horse battery';
 
 export interface RecordedCall {
   cmd: string;
@@ -322,8 +335,64 @@ export function installMockBackend(options: MockOptions): void {
   const listeners = new Map<string, Map<number, number>>(); // event -> eventId -> callback id
   let nextId = 1;
 
+  const MIN_PASSPHRASE = 8;
+  let vaultLocked = options.vault !== undefined;
+  let vaultNeeds: 'unlock' | 'create' = options.vault ?? 'unlock';
+  let passphrase = 'correct horse battery';
+  const protection = options.keyring ? 'keyring' : 'passphrase';
+  function vaultStatus() {
+    return {
+      state: vaultLocked ? 'locked' : 'running',
+      needs: vaultLocked ? vaultNeeds : null,
+      upgrade: false,
+      protection: vaultLocked && vaultNeeds === 'create' ? null : protection,
+      keyring_available: false,
+      min_passphrase_chars: MIN_PASSPHRASE,
+      data_dir: '/home/e2e/.local/share/entropygrid',
+      error: null,
+    };
+  }
+  const tooShort = {
+    code: 'bad_input',
+    message: `the passphrase must have at least ${MIN_PASSPHRASE} characters`,
+  };
+
   function answer(cmd: string, args: Record<string, unknown>): unknown {
+    if (vaultLocked && !cmd.startsWith('vault_') && !cmd.startsWith('plugin:')) {
+      throw { code: 'locked', message: 'this home is locked; unlock it with its passphrase first' };
+    }
     switch (cmd) {
+      case 'vault_status':
+        return vaultStatus();
+      case 'vault_unlock': {
+        if (!vaultLocked) throw { code: 'not_locked', message: 'this home is already unlocked' };
+        const given = String(args.passphrase ?? '');
+        if (vaultNeeds === 'create') {
+          if ([...given].length < MIN_PASSPHRASE) throw tooShort;
+          passphrase = given;
+        } else if (given !== passphrase) {
+          throw { code: 'wrong_passphrase', message: 'wrong passphrase; nothing was changed' };
+        }
+        vaultLocked = false;
+        return vaultStatus();
+      }
+      case 'vault_lock':
+        if (protection !== 'passphrase') {
+          throw { code: 'bad_input', message: 'this home\'s key is kept in the OS keyring' };
+        }
+        vaultLocked = true;
+        vaultNeeds = 'unlock';
+        setTimeout(() => emit('node-event', { kind: 'stopping' }), 0);
+        return vaultStatus();
+      case 'vault_change': {
+        if (String(args.current ?? '') !== passphrase) {
+          throw { code: 'wrong_passphrase', message: 'wrong passphrase; nothing was changed' };
+        }
+        const next = String(args.new_passphrase ?? '');
+        if ([...next].length < MIN_PASSPHRASE) throw tooShort;
+        passphrase = next;
+        return vaultStatus();
+      }
       case 'node_status':
         return {
           version: '0.1.0',
@@ -650,6 +719,9 @@ export function installMockBackend(options: MockOptions): void {
       calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
       // Answer asynchronously, like the real IPC.
       await new Promise((resolve) => setTimeout(resolve, 10));
+      if (cmd === 'vault_unlock' || cmd === 'vault_change') {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
       if (fail[cmd]) throw { ...fail[cmd] };
       return answer(cmd, args ?? {});
     },

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { render, screen, fireEvent } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import App from './App.svelte';
 import type { NodeStatus } from './lib/ipc';
+import { vault } from './lib/vault.svelte';
+import { nodeStatus } from './lib/nodeStatus.svelte';
+import { vaultStatus } from './lib/testing';
 
 const status: NodeStatus = {
   version: '0.1.0',
@@ -12,6 +15,8 @@ const status: NodeStatus = {
 };
 
 describe('app shell', () => {
+  beforeEach(() => vault.reset());
+
   it('shows navigation and the live node status', async () => {
     mockIPC((cmd) => {
       if (cmd === 'node_status') return status;
@@ -74,5 +79,53 @@ describe('app shell', () => {
     mockIPC(() => new Promise(() => {}));
     render(App);
     expect(screen.getByText('Starting…')).toBeTruthy();
+  });
+
+  it('shows the Unlock screen while the home is locked, and the app once unlocked', async () => {
+    let locked = true;
+    const calls: string[] = [];
+    mockIPC((cmd, args) => {
+      calls.push(cmd);
+      if (cmd === 'vault_status') {
+        return locked ? vaultStatus({ state: 'locked', needs: 'unlock' }) : vaultStatus({});
+      }
+      if (cmd === 'vault_unlock') {
+        if ((args as { passphrase: string }).passphrase !== 'correct horse') {
+          throw { code: 'wrong_passphrase', message: 'wrong passphrase; nothing was changed' };
+        }
+        locked = false;
+        return vaultStatus({});
+      }
+      if (locked) throw { code: 'locked', message: 'this home is locked; unlock it with its passphrase first' };
+      if (cmd === 'node_status') return status;
+      if (cmd === 'chat_unread') return {};
+      if (cmd === 'contacts_list') return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(App);
+    expect(await screen.findByRole('heading', { level: 1, name: 'Unlock' })).toBeTruthy();
+    expect(screen.queryByRole('navigation', { name: 'Main' })).toBeNull();
+    await fireEvent.input(screen.getByLabelText('Passphrase'), { target: { value: 'correct horse' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+    expect(await screen.findByText('Node running · v0.1.0')).toBeTruthy();
+    expect(screen.getByRole('navigation', { name: 'Main' })).toBeTruthy();
+    expect(screen.queryByRole('heading', { level: 1, name: 'Unlock' })).toBeNull();
+  });
+
+  it('a node command answering `locked` (the home was locked) brings the Unlock screen', async () => {
+    let locked = false;
+    mockIPC((cmd) => {
+      if (cmd === 'vault_status') {
+        return locked ? vaultStatus({ state: 'locked', needs: 'unlock' }) : vaultStatus({});
+      }
+      if (locked) throw { code: 'locked', message: 'this home is locked; unlock it with its passphrase first' };
+      if (cmd === 'node_status') return status;
+      return {};
+    });
+    render(App);
+    expect(await screen.findByText('Node running · v0.1.0')).toBeTruthy();
+    locked = true;
+    await nodeStatus.refresh();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Unlock' })).toBeTruthy();
   });
 });

@@ -101,7 +101,7 @@ pub fn send(node: &AppNode, contact: &str, text: &str, pad: bool) -> Result<Sent
 
 /// Plain form of [`chat_unread`].
 pub fn unread(node: &AppNode) -> Result<UnreadCounts, IpcError> {
-    with_marks(node.get()?, |_, _| Ok(()))
+    with_marks(&node.get()?, |_, _| Ok(()))
 }
 
 /// Plain form of [`chat_mark_read`]. A mark never moves back, and never
@@ -114,7 +114,7 @@ pub fn mark_read(node: &AppNode, contact: &str, up_to: i64) -> Result<UnreadCoun
             format!("{up_to} is not a message id"),
         ));
     }
-    with_marks(node, |state, conversations| {
+    with_marks(&node, |state, conversations| {
         let Some(c) = conversations.iter().find(|c| c.name == contact) else {
             return Err(IpcError::new(
                 "bad_input",
@@ -342,7 +342,7 @@ mod tests {
 
         // After a restart on the same home the count is the same.
         alice.node().stop().await;
-        let again = AppNode::Running(
+        let again = AppNode::running(
             Node::start(NodeConfig {
                 data_dir: DataDir::at(&alice.home).unwrap(),
                 unlock: zks_node::Unlock::passphrase("test passphrase"),
@@ -355,14 +355,12 @@ mod tests {
         // A home without the file (an upgrade) starts with everything read.
         std::fs::remove_file(&state_file).unwrap();
         assert_eq!(unread(&again).unwrap()["Bob"], 0);
-        if let AppNode::Running(n) = &again {
-            n.stop().await;
-        }
+        again.get().unwrap().stop().await;
     }
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         assert_eq!(unread(&failed).unwrap_err().code, "data_dir");
         assert_eq!(mark_read(&failed, "x", 1).unwrap_err().code, "data_dir");
         assert_eq!(history(&failed, "x").unwrap_err().code, "data_dir");

@@ -101,7 +101,7 @@ pub async fn send(
     path: &str,
     pad: bool,
 ) -> Result<Transfer, IpcError> {
-    let node = node.get()?.clone();
+    let node = node.get()?;
     let contact = contact.trim();
     if contact.is_empty() {
         return Err(IpcError::new("bad_input", "choose who to send the file to"));
@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         assert_eq!(list(&failed).unwrap_err().code, "data_dir");
         assert_eq!(accept(&failed, "abcd").unwrap_err().code, "data_dir");
         assert_eq!(decline(&failed, "abcd").unwrap_err().code, "data_dir");

@@ -88,7 +88,7 @@ mod tests {
         })
         .await
         .unwrap();
-        let grid = status(&AppNode::Running(node)).unwrap();
+        let grid = status(&AppNode::running(node)).unwrap();
         std::fs::remove_dir_all(&home).unwrap();
 
         assert!(grid.cache_dir.starts_with(&home));
@@ -123,7 +123,7 @@ mod tests {
         })
         .await
         .unwrap();
-        let app = AppNode::Running(node.clone());
+        let app = AppNode::running(node.clone());
 
         let offline = live(&app).await.unwrap();
         assert_eq!(offline.live, None);
@@ -167,7 +167,7 @@ mod tests {
         })
         .await
         .unwrap();
-        let app = AppNode::Running(node.clone());
+        let app = AppNode::running(node.clone());
         // Seeding fetches from the drand URLs: a closed port on loopback,
         // so the test never touches the internet.
         let mut settings = node.settings().unwrap();
@@ -203,14 +203,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_node_has_no_live_grid_nor_switch() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         assert_eq!(live(&failed).await.unwrap_err().code, "data_dir");
         assert_eq!(set_seeding(&failed, true).unwrap_err().code, "data_dir");
     }
 
     #[test]
     fn a_failed_node_returns_its_error() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         let err = status(&failed).unwrap_err();
         assert_eq!(err.code, "data_dir");
         assert_eq!(err.message, "cannot use data directory /x");

@@ -32,14 +32,14 @@ mod tests {
         })
         .await
         .unwrap();
-        let status = status(&AppNode::Running(node)).unwrap();
+        let status = status(&AppNode::running(node)).unwrap();
         assert_eq!(status.data_dir, tmp);
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]
     fn status_of_a_failed_node_is_its_error() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         assert_eq!(status(&failed).unwrap_err().code, "data_dir");
     }
 }

@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         assert_eq!(contacts(&failed).unwrap_err().code, "data_dir");
         assert_eq!(
             create_invite(&failed, None, None).unwrap_err().code,

@@ -43,7 +43,7 @@ pub fn autostart_set(
     // autostart and the window shows no such switch.
     #[cfg(target_os = "linux")]
     {
-        let launcher = crate::autostart::Launcher::for_this_app(node.get()?)?;
+        let launcher = crate::autostart::Launcher::for_this_app(&node.get()?)?;
         let status = set_autostart(&node, &launcher, on)?;
         tray::refresh_soon(&app);
         Ok(status)
@@ -62,7 +62,7 @@ pub fn autostart_set(
 fn autostart_status(node: &AppNode) -> Option<Autostart> {
     #[cfg(target_os = "linux")]
     {
-        let launcher = crate::autostart::Launcher::for_this_app(node.get().ok()?);
+        let launcher = crate::autostart::Launcher::for_this_app(&node.get().ok()?);
         match launcher {
             Ok(l) => Some(l.status()),
             Err(e) => {
@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_returns_its_error() {
-        let failed = AppNode::Failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
         assert_eq!(get(&failed, None).unwrap_err().code, "data_dir");
         let edit = edit_of(&Settings::default());
         assert_eq!(save(&failed, edit).unwrap_err().code, "data_dir");

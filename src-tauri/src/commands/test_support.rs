@@ -1,5 +1,6 @@
 //! Nodes for the command tests: a running node in a fresh temporary home,
-//! removed when dropped, and two such nodes paired through the node API.
+//! removed when dropped, two such nodes paired through the node API, and
+//! bare temporary homes for the vault tests.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +11,56 @@ use super::AppNode;
 
 /// Recorded quicknet beacons (see `tests/data/README.md`).
 pub(crate) const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+
+/// The passphrase of the test homes (sealed with the cheap test Argon2id
+/// when `ZKS_TEST_WEAK_KDF=1`).
+pub(crate) const PASSPHRASE: &str = "test passphrase";
+
+/// A fresh temporary home folder named after `label`, removed when dropped.
+pub(crate) struct TempHome(PathBuf);
+
+impl TempHome {
+    pub(crate) fn new(label: &str) -> TempHome {
+        TempHome(fresh_path(label))
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    pub(crate) fn data_dir(&self) -> DataDir {
+        DataDir::at(&self.0).unwrap()
+    }
+
+    /// Every file in the home with its bytes (lock files aside), to show
+    /// that something changed nothing.
+    pub(crate) fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "lock"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect()
+    }
+}
+
+impl Drop for TempHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh_path(label: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "zks-desktop-{}-{}-{label}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
 
 /// A node in a fresh temporary home, removed when dropped.
 pub(crate) struct TestNode {
@@ -24,27 +75,22 @@ impl Drop for TestNode {
 }
 
 impl TestNode {
-    pub(crate) fn node(&self) -> &Node {
+    pub(crate) fn node(&self) -> Node {
         self.app.get().unwrap()
     }
 }
 
 /// Starts a node in a fresh home named after the calling test's `label`.
 pub(crate) async fn node(label: &str) -> TestNode {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let home = std::env::temp_dir().join(format!(
-        "zks-desktop-{}-{}-{label}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let home = fresh_path(label);
     let node = Node::start(NodeConfig {
         data_dir: DataDir::at(&home).unwrap(),
-        unlock: zks_node::Unlock::passphrase("test passphrase"),
+        unlock: zks_node::Unlock::passphrase(PASSPHRASE),
     })
     .await
     .unwrap();
     TestNode {
-        app: AppNode::Running(node),
+        app: AppNode::running(node),
         home,
     }
 }

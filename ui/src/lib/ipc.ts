@@ -285,6 +285,26 @@ export type FileDrop =
   | { type: 'drop'; paths: string[] }
   | { type: 'leave' };
 
+/** How a home's key is protected (zks_node::KeyProtection). */
+export type KeyProtection = 'passphrase' | 'keyring';
+
+/** Whether the home is open and how its key is protected (dto::VaultStatus). */
+export interface VaultStatus {
+  /** `locked`: no node runs until the Unlock screen opens the home. */
+  state: 'running' | 'locked' | 'failed';
+  /** While locked: `unlock` (give the passphrase) or `create` (choose one for a new home). */
+  needs: 'unlock' | 'create' | null;
+  /** While locked for `create`: a database of an older release, encrypted on unlock. */
+  upgrade: boolean;
+  protection: KeyProtection | null;
+  keyring_available: boolean;
+  /** The shortest passphrase a new home or a change accepts. */
+  min_passphrase_chars: number;
+  data_dir: string | null;
+  /** Why the node did not start (`failed`). */
+  error: IpcError | null;
+}
+
 /** Name of the Tauri event carrying NodeEvents (dto::NODE_EVENT). */
 export const NODE_EVENT = 'node-event';
 
@@ -369,6 +389,17 @@ export const api = {
   downloadsDir: () => call<string>('downloads_dir'),
   /** Shows the downloads folder, or a transfer's file or folder, in the file manager. */
   openFolder: (path: string) => call<null>('open_folder', { path }),
+  /** Whether the home is open, and how its key is protected. */
+  vaultStatus: () => call<VaultStatus>('vault_status'),
+  /** Opens a locked home with its passphrase (a new home: protects it with this
+   * one). A wrong passphrase rejects with `wrong_passphrase` and changes nothing. */
+  vaultUnlock: (passphrase: string) => call<VaultStatus>('vault_unlock', { passphrase }),
+  /** Stops the node of a passphrase home and locks it. */
+  vaultLock: () => call<VaultStatus>('vault_lock'),
+  /** A new passphrase: rotates the home key and re-encrypts the database
+   * (`busy` while `zks daemon` or another program has the home open). */
+  vaultChange: (current: string, newPassphrase: string) =>
+    call<VaultStatus>('vault_change', { current, new_passphrase: newPassphrase }),
 };
 
 /**

@@ -1,5 +1,5 @@
 // Sample data for component tests (not part of the app bundle: only tests import it).
-import type { Contact, Transfer } from './ipc';
+import type { Contact, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -33,6 +33,21 @@ export function contact(over: Partial<Contact>): Contact {
     addresses: [],
     role: 'responder',
     pad: null,
+    ...over,
+  };
+}
+
+/** A vault status with sensible defaults: a running passphrase home. */
+export function vaultStatus(over: Partial<VaultStatus>): VaultStatus {
+  return {
+    state: 'running',
+    needs: null,
+    upgrade: false,
+    protection: 'passphrase',
+    keyring_available: false,
+    min_passphrase_chars: 8,
+    data_dir: '/home/alice/.local/share/entropygrid',
+    error: null,
     ...over,
   };
 }

@@ -1,0 +1,175 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import Settings from './Settings.svelte';
+import { vault } from '../lib/vault.svelte';
+import { vaultStatus } from '../lib/testing';
+import type { IpcError, SettingsPage, VaultStatus } from '../lib/ipc';
+
+const CURRENT = 'first passphrase';
+
+const page: SettingsPage = {
+  settings: {
+    seeding: false,
+    chains: ['quicknet'],
+    bootstrap: [],
+    drand_urls: ['https://api.drand.sh'],
+    gateways: [],
+    upload_rounds_per_sec: null,
+    cache_budget_bytes: 4 * 1024 ** 3,
+    mdns: true,
+    notifications: true,
+    listen_port: 40123,
+  },
+  default_drand_urls: ['https://api.drand.sh'],
+  min_cache_budget_bytes: 64 * 1024 ** 2,
+  about: {
+    version: '0.1.0',
+    data_dir: '/home/alice/.local/share/entropygrid',
+    downloads_dir: '/home/alice/Downloads',
+    peer_id: '12D3KooWAlice',
+    name: 'Alice',
+  },
+  autostart: null,
+};
+
+/** Settings plus the vault commands; `change` answers vault_change. */
+function backend(opts: {
+  status?: VaultStatus;
+  change?: (current: string, next: string) => VaultStatus | IpcError;
+}) {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  mockIPC((cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    const answer = (x: unknown) => {
+      if (typeof x === 'object' && x !== null && 'code' in x) throw x;
+      return x;
+    };
+    if (cmd === 'settings_get') return page;
+    if (cmd === 'vault_status') return opts.status ?? vaultStatus({});
+    if (cmd === 'vault_lock') return vaultStatus({ state: 'locked', needs: 'unlock' });
+    if (cmd === 'vault_change' && opts.change) {
+      return answer(opts.change(a.current as string, a.new_passphrase as string));
+    }
+    throw { code: 'unexpected', message: `unexpected ${cmd}` };
+  });
+  return { of: (cmd: string) => calls.filter((c) => c.cmd === cmd) };
+}
+
+const typeInto = (label: string, value: string) =>
+  fireEvent.input(screen.getByLabelText(label), { target: { value } });
+const value = (label: string) => (screen.getByLabelText(label) as HTMLInputElement).value;
+
+async function security() {
+  render(Settings);
+  return screen.findByRole('region', { name: 'Security' });
+}
+
+beforeEach(() => vault.reset());
+
+describe('Settings, Security section', () => {
+  it('says the key is sealed with the passphrase and offers Lock now and a change', async () => {
+    backend({});
+    const section = await security();
+    expect(within(section).getByTestId('protection').textContent).toContain(
+      'sealed with your passphrase',
+    );
+    expect(section.textContent).toContain('rotates the home key');
+    expect(section.textContent).toContain('zks daemon');
+    expect(within(section).getByRole('button', { name: 'Lock now' })).toBeTruthy();
+    expect(within(section).getByRole('button', { name: 'Change passphrase' })).toBeTruthy();
+  });
+
+  it('has neither Lock now nor a passphrase change for a key in the OS keyring', async () => {
+    backend({ status: vaultStatus({ protection: 'keyring' }) });
+    const section = await security();
+    expect(within(section).getByTestId('protection').textContent).toContain('OS keyring');
+    expect(within(section).queryByRole('button', { name: 'Lock now' })).toBeNull();
+    expect(within(section).queryByLabelText('Current passphrase')).toBeNull();
+  });
+
+  it('Lock now locks the home (the shell then shows the Unlock screen)', async () => {
+    const b = backend({});
+    const section = await security();
+    await fireEvent.click(within(section).getByRole('button', { name: 'Lock now' }));
+    await vi.waitFor(() => expect(vault.locked).toBe(true));
+    expect(b.of('vault_lock')).toHaveLength(1);
+    expect(vault.status?.needs).toBe('unlock');
+  });
+
+  it('refuses an empty current, a short new and a mismatched confirmation locally', async () => {
+    const b = backend({ change: () => vaultStatus({}) });
+    const section = await security();
+    const submit = () =>
+      fireEvent.click(within(section).getByRole('button', { name: 'Change passphrase' }));
+    await submit();
+    expect(within(section).getByRole('alert').textContent).toContain(
+      'Enter the current passphrase.',
+    );
+    await typeInto('Current passphrase', CURRENT);
+    await submit();
+    expect(within(section).getByRole('alert').textContent).toContain('Choose a passphrase.');
+    await typeInto('New passphrase', 'short');
+    await typeInto('Confirm new passphrase', 'short');
+    await submit();
+    expect(within(section).getByRole('alert').textContent).toContain('at least 8 characters');
+    await typeInto('New passphrase', 'second passphrase');
+    await typeInto('Confirm new passphrase', 'second passphrase!');
+    await submit();
+    expect(within(section).getByRole('alert').textContent).toContain('The two passphrases differ.');
+    expect(b.of('vault_change')).toHaveLength(0);
+  });
+
+  it('a wrong current passphrase is refused, named plainly and cleared', async () => {
+    backend({
+      change: () => ({ code: 'wrong_passphrase', message: 'wrong passphrase; nothing was changed' }),
+    });
+    const section = await security();
+    await typeInto('Current passphrase', 'not the current one');
+    await typeInto('New passphrase', 'second passphrase');
+    await typeInto('Confirm new passphrase', 'second passphrase');
+    await fireEvent.click(within(section).getByRole('button', { name: 'Change passphrase' }));
+    const alert = await within(section).findByRole('alert');
+    expect(alert.textContent).toContain('The current passphrase is wrong; nothing was changed.');
+    expect(alert.textContent).not.toContain('not the current one');
+    expect(value('Current passphrase')).toBe('');
+    expect(value('New passphrase')).toBe('second passphrase');
+  });
+
+  it('busy (the daemon has the home open) shows the backend’s reason', async () => {
+    backend({
+      change: () => ({
+        code: 'busy',
+        message: 'another program has this home open (the app, `zks daemon` or another zks command); close it and try again',
+      }),
+    });
+    const section = await security();
+    await typeInto('Current passphrase', CURRENT);
+    await typeInto('New passphrase', 'second passphrase');
+    await typeInto('Confirm new passphrase', 'second passphrase');
+    await fireEvent.click(within(section).getByRole('button', { name: 'Change passphrase' }));
+    const alert = await within(section).findByRole('alert');
+    expect(alert.textContent).toContain('another program has this home open');
+    expect(alert.textContent).toContain('(busy)');
+  });
+
+  it('a change goes to the backend once, then the fields are cleared', async () => {
+    const b = backend({ change: () => vaultStatus({}) });
+    const section = await security();
+    await typeInto('Current passphrase', CURRENT);
+    await typeInto('New passphrase', 'second passphrase');
+    await typeInto('Confirm new passphrase', 'second passphrase');
+    await fireEvent.click(within(section).getByRole('button', { name: 'Change passphrase' }));
+    expect((await within(section).findByTestId('changed')).textContent).toContain(
+      'Passphrase changed.',
+    );
+    expect(b.of('vault_change').map((c) => c.args)).toEqual([
+      { current: CURRENT, new_passphrase: 'second passphrase' },
+    ]);
+    for (const label of ['Current passphrase', 'New passphrase', 'Confirm new passphrase']) {
+      expect(value(label)).toBe('');
+    }
+    expect(within(section).queryByRole('alert')).toBeNull();
+  });
+});
