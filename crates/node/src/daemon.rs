@@ -138,15 +138,19 @@ mod tests {
     use super::*;
     use crate::{DataDir, NodeConfig};
 
-    #[tokio::test]
-    async fn a_daemon_is_seen_only_while_its_process_lives() {
-        let tmp = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeConfig {
+    async fn started(tmp: &tempfile::TempDir) -> Node {
+        Node::start(NodeConfig {
             data_dir: DataDir::at(tmp.path()).unwrap(),
             unlock: crate::Unlock::passphrase("test passphrase"),
         })
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_daemon_is_seen_only_while_its_process_lives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(&tmp).await;
         assert_eq!(node.running_daemon(), None);
         let me = DaemonInfo {
             pid: std::process::id(),
@@ -175,12 +179,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stopped_node_releases_its_listening_port() {
         let tmp = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(tmp.path()).unwrap(),
-            unlock: crate::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
+        let node = started(&tmp).await;
         let config = crate::OnlineConfig {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             ..crate::OnlineConfig::default()
