@@ -18,11 +18,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 rounds=${1:-1000000}
-step "build zks (release)"
-cargo build --release -q -p zks-cli
-ZKS="$CARGO_TARGET_DIR/release/zks"
-done_step
-
 work="$(mktemp -d "${TMPDIR:-/tmp}/zks-bench-grid.XXXXXX")"
 pids=()
 cleanup() {
@@ -31,6 +26,14 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+step "build zks (release)"
+cargo build --release -q -p zks-cli
+# A copy: another build sharing the target dir must not swap it mid-run.
+ZKS="$work/zks"
+cp "$CARGO_TARGET_DIR/release/zks" "$ZKS"
+done_step
+
 now() { date +%s.%N; }
 wait_line() { # file pattern
   for _ in $(seq 600); do grep -q "$2" "$1" 2>/dev/null && return; sleep 0.1; done

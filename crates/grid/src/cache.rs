@@ -114,6 +114,19 @@ impl ChunkFile {
         self.bitmap[(slot / 8) as usize] & (1 << (slot % 8)) != 0
     }
 
+    /// Whether the slot can be served: present and, for chained chains,
+    /// with its predecessor's signature (the previous slot, or the stored
+    /// previous signature for the chunk's first slot).
+    fn servable(&self, chain: &ChainInfo, slot: u64) -> bool {
+        self.present(slot)
+            && (!chain.scheme.is_chained()
+                || if slot == 0 {
+                    self.prev.is_some()
+                } else {
+                    self.present(slot - 1)
+                })
+    }
+
     fn count(&self) -> u64 {
         self.bitmap.iter().map(|b| u64::from(b.count_ones())).sum()
     }
@@ -367,28 +380,19 @@ impl BeaconCache {
             let span = lo.max(first)..=hi.min(first + CHUNK_ROUNDS - 1);
             for round in span {
                 let slot = round - first;
-                if !chunk.present(slot) {
+                if !chunk.servable(chain, slot) {
                     continue;
                 }
                 let sig = chunk.read_slot(slot)?;
-                let prev = if chain.scheme.is_chained() {
-                    let prev = if slot == 0 {
-                        chunk.prev.clone().map(|mut p| {
-                            if round == 1 {
-                                p.truncate(32);
-                            }
-                            p
-                        })
-                    } else if chunk.present(slot - 1) {
-                        Some(chunk.read_slot(slot - 1)?)
-                    } else {
-                        None
-                    };
-                    // Without its predecessor a chained beacon cannot be served yet.
-                    let Some(prev) = prev else { continue };
-                    Some(prev)
-                } else {
-                    None
+                let prev = match (chain.scheme.is_chained(), slot) {
+                    (false, _) => None,
+                    (true, 0) => chunk.prev.clone().map(|mut p| {
+                        if round == 1 {
+                            p.truncate(32);
+                        }
+                        p
+                    }),
+                    (true, _) => Some(chunk.read_slot(slot - 1)?),
                 };
                 let beacon = Beacon::new(chain.scheme, round, sig, prev)
                     .map_err(|_| CacheError::Damaged(path.clone()))?;
@@ -403,31 +407,42 @@ impl BeaconCache {
         Ok(self.get_range(chain, round..=round)?.pop())
     }
 
-    /// The sub-ranges of `rounds` the cache does not hold (servably).
+    /// The sub-ranges of `rounds` the cache does not hold (servably). Reads
+    /// only the chunks' bitmaps, not their slots.
     pub fn missing(
         &self,
         chain: &ChainInfo,
         rounds: RangeInclusive<u64>,
     ) -> Result<Vec<RangeInclusive<u64>>> {
-        let held: std::collections::BTreeSet<u64> = self
-            .get_range(chain, rounds.clone())?
-            .iter()
-            .map(VerifiedBeacon::round)
-            .collect();
-        let mut out = Vec::new();
-        let mut start: Option<u64> = None;
-        for r in rounds.clone() {
-            match (held.contains(&r), start) {
-                (false, None) => start = Some(r),
-                (true, Some(s)) => {
-                    out.push(s..=r - 1);
-                    start = None;
-                }
-                _ => {}
-            }
+        let (lo, hi) = (*rounds.start(), *rounds.end());
+        let mut out: Vec<RangeInclusive<u64>> = Vec::new();
+        let mut add = |r: RangeInclusive<u64>| match out.last_mut() {
+            Some(last) if *last.end() + 1 == *r.start() => *last = *last.start()..=*r.end(),
+            _ => out.push(r),
+        };
+        if lo > hi {
+            return Ok(out);
         }
-        if let Some(s) = start {
-            out.push(s..=*rounds.end());
+        if lo == 0 {
+            add(0..=0); // there is no round 0
+        }
+        let lo = lo.max(1);
+        if lo > hi {
+            return Ok(out);
+        }
+        for index in chunk_of(lo)..=chunk_of(hi) {
+            let first = index * CHUNK_ROUNDS + 1;
+            let span = lo.max(first)..=hi.min(first + CHUNK_ROUNDS - 1);
+            let path = self.chunk_path(chain, index);
+            let Some(chunk) = ChunkFile::open(&path, chain, index, false)? else {
+                add(span);
+                continue;
+            };
+            for round in span {
+                if !chunk.servable(chain, round - first) {
+                    add(round..=round);
+                }
+            }
         }
         Ok(out)
     }

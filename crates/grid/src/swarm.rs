@@ -1,5 +1,6 @@
 //! The grid's libp2p swarm: TCP (Noise + Yamux) and QUIC, Identify, Ping,
-//! AutoNAT, the circuit-relay client with DCUtR hole punching, Kademlia
+//! AutoNAT, the circuit-relay client with DCUtR hole punching, a capped
+//! circuit-relay v2 server that only seeders switch on, Kademlia
 //! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), GossipSub
 //! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
 //! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, mDNS on
@@ -16,8 +17,10 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::channel::{mpsc, oneshot};
 use futures::{AsyncReadExt, AsyncWriteExt, SinkExt};
+use libp2p::core::ConnectedPoint;
 use libp2p::kad::store::RecordStore;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, allow_block_list, autonat, dcutr, gossipsub, identify,
     identity, kad, mdns, noise, ping, relay, request_response, tcp, yamux,
@@ -60,6 +63,40 @@ const MAX_RESPONSE: usize = 4 << 20;
 pub const BAN: Duration = Duration::from_secs(600);
 /// Commands waiting for the event loop.
 const COMMAND_QUEUE: usize = 64;
+
+/// Caps of the circuit-relay v2 server (on while the node seeds): slots
+/// reserved at once, and per peer.
+pub const RELAY_MAX_RESERVATIONS: usize = 64;
+/// Reservations one peer may hold on this relay.
+pub const RELAY_RESERVATIONS_PER_PEER: usize = 2;
+/// How long a reservation lasts before the peer must renew it.
+pub const RELAY_RESERVATION_DURATION: Duration = Duration::from_secs(3600);
+/// Relayed connections (circuits) open at once, and per peer.
+pub const RELAY_MAX_CIRCUITS: usize = 16;
+/// Circuits one peer may be an end of.
+pub const RELAY_CIRCUITS_PER_PEER: usize = 4;
+/// A circuit is closed after this long (enough to hole-punch or carry a
+/// few messages; not a free long-lived tunnel).
+pub const RELAY_CIRCUIT_DURATION: Duration = Duration::from_secs(120);
+/// A circuit is closed after relaying this many bytes (a few chunk answers
+/// or 1 MiB file chunks, or many messages).
+pub const RELAY_CIRCUIT_BYTES: u64 = 4 << 20;
+
+/// The relay server's configuration: the caps above; libp2p's default rate
+/// limits stay (per peer 30 reservations and 30 circuits per 2 minutes,
+/// per IP address 60 of each per minute).
+fn relay_config() -> relay::Config {
+    relay::Config {
+        max_reservations: RELAY_MAX_RESERVATIONS,
+        max_reservations_per_peer: RELAY_RESERVATIONS_PER_PEER,
+        reservation_duration: RELAY_RESERVATION_DURATION,
+        max_circuits: RELAY_MAX_CIRCUITS,
+        max_circuits_per_peer: RELAY_CIRCUITS_PER_PEER,
+        max_circuit_duration: RELAY_CIRCUIT_DURATION,
+        max_circuit_bytes: RELAY_CIRCUIT_BYTES,
+        ..relay::Config::default()
+    }
+}
 
 /// Why a swarm operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -423,6 +460,7 @@ struct Behaviour {
     mdns: libp2p::swarm::behaviour::toggle::Toggle<mdns::tokio::Behaviour>,
     autonat: autonat::Behaviour,
     relay_client: relay::client::Behaviour,
+    relay: relay::Behaviour,
     dcutr: dcutr::Behaviour,
 }
 
@@ -472,6 +510,9 @@ enum Command {
     Ack(InboundReply, Vec<u8>),
     GetCid(ChainHash, u64, PeerId, oneshot::Sender<Vec<String>>),
     PeerAddrs(PeerId, oneshot::Sender<Vec<Multiaddr>>),
+    RelayServer(bool),
+    External(Multiaddr),
+    Connections(PeerId, oneshot::Sender<Vec<ConnectedPoint>>),
 }
 
 /// A cheap handle to the swarm's event loop.
@@ -527,7 +568,9 @@ impl SwarmClient {
         rx.await.map_err(|_| SwarmError::Stopped)
     }
 
-    /// The addresses the swarm listens on (with `/p2p/<peer id>`).
+    /// The addresses the swarm listens on (with `/p2p/<peer id>`),
+    /// relayed ones (`…/p2p-circuit/p2p/<peer id>`) once a relay accepted
+    /// the reservation.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, SwarmError> {
         self.ask(Command::ListenAddrs).await
     }
@@ -686,6 +729,35 @@ impl SwarmClient {
         self.ask(|tx| Command::PeerAddrs(peer, tx)).await
     }
 
+    /// Turns the circuit-relay v2 server on or off (seeders relay for
+    /// others, within the `RELAY_*` caps). Off, no reservation or circuit
+    /// is accepted; circuits already open end within their caps.
+    pub async fn set_relay_server(&self, on: bool) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::RelayServer(on))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
+    /// Declares an address others reach this node at (e.g. a forwarded
+    /// port). AutoNAT confirms public ones by itself; the relay server hands
+    /// these out with its reservations, and a client refuses a reservation
+    /// that carries none.
+    pub async fn add_external_address(&self, addr: Multiaddr) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::External(addr))
+            .await
+            .map_err(|_| SwarmError::Stopped)
+    }
+
+    /// The open connections to `peer`, one endpoint each (a relayed one
+    /// has `/p2p-circuit` in its address: `ConnectedPoint::is_relayed`).
+    pub async fn connections(&self, peer: PeerId) -> Result<Vec<ConnectedPoint>, SwarmError> {
+        self.ask(|tx| Command::Connections(peer, tx)).await
+    }
+
     /// Serves and gossips another chain.
     pub async fn add_chain(&self, chain: ChainInfo) -> Result<(), SwarmError> {
         self.sender
@@ -730,6 +802,8 @@ struct EventLoop {
     peer_addrs: HashMap<PeerId, Vec<Multiaddr>>,
     /// Request budgets per peer and paired-peer protocol.
     peer_rates: HashMap<(PeerId, PeerProtocol), UploadBudget>,
+    /// The open connections (as many as the swarm holds).
+    connections: HashMap<ConnectionId, (PeerId, ConnectedPoint)>,
 }
 
 /// Peers whose addresses are remembered; beyond this the map starts over.
@@ -811,6 +885,7 @@ pub async fn start(
                 mdns: mdns.into(),
                 autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
                 relay_client,
+                relay: relay::Behaviour::new(peer_id, relay_config()),
                 dcutr: dcutr::Behaviour::new(peer_id),
             })
         })
@@ -821,6 +896,11 @@ pub async fn start(
         .behaviour_mut()
         .kademlia
         .set_mode(Some(kad::Mode::Server));
+    // Relaying is the seeders' job: off until seeding switches it on.
+    swarm
+        .behaviour_mut()
+        .relay
+        .set_status(Some(relay::Status::Disable));
     for addr in &config.listen {
         swarm.listen_on(addr.clone()).map_err(|e| setup(&e))?;
     }
@@ -858,6 +938,7 @@ pub async fn start(
         banned: Vec::new(),
         peer_addrs: HashMap::new(),
         peer_rates: HashMap::new(),
+        connections: HashMap::new(),
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient { sender, peer_id })
@@ -975,12 +1056,39 @@ impl EventLoop {
         match command {
             Command::ListenAddrs(tx) => {
                 let me = *self.swarm.local_peer_id();
-                let addrs = self
+                let relayed = self
                     .swarm
-                    .listeners()
-                    .map(|a| a.clone().with(libp2p::multiaddr::Protocol::P2p(me)))
-                    .collect();
+                    .external_addresses()
+                    .filter(|a| a.iter().any(|p| p == Protocol::P2pCircuit));
+                let mut addrs: Vec<Multiaddr> = Vec::new();
+                for addr in self.swarm.listeners().chain(relayed) {
+                    let addr = match addr.iter().last() {
+                        Some(Protocol::P2p(_)) => addr.clone(),
+                        _ => addr.clone().with(Protocol::P2p(me)),
+                    };
+                    if !addrs.contains(&addr) {
+                        addrs.push(addr);
+                    }
+                }
                 let _ = tx.send(addrs);
+            }
+            Command::RelayServer(on) => {
+                let status = if on {
+                    relay::Status::Enable
+                } else {
+                    relay::Status::Disable
+                };
+                self.swarm.behaviour_mut().relay.set_status(Some(status));
+            }
+            Command::External(addr) => self.swarm.add_external_address(addr),
+            Command::Connections(peer, tx) => {
+                let _ = tx.send(
+                    self.connections
+                        .values()
+                        .filter(|(p, _)| *p == peer)
+                        .map(|(_, endpoint)| endpoint.clone())
+                        .collect(),
+                );
             }
             Command::Peers(tx) => {
                 let _ = tx.send(self.swarm.connected_peers().copied().collect());
@@ -1123,6 +1231,20 @@ impl EventLoop {
 
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                self.connections.insert(connection_id, (peer_id, endpoint));
+            }
+            SwarmEvent::ConnectionClosed { connection_id, .. } => {
+                self.connections.remove(&connection_id);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
+                tracing::debug!(?event, "relay server");
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,

@@ -24,15 +24,27 @@ async fn node(
     beacons: &[VerifiedBeacon],
     bootstrap: Vec<libp2p::Multiaddr>,
 ) -> (tempfile::TempDir, FetchCascade, SwarmClient) {
+    let listen = vec![
+        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
+    ];
+    node_on(signer, beacons, listen, bootstrap).await
+}
+
+/// A node holding `beacons` that listens on `listen` (none: it takes no
+/// direct connections, as behind a NAT).
+async fn node_on(
+    signer: &DevnetSigner,
+    beacons: &[VerifiedBeacon],
+    listen: Vec<libp2p::Multiaddr>,
+    bootstrap: Vec<libp2p::Multiaddr>,
+) -> (tempfile::TempDir, FetchCascade, SwarmClient) {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     cache.put(signer.chain(), beacons).unwrap();
     let config = SwarmConfig {
         keypair: Keypair::generate_ed25519(),
-        listen: vec![
-            "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
-        ],
+        listen,
         bootstrap,
         chains: vec![signer.chain().clone()],
         mdns: false,
@@ -44,9 +56,10 @@ async fn node(
     (dir, cascade, client)
 }
 
-/// The node's listen address of the given transport (`tcp` or `quic-v1`).
+/// The node's listen address of the given transport (`tcp`, `quic-v1`, or
+/// `p2p-circuit` for one through a relay).
 async fn addr_of(client: &SwarmClient, transport: &str) -> libp2p::Multiaddr {
-    for _ in 0..50 {
+    for _ in 0..200 {
         let found = client
             .listen_addrs()
             .await
@@ -58,7 +71,7 @@ async fn addr_of(client: &SwarmClient, transport: &str) -> libp2p::Multiaddr {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("no listen address");
+    panic!("no {transport} listen address");
 }
 
 async fn wait_for_peers(client: &SwarmClient, n: usize) {
@@ -317,4 +330,85 @@ async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
         .await
         .unwrap();
     assert_eq!(answer, b"ok");
+}
+
+/// A seeder relays (circuit relay v2): node A, which takes no direct
+/// connections, reserves a slot on seeder S; node B, knowing only S's
+/// address and A's PeerId, reaches A through S and fills its cache from A
+/// over that relayed connection, every round verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_a_seeders_relay_serves_chunks_over_the_circuit() {
+    const HELD: u64 = 3000;
+    let signer = signer();
+    let chain = signer.chain().clone();
+    let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(1, HELD).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(3),
+    );
+    // S seeds nothing here but relays (the switch seeding flips), at the
+    // address it is reached at (a reservation must carry one).
+    let tcp = || vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let (_ds, _s, s_client) = node_on(&signer, &[], tcp(), vec![]).await;
+    s_client.set_relay_server(true).await.unwrap();
+    let s_addr = addr_of(&s_client, "/tcp/").await;
+    s_client.add_external_address(s_addr.clone()).await.unwrap();
+    let circuit = s_addr.clone().with(libp2p::multiaddr::Protocol::P2pCircuit);
+
+    // A listens only through S (listening there dials S: no bootstrap,
+    // which would race the relay client's own dial and cancel it).
+    let (_da, a, a_client) = node_on(&signer, &good, vec![circuit.clone()], vec![]).await;
+    let relayed = addr_of(&a_client, "/p2p-circuit").await;
+    assert_eq!(
+        relayed,
+        circuit
+            .clone()
+            .with(libp2p::multiaddr::Protocol::P2p(a_client.peer_id()))
+    );
+    a.announce(&chain).await.unwrap();
+
+    // B listens nowhere either; it dials A by S's address and A's PeerId.
+    let to_a = circuit.with(libp2p::multiaddr::Protocol::P2p(a_client.peer_id()));
+    let (_db, b, b_client) = node_on(&signer, &[], vec![], vec![to_a]).await;
+    wait_for_peers(&b_client, 2).await; // S (the hop) and A (through it)
+    let now = chain.time_of_round(HELD) + 1;
+    let report = tokio::time::timeout(Duration::from_secs(30), b.fetch(&chain, 1..=HELD, now))
+        .await
+        .expect("bounded in time")
+        .unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "{:?}",
+        &report.failed[..3.min(report.failed.len())]
+    );
+    assert_eq!(report.from.get("swarm"), Some(&HELD), "{:?}", report.from);
+    assert_eq!(b.cache().get_range(&chain, 1..=HELD).unwrap(), good);
+
+    // A node that does not seed relays for nobody, even at a known address.
+    let (_dn, _n, n_client) = node_on(&signer, &[], tcp(), vec![]).await;
+    let n_addr = addr_of(&n_client, "/tcp/").await;
+    n_client.add_external_address(n_addr.clone()).await.unwrap();
+    let via_n = n_addr.with(libp2p::multiaddr::Protocol::P2pCircuit);
+    let (_dc, _c, c_client) = node_on(&signer, &[], vec![via_n], vec![]).await;
+    wait_for_peers(&n_client, 1).await;
+
+    // Every connection between B and A, on both sides, goes through S.
+    let b_to_a = b_client.connections(a_client.peer_id()).await.unwrap();
+    let a_to_b = a_client.connections(b_client.peer_id()).await.unwrap();
+    assert!(!b_to_a.is_empty() && !a_to_b.is_empty());
+    for endpoint in b_to_a.iter().chain(&a_to_b) {
+        assert!(endpoint.is_relayed(), "a direct connection: {endpoint:?}");
+    }
+    assert!(
+        b_to_a
+            .iter()
+            .all(|e| e.get_remote_address().to_string().contains("/p2p-circuit")),
+        "{b_to_a:?}"
+    );
+    let c_addrs = c_client.listen_addrs().await.unwrap();
+    assert!(
+        !c_addrs
+            .iter()
+            .any(|a| a.to_string().contains("/p2p-circuit")),
+        "{c_addrs:?}"
+    );
 }

@@ -282,7 +282,8 @@ impl Drop for Seeder {
 impl Node {
     /// Starts seeding `plan` through `cascade`: each period (the shortest
     /// chain period) while enabled, fetch the last rounds before each head
-    /// (and the pinned range), then announce the chunks held.
+    /// (and the pinned range), then announce the chunks held. While enabled
+    /// the swarm also runs the circuit-relay server.
     pub fn start_seeding(
         &self,
         cascade: Arc<FetchCascade>,
@@ -307,8 +308,18 @@ impl Node {
                 .min()
                 .unwrap_or(3)
                 .max(1);
+            let mut relaying = false;
             loop {
-                if on.load(Ordering::Relaxed) {
+                let seeding = on.load(Ordering::Relaxed);
+                // Seeders relay for others (circuit relay v2, capped in the
+                // swarm); a node that does not seed relays for nobody.
+                if seeding != relaying
+                    && let Some(swarm) = cascade.swarm()
+                    && swarm.set_relay_server(seeding).await.is_ok()
+                {
+                    relaying = seeding;
+                }
+                if seeding {
                     let error = seed_pass(&cascade, &plan).await;
                     let mut s = shared.lock().unwrap_or_else(PoisonError::into_inner);
                     s.passes += 1;

@@ -72,7 +72,10 @@ fn chained_beacons_come_back_with_their_previous_signatures() {
         .map(VerifiedBeacon::round)
         .collect();
     assert_eq!(served, vec![1, 2, 3, 4, 5, 8, 9, 10, 11, 12]);
+    // `missing` (from the bitmaps) agrees: 7 is held but not servable.
+    assert_eq!(cache.missing(chain, 1..=14).unwrap(), vec![6..=7, 13..=14]);
     cache.put(chain, &[late]).unwrap();
+    assert_eq!(cache.missing(chain, 1..=14).unwrap(), vec![13..=14]);
     let all: Vec<_> = cache
         .get_range(chain, 1..=12)
         .unwrap()
