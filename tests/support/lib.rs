@@ -79,6 +79,7 @@ pub async fn go_online(n: &TestNode) -> (SwarmClient, String) {
         chains: vec![],
         mdns: false,
         serve_rounds_per_sec: None,
+        limits: zks_grid::swarm::Limits::default(),
         inbound: Some(tx),
     };
     let client = swarm::start(config, cache).await.expect("swarm");

@@ -47,6 +47,7 @@ async fn flooder() -> (SwarmClient, tempfile::TempDir) {
         chains: vec![],
         mdns: false,
         serve_rounds_per_sec: None,
+        limits: zks_grid::swarm::Limits::default(),
         inbound: None,
     };
     (swarm::start(config, cache).await.unwrap(), dir)
@@ -114,7 +115,13 @@ async fn main() {
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_zks"))
         .arg("--home")
         .arg(home.path())
-        .args(["daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--run-for", "600"])
+        .args([
+            "daemon",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--run-for",
+            "600",
+        ])
         .env("ZKS_PASSPHRASE", "flood bench passphrase")
         .env("ZKS_LOOPBACK_ONLY", "1")
         .stdout(Stdio::piped())
@@ -210,7 +217,9 @@ async fn main() {
     let _ = daemon.wait();
 
     let mib = |k: u64| k as f64 / 1024.0;
-    println!("zks daemon under a libp2p flood ({FLOODERS} peers × {IN_FLIGHT} in flight, {secs} s each):");
+    println!(
+        "zks daemon under a libp2p flood ({FLOODERS} peers × {IN_FLIGHT} in flight, {secs} s each):"
+    );
     println!("  256 KiB messages: {}", messages.line());
     println!("  file chunk asks:  {}", chunks.line());
     println!("  beacon ranges:    {}", ranges.line());

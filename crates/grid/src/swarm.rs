@@ -22,8 +22,8 @@ use libp2p::kad::store::RecordStore;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, allow_block_list, autonat, dcutr, gossipsub, identify,
-    identity, kad, mdns, noise, ping, relay, request_response, tcp, yamux,
+    Multiaddr, PeerId, StreamProtocol, allow_block_list, autonat, connection_limits, dcutr,
+    gossipsub, identify, identity, kad, mdns, noise, ping, relay, request_response, tcp, yamux,
 };
 use zks_beacon::{Beacon, ChainHash, ChainInfo, ReferenceVerifier, VerifiedBeacon};
 
@@ -48,6 +48,50 @@ pub const MSG_RATE: u64 = 1000;
 /// Chunk requests per second (and burst) one peer may make on
 /// `/zks/file/1.0.0` (1 GiB/s of 1 MiB chunks).
 pub const FILE_RATE: u64 = 1024;
+/// Rounds (and burst) one peer may be served per second over
+/// `/zks/chunk/1.0.0`: four whole chunks, well above what an honest sync
+/// verifies; beyond it the answer is empty (ask someone else), as when the
+/// node-wide upload cap is reached.
+pub const CHUNK_PEER_RATE: u64 = 4 * 16_384;
+/// Established incoming connections a node accepts in all.
+pub const MAX_INCOMING: u32 = 128;
+/// Incoming connections still in their handshake at once.
+pub const MAX_PENDING_INCOMING: u32 = 32;
+/// Established connections with any one peer (TCP, QUIC, relayed, both ways).
+pub const MAX_PER_PEER: u32 = 4;
+/// Concurrent `/zks/msg/1.0.0` streams per connection: an outbox sends one
+/// message per contact at a time, and each stream may hold a 256 KiB
+/// envelope, so this bounds what one connection can make us buffer (2 MiB).
+const MSG_STREAMS: usize = 8;
+/// Concurrent `/zks/file/1.0.0` streams per connection (requests are 64
+/// bytes; a receiver keeps 8 chunks in flight).
+const FILE_STREAMS: usize = 32;
+
+/// The per-peer request rates and connection caps of a node (the
+/// constants above, lowered in tests that need to reach them quickly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Messages per second per peer.
+    pub messages_per_sec: u64,
+    /// File-chunk requests per second per peer.
+    pub file_chunks_per_sec: u64,
+    /// Beacon rounds served per second per peer.
+    pub served_rounds_per_sec: u64,
+    /// Established incoming connections in all.
+    pub max_incoming: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            messages_per_sec: MSG_RATE,
+            file_chunks_per_sec: FILE_RATE,
+            served_rounds_per_sec: CHUNK_PEER_RATE,
+            max_incoming: MAX_INCOMING,
+        }
+    }
+}
+
 /// Protocol pulling chunks of an offered file from a paired peer.
 pub const FILE_PROTOCOL: &str = "/zks/file/1.0.0";
 /// Largest file-chunk request.
@@ -397,6 +441,7 @@ fn paired_peer_behaviour(
     max_request: usize,
     max_response: usize,
     timeout_secs: u64,
+    streams: usize,
 ) -> request_response::Behaviour<BytesCodec> {
     request_response::Behaviour::with_codec(
         BytesCodec {
@@ -409,7 +454,7 @@ fn paired_peer_behaviour(
         )],
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(timeout_secs))
-            .with_max_concurrent_streams(32),
+            .with_max_concurrent_streams(streams),
     )
 }
 
@@ -448,6 +493,7 @@ pub const INBOUND_QUEUE: usize = 256;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    limits: connection_limits::Behaviour,
     msg: request_response::Behaviour<BytesCodec>,
     file: request_response::Behaviour<BytesCodec>,
     info: request_response::Behaviour<InfoCodec>,
@@ -483,6 +529,8 @@ pub struct SwarmConfig {
     /// Where incoming `/zks/msg/1.0.0` messages and `/zks/file/1.0.0`
     /// requests go (`None`: refused).
     pub inbound: Option<mpsc::Sender<InboundMessage>>,
+    /// Per-peer rates and connection caps ([`Limits::default`] in use).
+    pub limits: Limits,
 }
 
 enum Command {
@@ -802,12 +850,35 @@ struct EventLoop {
     peer_addrs: HashMap<PeerId, Vec<Multiaddr>>,
     /// Request budgets per peer and paired-peer protocol.
     peer_rates: HashMap<(PeerId, PeerProtocol), UploadBudget>,
+    /// Served-round budgets per peer (`/zks/chunk/1.0.0`).
+    served: HashMap<PeerId, UploadBudget>,
+    limits: Limits,
     /// The open connections (as many as the swarm holds).
     connections: HashMap<ConnectionId, (PeerId, ConnectedPoint)>,
 }
 
 /// Peers whose addresses are remembered; beyond this the map starts over.
 const REMEMBERED_PEERS: usize = 4096;
+
+/// Takes `amount` from `key`'s token bucket (made at `rate` on first use);
+/// false when the bucket is empty. At most [`REMEMBERED_PEERS`] buckets are
+/// kept: beyond, the map starts over (a fresh bucket is full, so forgetting
+/// only ever errs on the generous side).
+fn take_from<K: std::hash::Hash + Eq>(
+    budgets: &mut HashMap<K, UploadBudget>,
+    key: K,
+    rate: u64,
+    amount: u64,
+) -> bool {
+    let now = Instant::now();
+    if budgets.len() >= REMEMBERED_PEERS && !budgets.contains_key(&key) {
+        budgets.clear();
+    }
+    budgets
+        .entry(key)
+        .or_insert_with(|| UploadBudget::new(rate, now))
+        .take(amount, now)
+}
 
 /// Starts the swarm and its event loop (a tokio task) over `cache`.
 pub async fn start(
@@ -817,6 +888,7 @@ pub async fn start(
     let setup = |e: &dyn std::fmt::Display| SwarmError::Setup(e.to_string());
     let peer_id = config.keypair.public().to_peer_id();
     let mdns_on = config.mdns;
+    let limits = config.limits;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(
@@ -846,8 +918,20 @@ pub async fn start(
                 None
             };
             Ok(Behaviour {
-                msg: paired_peer_behaviour(MSG_PROTOCOL, MAX_MESSAGE, MAX_ACK, 20),
-                file: paired_peer_behaviour(FILE_PROTOCOL, MAX_FILE_REQUEST, MAX_FILE_RESPONSE, 30),
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established_incoming(Some(limits.max_incoming))
+                        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                        .with_max_established_per_peer(Some(MAX_PER_PEER)),
+                ),
+                msg: paired_peer_behaviour(MSG_PROTOCOL, MAX_MESSAGE, MAX_ACK, 20, MSG_STREAMS),
+                file: paired_peer_behaviour(
+                    FILE_PROTOCOL,
+                    MAX_FILE_REQUEST,
+                    MAX_FILE_RESPONSE,
+                    30,
+                    FILE_STREAMS,
+                ),
                 info: request_response::Behaviour::with_codec(
                     InfoCodec,
                     [(
@@ -938,6 +1022,8 @@ pub async fn start(
         banned: Vec::new(),
         peer_addrs: HashMap::new(),
         peer_rates: HashMap::new(),
+        served: HashMap::new(),
+        limits: config.limits,
         connections: HashMap::new(),
     };
     tokio::spawn(event_loop.run());
@@ -1197,20 +1283,11 @@ impl EventLoop {
     /// bucket per peer: a flooding peer is answered "busy" and cannot fill
     /// the node's queue for everyone else).
     fn within_rate(&mut self, peer: PeerId, protocol: PeerProtocol) -> bool {
-        let now = Instant::now();
-        if self.peer_rates.len() >= REMEMBERED_PEERS
-            && !self.peer_rates.contains_key(&(peer, protocol))
-        {
-            self.peer_rates.clear();
-        }
         let rate = match protocol {
-            PeerProtocol::Message => MSG_RATE,
-            PeerProtocol::File => FILE_RATE,
+            PeerProtocol::Message => self.limits.messages_per_sec,
+            PeerProtocol::File => self.limits.file_chunks_per_sec,
         };
-        self.peer_rates
-            .entry((peer, protocol))
-            .or_insert_with(|| UploadBudget::new(rate, now))
-            .take(1, now)
+        take_from(&mut self.peer_rates, (peer, protocol), rate, 1)
     }
 
     /// Remembers where a peer listens (newest first, at most 8 addresses).
@@ -1326,7 +1403,7 @@ impl EventLoop {
                 request_response::Message::Request {
                     request, channel, ..
                 } => {
-                    let rounds = self.serve(&request);
+                    let rounds = self.serve(peer, &request);
                     if self
                         .swarm
                         .behaviour_mut()
@@ -1431,8 +1508,18 @@ impl EventLoop {
             .is_none_or(|b| b.take(rounds, Instant::now()))
     }
 
-    fn serve(&mut self, request: &RangeRequest) -> Vec<ServedRound> {
-        if !self.take_upload(request.last - request.first + 1) {
+    fn serve(&mut self, peer: PeerId, request: &RangeRequest) -> Vec<ServedRound> {
+        let rounds = request.last.saturating_sub(request.first) + 1;
+        if !take_from(
+            &mut self.served,
+            peer,
+            self.limits.served_rounds_per_sec,
+            rounds,
+        ) {
+            tracing::debug!(%peer, "peer over its serving rate; answering a chunk request empty");
+            return Vec::new();
+        }
+        if !self.take_upload(rounds) {
             tracing::debug!("upload cap reached; answering a chunk request empty");
             return Vec::new();
         }

@@ -39,6 +39,17 @@ async fn node_on(
     listen: Vec<libp2p::Multiaddr>,
     bootstrap: Vec<libp2p::Multiaddr>,
 ) -> (tempfile::TempDir, FetchCascade, SwarmClient) {
+    node_with(signer, beacons, listen, bootstrap, swarm::Limits::default()).await
+}
+
+/// [`node_on`] with its own per-peer rates and connection caps.
+async fn node_with(
+    signer: &DevnetSigner,
+    beacons: &[VerifiedBeacon],
+    listen: Vec<libp2p::Multiaddr>,
+    bootstrap: Vec<libp2p::Multiaddr>,
+    limits: swarm::Limits,
+) -> (tempfile::TempDir, FetchCascade, SwarmClient) {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     cache.put(signer.chain(), beacons).unwrap();
@@ -49,6 +60,7 @@ async fn node_on(
         chains: vec![signer.chain().clone()],
         mdns: false,
         serve_rounds_per_sec: None,
+        limits,
         inbound: None,
     };
     let client = swarm::start(config, cache.clone()).await.unwrap();
@@ -237,7 +249,7 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
 }
 
 /// A swarm that takes messages and acknowledges each one `ok` at once.
-async fn message_sink() -> (SwarmClient, libp2p::Multiaddr) {
+async fn message_sink(limits: swarm::Limits) -> (SwarmClient, libp2p::Multiaddr) {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
@@ -248,6 +260,7 @@ async fn message_sink() -> (SwarmClient, libp2p::Multiaddr) {
         chains: vec![],
         mdns: false,
         serve_rounds_per_sec: None,
+        limits,
         inbound: Some(tx),
     };
     let client = swarm::start(config, cache).await.unwrap();
@@ -272,6 +285,7 @@ async fn sender() -> SwarmClient {
         chains: vec![],
         mdns: false,
         serve_rounds_per_sec: None,
+        limits: swarm::Limits::default(),
         inbound: None,
     };
     swarm::start(config, cache).await.unwrap()
@@ -279,16 +293,22 @@ async fn sender() -> SwarmClient {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
-    let (sink, addr) = message_sink().await;
+    // A low rate, so that even a slow, loaded machine floods past it.
+    const RATE: u64 = 50;
+    let limits = swarm::Limits {
+        messages_per_sec: RATE,
+        ..swarm::Limits::default()
+    };
+    let (sink, addr) = message_sink(limits).await;
     let flood = sender().await;
     let polite = sender().await;
-    // The flooder sends 4× its per-second budget as fast as it can, in
-    // waves that stay under the per-connection stream limit (beyond it the
-    // transport itself refuses).
+    // The flooder sends 8× its per-second budget as fast as it can, in
+    // waves of 8: the per-connection stream limit (beyond it the transport
+    // itself refuses).
     let started = std::time::Instant::now();
     let mut answers = Vec::new();
-    for wave in 0..(4 * swarm::MSG_RATE / 20) {
-        let sends = (0..20).map(|i| {
+    for wave in 0..RATE {
+        let sends = (0..8).map(|i| {
             let flood = flood.clone();
             let addr = addr.clone();
             let peer = sink.peer_id();
@@ -319,7 +339,7 @@ async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
         "the flood was never told to wait: ok {ok}, errors {errors:?}"
     );
     // At most the burst plus what the rate refilled meanwhile got through.
-    let allowed = swarm::MSG_RATE as f64 * (1.0 + elapsed) + 1.0;
+    let allowed = RATE as f64 * (1.0 + elapsed) + 1.0;
     assert!(
         ok <= allowed,
         "{ok} accepted in {elapsed:.2} s (allowed {allowed:.0})"
@@ -411,4 +431,77 @@ async fn a_node_behind_a_seeders_relay_serves_chunks_over_the_circuit() {
             .any(|a| a.to_string().contains("/p2p-circuit")),
         "{c_addrs:?}"
     );
+}
+
+/// A peer asking for more rounds per second than its share gets empty
+/// answers (and asks elsewhere), while another peer is served in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_over_its_serving_rate_gets_empty_answers_while_others_are_served() {
+    const RATE: u64 = 100;
+    let signer = signer();
+    let chain = signer.chain().clone();
+    let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(1, 1000).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(3),
+    );
+    let limits = swarm::Limits {
+        served_rounds_per_sec: RATE,
+        ..swarm::Limits::default()
+    };
+    let listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let (_d1, _s, seeder) = node_with(&signer, &good, listen, vec![], limits).await;
+    let seeder_addr = addr_of(&seeder, "/tcp/").await;
+    let (_d2, _g, greedy) = node(&signer, &[], vec![seeder_addr.clone()]).await;
+    let (_d3, _o, other) = node(&signer, &[], vec![seeder_addr]).await;
+    wait_for_peers(&seeder, 2).await;
+    let ask = |first: u64| swarm::RangeRequest {
+        chain: chain.hash.0,
+        first,
+        last: first + RATE - 1,
+    };
+    // Three quick asks of a full second's share each: the burst covers one.
+    let mut served = Vec::new();
+    for i in 0..3 {
+        served.push(
+            greedy
+                .request(seeder.peer_id(), ask(1 + i * RATE))
+                .await
+                .unwrap()
+                .len(),
+        );
+    }
+    assert_eq!(served[0], RATE as usize, "{served:?}");
+    assert!(served.contains(&0), "never held back: {served:?}");
+    let fair = other.request(seeder.peer_id(), ask(1)).await.unwrap();
+    assert_eq!(fair.len(), RATE as usize, "another peer is served in full");
+}
+
+/// Incoming connections beyond the cap are refused; those already open
+/// are served as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incoming_connections_beyond_the_cap_are_refused() {
+    let limits = swarm::Limits {
+        max_incoming: 2,
+        ..swarm::Limits::default()
+    };
+    let (sink, addr) = message_sink(limits).await;
+    let peers = [sender().await, sender().await, sender().await];
+    let mut answers = Vec::new();
+    for p in &peers {
+        answers.push(
+            p.send_message(sink.peer_id(), vec![addr.clone()], b"hi".to_vec())
+                .await,
+        );
+    }
+    assert!(matches!(&answers[0], Ok(a) if a == b"ok"), "{answers:?}");
+    assert!(matches!(&answers[1], Ok(a) if a == b"ok"), "{answers:?}");
+    assert!(
+        answers[2].is_err(),
+        "a third connection was let in: {answers:?}"
+    );
+    let again = peers[0]
+        .send_message(sink.peer_id(), vec![addr], b"still here".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(again, b"ok");
 }

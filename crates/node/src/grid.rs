@@ -89,6 +89,7 @@ impl Node {
             chains: chains.to_vec(),
             mdns: sources.mdns && !crate::messaging::loopback_only(),
             serve_rounds_per_sec: sources.serve_rate,
+            limits: zks_grid::swarm::Limits::default(),
             inbound: None,
         };
         let client = zks_grid::swarm::start(config, cache)

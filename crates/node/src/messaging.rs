@@ -334,6 +334,7 @@ impl Node {
             chains: chains.clone(),
             mdns,
             serve_rounds_per_sec: settings.upload_rounds_per_sec,
+            limits: zks_grid::swarm::Limits::default(),
             inbound: Some(tx.clone()),
         };
         let started = match zks_grid::swarm::start(swarm_config(listen), cache.clone()).await {
