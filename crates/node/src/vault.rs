@@ -374,8 +374,12 @@ impl HomeLock {
         };
         let rekey = lock_file(dir, REKEY_LOCK)?;
         rekey.try_lock().map_err(|_| busy())?;
-        // Upgrading may drop the shared lock before failing; with rekey.lock
-        // held no one else can take home.lock exclusively meanwhile.
+        // Release our shared lock, then try for the exclusive one (a lock is
+        // not upgraded in place everywhere); with rekey.lock held no one
+        // else can take home.lock exclusively meanwhile.
+        self.home
+            .unlock()
+            .map_err(|e| io_err("unlock", &dir.join(HOME_LOCK), &e))?;
         let result = match self.home.try_lock() {
             Ok(()) => f(),
             Err(_) => Err(busy()),
@@ -386,6 +390,13 @@ impl HomeLock {
         drop(rekey);
         result
     }
+}
+
+/// Trades a shared lock on `file` for an exclusive one, waiting for it
+/// (released first: a lock is not upgraded in place on every platform).
+fn exclusively(file: &File) -> std::io::Result<()> {
+    file.unlock()?;
+    file.lock()
 }
 
 fn lock_file(dir: &Path, name: &str) -> Result<File, NodeError> {
@@ -440,7 +451,7 @@ pub(crate) fn open_home(
     if matches!(state_of(dir)?, VaultState::New | VaultState::Unencrypted) {
         // Two processes starting a new home at once must not make two keys:
         // one at a time, and the second finds the first one's key file.
-        rekey.lock().map_err(|e| lock_err(REKEY_LOCK, e))?;
+        exclusively(&rekey).map_err(|e| lock_err(REKEY_LOCK, e))?;
         let state = state_of(dir)?;
         if matches!(state, VaultState::New | VaultState::Unencrypted) {
             // The key file first: a crash before the database is encrypted
@@ -455,7 +466,7 @@ pub(crate) fn open_home(
         None => recover(&read_key_file(&key_path(dir))?, unlock)?,
     };
     if zks_store::is_plaintext(&db) {
-        rekey.lock().map_err(|e| lock_err(REKEY_LOCK, e))?;
+        exclusively(&rekey).map_err(|e| lock_err(REKEY_LOCK, e))?;
         if zks_store::is_plaintext(&db) {
             zks_store::encrypt_plaintext(&db, &key.store_key())?;
             tracing::info!("encrypted the database of an older release");
