@@ -142,3 +142,29 @@ fn a_new_home_without_keyring_or_passphrase_is_refused_and_left_without_a_key() 
     assert!(!home.join("key.json").exists());
     assert!(!home.join("zks.sqlite3").exists());
 }
+
+/// Four processes opening one new home at once agree on one key: one of
+/// them makes it, the others find it, and all of them open the home.
+#[test]
+fn processes_starting_a_new_home_together_agree_on_one_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("new");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            zks()
+                .arg("--home")
+                .arg(&home)
+                .args(["status", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        ok(&child.wait_with_output().unwrap());
+    }
+    let key_file = std::fs::read(home.join("key.json")).unwrap();
+    ok(&run(&home, &["status"]));
+    assert_eq!(std::fs::read(home.join("key.json")).unwrap(), key_file);
+}

@@ -70,7 +70,11 @@ impl DataDir {
         fs::create_dir_all(&self.path).map_err(fail)?;
         // Creating a directory can succeed on a read-only mount that already
         // has it; a probe file tells for sure before anything else starts.
-        let probe = self.path.join(".zks-write-probe");
+        // One probe per process: two processes opening one home at once must
+        // not remove each other's.
+        let probe = self
+            .path
+            .join(format!(".zks-write-probe-{}", std::process::id()));
         OpenOptions::new()
             .write(true)
             .create(true)

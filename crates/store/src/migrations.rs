@@ -150,12 +150,32 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             supported: LATEST_VERSION,
         });
     }
-    Migrations::from_slice(STEPS)
-        .to_latest(conn)
-        .map_err(|e| StoreError::Migrate {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+    // Two processes opening a new database at once both see the old
+    // version and race; the loser's step fails (its table exists) and rolls
+    // back. If the version moved on meanwhile, another process migrated:
+    // look again, up to a few times.
+    let mut seen = found;
+    for _ in 0..5 {
+        match Migrations::from_slice(STEPS).to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let now: u32 = conn
+                    .query_row("PRAGMA user_version", [], |row| row.get(0))
+                    .unwrap_or(seen);
+                if now == seen {
+                    return Err(StoreError::Migrate {
+                        path: path.to_owned(),
+                        message: e.to_string(),
+                    });
+                }
+                seen = now;
+            }
+        }
+    }
+    Err(StoreError::Migrate {
+        path: path.to_owned(),
+        message: "other processes kept changing the schema".into(),
+    })
 }
 
 #[cfg(test)]
