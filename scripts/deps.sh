@@ -15,6 +15,8 @@ if [ "$profile" = test ]; then
   # gnome-keyring: a real Secret Service for the keyring tests.
   packages+=(xvfb xdotool x11-utils imagemagick chromium webkit2gtk-driver dbus-x11
             dbus-daemon gnome-keyring)
+  # nftables: the NAT router of the network-namespace test (cli_nat).
+  packages+=(nftables)
 fi
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

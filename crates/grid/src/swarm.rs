@@ -18,6 +18,7 @@ use futures::StreamExt;
 use futures::channel::{mpsc, oneshot};
 use futures::{AsyncReadExt, AsyncWriteExt, SinkExt};
 use libp2p::core::ConnectedPoint;
+use libp2p::core::transport::ListenerId;
 use libp2p::kad::store::RecordStore;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
@@ -125,6 +126,17 @@ pub const RELAY_CIRCUIT_DURATION: Duration = Duration::from_secs(120);
 /// A circuit is closed after relaying this many bytes (a few chunk answers
 /// or 1 MiB file chunks, or many messages).
 pub const RELAY_CIRCUIT_BYTES: u64 = 4 << 20;
+
+/// Relay slots a node that is not publicly reachable holds at once (on
+/// different relays).
+pub const RELAY_SLOTS: usize = 2;
+/// How long a node waits for AutoNAT to confirm a public address before it
+/// takes itself for unreachable (AutoNAT's first probe runs 15 s after
+/// start; a probe that fails or a private verdict decides at once).
+pub const RESERVE_AFTER: Duration = Duration::from_secs(30);
+/// A relay is asked for a slot at most this often (a refused or lost
+/// reservation is retried on another relay first).
+pub const RELAY_RETRY: Duration = Duration::from_secs(60);
 
 /// The relay server's configuration: the caps above; libp2p's default rate
 /// limits stay (per peer 30 reservations and 30 circuits per 2 minutes,
@@ -855,6 +867,22 @@ struct EventLoop {
     limits: Limits,
     /// The open connections (as many as the swarm holds).
     connections: HashMap<ConnectionId, (PeerId, ConnectedPoint)>,
+    /// Relay slots of our own: [`RELAY_SLOTS`] at most.
+    relay: RelaySlots,
+}
+
+/// What the node knows about its reachability and the relay slots it holds
+/// while it is not publicly reachable.
+struct RelaySlots {
+    started: Instant,
+    /// AutoNAT said private, or one of its probes failed.
+    probed_unreachable: bool,
+    /// Connected peers whose Identify lists the relay hop protocol.
+    hops: HashSet<PeerId>,
+    /// Our relayed listeners and the relay of each.
+    held: HashMap<ListenerId, PeerId>,
+    /// When each relay may be asked again.
+    retry: HashMap<PeerId, Instant>,
 }
 
 /// Peers whose addresses are remembered; beyond this the map starts over.
@@ -942,10 +970,12 @@ pub async fn start(
                         .with_request_timeout(Duration::from_secs(10)),
                 ),
                 blocked: allow_block_list::Behaviour::default(),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/zks/id/1.0.0".into(),
-                    key.public(),
-                )),
+                // Pushed at once when the listen addresses change (a relay
+                // slot won), so peers and the DHT learn the relayed address.
+                identify: identify::Behaviour::new(
+                    identify::Config::new("/zks/id/1.0.0".into(), key.public())
+                        .with_push_listen_addr_updates(true),
+                ),
                 ping: ping::Behaviour::default(),
                 kademlia: kad::Behaviour::with_config(
                     peer_id,
@@ -1025,6 +1055,13 @@ pub async fn start(
         served: HashMap::new(),
         limits: config.limits,
         connections: HashMap::new(),
+        relay: RelaySlots {
+            started: Instant::now(),
+            probed_unreachable: false,
+            hops: HashSet::new(),
+            held: HashMap::new(),
+            retry: HashMap::new(),
+        },
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient { sender, peer_id })
@@ -1123,7 +1160,10 @@ impl EventLoop {
                     Some(c) => self.on_command(c),
                     None => return,
                 },
-                _ = tick.tick() => self.unban_expired(),
+                _ = tick.tick() => {
+                    self.unban_expired();
+                    self.keep_relay_slots();
+                }
             }
         }
     }
@@ -1306,8 +1346,129 @@ impl EventLoop {
         known.truncate(8);
     }
 
+    /// Whether this node is publicly reachable: a confirmed or declared
+    /// external address that is not itself relayed.
+    fn publicly_reachable(&self) -> bool {
+        self.swarm
+            .external_addresses()
+            .any(|a| !a.iter().any(|p| p == Protocol::P2pCircuit))
+    }
+
+    /// Where we reach `relay` directly: the address we dialed it at, else
+    /// one it announced.
+    fn relay_addr(&self, relay: PeerId) -> Option<Multiaddr> {
+        let direct = |a: &Multiaddr| !a.iter().any(|p| p == Protocol::P2pCircuit);
+        let dialed = self
+            .connections
+            .values()
+            .find_map(|(peer, endpoint)| match endpoint {
+                ConnectedPoint::Dialer { address, .. } if *peer == relay && direct(address) => {
+                    Some(address.clone())
+                }
+                _ => None,
+            });
+        let addr = dialed.or_else(|| {
+            self.peer_addrs
+                .get(&relay)?
+                .iter()
+                .find(|a| direct(a))
+                .cloned()
+        })?;
+        // Without its `/p2p/<relay>` ending; it is added back below.
+        Some(
+            addr.into_iter()
+                .filter(|p| !matches!(p, Protocol::P2p(_)))
+                .collect(),
+        )
+    }
+
+    /// Keeps up to [`RELAY_SLOTS`] relay reservations while the node is not
+    /// publicly reachable (AutoNAT said private or a probe failed, or no
+    /// public address was confirmed within [`RESERVE_AFTER`]), on connected
+    /// peers that offer the hop protocol (seeders); drops them all once a
+    /// public address is confirmed. A slot lost (relay gone, reservation
+    /// refused) is taken on another relay; each relay is asked at most once
+    /// per [`RELAY_RETRY`].
+    fn keep_relay_slots(&mut self) {
+        let unreachable = !self.publicly_reachable()
+            && (self.relay.probed_unreachable || self.relay.started.elapsed() >= RESERVE_AFTER);
+        if !unreachable {
+            for (listener, relay) in std::mem::take(&mut self.relay.held) {
+                tracing::info!(%relay, "publicly reachable: releasing the relay slot");
+                self.swarm.remove_listener(listener);
+            }
+            return;
+        }
+        let now = Instant::now();
+        self.relay.retry.retain(|_, at| *at > now);
+        let candidates: Vec<PeerId> = self
+            .relay
+            .hops
+            .iter()
+            .filter(|p| !self.relay.held.values().any(|r| r == *p))
+            .filter(|p| !self.relay.retry.contains_key(p))
+            .copied()
+            .collect();
+        for relay in candidates {
+            if self.relay.held.len() >= RELAY_SLOTS {
+                break;
+            }
+            let Some(addr) = self.relay_addr(relay) else {
+                continue;
+            };
+            let circuit = addr.with(Protocol::P2p(relay)).with(Protocol::P2pCircuit);
+            self.relay.retry.insert(relay, now + RELAY_RETRY);
+            match self.swarm.listen_on(circuit.clone()) {
+                Ok(listener) => {
+                    tracing::info!(%circuit, "not publicly reachable: reserving a relay slot");
+                    self.relay.held.insert(listener, relay);
+                }
+                Err(e) => tracing::debug!(%circuit, "cannot listen through a relay: {e}"),
+            }
+        }
+    }
+
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                tracing::info!(%address, "no longer listening");
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(relay) = self.relay.held.remove(&listener_id) {
+                    tracing::info!(%relay, ?reason, "relay slot lost");
+                    self.keep_relay_slots();
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(event)) => {
+                match &event {
+                    autonat::Event::StatusChanged { new, .. } => {
+                        tracing::info!(status = ?new, "AutoNAT");
+                        self.relay.probed_unreachable = *new == autonat::NatStatus::Private;
+                    }
+                    autonat::Event::OutboundProbe(autonat::OutboundProbeEvent::Error {
+                        ..
+                    }) => self.relay.probed_unreachable = true,
+                    _ => {}
+                }
+                tracing::debug!(?event, "autonat");
+                self.keep_relay_slots();
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => {
+                tracing::info!(?event, "relay client");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => match &event.result {
+                Ok(_) => {
+                    tracing::info!(peer = %event.remote_peer_id, "hole punch: direct connection");
+                }
+                Err(e) => tracing::info!(peer = %event.remote_peer_id, "hole punch failed: {e}"),
+            },
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 connection_id,
@@ -1316,8 +1477,16 @@ impl EventLoop {
             } => {
                 self.connections.insert(connection_id, (peer_id, endpoint));
             }
-            SwarmEvent::ConnectionClosed { connection_id, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                num_established,
+                ..
+            } => {
                 self.connections.remove(&connection_id);
+                if num_established == 0 {
+                    self.relay.hops.remove(&peer_id);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
                 tracing::debug!(?event, "relay server");
@@ -1328,6 +1497,23 @@ impl EventLoop {
                 ..
             })) => {
                 self.remember(peer_id, &info.listen_addrs);
+                if info.protocols.contains(&relay::HOP_PROTOCOL_NAME) {
+                    if self.relay.hops.insert(peer_id) {
+                        self.keep_relay_slots();
+                    }
+                } else if self.relay.hops.remove(&peer_id) {
+                    // It stopped relaying: give its slot back.
+                    let gone: Vec<ListenerId> = self
+                        .relay
+                        .held
+                        .iter()
+                        .filter(|(_, r)| **r == peer_id)
+                        .map(|(l, _)| *l)
+                        .collect();
+                    for listener in gone {
+                        self.swarm.remove_listener(listener);
+                    }
+                }
                 for addr in info.listen_addrs {
                     self.swarm
                         .behaviour_mut()

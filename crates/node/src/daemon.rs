@@ -70,6 +70,8 @@ impl Node {
         };
         self.publish_daemon(&info)?;
         let node = self.clone();
+        let swarm = client.clone();
+        let mut published = info.clone();
         self.spawn_until_stopped(async move {
             loop {
                 // Stop once the node stopped or another process took over.
@@ -84,6 +86,15 @@ impl Node {
                 };
                 if write_atomically(&node.live_file(), &live).is_err() {
                     return;
+                }
+                // Addresses change (a relay slot won or lost): pairing
+                // codes made from now on carry the new ones.
+                let addresses = crate::listen_addresses(&swarm).await;
+                if !addresses.is_empty() && addresses != published.addresses {
+                    published.addresses = addresses;
+                    if node.publish_daemon(&published).is_err() {
+                        return;
+                    }
                 }
                 tokio::time::sleep(REFRESH).await;
             }

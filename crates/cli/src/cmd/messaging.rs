@@ -31,6 +31,11 @@ pub(crate) struct DaemonArgs {
     /// Accept every file offered by a contact as it arrives (scripts).
     #[arg(long)]
     auto_accept_files: bool,
+    /// An address others reach this node at (repeatable), e.g. a forwarded
+    /// port: the node counts as publicly reachable (no relay slots of its
+    /// own) and, when it seeds, hands it out with relay reservations.
+    #[arg(long = "external", value_name = "MULTIADDR")]
+    external: Vec<libp2p::Multiaddr>,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +89,9 @@ pub(crate) async fn daemon(node: &Node, args: DaemonArgs) -> anyhow::Result<Exit
             grid: true,
         })
         .await?;
+    for addr in args.external {
+        client.add_external_address(addr).await?;
+    }
     let addresses = info.addresses;
     println!(
         "daemon {} for {}",

@@ -1,0 +1,488 @@
+//! A real NAT in Linux network namespaces, real `zks daemon` processes.
+//!
+//! ```text
+//!   public ns: S 10.77.1.2:4001 (seeder, relay server, --external)
+//!              B 10.77.1.2:4002            default route → router
+//!        │ veth
+//!   router ns: 10.77.1.1 | 10.77.2.1   forwarding; nftables: masquerade
+//!        │ veth                        out of the public side, and only
+//!   private ns: A 10.77.2.2:4003       replies (ct established) come in
+//! ```
+//!
+//! A can dial out, nobody can dial A. A is started with S as its only
+//! bootstrap peer and nothing else: it must find out by itself that it is
+//! not reachable, reserve a slot on S and advertise the relayed address;
+//! B (paired with A through the codes, which carry that address) then
+//! delivers a message to A through S. Needs root (namespaces, nftables);
+//! without it the test says so and does nothing.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{PASSPHRASE, Running, ok, quicknet};
+
+const S_ADDR: &str = "/ip4/10.77.1.2/tcp/4001";
+const B_ADDR: &str = "/ip4/10.77.1.2/tcp/4002";
+const A_ADDR: &str = "/ip4/10.77.2.2/tcp/4003";
+
+/// Runs `ip ARGS…`, panicking with its stderr on failure.
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Three namespaces (public, router, private) with a masquerading router
+/// between public and private; unique names per run, deleted on drop
+/// (which removes their veths and nftables rules with them).
+struct Nat {
+    public: String,
+    router: String,
+    private: String,
+}
+
+impl Nat {
+    fn new() -> Nat {
+        static RUN: AtomicU32 = AtomicU32::new(0);
+        let tag = format!(
+            "zn{}x{}",
+            std::process::id() % 100_000,
+            RUN.fetch_add(1, Ordering::Relaxed)
+        );
+        let nat = Nat {
+            public: format!("{tag}-pub"),
+            router: format!("{tag}-rtr"),
+            private: format!("{tag}-prv"),
+        };
+        for ns in [&nat.public, &nat.router, &nat.private] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        let (pub_if, rtr_pub, rtr_prv, prv_if) = (
+            format!("{tag}p"),
+            format!("{tag}r0"),
+            format!("{tag}r1"),
+            format!("{tag}a"),
+        );
+        ip(&[
+            "link",
+            "add",
+            "name",
+            &rtr_pub,
+            "netns",
+            &nat.router,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &pub_if,
+            "netns",
+            &nat.public,
+        ]);
+        ip(&[
+            "link",
+            "add",
+            "name",
+            &rtr_prv,
+            "netns",
+            &nat.router,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &prv_if,
+            "netns",
+            &nat.private,
+        ]);
+        for (ns, dev, addr) in [
+            (&nat.public, &pub_if, "10.77.1.2/24"),
+            (&nat.router, &rtr_pub, "10.77.1.1/24"),
+            (&nat.router, &rtr_prv, "10.77.2.1/24"),
+            (&nat.private, &prv_if, "10.77.2.2/24"),
+        ] {
+            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        // The public side routes everything to the router (as the internet
+        // would route the router's address), so dialing A's private
+        // address is dropped at the NAT, not refused locally.
+        ip(&[
+            "-n",
+            &nat.public,
+            "route",
+            "add",
+            "default",
+            "via",
+            "10.77.1.1",
+        ]);
+        ip(&[
+            "-n",
+            &nat.private,
+            "route",
+            "add",
+            "default",
+            "via",
+            "10.77.2.1",
+        ]);
+        nat.exec(&nat.router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        let rules = format!(
+            "table ip zksnat {{
+               chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"{rtr_pub}\" masquerade; }}
+             }}
+             table inet zksfw {{
+               chain through {{ type filter hook forward priority filter; policy drop;
+                 ct state established,related accept
+                 iifname \"{rtr_prv}\" oifname \"{rtr_pub}\" ip daddr 10.77.1.2 tcp dport 4001 accept
+               }}
+             }}"
+        );
+        let rules_file = std::env::temp_dir().join(format!("{tag}.nft"));
+        std::fs::write(&rules_file, rules).expect("rules file");
+        nat.exec(
+            &nat.router,
+            &["nft", "-f", rules_file.to_str().expect("path")],
+        );
+        let _ = std::fs::remove_file(rules_file);
+        nat
+    }
+
+    /// Runs a command inside `ns` to completion, which must succeed.
+    fn exec(&self, ns: &str, args: &[&str]) -> Output {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .output()
+            .expect("ip netns exec");
+        assert!(
+            out.status.success(),
+            "{args:?} in {ns}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Whether a TCP connection from `ns` to `host:port` opens within 3 s.
+    fn connects(&self, ns: &str, host: &str, port: u16) -> bool {
+        Command::new("ip")
+            .args(["netns", "exec", ns, "timeout", "3", "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/{host}/{port}"))
+            .stderr(Stdio::null())
+            .status()
+            .expect("bash")
+            .success()
+    }
+}
+
+impl Drop for Nat {
+    fn drop(&mut self) {
+        for ns in [&self.private, &self.router, &self.public] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// The `zks` binary run inside `ns`, with the environment of the other
+/// CLI tests (`common::zks`).
+fn zks_in(ns: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_zks")])
+        .env_remove("ZKS_HOME")
+        .env_remove("ZKS_NEW_PASSPHRASE")
+        .env_remove("ZKS_BACKUP_PASSPHRASE")
+        .env("ZKS_PASSPHRASE", PASSPHRASE)
+        .env("ZKS_TEST_WEAK_KDF", "1")
+        .env("ZKS_LOOPBACK_ONLY", "1")
+        .env("RUST_LOG", "warn,zks_grid::swarm=info");
+    c
+}
+
+fn run_in(ns: &str, home: &Path, args: &[&str]) -> Output {
+    zks_in(ns)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .expect("run zks")
+}
+
+/// Starts `zks daemon` for `home` inside `ns` with `args`, its log in
+/// `log`; returns it with its PeerId once it listens.
+fn daemon_in(ns: &str, home: &Path, args: &[&str], log: &Path) -> (Running, String) {
+    let mut child = zks_in(ns)
+        .arg("--home")
+        .arg(home)
+        .args(["daemon", "--run-for", "300"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("spawn the daemon");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut peer = None;
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(rest) = line.strip_prefix("daemon ") {
+            peer = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if line.starts_with("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let peer = peer.unwrap_or_else(|| {
+        panic!(
+            "the daemon in {ns} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        )
+    });
+    (Running(child), peer)
+}
+
+/// The addresses `home`'s daemon publishes in `daemon.json`.
+fn published(home: &Path) -> Vec<String> {
+    std::fs::read_to_string(home.join("daemon.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v["addresses"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Polls `check` every 250 ms until it returns something or `limit` passes.
+fn wait_until<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn inbox(ns: &str, home: &Path) -> Vec<serde_json::Value> {
+    ok(&run_in(ns, home, &["inbox", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn log_lines(log: &Path, needle: &str) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces and nftables need root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = |n: &str| -> PathBuf { tmp.path().join(n) };
+    let (s, a, b) = (home("s"), home("a"), home("b"));
+    let log = |n: &str| -> PathBuf { tmp.path().join(format!("{n}.log")) };
+    // Declared first, dropped last: the daemons die before their
+    // namespaces go.
+    let nat = Nat::new();
+
+    // The NAT itself: A reaches the public side; nobody reaches A.
+    ok(&run_in(
+        &nat.public,
+        &s,
+        &["settings", "set", "seeding", "true"],
+    ));
+    let (_ds, s_peer) = daemon_in(
+        &nat.public,
+        &s,
+        &["--listen", S_ADDR, "--external", S_ADDR],
+        &log("s"),
+    );
+    let s_full = format!("{S_ADDR}/p2p/{s_peer}");
+    let (_db, b_peer) = daemon_in(
+        &nat.public,
+        &b,
+        &[
+            "--listen",
+            B_ADDR,
+            "--external",
+            B_ADDR,
+            "--bootstrap",
+            &s_full,
+        ],
+        &log("b"),
+    );
+    let (_da, a_peer) = daemon_in(
+        &nat.private,
+        &a,
+        &["--listen", A_ADDR, "--bootstrap", &s_full],
+        &log("a"),
+    );
+    assert!(
+        nat.connects(&nat.private, "10.77.2.2", 4003),
+        "A listens (seen from its own side)"
+    );
+    assert!(
+        nat.connects(&nat.private, "10.77.1.2", 4001),
+        "A dials out to S"
+    );
+    assert!(
+        !nat.connects(&nat.public, "10.77.2.2", 4003),
+        "the public side must not reach A directly"
+    );
+    assert!(
+        !nat.connects(&nat.private, "10.77.1.2", 4002),
+        "A may open connections to S only"
+    );
+
+    // A reserves a slot on S by itself and advertises the relayed address.
+    let relayed = format!("{s_full}/p2p-circuit/p2p/{a_peer}");
+    let found = wait_until(Duration::from_secs(90), || {
+        published(&a).contains(&relayed).then_some(())
+    });
+    assert!(
+        found.is_some(),
+        "A published no relayed address: {:?} (live: {:?}, now {:?})\nA's log:\n{}",
+        published(&a),
+        std::fs::read_to_string(a.join("daemon.json")),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH),
+        std::fs::read_to_string(log("a")).unwrap_or_default()
+    );
+    // S and B have a declared public address: they reserve nothing (so A,
+    // which may only open connections to S, cannot reach B by itself).
+    for home in [&s, &b] {
+        assert!(
+            !published(home).iter().any(|x| x.contains("/p2p-circuit")),
+            "{:?}",
+            published(home)
+        );
+    }
+
+    // Pairing codes made now carry A's relayed address; B reaches A
+    // through S (there is no other way in) and A answers over that
+    // connection (it has no other way to B).
+    let (inv, rep) = (tmp.path().join("inv.txt"), tmp.path().join("rep.txt"));
+    let (inv, rep) = (inv.to_str().unwrap(), rep.to_str().unwrap());
+    ok(&run_in(
+        &nat.private,
+        &a,
+        &["pair", "invite", "--name", "Alice", "--out", inv],
+    ));
+    assert!(
+        std::fs::read_to_string(inv).is_ok(),
+        "the invite was written"
+    );
+    ok(&run_in(
+        &nat.public,
+        &b,
+        &["pair", "accept", inv, "--as", "Alice", "--out", rep],
+    ));
+    let contacts: serde_json::Value =
+        serde_json::from_str(&ok(&run_in(&nat.public, &b, &["contacts", "--json"]))).unwrap();
+    let known: Vec<&str> = contacts[0]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(known.contains(&relayed.as_str()), "{known:?}");
+    ok(&run_in(
+        &nat.private,
+        &a,
+        &["pair", "finish", rep, "--as", "Bob"],
+    ));
+    for (ns, home) in [(&nat.private, &a), (&nat.public, &b)] {
+        ok(&run_in(
+            ns,
+            home,
+            &["beacon", "import", "--chain", "quicknet", &quicknet()],
+        ));
+    }
+    ok(&run_in(
+        &nat.public,
+        &b,
+        &["send", "Alice", "through the relay"],
+    ));
+    let delivered = wait_until(Duration::from_secs(60), || {
+        inbox(&nat.private, &a)
+            .iter()
+            .any(|m| m["direction"] == "in" && m["text"] == "through the relay")
+            .then_some(())
+    });
+    assert!(
+        delivered.is_some(),
+        "B's message did not reach A: {:?}\nB's log:\n{}",
+        inbox(&nat.public, &b),
+        std::fs::read_to_string(log("b")).unwrap_or_default()
+    );
+    ok(&run_in(&nat.private, &a, &["send", "Bob", "back out"]));
+    let answered = wait_until(Duration::from_secs(60), || {
+        inbox(&nat.public, &b)
+            .iter()
+            .any(|m| m["direction"] == "in" && m["text"] == "back out")
+            .then_some(())
+    });
+    assert!(answered.is_some(), "A's answer did not reach B");
+    // Still no way in from outside but the relay.
+    assert!(!nat.connects(&nat.public, "10.77.2.2", 4003));
+
+    // B dialed A through S (A's relay client saw the circuit come in).
+    let inbound = format!("InboundCircuitEstablished {{ src_peer_id: PeerId(\"{b_peer}\")");
+    assert!(
+        !log_lines(&log("a"), &inbound).is_empty(),
+        "{}",
+        std::fs::read_to_string(log("a")).unwrap_or_default()
+    );
+    // Hole punching (DCUtR) is tried on the relayed connection; with no
+    // direct path either way it cannot succeed. Whether an attempt was
+    // logged by now depends on timing, so it is only reported.
+    let punched: Vec<String> = [log("a"), log("b")]
+        .iter()
+        .flat_map(|l| log_lines(l, "hole punch"))
+        .collect();
+    assert!(
+        !punched.iter().any(|l| l.contains("direct connection")),
+        "{punched:?}"
+    );
+    eprintln!("DCUtR: {punched:#?}");
+    if std::env::var_os("ZKS_NAT_LOGS").is_some() {
+        for n in ["a", "b", "s"] {
+            eprintln!(
+                "== {n}\n{}",
+                std::fs::read_to_string(log(n)).unwrap_or_default()
+            );
+        }
+    }
+}
