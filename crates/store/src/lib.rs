@@ -74,14 +74,14 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
-        cipher::unlock(&conn, key, path)?;
+        // Before the key check's first read: another process may be
+        // creating or migrating the database at this moment.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        cipher::unlock(&conn, key, path)?;
         // WAL lets a running daemon and a short-lived CLI command read and
         // write the same database at once; NORMAL sync is durable in WAL mode
         // across process crashes (only a power loss may drop the last commit).
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(open_err)?;
+        let mode = wal_mode(&conn).map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::NoWal {
                 path: path.to_owned(),
@@ -130,6 +130,25 @@ impl Store {
 }
 
 /// The key unit tests open their databases with.
+/// Switches to write-ahead logging. The switch needs the database to
+/// itself for a moment and SQLite answers "busy" at once, without its busy
+/// handler, while another process is opening the same new database; so
+/// this waits and tries again, up to [`BUSY_TIMEOUT`].
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Turns SQLite's "disk is full" and the I/O errors a full disk causes
 /// (e.g. growing the shared-memory index) into [`StoreError::DiskFull`],
 /// after checking that the disk really is full; other errors pass as they
