@@ -73,14 +73,9 @@ pub async fn go_online(n: &TestNode) -> (SwarmClient, String) {
     let cache =
         std::sync::Arc::new(BeaconCache::open(&n.node.cache_dir(), u64::MAX).expect("cache"));
     let config = SwarmConfig {
-        keypair: n.node.libp2p_keypair().expect("keypair"),
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
-        bootstrap: vec![],
-        chains: vec![],
-        mdns: false,
-        serve_rounds_per_sec: None,
-        limits: zks_grid::swarm::Limits::default(),
         inbound: Some(tx),
+        ..SwarmConfig::new(n.node.libp2p_keypair().expect("keypair"))
     };
     let client = swarm::start(config, cache).await.expect("swarm");
     let mut addr = None;

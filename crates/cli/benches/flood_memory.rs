@@ -41,14 +41,8 @@ async fn flooder() -> (SwarmClient, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
-        keypair: Keypair::generate_ed25519(),
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: vec![],
-        chains: vec![],
-        mdns: false,
-        serve_rounds_per_sec: None,
-        limits: zks_grid::swarm::Limits::default(),
-        inbound: None,
+        ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     (swarm::start(config, cache).await.unwrap(), dir)
 }

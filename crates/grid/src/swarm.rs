@@ -545,6 +545,24 @@ pub struct SwarmConfig {
     pub limits: Limits,
 }
 
+impl SwarmConfig {
+    /// A swarm with identity `keypair` that listens nowhere, knows no peer
+    /// or chain, has no upload cap, takes no messages and has the default
+    /// [`Limits`]; set the fields that matter with `..SwarmConfig::new(k)`.
+    pub fn new(keypair: identity::Keypair) -> SwarmConfig {
+        SwarmConfig {
+            keypair,
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            chains: Vec::new(),
+            mdns: false,
+            serve_rounds_per_sec: None,
+            inbound: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
 enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     Peers(oneshot::Sender<Vec<PeerId>>),

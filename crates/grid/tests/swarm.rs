@@ -54,14 +54,11 @@ async fn node_with(
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     cache.put(signer.chain(), beacons).unwrap();
     let config = SwarmConfig {
-        keypair: Keypair::generate_ed25519(),
         listen,
         bootstrap,
         chains: vec![signer.chain().clone()],
-        mdns: false,
-        serve_rounds_per_sec: None,
         limits,
-        inbound: None,
+        ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     let client = swarm::start(config, cache.clone()).await.unwrap();
     let cascade = FetchCascade::new(cache, None).with_swarm(client.clone());
@@ -254,14 +251,10 @@ async fn message_sink(limits: swarm::Limits) -> (SwarmClient, libp2p::Multiaddr)
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
     let config = SwarmConfig {
-        keypair: Keypair::generate_ed25519(),
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: vec![],
-        chains: vec![],
-        mdns: false,
-        serve_rounds_per_sec: None,
         limits,
         inbound: Some(tx),
+        ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     let client = swarm::start(config, cache).await.unwrap();
     let acks = client.clone();
@@ -279,14 +272,8 @@ async fn sender() -> SwarmClient {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
-        keypair: Keypair::generate_ed25519(),
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: vec![],
-        chains: vec![],
-        mdns: false,
-        serve_rounds_per_sec: None,
-        limits: swarm::Limits::default(),
-        inbound: None,
+        ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     swarm::start(config, cache).await.unwrap()
 }

@@ -79,7 +79,6 @@ impl Node {
             return Ok(cascade);
         }
         let config = SwarmConfig {
-            keypair: self.libp2p_keypair()?,
             listen: if sources.listen.is_empty() {
                 default_listen()
             } else {
@@ -89,8 +88,7 @@ impl Node {
             chains: chains.to_vec(),
             mdns: sources.mdns && !crate::messaging::loopback_only(),
             serve_rounds_per_sec: sources.serve_rate,
-            limits: zks_grid::swarm::Limits::default(),
-            inbound: None,
+            ..SwarmConfig::new(self.libp2p_keypair()?)
         };
         let client = zks_grid::swarm::start(config, cache)
             .await

@@ -328,14 +328,13 @@ impl Node {
         let cache = std::sync::Arc::new(cache);
         let keypair = self.libp2p_keypair()?;
         let swarm_config = |listen: Vec<libp2p::Multiaddr>| zks_grid::SwarmConfig {
-            keypair: keypair.clone(),
             listen,
             bootstrap: bootstrap.clone(),
             chains: chains.clone(),
             mdns,
             serve_rounds_per_sec: settings.upload_rounds_per_sec,
-            limits: zks_grid::swarm::Limits::default(),
             inbound: Some(tx.clone()),
+            ..zks_grid::SwarmConfig::new(keypair.clone())
         };
         let started = match zks_grid::swarm::start(swarm_config(listen), cache.clone()).await {
             Err(e) if stable && settings.listen_port != 0 => {
