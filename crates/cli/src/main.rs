@@ -224,6 +224,46 @@ async fn with_node(
 
 /// Prints the error chain on one line and returns the failure exit code.
 fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("zks: error: {error:#}");
+    eprintln!("zks: error: {}", one_line(error));
     ExitCode::from(EXIT_FAILURE)
+}
+
+/// The error and its causes on one line, leaving out a cause whose text
+/// the line already holds (many errors quote their source in their own
+/// message, and would otherwise say it twice or three times).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn causes_already_quoted_are_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        #[derive(Debug, thiserror::Error)]
+        #[error("beacon cache I/O on /x: {source}")]
+        struct Quoting {
+            source: std::io::Error,
+        }
+        let e = anyhow::Error::new(Quoting { source: io }).context("fetch failed");
+        assert_eq!(
+            one_line(&e),
+            "fetch failed: beacon cache I/O on /x: No space left on device"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&plain), "outer: inner");
+    }
 }
