@@ -156,6 +156,11 @@ pub struct SettingsEdit {
     pub mdns: bool,
     /// Desktop notifications.
     pub notifications: bool,
+    /// Minutes without use before the window locks a passphrase home (0:
+    /// never). Absent: kept as stored, so the main form's save never undoes
+    /// what the Security section saved.
+    #[serde(default)]
+    pub auto_lock_minutes: Option<u32>,
 }
 
 /// Settings after a save, and which of the changes wait for the node to go

@@ -23,6 +23,9 @@ pub const DEFAULT_DRAND_URLS: [&str; 4] = [
 /// about 3 MiB).
 pub const MIN_CACHE_BUDGET: u64 = 64 << 20;
 
+/// Longest inactivity before the desktop app locks a passphrase home (a day).
+const MAX_AUTO_LOCK_MINUTES: u32 = 24 * 60;
+
 /// Everything the user can set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -49,6 +52,10 @@ pub struct Settings {
     /// at the first start and keep it, so contacts find this device at the
     /// same address after a restart).
     pub listen_port: u16,
+    /// Minutes without use after which the desktop app locks a passphrase
+    /// home (0: never; at most 1440, a day). Keyring homes
+    /// ignore it: they have no passphrase to lock with.
+    pub auto_lock_minutes: u32,
 }
 
 impl Default for Settings {
@@ -64,6 +71,7 @@ impl Default for Settings {
             mdns: true,
             notifications: true,
             listen_port: 0,
+            auto_lock_minutes: 0,
         }
     }
 }
@@ -126,6 +134,12 @@ impl Settings {
             return Err(bad(format!(
                 "the beacon cache needs at least {} MiB",
                 MIN_CACHE_BUDGET >> 20
+            )));
+        }
+        if self.auto_lock_minutes > MAX_AUTO_LOCK_MINUTES {
+            return Err(bad(format!(
+                "auto-lock: {} minutes is too long; choose at most {MAX_AUTO_LOCK_MINUTES} (a day), or 0 for never",
+                self.auto_lock_minutes
             )));
         }
         Ok(())
@@ -211,6 +225,11 @@ mod tests {
                 "upload cap",
             ),
             (Box::new(|s| s.cache_budget_bytes = 1024), "at least 64 MiB"),
+            (
+                Box::new(|s| s.auto_lock_minutes = MAX_AUTO_LOCK_MINUTES + 1),
+                "auto-lock: 1441 minutes",
+            ),
+            (Box::new(|s| s.auto_lock_minutes = u32::MAX), "at most 1440"),
         ];
         for (change, needle) in cases {
             let mut bad = s.clone();
@@ -221,5 +240,47 @@ mod tests {
         }
         assert!(!node.set_seeding(false).unwrap().seeding);
         assert!(!node.settings().unwrap().seeding);
+
+        // The bounds themselves are accepted.
+        for minutes in [0, 15, MAX_AUTO_LOCK_MINUTES] {
+            let s = Settings {
+                auto_lock_minutes: minutes,
+                ..node.settings().unwrap()
+            };
+            assert_eq!(node.save_settings(&s).unwrap().auto_lock_minutes, minutes);
+            assert_eq!(node.settings().unwrap().auto_lock_minutes, minutes);
+        }
+    }
+
+    #[test]
+    fn settings_stored_before_auto_lock_still_load() {
+        // As an older build stored them: every field but auto_lock_minutes.
+        let old = serde_json::json!({
+            "seeding": true, "chains": ["quicknet"], "bootstrap": [],
+            "drand_urls": ["http://127.0.0.1:8080"], "gateways": [],
+            "upload_rounds_per_sec": 5000, "cache_budget_bytes": 67108864u64,
+            "mdns": false, "notifications": true, "listen_port": 40123
+        });
+        let s: Settings = serde_json::from_value(old).unwrap();
+        assert_eq!(s.auto_lock_minutes, 0, "never, unless set");
+        assert!(s.seeding);
+        assert_eq!(s.listen_port, 40123);
+        // Unknown fields are still refused, and a negative or non-number
+        // value (e.g. from `zks settings set`) does not parse.
+        let mut with = serde_json::to_value(&s).unwrap();
+        with["auto_lock_minutes"] = serde_json::json!(15);
+        let parsed: Settings = serde_json::from_value(with.clone()).unwrap();
+        assert_eq!(parsed.auto_lock_minutes, 15);
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!("soon"),
+            serde_json::json!(1.5),
+        ] {
+            let mut v = with.clone();
+            v["auto_lock_minutes"] = bad;
+            assert!(serde_json::from_value::<Settings>(v).is_err());
+        }
+        with["auto_lock_after"] = serde_json::json!(15);
+        assert!(serde_json::from_value::<Settings>(with).is_err());
     }
 }

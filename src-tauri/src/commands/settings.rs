@@ -114,6 +114,7 @@ pub fn save(node: &AppNode, edit: SettingsEdit) -> Result<SavedSettings, IpcErro
         cache_budget_bytes: edit.cache_budget_bytes,
         mdns: edit.mdns,
         notifications: edit.notifications,
+        auto_lock_minutes: edit.auto_lock_minutes.unwrap_or(before.auto_lock_minutes),
         ..before.clone()
     };
     let settings = node.save_settings(&wanted)?;
@@ -185,6 +186,7 @@ mod tests {
             cache_budget_bytes: s.cache_budget_bytes,
             mdns: s.mdns,
             notifications: s.notifications,
+            auto_lock_minutes: Some(s.auto_lock_minutes),
         }
     }
 
@@ -228,6 +230,7 @@ mod tests {
             "mdns",
             "notifications",
             "listen_port",
+            "auto_lock_minutes",
         ] {
             assert!(json["settings"].get(key).is_some(), "settings.{key}");
         }
@@ -249,6 +252,7 @@ mod tests {
             cache_budget_bytes: 256 << 20,
             mdns: false,
             notifications: false,
+            auto_lock_minutes: Some(15),
         };
         let saved = save(&t.app, edit.clone()).unwrap();
         assert_eq!(edit_of(&saved.settings), edit);
@@ -351,6 +355,52 @@ mod tests {
         // The error crosses IPC as {code, message}.
         let json = serde_json::to_value(&err).unwrap();
         assert_eq!(json["code"], "bad_input");
+    }
+
+    #[tokio::test]
+    async fn auto_lock_is_saved_checked_and_kept_when_the_edit_omits_it() {
+        let t = node("auto-lock").await;
+        let stored = t.app.get().unwrap().settings().unwrap();
+        assert_eq!(stored.auto_lock_minutes, 0);
+        let saved = save(
+            &t.app,
+            SettingsEdit {
+                auto_lock_minutes: Some(15),
+                ..edit_of(&stored)
+            },
+        )
+        .unwrap();
+        assert_eq!(saved.settings.auto_lock_minutes, 15);
+        // It applies at once: nothing waits for the node to go online.
+        assert!(saved.applies_later.is_empty());
+
+        // An edit without the field (the main form) keeps it.
+        let json = serde_json::json!({
+            "chains": ["quicknet"], "bootstrap": [], "drand_urls": stored.drand_urls,
+            "gateways": [], "upload_rounds_per_sec": 7, "cache_budget_bytes": stored.cache_budget_bytes,
+            "mdns": true, "notifications": true
+        });
+        let edit: SettingsEdit = serde_json::from_value(json).unwrap();
+        assert_eq!(edit.auto_lock_minutes, None);
+        let kept = save(&t.app, edit).unwrap();
+        assert_eq!(kept.settings.auto_lock_minutes, 15);
+        assert_eq!(kept.settings.upload_rounds_per_sec, Some(7));
+
+        // More than a day is refused, naming the field; nothing changes.
+        let before = t.app.get().unwrap().settings().unwrap();
+        let err = save(
+            &t.app,
+            SettingsEdit {
+                auto_lock_minutes: Some(1441),
+                upload_rounds_per_sec: Some(9),
+                ..edit_of(&before)
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "bad_input");
+        assert!(err.message.contains("auto-lock"), "{}", err.message);
+        assert!(err.message.contains("1440"), "{}", err.message);
+        assert_eq!(t.app.get().unwrap().settings().unwrap(), before);
     }
 
     #[test]

@@ -109,10 +109,21 @@ export interface Settings {
   notifications: boolean;
   /** TCP and QUIC port; 0 until the node first picks one. */
   listen_port: number;
+  /**
+   * Minutes without use before the window locks a passphrase home (0:
+   * never). Absent from an older backend, which means never.
+   */
+  auto_lock_minutes?: number;
 }
 
-/** The settings the Settings screen edits (dto::SettingsEdit). */
-export type SettingsEdit = Omit<Settings, 'seeding' | 'listen_port'>;
+/**
+ * The settings the Settings screen edits (dto::SettingsEdit). Without
+ * `auto_lock_minutes` the stored value is kept (the main form leaves it to
+ * the Security section).
+ */
+export type SettingsEdit = Omit<Settings, 'seeding' | 'listen_port' | 'auto_lock_minutes'> & {
+  auto_lock_minutes?: number;
+};
 
 /** The XDG login entry behind "Start seeding at login" (dto::Autostart). */
 export interface Autostart {

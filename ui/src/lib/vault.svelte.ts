@@ -7,6 +7,8 @@ import { api, toIpcError, type IpcError, type VaultStatus } from './ipc';
 class VaultState {
   status = $state<VaultStatus | null>(null);
   error = $state<IpcError | null>(null);
+  /** The `auto_lock_minutes` setting as last read or saved (0: never). */
+  autoLockMinutes = $state(0);
 
   /** True while the backend says the home waits for its passphrase. */
   get locked(): boolean {
@@ -24,6 +26,16 @@ class VaultState {
     }
   }
 
+  /** Reads the auto-lock setting (kept as it was if the node cannot answer). */
+  async loadAutoLock(): Promise<void> {
+    try {
+      const page = await api.settingsGet();
+      this.autoLockMinutes = page.settings.auto_lock_minutes ?? 0;
+    } catch {
+      // Locked or stopped meanwhile: the shell reads it again once unlocked.
+    }
+  }
+
   /** Takes the status a vault command answered with. */
   set(status: VaultStatus): void {
     this.status = status;
@@ -34,6 +46,7 @@ class VaultState {
   reset(): void {
     this.status = null;
     this.error = null;
+    this.autoLockMinutes = 0;
   }
 }
 

@@ -4,7 +4,7 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 import Settings from './Settings.svelte';
 import { vault } from '../lib/vault.svelte';
 import { vaultStatus } from '../lib/testing';
-import type { IpcError, SettingsPage, VaultStatus } from '../lib/ipc';
+import type { IpcError, SettingsEdit, SettingsPage, VaultStatus } from '../lib/ipc';
 
 const CURRENT = 'first passphrase';
 
@@ -49,6 +49,13 @@ function backend(opts: {
     if (cmd === 'settings_get') return page;
     if (cmd === 'vault_status') return opts.status ?? vaultStatus({});
     if (cmd === 'vault_lock') return vaultStatus({ state: 'locked', needs: 'unlock' });
+    if (cmd === 'settings_save') {
+      const edit = a.settings as SettingsEdit;
+      if ((edit.auto_lock_minutes ?? 0) > 1440) {
+        throw { code: 'bad_input', message: 'auto-lock: too long' };
+      }
+      return { settings: { ...page.settings, ...edit }, applies_later: [] };
+    }
     if (cmd === 'vault_change' && opts.change) {
       return answer(opts.change(a.current as string, a.new_passphrase as string));
     }
@@ -171,5 +178,63 @@ describe('Settings, Security section', () => {
       expect(value(label)).toBe('');
     }
     expect(within(section).queryByRole('alert')).toBeNull();
+  });
+
+  describe('Lock after N minutes without use', () => {
+    const FIELD = 'Lock after';
+    const saveAutoLock = (section: HTMLElement) =>
+      fireEvent.click(within(section).getByRole('button', { name: 'Save auto-lock' }));
+
+    it('shows the stored minutes (0: never) for a passphrase home', async () => {
+      backend({});
+      const section = await security();
+      expect(value(FIELD)).toBe('0');
+      expect(section.textContent).toContain('minutes without use (0: never)');
+    });
+
+    it('is not offered for a key in the OS keyring', async () => {
+      backend({ status: vaultStatus({ protection: 'keyring' }) });
+      const section = await security();
+      expect(within(section).queryByLabelText(FIELD)).toBeNull();
+      expect(within(section).queryByRole('button', { name: 'Save auto-lock' })).toBeNull();
+    });
+
+    it('refuses negative, too long and non-numbers with a clear message, saving nothing', async () => {
+      const b = backend({});
+      const section = await security();
+      for (const [typed, message] of [
+        ['-5', 'whole number of minutes from 0 (never) to 1440'],
+        ['1441', 'at most 1440 minutes (a day); 0 for never'],
+        ['soon', 'whole number of minutes from 0 (never) to 1440'],
+        ['', 'whole number of minutes from 0 (never) to 1440'],
+      ]) {
+        await typeInto(FIELD, typed);
+        await saveAutoLock(section);
+        const alert = within(section).getByTestId('auto-lock-error');
+        expect(alert.textContent).toContain('Not saved: auto-lock:');
+        expect(alert.textContent).toContain(message);
+        // Kept as typed, to be corrected.
+        expect(value(FIELD)).toBe(typed);
+      }
+      expect(b.of('settings_save')).toHaveLength(0);
+      expect(vault.autoLockMinutes).toBe(0);
+    });
+
+    it('saves through settings_save, keeping the other settings as stored', async () => {
+      const b = backend({});
+      const section = await security();
+      await typeInto(FIELD, ' 15 ');
+      await saveAutoLock(section);
+      expect((await within(section).findByTestId('auto-lock-saved')).textContent).toContain(
+        'locks after 15 minutes without use',
+      );
+      const { seeding: _s, listen_port: _p, ...stored } = page.settings;
+      expect(b.of('settings_save').map((c) => c.args.settings)).toEqual([
+        { ...stored, auto_lock_minutes: 15 },
+      ]);
+      expect(vault.autoLockMinutes).toBe(15);
+      expect(value(FIELD)).toBe('15');
+      expect(within(section).queryByTestId('auto-lock-error')).toBeNull();
+    });
   });
 });
