@@ -77,21 +77,15 @@ pub fn set_seeding(node: &AppNode, on: bool) -> Result<Settings, IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zks_node::{DataDir, Node, NodeConfig, OnlineConfig};
+    use crate::commands::test_support;
+    use zks_node::OnlineConfig;
 
     #[tokio::test]
     async fn an_empty_cache_reports_the_builtin_chains_with_nothing_held() {
-        let home = std::env::temp_dir().join(format!("zks-desktop-grid-{}", std::process::id()));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-            unlock: zks_node::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
-        let grid = status(&AppNode::running(node)).unwrap();
-        std::fs::remove_dir_all(&home).unwrap();
+        let test = test_support::node("grid").await;
+        let grid = status(&test.app).unwrap();
 
-        assert!(grid.cache_dir.starts_with(&home));
+        assert!(grid.cache_dir.starts_with(&test.home));
         assert_eq!(grid.cache_bytes, 0);
         let names: Vec<&str> = grid.chains.iter().map(|c| c.name.as_str()).collect();
         assert!(names.contains(&"quicknet"), "{names:?}");
@@ -115,17 +109,10 @@ mod tests {
 
     #[tokio::test]
     async fn offline_there_are_no_live_figures_and_the_switch_is_stored() {
-        let home =
-            std::env::temp_dir().join(format!("zks-desktop-grid-live-{}", std::process::id()));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-            unlock: zks_node::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
-        let app = AppNode::running(node.clone());
+        let test = test_support::node("grid-live").await;
+        let (app, node) = (&test.app, test.node());
 
-        let offline = live(&app).await.unwrap();
+        let offline = live(app).await.unwrap();
         assert_eq!(offline.live, None);
         assert_eq!(offline.served_by, None);
         assert_eq!(offline.pid, None);
@@ -135,13 +122,13 @@ mod tests {
         assert_eq!(offline.cache_budget_bytes, 4 << 30);
 
         // The switch is stored even offline, and read back by both.
-        assert!(set_seeding(&app, true).unwrap().seeding);
+        assert!(set_seeding(app, true).unwrap().seeding);
         assert!(node.settings().unwrap().seeding);
-        assert!(live(&app).await.unwrap().seeding);
-        assert!(!set_seeding(&app, false).unwrap().seeding);
-        assert!(!live(&app).await.unwrap().seeding);
+        assert!(live(app).await.unwrap().seeding);
+        assert!(!set_seeding(app, false).unwrap().seeding);
+        assert!(!live(app).await.unwrap().seeding);
 
-        let json = serde_json::to_value(live(&app).await.unwrap()).unwrap();
+        let json = serde_json::to_value(live(app).await.unwrap()).unwrap();
         for key in [
             "live",
             "served_by",
@@ -154,20 +141,12 @@ mod tests {
             assert!(json.get(key).is_some(), "{key}");
         }
         node.stop().await;
-        let _ = std::fs::remove_dir_all(&home);
     }
 
     #[tokio::test]
     async fn online_the_app_reports_its_own_grid_and_the_seeder_follows_the_switch() {
-        let home =
-            std::env::temp_dir().join(format!("zks-desktop-grid-online-{}", std::process::id()));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-            unlock: zks_node::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
-        let app = AppNode::running(node.clone());
+        let test = test_support::node("grid-online").await;
+        let (app, node) = (&test.app, test.node());
         // Seeding fetches from the drand URLs: a closed port on loopback,
         // so the test never touches the internet.
         let mut settings = node.settings().unwrap();
@@ -180,7 +159,7 @@ mod tests {
         .await
         .unwrap();
 
-        let online = live(&app).await.unwrap();
+        let online = live(app).await.unwrap();
         assert_eq!(online.served_by.as_deref(), Some("app"));
         assert_eq!(online.pid, Some(std::process::id()));
         assert!(!online.addresses.is_empty());
@@ -189,16 +168,15 @@ mod tests {
         assert!(!grid.seeding.enabled);
         assert!(grid.at > 0);
 
-        set_seeding(&app, true).unwrap();
-        let now = live(&app).await.unwrap();
+        set_seeding(app, true).unwrap();
+        let now = live(app).await.unwrap();
         assert!(now.seeding);
         assert!(now.live.unwrap().seeding.enabled, "switched at once");
-        set_seeding(&app, false).unwrap();
-        assert!(!live(&app).await.unwrap().live.unwrap().seeding.enabled);
+        set_seeding(app, false).unwrap();
+        assert!(!live(app).await.unwrap().live.unwrap().seeding.enabled);
 
         node.withdraw_daemon();
         node.stop().await;
-        let _ = std::fs::remove_dir_all(&home);
     }
 
     #[tokio::test]

@@ -21,20 +21,13 @@ pub fn status(node: &AppNode) -> Result<NodeStatus, IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zks_node::{DataDir, Node, NodeConfig};
+    use crate::commands::test_support;
 
     #[tokio::test]
     async fn status_of_a_running_node() {
-        let tmp = std::env::temp_dir().join(format!("zks-desktop-test-{}", std::process::id()));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&tmp).unwrap(),
-            unlock: zks_node::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
-        let status = status(&AppNode::running(node)).unwrap();
-        assert_eq!(status.data_dir, tmp);
-        std::fs::remove_dir_all(&tmp).unwrap();
+        let test = test_support::node("status").await;
+        let status = status(&test.app).unwrap();
+        assert_eq!(status.data_dir, test.home);
     }
 
     #[test]
