@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{assert_held_rounds_verify, devnet, ok, run, start, url_in, zks};
+use common::{assert_held_rounds_verify, devnet, fetch_from, ok, run, start, url_in, zks};
 
 fn fetch_json(home: &Path, chain: &str, rounds: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["fetch", "--chain", chain, "--rounds", rounds, "--json"];
@@ -117,18 +117,7 @@ fn a_fetch_killed_with_sigkill_resumes_from_its_verified_chunks() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("k");
     let (_devnet, hash, devnet_url, info) = devnet(40_000);
-    let mut victim = zks()
-        .arg("--home")
-        .arg(&home)
-        .args([
-            "fetch",
-            "--chain",
-            &hash,
-            "--rounds",
-            "1..40000",
-            "--drand-url",
-            &devnet_url,
-        ])
+    let mut victim = fetch_from(&home, &hash, "1..40000", &devnet_url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -183,18 +183,7 @@ fn a_fetch_on_a_full_disk_stops_clearly_and_resumes_after() {
     disk.fill(512);
     let range = format!("1..{rounds}");
     let fetch = || {
-        common::zks()
-            .arg("--home")
-            .arg(&home)
-            .args([
-                "fetch",
-                "--chain",
-                &hash,
-                "--rounds",
-                &range,
-                "--drand-url",
-                &url,
-            ])
+        common::fetch_from(&home, &hash, &range, &url)
             .arg("--json")
             .stdin(Stdio::null())
             .output()

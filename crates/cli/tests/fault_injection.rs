@@ -15,8 +15,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{
-    Running, assert_held_rounds_verify, daemon, daemon_on, devnet, free_port, json_lines, ok, pair,
-    run, zks,
+    Running, assert_held_rounds_verify, daemon, daemon_on, devnet, fetch_from, free_port,
+    json_lines, ok, pair, run,
 };
 
 fn soak() -> u64 {
@@ -212,18 +212,7 @@ fn fetches_killed_at_random_moments_leave_only_verifying_rounds() {
     let home = tmp.path().join("node");
     let mut moments = Moments::new();
     for _ in 0..3 * soak() {
-        let victim = zks()
-            .arg("--home")
-            .arg(&home)
-            .args([
-                "fetch",
-                "--chain",
-                &hash,
-                "--rounds",
-                "1..30000",
-                "--drand-url",
-                &url,
-            ])
+        let victim = fetch_from(&home, &hash, "1..30000", &url)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -234,19 +223,10 @@ fn fetches_killed_at_random_moments_leave_only_verifying_rounds() {
     }
     // Finish, then read every held round back from the cache alone and
     // verify it against the chain.
-    let out = run(
-        &home,
-        &[
-            "fetch",
-            "--chain",
-            &hash,
-            "--rounds",
-            "1..30000",
-            "--drand-url",
-            &url,
-            "--json",
-        ],
-    );
+    let out = fetch_from(&home, &hash, "1..30000", &url)
+        .arg("--json")
+        .output()
+        .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
     assert_held_rounds_verify(&home, tmp.path(), &hash, &info, (1..=30_000).step_by(271));

@@ -194,6 +194,22 @@ pub(crate) fn devnet(history: u64) -> (Running, String, String, String) {
     )
 }
 
+/// `zks --home HOME fetch --chain HASH --rounds ROUNDS --drand-url URL`,
+/// ready to add arguments, run or spawn.
+pub(crate) fn fetch_from(home: &Path, hash: &str, rounds: &str, url: &str) -> Command {
+    let mut cmd = zks();
+    cmd.arg("--home").arg(home).args([
+        "fetch",
+        "--chain",
+        hash,
+        "--rounds",
+        rounds,
+        "--drand-url",
+        url,
+    ]);
+    cmd
+}
+
 /// Reads `rounds` of chain `hash` back from `home`'s cache alone (`zks beacon
 /// get --no-http`) and checks them all with `zks beacon verify` against the
 /// chain's `info` JSON; `tmp` holds the files for that.
