@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use zks_node::Mode;
-use zks_scenarios::{QUICKNET, go_online, paired, start_test_node};
+use zks_scenarios::{QUICKNET, go_online, paired, share_pad, start_test_node};
 
 fn texts(n: &zks_scenarios::TestNode, contact: &str) -> Vec<(bool, String)> {
     n.node
@@ -22,10 +22,7 @@ fn texts(n: &zks_scenarios::TestNode, contact: &str) -> Vec<(bool, String)> {
 async fn a_restored_home_keeps_identity_and_history_but_no_key_until_paired_again() {
     let (alice, bob) = paired().await;
     let dir = tempfile::tempdir().unwrap();
-    let pad = dir.path().join("pad");
-    zks_node::create_pad_file(&pad, 64 * 1024).unwrap();
-    alice.node.import_pad("Bob", &pad, false).unwrap();
-    bob.node.import_pad("Alice", &pad, false).unwrap();
+    share_pad(&alice, &bob, 64 * 1024);
     for (i, mode) in [Mode::Grid, Mode::Pad, Mode::Grid].into_iter().enumerate() {
         let sealed = alice
             .node

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zks_node::{Mode, NodeError, TransferInfo};
-use zks_scenarios::{TestNode, go_online, paired};
+use zks_scenarios::{TestNode, go_online, paired, share_pad};
 
 /// Deterministic test content of `len` bytes.
 fn content(len: usize, seed: u8) -> Vec<u8> {
@@ -150,10 +150,7 @@ async fn a_file_is_offered_accepted_verified_and_lands_without_overwriting() {
 async fn a_pad_file_uses_its_own_pad_bytes_which_are_wiped_and_a_too_large_one_is_refused() {
     let (alice, bob, _swarms) = online_pair().await;
     let dir = tempfile::tempdir().unwrap();
-    let pad = dir.path().join("pad");
-    zks_node::create_pad_file(&pad, 8 * 1024 * 1024).unwrap();
-    alice.node.import_pad("Bob", &pad, false).unwrap();
-    bob.node.import_pad("Alice", &pad, false).unwrap();
+    share_pad(&alice, &bob, 8 * 1024 * 1024);
     let before = alice.node.pad_status("Bob").unwrap();
 
     // Larger than Alice's half (4 MiB): refused with the numbers, nothing used.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use zks_node::Mode;
-use zks_scenarios::{TestNode, go_online, paired};
+use zks_scenarios::{TestNode, go_online, paired, share_pad};
 
 /// Messages sent each way in the exactly-once test.
 const COUNT: usize = 1000;
@@ -40,11 +40,7 @@ fn received(n: &TestNode, from: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_arrive_exactly_once_and_in_order_both_ways_in_both_modes() {
     let (alice, bob) = paired().await;
-    let dir = tempfile::tempdir().unwrap();
-    let pad = dir.path().join("pad");
-    zks_node::create_pad_file(&pad, 64 * 1024).unwrap();
-    alice.node.import_pad("Bob", &pad, false).unwrap();
-    bob.node.import_pad("Alice", &pad, false).unwrap();
+    share_pad(&alice, &bob, 64 * 1024);
 
     let (_a_swarm, a_addr) = go_online(&alice).await;
     let (_b_swarm, b_addr) = go_online(&bob).await;

@@ -41,6 +41,21 @@ pub async fn start_in(home: TempDir) -> TestNode {
     TestNode { node, home }
 }
 
+/// Gives Alice and Bob (paired as "Bob" and "Alice") the same new true pad
+/// of `size` bytes, made from the OS CSPRNG and imported on both sides.
+pub fn share_pad(alice: &TestNode, bob: &TestNode, size: u64) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let pad = dir.path().join("pad");
+    zks_node::create_pad_file(&pad, size).expect("pad file");
+    alice
+        .node
+        .import_pad("Bob", &pad, false)
+        .expect("Alice imports");
+    bob.node
+        .import_pad("Alice", &pad, false)
+        .expect("Bob imports");
+}
+
 /// Two fresh nodes, paired through the text form (Alice invited, Bob
 /// accepted), each holding the recorded quicknet beacons to bind messages.
 pub async fn paired() -> (TestNode, TestNode) {
