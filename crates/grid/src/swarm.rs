@@ -591,6 +591,7 @@ enum Command {
     RelayServer(bool),
     External(Multiaddr),
     Connections(PeerId, oneshot::Sender<Vec<ConnectedPoint>>),
+    Dial(PeerId, Vec<Multiaddr>),
 }
 
 /// A cheap handle to the swarm's event loop.
@@ -789,6 +790,18 @@ impl SwarmClient {
     ) -> Result<Vec<u8>, SwarmError> {
         self.ask(|tx| Command::SendMsg(PeerProtocol::File, peer, addresses, request, tx))
             .await?
+    }
+
+    /// Connects to `peer` at `addresses` unless already connected, without
+    /// waiting for the outcome. A node coming online calls on its contacts
+    /// this way, so that they learn its current addresses (Identify) and
+    /// reach it again after it moved or restarted on another port.
+    pub async fn dial(&self, peer: PeerId, addresses: Vec<Multiaddr>) -> Result<(), SwarmError> {
+        self.sender
+            .clone()
+            .send(Command::Dial(peer, addresses))
+            .await
+            .map_err(|_| SwarmError::Stopped)
     }
 
     /// Answers an inbound message or file request.
@@ -1279,6 +1292,16 @@ impl EventLoop {
                 }
                 let id = self.peer_behaviour(protocol).send_request(&peer, envelope);
                 self.pending_msgs.insert((protocol, id), tx);
+            }
+            Command::Dial(peer, addresses) => {
+                if !addresses.is_empty() && !self.swarm.is_connected(&peer) {
+                    let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                        .addresses(addresses)
+                        .build();
+                    if let Err(e) = self.swarm.dial(opts) {
+                        tracing::debug!(%peer, "cannot dial: {e}");
+                    }
+                }
             }
             Command::PeerAddrs(peer, tx) => {
                 let known = self.peer_addrs.get(&peer).cloned().unwrap_or_default();

@@ -123,8 +123,34 @@ impl Node {
         let sender = self.clone();
         let outbox = swarm.clone();
         self.spawn_until_stopped(async move { sender.send_loop(outbox).await });
+        let caller = self.clone();
+        let calls = swarm.clone();
+        self.spawn_until_stopped(async move { caller.call_contacts(calls).await });
         let files = self.clone();
         self.spawn_until_stopped(async move { files.transfer_loop(swarm).await });
+    }
+
+    /// Connects to every contact at its stored addresses once, as this node
+    /// comes online: their Identify then learns where this device listens
+    /// now, so messages they queued while it was away (perhaps on another
+    /// port or network) find it without waiting for the DHT.
+    async fn call_contacts(self, swarm: SwarmClient) {
+        let Ok(contacts) = self.with_store(|store| Ok(store.contacts()?)) else {
+            return;
+        };
+        for contact in contacts {
+            let Ok(peer) = contact.peer_id.parse() else {
+                continue;
+            };
+            let addresses: Vec<libp2p::Multiaddr> = contact
+                .addresses
+                .iter()
+                .filter_map(|a| a.parse().ok())
+                .collect();
+            if swarm.dial(peer, addresses).await.is_err() {
+                return;
+            }
+        }
     }
 
     async fn receive_loop(self, swarm: SwarmClient, mut inbound: mpsc::Receiver<InboundMessage>) {
