@@ -8,6 +8,7 @@
 //! advanced) before it is acknowledged. A resent envelope that was already
 //! stored is acknowledged as a duplicate, so each message lands exactly once.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -202,6 +203,7 @@ impl Node {
     }
 
     async fn send_loop(self, swarm: SwarmClient) {
+        let mut connected = HashSet::new();
         loop {
             let due = self.with_store(|store| Ok(store.due_outbox(now_secs() as i64, 16)?));
             let due = match due {
@@ -216,12 +218,47 @@ impl Node {
                 self.deliver(&swarm, item).await;
             }
             if due.is_empty() {
+                if self.hurry_reconnected(&swarm, &mut connected).await {
+                    continue;
+                }
                 // Sleep until a new message or a second passes (retries).
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), self.inner.outbox_wake.notified())
                         .await;
             }
         }
+    }
+
+    /// Ends the backoff of contacts that connected since the last call
+    /// (`connected` holds the peers connected then): their queued messages
+    /// go now, not up to a minute later. Returns whether any became due.
+    async fn hurry_reconnected(
+        &self,
+        swarm: &SwarmClient,
+        connected: &mut HashSet<libp2p::PeerId>,
+    ) -> bool {
+        let Ok(peers) = swarm.peers().await else {
+            return false;
+        };
+        let peers: HashSet<libp2p::PeerId> = peers.into_iter().collect();
+        let arrived: HashSet<String> = peers
+            .difference(connected)
+            .map(ToString::to_string)
+            .collect();
+        *connected = peers;
+        if arrived.is_empty() {
+            return false;
+        }
+        let moved = self.with_store_mut(|store| {
+            let mut moved = 0;
+            for contact in store.contacts()? {
+                if arrived.contains(&contact.peer_id) {
+                    moved += store.outbox_retry_now(contact.id, now_secs() as i64)?;
+                }
+            }
+            Ok(moved)
+        });
+        matches!(moved, Ok(n) if n > 0)
     }
 
     async fn deliver(&self, swarm: &SwarmClient, item: &zks_store::OutboxItem) {
@@ -426,4 +463,74 @@ pub async fn listen_addresses(client: &SwarmClient) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DataDir, NodeConfig};
+
+    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+
+    async fn started(home: &std::path::Path) -> Node {
+        let node = Node::start(NodeConfig {
+            data_dir: DataDir::at(home).unwrap(),
+            unlock: crate::Unlock::passphrase("test passphrase"),
+        })
+        .await
+        .unwrap();
+        node.import_beacons("quicknet", QUICKNET).unwrap();
+        node
+    }
+
+    fn on_loopback() -> OnlineConfig {
+        OnlineConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            ..OnlineConfig::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_contact_coming_online_gets_its_queued_message_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let alice = started(&tmp.path().join("alice")).await;
+        let bob = started(&tmp.path().join("bob")).await;
+        let invite = alice.create_invite(Some("Alice"), 3600).unwrap();
+        let accepted = bob.accept_invite(invite.text.as_bytes(), None).unwrap();
+        alice
+            .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
+            .unwrap();
+        // Alice queues a message while Bob is away, and her outbox has
+        // given up on him for an hour (as after a long backoff).
+        let sent = alice.send("Bob", b"are you there?", Mode::Grid).unwrap();
+        alice
+            .with_store_mut(|store| {
+                for item in store.due_outbox(i64::MAX, 16)? {
+                    store.outbox_retry(item.id, now_secs() as i64 + 3600, "unreachable")?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let swarm = alice.go_online(on_loopback()).await.unwrap();
+        let at = listen_addresses(&swarm).await;
+        assert!(!at.is_empty());
+        // Bob comes online knowing only where Alice listens; his node calls
+        // on her, and her queued message reaches him without the hour's wait.
+        bob.set_contact_addresses("Alice", &at).unwrap();
+        let _bob_swarm = bob.go_online(on_loopback()).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let state = alice.delivery_state(sent.message_id).unwrap();
+            if state.as_ref().is_some_and(|(s, _)| s == "delivered") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "still {state:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let history = bob.history("Alice").unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].body, b"are you there?");
+        alice.stop().await;
+        bob.stop().await;
+    }
 }

@@ -108,6 +108,18 @@ impl Store {
         })
     }
 
+    /// Makes a contact's queued envelopes due at `now` (the contact just
+    /// came online, so the backoff wait is over); returns how many moved.
+    pub fn outbox_retry_now(&mut self, contact_id: i64, now: i64) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE outbox SET next_attempt_at = ?2
+                 WHERE contact_id = ?1 AND state = 'queued' AND next_attempt_at > ?2",
+                params![contact_id, now],
+            )?)
+        })
+    }
+
     /// The delivery state of a message (`queued`, `delivered`, `failed`), if
     /// it went through the outbox, with the last error.
     pub fn delivery_state(&self, message_id: i64) -> Result<Option<(String, Option<String>)>> {
@@ -214,5 +226,26 @@ mod tests {
         assert_eq!(due, vec![o2, o3]);
         store.outbox_failed(o3, "refused").unwrap();
         assert_eq!(store.due_outbox(100, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_contact_coming_online_ends_only_its_own_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        let (a, b) = (contact(&mut store, "a"), contact(&mut store, "b"));
+        let (_, o1) = store.record_outgoing(a, None, &msg("1"), b"e1").unwrap();
+        let (_, o2) = store.record_outgoing(b, None, &msg("2"), b"e2").unwrap();
+        store.outbox_retry(o1, 3600, "unreachable").unwrap();
+        store.outbox_retry(o2, 3600, "unreachable").unwrap();
+        assert!(store.due_outbox(10, 10).unwrap().is_empty());
+        assert_eq!(store.outbox_retry_now(a, 10).unwrap(), 1);
+        let due = store.due_outbox(10, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].id, due[0].attempts), (o1, 1), "attempts are kept");
+        // Nothing waits any more: a second call moves nothing, and a
+        // delivered envelope is never made due again.
+        assert_eq!(store.outbox_retry_now(a, 10).unwrap(), 0);
+        store.outbox_delivered(o1).unwrap();
+        assert_eq!(store.outbox_retry_now(a, 0).unwrap(), 0);
     }
 }
