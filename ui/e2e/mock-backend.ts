@@ -42,7 +42,8 @@ export interface MockOptions {
   /** Start locked: `unlock` a passphrase home (its passphrase is
    * E2E_PASSPHRASE), or `create` a new one. Default: running, passphrase home. */
   vault?: 'unlock' | 'create';
-  /** The home's key is in the OS keyring (no Lock now, no change). */
+  /** The home's key is in the OS keyring (no Lock now; it can get a
+   * passphrase and go back), and the machine has a keyring. */
   keyring?: boolean;
 }
 
@@ -339,14 +340,14 @@ export function installMockBackend(options: MockOptions): void {
   let vaultLocked = options.vault !== undefined;
   let vaultNeeds: 'unlock' | 'create' = options.vault ?? 'unlock';
   let passphrase = 'correct horse battery';
-  const protection = options.keyring ? 'keyring' : 'passphrase';
+  let protection: 'keyring' | 'passphrase' = options.keyring ? 'keyring' : 'passphrase';
   function vaultStatus() {
     return {
       state: vaultLocked ? 'locked' : 'running',
       needs: vaultLocked ? vaultNeeds : null,
       upgrade: false,
       protection: vaultLocked && vaultNeeds === 'create' ? null : protection,
-      keyring_available: false,
+      keyring_available: options.keyring === true,
       min_passphrase_chars: MIN_PASSPHRASE,
       data_dir: '/home/e2e/.local/share/entropygrid',
       error: null,
@@ -385,12 +386,22 @@ export function installMockBackend(options: MockOptions): void {
         setTimeout(() => emit('node-event', { kind: 'stopping' }), 0);
         return vaultStatus();
       case 'vault_change': {
-        if (String(args.current ?? '') !== passphrase) {
+        // As the app: a keyring home needs no current passphrase; a null
+        // new one moves the key into the keyring (where there is one).
+        if (protection === 'passphrase' && String(args.current ?? '') !== passphrase) {
           throw { code: 'wrong_passphrase', message: 'wrong passphrase; nothing was changed' };
         }
-        const next = String(args.new_passphrase ?? '');
+        if (args.new_passphrase === null || args.new_passphrase === undefined) {
+          if (!options.keyring) {
+            throw { code: 'no_keyring', message: 'this system has no OS keyring to keep the key in' };
+          }
+          protection = 'keyring';
+          return vaultStatus();
+        }
+        const next = String(args.new_passphrase);
         if ([...next].length < MIN_PASSPHRASE) throw tooShort;
         passphrase = next;
+        protection = 'passphrase';
         return vaultStatus();
       }
       case 'node_status':

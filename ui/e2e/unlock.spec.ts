@@ -1,6 +1,7 @@
 // The locked home against the mocked backend (see mock-backend.ts): the
 // Unlock screen for an existing passphrase home and for a new home, and the
-// Settings screen's Security section (Lock now, Change passphrase). Each
+// Settings screen's Security section (Lock now, Change passphrase, moving
+// the key between a passphrase and the OS keyring). Each
 // test leaves screenshots in <artifacts>/e2e/.
 import { join } from 'node:path';
 import { test, expect, expectNoHorizontalScroll, ARTIFACTS_DIR } from './fixtures';
@@ -126,12 +127,39 @@ test.describe('settings, security', () => {
 test.describe('settings, keyring home', () => {
   test.use({ mock: { keyring: true } });
 
-  test('shows the keyring and offers no lock nor change', async ({ app }) => {
+  test.use({ viewport: { width: 1024, height: 1100 } });
+
+  test('a keyring home gets a passphrase, then moves its key back', async ({ app }) => {
     const { page } = app;
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
     const section = page.getByRole('region', { name: 'Security', exact: true });
     await expect(section).toContainText('kept in the OS keyring');
     await expect(section.getByRole('button', { name: 'Lock now' })).toHaveCount(0);
-    await expect(section.getByLabel('Current passphrase')).toHaveCount(0);
+    await expect(section.getByLabel('Current passphrase', { exact: true })).toHaveCount(0);
+    await section.screenshot({ path: join(ARTIFACTS_DIR, 'settings-security-keyring.png') });
+
+    await section.getByLabel('New passphrase', { exact: true }).fill('second passphrase');
+    await section.getByLabel('Confirm new passphrase').fill('second passphras');
+    await section.getByRole('button', { name: 'Protect with a passphrase' }).click();
+    await expect(section.getByRole('alert')).toHaveText('The two passphrases differ.');
+    await section.getByLabel('Confirm new passphrase').fill('second passphrase');
+    await section.getByRole('button', { name: 'Protect with a passphrase' }).click();
+    await expect(section.getByTestId('changed')).toContainText(
+      'now protected with your passphrase',
+    );
+    await expect(section).toContainText('sealed with your passphrase');
+    await expect(section.getByRole('button', { name: 'Lock now' })).toBeVisible();
+    await section.screenshot({ path: join(ARTIFACTS_DIR, 'settings-security-to-keyring.png') });
+
+    const current = section.getByLabel('Current passphrase (to move the key)');
+    await current.fill('not it');
+    await section.getByRole('button', { name: 'Move the key to the keyring' }).click();
+    await expect(section.getByRole('alert')).toHaveText(
+      'The current passphrase is wrong; nothing was changed.',
+    );
+    await current.fill('second passphrase');
+    await section.getByRole('button', { name: 'Move the key to the keyring' }).click();
+    await expect(section.getByTestId('changed')).toContainText('now kept in the OS keyring');
+    await expect(section.getByRole('button', { name: 'Lock now' })).toHaveCount(0);
   });
 });

@@ -123,6 +123,14 @@ impl AppNode {
         matches!(&*self.read(), NodeSlot::Running(_))
     }
 
+    /// This app as on a machine without an OS keyring, whatever the test
+    /// run's session has.
+    #[cfg(test)]
+    pub(crate) fn without_keyring(self) -> AppNode {
+        let _ = self.keyring.set(false);
+        self
+    }
+
     /// Whether the OS keyring can keep a home key here (asked once: on
     /// Linux the probe talks to the session bus).
     pub fn keyring_available(&self) -> bool {

@@ -53,14 +53,16 @@ pub async fn vault_lock(app: AppHandle, node: State<'_, AppNode>) -> Result<Vaul
     Ok(status(&node))
 }
 
-/// Protects the home with a new passphrase: the home key is rotated and the
-/// database re-encrypted. `busy` while another process (`zks daemon`, a
-/// `zks` command) has the home open.
+/// Changes how the home key is protected, rotating the key and
+/// re-encrypting the database: `new_passphrase` protects it with that
+/// passphrase, none keeps it in the OS keyring. `current` is the passphrase
+/// of a passphrase home (a keyring home needs none). `busy` while another
+/// process (`zks daemon`, a `zks` command) has the home open.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn vault_change(
     node: State<'_, AppNode>,
-    current: String,
-    new_passphrase: String,
+    current: Option<String>,
+    new_passphrase: Option<String>,
 ) -> Result<VaultStatus, IpcError> {
     change(&node, current, new_passphrase).await?;
     Ok(status(&node))
@@ -238,20 +240,37 @@ pub async fn lock(app: &AppNode) -> Result<(), IpcError> {
     Ok(())
 }
 
-/// Plain form of [`vault_change`]: checks `current`, then protects the home
-/// with `new_passphrase` under a rotated key.
+/// Plain form of [`vault_change`]: checks the request (the current
+/// passphrase present for a passphrase home, the new one long enough, a
+/// keyring there to move to) before any Argon2id runs, then protects the
+/// home as asked under a rotated key.
 pub async fn change(
     app: &AppNode,
-    current: String,
-    new_passphrase: String,
+    current: Option<String>,
+    new_passphrase: Option<String>,
 ) -> Result<KeyProtection, IpcError> {
-    let current = Unlock::passphrase(current);
-    let new = Unlock::passphrase(new_passphrase);
-    if let Unlock::Passphrase(phrase) = &new {
-        check_new(phrase)?;
-    }
+    let new = match new_passphrase {
+        Some(phrase) => {
+            check_new(&phrase)?;
+            Unlock::passphrase(phrase)
+        }
+        None if app.keyring_available() => Unlock::Keyring,
+        None => {
+            return Err(IpcError::new(
+                "no_keyring",
+                "this system has no OS keyring to keep the key in; keep protecting it with a passphrase",
+            ));
+        }
+    };
     let _turn = app.transition.lock().await;
     let node = app.get()?;
+    let current = match (node.key_protection()?, current) {
+        (KeyProtection::Keyring, _) => Unlock::Keyring,
+        (KeyProtection::Passphrase, Some(phrase)) => Unlock::passphrase(phrase),
+        (KeyProtection::Passphrase, None) => {
+            return Err(IpcError::new("bad_input", "enter the current passphrase"));
+        }
+    };
     let changed = tokio::task::spawn_blocking(move || {
         node.change_protection(&current, &new, &mut rand_core::OsRng)
     })
@@ -466,20 +485,42 @@ mod tests {
     #[tokio::test]
     async fn a_changed_passphrase_opens_the_home_and_the_old_one_no_longer_does() {
         let (home, app, me) = locked_passphrase_home("vault-change").await;
+        let app = app.without_keyring();
         let node = unlock(&app, PASSPHRASE.into()).await.unwrap();
         let key_file = home.path().join(zks_node::KEY_FILE);
         let before = std::fs::read(&key_file).unwrap();
 
         // Refused, changing nothing: a wrong current one, a short new one.
-        let err = change(&app, "not it at all".into(), "second passphrase".into())
-            .await
-            .unwrap_err();
+        let err = change(
+            &app,
+            Some("not it at all".into()),
+            Some("second passphrase".into()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code, "wrong_passphrase");
-        let err = change(&app, PASSPHRASE.into(), "short".into())
+        let err = change(&app, Some(PASSPHRASE.into()), Some("short".into()))
             .await
             .unwrap_err();
         assert_eq!(err.code, "bad_input");
+        // No current passphrase for a passphrase home; the OS keyring asked
+        // for where there is none.
+        let err = change(&app, None, Some("second passphrase".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "bad_input");
+        assert!(
+            err.message.contains("current passphrase"),
+            "{}",
+            err.message
+        );
+        let err = change(&app, Some(PASSPHRASE.into()), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "no_keyring");
+        assert!(err.message.contains("no OS keyring"), "{}", err.message);
         assert_eq!(std::fs::read(&key_file).unwrap(), before);
+        assert_eq!(node.key_protection().unwrap(), KeyProtection::Passphrase);
 
         // Another process with the home open (here: a second node) blocks it.
         let other = Node::start(NodeConfig {
@@ -488,16 +529,24 @@ mod tests {
         })
         .await
         .unwrap();
-        let err = change(&app, PASSPHRASE.into(), "second passphrase".into())
-            .await
-            .unwrap_err();
+        let err = change(
+            &app,
+            Some(PASSPHRASE.into()),
+            Some("second passphrase".into()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code, "busy", "{}", err.message);
         other.stop().await;
         drop(other);
 
-        let protection = change(&app, PASSPHRASE.into(), "second passphrase".into())
-            .await
-            .unwrap();
+        let protection = change(
+            &app,
+            Some(PASSPHRASE.into()),
+            Some("second passphrase".into()),
+        )
+        .await
+        .unwrap();
         assert_eq!(protection, KeyProtection::Passphrase);
         assert_ne!(std::fs::read(&key_file).unwrap(), before);
         assert_eq!(node.whoami().unwrap(), me, "the node runs on");
@@ -512,9 +561,13 @@ mod tests {
         let node = unlock(&app, "second passphrase".into()).await.unwrap();
         assert_eq!(node.whoami().unwrap(), me);
         // A change after lock and unlock in the same process works too.
-        change(&app, "second passphrase".into(), "third passphrase".into())
-            .await
-            .unwrap();
+        change(
+            &app,
+            Some("second passphrase".into()),
+            Some("third passphrase".into()),
+        )
+        .await
+        .unwrap();
         node.stop().await;
     }
 }
@@ -571,9 +624,13 @@ mod online_tests {
         // Nothing of the old node keeps the home open: a key change after
         // unlocking again is not refused as busy.
         let node = unlock(&app, PASSPHRASE.into()).await.unwrap();
-        change(&app, PASSPHRASE.into(), "second passphrase".into())
-            .await
-            .unwrap();
+        change(
+            &app,
+            Some(PASSPHRASE.into()),
+            Some("second passphrase".into()),
+        )
+        .await
+        .unwrap();
         node.stop().await;
     }
 }

@@ -407,9 +407,12 @@ export const api = {
   vaultUnlock: (passphrase: string) => call<VaultStatus>('vault_unlock', { passphrase }),
   /** Stops the node of a passphrase home and locks it. */
   vaultLock: () => call<VaultStatus>('vault_lock'),
-  /** A new passphrase: rotates the home key and re-encrypts the database
-   * (`busy` while `zks daemon` or another program has the home open). */
-  vaultChange: (current: string, newPassphrase: string) =>
+  /** Protects the home anew, rotating its key and re-encrypting the database:
+   * with `newPassphrase`, or (null) with the key kept in the OS keyring.
+   * `current` is the passphrase of a passphrase home (null for a keyring
+   * home). `busy` while `zks daemon` or another program has the home open;
+   * `no_keyring` where there is no OS keyring to move to. */
+  vaultChange: (current: string | null, newPassphrase: string | null) =>
     call<VaultStatus>('vault_change', { current, new_passphrase: newPassphrase }),
 };
 

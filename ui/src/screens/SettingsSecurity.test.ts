@@ -36,7 +36,7 @@ const page: SettingsPage = {
 /** Settings plus the vault commands; `change` answers vault_change. */
 function backend(opts: {
   status?: VaultStatus;
-  change?: (current: string, next: string) => VaultStatus | IpcError;
+  change?: (current: string | null, next: string | null) => VaultStatus | IpcError;
 }) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   mockIPC((cmd, args) => {
@@ -57,7 +57,7 @@ function backend(opts: {
       return { settings: { ...page.settings, ...edit }, applies_later: [] };
     }
     if (cmd === 'vault_change' && opts.change) {
-      return answer(opts.change(a.current as string, a.new_passphrase as string));
+      return answer(opts.change(a.current as string | null, a.new_passphrase as string | null));
     }
     throw { code: 'unexpected', message: `unexpected ${cmd}` };
   });
@@ -94,6 +94,92 @@ describe('Settings, Security section', () => {
     expect(within(section).getByTestId('protection').textContent).toContain('OS keyring');
     expect(within(section).queryByRole('button', { name: 'Lock now' })).toBeNull();
     expect(within(section).queryByLabelText('Current passphrase')).toBeNull();
+    expect(within(section).queryByRole('button', { name: 'Change passphrase' })).toBeNull();
+    expect(section.textContent).not.toContain('zks key change');
+  });
+
+  describe('moving the key between a passphrase and the OS keyring', () => {
+    const keyringStatus = vaultStatus({ protection: 'keyring', keyring_available: true });
+    const passphraseStatus = vaultStatus({ keyring_available: true });
+
+    it('a keyring home gets a passphrase: checked locally, sent once, then lockable', async () => {
+      const b = backend({ status: keyringStatus, change: () => passphraseStatus });
+      const section = await security();
+      const submit = () =>
+        fireEvent.click(
+          within(section).getByRole('button', { name: 'Protect with a passphrase' }),
+        );
+      await submit();
+      expect(within(section).getByRole('alert').textContent).toContain('Choose a passphrase.');
+      await typeInto('New passphrase', 'short');
+      await typeInto('Confirm new passphrase', 'short');
+      await submit();
+      expect(within(section).getByRole('alert').textContent).toContain('at least 8 characters');
+      expect(b.of('vault_change')).toHaveLength(0);
+      await typeInto('New passphrase', 'second passphrase');
+      await typeInto('Confirm new passphrase', 'second passphrase');
+      await submit();
+      expect((await within(section).findByTestId('changed')).textContent).toContain(
+        'now protected with your passphrase',
+      );
+      expect(b.of('vault_change').map((c) => c.args)).toEqual([
+        { current: null, new_passphrase: 'second passphrase' },
+      ]);
+      expect(within(section).getByTestId('protection').textContent).toContain(
+        'sealed with your passphrase',
+      );
+      expect(within(section).getByRole('button', { name: 'Lock now' })).toBeTruthy();
+      expect(value('New passphrase')).toBe('');
+    });
+
+    it('a passphrase home moves its key to the keyring with its current passphrase', async () => {
+      const b = backend({ status: passphraseStatus, change: () => keyringStatus });
+      const section = await security();
+      const move = within(section).getByRole('button', { name: 'Move the key to the keyring' });
+      expect(section.textContent).toContain('anyone who can log in as you can open this home');
+      await fireEvent.click(move);
+      expect(within(section).getByRole('alert').textContent).toContain(
+        'Enter the current passphrase.',
+      );
+      expect(b.of('vault_change')).toHaveLength(0);
+      await typeInto('Current passphrase (to move the key)', CURRENT);
+      await fireEvent.click(move);
+      expect((await within(section).findByTestId('changed')).textContent).toContain(
+        'now kept in the OS keyring',
+      );
+      expect(b.of('vault_change').map((c) => c.args)).toEqual([
+        { current: CURRENT, new_passphrase: null },
+      ]);
+      expect(within(section).getByTestId('protection').textContent).toContain('OS keyring');
+      expect(within(section).queryByRole('button', { name: 'Lock now' })).toBeNull();
+    });
+
+    it('a wrong passphrase leaves the key where it was and clears only that field', async () => {
+      backend({
+        status: passphraseStatus,
+        change: () => ({ code: 'wrong_passphrase', message: 'wrong passphrase' }),
+      });
+      const section = await security();
+      await typeInto('Current passphrase (to move the key)', 'not the current one');
+      await fireEvent.click(
+        within(section).getByRole('button', { name: 'Move the key to the keyring' }),
+      );
+      const alert = await within(section).findByRole('alert');
+      expect(alert.textContent).toContain('The current passphrase is wrong; nothing was changed.');
+      expect(value('Current passphrase (to move the key)')).toBe('');
+      expect(within(section).getByTestId('protection').textContent).toContain(
+        'sealed with your passphrase',
+      );
+    });
+
+    it('is not offered where there is no OS keyring', async () => {
+      backend({ status: vaultStatus({ keyring_available: false }) });
+      const section = await security();
+      expect(within(section).getByRole('button', { name: 'Change passphrase' })).toBeTruthy();
+      expect(
+        within(section).queryByRole('button', { name: 'Move the key to the keyring' }),
+      ).toBeNull();
+    });
   });
 
   it('Lock now locks the home (the shell then shows the Unlock screen)', async () => {
