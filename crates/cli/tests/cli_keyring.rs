@@ -175,4 +175,39 @@ fn a_home_keeps_its_key_in_the_os_keyring_and_moves_it_to_a_passphrase_and_back(
         account_now, key_file,
         "a fresh keyring entry after rotation"
     );
+
+    // No key is left behind in the keyring. The first entry went with the
+    // move to a passphrase: a home whose key file names it is locked.
+    let ghost = tmp.path().join("ghost");
+    std::fs::create_dir_all(&ghost).unwrap();
+    std::fs::write(ghost.join("key.json"), &key_file).unwrap();
+    let out = keyring.zks(&ghost, &["key", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no key for this home"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A move into the keyring cut short before its commit point (its key
+    // staged in `key.json.new`, the re-encrypted database not yet swapped
+    // in) is rolled back at the next start, and the staged entry removed.
+    // The staged entry here is a second home's, so that it is a real one.
+    let other = tmp.path().join("other");
+    assert_eq!(
+        protection(&keyring.zks(&other, &["key", "status", "--json"])),
+        "keyring"
+    );
+    std::fs::copy(other.join("key.json"), home.join("key.json.new")).unwrap();
+    std::fs::write(home.join("zks.sqlite3-rekey"), b"half an export").unwrap();
+    ok(&keyring.zks(&home, &["status"]));
+    assert!(!home.join("key.json.new").exists());
+    assert!(!home.join("zks.sqlite3-rekey").exists());
+    assert_eq!(
+        std::fs::read_to_string(home.join("key.json")).unwrap(),
+        account_now,
+        "the home kept its own key"
+    );
+    let out = keyring.zks(&other, &["status"]);
+    assert_eq!(out.status.code(), Some(2), "the staged entry is gone");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no key for this home"));
 }

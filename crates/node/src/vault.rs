@@ -332,12 +332,18 @@ fn recover(file: &KeyFile, unlock: &Unlock) -> Result<HomeKey, NodeError> {
 /// that needs a session bus; without one (a server, a container, a test
 /// run) the answer is no, rather than a D-Bus autolaunch.
 pub fn keyring_available() -> bool {
-    #[cfg(all(unix, not(target_os = "macos")))]
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+    if no_session_bus() {
         return false;
     }
     keyring::Entry::new(KEYRING_SERVICE, "availability-probe")
         .is_ok_and(|entry| matches!(entry.get_secret(), Ok(_) | Err(keyring::Error::NoEntry)))
+}
+
+/// Where the keyring is the Secret Service, whether there is no session
+/// bus to reach it on (asking anyway would autolaunch D-Bus).
+fn no_session_bus() -> bool {
+    cfg!(all(unix, not(target_os = "macos")))
+        && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
 }
 
 fn keyring_entry(account: &str) -> Result<keyring::Entry, NodeError> {
@@ -347,6 +353,27 @@ fn keyring_entry(account: &str) -> Result<keyring::Entry, NodeError> {
 #[allow(clippy::needless_pass_by_value)] // the shape `map_err` wants
 fn no_keyring(e: keyring::Error) -> NodeError {
     NodeError::NoKeyring(e.to_string())
+}
+
+/// Removes the keyring entry `file` names, if any: a key that protects
+/// nothing (a change rolled back, or the old key after one committed) must
+/// not stay behind in the keyring. Failing to remove it is logged, not an
+/// error: the home is consistent either way.
+fn forget_keyring_entry(file: &KeyFile) {
+    let (KeyProtection::Keyring, Some(account)) = (file.protection, &file.account) else {
+        return;
+    };
+    if no_session_bus() {
+        tracing::warn!("cannot remove the keyring entry {account}: no session bus");
+        return;
+    }
+    match keyring_entry(account).and_then(|e| match e.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(other) => Err(no_keyring(other)),
+    }) {
+        Ok(()) => tracing::info!("removed the keyring entry {account}"),
+        Err(e) => tracing::warn!("cannot remove the keyring entry {account}: {e}"),
+    }
 }
 
 const HOME_LOCK: &str = "home.lock";
@@ -419,7 +446,14 @@ fn recover_key_change(dir: &Path) -> Result<(), NodeError> {
         _ => Ok(()),
     };
     if rekey_db.exists() {
-        // Not committed: the old database and key file still go together.
+        // Not committed: the old database and key file still go together,
+        // and a key the change put into the keyring protects nothing.
+        if let Ok(staged) = read_key_file(&new_key) {
+            let current = read_key_file(&key_path(dir)).ok();
+            if current.is_none_or(|c| c.account != staged.account) {
+                forget_keyring_entry(&staged);
+            }
+        }
         gone(fs::remove_file(&new_key), &new_key)?;
         gone(fs::remove_file(&rekey_db), &rekey_db)?;
         tracing::warn!("rolled back an interrupted key change");
@@ -457,7 +491,8 @@ pub(crate) fn open_home(
             // The key file first: a crash before the database is encrypted
             // leaves a key that finishes the job on the next start.
             let key = HomeKey::generate(rng);
-            write_key_file(&key_path(dir), &protect(&key, unlock, rng)?)?;
+            let file = protect(&key, unlock, rng)?;
+            write_key_file(&key_path(dir), &file).inspect_err(|_| forget_keyring_entry(&file))?;
             created = Some(key);
         }
     }
@@ -543,7 +578,10 @@ impl Node {
                 .export_rekeyed(&rekey_db, &new_key.store_key())
                 .map_err(NodeError::from)
                 .and_then(|()| protect(&new_key, new, rng))
-                .and_then(|file| write_key_file(&new_key_path(&dir), &file));
+                .and_then(|file| {
+                    write_key_file(&new_key_path(&dir), &file)
+                        .inspect_err(|_| forget_keyring_entry(&file))
+                });
             if let Err(e) = staged {
                 let _ = fs::remove_file(new_key_path(&dir));
                 let _ = fs::remove_file(&rekey_db);
@@ -558,12 +596,7 @@ impl Node {
             Ok(())
         })?;
         *self.home_key() = new_key;
-        if let (KeyProtection::Keyring, Some(account)) = (old_file.protection, &old_file.account)
-            && let Err(e) =
-                keyring_entry(account).and_then(|e| e.delete_credential().map_err(no_keyring))
-        {
-            tracing::warn!("cannot remove the old keyring entry {account}: {e}");
-        }
+        forget_keyring_entry(&old_file);
         tracing::info!(protection = ?new.protection(), "home key rotated");
         Ok(KeyChange {
             protection: new.protection(),
