@@ -24,7 +24,8 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, allow_block_list, autonat, connection_limits, dcutr,
-    gossipsub, identify, identity, kad, mdns, noise, ping, relay, request_response, tcp, yamux,
+    gossipsub, identify, identity, kad, mdns, memory_connection_limits, noise, ping, relay,
+    request_response, tcp, yamux,
 };
 use zks_beacon::{Beacon, ChainHash, ChainInfo, ReferenceVerifier, VerifiedBeacon};
 
@@ -58,6 +59,10 @@ pub const CHUNK_PEER_RATE: u64 = 4 * 16_384;
 pub const MAX_INCOMING: u32 = 128;
 /// Incoming connections still in their handshake at once.
 pub const MAX_PENDING_INCOMING: u32 = 32;
+/// Resident memory of the whole process above which new connections (in
+/// and out) are refused until it falls again: a last line behind the caps
+/// above, which keep a flooded daemon near 64 MiB.
+pub const MAX_MEMORY: usize = 1 << 30;
 /// Established connections with any one peer (TCP, QUIC, relayed, both ways).
 pub const MAX_PER_PEER: u32 = 4;
 /// Concurrent `/zks/msg/1.0.0` streams per connection: an outbox sends one
@@ -80,6 +85,9 @@ pub struct Limits {
     pub served_rounds_per_sec: u64,
     /// Established incoming connections in all.
     pub max_incoming: u32,
+    /// Resident bytes of the process above which no new connection is made
+    /// or accepted.
+    pub max_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -89,6 +97,7 @@ impl Default for Limits {
             file_chunks_per_sec: FILE_RATE,
             served_rounds_per_sec: CHUNK_PEER_RATE,
             max_incoming: MAX_INCOMING,
+            max_memory_bytes: MAX_MEMORY,
         }
     }
 }
@@ -506,6 +515,7 @@ pub const INBOUND_QUEUE: usize = 256;
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     limits: connection_limits::Behaviour,
+    memory: memory_connection_limits::Behaviour,
     msg: request_response::Behaviour<BytesCodec>,
     file: request_response::Behaviour<BytesCodec>,
     info: request_response::Behaviour<InfoCodec>,
@@ -982,6 +992,9 @@ pub async fn start(
                         .with_max_established_incoming(Some(limits.max_incoming))
                         .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
                         .with_max_established_per_peer(Some(MAX_PER_PEER)),
+                ),
+                memory: memory_connection_limits::Behaviour::with_max_bytes(
+                    limits.max_memory_bytes,
                 ),
                 msg: paired_peer_behaviour(MSG_PROTOCOL, MAX_MESSAGE, MAX_ACK, 20, MSG_STREAMS),
                 file: paired_peer_behaviour(

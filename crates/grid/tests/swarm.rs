@@ -463,6 +463,31 @@ async fn a_peer_over_its_serving_rate_gets_empty_answers_while_others_are_served
     assert_eq!(fair.len(), RATE as usize, "another peer is served in full");
 }
 
+/// A node whose process uses more memory than its cap accepts no new
+/// connection (here the cap is 1 MiB, which any process exceeds; the
+/// senders, in the same process, keep the default 1 GiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_over_its_memory_cap_refuses_new_connections() {
+    let over = swarm::Limits {
+        max_memory_bytes: 1 << 20,
+        ..swarm::Limits::default()
+    };
+    let (sink, addr) = message_sink(over).await;
+    let refused = sender()
+        .await
+        .send_message(sink.peer_id(), vec![addr], b"hi".to_vec())
+        .await;
+    assert!(refused.is_err(), "let in: {refused:?}");
+    // The same node under the default cap takes it.
+    let (sink, addr) = message_sink(swarm::Limits::default()).await;
+    let taken = sender()
+        .await
+        .send_message(sink.peer_id(), vec![addr], b"hi".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(taken, b"ok");
+}
+
 /// Incoming connections beyond the cap are refused; those already open
 /// are served as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
