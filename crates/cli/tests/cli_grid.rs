@@ -262,3 +262,96 @@ fn the_daemon_seeds_as_the_settings_say_and_status_shows_it_from_another_process
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// A seeder gossips each new head round; a daemon that follows the chain
+/// but fetches nothing itself gets them pushed (GossipSub), verified.
+#[test]
+fn new_rounds_reach_a_listening_daemon_by_gossip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_devnet, hash, devnet_url, info) = devnet(20);
+    let mut seed = zks();
+    seed.arg("--home").arg(tmp.path().join("seeder")).args([
+        "seed",
+        "--chain",
+        &hash,
+        "--drand-url",
+        &devnet_url,
+        "--run-for",
+        "60",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+    ]);
+    let (_seeder, lines) = start(seed, "grid listening on");
+    let grid_addr = lines
+        .last()
+        .and_then(|l| l.strip_prefix("grid listening on "))
+        .expect("the seeder prints its grid address")
+        .to_owned();
+
+    // The listener learns the chain (and round 1) over HTTP once, then
+    // runs with no source that has the chain: only the swarm.
+    let home = tmp.path().join("listener");
+    let first = fetch_json(&home, &hash, "1..1", &["--drand-url", &devnet_url]);
+    assert_eq!(first["from"]["drand"], 1, "{first}");
+    let chains = format!("[\"{hash}\"]");
+    ok(&run(&home, &["settings", "set", "chains", &chains]));
+    ok(&run(&home, &["settings", "set", "mdns", "false"]));
+    let _daemon = common::daemon(&home, &["--bootstrap", &grid_addr]);
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let held = loop {
+        let s: serde_json::Value =
+            serde_json::from_str(&ok(&run(&home, &["status", "--json"]))).unwrap();
+        let held = s["grid"]["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["hash"] == hash.as_str())
+            .map_or(0, |c| c["rounds"].as_u64().unwrap());
+        if held >= 3 {
+            let sources = &s["live"]["sources"];
+            for fetched in ["swarm", "drand", "gateway"] {
+                assert_eq!(
+                    sources[fetched]["rounds"].as_u64().unwrap_or(0),
+                    0,
+                    "the listener fetched: {sources}"
+                );
+            }
+            break held;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no gossiped rounds arrived (held {held}): {s}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // What arrived verifies against the chain, read from the cache alone.
+    let chain: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let head =
+        (now - chain["genesis_time"].as_u64().unwrap()) / chain["period"].as_u64().unwrap() + 1;
+    let recent: Vec<u64> = (head.saturating_sub(20)..=head)
+        .filter(|r| {
+            run(
+                &home,
+                &[
+                    "beacon",
+                    "get",
+                    "--chain",
+                    &hash,
+                    &r.to_string(),
+                    "--no-http",
+                ],
+            )
+            .status
+            .success()
+        })
+        .collect();
+    assert!(
+        recent.len() as u64 + 1 >= held,
+        "held {held}, found {recent:?}"
+    );
+    assert_held_rounds_verify(&home, tmp.path(), &hash, &info, recent.into_iter());
+}

@@ -27,6 +27,7 @@ use libp2p::{
     gossipsub, identify, identity, kad, mdns, memory_connection_limits, noise, ping, relay,
     request_response, tcp, yamux,
 };
+use sha2::{Digest, Sha256};
 use zks_beacon::{Beacon, ChainHash, ChainInfo, ReferenceVerifier, VerifiedBeacon};
 
 use crate::cache::{BeaconCache, CHUNK_ROUNDS, chunk_of};
@@ -59,6 +60,9 @@ pub const CHUNK_PEER_RATE: u64 = 4 * 16_384;
 pub const MAX_INCOMING: u32 = 128;
 /// Incoming connections still in their handshake at once.
 pub const MAX_PENDING_INCOMING: u32 = 32;
+/// A gossiped round is considered only if it was (or will be) published
+/// within this many seconds of our clock; others are ignored unverified.
+pub const GOSSIP_WINDOW_SECS: u64 = 60;
 /// Resident memory of the whole process above which new connections (in
 /// and out) are refused until it falls again: a last line behind the caps
 /// above, which keep a flooded daemon near 64 MiB.
@@ -976,6 +980,12 @@ pub async fn start(
                 .validation_mode(gossipsub::ValidationMode::Strict)
                 .validate_messages()
                 .max_transmit_size(4096)
+                // A round is one message whoever publishes it: seeders that
+                // each fetched the head publish the same bytes, and a peer
+                // cannot make us verify one round again by re-signing it.
+                .message_id_fn(|m: &gossipsub::Message| {
+                    gossipsub::MessageId::from(Sha256::digest(&m.data).to_vec())
+                })
                 .build()
                 .map_err(|e| e.to_string())?;
             let mdns = if mdns_on {
@@ -1719,17 +1729,14 @@ impl EventLoop {
                 message_id,
                 message,
             })) => {
-                let verdict = self.accept_gossip(&message);
-                let acceptance = if verdict {
-                    gossipsub::MessageAcceptance::Accept
-                } else {
+                let acceptance = self.judge_gossip(&message, unix_now());
+                if matches!(acceptance, gossipsub::MessageAcceptance::Reject) {
                     self.swarm
                         .behaviour_mut()
                         .blocked
                         .block_peer(propagation_source);
                     self.banned.push((propagation_source, Instant::now() + BAN));
-                    gossipsub::MessageAcceptance::Reject
-                };
+                }
                 let _ = self
                     .swarm
                     .behaviour_mut()
@@ -1789,30 +1796,61 @@ impl EventLoop {
     }
 
     /// Verifies a gossiped beacon; a valid one is cached and forwarded.
-    fn accept_gossip(&self, message: &gossipsub::Message) -> bool {
+    /// What to do with a gossiped round at Unix time `now`: forward and
+    /// cache it when it verifies; ignore it (unverified, no penalty) when
+    /// it is not a round of around now, since only new rounds are gossiped
+    /// and an old one costs a verification for nothing; accept one held
+    /// already without verifying it again when it is the held round to the
+    /// byte; reject (and ban the sender) anything else that fails.
+    fn judge_gossip(&self, message: &gossipsub::Message, now: u64) -> gossipsub::MessageAcceptance {
+        use gossipsub::MessageAcceptance::{Accept, Ignore, Reject};
         let Some(chain) = self
             .chains
             .values()
             .find(|c| topic(&c.hash).hash() == message.topic)
         else {
-            return false;
+            return Reject;
         };
         let Ok(beacon) = Beacon::from_json(chain.scheme, &String::from_utf8_lossy(&message.data))
         else {
-            return false;
+            return Reject;
         };
+        if chain.time_of_round(beacon.round()).abs_diff(now) > GOSSIP_WINDOW_SECS {
+            return Ignore;
+        }
+        match self.cache.get(chain, beacon.round()) {
+            // Signatures are unique: another one for a held round is false.
+            Ok(Some(held)) => {
+                return if held.beacon() == &beacon {
+                    Accept
+                } else {
+                    Reject
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("cannot read the cache: {e}");
+                return Ignore;
+            }
+        }
         let Ok(verifier) = ReferenceVerifier::new(chain) else {
-            return false;
+            return Ignore;
         };
         if verifier.verify_one(&beacon).is_err() {
-            return false;
+            return Reject;
         }
         let verified = VerifiedBeacon::from_verified_storage(chain.hash, beacon);
         if let Err(e) = self.cache.put(chain, &[verified]) {
             tracing::warn!("cannot cache a gossiped beacon: {e}");
         }
-        true
+        Accept
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A token bucket of rounds per second with up to one second of burst.

@@ -205,15 +205,27 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
     wait_for_peers(&b_client, 1).await;
     tokio::time::sleep(Duration::from_secs(2)).await; // let the mesh form
 
+    // Rounds of now are gossiped; one from long ago is not looked at.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let head = chain.round_at(now);
     let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
-        signer.sign_range(500, 501).unwrap(),
+        signer.sign_range(head - 1, head).unwrap(),
         &mut ChaCha20Rng::seed_from_u64(2),
     );
+    let (old, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(500, 500).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(3),
+    );
+    b_client.publish(&old[0]).await.unwrap();
     b_client.publish(&good[0]).await.unwrap();
-    // A forged round (501 with 500's signature) is published too, unchecked.
+    // A forged round (head with head - 1's signature) is published too,
+    // unchecked.
     let forged = Beacon::new(
         chain.scheme,
-        501,
+        head,
         good[0].beacon().signature().to_vec(),
         None,
     )
@@ -225,7 +237,7 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
 
     let mut got = None;
     for _ in 0..100 {
-        got = a.cache().get(&chain, 500).unwrap();
+        got = a.cache().get(&chain, head - 1).unwrap();
         if got.is_some() {
             break;
         }
@@ -238,11 +250,82 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        a.cache().get(&chain, 501).unwrap(),
+        a.cache().get(&chain, head).unwrap(),
         None,
         "the forged round was refused"
     );
+    assert_eq!(
+        a.cache().get(&chain, 500).unwrap(),
+        None,
+        "a round from long ago is ignored, valid or not"
+    );
     drop((b, a_dir));
+}
+
+/// An old round gossiped costs its sender nothing (it is ignored, not
+/// punished); a false signature for a round held already gets it banned
+/// without a verification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_gossip_is_ignored_and_a_false_copy_of_a_held_round_is_banned() {
+    let signer = signer();
+    let chain = signer.chain().clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let head = chain.round_at(now);
+    let (held, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(head - 2, head - 1).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(4),
+    );
+    let (_a_dir, _a, a_client) = node(&signer, &held, vec![]).await;
+    let a_addr = addr_of(&a_client, "/tcp/").await;
+    let (_b_dir, _b, b_client) = node(&signer, &[], vec![a_addr]).await;
+    wait_for_peers(&a_client, 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let the mesh form
+
+    let (old, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(700, 700).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(5),
+    );
+    b_client.publish(&old[0]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        a_client
+            .peers()
+            .await
+            .unwrap()
+            .contains(&b_client.peer_id()),
+        "an old round is no offence"
+    );
+    // Round head - 1 with round head - 2's signature: a false copy of a
+    // round A holds.
+    let false_copy = Beacon::new(
+        chain.scheme,
+        head - 1,
+        held[0].beacon().signature().to_vec(),
+        None,
+    )
+    .unwrap();
+    b_client
+        .publish(&VerifiedBeacon::from_verified_storage(
+            chain.hash, false_copy,
+        ))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while a_client
+        .peers()
+        .await
+        .unwrap()
+        .contains(&b_client.peer_id())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sender of a false copy is still connected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A swarm that takes messages and acknowledges each one `ok` at once.

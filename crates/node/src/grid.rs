@@ -308,6 +308,7 @@ impl Node {
                 .unwrap_or(3)
                 .max(1);
             let mut relaying = false;
+            let mut gossiped = BTreeMap::new();
             loop {
                 let seeding = on.load(Ordering::Relaxed);
                 // Seeders relay for others (circuit relay v2, capped in the
@@ -319,7 +320,7 @@ impl Node {
                     relaying = seeding;
                 }
                 if seeding {
-                    let error = seed_pass(&cascade, &plan).await;
+                    let error = seed_pass(&cascade, &plan, &mut gossiped).await;
                     let mut s = shared.lock().unwrap_or_else(PoisonError::into_inner);
                     s.passes += 1;
                     s.last_pass_at = Some(now_secs());
@@ -337,8 +338,14 @@ impl Node {
     }
 }
 
-/// One seeding pass; the last error, if any.
-async fn seed_pass(cascade: &FetchCascade, plan: &SeedPlan) -> Option<String> {
+/// One seeding pass; the last error, if any. A head round held now and
+/// newer than the last one gossiped for its chain (`gossiped`) is published
+/// on the chain's GossipSub topic, so peers that do not fetch get it pushed.
+async fn seed_pass(
+    cascade: &FetchCascade,
+    plan: &SeedPlan,
+    gossiped: &mut BTreeMap<ChainHash, u64>,
+) -> Option<String> {
     let now = now_secs();
     let mut error = None;
     for (i, chain) in plan.chains.iter().enumerate() {
@@ -358,6 +365,13 @@ async fn seed_pass(cascade: &FetchCascade, plan: &SeedPlan) -> Option<String> {
                 }
             }
             Err(e) => error = Some(format!("{}: {e}", chain.name)),
+        }
+        if gossiped.get(&chain.hash).is_none_or(|last| *last < head)
+            && let Some(swarm) = cascade.swarm()
+            && let Ok(Some(beacon)) = cascade.cache().get(chain, head)
+            && swarm.publish(&beacon).await.is_ok()
+        {
+            gossiped.insert(chain.hash, head);
         }
         if let Err(e) = cascade.announce(chain).await {
             tracing::warn!("cannot announce chunks: {e}");
