@@ -77,8 +77,8 @@ const MSG_STREAMS: usize = 8;
 /// bytes; a receiver keeps 8 chunks in flight).
 const FILE_STREAMS: usize = 32;
 
-/// The per-peer request rates and connection caps of a node (the
-/// constants above, lowered in tests that need to reach them quickly).
+/// The per-peer request rates, connection caps and relay wait of a node (this
+/// module's constants, lowered in tests that need to reach them quickly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Messages per second per peer.
@@ -92,6 +92,9 @@ pub struct Limits {
     /// Resident bytes of the process above which no new connection is made
     /// or accepted.
     pub max_memory_bytes: usize,
+    /// How long to wait for a confirmed public address before taking
+    /// relay slots ([`RESERVE_AFTER`]).
+    pub reserve_after: Duration,
 }
 
 impl Default for Limits {
@@ -102,6 +105,7 @@ impl Default for Limits {
             served_rounds_per_sec: CHUNK_PEER_RATE,
             max_incoming: MAX_INCOMING,
             max_memory_bytes: MAX_MEMORY,
+            reserve_after: RESERVE_AFTER,
         }
     }
 }
@@ -145,7 +149,8 @@ pub const RELAY_CIRCUIT_BYTES: u64 = 4 << 20;
 pub const RELAY_SLOTS: usize = 2;
 /// How long a node waits for AutoNAT to confirm a public address before it
 /// takes itself for unreachable (AutoNAT's first probe runs 15 s after
-/// start; a probe that fails or a private verdict decides at once).
+/// start; a probe that fails or a private verdict decides at once). The
+/// default of [`Limits::reserve_after`].
 pub const RESERVE_AFTER: Duration = Duration::from_secs(30);
 /// A relay is asked for a slot at most this often (a refused or lost
 /// reservation is retried on another relay first).
@@ -1448,14 +1453,15 @@ impl EventLoop {
 
     /// Keeps up to [`RELAY_SLOTS`] relay reservations while the node is not
     /// publicly reachable (AutoNAT said private or a probe failed, or no
-    /// public address was confirmed within [`RESERVE_AFTER`]), on connected
-    /// peers that offer the hop protocol (seeders); drops them all once a
-    /// public address is confirmed. A slot lost (relay gone, reservation
+    /// public address was confirmed within [`Limits::reserve_after`]), on
+    /// connected peers that offer the hop protocol (seeders); drops them all
+    /// once a public address is confirmed. A slot lost (relay gone, reservation
     /// refused) is taken on another relay; each relay is asked at most once
     /// per [`RELAY_RETRY`].
     fn keep_relay_slots(&mut self) {
         let unreachable = !self.publicly_reachable()
-            && (self.relay.probed_unreachable || self.relay.started.elapsed() >= RESERVE_AFTER);
+            && (self.relay.probed_unreachable
+                || self.relay.started.elapsed() >= self.limits.reserve_after);
         if !unreachable {
             for (listener, relay) in std::mem::take(&mut self.relay.held) {
                 tracing::info!(%relay, "publicly reachable: releasing the relay slot");

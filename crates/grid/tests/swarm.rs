@@ -3,10 +3,13 @@
 //! serves shifted signatures is refused and banned; gossip of a new round
 //! is verified before it is cached or forwarded.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use libp2p::PeerId;
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use zks_beacon::{BatchVerifier, Beacon, DevnetSigner, ReferenceVerifier, Scheme, VerifiedBeacon};
@@ -599,4 +602,169 @@ async fn incoming_connections_beyond_the_cap_are_refused() {
         .await
         .unwrap();
     assert_eq!(again, b"ok");
+}
+
+/// A relaying seeder: it listens on loopback TCP, runs the relay server
+/// (the switch seeding flips) and hands out that address with its
+/// reservations.
+async fn relay() -> (tempfile::TempDir, SwarmClient, libp2p::Multiaddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    };
+    let client = swarm::start(config, cache).await.unwrap();
+    client.set_relay_server(true).await.unwrap();
+    let addr = addr_of(&client, "/tcp/").await;
+    client.add_external_address(addr.clone()).await.unwrap();
+    (dir, client, addr)
+}
+
+/// The relays `client` holds a slot on: those its `/p2p-circuit` listen
+/// addresses go through.
+async fn relays_held(client: &SwarmClient) -> HashSet<PeerId> {
+    let relay_of = |addr: &libp2p::Multiaddr| {
+        let mut relay = None;
+        for p in addr {
+            match p {
+                Protocol::P2p(peer) => relay = Some(peer),
+                Protocol::P2pCircuit => return relay,
+                _ => {}
+            }
+        }
+        None
+    };
+    let addrs = client.listen_addrs().await.unwrap();
+    addrs.iter().filter_map(relay_of).collect()
+}
+
+/// Waits (30 s at most) until the relays `client` holds slots on pass
+/// `done`; returns them and how long that took.
+async fn wait_for_slots(
+    client: &SwarmClient,
+    what: &str,
+    done: impl Fn(&HashSet<PeerId>) -> bool,
+) -> (HashSet<PeerId>, Duration) {
+    let started = std::time::Instant::now();
+    let mut held = HashSet::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        held = relays_held(client).await;
+        if done(&held) {
+            return (held, started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: not within 30 s; slots held on {held:?}");
+}
+
+/// Waits (30 s at most) until `client` has identified `peer` (it knows
+/// where the peer listens, which it learns from Identify, the same event
+/// that tells it whether the peer relays).
+async fn wait_identified(client: &SwarmClient, peer: PeerId) {
+    for _ in 0..600 {
+        if !client.peer_addresses(peer).await.unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{peer} was not identified");
+}
+
+/// Relay failover. A node that takes no direct connections (it listens
+/// nowhere) and is connected to three relaying seeders holds slots on two
+/// of them. One of those stops: the node takes a slot on the third within
+/// seconds, and its address through the stopped relay is gone. Then a
+/// fourth relay joins (it is not used: two slots are held), and one of the
+/// held relays stops seeding while staying connected: its slot moves to
+/// the fourth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_relay_slot_is_taken_on_another_relay() {
+    let mut relays = HashMap::new();
+    for _ in 0..3 {
+        let (dir, client, addr) = relay().await;
+        relays.insert(client.peer_id(), (dir, client, addr));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        bootstrap: relays.values().map(|(_, _, addr)| addr.clone()).collect(),
+        // Unreachable at once, instead of after AutoNAT's first probe
+        // (15 s) or the default 30 s.
+        limits: swarm::Limits {
+            reserve_after: Duration::ZERO,
+            ..swarm::Limits::default()
+        },
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    };
+    let node = swarm::start(config, cache).await.unwrap();
+    wait_for_peers(&node, 3).await;
+    for relay in relays.keys() {
+        wait_identified(&node, *relay).await;
+    }
+    let (held, took) = wait_for_slots(&node, "two slots", |h| h.len() == 2).await;
+    eprintln!("two slots held after {took:?}");
+    // Every relay is known to relay by now, and the node still holds two.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(relays_held(&node).await, held);
+    let spare = *relays.keys().find(|r| !held.contains(r)).unwrap();
+
+    // A held relay stops: its swarm is dropped, its connections close.
+    let gone = *held.iter().next().unwrap();
+    let kept = *held.iter().find(|r| **r != gone).unwrap();
+    let (gone_dir, gone_client, _) = relays.remove(&gone).unwrap();
+    drop(gone_client);
+    let (now, took) = wait_for_slots(&node, "failover to the spare relay", |h| {
+        h.len() == 2 && !h.contains(&gone)
+    })
+    .await;
+    eprintln!("failover after the relay stopped: {took:?}");
+    assert_eq!(now, HashSet::from([kept, spare]));
+    let addrs = node.listen_addrs().await.unwrap();
+    assert!(
+        !addrs
+            .iter()
+            .any(|a| a.to_string().contains(&gone.to_string())),
+        "an address through the stopped relay: {addrs:?}"
+    );
+    assert!(!node.peers().await.unwrap().contains(&gone));
+    assert_eq!(
+        addrs
+            .iter()
+            .filter(|a| a.to_string().contains("/p2p-circuit"))
+            .count(),
+        2,
+        "{addrs:?}"
+    );
+
+    // A fourth relay joins; two slots are held, so it is not used.
+    let (fourth_dir, fourth, fourth_addr) = relay().await;
+    node.dial(fourth.peer_id(), vec![fourth_addr])
+        .await
+        .unwrap();
+    wait_identified(&node, fourth.peer_id()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(relays_held(&node).await, now);
+
+    // A held relay stops seeding (relay server off) but stays connected:
+    // its slot moves to the fourth relay.
+    relays[&kept].1.set_relay_server(false).await.unwrap();
+    let (now, took) = wait_for_slots(&node, "moving off a relay that stopped seeding", |h| {
+        h.len() == 2 && !h.contains(&kept)
+    })
+    .await;
+    eprintln!("slot moved after the relay stopped seeding: {took:?}");
+    assert_eq!(now, HashSet::from([spare, fourth.peer_id()]));
+    let addrs = node.listen_addrs().await.unwrap();
+    assert!(
+        !addrs
+            .iter()
+            .any(|a| a.to_string().contains(&kept.to_string())),
+        "an address through the relay that stopped seeding: {addrs:?}"
+    );
+    assert!(
+        node.peers().await.unwrap().contains(&kept),
+        "the relay that stopped seeding was disconnected"
+    );
+    drop((gone_dir, fourth_dir, dir));
 }
