@@ -23,34 +23,61 @@ fn fetch_json(home: &Path, chain: &str, rounds: &str, extra: &[&str]) -> serde_j
     serde_json::from_slice(&out.stdout).expect("report JSON")
 }
 
-#[test]
-fn a_seeder_relays_devnet_history_to_fresh_nodes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_devnet, hash, devnet_url, _) = devnet(3000);
-
+/// Starts `zks seed` for chain `hash` from the devnet at `url` in `home`,
+/// on loopback, with `extra` arguments, and waits for the first line
+/// holding `marker`: the seeder, its grid address, the lines it printed.
+fn seeder(
+    home: &Path,
+    hash: &str,
+    url: &str,
+    extra: &[&str],
+    marker: &str,
+) -> (common::Running, String, Vec<String>) {
     let mut seed = zks();
-    seed.arg("--home").arg(tmp.path().join("seeder")).args([
+    seed.arg("--home").arg(home).args([
         "seed",
         "--chain",
-        &hash,
+        hash,
         "--drand-url",
-        &devnet_url,
-        "--relay-http",
-        "127.0.0.1:0",
-        "--pin",
-        "1..2000",
+        url,
         "--run-for",
         "60",
         "--listen",
         "/ip4/127.0.0.1/tcp/0",
     ]);
-    let (_seeder, lines) = start(seed, "relay listening");
-    let relay = url_in(lines.last().unwrap());
+    seed.args(extra);
+    let (child, lines) = start(seed, marker);
     let grid_addr = lines
         .iter()
         .find_map(|l| l.strip_prefix("grid listening on "))
         .expect("the seeder prints its grid address")
         .to_owned();
+    (child, grid_addr, lines)
+}
+
+/// How many rounds of chain `hash` a `zks status --json` report holds.
+fn held_rounds(status: &serde_json::Value, hash: &str) -> u64 {
+    status["grid"]["chains"]
+        .as_array()
+        .expect("chains")
+        .iter()
+        .find(|c| c["hash"] == hash)
+        .map_or(0, |c| c["rounds"].as_u64().expect("rounds"))
+}
+
+#[test]
+fn a_seeder_relays_devnet_history_to_fresh_nodes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_devnet, hash, devnet_url, _) = devnet(3000);
+
+    let (_seeder, grid_addr, lines) = seeder(
+        &tmp.path().join("seeder"),
+        &hash,
+        &devnet_url,
+        &["--relay-http", "127.0.0.1:0", "--pin", "1..2000"],
+        "relay listening",
+    );
+    let relay = url_in(lines.last().unwrap());
 
     // The seeder pulls the pinned history over HTTP; wait until it holds it.
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -244,12 +271,7 @@ fn the_daemon_seeds_as_the_settings_say_and_status_shows_it_from_another_process
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let s = status(&home);
-        let held = s["grid"]["chains"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["hash"] == hash.as_str())
-            .map_or(0, |c| c["rounds"].as_u64().unwrap());
+        let held = held_rounds(&s, &hash);
         let live = &s["live"];
         if live["seeding"]["enabled"] == true
             && live["seeding"]["passes"].as_u64().unwrap_or(0) > 0
@@ -269,24 +291,13 @@ fn the_daemon_seeds_as_the_settings_say_and_status_shows_it_from_another_process
 fn new_rounds_reach_a_listening_daemon_by_gossip() {
     let tmp = tempfile::tempdir().unwrap();
     let (_devnet, hash, devnet_url, info) = devnet(20);
-    let mut seed = zks();
-    seed.arg("--home").arg(tmp.path().join("seeder")).args([
-        "seed",
-        "--chain",
+    let (_seeder, grid_addr, _) = seeder(
+        &tmp.path().join("seeder"),
         &hash,
-        "--drand-url",
         &devnet_url,
-        "--run-for",
-        "60",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-    ]);
-    let (_seeder, lines) = start(seed, "grid listening on");
-    let grid_addr = lines
-        .last()
-        .and_then(|l| l.strip_prefix("grid listening on "))
-        .expect("the seeder prints its grid address")
-        .to_owned();
+        &[],
+        "grid listening on",
+    );
 
     // The listener learns the chain (and round 1) over HTTP once, then
     // runs with no source that has the chain: only the swarm.
@@ -301,12 +312,7 @@ fn new_rounds_reach_a_listening_daemon_by_gossip() {
     let held = loop {
         let s: serde_json::Value =
             serde_json::from_str(&ok(&run(&home, &["status", "--json"]))).unwrap();
-        let held = s["grid"]["chains"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["hash"] == hash.as_str())
-            .map_or(0, |c| c["rounds"].as_u64().unwrap());
+        let held = held_rounds(&s, &hash);
         if held >= 3 {
             let sources = &s["live"]["sources"];
             for fetched in ["swarm", "drand", "gateway"] {

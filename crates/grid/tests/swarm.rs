@@ -18,6 +18,13 @@ use zks_grid::{BeaconCache, CHUNK_ROUNDS, FetchCascade};
 
 const ROUNDS: u64 = CHUNK_ROUNDS + 4000;
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 fn signer() -> DevnetSigner {
     DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 3, 1_600_000_000)
 }
@@ -209,11 +216,7 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
     tokio::time::sleep(Duration::from_secs(2)).await; // let the mesh form
 
     // Rounds of now are gossiped; one from long ago is not looked at.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let head = chain.round_at(now);
+    let head = chain.round_at(unix_now());
     let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
         signer.sign_range(head - 1, head).unwrap(),
         &mut ChaCha20Rng::seed_from_u64(2),
@@ -272,11 +275,7 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
 async fn old_gossip_is_ignored_and_a_false_copy_of_a_held_round_is_banned() {
     let signer = signer();
     let chain = signer.chain().clone();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let head = chain.round_at(now);
+    let head = chain.round_at(unix_now());
     let (held, _) = BatchVerifier::new(&chain).unwrap().verify_split(
         signer.sign_range(head - 2, head - 1).unwrap(),
         &mut ChaCha20Rng::seed_from_u64(4),

@@ -68,6 +68,24 @@ const typeInto = (label: string, value: string) =>
   fireEvent.input(screen.getByLabelText(label), { target: { value } });
 const value = (label: string) => (screen.getByLabelText(label) as HTMLInputElement).value;
 
+/** Submits empty, short and mismatched new passphrases: each is refused
+ * with its reason, locally. */
+async function refusesWeakNewPassphrases(section: HTMLElement, submit: () => Promise<unknown>) {
+  const alert = () => within(section).getByRole('alert').textContent;
+  await typeInto('New passphrase', '');
+  await typeInto('Confirm new passphrase', '');
+  await submit();
+  expect(alert()).toContain('Choose a passphrase.');
+  await typeInto('New passphrase', 'short');
+  await typeInto('Confirm new passphrase', 'short');
+  await submit();
+  expect(alert()).toContain('at least 8 characters');
+  await typeInto('New passphrase', 'second passphrase');
+  await typeInto('Confirm new passphrase', 'second passphrase!');
+  await submit();
+  expect(alert()).toContain('The two passphrases differ.');
+}
+
 async function security() {
   render(Settings);
   return screen.findByRole('region', { name: 'Security' });
@@ -109,12 +127,7 @@ describe('Settings, Security section', () => {
         fireEvent.click(
           within(section).getByRole('button', { name: 'Protect with a passphrase' }),
         );
-      await submit();
-      expect(within(section).getByRole('alert').textContent).toContain('Choose a passphrase.');
-      await typeInto('New passphrase', 'short');
-      await typeInto('Confirm new passphrase', 'short');
-      await submit();
-      expect(within(section).getByRole('alert').textContent).toContain('at least 8 characters');
+      await refusesWeakNewPassphrases(section, submit);
       expect(b.of('vault_change')).toHaveLength(0);
       await typeInto('New passphrase', 'second passphrase');
       await typeInto('Confirm new passphrase', 'second passphrase');
@@ -201,16 +214,7 @@ describe('Settings, Security section', () => {
       'Enter the current passphrase.',
     );
     await typeInto('Current passphrase', CURRENT);
-    await submit();
-    expect(within(section).getByRole('alert').textContent).toContain('Choose a passphrase.');
-    await typeInto('New passphrase', 'short');
-    await typeInto('Confirm new passphrase', 'short');
-    await submit();
-    expect(within(section).getByRole('alert').textContent).toContain('at least 8 characters');
-    await typeInto('New passphrase', 'second passphrase');
-    await typeInto('Confirm new passphrase', 'second passphrase!');
-    await submit();
-    expect(within(section).getByRole('alert').textContent).toContain('The two passphrases differ.');
+    await refusesWeakNewPassphrases(section, submit);
     expect(b.of('vault_change')).toHaveLength(0);
   });
 
