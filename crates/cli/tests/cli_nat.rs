@@ -13,7 +13,11 @@
 //! bootstrap peer and nothing else: it must find out by itself that it is
 //! not reachable, reserve a slot on S and advertise the relayed address;
 //! B (paired with A through the codes, which carry that address) then
-//! delivers a message to A through S. Needs root (namespaces, nftables);
+//! delivers a message to A through S. A second run opens the NAT to all
+//! outbound connections (a home router): there A dials B directly once B
+//! reached it through S (connection reversal), and B reaches A after S is
+//! gone. Needs root (namespaces,
+//! nftables);
 //! without it the test fails with that reason.
 
 mod common;
@@ -29,6 +33,7 @@ use common::{PASSPHRASE, Running, ok, quicknet};
 const S_ADDR: &str = "/ip4/10.77.1.2/tcp/4001";
 const B_ADDR: &str = "/ip4/10.77.1.2/tcp/4002";
 const A_ADDR: &str = "/ip4/10.77.2.2/tcp/4003";
+const O_ADDR: &str = "/ip4/10.77.1.2/tcp/4004";
 
 /// Runs `ip ARGS…`, panicking with its stderr on failure.
 fn ip(args: &[&str]) {
@@ -51,7 +56,9 @@ struct Nat {
 }
 
 impl Nat {
-    fn new() -> Nat {
+    /// With `open`, A may open connections to anyone (as behind a home
+    /// router); without, only to S.
+    fn new(open: bool) -> Nat {
         static RUN: AtomicU32 = AtomicU32::new(0);
         let tag = format!(
             "zn{}x{}",
@@ -134,6 +141,11 @@ impl Nat {
             "10.77.2.1",
         ]);
         nat.exec(&nat.router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        let outbound = if open {
+            ""
+        } else {
+            "ip daddr 10.77.1.2 tcp dport 4001"
+        };
         let rules = format!(
             "table ip zksnat {{
                chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"{rtr_pub}\" masquerade; }}
@@ -141,7 +153,7 @@ impl Nat {
              table inet zksfw {{
                chain through {{ type filter hook forward priority filter; policy drop;
                  ct state established,related accept
-                 iifname \"{rtr_prv}\" oifname \"{rtr_pub}\" ip daddr 10.77.1.2 tcp dport 4001 accept
+                 iifname \"{rtr_prv}\" oifname \"{rtr_pub}\" {outbound} accept
                }}
              }}"
         );
@@ -304,8 +316,41 @@ fn log_lines(log: &Path, needle: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it() {
+/// S (seeder, relay) and B on the public side, A behind the NAT (`open`:
+/// A may dial anyone, else only S), each a running daemon; A has reserved
+/// a slot on S by itself, A and B are paired through codes carrying A's
+/// relayed address, and one message went each way, B's through S.
+struct World {
+    // Dropped in this order: the daemons die before their namespaces go.
+    s_daemon: Option<Running>,
+    _o_daemon: Option<Running>,
+    _a_daemon: Running,
+    _b_daemon: Running,
+    nat: Nat,
+    a: PathBuf,
+    b: PathBuf,
+    tmp: tempfile::TempDir,
+}
+
+impl World {
+    fn log(&self, n: &str) -> PathBuf {
+        self.tmp.path().join(format!("{n}.log"))
+    }
+
+    fn logs(&self) -> String {
+        ["a", "b", "s", "o"]
+            .iter()
+            .map(|n| {
+                format!(
+                    "== {n}\n{}",
+                    std::fs::read_to_string(self.log(n)).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+}
+
+fn through_the_relay(open: bool) -> World {
     // Like the disk-full tests: without root this fails loudly, never
     // passes by skipping.
     assert!(
@@ -316,9 +361,7 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
     let home = |n: &str| -> PathBuf { tmp.path().join(n) };
     let (s, a, b) = (home("s"), home("a"), home("b"));
     let log = |n: &str| -> PathBuf { tmp.path().join(format!("{n}.log")) };
-    // Declared first, dropped last: the daemons die before their
-    // namespaces go.
-    let nat = Nat::new();
+    let nat = Nat::new(open);
 
     // The NAT itself: A reaches the public side; nobody reaches A.
     ok(&run_in(
@@ -326,14 +369,28 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
         &s,
         &["settings", "set", "seeding", "true"],
     ));
-    let (_ds, s_peer) = daemon_in(
+    let (ds, s_peer) = daemon_in(
         &nat.public,
         &s,
         &["--listen", S_ADDR, "--external", S_ADDR],
         &log("s"),
     );
     let s_full = format!("{S_ADDR}/p2p/{s_peer}");
-    let (_db, b_peer) = daemon_in(
+    // Behind the open NAT, A would dial B by itself once S's DHT named B;
+    // so there B knows only O, another public peer, and B's first way to A
+    // is S's circuit.
+    let (o_daemon, b_bootstrap) = if open {
+        let (o, o_peer) = daemon_in(
+            &nat.public,
+            &home("o"),
+            &["--listen", O_ADDR, "--external", O_ADDR],
+            &log("o"),
+        );
+        (Some(o), format!("{O_ADDR}/p2p/{o_peer}"))
+    } else {
+        (None, s_full.clone())
+    };
+    let (db, b_peer) = daemon_in(
         &nat.public,
         &b,
         &[
@@ -342,11 +399,11 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
             "--external",
             B_ADDR,
             "--bootstrap",
-            &s_full,
+            &b_bootstrap,
         ],
         &log("b"),
     );
-    let (_da, a_peer) = daemon_in(
+    let (da, a_peer) = daemon_in(
         &nat.private,
         &a,
         &["--listen", A_ADDR, "--bootstrap", &s_full],
@@ -364,9 +421,10 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
         !nat.connects(&nat.public, "10.77.2.2", 4003),
         "the public side must not reach A directly"
     );
-    assert!(
-        !nat.connects(&nat.private, "10.77.1.2", 4002),
-        "A may open connections to S only"
+    assert_eq!(
+        nat.connects(&nat.private, "10.77.1.2", 4002),
+        open,
+        "A may open connections to S only, or to anyone"
     );
 
     // A reserves a slot on S by itself and advertises the relayed address.
@@ -382,8 +440,7 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH),
         std::fs::read_to_string(log("a")).unwrap_or_default()
     );
-    // S and B have a declared public address: they reserve nothing (so A,
-    // which may only open connections to S, cannot reach B by itself).
+    // S and B have a declared public address: they reserve nothing.
     for home in [&s, &b] {
         assert!(
             !published(home).iter().any(|x| x.contains("/p2p-circuit")),
@@ -457,8 +514,6 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
             .then_some(())
     });
     assert!(answered.is_some(), "A's answer did not reach B");
-    // Still no way in from outside but the relay.
-    assert!(!nat.connects(&nat.public, "10.77.2.2", 4003));
 
     // B dialed A through S (A's relay client saw the circuit come in).
     let inbound = format!("InboundCircuitEstablished {{ src_peer_id: PeerId(\"{b_peer}\")");
@@ -467,10 +522,27 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
         "{}",
         std::fs::read_to_string(log("a")).unwrap_or_default()
     );
+    World {
+        s_daemon: Some(ds),
+        _o_daemon: o_daemon,
+        _a_daemon: da,
+        _b_daemon: db,
+        nat,
+        a,
+        b,
+        tmp,
+    }
+}
+
+#[test]
+fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it() {
+    let w = through_the_relay(false);
+    // Still no way in from outside but the relay.
+    assert!(!w.nat.connects(&w.nat.public, "10.77.2.2", 4003));
     // Hole punching (DCUtR) is tried on the relayed connection; with no
     // direct path either way it cannot succeed. Whether an attempt was
     // logged by now depends on timing, so it is only reported.
-    let punched: Vec<String> = [log("a"), log("b")]
+    let punched: Vec<String> = [w.log("a"), w.log("b")]
         .iter()
         .flat_map(|l| log_lines(l, "hole punch"))
         .collect();
@@ -480,11 +552,56 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
     );
     eprintln!("DCUtR: {punched:#?}");
     if std::env::var_os("ZKS_NAT_LOGS").is_some() {
-        for n in ["a", "b", "s"] {
-            eprintln!(
-                "== {n}\n{}",
-                std::fs::read_to_string(log(n)).unwrap_or_default()
-            );
-        }
+        eprintln!("{}", w.logs());
     }
+}
+
+/// Behind a NAT that lets A dial out to anyone (a home router): B reaches
+/// A through S's relay, then A dials B's own address (connection
+/// reversal) and the two have a direct connection; the relay goes away and
+/// B's next message still reaches A. DCUtR runs too and now gets B's
+/// declared address (it got none before: "Protocol error"), but its hole
+/// punch cannot succeed here: A's attempt is simply accepted by B, and both
+/// then wait as listeners.
+#[test]
+fn behind_a_home_router_the_relayed_contact_is_reached_directly_and_the_relay_can_go() {
+    let mut w = through_the_relay(true);
+    let direct = wait_until(Duration::from_secs(30), || {
+        log_lines(&w.log("a"), "connection reversal: direct connection")
+            .into_iter()
+            .next()
+    });
+    assert!(
+        direct.is_some(),
+        "A never connected to B directly:\n{}",
+        w.logs()
+    );
+    let offered_nothing: Vec<String> = [w.log("a"), w.log("b")]
+        .iter()
+        .flat_map(|l| log_lines(l, "Protocol error"))
+        .collect();
+    assert!(
+        offered_nothing.is_empty(),
+        "DCUtR had no address of B's: {offered_nothing:?}"
+    );
+    // The relay stops; A is still not reachable from outside, but the
+    // direct connection A opened carries B's next message.
+    drop(w.s_daemon.take());
+    assert!(!w.nat.connects(&w.nat.public, "10.77.2.2", 4003));
+    ok(&run_in(
+        &w.nat.public,
+        &w.b,
+        &["send", "Alice", "without the relay"],
+    ));
+    let delivered = wait_until(Duration::from_secs(30), || {
+        inbox(&w.nat.private, &w.a)
+            .iter()
+            .any(|m| m["direction"] == "in" && m["text"] == "without the relay")
+            .then_some(())
+    });
+    assert!(
+        delivered.is_some(),
+        "B's message after the relay stopped did not arrive:\n{}",
+        w.logs()
+    );
 }

@@ -521,9 +521,77 @@ pub struct InboundMessage {
 /// "busy" and retries later.
 pub const INBOUND_QUEUE: usize = 256;
 
+/// Our declared public addresses (`zks daemon --external`), each reported
+/// first as a candidate, then confirmed. DCUtR offers a peer only the
+/// candidates it heard of, and the swarm (like Identify) drops a candidate
+/// that is confirmed already: an address confirmed outright would never be
+/// offered in a hole punch, and a peer behind a NAT would get no address
+/// of ours to dial.
+#[derive(Default)]
+struct Declared {
+    queue: std::collections::VecDeque<Multiaddr>,
+    confirm: Option<Multiaddr>,
+}
+
+impl NetworkBehaviour for Declared {
+    type ConnectionHandler = libp2p::swarm::dummy::ConnectionHandler;
+    type ToSwarm = std::convert::Infallible;
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        _: ConnectionId,
+        _: PeerId,
+        _: &Multiaddr,
+        _: &Multiaddr,
+    ) -> Result<libp2p::swarm::THandler<Self>, libp2p::swarm::ConnectionDenied> {
+        Ok(libp2p::swarm::dummy::ConnectionHandler)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        _: ConnectionId,
+        _: PeerId,
+        _: &Multiaddr,
+        _: libp2p::core::Endpoint,
+        _: libp2p::core::transport::PortUse,
+    ) -> Result<libp2p::swarm::THandler<Self>, libp2p::swarm::ConnectionDenied> {
+        Ok(libp2p::swarm::dummy::ConnectionHandler)
+    }
+
+    fn on_swarm_event(&mut self, _: libp2p::swarm::FromSwarm) {}
+
+    fn on_connection_handler_event(
+        &mut self,
+        _: PeerId,
+        _: ConnectionId,
+        event: libp2p::swarm::THandlerOutEvent<Self>,
+    ) {
+        match event {}
+    }
+
+    fn poll(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<libp2p::swarm::ToSwarm<Self::ToSwarm, libp2p::swarm::THandlerInEvent<Self>>>
+    {
+        use libp2p::swarm::ToSwarm;
+        if let Some(addr) = self.confirm.take() {
+            return std::task::Poll::Ready(ToSwarm::ExternalAddrConfirmed(addr));
+        }
+        match self.queue.pop_front() {
+            Some(addr) => {
+                self.confirm = Some(addr.clone());
+                std::task::Poll::Ready(ToSwarm::NewExternalAddrCandidate(addr))
+            }
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     limits: connection_limits::Behaviour,
+    declared: Declared,
     memory: memory_connection_limits::Behaviour,
     msg: request_response::Behaviour<BytesCodec>,
     file: request_response::Behaviour<BytesCodec>,
@@ -917,6 +985,9 @@ struct EventLoop {
     limits: Limits,
     /// The open connections (as many as the swarm holds).
     connections: HashMap<ConnectionId, (PeerId, ConnectedPoint)>,
+    /// Peers reached only through a relay that we dialed directly, and
+    /// when (see [`EventLoop::reverse_relayed`]).
+    reversals: HashMap<PeerId, Instant>,
     /// Relay slots of our own: [`RELAY_SLOTS`] at most.
     relay: RelaySlots,
 }
@@ -1008,6 +1079,7 @@ pub async fn start(
                         .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
                         .with_max_established_per_peer(Some(MAX_PER_PEER)),
                 ),
+                declared: Declared::default(),
                 memory: memory_connection_limits::Behaviour::with_max_bytes(
                     limits.max_memory_bytes,
                 ),
@@ -1114,6 +1186,7 @@ pub async fn start(
         served: HashMap::new(),
         limits: config.limits,
         connections: HashMap::new(),
+        reversals: HashMap::new(),
         relay: RelaySlots {
             started: Instant::now(),
             probed_unreachable: false,
@@ -1265,7 +1338,7 @@ impl EventLoop {
                 };
                 self.swarm.behaviour_mut().relay.set_status(Some(status));
             }
-            Command::External(addr) => self.swarm.add_external_address(addr),
+            Command::External(addr) => self.swarm.behaviour_mut().declared.queue.push_back(addr),
             Command::Connections(peer, tx) => {
                 let _ = tx.send(
                     self.connections
@@ -1415,6 +1488,46 @@ impl EventLoop {
         known.truncate(8);
     }
 
+    /// Connection reversal: a peer we are connected to only through a
+    /// relay, which lists direct addresses, is dialed at them. If it is
+    /// reachable (a public peer that reached us, behind our NAT, through
+    /// our relay slot) this gives a direct connection, so the relay is no
+    /// longer needed. DCUtR cannot do it: its hole punch expects both sides'
+    /// connection attempts to cross, and when one simply accepts the
+    /// other's, both wait as listeners. Tried at most once per
+    /// [`RELAY_RETRY`] per peer.
+    fn reverse_relayed(&mut self, peer: PeerId, listen: &[Multiaddr]) {
+        let mut points = self.connections.values().filter(|(p, _)| *p == peer);
+        if points.clone().next().is_none() || !points.all(|(_, e)| e.is_relayed()) {
+            return;
+        }
+        let direct: Vec<Multiaddr> = listen
+            .iter()
+            .filter(|a| !a.iter().any(|p| p == Protocol::P2pCircuit))
+            .cloned()
+            .collect();
+        let now = Instant::now();
+        if direct.is_empty()
+            || self
+                .reversals
+                .get(&peer)
+                .is_some_and(|at| now.duration_since(*at) < RELAY_RETRY)
+        {
+            return;
+        }
+        if self.reversals.len() >= REMEMBERED_PEERS {
+            self.reversals.clear();
+        }
+        self.reversals.insert(peer, now);
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+            .condition(libp2p::swarm::dial_opts::PeerCondition::Always)
+            .addresses(direct)
+            .build();
+        if let Err(e) = self.swarm.dial(opts) {
+            tracing::debug!(%peer, "connection reversal: cannot dial: {e}");
+        }
+    }
+
     /// Whether this node is publicly reachable: a confirmed or declared
     /// external address that is not itself relayed.
     fn publicly_reachable(&self) -> bool {
@@ -1545,6 +1658,9 @@ impl EventLoop {
                 endpoint,
                 ..
             } => {
+                if !endpoint.is_relayed() && self.reversals.contains_key(&peer_id) {
+                    tracing::info!(peer = %peer_id, "connection reversal: direct connection");
+                }
                 self.connections.insert(connection_id, (peer_id, endpoint));
             }
             SwarmEvent::ConnectionClosed {
@@ -1567,6 +1683,7 @@ impl EventLoop {
                 ..
             })) => {
                 self.remember(peer_id, &info.listen_addrs);
+                self.reverse_relayed(peer_id, &info.listen_addrs);
                 if info.protocols.contains(&relay::HOP_PROTOCOL_NAME) {
                     if self.relay.hops.insert(peer_id) {
                         self.keep_relay_slots();
