@@ -95,6 +95,9 @@ pub struct Limits {
     /// How long to wait for a confirmed public address before taking
     /// relay slots ([`RESERVE_AFTER`]).
     pub reserve_after: Duration,
+    /// How long a slot on our relay server lasts unless renewed
+    /// ([`RELAY_RESERVATION_DURATION`]).
+    pub relay_reservation: Duration,
 }
 
 impl Default for Limits {
@@ -106,6 +109,7 @@ impl Default for Limits {
             max_incoming: MAX_INCOMING,
             max_memory_bytes: MAX_MEMORY,
             reserve_after: RESERVE_AFTER,
+            relay_reservation: RELAY_RESERVATION_DURATION,
         }
     }
 }
@@ -159,11 +163,11 @@ pub const RELAY_RETRY: Duration = Duration::from_secs(60);
 /// The relay server's configuration: the caps above; libp2p's default rate
 /// limits stay (per peer 30 reservations and 30 circuits per 2 minutes,
 /// per IP address 60 of each per minute).
-fn relay_config() -> relay::Config {
+fn relay_config(limits: &Limits) -> relay::Config {
     relay::Config {
         max_reservations: RELAY_MAX_RESERVATIONS,
         max_reservations_per_peer: RELAY_RESERVATIONS_PER_PEER,
-        reservation_duration: RELAY_RESERVATION_DURATION,
+        reservation_duration: limits.relay_reservation,
         max_circuits: RELAY_MAX_CIRCUITS,
         max_circuits_per_peer: RELAY_CIRCUITS_PER_PEER,
         max_circuit_duration: RELAY_CIRCUIT_DURATION,
@@ -1130,7 +1134,7 @@ pub async fn start(
                 mdns: mdns.into(),
                 autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
                 relay_client,
-                relay: relay::Behaviour::new(peer_id, relay_config()),
+                relay: relay::Behaviour::new(peer_id, relay_config(&limits)),
                 dcutr: dcutr::Behaviour::new(peer_id),
             })
         })

@@ -332,14 +332,25 @@ async fn old_gossip_is_ignored_and_a_false_copy_of_a_held_round_is_banned() {
 
 /// A swarm that takes messages and acknowledges each one `ok` at once.
 async fn message_sink(limits: swarm::Limits) -> (SwarmClient, libp2p::Multiaddr) {
+    let client = acking(SwarmConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        limits,
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    })
+    .await;
+    let addr = addr_of(&client, "tcp").await;
+    (client, addr)
+}
+
+/// A swarm started with `config` that acknowledges every message `ok` at
+/// once.
+async fn acking(config: SwarmConfig) -> SwarmClient {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
     let config = SwarmConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        limits,
         inbound: Some(tx),
-        ..SwarmConfig::new(Keypair::generate_ed25519())
+        ..config
     };
     let client = swarm::start(config, cache).await.unwrap();
     let acks = client.clone();
@@ -349,8 +360,7 @@ async fn message_sink(limits: swarm::Limits) -> (SwarmClient, libp2p::Multiaddr)
             let _ = acks.acknowledge(m.reply, b"ok".to_vec()).await;
         }
     });
-    let addr = addr_of(&client, "tcp").await;
-    (client, addr)
+    client
 }
 
 async fn sender() -> SwarmClient {
@@ -607,10 +617,16 @@ async fn incoming_connections_beyond_the_cap_are_refused() {
 /// (the switch seeding flips) and hands out that address with its
 /// reservations.
 async fn relay() -> (tempfile::TempDir, SwarmClient, libp2p::Multiaddr) {
+    relay_with(swarm::Limits::default()).await
+}
+
+/// [`relay`] with `limits`.
+async fn relay_with(limits: swarm::Limits) -> (tempfile::TempDir, SwarmClient, libp2p::Multiaddr) {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        limits,
         ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     let client = swarm::start(config, cache).await.unwrap();
@@ -766,4 +782,43 @@ async fn a_lost_relay_slot_is_taken_on_another_relay() {
         "the relay that stopped seeding was disconnected"
     );
     drop((gone_dir, fourth_dir, dir));
+}
+
+/// A relay slot outlives its reservation: the node renews it (libp2p's
+/// relay client, at 3/4 of its time) and the relay keeps carrying circuits
+/// to it. Here a reservation lasts 8 s (renewed after 6 s: the expiry is
+/// in whole seconds) and the circuit is used after 20 s; an unrenewed slot
+/// would be gone by then and the relay would refuse it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_slot_is_renewed_and_carries_circuits_after_its_first_reservation_ran_out() {
+    let (_relay_dir, relay, relay_addr) = relay_with(swarm::Limits {
+        relay_reservation: Duration::from_secs(8),
+        ..swarm::Limits::default()
+    })
+    .await;
+    // The node listens nowhere: the relay is its only way in.
+    let node = acking(SwarmConfig {
+        bootstrap: vec![relay_addr.with(Protocol::P2p(relay.peer_id()))],
+        limits: swarm::Limits {
+            reserve_after: Duration::ZERO,
+            ..swarm::Limits::default()
+        },
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    })
+    .await;
+    wait_for_slots(&node, "a slot", |h| h.contains(&relay.peer_id())).await;
+    let relayed = node
+        .listen_addrs()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(relays_held(&node).await.contains(&relay.peer_id()));
+    let answer = sender()
+        .await
+        .send_message(node.peer_id(), vec![relayed], b"still there?".to_vec())
+        .await;
+    assert_eq!(answer.as_deref(), Ok(&b"ok"[..]), "{answer:?}");
 }
