@@ -16,9 +16,9 @@
 //! delivers a message to A through S. A second run opens the NAT to all
 //! outbound connections (a home router): there A dials B directly once B
 //! reached it through S (connection reversal), and B reaches A after S is
-//! gone. Needs root (namespaces,
-//! nftables);
-//! without it the test fails with that reason.
+//! gone. A third run puts B behind a home router of its own: DCUtR punches
+//! a hole through both NATs. Needs root (namespaces, nftables); without it
+//! the test fails with that reason.
 
 mod common;
 
@@ -34,6 +34,7 @@ const S_ADDR: &str = "/ip4/10.77.1.2/tcp/4001";
 const B_ADDR: &str = "/ip4/10.77.1.2/tcp/4002";
 const A_ADDR: &str = "/ip4/10.77.2.2/tcp/4003";
 const O_ADDR: &str = "/ip4/10.77.1.2/tcp/4004";
+const B2_ADDR: &str = "/ip4/10.77.4.2/tcp/4002";
 
 /// Runs `ip ARGS…`, panicking with its stderr on failure.
 fn ip(args: &[&str]) {
@@ -53,22 +54,47 @@ struct Nat {
     public: String,
     router: String,
     private: String,
+    /// With [`Topology::TwoNats`]: B's own router and private side.
+    router2: Option<String>,
+    private2: Option<String>,
+}
+
+/// What a home router does with unasked-for packets to itself: drops them
+/// without an answer (a kernel answers a SYN to a closed port with a RST,
+/// which would end a hole punch before the other side's SYN comes in).
+const QUIET_ROUTER: &str = "chain quiet { type filter hook input priority filter; policy drop;
+                 ct state established,related accept
+                 iifname \"lo\" accept
+               }";
+
+/// Where A may connect to and where B lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Topology {
+    /// A may open connections to S only; B is public.
+    Closed,
+    /// A may open connections to anyone (a home router); B is public.
+    HomeRouter,
+    /// A and B each behind a home router of their own (B at 10.77.4.2,
+    /// its router at 10.77.3.1 on the public side).
+    TwoNats,
 }
 
 impl Nat {
-    /// With `open`, A may open connections to anyone (as behind a home
-    /// router); without, only to S.
-    fn new(open: bool) -> Nat {
+    fn new(topology: Topology) -> Nat {
+        let open = topology != Topology::Closed;
         static RUN: AtomicU32 = AtomicU32::new(0);
         let tag = format!(
             "zn{}x{}",
             std::process::id() % 100_000,
             RUN.fetch_add(1, Ordering::Relaxed)
         );
+        let two = topology == Topology::TwoNats;
         let nat = Nat {
             public: format!("{tag}-pub"),
             router: format!("{tag}-rtr"),
             private: format!("{tag}-prv"),
+            router2: two.then(|| format!("{tag}-rt2")),
+            private2: two.then(|| format!("{tag}-pv2")),
         };
         for ns in [&nat.public, &nat.router, &nat.private] {
             ip(&["netns", "add", ns]);
@@ -146,6 +172,7 @@ impl Nat {
         } else {
             "ip daddr 10.77.1.2 tcp dport 4001"
         };
+        let quiet = if two { QUIET_ROUTER } else { "" };
         let rules = format!(
             "table ip zksnat {{
                chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"{rtr_pub}\" masquerade; }}
@@ -155,6 +182,7 @@ impl Nat {
                  ct state established,related accept
                  iifname \"{rtr_prv}\" oifname \"{rtr_pub}\" {outbound} accept
                }}
+               {quiet}
              }}"
         );
         let rules_file = std::env::temp_dir().join(format!("{tag}.nft"));
@@ -164,7 +192,87 @@ impl Nat {
             &["nft", "-f", rules_file.to_str().expect("path")],
         );
         let _ = std::fs::remove_file(rules_file);
+        if let (Some(router2), Some(private2)) = (&nat.router2, &nat.private2) {
+            nat.second_site(&tag, router2, private2);
+        }
         nat
+    }
+
+    /// B's home router: public side 10.77.3.1 (on the public namespace's
+    /// 10.77.3.2, which forwards between the two routers), private side
+    /// 10.77.4.1, B at 10.77.4.2; masquerading, all outbound allowed.
+    fn second_site(&self, tag: &str, router2: &str, private2: &str) {
+        for ns in [router2, private2] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        let (pub_if, rtr_pub, rtr_prv, prv_if) = (
+            format!("{tag}q"),
+            format!("{tag}s0"),
+            format!("{tag}s1"),
+            format!("{tag}b"),
+        );
+        for (a, a_ns, b, b_ns) in [
+            (&rtr_pub, router2, &pub_if, self.public.as_str()),
+            (&rtr_prv, router2, &prv_if, private2),
+        ] {
+            ip(&[
+                "link", "add", "name", a, "netns", a_ns, "type", "veth", "peer", "name", b,
+                "netns", b_ns,
+            ]);
+        }
+        for (ns, dev, addr) in [
+            (self.public.as_str(), &pub_if, "10.77.3.2/24"),
+            (router2, &rtr_pub, "10.77.3.1/24"),
+            (router2, &rtr_prv, "10.77.4.1/24"),
+            (private2, &prv_if, "10.77.4.2/24"),
+        ] {
+            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        ip(&["-n", router2, "route", "add", "default", "via", "10.77.3.2"]);
+        ip(&[
+            "-n",
+            private2,
+            "route",
+            "add",
+            "default",
+            "via",
+            "10.77.4.1",
+        ]);
+        // Between the two routers packets cross the public namespace.
+        ip(&[
+            "-n",
+            &self.router,
+            "route",
+            "add",
+            "10.77.3.0/24",
+            "via",
+            "10.77.1.2",
+        ]);
+        self.exec(&self.public, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        self.exec(router2, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        let rules = format!(
+            "table ip zksnat {{
+               chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"{rtr_pub}\" masquerade; }}
+             }}
+             table inet zksfw {{
+               chain through {{ type filter hook forward priority filter; policy drop;
+                 ct state established,related accept
+                 iifname \"{rtr_prv}\" oifname \"{rtr_pub}\" accept
+               }}
+               {QUIET_ROUTER}
+             }}"
+        );
+        let rules_file = std::env::temp_dir().join(format!("{tag}-2.nft"));
+        std::fs::write(&rules_file, rules).expect("rules file");
+        self.exec(router2, &["nft", "-f", rules_file.to_str().expect("path")]);
+        let _ = std::fs::remove_file(rules_file);
+    }
+
+    /// The namespace B runs in.
+    fn b_ns(&self) -> &str {
+        self.private2.as_deref().unwrap_or(&self.public)
     }
 
     /// Runs a command inside `ns` to completion, which must succeed.
@@ -196,6 +304,10 @@ impl Nat {
 
 impl Drop for Nat {
     fn drop(&mut self) {
+        let second = [&self.private2, &self.router2];
+        for ns in second.into_iter().flatten() {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
         for ns in [&self.private, &self.router, &self.public] {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
@@ -327,6 +439,7 @@ struct World {
     _a_daemon: Running,
     _b_daemon: Running,
     nat: Nat,
+    b_ns: String,
     a: PathBuf,
     b: PathBuf,
     tmp: tempfile::TempDir,
@@ -350,7 +463,7 @@ impl World {
     }
 }
 
-fn through_the_relay(open: bool) -> World {
+fn through_the_relay(topology: Topology) -> World {
     // Like the disk-full tests: without root this fails loudly, never
     // passes by skipping.
     assert!(
@@ -361,7 +474,9 @@ fn through_the_relay(open: bool) -> World {
     let home = |n: &str| -> PathBuf { tmp.path().join(n) };
     let (s, a, b) = (home("s"), home("a"), home("b"));
     let log = |n: &str| -> PathBuf { tmp.path().join(format!("{n}.log")) };
-    let nat = Nat::new(open);
+    let nat = Nat::new(topology);
+    let open = topology != Topology::Closed;
+    let b_ns = nat.b_ns().to_owned();
 
     // The NAT itself: A reaches the public side; nobody reaches A.
     ok(&run_in(
@@ -376,10 +491,10 @@ fn through_the_relay(open: bool) -> World {
         &log("s"),
     );
     let s_full = format!("{S_ADDR}/p2p/{s_peer}");
-    // Behind the open NAT, A would dial B by itself once S's DHT named B;
-    // so there B knows only O, another public peer, and B's first way to A
-    // is S's circuit.
-    let (o_daemon, b_bootstrap) = if open {
+    // Behind the home router, A would dial a public B by itself once S's
+    // DHT named B; so there B knows only O, another public peer, and B's
+    // first way to A is S's circuit. Behind its own NAT, B is like A.
+    let (o_daemon, b_bootstrap) = if topology == Topology::HomeRouter {
         let (o, o_peer) = daemon_in(
             &nat.public,
             &home("o"),
@@ -390,19 +505,19 @@ fn through_the_relay(open: bool) -> World {
     } else {
         (None, s_full.clone())
     };
-    let (db, b_peer) = daemon_in(
-        &nat.public,
-        &b,
-        &[
+    let b_args: Vec<&str> = if topology == Topology::TwoNats {
+        vec!["--listen", B2_ADDR, "--bootstrap", &b_bootstrap]
+    } else {
+        vec![
             "--listen",
             B_ADDR,
             "--external",
             B_ADDR,
             "--bootstrap",
             &b_bootstrap,
-        ],
-        &log("b"),
-    );
+        ]
+    };
+    let (db, b_peer) = daemon_in(&b_ns, &b, &b_args, &log("b"));
     let (da, a_peer) = daemon_in(
         &nat.private,
         &a,
@@ -421,11 +536,13 @@ fn through_the_relay(open: bool) -> World {
         !nat.connects(&nat.public, "10.77.2.2", 4003),
         "the public side must not reach A directly"
     );
-    assert_eq!(
-        nat.connects(&nat.private, "10.77.1.2", 4002),
-        open,
-        "A may open connections to S only, or to anyone"
-    );
+    if topology != Topology::TwoNats {
+        assert_eq!(
+            nat.connects(&nat.private, "10.77.1.2", 4002),
+            open,
+            "A may open connections to S only, or to anyone"
+        );
+    }
 
     // A reserves a slot on S by itself and advertises the relayed address.
     let relayed = format!("{s_full}/p2p-circuit/p2p/{a_peer}");
@@ -440,8 +557,14 @@ fn through_the_relay(open: bool) -> World {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH),
         std::fs::read_to_string(log("a")).unwrap_or_default()
     );
-    // S and B have a declared public address: they reserve nothing.
-    for home in [&s, &b] {
+    // S (and a public B) have a declared public address: they reserve
+    // nothing.
+    let public_homes = if topology == Topology::TwoNats {
+        vec![&s]
+    } else {
+        vec![&s, &b]
+    };
+    for home in public_homes {
         assert!(
             !published(home).iter().any(|x| x.contains("/p2p-circuit")),
             "{:?}",
@@ -464,12 +587,12 @@ fn through_the_relay(open: bool) -> World {
         "the invite was written"
     );
     ok(&run_in(
-        &nat.public,
+        &b_ns,
         &b,
         &["pair", "accept", inv, "--as", "Alice", "--out", rep],
     ));
     let contacts: serde_json::Value =
-        serde_json::from_str(&ok(&run_in(&nat.public, &b, &["contacts", "--json"]))).unwrap();
+        serde_json::from_str(&ok(&run_in(&b_ns, &b, &["contacts", "--json"]))).unwrap();
     let known: Vec<&str> = contacts[0]["addresses"]
         .as_array()
         .unwrap()
@@ -482,18 +605,14 @@ fn through_the_relay(open: bool) -> World {
         &a,
         &["pair", "finish", rep, "--as", "Bob"],
     ));
-    for (ns, home) in [(&nat.private, &a), (&nat.public, &b)] {
+    for (ns, home) in [(&nat.private, &a), (&b_ns, &b)] {
         ok(&run_in(
             ns,
             home,
             &["beacon", "import", "--chain", "quicknet", &quicknet()],
         ));
     }
-    ok(&run_in(
-        &nat.public,
-        &b,
-        &["send", "Alice", "through the relay"],
-    ));
+    ok(&run_in(&b_ns, &b, &["send", "Alice", "through the relay"]));
     let delivered = wait_until(Duration::from_secs(60), || {
         inbox(&nat.private, &a)
             .iter()
@@ -503,12 +622,12 @@ fn through_the_relay(open: bool) -> World {
     assert!(
         delivered.is_some(),
         "B's message did not reach A: {:?}\nB's log:\n{}",
-        inbox(&nat.public, &b),
+        inbox(&b_ns, &b),
         std::fs::read_to_string(log("b")).unwrap_or_default()
     );
     ok(&run_in(&nat.private, &a, &["send", "Bob", "back out"]));
     let answered = wait_until(Duration::from_secs(60), || {
-        inbox(&nat.public, &b)
+        inbox(&b_ns, &b)
             .iter()
             .any(|m| m["direction"] == "in" && m["text"] == "back out")
             .then_some(())
@@ -523,6 +642,7 @@ fn through_the_relay(open: bool) -> World {
         std::fs::read_to_string(log("a")).unwrap_or_default()
     );
     World {
+        b_ns,
         s_daemon: Some(ds),
         _o_daemon: o_daemon,
         _a_daemon: da,
@@ -536,7 +656,7 @@ fn through_the_relay(open: bool) -> World {
 
 #[test]
 fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it() {
-    let w = through_the_relay(false);
+    let w = through_the_relay(Topology::Closed);
     // Still no way in from outside but the relay.
     assert!(!w.nat.connects(&w.nat.public, "10.77.2.2", 4003));
     // Hole punching (DCUtR) is tried on the relayed connection; with no
@@ -565,7 +685,7 @@ fn a_node_behind_a_nat_reserves_a_relay_slot_by_itself_and_is_reached_through_it
 /// then wait as listeners.
 #[test]
 fn behind_a_home_router_the_relayed_contact_is_reached_directly_and_the_relay_can_go() {
-    let mut w = through_the_relay(true);
+    let mut w = through_the_relay(Topology::HomeRouter);
     let direct = wait_until(Duration::from_secs(30), || {
         log_lines(&w.log("a"), "connection reversal: direct connection")
             .into_iter()
@@ -597,6 +717,40 @@ fn behind_a_home_router_the_relayed_contact_is_reached_directly_and_the_relay_ca
         inbox(&w.nat.private, &w.a)
             .iter()
             .any(|m| m["direction"] == "in" && m["text"] == "without the relay")
+            .then_some(())
+    });
+    assert!(
+        delivered.is_some(),
+        "B's message after the relay stopped did not arrive:\n{}",
+        w.logs()
+    );
+}
+
+/// A and B each behind a home router of their own: neither can be dialed.
+/// B reaches A through S; DCUtR then punches a hole through both NATs (A's
+/// first SYN is dropped at B's router but opens A's own; B's SYN then comes
+/// through it), and after S stops B's next message still reaches A.
+#[test]
+fn between_two_nats_dcutr_punches_a_hole_and_the_relay_can_go() {
+    let mut w = through_the_relay(Topology::TwoNats);
+    let punched = wait_until(Duration::from_secs(30), || {
+        [w.log("a"), w.log("b")]
+            .iter()
+            .flat_map(|l| log_lines(l, "hole punch: direct connection"))
+            .next()
+    });
+    assert!(punched.is_some(), "no hole was punched:\n{}", w.logs());
+    drop(w.s_daemon.take());
+    assert!(!w.nat.connects(&w.b_ns, "10.77.2.2", 4003));
+    ok(&run_in(
+        &w.b_ns,
+        &w.b,
+        &["send", "Alice", "through the hole"],
+    ));
+    let delivered = wait_until(Duration::from_secs(30), || {
+        inbox(&w.nat.private, &w.a)
+            .iter()
+            .any(|m| m["direction"] == "in" && m["text"] == "through the hole")
             .then_some(())
     });
     assert!(
