@@ -7,6 +7,9 @@
 //!   router ns: 10.77.1.1 | 10.77.2.1   forwarding; nftables: masquerade
 //!        │ veth                        out of the public side, and only
 //!   private ns: A 10.77.2.2:4003       replies (ct established) come in
+//!
+//!   two NATs: B instead at 10.77.4.2:4002 behind a second router
+//!             (10.77.3.1 on the public ns's 10.77.3.2, which forwards)
 //! ```
 //!
 //! A can dial out, nobody can dial A. A is started with S as its only
