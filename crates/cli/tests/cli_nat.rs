@@ -453,6 +453,25 @@ impl World {
         self.tmp.path().join(format!("{n}.log"))
     }
 
+    /// Stops S; A is still not reachable from outside, yet B's message
+    /// `text` reaches it (over a direct connection, then).
+    fn relay_stops_and_b_still_reaches_a(&mut self, text: &str) {
+        drop(self.s_daemon.take());
+        assert!(!self.nat.connects(&self.b_ns, "10.77.2.2", 4003));
+        ok(&run_in(&self.b_ns, &self.b, &["send", "Alice", text]));
+        let delivered = wait_until(Duration::from_secs(30), || {
+            inbox(&self.nat.private, &self.a)
+                .iter()
+                .any(|m| m["direction"] == "in" && m["text"] == text)
+                .then_some(())
+        });
+        assert!(
+            delivered.is_some(),
+            "B's message after the relay stopped did not arrive:\n{}",
+            self.logs()
+        );
+    }
+
     fn logs(&self) -> String {
         ["a", "b", "s", "o"]
             .iter()
@@ -707,26 +726,8 @@ fn behind_a_home_router_the_relayed_contact_is_reached_directly_and_the_relay_ca
         offered_nothing.is_empty(),
         "DCUtR had no address of B's: {offered_nothing:?}"
     );
-    // The relay stops; A is still not reachable from outside, but the
-    // direct connection A opened carries B's next message.
-    drop(w.s_daemon.take());
-    assert!(!w.nat.connects(&w.nat.public, "10.77.2.2", 4003));
-    ok(&run_in(
-        &w.nat.public,
-        &w.b,
-        &["send", "Alice", "without the relay"],
-    ));
-    let delivered = wait_until(Duration::from_secs(30), || {
-        inbox(&w.nat.private, &w.a)
-            .iter()
-            .any(|m| m["direction"] == "in" && m["text"] == "without the relay")
-            .then_some(())
-    });
-    assert!(
-        delivered.is_some(),
-        "B's message after the relay stopped did not arrive:\n{}",
-        w.logs()
-    );
+    // The direct connection A opened carries B's next message.
+    w.relay_stops_and_b_still_reaches_a("without the relay");
 }
 
 /// A and B each behind a home router of their own: neither can be dialed.
@@ -743,22 +744,5 @@ fn between_two_nats_dcutr_punches_a_hole_and_the_relay_can_go() {
             .next()
     });
     assert!(punched.is_some(), "no hole was punched:\n{}", w.logs());
-    drop(w.s_daemon.take());
-    assert!(!w.nat.connects(&w.b_ns, "10.77.2.2", 4003));
-    ok(&run_in(
-        &w.b_ns,
-        &w.b,
-        &["send", "Alice", "through the hole"],
-    ));
-    let delivered = wait_until(Duration::from_secs(30), || {
-        inbox(&w.nat.private, &w.a)
-            .iter()
-            .any(|m| m["direction"] == "in" && m["text"] == "through the hole")
-            .then_some(())
-    });
-    assert!(
-        delivered.is_some(),
-        "B's message after the relay stopped did not arrive:\n{}",
-        w.logs()
-    );
+    w.relay_stops_and_b_still_reaches_a("through the hole");
 }
