@@ -62,14 +62,6 @@ struct Nat {
     private2: Option<String>,
 }
 
-/// What a home router does with unasked-for packets to itself: drops them
-/// without an answer (a kernel answers a SYN to a closed port with a RST,
-/// which would end a hole punch before the other side's SYN comes in).
-const QUIET_ROUTER: &str = "chain quiet { type filter hook input priority filter; policy drop;
-                 ct state established,related accept
-                 iifname \"lo\" accept
-               }";
-
 /// Where A may connect to and where B lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Topology {
@@ -84,7 +76,6 @@ enum Topology {
 
 impl Nat {
     fn new(topology: Topology) -> Nat {
-        let open = topology != Topology::Closed;
         static RUN: AtomicU32 = AtomicU32::new(0);
         let tag = format!(
             "zn{}x{}",
@@ -99,58 +90,21 @@ impl Nat {
             router2: two.then(|| format!("{tag}-rt2")),
             private2: two.then(|| format!("{tag}-pv2")),
         };
-        for ns in [&nat.public, &nat.router, &nat.private] {
-            ip(&["netns", "add", ns]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        ip(&["netns", "add", &nat.public]);
+        ip(&["-n", &nat.public, "link", "set", "lo", "up"]);
+        let outbound = match topology {
+            Topology::Closed => "ip daddr 10.77.1.2 tcp dport 4001",
+            Topology::HomeRouter | Topology::TwoNats => "",
+        };
+        nat.site(&tag, 1, &nat.router, &nat.private, outbound, two);
+        if let (Some(router2), Some(private2)) = (&nat.router2, &nat.private2) {
+            nat.site(&tag, 2, router2, private2, "", true);
+            // Between the two routers packets cross the public namespace.
+            nat.exec(&nat.public, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
         }
-        let (pub_if, rtr_pub, rtr_prv, prv_if) = (
-            format!("{tag}p"),
-            format!("{tag}r0"),
-            format!("{tag}r1"),
-            format!("{tag}a"),
-        );
-        ip(&[
-            "link",
-            "add",
-            "name",
-            &rtr_pub,
-            "netns",
-            &nat.router,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &pub_if,
-            "netns",
-            &nat.public,
-        ]);
-        ip(&[
-            "link",
-            "add",
-            "name",
-            &rtr_prv,
-            "netns",
-            &nat.router,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &prv_if,
-            "netns",
-            &nat.private,
-        ]);
-        for (ns, dev, addr) in [
-            (&nat.public, &pub_if, "10.77.1.2/24"),
-            (&nat.router, &rtr_pub, "10.77.1.1/24"),
-            (&nat.router, &rtr_prv, "10.77.2.1/24"),
-            (&nat.private, &prv_if, "10.77.2.2/24"),
-        ] {
-            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-        }
-        // The public side routes everything to the router (as the internet
-        // would route the router's address), so dialing A's private
-        // address is dropped at the NAT, not refused locally.
+        // The public side routes everything else to the first router (as
+        // the internet would route the router's address), so dialing A's
+        // private address is dropped at the NAT, not refused locally.
         ip(&[
             "-n",
             &nat.public,
@@ -160,22 +114,60 @@ impl Nat {
             "via",
             "10.77.1.1",
         ]);
-        ip(&[
-            "-n",
-            &nat.private,
-            "route",
-            "add",
-            "default",
-            "via",
-            "10.77.2.1",
-        ]);
-        nat.exec(&nat.router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        let outbound = if open {
-            ""
+        nat
+    }
+
+    /// Site `n` (1 or 2): `router` on the public namespace's 10.77.(2n-1).0/24
+    /// (router .1, public namespace .2) and the private 10.77.2n.0/24
+    /// (router .1, the host in `private` .2). The router forwards and
+    /// masquerades out of its public side; from the private side it lets
+    /// out what `outbound` matches (nftables, "" for everything), and in
+    /// only replies. With `quiet`, unasked-for packets to the router itself
+    /// are dropped without an answer, as home routers do (a kernel answers a
+    /// SYN to a closed port with a RST, which ends a hole punch before the
+    /// other side's SYN comes in).
+    fn site(&self, tag: &str, n: u8, router: &str, private: &str, outbound: &str, quiet: bool) {
+        for ns in [router, private] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        let (pub_if, rtr_pub, rtr_prv, prv_if) = (
+            format!("{tag}p{n}"),
+            format!("{tag}r{n}a"),
+            format!("{tag}r{n}b"),
+            format!("{tag}h{n}"),
+        );
+        for (a, a_ns, b, b_ns) in [
+            (&rtr_pub, router, &pub_if, self.public.as_str()),
+            (&rtr_prv, router, &prv_if, private),
+        ] {
+            ip(&[
+                "link", "add", "name", a, "netns", a_ns, "type", "veth", "peer", "name", b,
+                "netns", b_ns,
+            ]);
+        }
+        let (outer, inner) = (2 * n - 1, 2 * n);
+        for (ns, dev, addr) in [
+            (self.public.as_str(), &pub_if, format!("10.77.{outer}.2/24")),
+            (router, &rtr_pub, format!("10.77.{outer}.1/24")),
+            (router, &rtr_prv, format!("10.77.{inner}.1/24")),
+            (private, &prv_if, format!("10.77.{inner}.2/24")),
+        ] {
+            ip(&["-n", ns, "addr", "add", &addr, "dev", dev]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        let (out_gw, in_gw) = (format!("10.77.{outer}.2"), format!("10.77.{inner}.1"));
+        ip(&["-n", router, "route", "add", "default", "via", &out_gw]);
+        ip(&["-n", private, "route", "add", "default", "via", &in_gw]);
+        self.exec(router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        let quiet = if quiet {
+            "chain quiet { type filter hook input priority filter; policy drop;
+                 ct state established,related accept
+                 iifname \"lo\" accept
+               }"
         } else {
-            "ip daddr 10.77.1.2 tcp dport 4001"
+            ""
         };
-        let quiet = if two { QUIET_ROUTER } else { "" };
         let rules = format!(
             "table ip zksnat {{
                chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"{rtr_pub}\" masquerade; }}
@@ -188,88 +180,9 @@ impl Nat {
                {quiet}
              }}"
         );
-        let rules_file = std::env::temp_dir().join(format!("{tag}.nft"));
+        let rules_file = std::env::temp_dir().join(format!("{tag}-{n}.nft"));
         std::fs::write(&rules_file, rules).expect("rules file");
-        nat.exec(
-            &nat.router,
-            &["nft", "-f", rules_file.to_str().expect("path")],
-        );
-        let _ = std::fs::remove_file(rules_file);
-        if let (Some(router2), Some(private2)) = (&nat.router2, &nat.private2) {
-            nat.second_site(&tag, router2, private2);
-        }
-        nat
-    }
-
-    /// B's home router: public side 10.77.3.1 (on the public namespace's
-    /// 10.77.3.2, which forwards between the two routers), private side
-    /// 10.77.4.1, B at 10.77.4.2; masquerading, all outbound allowed.
-    fn second_site(&self, tag: &str, router2: &str, private2: &str) {
-        for ns in [router2, private2] {
-            ip(&["netns", "add", ns]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        let (pub_if, rtr_pub, rtr_prv, prv_if) = (
-            format!("{tag}q"),
-            format!("{tag}s0"),
-            format!("{tag}s1"),
-            format!("{tag}b"),
-        );
-        for (a, a_ns, b, b_ns) in [
-            (&rtr_pub, router2, &pub_if, self.public.as_str()),
-            (&rtr_prv, router2, &prv_if, private2),
-        ] {
-            ip(&[
-                "link", "add", "name", a, "netns", a_ns, "type", "veth", "peer", "name", b,
-                "netns", b_ns,
-            ]);
-        }
-        for (ns, dev, addr) in [
-            (self.public.as_str(), &pub_if, "10.77.3.2/24"),
-            (router2, &rtr_pub, "10.77.3.1/24"),
-            (router2, &rtr_prv, "10.77.4.1/24"),
-            (private2, &prv_if, "10.77.4.2/24"),
-        ] {
-            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-        }
-        ip(&["-n", router2, "route", "add", "default", "via", "10.77.3.2"]);
-        ip(&[
-            "-n",
-            private2,
-            "route",
-            "add",
-            "default",
-            "via",
-            "10.77.4.1",
-        ]);
-        // Between the two routers packets cross the public namespace.
-        ip(&[
-            "-n",
-            &self.router,
-            "route",
-            "add",
-            "10.77.3.0/24",
-            "via",
-            "10.77.1.2",
-        ]);
-        self.exec(&self.public, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        self.exec(router2, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        let rules = format!(
-            "table ip zksnat {{
-               chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"{rtr_pub}\" masquerade; }}
-             }}
-             table inet zksfw {{
-               chain through {{ type filter hook forward priority filter; policy drop;
-                 ct state established,related accept
-                 iifname \"{rtr_prv}\" oifname \"{rtr_pub}\" accept
-               }}
-               {QUIET_ROUTER}
-             }}"
-        );
-        let rules_file = std::env::temp_dir().join(format!("{tag}-2.nft"));
-        std::fs::write(&rules_file, rules).expect("rules file");
-        self.exec(router2, &["nft", "-f", rules_file.to_str().expect("path")]);
+        self.exec(router, &["nft", "-f", rules_file.to_str().expect("path")]);
         let _ = std::fs::remove_file(rules_file);
     }
 
