@@ -5,7 +5,7 @@ import App from './App.svelte';
 import type { NodeStatus } from './lib/ipc';
 import { vault } from './lib/vault.svelte';
 import { nodeStatus } from './lib/nodeStatus.svelte';
-import { vaultStatus } from './lib/testing';
+import { settingsPage, vaultStatus } from './lib/testing';
 
 const status: NodeStatus = {
   version: '0.1.0',
@@ -32,30 +32,11 @@ describe('app shell', () => {
   it('shows the data folder and schema on the Settings screen', async () => {
     mockIPC((cmd) => {
       if (cmd === 'settings_get') {
-        return {
-          settings: {
-            seeding: false,
-            chains: ['quicknet'],
-            bootstrap: [],
-            drand_urls: ['https://api.drand.sh'],
-            gateways: [],
-            upload_rounds_per_sec: null,
-            cache_budget_bytes: 4 * 1024 ** 3,
-            mdns: true,
-            notifications: true,
-            listen_port: 0,
-          },
-          default_drand_urls: ['https://api.drand.sh'],
-          min_cache_budget_bytes: 64 * 1024 ** 2,
-          about: {
-            version: '0.1.0',
-            data_dir: '/home/alice/.local/share/zks',
-            downloads_dir: '/home/alice/Downloads',
-            peer_id: '12D3KooWAlice',
-            name: 'Alice',
-          },
-          autostart: null,
-        };
+        const page = settingsPage();
+        return settingsPage({
+          settings: { ...page.settings, listen_port: 0 },
+          about: { ...page.about, data_dir: '/home/alice/.local/share/zks' },
+        });
       }
       return status;
     });

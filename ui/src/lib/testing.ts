@@ -1,5 +1,5 @@
 // Sample data for component tests (not part of the app bundle: only tests import it).
-import type { Contact, Transfer, VaultStatus } from './ipc';
+import type { Contact, SettingsPage, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -48,6 +48,36 @@ export function vaultStatus(over: Partial<VaultStatus>): VaultStatus {
     min_passphrase_chars: 8,
     data_dir: '/home/alice/.local/share/entropygrid',
     error: null,
+    ...over,
+  };
+}
+
+/** A Settings page with sensible defaults: Alice's node with the stored
+ * defaults (quicknet, the drand API, a 4 GiB cache), no login entry. */
+export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
+  return {
+    settings: {
+      seeding: false,
+      chains: ['quicknet'],
+      bootstrap: [],
+      drand_urls: ['https://api.drand.sh'],
+      gateways: [],
+      upload_rounds_per_sec: null,
+      cache_budget_bytes: 4 * 1024 ** 3,
+      mdns: true,
+      notifications: true,
+      listen_port: 40123,
+    },
+    default_drand_urls: ['https://api.drand.sh'],
+    min_cache_budget_bytes: 64 * 1024 ** 2,
+    about: {
+      version: '0.1.0',
+      data_dir: '/home/alice/.local/share/entropygrid',
+      downloads_dir: '/home/alice/Downloads',
+      peer_id: '12D3KooWAlice',
+      name: 'Alice',
+    },
+    autostart: null,
     ...over,
   };
 }

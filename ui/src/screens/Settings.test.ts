@@ -10,6 +10,7 @@ import type {
   SettingsEdit,
   SettingsPage,
 } from '../lib/ipc';
+import { settingsPage } from '../lib/testing';
 
 const GiB = 1024 * 1024 * 1024;
 const DEFAULTS = [
@@ -34,20 +35,13 @@ const stored: NodeSettings = {
 };
 
 function page(over: Partial<SettingsPage> = {}): SettingsPage {
-  return {
+  const base = settingsPage();
+  return settingsPage({
     settings: { ...stored },
     default_drand_urls: DEFAULTS,
-    min_cache_budget_bytes: 64 * 1024 * 1024,
-    about: {
-      version: '0.1.0',
-      data_dir: '/home/alice/.local/share/entropygrid',
-      downloads_dir: '/home/alice/Downloads',
-      peer_id: PEER,
-      name: 'Alice',
-    },
-    autostart: null,
+    about: { ...base.about, peer_id: PEER },
     ...over,
-  };
+  });
 }
 
 type Save = (edit: SettingsEdit) => SavedSettings | IpcError;

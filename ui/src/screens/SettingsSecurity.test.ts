@@ -3,35 +3,12 @@ import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import Settings from './Settings.svelte';
 import { vault } from '../lib/vault.svelte';
-import { vaultStatus } from '../lib/testing';
-import type { IpcError, SettingsEdit, SettingsPage, VaultStatus } from '../lib/ipc';
+import { settingsPage, vaultStatus } from '../lib/testing';
+import type { IpcError, SettingsEdit, VaultStatus } from '../lib/ipc';
 
 const CURRENT = 'first passphrase';
 
-const page: SettingsPage = {
-  settings: {
-    seeding: false,
-    chains: ['quicknet'],
-    bootstrap: [],
-    drand_urls: ['https://api.drand.sh'],
-    gateways: [],
-    upload_rounds_per_sec: null,
-    cache_budget_bytes: 4 * 1024 ** 3,
-    mdns: true,
-    notifications: true,
-    listen_port: 40123,
-  },
-  default_drand_urls: ['https://api.drand.sh'],
-  min_cache_budget_bytes: 64 * 1024 ** 2,
-  about: {
-    version: '0.1.0',
-    data_dir: '/home/alice/.local/share/entropygrid',
-    downloads_dir: '/home/alice/Downloads',
-    peer_id: '12D3KooWAlice',
-    name: 'Alice',
-  },
-  autostart: null,
-};
+const page = settingsPage();
 
 /** Settings plus the vault commands; `change` answers vault_change. */
 function backend(opts: {
