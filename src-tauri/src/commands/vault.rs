@@ -297,6 +297,12 @@ mod tests {
     use crate::commands::test_support::{PASSPHRASE, TempHome};
     use crate::commands::{chat, node as node_cmd, pairing};
 
+    /// The app at start on `home` (with `ZKS_PASSPHRASE` set to `env`, if
+    /// any) on a machine without an OS keyring.
+    pub(super) async fn opened(home: &TempHome, env: Option<&str>) -> AppNode {
+        open_dir(home.data_dir(), env.map(Unlock::passphrase), || false).await
+    }
+
     async fn locked_passphrase_home(label: &str) -> (TempHome, AppNode, (String, String)) {
         let home = TempHome::new(label);
         let node = Node::start(NodeConfig {
@@ -308,7 +314,7 @@ mod tests {
         let me = node.whoami().unwrap();
         node.stop().await;
         drop(node);
-        let app = open_dir(home.data_dir(), None, || false).await;
+        let app = opened(&home, None).await;
         (home, app, me)
     }
 
@@ -423,7 +429,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_home_gets_the_chosen_passphrase_and_a_short_one_is_refused() {
         let home = TempHome::new("vault-create");
-        let app = open_dir(home.data_dir(), None, || false).await;
+        let app = opened(&home, None).await;
         let locked = status(&app);
         assert_eq!((locked.state, locked.needs), ("locked", Some("create")));
         assert!(!locked.upgrade);
@@ -446,7 +452,7 @@ mod tests {
             VaultState::Protected(KeyProtection::Passphrase)
         );
         // The next start asks to unlock, and the chosen passphrase opens it.
-        let app = open_dir(home.data_dir(), None, || false).await;
+        let app = opened(&home, None).await;
         assert_eq!(status(&app).needs, Some("unlock"));
         let node = unlock(&app, "a new home passphrase".into()).await.unwrap();
         node.stop().await;
@@ -455,19 +461,9 @@ mod tests {
     #[tokio::test]
     async fn the_environment_passphrase_opens_at_start_and_a_wrong_one_leaves_it_locked() {
         let (home, _app, me) = locked_passphrase_home("vault-env").await;
-        let app = open_dir(
-            home.data_dir(),
-            Some(Unlock::passphrase("wrong passphrase")),
-            || false,
-        )
-        .await;
+        let app = opened(&home, Some("wrong passphrase")).await;
         assert_eq!(status(&app).needs, Some("unlock"));
-        let app = open_dir(
-            home.data_dir(),
-            Some(Unlock::passphrase(PASSPHRASE)),
-            || false,
-        )
-        .await;
+        let app = opened(&home, Some(PASSPHRASE)).await;
         let node = app.get().unwrap();
         assert_eq!(node.whoami().unwrap(), me);
         node.stop().await;
@@ -576,6 +572,7 @@ mod tests {
 mod online_tests {
     use std::time::Duration;
 
+    use super::tests::opened;
     use super::*;
     use crate::commands::test_support::{PASSPHRASE, TempHome};
 
@@ -594,12 +591,7 @@ mod online_tests {
     #[tokio::test]
     async fn locking_an_online_home_takes_it_off_the_network_and_frees_it() {
         let home = TempHome::new("vault-online");
-        let app = open_dir(
-            home.data_dir(),
-            Some(Unlock::passphrase(PASSPHRASE)),
-            || false,
-        )
-        .await;
+        let app = opened(&home, Some(PASSPHRASE)).await;
         let node = app.get().unwrap();
         let (client, info) = node
             .serve_home(zks_node::OnlineConfig {
