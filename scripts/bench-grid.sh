@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Throwaway homes, locked with a passphrase given here; their key files use
 # the cheap test Argon2id so that unlocking (once per zks process) does not
 # weigh on what is measured.
-export ZKS_PASSPHRASE="bench passphrase" ZKS_TEST_WEAK_KDF=1
+export ZKS_PASSPHRASE="bench passphrase"
 
 rounds=${1:-1000000}
 work="$(mktemp -d "${TMPDIR:-/tmp}/zks-bench-grid.XXXXXX")"

@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Throwaway homes, locked with a passphrase given here; their key files use
 # the cheap test Argon2id so that unlocking (once per zks process) does not
 # weigh on what is measured.
-export ZKS_PASSPHRASE="bench passphrase" ZKS_TEST_WEAK_KDF=1
+export ZKS_PASSPHRASE="bench passphrase"
 secs=${1:-30}
 export ZKS_LOOPBACK_ONLY=1 ZKS_NOTIFICATIONS=0
 

@@ -117,6 +117,10 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
             format!("Paired with {contact}"),
             format!("Compare your safety code with {contact} to verify the pairing."),
         )),
+        NodeEvent::KeyReuseDetected { contact, .. } => Some(Notice::new(
+            format!("Key or pad reuse detected with {contact}"),
+            "A message was refused. Open ZKS Entropy Grid to see what to do.",
+        )),
         NodeEvent::Started
         | NodeEvent::Stopping
         | NodeEvent::MessageDelivered { .. }
@@ -282,6 +286,7 @@ pub(crate) fn watch(app: &AppHandle, node: &Node) {
                     | NodeEvent::TransferOffered { .. }
                     | NodeEvent::TransferFinished { .. }
                     | NodeEvent::PairingFinished { .. }
+                    | NodeEvent::KeyReuseDetected { .. }
             ) {
                 continue;
             }
@@ -447,6 +452,17 @@ mod tests {
             text(&notice_for(&event, &Facts::default())),
             "Paired with Carol | Compare your safety code with Carol to verify the pairing."
         );
+    }
+
+    #[test]
+    fn a_key_reuse_alarm_is_announced_without_its_detail() {
+        let event = NodeEvent::KeyReuseDetected {
+            contact: "Carol".into(),
+            detail: "secret detail".into(),
+        };
+        let shown = text(&notice_for(&event, &Facts::default()));
+        assert!(shown.starts_with("Key or pad reuse detected with Carol"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
     }
 
     #[test]

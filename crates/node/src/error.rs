@@ -63,6 +63,11 @@ pub enum NodeError {
     /// Another process is using the home in a way that rules this out.
     #[error("{0}")]
     Busy(String),
+    /// A message reused a message key or pad bytes of an earlier, different
+    /// message: refused, logged and shown to both people (never taken for
+    /// a harmless duplicate).
+    #[error("key or pad reuse detected: {0}")]
+    KeyReuse(String),
 }
 
 impl NodeError {
@@ -87,6 +92,7 @@ impl NodeError {
             NodeError::WrongPassphrase => "wrong_passphrase",
             NodeError::NoKeyring(_) => "no_keyring",
             NodeError::Busy(_) => "busy",
+            NodeError::KeyReuse(_) => "key_reuse",
         }
     }
 }

@@ -35,6 +35,7 @@ use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferRecor
 
 use crate::messages::Outgoing;
 use crate::pads::{book_of, read_range, role_of, wipe_range};
+use zks_store::PadLedger;
 use crate::{Node, NodeError, NodeEvent};
 
 /// Chunk requests in flight per transfer.
@@ -152,8 +153,10 @@ pub(crate) fn incoming(
                     "a file offer must travel in the mode of its file".into(),
                 ));
             }
+            let mut pad_id = None;
             if let (Some(book), Some(range)) = (book, offer.pad_range()) {
                 book.accept(range)?;
+                pad_id = Some(book.pad_id.to_vec());
             }
             let name = safe_file_name(&offer.name);
             let (secret, pad_offset) = match &offer.protection {
@@ -173,6 +176,7 @@ pub(crate) fn incoming(
                     mode: mode_name(mode).into(),
                     secret,
                     pad_offset,
+                    pad_id,
                     path: String::new(),
                     chunk_hashes: None,
                     state: if auto_accept { "accepted" } else { "offered" }.into(),
@@ -189,6 +193,23 @@ pub(crate) fn incoming(
         _ => Err(NodeError::BadInput(
             "a file-transfer message about a transfer this contact does not share".into(),
         )),
+    }
+}
+
+/// The pad a pad-mode transfer reserved its range in, while that pad is
+/// still the one in use: a transfer never reads another pad's bytes at its
+/// offset, even if the pad was replaced meanwhile (the transfer then fails).
+fn transfer_pad(store: &Store, t: &TransferRecord) -> Result<Option<PadLedger>, NodeError> {
+    if t.pad_offset.is_none() {
+        return Ok(None);
+    }
+    let replaced = || {
+        NodeError::BadInput("the one-time pad of this transfer was replaced; send the file again".into())
+    };
+    let pad_id = t.pad_id.as_deref().ok_or_else(replaced)?;
+    match store.pad_ledger(pad_id)? {
+        Some(pad) if pad.is_active() && pad.contact_id == Some(t.contact_id) => Ok(Some(pad)),
+        _ => Err(replaced()),
     }
 }
 
@@ -576,6 +597,7 @@ impl Node {
         let mut id = [0u8; 16];
         OsRng.fill_bytes(&mut id);
         let (_, message_id) = self.seal_inner(contact, mode, true, |_, book| {
+            let pad_id = book.as_ref().map(|b| b.pad_id.to_vec());
             let protection = match book {
                 None => {
                     let mut key = Zeroizing::new([0u8; 32]);
@@ -620,6 +642,7 @@ impl Node {
                     mode: mode_name(mode).into(),
                     secret,
                     pad_offset,
+                    pad_id,
                     path: path.to_string_lossy().into_owned(),
                     chunk_hashes: Some(chunk_hashes.clone()),
                     state: "offered".into(),
@@ -635,12 +658,8 @@ impl Node {
         let needed = padfile::pad_bytes_needed(size, CHUNK_SIZE);
         self.with_store(|store| {
             let record = store.contact(contact)?;
-            let pad = store.pad(record.id)?.ok_or_else(|| {
-                NodeError::BadInput(format!(
-                    "no one-time pad is shared with {contact}; exchange one in person and `zks pad import` it"
-                ))
-            })?;
-            let left = book_of(&pad, &record.role)?.left();
+            let pad = Node::active_pad_of(store, &record)?;
+            let left = book_of(&pad)?.left();
             // The offer message takes a few hundred bytes more.
             if needed + 512 > left {
                 return Err(pad_too_small(size, needed, left));
@@ -845,8 +864,14 @@ impl Node {
         let Some(offset) = t.pad_offset else {
             return Ok(());
         };
-        let pad = self.with_store(|store| Ok(store.pad(t.contact_id)?))?;
-        let Some(pad) = pad else { return Ok(()) };
+        let Some(pad_id) = &t.pad_id else {
+            return Ok(());
+        };
+        let pad = self.with_store(|store| Ok(store.pad_ledger(pad_id)?));
+        // A retired pad's copy was wiped whole when it was replaced.
+        let Some(pad) = pad?.filter(|p| p.is_active() && !p.file.is_empty()) else {
+            return Ok(());
+        };
         let range = offset..offset + padfile::pad_bytes_needed(t.size, t.chunk_size);
         if range.end <= pad.size {
             wipe_range(&self.pad_file(&pad)?, &range)?;
@@ -916,14 +941,17 @@ impl Node {
                 let mut bytes = Zeroizing::new(
                     read_range(pad_file, &range).map_err(|e| (CHUNK_CLOSED, e.to_string()))?,
                 );
-                out.extend_from_slice(&truepad::seal(
-                    &serving.session_id,
-                    serving.role,
-                    pad_file.pad_id,
-                    range.start,
-                    &mut bytes,
-                    &plain,
-                ));
+                out.extend_from_slice(
+                    &truepad::seal(
+                        &serving.session_id,
+                        serving.role,
+                        pad_file.pad_id,
+                        range.start,
+                        &mut bytes,
+                        &plain,
+                    )
+                    .map_err(|e| (CHUNK_CLOSED, e.to_string()))?,
+                );
             }
         }
         let corrupt = &self.transfers_state().corrupt_next;
@@ -1009,12 +1037,15 @@ impl Node {
             if t.state == "offered" {
                 store.set_transfer_state(id, "transferring", None)?;
             }
-            let pad = match t.pad_offset {
-                Some(_) => store
-                    .pad(contact.id)?
-                    .map(|p| self.pad_file(&p))
+            let pad = match transfer_pad(store, &t) {
+                Ok(pad) => pad
+                    .map(|p| Ok::<_, NodeError>((self.pad_file(&p)?, role_of(&p.role))))
                     .transpose()?,
-                None => None,
+                Err(e) => {
+                    let reason = e.to_string();
+                    store.set_transfer_state(id, "failed", Some(&reason))?;
+                    return Ok(Some(Err((CHUNK_CLOSED, reason))));
+                }
             };
             Ok(Some(Ok((t, contact, pad))))
         });
@@ -1038,8 +1069,9 @@ impl Node {
             file,
             chunk_hashes: t.chunk_hashes.unwrap_or_default(),
             session_id,
-            role: role_of(&contact.role),
-            pad,
+            // A pad's half is the one fixed at its import.
+            role: pad.as_ref().map_or(role_of(&contact.role), |(_, role)| *role),
+            pad: pad.map(|(file, _)| file),
             sent: Mutex::new(Sent {
                 bitmap: vec![0u8; chunks.div_ceil(8) as usize],
                 distinct: 0,
@@ -1149,17 +1181,10 @@ impl Node {
             offer_of(&t)
                 .ok_or_else(|| NodeError::BadInput("the stored transfer is damaged".into()))?,
         );
-        let pad = match t.pad_offset {
-            Some(_) => {
-                let pad = self
-                    .with_store(|store| Ok(store.pad(contact.id)?))?
-                    .ok_or_else(|| {
-                        NodeError::BadInput("the pad of this transfer is gone".into())
-                    })?;
-                Some(self.pad_file(&pad)?)
-            }
-            None => None,
-        };
+        let pad = self
+            .with_store(|store| transfer_pad(store, &t))?
+            .map(|p| self.pad_file(&p))
+            .transpose()?;
         let dir = self.downloads_dir();
         std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, &e))?;
         if !t.path.is_empty() && !Path::new(&t.path).exists() {

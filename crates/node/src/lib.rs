@@ -36,7 +36,7 @@ pub use messaging::{
     ACK_BUSY, ACK_DUPLICATE, ACK_OK, OnlineConfig, QueuedMessage, listen_addresses,
 };
 pub use node::{Node, NodeConfig, NodeEvent};
-pub use pads::{MAX_PAD, PadStatus, create_pad_file};
+pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use settings::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
 pub use status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};

@@ -3,18 +3,19 @@
 //! with every message received. A message that fails to open changes nothing.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
 use zks_pad::envelope::Body;
 use zks_pad::file::FileMessage;
 use zks_pad::truepad::{self, claimed_range};
-use zks_pad::{Envelope, Mode, PadBook, Session};
+use zks_pad::{Envelope, Mode, OpenError, PadBook, PadError, Session};
 use zks_store::{ContactRecord, NewMessage, TransferChange};
 
 use crate::beacons::{StoreRounds, binding, now_secs};
-use crate::pads::{book_of, read_range, wipe_range};
-use crate::{Node, NodeError};
+use crate::pads::{PadFile, book_of, read_range, wipe_range};
+use crate::{Node, NodeError, NodeEvent};
 
 /// What protects a message, in the words the UI shows.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -127,90 +128,117 @@ impl Node {
         queue: bool,
         prepare: impl FnOnce(&ContactRecord, Option<&mut PadBook>) -> Result<Outgoing, NodeError>,
     ) -> Result<(Sealed, Option<i64>), NodeError> {
+        match mode {
+            Mode::Grid => self.seal_grid(contact, queue, prepare),
+            Mode::Pad => self.seal_pad(contact, queue, prepare),
+        }
+    }
+
+    /// Grid pad: the session is read, advanced and stored with the message
+    /// in one `BEGIN IMMEDIATE` transaction, so two processes sealing on
+    /// one home never derive the same message key; the envelope exists
+    /// only once that transaction committed.
+    fn seal_grid(
+        &self,
+        contact: &str,
+        queue: bool,
+        prepare: impl FnOnce(&ContactRecord, Option<&mut PadBook>) -> Result<Outgoing, NodeError>,
+    ) -> Result<(Sealed, Option<i64>), NodeError> {
         self.with_store_mut(|store| {
-            let record = store.contact(contact)?;
-            match mode {
-                Mode::Grid => {
-                    let out = prepare(&record, None)?;
-                    let plaintext = out.plaintext.as_slice();
-                    let mut session = Session::from_bytes(&session_of(store, &record)?)
-                        .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
-                    let binding = binding(store)?;
-                    let envelope = session.seal(&binding, plaintext, &mut rand_core::OsRng)?;
-                    let message = NewMessage {
-                        outgoing: true,
-                        mode: "grid".into(),
-                        kind: out.kind.into(),
-                        body: out.body.clone(),
-                        chain_hash: Some(binding.chain_hash.to_vec()),
-                        round: Some(binding.round),
-                        transfer: out.transfer.clone(),
-                    };
-                    let queued = if queue {
-                        let state = session.to_bytes();
-                        Some(store.record_outgoing(record.id, Some(&state), &message, &envelope)?.0)
-                    } else {
-                        store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
-                        None
-                    };
-                    let sealed = Sealed {
-                        envelope,
-                        protection: Protection::PostQuantum,
-                        round: Some(binding.round),
-                        pad_left: None,
-                    };
-                    Ok((sealed, queued))
-                }
-                Mode::Pad => {
-                    let pad = store.pad(record.id)?.ok_or_else(|| {
-                        NodeError::BadInput(format!(
-                            "no one-time pad is shared with {contact}; exchange one in person and `zks pad import` it"
-                        ))
-                    })?;
-                    let mut book = book_of(&pad, &record.role)?;
-                    let out = prepare(&record, Some(&mut book))?;
-                    let plaintext = out.plaintext.as_slice();
-                    let range = book.reserve(plaintext.len() as u64)?;
-                    // The ledger is committed before the bytes are used: a
-                    // crash from here on wastes them but never reuses them.
-                    store.reserve_pad(record.id, book.used)?;
-                    let file = &self.pad_file(&pad)?;
-                    let mut bytes = read_range(file, &range)?;
-                    let session_id = session_id_of(&record.session_id)?;
-                    let envelope = truepad::seal(
-                        &session_id,
-                        book.role,
-                        book.pad_id,
-                        range.start,
-                        &mut bytes,
-                        plaintext,
-                    );
-                    wipe_range(file, &range)?;
-                    let message = NewMessage {
-                        outgoing: true,
-                        mode: "pad".into(),
-                        kind: out.kind.into(),
-                        body: out.body.clone(),
-                        chain_hash: None,
-                        round: None,
-                        transfer: out.transfer.clone(),
-                    };
-                    let queued = if queue {
-                        Some(store.record_outgoing(record.id, None, &message, &envelope)?.0)
-                    } else {
-                        store.record_message(record.id, None, None, &message)?;
-                        None
-                    };
-                    let sealed = Sealed {
-                        envelope,
-                        protection: Protection::PerfectSecrecy,
-                        round: None,
-                        pad_left: Some(book.left()),
-                    };
-                    Ok((sealed, queued))
-                }
-            }
+            store.atomically(|store| {
+                let record = store.contact(contact)?;
+                let out = prepare(&record, None)?;
+                let plaintext = out.plaintext.as_slice();
+                let mut session = Session::from_bytes(&session_of(store, &record)?)
+                    .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
+                let binding = binding(store)?;
+                let envelope = session.seal(&binding, plaintext, &mut rand_core::OsRng)?;
+                let message = NewMessage {
+                    outgoing: true,
+                    mode: "grid".into(),
+                    kind: out.kind.into(),
+                    body: out.body.clone(),
+                    chain_hash: Some(binding.chain_hash.to_vec()),
+                    round: Some(binding.round),
+                    transfer: out.transfer.clone(),
+                };
+                let state = session.to_bytes();
+                let queued = if queue {
+                    Some(store.record_outgoing(record.id, Some(&state), &message, &envelope)?.0)
+                } else {
+                    store.record_message(record.id, Some(&state), None, &message)?;
+                    None
+                };
+                let sealed = Sealed {
+                    envelope,
+                    protection: Protection::PostQuantum,
+                    round: Some(binding.round),
+                    pad_left: None,
+                };
+                Ok((sealed, queued))
+            })
         })
+    }
+
+    /// True pad: (1) the range is reserved in the pad's ledger and committed
+    /// (a compare-and-swap inside one `BEGIN IMMEDIATE` transaction, so no
+    /// other process can take the same bytes); (2) those bytes are read,
+    /// used and wiped; (3) the message is recorded. A crash between the
+    /// steps wastes the bytes, never reuses them.
+    fn seal_pad(
+        &self,
+        contact: &str,
+        queue: bool,
+        prepare: impl FnOnce(&ContactRecord, Option<&mut PadBook>) -> Result<Outgoing, NodeError>,
+    ) -> Result<(Sealed, Option<i64>), NodeError> {
+        let (record, pad, book, range, out) = self.with_store_mut(|store| {
+            store.atomically(|store| {
+                let record = store.contact(contact)?;
+                let pad = Node::active_pad_of(store, &record)?;
+                let mut book = book_of(&pad)?;
+                let from = book.used;
+                let out = prepare(&record, Some(&mut book))?;
+                let range = book.reserve(out.plaintext.len() as u64)?;
+                store.reserve_pad(&pad.pad_id, from, book.used)?;
+                Ok((record, pad, book, range, out))
+            })
+        })?;
+        let file = &self.pad_file(&pad)?;
+        let mut bytes = Zeroizing::new(read_range(file, &range)?);
+        let session_id = session_id_of(&record.session_id)?;
+        let envelope = truepad::seal(
+            &session_id,
+            book.role,
+            book.pad_id,
+            range.start,
+            &mut bytes,
+            out.plaintext.as_slice(),
+        )?;
+        wipe_range(file, &range)?;
+        let message = NewMessage {
+            outgoing: true,
+            mode: "pad".into(),
+            kind: out.kind.into(),
+            body: out.body.clone(),
+            chain_hash: None,
+            round: None,
+            transfer: out.transfer.clone(),
+        };
+        let queued = self.with_store_mut(|store| {
+            Ok(if queue {
+                Some(store.record_outgoing(record.id, None, &message, &envelope)?.0)
+            } else {
+                store.record_message(record.id, None, None, &message)?;
+                None
+            })
+        })?;
+        let sealed = Sealed {
+            envelope,
+            protection: Protection::PerfectSecrecy,
+            round: None,
+            pad_left: Some(book.left()),
+        };
+        Ok((sealed, queued))
     }
 
     /// Opens an envelope from one of our contacts and records the message.
@@ -219,110 +247,175 @@ impl Node {
     }
 
     /// Opens an envelope; with `peer`, only if that PeerId is the contact's
-    /// (a message relayed by another device is refused).
+    /// (a message relayed by another device is refused). The session or pad
+    /// ledger is read, advanced and stored with the message and the
+    /// envelope's hash in one `BEGIN IMMEDIATE` transaction. A replayed key
+    /// or pad range is a harmless duplicate only if the envelope is the
+    /// very one accepted before; any other envelope reusing them is
+    /// [`NodeError::KeyReuse`]: refused, logged and reported.
     pub(crate) fn open_from(
         &self,
         bytes: &[u8],
         peer: Option<&str>,
     ) -> Result<OpenedMessage, NodeError> {
         let envelope = Envelope::parse(bytes)?;
+        let hash: [u8; 32] = *blake3::hash(bytes).as_bytes();
         let auto_accept = self.auto_accepts_files();
-        let opened = self.with_store_mut(|store| {
-            let record = store.contact_by_session(&envelope.session_id)?.ok_or_else(|| {
-                NodeError::BadInput(
-                    "this message is not from any of your contacts (unknown conversation)".into(),
-                )
-            })?;
-            if let Some(peer) = peer
-                && peer != record.peer_id
-            {
-                return Err(NodeError::BadInput(format!(
-                    "this message for the conversation with {} came from another device",
-                    record.name
-                )));
+        let result = self.with_store_mut(|store| {
+            store.atomically(|store| self.open_stored(store, &envelope, &hash, peer, auto_accept))
+        });
+        let (opened, wipe) = match result {
+            Ok(done) => done,
+            Err(e @ (NodeError::Open(OpenError::Replay { .. }) | NodeError::Pad(PadError::Overlap { .. }))) => {
+                return Err(self.replay_or_reuse(&envelope, &hash, e));
             }
-            match &envelope.body {
-                Body::Grid(_) => {
-                    let mut session = Session::from_bytes(&session_of(store, &record)?)
-                        .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
-                    let rounds =
-                        StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
-                    let opened = session.open(&envelope, &rounds, &mut rand_core::OsRng)?;
-                    let verified = rounds.verified.into_inner();
-                    let incoming =
-                        crate::files::incoming(store, &record, &opened.plaintext, Mode::Grid, None, auto_accept)?;
-                    for (chain, beacon) in verified {
-                        store.add_verified_beacons(&chain.0, &[beacon])?;
-                    }
-                    let message = NewMessage {
-                        outgoing: false,
-                        mode: "grid".into(),
-                        kind: incoming.kind.into(),
-                        body: incoming.body,
-                        chain_hash: Some(opened.chain_hash.to_vec()),
-                        round: Some(opened.round),
-                        transfer: incoming.transfer,
-                    };
-                    store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
-                    Ok(OpenedMessage {
-                        from: record.name,
-                        plaintext: opened.plaintext,
-                        protection: Protection::of(Mode::Grid),
-                        round: Some(opened.round),
-                        chain_hash: Some(hex::encode(opened.chain_hash)),
-                        file: incoming.notice,
-                    })
-                }
-                Body::Pad(_) => {
-                    let pad = store.pad(record.id)?.ok_or_else(|| {
-                        NodeError::BadInput(format!(
-                            "this message from {} uses a one-time pad, but none is imported for them",
-                            record.name
-                        ))
-                    })?;
-                    let mut book = book_of(&pad, &record.role)?;
-                    let range = claimed_range(&envelope)
-                        .ok_or_else(|| NodeError::BadInput("the pad range is invalid".into()))?;
-                    book.accept(range.clone())?;
-                    let file = &self.pad_file(&pad)?;
-                    let mut bytes = read_range(file, &range)?;
-                    let plaintext = truepad::open(&envelope, &book.pad_id, &mut bytes)?;
-                    let incoming = crate::files::incoming(
-                        store,
-                        &record,
-                        &plaintext,
-                        Mode::Pad,
-                        Some(&mut book),
-                        auto_accept,
-                    )?;
-                    let received: Vec<(u64, u64)> =
-                        book.received.iter().map(|r| (r.start, r.end)).collect();
-                    let message = NewMessage {
-                        outgoing: false,
-                        mode: "pad".into(),
-                        kind: incoming.kind.into(),
-                        body: incoming.body,
-                        chain_hash: None,
-                        round: None,
-                        transfer: incoming.transfer,
-                    };
-                    store.record_message(record.id, None, Some(&received), &message)?;
-                    wipe_range(file, &range)?;
-                    Ok(OpenedMessage {
-                        from: record.name,
-                        plaintext,
-                        protection: Protection::of(Mode::Pad),
-                        round: None,
-                        chain_hash: None,
-                        file: incoming.notice,
-                    })
-                }
-            }
-        })?;
+            Err(e) => return Err(e),
+        };
+        if let Some((file, range)) = wipe
+            && let Err(e) = wipe_range(&file, &range)
+        {
+            // The ledger already marks the range used; it is never read again.
+            tracing::warn!("cannot wipe received pad bytes: {e}");
+        }
         if let Some(notice) = &opened.file {
             self.after_file_message(&opened.from, notice);
         }
         Ok(opened)
+    }
+
+    /// Inside the open transaction: checks, opens and records one envelope.
+    /// Returns the pad range to wipe once committed (pad mode).
+    fn open_stored(
+        &self,
+        store: &mut zks_store::Store,
+        envelope: &Envelope,
+        hash: &[u8; 32],
+        peer: Option<&str>,
+        auto_accept: bool,
+    ) -> Result<(OpenedMessage, Option<(PadFile, Range<u64>)>), NodeError> {
+        let record = store.contact_by_session(&envelope.session_id)?.ok_or_else(|| {
+            NodeError::BadInput(
+                "this message is not from any of your contacts (unknown conversation)".into(),
+            )
+        })?;
+        if let Some(peer) = peer
+            && peer != record.peer_id
+        {
+            return Err(NodeError::BadInput(format!(
+                "this message for the conversation with {} came from another device",
+                record.name
+            )));
+        }
+        match &envelope.body {
+            Body::Grid(_) => {
+                let mut session = Session::from_bytes(&session_of(store, &record)?)
+                    .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
+                let rounds =
+                    StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
+                let opened = session.open(envelope, &rounds, &mut rand_core::OsRng)?;
+                let verified = rounds.verified.into_inner();
+                let incoming =
+                    crate::files::incoming(store, &record, &opened.plaintext, Mode::Grid, None, auto_accept)?;
+                for (chain, beacon) in verified {
+                    store.add_verified_beacons(&chain.0, &[beacon])?;
+                }
+                let message = NewMessage {
+                    outgoing: false,
+                    mode: "grid".into(),
+                    kind: incoming.kind.into(),
+                    body: incoming.body,
+                    chain_hash: Some(opened.chain_hash.to_vec()),
+                    round: Some(opened.round),
+                    transfer: incoming.transfer,
+                };
+                store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
+                store.note_accepted_envelope(record.id, hash)?;
+                let opened = OpenedMessage {
+                    from: record.name,
+                    plaintext: opened.plaintext,
+                    protection: Protection::of(Mode::Grid),
+                    round: Some(opened.round),
+                    chain_hash: Some(hex::encode(opened.chain_hash)),
+                    file: incoming.notice,
+                };
+                Ok((opened, None))
+            }
+            Body::Pad(_) => {
+                let pad = store.active_pad(record.id)?.ok_or_else(|| {
+                    NodeError::BadInput(format!(
+                        "this message from {} uses a one-time pad, but none is imported for them",
+                        record.name
+                    ))
+                })?;
+                let mut book = book_of(&pad)?;
+                let range = claimed_range(envelope)
+                    .ok_or_else(|| NodeError::BadInput("the pad range is invalid".into()))?;
+                if !matches!(&envelope.body, Body::Pad(h) if h.pad_id == book.pad_id) {
+                    return Err(PadError::WrongPad.into());
+                }
+                book.accept(range.clone())?;
+                let file = self.pad_file(&pad)?;
+                let mut bytes = Zeroizing::new(read_range(&file, &range)?);
+                let plaintext = truepad::open(envelope, &book.pad_id, &mut bytes)?;
+                let incoming = crate::files::incoming(
+                    store,
+                    &record,
+                    &plaintext,
+                    Mode::Pad,
+                    Some(&mut book),
+                    auto_accept,
+                )?;
+                let received: Vec<(u64, u64)> =
+                    book.received.iter().map(|r| (r.start, r.end)).collect();
+                let message = NewMessage {
+                    outgoing: false,
+                    mode: "pad".into(),
+                    kind: incoming.kind.into(),
+                    body: incoming.body,
+                    chain_hash: None,
+                    round: None,
+                    transfer: incoming.transfer,
+                };
+                store.record_message(record.id, None, Some((&pad.pad_id, &received)), &message)?;
+                store.note_accepted_envelope(record.id, hash)?;
+                let opened = OpenedMessage {
+                    from: record.name,
+                    plaintext,
+                    protection: Protection::of(Mode::Pad),
+                    round: None,
+                    chain_hash: None,
+                    file: incoming.notice,
+                };
+                Ok((opened, Some((file, range))))
+            }
+        }
+    }
+
+    /// A refused replay: the identical envelope accepted before is a
+    /// duplicate (the error as it is); a different envelope that reuses its
+    /// message key or pad bytes is an alarm.
+    fn replay_or_reuse(&self, envelope: &Envelope, hash: &[u8; 32], replay: NodeError) -> NodeError {
+        let seen = self.with_store(|store| {
+            let Some(record) = store.contact_by_session(&envelope.session_id)? else {
+                return Ok(None);
+            };
+            Ok(Some((record.name.clone(), store.envelope_accepted(record.id, hash)?)))
+        });
+        match seen {
+            Ok(Some((_, true))) => replay,
+            Ok(Some((contact, false))) => {
+                let detail = format!(
+                    "a message from {contact} reuses the key or pad bytes of an earlier, different message ({replay}); it was refused. Their device may have been restored or copied; check it with them and pair again"
+                );
+                tracing::error!(contact = %contact, "key or pad reuse detected: {replay}");
+                self.emit(NodeEvent::KeyReuseDetected {
+                    contact,
+                    detail: detail.clone(),
+                });
+                NodeError::KeyReuse(detail)
+            }
+            Ok(None) | Err(_) => replay,
+        }
     }
 }
 

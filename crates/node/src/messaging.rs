@@ -6,7 +6,10 @@
 //! acknowledges; unreachable contacts are retried with backoff.
 //! Receiving: an envelope is opened and stored (with the session state it
 //! advanced) before it is acknowledged. A resent envelope that was already
-//! stored is acknowledged as a duplicate, so each message lands exactly once.
+//! stored (the identical bytes) is acknowledged as a duplicate, so each
+//! message lands exactly once; a *different* envelope that reuses a message
+//! key or pad bytes is answered `err:key_reuse` and both sides raise the
+//! alarm ([`NodeEvent::KeyReuseDetected`]).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -48,6 +51,8 @@ pub struct QueuedMessage {
 fn acknowledgement(result: &Result<crate::OpenedMessage, NodeError>) -> Vec<u8> {
     match result {
         Ok(_) => ACK_OK.to_vec(),
+        // `open_from` leaves these only for the identical envelope accepted
+        // before; a different one reusing its key is `KeyReuse`.
         Err(
             NodeError::Open(OpenError::Replay { .. }) | NodeError::Pad(PadError::Overlap { .. }),
         ) => ACK_DUPLICATE.to_vec(),
@@ -301,6 +306,18 @@ impl Node {
         if matches!(&outcome, Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE) {
             self.emit(NodeEvent::MessageDelivered {
                 message_id: item.message_id,
+            });
+        }
+        if let Ok(ack) = &outcome
+            && ack.starts_with(b"err:key_reuse")
+        {
+            tracing::error!(contact = %contact.name, "the contact refused a message for key or pad reuse");
+            self.emit(NodeEvent::KeyReuseDetected {
+                contact: contact.name.clone(),
+                detail: format!(
+                    "{} refused a message from this device because it reuses the key or pad bytes of an earlier, different message. This device may have been restored or copied; stop sending in that mode, check with them, and pair again (with a new pad)",
+                    contact.name
+                ),
             });
         }
     }

@@ -67,6 +67,14 @@ pub enum NodeEvent {
         /// Size in bytes.
         size: u64,
     },
+    /// A contact's message reused the key or pad bytes of an earlier,
+    /// different message: it was refused. Shown to the user as an alarm.
+    KeyReuseDetected {
+        /// The contact's name.
+        contact: String,
+        /// What happened and what to do.
+        detail: String,
+    },
     /// A transfer ended: `completed`, `declined`, `cancelled` or `failed`.
     TransferFinished {
         /// The transfer (hex).

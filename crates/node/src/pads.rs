@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use rand_core::RngCore;
 use serde::Serialize;
 use zeroize::Zeroizing;
-use zks_pad::truepad::{MIN_PAD, pad_hasher, pad_id};
-use zks_pad::{PadBook, Role};
-use zks_store::PadRecord;
+use zks_pad::truepad::{ID_PREFIX, MIN_PAD, pad_id_of_prefix, whole_pad_hasher, whole_pad_id};
+use zks_pad::{PadBook, PadError, PadLayout, Role};
+use zks_store::PadLedger;
 
 use crate::{Node, NodeError};
 
@@ -39,32 +39,37 @@ pub(crate) fn role_of(role: &str) -> Role {
     }
 }
 
-pub(crate) fn book_of(pad: &PadRecord, role: &str) -> Result<PadBook, NodeError> {
+fn damaged(what: &str) -> NodeError {
+    NodeError::Store(zks_store::StoreError::Corrupt {
+        what: "pad ledger".into(),
+        message: what.into(),
+    })
+}
+
+/// The book of a pad's ledger: its half comes from the role stored with
+/// the pad at import, never from the contact's current pairing.
+pub(crate) fn book_of(pad: &PadLedger) -> Result<PadBook, NodeError> {
     let id: [u8; 16] = pad
         .pad_id
         .as_slice()
         .try_into()
-        .map_err(|_| NodeError::BadInput("the stored pad identifier is damaged".into()))?;
-    let mut book = PadBook::new(id, pad.size, role_of(role))?;
+        .map_err(|_| damaged("the pad identifier is damaged"))?;
+    let layout = PadLayout::from_u8(pad.layout).ok_or_else(|| damaged("unknown pad layout"))?;
+    let mut book = PadBook::new(id, pad.size, layout, role_of(&pad.role))?;
     book.used = pad.used;
     book.received = pad.received.iter().map(|&(a, b)| a..b).collect();
     Ok(book)
 }
 
-pub(crate) fn status_of(pad: &PadRecord, role: &str) -> PadStatus {
-    match book_of(pad, role) {
-        Ok(book) => PadStatus {
-            pad_id: hex::encode(&pad.pad_id),
-            size: pad.size,
-            send_left: book.left(),
-            receive_left: book.peer_left(),
-        },
-        Err(_) => PadStatus {
-            pad_id: hex::encode(&pad.pad_id),
-            size: pad.size,
-            send_left: 0,
-            receive_left: 0,
-        },
+pub(crate) fn status_of(pad: &PadLedger) -> PadStatus {
+    let (send_left, receive_left) = book_of(pad)
+        .map(|book| (book.left(), book.peer_left()))
+        .unwrap_or((0, 0));
+    PadStatus {
+        pad_id: hex::encode(&pad.pad_id),
+        size: pad.size,
+        send_left,
+        receive_left,
     }
 }
 
@@ -103,6 +108,28 @@ pub fn create_pad_file(path: &Path, size: u64) -> Result<(), NodeError> {
         return Err(io("write", path, &e));
     }
     Ok(())
+}
+
+/// Overwrites `path` with zeros, syncs it and deletes it: for the clear
+/// pad file once it is imported. (On SSDs and copy-on-write file systems
+/// old blocks may survive an overwrite; the user is told to destroy every
+/// copy.)
+pub fn destroy_file(path: &Path) -> Result<(), NodeError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| io("open", path, &e))?;
+    let len = file.metadata().map_err(|e| io("read", path, &e))?.len();
+    let zeros = vec![0u8; len.min(1 << 20) as usize];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n]).map_err(|e| io("overwrite", path, &e))?;
+        left -= n as u64;
+    }
+    file.sync_all().map_err(|e| io("overwrite", path, &e))?;
+    drop(file);
+    std::fs::remove_file(path).map_err(|e| io("delete", path, &e))
 }
 
 /// First bytes of a pad copy encrypted at rest; pad byte `i` is at file
@@ -211,14 +238,58 @@ pub(crate) fn pad_master_of(
     })?)
 }
 
-/// Reads (and decrypts) `range` of the pad.
+/// A wiped range reads back as zeros. The stored bytes of an unused range
+/// are pad bytes XOR a keystream, which hold this many zero bytes in a row
+/// with probability 2^-256 per position; every wiped range is at least
+/// this long (a message takes its length + 32 pad bytes).
+const WIPED_RUN: u64 = 32;
+
+/// Reads (and decrypts) `range` of the pad. Fails closed: a range that
+/// lies outside the pad or touches bytes that were wiped is refused with
+/// [`PadError::Wiped`], never read as if it were pad (a wiped byte would
+/// decrypt to the at-rest keystream, which is no pad at all).
 pub(crate) fn read_range(pad: &PadFile, range: &Range<u64>) -> Result<Vec<u8>, NodeError> {
     let path = &pad.path;
     let mut file = File::open(path).map_err(|e| io("open the pad", path, &e))?;
-    let mut out = vec![0u8; (range.end - range.start) as usize];
-    file.seek(SeekFrom::Start(PAD_HEADER.len() as u64 + range.start))
-        .and_then(|_| file.read_exact(&mut out))
+    let stored = file
+        .metadata()
+        .map_err(|e| io("read the pad", path, &e))?
+        .len()
+        .saturating_sub(PAD_HEADER.len() as u64);
+    if range.start >= range.end || range.end > stored {
+        return Err(NodeError::BadInput(format!(
+            "pad bytes {}..{} lie outside the pad ({stored} bytes)",
+            range.start, range.end
+        )));
+    }
+    // Read a margin on both sides, so that a wiped range overlapping this
+    // one by even one byte shows a whole run of zeros.
+    let lo = range.start.saturating_sub(WIPED_RUN);
+    let hi = range.end.saturating_add(WIPED_RUN).min(stored);
+    let mut window = Zeroizing::new(vec![0u8; (hi - lo) as usize]);
+    file.seek(SeekFrom::Start(PAD_HEADER.len() as u64 + lo))
+        .and_then(|_| file.read_exact(&mut window))
         .map_err(|e| io("read the pad", path, &e))?;
+    let mut run_start: Option<u64> = None;
+    for (i, byte) in window.iter().chain(std::iter::once(&1u8)).enumerate() {
+        let at = lo + i as u64;
+        match (*byte == 0, run_start) {
+            (true, None) => run_start = Some(at),
+            (false, Some(start)) => {
+                run_start = None;
+                if at - start >= WIPED_RUN && start < range.end && at > range.start {
+                    return Err(PadError::Wiped {
+                        start: range.start,
+                        end: range.end,
+                    }
+                    .into());
+                }
+            }
+            _ => {}
+        }
+    }
+    let from = (range.start - lo) as usize;
+    let mut out = window[from..from + (range.end - range.start) as usize].to_vec();
     pad.apply(range.start, &mut out);
     Ok(out)
 }
@@ -249,72 +320,135 @@ impl Node {
         self.data_dir().path().join("pads")
     }
 
-    /// Imports the pad file shared with `contact`: hashes it, copies it into
-    /// the data directory and starts its ledger. Refuses to replace a pad
-    /// that still has bytes left unless `replace` is set.
+    /// Imports the pad file shared with `contact`: names it by its id
+    /// prefix, copies it (encrypted) into the data directory and starts its
+    /// ledger with this side's half fixed. Refuses a pad this home has ever
+    /// held, for any contact, and refuses to replace a pad that still has
+    /// bytes left unless `replace` is set; a replaced pad's ledger is
+    /// retired (kept), its copy wiped, and its open transfers fail.
     pub fn import_pad(
         &self,
         contact: &str,
         file: &Path,
         replace: bool,
     ) -> Result<PadStatus, NodeError> {
+        self.import_pad_with(contact, file, replace, false)
+    }
+
+    /// [`Node::import_pad`]; `new_pad` is the user's word that the pad was
+    /// made after the backup this home was restored from, needed only when
+    /// that backup predates pad ledgers (it cannot name the old pads).
+    pub fn import_pad_with(
+        &self,
+        contact: &str,
+        file: &Path,
+        replace: bool,
+        new_pad: bool,
+    ) -> Result<PadStatus, NodeError> {
         let dir = self.pads_dir();
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, &e))?;
         let tmp = dir.join(format!(".import-{}", std::process::id()));
-        // The id is the hash of the clear pad: one pass to learn it, a second
-        // to write the encrypted copy, which must see the same bytes.
-        let hash_of = |mut src: File| -> Result<[u8; 16], NodeError> {
-            let mut hasher = pad_hasher();
-            std::io::copy(&mut src, &mut hasher).map_err(|e| io("read", file, &e))?;
-            Ok(pad_id(hasher.finalize().as_bytes()))
-        };
-        let open = || File::open(file).map_err(|e| io("open", file, &e));
-        let id = hash_of(open()?)?;
+        let mut src = File::open(file).map_err(|e| io("open", file, &e))?;
+        let mut prefix = Zeroizing::new([0u8; ID_PREFIX]);
+        if src.read_exact(&mut prefix[..]).is_err() {
+            return Err(PadError::TooSmall.into());
+        }
+        src.seek(SeekFrom::Start(0))
+            .map_err(|e| io("read", file, &e))?;
+        let id = pad_id_of_prefix(&prefix);
         let target = dir.join(format!("{}.pad", hex::encode(id)));
         let pad_file = PadFile::new(target.clone(), id, &self.pad_master());
-        let mut again = pad_hasher();
-        let size = pad_file.write_from(&mut open()?, &tmp, |clear| {
-            again.update(clear);
+        // The id of earlier releases (a hash of the whole pad), to
+        // recognise a pad one of them imported.
+        let mut whole = whole_pad_hasher();
+        let mut seen = Zeroizing::new(Vec::with_capacity(ID_PREFIX));
+        let size = pad_file.write_from(&mut src, &tmp, |clear| {
+            whole.update(clear);
+            let want = ID_PREFIX.saturating_sub(seen.len()).min(clear.len());
+            seen.extend_from_slice(&clear[..want]);
         })?;
-        if pad_id(again.finalize().as_bytes()) != id {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(NodeError::BadInput(format!(
-                "{} changed while it was being imported; import it again",
-                file.display()
-            )));
-        }
         let cleanup = |e: NodeError| {
             let _ = std::fs::remove_file(&tmp);
             e
         };
-        if size < MIN_PAD {
-            return Err(cleanup(zks_pad::PadError::TooSmall.into()));
+        if seen[..] != prefix[..] {
+            return Err(cleanup(NodeError::BadInput(format!(
+                "{} changed while it was being imported; import it again",
+                file.display()
+            ))));
         }
-        self.with_store_mut(|store| {
-            let record = store.contact(contact)?;
-            if let Some(existing) = store.pad(record.id)? {
-                let left = book_of(&existing, &record.role)?.left();
-                if existing.pad_id == id {
-                    return Err(NodeError::BadInput(format!("this pad is already shared with {contact}")));
+        if size < MIN_PAD {
+            return Err(cleanup(PadError::TooSmall.into()));
+        }
+        let legacy_id = whole_pad_id(&whole);
+        let installed = self.with_store_mut(|store| {
+            store.atomically(|store| {
+                let record = store.contact(contact)?;
+                for known in [id, legacy_id] {
+                    if let Some(ledger) = store.pad_ledger(&known)? {
+                        return Err(PadError::KnownPad {
+                            in_use: ledger.is_active(),
+                        }
+                        .into());
+                    }
                 }
-                if left > 0 && !replace {
-                    return Err(NodeError::BadInput(format!(
-                        "a pad with {left} bytes left is already shared with {contact}; pass --replace to replace it"
-                    )));
+                if !new_pad
+                    && store
+                        .setting::<i64>(zks_store::PADS_UNKNOWN_SETTING)?
+                        .is_some()
+                {
+                    return Err(NodeError::BadInput(
+                        "this home was restored from a backup made before pad ledgers were kept, so it cannot tell a pad it used before from a new one; import only a pad made after that backup, and confirm it (`zks pad import --new-pad`)".into(),
+                    ));
                 }
-            }
-            std::fs::rename(&tmp, &target).map_err(|e| io("store the pad as", &target, &e))?;
-            let pad = PadRecord {
-                pad_id: id.to_vec(),
-                size,
-                used: 0,
-                received: Vec::new(),
-                file: target.display().to_string(),
-            };
-            store.set_pad(record.id, &pad)?;
-            Ok(status_of(&pad, &record.role))
-        })
-        .map_err(cleanup)
+                if let Some(existing) = store.active_pad(record.id)? {
+                    let left = book_of(&existing)?.left();
+                    if left > 0 && !replace {
+                        return Err(NodeError::BadInput(format!(
+                            "a pad with {left} bytes left is already shared with {contact}; pass --replace to replace it"
+                        )));
+                    }
+                }
+                std::fs::rename(&tmp, &target).map_err(|e| io("store the pad as", &target, &e))?;
+                let ledger = PadLedger {
+                    pad_id: id.to_vec(),
+                    contact_id: Some(record.id),
+                    peer_id: record.peer_id.clone(),
+                    role: record.role.clone(),
+                    layout: PadLayout::Prefix.to_u8(),
+                    size,
+                    used: 0,
+                    received: Vec::new(),
+                    file: target.display().to_string(),
+                    imported_at: crate::beacons::now_secs() as i64,
+                    retired_at: None,
+                };
+                let retired = store.install_pad(&ledger).inspect_err(|_| {
+                    let _ = std::fs::remove_file(&target);
+                })?;
+                Ok((status_of(&ledger), retired))
+            })
+        });
+        let (status, retired) = installed.map_err(cleanup)?;
+        if let Some(old) = retired {
+            self.wipe_pad_copy(&old);
+        }
+        Ok(status)
+    }
+
+    /// Overwrites a retired pad's copy and removes it (best effort: its
+    /// ledger is retired already, so no byte of it is ever used again).
+    fn wipe_pad_copy(&self, old: &PadLedger) {
+        if old.file.is_empty() {
+            return;
+        }
+        let Ok(copy) = self.pad_file(old) else { return };
+        let result = wipe_range(&copy, &(0..old.size)).and_then(|()| {
+            std::fs::remove_file(&copy.path).map_err(|e| io("remove", &copy.path, &e))
+        });
+        if let Err(e) = result {
+            tracing::warn!(pad = %hex::encode(&old.pad_id), "cannot wipe a replaced pad: {e}");
+        }
     }
 
     /// The key pad copies are encrypted under (see [`PadFile`]).
@@ -323,12 +457,17 @@ impl Node {
     }
 
     /// Our copy of `pad`, ready to read and wipe.
-    pub(crate) fn pad_file(&self, pad: &PadRecord) -> Result<PadFile, NodeError> {
+    pub(crate) fn pad_file(&self, pad: &PadLedger) -> Result<PadFile, NodeError> {
         let id: [u8; 16] = pad
             .pad_id
             .as_slice()
             .try_into()
-            .map_err(|_| NodeError::BadInput("the stored pad identifier is damaged".into()))?;
+            .map_err(|_| damaged("the pad identifier is damaged"))?;
+        if pad.file.is_empty() {
+            return Err(NodeError::BadInput(
+                "this pad's copy is not on this device (its ledger came from a backup)".into(),
+            ));
+        }
         Ok(PadFile::new(
             PathBuf::from(&pad.file),
             id,
@@ -340,9 +479,9 @@ impl Node {
     /// (through a temporary file and a rename, so a crash leaves either the
     /// old clear copy or the encrypted one; the header tells them apart).
     pub(crate) fn encrypt_clear_pads(&self) -> Result<(), NodeError> {
-        let pads = self.with_store(|store| Ok(store.pads()?))?;
-        for record in pads {
-            let pad = self.pad_file(&record)?;
+        let pads = self.with_store(|store| Ok(store.pad_ledgers()?))?;
+        for record in pads.iter().filter(|p| p.is_active() && !p.file.is_empty()) {
+            let pad = self.pad_file(record)?;
             if !pad.path.exists() || pad.is_encrypted()? {
                 continue;
             }
@@ -359,10 +498,24 @@ impl Node {
     pub fn pad_status(&self, contact: &str) -> Result<PadStatus, NodeError> {
         self.with_store(|store| {
             let record = store.contact(contact)?;
-            let pad = store.pad(record.id)?.ok_or_else(|| {
+            let pad = store.active_pad(record.id)?.ok_or_else(|| {
                 NodeError::BadInput(format!("no one-time pad is shared with {contact}"))
             })?;
-            Ok(status_of(&pad, &record.role))
+            Ok(status_of(&pad))
+        })
+    }
+
+    /// The pad in use with a contact, or the error a pad-mode message gets
+    /// without one.
+    pub(crate) fn active_pad_of(
+        store: &zks_store::Store,
+        record: &zks_store::ContactRecord,
+    ) -> Result<PadLedger, NodeError> {
+        store.active_pad(record.id)?.ok_or_else(|| {
+            NodeError::BadInput(format!(
+                "no one-time pad is shared with {}; exchange one in person and `zks pad import` it",
+                record.name
+            ))
         })
     }
 }

@@ -44,8 +44,10 @@ pub const KEY_FILE: &str = "key.json";
 /// Environment variable with the passphrase for headless use.
 pub const PASSPHRASE_ENV: &str = "ZKS_PASSPHRASE";
 /// Test-only: seal new key files with a cheap Argon2id (256 KiB, 1 pass)
-/// so that test suites that start hundreds of processes stay fast. The
-/// cost is recorded in the key file and shown by `zks status`.
+/// so that test suites that start hundreds of processes stay fast. Read
+/// only by debug builds (the test builds); a release binary never looks at
+/// it, so no environment variable can weaken a real user's home. The cost
+/// is recorded in the key file and shown by `zks status`.
 pub const WEAK_KDF_ENV: &str = "ZKS_TEST_WEAK_KDF";
 /// Shortest passphrase accepted for a home.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -234,7 +236,7 @@ fn write_key_file(path: &Path, file: &KeyFile) -> Result<(), NodeError> {
 }
 
 fn kdf_cost() -> (u32, u32) {
-    if std::env::var(WEAK_KDF_ENV).is_ok_and(|v| v == "1") {
+    if cfg!(debug_assertions) && std::env::var(WEAK_KDF_ENV).is_ok_and(|v| v == "1") {
         (256, 1)
     } else {
         (zks_pad::backup::M_KIB, zks_pad::backup::T)

@@ -11,8 +11,12 @@ pub(crate) const SAFETY_CODE: &str = "zks pairing v1 safety code";
 pub(crate) const SESSION_ID: &str = "zks session v1 id";
 /// `derive_key` context of a KEM-ratchet step's new root.
 pub(crate) const RATCHET_ROOT: &str = "zks session v1 kem ratchet root";
-/// `derive_key` context of the pad identifier (hash of the whole pad).
-pub(crate) const PAD_ID: &str = "zks true pad v1 id";
+/// `derive_key` context of the pad identifier (hash of the pad's reserved
+/// prefix).
+pub(crate) const PAD_ID_PREFIX: &str = "zks true pad v2 id prefix";
+/// `derive_key` context of the pad identifier of earlier releases (hash of
+/// the whole pad); still computed at import to recognise such pads.
+pub(crate) const PAD_ID_WHOLE: &str = "zks true pad v1 id";
 /// `derive_key` context of a file chunk's key (file key ‖ transfer id ‖ index).
 pub(crate) const FILE_CHUNK: &str = "zks file v1 chunk";
 /// `derive_key` context of a backup's keys (from the Argon2id output).

@@ -35,5 +35,5 @@ pub use invite::{CodeError, Invite, Reply, Sender};
 pub use libp2p_identity;
 pub use pairing::{Paired, PairingError, PendingInvite, SafetyCode, accept};
 pub use session::{OpenError, Opened, Role, RoundBinding, RoundSource, Session};
-pub use truepad::{PadBook, PadError};
+pub use truepad::{PadBook, PadError, PadLayout};
 pub use wire::WireError;

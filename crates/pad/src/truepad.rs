@@ -7,6 +7,13 @@
 //! takes L + 32 pad bytes: 32 for a one-time Poly1305 key (an
 //! information-theoretically secure MAC) and L to XOR with the plaintext.
 //! Used bytes are wiped by the caller after use, on both sides.
+//!
+//! The pad's identifier is derived from its first [`ID_PREFIX`] bytes
+//! alone, which are never used for anything else ([`PadLayout::Prefix`]):
+//! the id says nothing about the bytes that encrypt, so the pad's secrecy
+//! does not lean on BLAKE3. Pads imported by earlier releases keep their
+//! old id, a hash of the whole pad, and their old layout
+//! ([`PadLayout::WholeHash`]).
 
 use std::ops::Range;
 
@@ -23,6 +30,46 @@ use crate::session::Role;
 pub const MAC_KEY_LEN: u64 = 32;
 /// The smallest pad accepted.
 pub const MIN_PAD: u64 = 1024;
+/// Bytes at the start of a pad that only name it (see [`pad_id_of_prefix`]).
+pub const ID_PREFIX: usize = 32;
+
+/// How a pad's bytes are assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PadLayout {
+    /// Earlier releases: the id hashes the whole pad; the initiator's half
+    /// starts at byte 0.
+    WholeHash,
+    /// The id hashes the first [`ID_PREFIX`] bytes, which no message ever
+    /// uses; the initiator's half starts after them.
+    Prefix,
+}
+
+impl PadLayout {
+    /// The number stored in a ledger.
+    pub fn to_u8(self) -> u8 {
+        match self {
+            PadLayout::WholeHash => 1,
+            PadLayout::Prefix => 2,
+        }
+    }
+
+    /// From the number stored in a ledger.
+    pub fn from_u8(value: u8) -> Option<PadLayout> {
+        match value {
+            1 => Some(PadLayout::WholeHash),
+            2 => Some(PadLayout::Prefix),
+            _ => None,
+        }
+    }
+
+    /// The first pad byte a message may use.
+    fn first_usable(self) -> u64 {
+        match self {
+            PadLayout::WholeHash => 0,
+            PadLayout::Prefix => ID_PREFIX as u64,
+        }
+    }
+}
 
 /// Why a pad operation was refused. Nothing was consumed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,16 +84,55 @@ pub enum PadError {
         /// Bytes left in this direction.
         left: u64,
     },
-    /// A received message's pad range lies outside the sender's half or
-    /// overlaps bytes already used: a replay or a forgery.
-    #[error(
-        "this message uses pad bytes {start}..{end}, which were already used or are not the sender's (a replay?)"
-    )]
+    /// A received message's pad range overlaps bytes already used: an
+    /// identical resend, or a different message reusing pad bytes.
+    #[error("this message uses pad bytes {start}..{end}, which were already used")]
     Overlap {
         /// Start of the range.
         start: u64,
         /// End of the range.
         end: u64,
+    },
+    /// A received message's pad range lies outside the sender's half.
+    #[error("this message claims pad bytes {start}..{end}, which are not the sender's to use")]
+    NotSenders {
+        /// Start of the range.
+        start: u64,
+        /// End of the range.
+        end: u64,
+    },
+    /// The bytes were used (and wiped) on this device already: reading them
+    /// would give no pad, so they are refused, never used.
+    #[error(
+        "pad bytes {start}..{end} were already used and wiped on this device; they are never used again"
+    )]
+    Wiped {
+        /// Start of the range.
+        start: u64,
+        /// End of the range.
+        end: u64,
+    },
+    /// This pad was imported on this device before (or on the device this
+    /// home was restored from).
+    #[error(
+        "{}",
+        if *in_use {
+            "this pad is already imported on this device; a pad can be imported only once, for one contact"
+        } else {
+            "this pad was used on this device before (or on the device this home was restored from); its bytes may already have been used, so it can never be imported again: make a new pad and exchange it in person"
+        }
+    )]
+    KnownPad {
+        /// Whether it is a pad in use now (else a retired one).
+        in_use: bool,
+    },
+    /// The pad bytes given to seal or open are not exactly the message's.
+    #[error("{got} pad bytes were given for a message that needs {needed}")]
+    WrongLength {
+        /// Bytes the message needs (its length + 32).
+        needed: u64,
+        /// Bytes given.
+        got: u64,
     },
     /// The message was made with another pad.
     #[error("this message was sealed with a different one-time pad")]
@@ -59,17 +145,26 @@ pub enum PadError {
     TooSmall,
 }
 
-/// The identifier of a pad: BLAKE3 (derive_key) of its contents, 16 bytes.
-pub fn pad_id(hasher_output: &[u8; 32]) -> [u8; 16] {
+/// A hasher that, fed a whole pad in order and finished with
+/// [`whole_pad_id`], gives the identifier earlier releases gave the pad
+/// ([`PadLayout::WholeHash`]); imports compute it to recognise such pads.
+pub fn whole_pad_hasher() -> blake3::Hasher {
+    blake3::Hasher::new_derive_key(kdf::PAD_ID_WHOLE)
+}
+
+/// The identifier of a [`PadLayout::WholeHash`] pad from its hasher.
+pub fn whole_pad_id(hasher: &blake3::Hasher) -> [u8; 16] {
     let mut id = [0u8; 16];
-    id.copy_from_slice(&hasher_output[..16]);
+    id.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     id
 }
 
-/// A hasher whose output, given to [`pad_id`], identifies a pad; fed the
-/// pad's bytes in order (the pad may be larger than memory).
-pub fn pad_hasher() -> blake3::Hasher {
-    blake3::Hasher::new_derive_key(kdf::PAD_ID)
+/// The identifier of a pad ([`PadLayout::Prefix`]): BLAKE3 (derive_key) of
+/// its first [`ID_PREFIX`] bytes, 16 bytes.
+pub fn pad_id_of_prefix(prefix: &[u8; ID_PREFIX]) -> [u8; 16] {
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&blake3::derive_key(kdf::PAD_ID_PREFIX, prefix)[..16]);
+    id
 }
 
 /// Accounting of one shared pad: its size, what this side consumed, and the
@@ -80,7 +175,9 @@ pub struct PadBook {
     pub pad_id: [u8; 16],
     /// Total size of the pad in bytes.
     pub size: u64,
-    /// This side's role (which half it owns).
+    /// Which bytes messages may use.
+    pub layout: PadLayout,
+    /// This side's role for this pad (which half it owns), fixed at import.
     pub role: Role,
     /// Bytes of its own half this side has consumed.
     pub used: u64,
@@ -90,23 +187,31 @@ pub struct PadBook {
 
 impl PadBook {
     /// A fresh book for a pad of `size` bytes.
-    pub fn new(pad_id: [u8; 16], size: u64, role: Role) -> Result<PadBook, PadError> {
+    pub fn new(
+        pad_id: [u8; 16],
+        size: u64,
+        layout: PadLayout,
+        role: Role,
+    ) -> Result<PadBook, PadError> {
         if size < MIN_PAD {
             return Err(PadError::TooSmall);
         }
         Ok(PadBook {
             pad_id,
             size,
+            layout,
             role,
             used: 0,
             received: Vec::new(),
         })
     }
 
-    fn half(&self, role: Role) -> Range<u64> {
+    /// The bytes `role` may use: the two halves are disjoint and neither
+    /// holds the id prefix.
+    pub fn half(&self, role: Role) -> Range<u64> {
         let mid = self.size / 2;
         match role {
-            Role::Initiator => 0..mid,
+            Role::Initiator => self.layout.first_usable()..mid,
             Role::Responder => mid..self.size,
         }
     }
@@ -146,19 +251,21 @@ impl PadBook {
     /// records it.
     pub fn accept(&mut self, range: Range<u64>) -> Result<(), PadError> {
         let half = self.half(peer(self.role));
-        let bad = PadError::Overlap {
-            start: range.start,
-            end: range.end,
-        };
         if range.start >= range.end || range.start < half.start || range.end > half.end {
-            return Err(bad);
+            return Err(PadError::NotSenders {
+                start: range.start,
+                end: range.end,
+            });
         }
         if self
             .received
             .iter()
             .any(|r| r.start < range.end && range.start < r.end)
         {
-            return Err(bad);
+            return Err(PadError::Overlap {
+                start: range.start,
+                end: range.end,
+            });
         }
         let at = self.received.partition_point(|r| r.start < range.start);
         self.received.insert(at, range);
@@ -207,7 +314,8 @@ fn poly1305_tag(key: &[u8], message: &[u8]) -> [u8; 16] {
 }
 
 /// Seals `plaintext` with `pad` (exactly the reserved bytes: 32 MAC-key bytes
-/// then one per plaintext byte), which is wiped afterwards.
+/// then one per plaintext byte), which is wiped afterwards. Any other
+/// number of pad bytes is refused (and still wiped).
 pub fn seal(
     session_id: &[u8; 16],
     role: Role,
@@ -215,7 +323,15 @@ pub fn seal(
     offset: u64,
     pad: &mut [u8],
     plaintext: &[u8],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, PadError> {
+    let needed = plaintext.len() as u64 + MAC_KEY_LEN;
+    if pad.len() as u64 != needed {
+        pad.zeroize();
+        return Err(PadError::WrongLength {
+            needed,
+            got: pad.len() as u64,
+        });
+    }
     let body = Body::Pad(PadHeader { pad_id, offset });
     let header = Envelope::encode_header(session_id, role.sending(), &body, plaintext.len() as u64);
     let (mac_key, stream) = pad.split_at(MAC_KEY_LEN as usize);
@@ -228,7 +344,7 @@ pub fn seal(
     let tag = poly1305_tag(mac_key, &out);
     pad.zeroize();
     out.extend_from_slice(&tag);
-    out
+    Ok(out)
 }
 
 /// Opens a pad envelope with `pad` (the bytes of [`claimed_range`], already
@@ -254,9 +370,14 @@ fn open_inner(
     if &h.pad_id != expected_pad {
         return Err(PadError::WrongPad);
     }
-    if pad.len() as u64 != envelope.ciphertext.len() as u64 + MAC_KEY_LEN
-        || envelope.tag.len() != PAD_TAG_LEN
-    {
+    let needed = envelope.ciphertext.len() as u64 + MAC_KEY_LEN;
+    if pad.len() as u64 != needed {
+        return Err(PadError::WrongLength {
+            needed,
+            got: pad.len() as u64,
+        });
+    }
+    if envelope.tag.len() != PAD_TAG_LEN {
         return Err(PadError::BadTag);
     }
     let (mac_key, stream) = pad.split_at(MAC_KEY_LEN as usize);
@@ -299,7 +420,7 @@ mod tests {
     fn send(book: &mut PadBook, pad: &mut [u8], msg: &[u8]) -> Result<Vec<u8>, PadError> {
         let range = book.reserve(msg.len() as u64)?;
         let bytes = &mut pad[range.start as usize..range.end as usize];
-        Ok(seal(&SID, book.role, book.pad_id, range.start, bytes, msg))
+        seal(&SID, book.role, book.pad_id, range.start, bytes, msg)
     }
 
     fn receive(book: &mut PadBook, pad: &mut [u8], sealed: &[u8]) -> Result<Vec<u8>, PadError> {
@@ -317,8 +438,8 @@ mod tests {
     #[test]
     fn both_directions_use_disjoint_halves_and_wipe_what_they_used() {
         let (mut pad_a, mut pad_b) = (pad(), pad());
-        let mut a = PadBook::new(PAD_ID, 4096, Role::Initiator).unwrap();
-        let mut b = PadBook::new(PAD_ID, 4096, Role::Responder).unwrap();
+        let mut a = PadBook::new(PAD_ID, 4096, PadLayout::WholeHash, Role::Initiator).unwrap();
+        let mut b = PadBook::new(PAD_ID, 4096, PadLayout::WholeHash, Role::Responder).unwrap();
         for i in 0..5u8 {
             let m = vec![i; 100];
             let sealed = send(&mut a, &mut pad_a, &m).unwrap();
@@ -338,8 +459,8 @@ mod tests {
     #[test]
     fn replays_overlaps_foreign_pads_and_tampering_are_refused() {
         let (mut pad_a, mut pad_b) = (pad(), pad());
-        let mut a = PadBook::new(PAD_ID, 4096, Role::Initiator).unwrap();
-        let mut b = PadBook::new(PAD_ID, 4096, Role::Responder).unwrap();
+        let mut a = PadBook::new(PAD_ID, 4096, PadLayout::WholeHash, Role::Initiator).unwrap();
+        let mut b = PadBook::new(PAD_ID, 4096, PadLayout::WholeHash, Role::Responder).unwrap();
         let sealed = send(&mut a, &mut pad_a, b"once").unwrap();
         let before = b.clone();
         for i in 0..sealed.len() {
@@ -357,9 +478,9 @@ mod tests {
         let mut own = b.clone();
         assert!(matches!(
             own.accept(3000..3100),
-            Err(PadError::Overlap { .. })
+            Err(PadError::NotSenders { .. })
         ));
-        let mut other = PadBook::new([9; 16], 4096, Role::Responder).unwrap();
+        let mut other = PadBook::new([9; 16], 4096, PadLayout::WholeHash, Role::Responder).unwrap();
         let sealed = send(&mut a, &mut pad_a, b"x").unwrap();
         assert_eq!(
             receive(&mut other, &mut pad_b.clone(), &sealed),
@@ -370,7 +491,7 @@ mod tests {
     #[test]
     fn a_used_up_pad_refuses_with_the_numbers() {
         let mut pad_a = pad();
-        let mut a = PadBook::new(PAD_ID, 4096, Role::Initiator).unwrap();
+        let mut a = PadBook::new(PAD_ID, 4096, PadLayout::WholeHash, Role::Initiator).unwrap();
         send(&mut a, &mut pad_a, &[0; 2000]).unwrap();
         let err = send(&mut a, &mut pad_a, &[0; 100]).unwrap_err();
         assert_eq!(
@@ -383,8 +504,47 @@ mod tests {
         assert!(err.to_string().contains("132 bytes needed, 16 left"));
         assert_eq!(a.used, 2032, "a refused message consumes nothing");
         assert_eq!(
-            PadBook::new(PAD_ID, 10, Role::Initiator),
+            PadBook::new(PAD_ID, 10, PadLayout::Prefix, Role::Initiator),
             Err(PadError::TooSmall)
         );
+    }
+
+    #[test]
+    fn the_id_prefix_is_never_used_and_names_the_pad() {
+        let mut pad_a = pad();
+        let prefix: [u8; ID_PREFIX] = pad_a[..ID_PREFIX].try_into().unwrap();
+        let id = pad_id_of_prefix(&prefix);
+        let mut a = PadBook::new(id, 4096, PadLayout::Prefix, Role::Initiator).unwrap();
+        let mut b = PadBook::new(id, 4096, PadLayout::Prefix, Role::Responder).unwrap();
+        assert_eq!(a.half(Role::Initiator), 32..2048);
+        assert_eq!(a.left(), 2048 - 32);
+        assert_eq!(b.peer_left(), 2048 - 32);
+        let range = a.reserve(10).unwrap();
+        assert_eq!(range, 32..74);
+        // A range claiming the prefix is not the sender's.
+        assert!(matches!(b.accept(0..42), Err(PadError::NotSenders { .. })));
+        b.accept(range).unwrap();
+        let sealed = send(&mut a, &mut pad_a, b"x").unwrap();
+        assert!(pad_a[..ID_PREFIX].iter().any(|&x| x != 0), "the prefix is never wiped");
+        assert_eq!(pad_id_of_prefix(&prefix), id, "the id depends on the prefix only");
+        assert_ne!(pad_id_of_prefix(&[0; ID_PREFIX]), id);
+        assert!(!sealed.is_empty());
+    }
+
+    #[test]
+    fn pad_bytes_of_the_wrong_length_are_refused_and_wiped() {
+        let mut short = vec![1u8; 40];
+        let err = seal(&SID, Role::Initiator, PAD_ID, 0, &mut short, b"0123456789").unwrap_err();
+        assert_eq!(err, PadError::WrongLength { needed: 42, got: 40 });
+        assert!(short.iter().all(|&x| x == 0));
+        let mut exact = vec![1u8; 42];
+        let sealed = seal(&SID, Role::Initiator, PAD_ID, 0, &mut exact, b"0123456789").unwrap();
+        let envelope = Envelope::parse(&sealed).unwrap();
+        let mut long = vec![1u8; 43];
+        assert_eq!(
+            open(&envelope, &PAD_ID, &mut long),
+            Err(PadError::WrongLength { needed: 42, got: 43 })
+        );
+        assert!(long.iter().all(|&x| x == 0));
     }
 }

@@ -7,6 +7,13 @@
 //! message with a key (or pad byte) the original already used. The identity
 //! (the Ed25519 seed, i.e. the PeerId), contacts' names, keys, safety codes
 //! and verification marks, the history and the settings are kept.
+//!
+//! Every pad ledger is kept too (ids and high-water marks, never a pad
+//! byte), and restored *retired*: the restored home refuses to import any
+//! pad the original ever held, so the users must make a new pad. A backup
+//! of format 1 (before ledgers were kept) cannot say which pads existed;
+//! its restore sets [`PADS_UNKNOWN_SETTING`], and pad imports then need the
+//! user's word that the pad is new.
 
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
@@ -14,8 +21,34 @@ use serde::{Deserialize, Serialize};
 use crate::peers::now;
 use crate::{Result, Store, StoreError};
 
-/// The backup format version.
-pub const BACKUP_VERSION: u32 = 1;
+/// The backup format version (2: with pad ledgers).
+pub const BACKUP_VERSION: u32 = 2;
+
+/// Setting set by restoring a format-1 backup: the Unix time of that
+/// backup, before which the pads this home held are unknown.
+pub const PADS_UNKNOWN_SETTING: &str = "pads_unknown_before";
+
+/// A pad ledger as backed up: which pad, which half, how far used. Never
+/// a pad byte.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupPad {
+    /// Pad identifier (hex).
+    pub pad_id: String,
+    /// PeerId of the contact it was shared with.
+    pub peer_id: String,
+    /// Our role for the pad.
+    pub role: String,
+    /// Its layout (see [`crate::PadLedger::layout`]).
+    pub layout: u8,
+    /// Size in bytes.
+    pub size: u64,
+    /// Bytes of our half used.
+    pub used: u64,
+    /// Ranges of the contact's half seen used.
+    pub received: Vec<(u64, u64)>,
+    /// Unix time of the import.
+    pub imported_at: i64,
+}
 
 /// A contact as backed up (no session).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -74,6 +107,9 @@ pub struct BackupData {
     pub messages: Vec<BackupMessage>,
     /// Settings, key → JSON value.
     pub settings: Vec<(String, String)>,
+    /// Every pad ledger, retired ones too (format 2 on).
+    #[serde(default)]
+    pub pads: Vec<BackupPad>,
 }
 
 fn bad(what: &str) -> StoreError {
@@ -116,8 +152,23 @@ impl Store {
         let settings = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        let pads = self
+            .pad_ledgers()?
+            .into_iter()
+            .map(|p| BackupPad {
+                pad_id: hex::encode(&p.pad_id),
+                peer_id: p.peer_id,
+                role: p.role,
+                layout: p.layout,
+                size: p.size,
+                used: p.used,
+                received: p.received,
+                imported_at: p.imported_at,
+            })
+            .collect();
         Ok(BackupData {
             version: BACKUP_VERSION,
+            pads,
             created_at: now(),
             identity_seed: hex::encode(seed),
             identity_name: name,
@@ -142,8 +193,11 @@ impl Store {
     /// in one transaction. Restored contacts have no session (empty): they
     /// must be paired again before messages flow.
     pub fn import_backup(&mut self, data: &BackupData) -> Result<()> {
-        if data.version != BACKUP_VERSION {
+        if data.version > BACKUP_VERSION {
             return Err(bad("made by a newer version"));
+        }
+        if data.version < 2 && !data.pads.is_empty() {
+            return Err(bad("pad ledgers in a format-1 backup"));
         }
         let seed = hex::decode(&data.identity_seed).map_err(|_| bad("identity"))?;
         if seed.len() != 32 {
@@ -216,6 +270,50 @@ impl Store {
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     params![key, value],
                 )?;
+            }
+            if data.version < 2 {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO NOTHING",
+                    params![PADS_UNKNOWN_SETTING, data.created_at.to_string()],
+                )?;
+            }
+            let peers: std::collections::HashMap<&str, i64> = data
+                .contacts
+                .iter()
+                .filter_map(|c| Some((c.peer_id.as_str(), *ids.get(&c.name)?)))
+                .collect();
+            for p in &data.pads {
+                let pad_id = hex::decode(&p.pad_id)
+                    .ok()
+                    .filter(|id| id.len() == 16)
+                    .ok_or_else(|| bad("pad id"))?;
+                if !matches!(p.role.as_str(), "initiator" | "responder") || !matches!(p.layout, 1 | 2)
+                {
+                    return Err(bad("pad ledger"));
+                }
+                crate::pads::insert(
+                    tx,
+                    &crate::PadLedger {
+                        pad_id,
+                        contact_id: peers.get(p.peer_id.as_str()).copied(),
+                        peer_id: p.peer_id.clone(),
+                        role: p.role.clone(),
+                        layout: p.layout,
+                        size: p.size,
+                        used: p.used,
+                        received: p.received.clone(),
+                        file: String::new(),
+                        imported_at: p.imported_at,
+                        // The pad itself is not in the backup: retired at
+                        // once, kept only to refuse it.
+                        retired_at: Some(now()),
+                    },
+                )
+                .map_err(|e| match e {
+                    StoreError::Sql(_) => bad("a pad appears twice"),
+                    other => other,
+                })?;
             }
             Ok(())
         })

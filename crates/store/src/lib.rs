@@ -23,12 +23,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use backup::{BACKUP_VERSION, BackupContact, BackupData, BackupMessage};
+pub use backup::{
+    BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, PADS_UNKNOWN_SETTING,
+};
 pub use beacons::StoredBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
 pub use error::StoreError;
 pub use outbox::OutboxItem;
-pub use pads::PadRecord;
+pub use pads::PadLedger;
 pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 pub use transfers::{NewTransfer, TransferChange, TransferRecord};
 
@@ -88,7 +90,12 @@ impl Store {
                 mode,
             });
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        // secure_delete: superseded session states, ledgers and message
+        // keys are overwritten with zeros when their pages are freed,
+        // instead of lingering in the file's free pages.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )
             .map_err(open_err)?;
         migrations::migrate(&mut conn, path)?;
         Ok(Store {
@@ -115,17 +122,56 @@ impl Store {
     }
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction: all of its writes land
-    /// together or none do.
-    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// together or none do. Inside [`Store::atomically`] it is a savepoint of
+    /// that transaction instead, committed with it.
+    fn write<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let written = (|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
+            if self.conn.is_autocommit() {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let value = f(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            } else {
+                let savepoint = self.conn.savepoint()?;
+                let value = f(&savepoint)?;
+                savepoint.commit()?;
+                Ok(value)
+            }
         })();
         written.map_err(|e| explain_full(e, &self.path))
+    }
+
+    /// Runs `f` on this store inside one `BEGIN IMMEDIATE` transaction:
+    /// from its first read to its last write no other process or
+    /// connection can change the database, so a read-modify-write of a
+    /// session state or a pad ledger cannot race another process's. All of
+    /// `f`'s writes commit together when it returns `Ok`; on `Err` nothing
+    /// is changed. Not reentrant.
+    pub fn atomically<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if !self.conn.is_autocommit() {
+            return Err(StoreError::Conflict("a transaction is already open".into()).into());
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| explain_full(e.into(), &self.path))?;
+        match f(self) {
+            Ok(value) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(explain_full(e.into(), &self.path).into())
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 }
 

@@ -129,6 +129,46 @@ const STEPS: &[M<'static>] = &[
             key  BLOB NOT NULL CHECK (length(key) = 32)
          ) STRICT;",
     ),
+    // 6: one ledger per pad, forever. A pad's ledger (role, layout and
+    // high-water marks) lives in its own row keyed by the pad id and is
+    // kept after the pad is replaced (retired), so the same pad can never
+    // be imported again, for any contact. Transfers name the pad they
+    // reserved bytes in; every accepted envelope's hash is kept, so only
+    // an identical resend counts as a duplicate.
+    M::up(
+        "CREATE TABLE pad_ledgers (
+            pad_id      BLOB PRIMARY KEY NOT NULL CHECK (length(pad_id) = 16),
+            contact_id  INTEGER REFERENCES contacts (id) ON DELETE SET NULL,
+            peer_id     TEXT NOT NULL,
+            role        TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),
+            layout      INTEGER NOT NULL CHECK (layout IN (1, 2)),
+            size        INTEGER NOT NULL,
+            used        INTEGER NOT NULL,
+            received    TEXT NOT NULL,
+            file        TEXT NOT NULL,
+            imported_at INTEGER NOT NULL,
+            retired_at  INTEGER
+         ) STRICT;
+         CREATE UNIQUE INDEX pad_ledgers_active ON pad_ledgers (contact_id)
+            WHERE retired_at IS NULL;
+         INSERT INTO pad_ledgers (pad_id, contact_id, peer_id, role, layout, size, used,
+                                  received, file, imported_at, retired_at)
+            SELECT pads.pad_id, pads.contact_id, contacts.peer_id, contacts.role, 1,
+                   pads.size, pads.used, pads.received, pads.file,
+                   CAST(strftime('%s', 'now') AS INTEGER), NULL
+            FROM pads JOIN contacts ON contacts.id = pads.contact_id;
+         DROP TABLE pads;
+         ALTER TABLE transfers ADD COLUMN pad_id BLOB;
+         UPDATE transfers SET pad_id = (SELECT pad_id FROM pad_ledgers
+                                        WHERE pad_ledgers.contact_id = transfers.contact_id
+                                          AND pad_ledgers.retired_at IS NULL)
+            WHERE mode = 'pad';
+         CREATE TABLE accepted_envelopes (
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            hash       BLOB NOT NULL CHECK (length(hash) = 32),
+            PRIMARY KEY (contact_id, hash)
+         ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 /// Schema version after all migrations ran.

@@ -360,12 +360,13 @@ impl Store {
     }
 
     /// Records a message together with the session state it produced (grid
-    /// mode) or the pad ledger change it made (pad mode), atomically.
+    /// mode) or the received ranges of the pad it used (pad mode: the pad
+    /// id and the ranges), atomically.
     pub fn record_message(
         &mut self,
         contact_id: i64,
         session: Option<&[u8]>,
-        pad_received: Option<&[(u64, u64)]>,
+        pad_received: Option<(&[u8], &[(u64, u64)])>,
         message: &NewMessage,
     ) -> Result<i64> {
         self.write(|tx| {
@@ -375,8 +376,8 @@ impl Store {
                     params![state, contact_id],
                 )?;
             }
-            if let Some(received) = pad_received {
-                crate::pads::write_received(tx, contact_id, received)?;
+            if let Some((pad_id, received)) = pad_received {
+                crate::pads::write_received(tx, pad_id, received)?;
             }
             insert_message(tx, contact_id, message)
         })
@@ -407,7 +408,7 @@ impl Store {
 
 /// Inserts a message and applies its transfer change; returns its id.
 pub(crate) fn insert_message(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     contact_id: i64,
     message: &NewMessage,
 ) -> Result<i64> {

@@ -29,6 +29,8 @@ pub struct NewTransfer {
     pub secret: Option<Vec<u8>>,
     /// First pad byte of the file's range (pad mode).
     pub pad_offset: Option<u64>,
+    /// The pad that range belongs to (pad mode).
+    pub pad_id: Option<Vec<u8>>,
     /// Sender: the source file; receiver: empty until accepted.
     pub path: String,
     /// Sender: BLAKE3 of each chunk, to notice a file changed on disk.
@@ -80,6 +82,9 @@ pub struct TransferRecord {
     pub secret: Option<Vec<u8>>,
     /// First pad byte of the file's range (pad mode).
     pub pad_offset: Option<u64>,
+    /// The pad that range belongs to (pad mode): a transfer never reads
+    /// another pad, even if this one is replaced meanwhile.
+    pub pad_id: Option<Vec<u8>>,
     /// Sender: the source file. Receiver: the partial file while receiving,
     /// the final file once completed.
     pub path: String,
@@ -115,7 +120,7 @@ impl TransferRecord {
 
 const COLUMNS: &str = "id, transfer_id, contact_id, message_id, outgoing, name, size, blake3,
      chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, bytes_done, state, error,
-     created_at, updated_at, bytes_sent";
+     created_at, updated_at, bytes_sent, pad_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<TransferRecord> {
     Ok(TransferRecord {
@@ -140,12 +145,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TransferRecord> {
         created_at: r.get(18)?,
         updated_at: r.get(19)?,
         bytes_sent: r.get::<_, i64>(20)? as u64,
+        pad_id: r.get(21)?,
     })
 }
 
 /// Applies a transfer change inside a message's transaction.
 pub(crate) fn apply(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     contact_id: i64,
     message_id: i64,
     change: &TransferChange,
@@ -167,8 +173,9 @@ pub(crate) fn apply(
             tx.execute(
                 "INSERT INTO transfers (transfer_id, contact_id, message_id, outgoing, name, size,
                     blake3, chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, state,
-                    created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+                    created_at, updated_at, pad_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16,
+                         ?17)",
                 params![
                     t.transfer_id,
                     contact_id,
@@ -185,7 +192,8 @@ pub(crate) fn apply(
                     t.chunk_hashes,
                     done,
                     t.state,
-                    now()
+                    now(),
+                    t.pad_id
                 ],
             )?;
         }
@@ -354,6 +362,7 @@ mod tests {
             mode: "grid".into(),
             secret: Some(vec![2; 32]),
             pad_offset: None,
+            pad_id: None,
             path: String::new(),
             chunk_hashes: None,
             state: "offered".into(),

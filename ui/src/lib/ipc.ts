@@ -287,7 +287,11 @@ export type NodeEvent =
   | { kind: 'pairing_finished'; contact: string }
   | { kind: 'transfer_offered'; transfer_id: string; from: string; name: string; size: number }
   | { kind: 'transfer_progress'; transfer_id: string; bytes_done: number; size: number }
-  | { kind: 'transfer_finished'; transfer_id: string; state: TransferState; error: string | null };
+  | { kind: 'transfer_finished'; transfer_id: string; state: TransferState; error: string | null }
+  /** A message reused the key or pad bytes of an earlier, different message
+   * and was refused (on the receiving side), or the contact refused ours
+   * for that reason (on the sending side). */
+  | { kind: 'key_reuse_detected'; contact: string; detail: string };
 
 /** Files dragged over or dropped onto the window, with their full paths. */
 export type FileDrop =

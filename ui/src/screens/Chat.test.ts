@@ -270,6 +270,23 @@ describe('Chat', () => {
       expect(await screen.findByText('delivered')).toBeTruthy();
       expect(b.count('chat_history')).toBe(before + 2);
     });
+
+    it('shows a key or pad reuse alarm in that conversation only', async () => {
+      backend();
+      render(Chat);
+      await screen.findByText('No messages yet.');
+      expect(screen.queryByTestId('reuse-alarm')).toBeNull();
+      await emit(NODE_EVENT, { kind: 'key_reuse_detected', contact: 'Bob', detail: 'not this one' });
+      await emit(NODE_EVENT, {
+        kind: 'key_reuse_detected',
+        contact: 'Alice',
+        detail: 'a message from Alice reuses the key of an earlier one; it was refused',
+      });
+      const alarm = await screen.findByTestId('reuse-alarm');
+      expect(alarm.textContent).toContain('Key or pad reuse detected.');
+      expect(alarm.textContent).toContain('a message from Alice reuses the key');
+      expect(alarm.textContent).not.toContain('not this one');
+    });
   });
 });
 

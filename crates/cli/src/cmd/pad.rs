@@ -29,6 +29,15 @@ pub(crate) enum PadCommand {
         /// Replace a pad that still has bytes left.
         #[arg(long)]
         replace: bool,
+        /// After a successful import, overwrite FILE with zeros and delete
+        /// it (the encrypted copy in the home is all this device needs).
+        #[arg(long)]
+        destroy_source: bool,
+        /// Confirm the pad was made after the backup this home was restored
+        /// from (asked only of homes restored from backups made before pad
+        /// ledgers were kept).
+        #[arg(long)]
+        new_pad: bool,
     },
     /// Bytes left in each direction of the pad shared with a contact.
     Status(StatusArgs),
@@ -67,7 +76,7 @@ pub(crate) fn run(node: Option<&Node>, command: PadCommand) -> anyhow::Result<Ex
         (PadCommand::New { size, out }, _) => {
             zks_node::create_pad_file(&out, size)?;
             eprintln!(
-                "wrote {size} random bytes to {}; give an identical copy to your contact in person, then both run `zks pad import`",
+                "wrote {size} random bytes to {}; give an identical copy to your contact in person, then both run `zks pad import`.\nOnce both of you imported it, destroy every copy of this file (`zks pad import --destroy-source` overwrites the one it imports): a leftover copy is all anyone needs to read every message sent with it.",
                 out.display()
             );
         }
@@ -76,14 +85,28 @@ pub(crate) fn run(node: Option<&Node>, command: PadCommand) -> anyhow::Result<Ex
                 contact,
                 file,
                 replace,
+                destroy_source,
+                new_pad,
             },
             Some(node),
         ) => {
-            let status = node.import_pad(&contact, &file, replace)?;
+            let status = node.import_pad_with(&contact, &file, replace, new_pad)?;
             println!(
                 "pad {} shared with {contact}: {} bytes left to send, {} to receive",
                 status.pad_id, status.send_left, status.receive_left
             );
+            if destroy_source {
+                zks_node::destroy_file(&file)?;
+                eprintln!(
+                    "overwrote and deleted {}; destroy any other copy too",
+                    file.display()
+                );
+            } else {
+                eprintln!(
+                    "now destroy {} and every other copy of it (or import with --destroy-source): the home keeps its own encrypted copy",
+                    file.display()
+                );
+            }
         }
         (PadCommand::Status(args), Some(node)) => {
             let status = node.pad_status(&args.name)?;
