@@ -2,18 +2,30 @@
 //! to verified beacon rounds, and a KEM ratchet that heals the session.
 //!
 //! For message n of a chain: `mk = KDF(ck_n, "msg")`, `ck_{n+1} = KDF(ck_n,
-//! "next")`, and the used chain key is erased (forward secrecy). The message
-//! key is bound to the round: `k = KDF(mk, chain hash ‖ round ‖ randomness ‖
-//! n)`; `k` gives a BLAKE3-XOF keystream and a BLAKE3 MAC key over header ‖
+//! "next")`, and the used chain key is overwritten. The message key is bound
+//! to the round: `k = KDF(mk, chain hash ‖ round ‖ randomness ‖ n)`; `k`
+//! gives a BLAKE3-XOF keystream and a BLAKE3 MAC key over header ‖
 //! ciphertext, checked in constant time.
+//!
+//! **Forward secrecy per message.** Each epoch has a root (the pairing root
+//! for epoch 0). The root gives the epoch's two chain keys and a *ratchet
+//! secret* `KDF(root, "ratchet secret")`, and is then erased. A session keeps
+//! only one-way images: the chain keys at their current position, the
+//! message keys of skipped messages not yet received, and the ratchet secret
+//! (the input of the next epoch's root). So a stolen state opens no message
+//! this side had already sealed or opened, in this epoch or an earlier one;
+//! it opens only messages still on their way to it (skipped ones included)
+//! and what is still to come until the next KEM step. The session id is
+//! derived from the pairing root at creation and is public.
 //!
 //! KEM ratchet: the initiator attaches a fresh ML-KEM-768 encapsulation key
 //! (an *offer*) to its messages every [`RATCHET_EVERY`] messages; the
 //! responder encapsulates to it on receipt, moves both of its chains to a new
-//! epoch whose root mixes in the new shared secret, and attaches the
-//! ciphertext to its messages until the initiator is seen in the new epoch.
-//! An attacker who stole the session state before the step loses it after.
-//! Messages of the previous epoch still in flight are accepted.
+//! epoch whose root is `derive_key(ratchet secret ‖ ss ‖ epoch ‖ ek ‖ ct)`,
+//! and attaches the ciphertext to its messages until the initiator is seen in
+//! the new epoch. An attacker who stole the session state before the step
+//! loses it after. Messages of the previous epoch still in flight are
+//! accepted.
 
 use ml_kem::array::Array;
 use ml_kem::{Decapsulate, DecapsulationKey, EncapsulationKey, KeyExport, MlKem768};
@@ -162,7 +174,9 @@ struct SkippedKey {
 pub struct Session {
     id: [u8; 16],
     role: Role,
-    root: [u8; 32],
+    /// The input of the next epoch's root: a one-way image of the current
+    /// root, which is not kept (it would give every chain key of the epoch).
+    ratchet_secret: [u8; 32],
     epoch: u32,
     send_ck: [u8; 32],
     send_n: u64,
@@ -178,7 +192,7 @@ pub struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.root.zeroize();
+        self.ratchet_secret.zeroize();
         self.send_ck.zeroize();
         self.recv.zeroize();
         self.skipped.zeroize();
@@ -201,12 +215,15 @@ fn hex_short(bytes: &[u8]) -> String {
     bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-fn chain_keys(root: &[u8; 32], role: Role) -> ([u8; 32], [u8; 32]) {
+/// What an epoch root gives: (sending chain key, receiving chain key,
+/// ratchet secret). The caller erases the root afterwards.
+fn epoch_keys(root: &[u8; 32], role: Role) -> ([u8; 32], [u8; 32], [u8; 32]) {
     let i2r = kdf::keyed(root, kdf::CHAIN_I2R);
     let r2i = kdf::keyed(root, kdf::CHAIN_R2I);
+    let ratchet_secret = kdf::keyed(root, kdf::RATCHET_SECRET);
     match role {
-        Role::Initiator => (i2r, r2i),
-        Role::Responder => (r2i, i2r),
+        Role::Initiator => (i2r, r2i, ratchet_secret),
+        Role::Responder => (r2i, i2r, ratchet_secret),
     }
 }
 
@@ -255,15 +272,15 @@ fn mac(key: &[u8; 32], header: &[u8], ciphertext: &[u8]) -> [u8; 32] {
 }
 
 impl Session {
-    /// A session from a pairing root.
+    /// A session from a pairing root (which the caller then erases).
     pub(crate) fn new(root: &[u8; 32], role: Role) -> Session {
         let mut id = [0u8; 16];
         id.copy_from_slice(&kdf::derive(kdf::SESSION_ID, &[root])[..16]);
-        let (send_ck, recv_ck) = chain_keys(root, role);
+        let (send_ck, recv_ck, ratchet_secret) = epoch_keys(root, role);
         Session {
             id,
             role,
-            root: *root,
+            ratchet_secret,
             epoch: 0,
             send_ck,
             send_n: 0,
@@ -494,14 +511,18 @@ impl Session {
         Ok(())
     }
 
+    /// Moves to the next epoch: its root mixes the ratchet secret with the
+    /// new shared secret, gives the chain keys and the next ratchet secret,
+    /// and is erased.
     fn step_epoch(&mut self, ss: &[u8], ek: &[u8], ct: &[u8]) {
         let epoch = self.epoch + 1;
-        self.root = kdf::derive(
+        let root = Zeroizing::new(kdf::derive(
             kdf::RATCHET_ROOT,
-            &[&self.root, ss, &epoch.to_be_bytes(), ek, ct],
-        );
+            &[&self.ratchet_secret, ss, &epoch.to_be_bytes(), ek, ct],
+        ));
+        let (send_ck, recv_ck, ratchet_secret) = epoch_keys(&root, self.role);
+        self.ratchet_secret = ratchet_secret;
         self.epoch = epoch;
-        let (send_ck, recv_ck) = chain_keys(&self.root, self.role);
         self.send_ck = send_ck;
         self.send_n = 0;
         self.recv.push(RecvChain {
@@ -530,14 +551,15 @@ impl Session {
         });
     }
 
-    /// Serializes the whole state (secrets included) for the store.
+    /// Serializes the whole state (secrets included) for the store, in
+    /// format version 2.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut w = Writer::new();
-        w.u8(1).raw(&self.id).u8(match self.role {
+        w.u8(2).raw(&self.id).u8(match self.role {
             Role::Initiator => 0,
             Role::Responder => 1,
         });
-        w.raw(&self.root)
+        w.raw(&self.ratchet_secret)
             .u32(self.epoch)
             .raw(&self.send_ck)
             .u64(self.send_n);
@@ -560,10 +582,12 @@ impl Session {
         Zeroizing::new(w.finish())
     }
 
-    /// Restores a session from [`Session::to_bytes`].
+    /// Restores a session from [`Session::to_bytes`], of this release
+    /// (version 2) or the previous one (version 1, which kept the root).
     pub fn from_bytes(bytes: &[u8]) -> Result<Session, WireError> {
         let mut r = Reader::new(bytes);
-        if r.u8("version")? != 1 {
+        let version = r.u8("version")?;
+        if version != 1 && version != 2 {
             return Err(WireError::Invalid("session version"));
         }
         let id = r.array::<16>("id")?;
@@ -572,7 +596,16 @@ impl Session {
             1 => Role::Responder,
             _ => return Err(WireError::Invalid("role")),
         };
-        let root = r.array::<32>("root")?;
+        let ratchet_secret = if version == 1 {
+            // Version 1 kept the epoch root. It becomes the ratchet secret by
+            // the same one-way step as in `epoch_keys`, which the peer takes
+            // too when it loads its own version-1 state, so the next KEM step
+            // still agrees; the root itself goes.
+            let root = Zeroizing::new(r.array::<32>("root")?);
+            kdf::keyed(&root, kdf::RATCHET_SECRET)
+        } else {
+            r.array::<32>("ratchet secret")?
+        };
         let epoch = r.u32("epoch")?;
         let send_ck = r.array::<32>("send chain")?;
         let send_n = r.u64("send counter")?;
@@ -610,7 +643,7 @@ impl Session {
         Ok(Session {
             id,
             role,
-            root,
+            ratchet_secret,
             epoch,
             send_ck,
             send_n,
@@ -620,6 +653,12 @@ impl Session {
             offer_ek: None,
             reply_ct,
         })
+    }
+
+    /// Test only: the chain key and message key the next seal will use.
+    #[cfg(test)]
+    pub(crate) fn next_send_keys(&self) -> ([u8; 32], [u8; 32]) {
+        (self.send_ck, kdf::keyed(&self.send_ck, kdf::MSG))
     }
 }
 

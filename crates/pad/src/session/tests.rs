@@ -1,5 +1,6 @@
-//! Grid-pad sessions: round trips, ordering, replays, tampering, the KEM
-//! ratchet's healing, and storage.
+//! Grid-pad sessions: round trips, ordering, replays, tampering, forward
+//! secrecy per message, the KEM ratchet's healing, and storage (including
+//! states of the previous release).
 
 use std::collections::HashMap;
 
@@ -292,6 +293,154 @@ fn a_stored_session_continues_where_it_stopped() {
     assert!(Session::from_bytes(&[]).is_err());
 }
 
+#[test]
+fn a_stolen_state_cannot_open_earlier_messages_of_its_epoch() {
+    // A known root, so that the test can look for it in the stolen bytes.
+    const ROOT: [u8; 32] = [0x2a; 32];
+    let rounds = Rounds::new();
+    let mut a = Session::new(&ROOT, Role::Initiator);
+    let mut b = Session::new(&ROOT, Role::Responder);
+    let mut r = rng(16);
+    let mut sealed = Vec::new();
+    let mut used = Vec::new(); // chain and message keys of messages 0..=5
+    for i in 0..=5u8 {
+        let (ck, mk) = a.next_send_keys();
+        used.extend([ck, mk]);
+        let m = a.seal(&rounds.binding(1), &[i], &mut r).unwrap();
+        assert_eq!(open(&mut b, &m, &rounds).unwrap().plaintext, [i]);
+        sealed.push(m);
+    }
+    assert_eq!((a.epoch(), b.epoch()), (0, 0), "all in one epoch");
+    let stolen_b = b.to_bytes();
+    let stolen_a = a.to_bytes();
+    for (who, stolen) in [("Bob", &stolen_b), ("Alice", &stolen_a)] {
+        // Nothing stored is the root, a used key, or leads to one: not as a
+        // root (its chain keys), not as a chain key (walking it forward).
+        for window in stolen.windows(32) {
+            let w: [u8; 32] = window.try_into().unwrap();
+            assert_ne!(w, ROOT, "{who}'s state holds the root");
+            for label in [kdf::CHAIN_I2R, kdf::CHAIN_R2I] {
+                assert!(!used.contains(&kdf::keyed(&w, label)), "{who}: a root");
+            }
+            let mut ck = w;
+            for _ in 0..=used.len() {
+                assert!(!used.contains(&ck), "{who}: a used chain key");
+                assert!(
+                    !used.contains(&kdf::keyed(&ck, kdf::MSG)),
+                    "{who}: a used message key"
+                );
+                ck = kdf::keyed(&ck, kdf::NEXT);
+            }
+        }
+        // And the only session the bytes make refuses the old messages.
+        let mut thief = Session::from_bytes(stolen).unwrap();
+        for (n, m) in sealed.iter().enumerate() {
+            let expected = if who == "Bob" {
+                OpenError::Replay {
+                    epoch: 0,
+                    n: n as u64,
+                }
+            } else {
+                OpenError::Reflected
+            };
+            assert_eq!(open(&mut thief, m, &rounds).unwrap_err(), expected);
+        }
+    }
+    // Alice's state posing as the responder has only the other direction's
+    // chain: the MAC of her own messages does not verify.
+    let mut posing = stolen_a.to_vec();
+    assert_eq!(posing[17], 0, "role byte");
+    posing[17] = 1;
+    let mut posing = Session::from_bytes(&posing).unwrap();
+    for m in &sealed {
+        assert_eq!(
+            open(&mut posing, m, &rounds).unwrap_err(),
+            OpenError::BadTag
+        );
+    }
+    // The real sessions go on.
+    let m = a.seal(&rounds.binding(1), b"six", &mut r).unwrap();
+    assert_eq!(open(&mut b, &m, &rounds).unwrap().plaintext, b"six");
+}
+
+/// States of the previous release (format version 1), written by its code:
+/// Alice (initiator) has sent 33 messages, the last one lost, and holds the
+/// KEM offer it carried; Bob (responder) has opened 0..=30.
+const V1_ALICE: &str = concat!(
+    "019d115e64e6971cd9f7e4f3413d214e3e0001ce3041a1f07be87af9deec1c97195731a118725228",
+    "e38ba09f2d0a91a148fc0000000013810ed774b7be5659fb618bb9dfd1fd446007bfe6c17bdb55f3",
+    "7f646c1628970000000000000021010000000000000000000000036ae54b393c89dc5a5ab582ab6a",
+    "11c922156fc0ecd56effd081657bb7b157edd80000000001367b7f92e97cdbf557e54e8471d17405",
+    "626f527558fb7fef72ef24b2cb418eea788187a2fa3e9c89569f395ff88f8d8926a5aa3df1996655",
+    "74d0478d6f99d15300",
+);
+const V1_BOB: &str = concat!(
+    "019d115e64e6971cd9f7e4f3413d214e3e0101ce3041a1f07be87af9deec1c97195731a118725228",
+    "e38ba09f2d0a91a148fc000000006ae54b393c89dc5a5ab582ab6a11c922156fc0ecd56effd08165",
+    "7bb7b157edd800000000000000030100000000000000000000001f8748f1f3674e99d408f8469758",
+    "0a333c14b41f372b212f22eb18f09bd687faa8000000000000",
+);
+/// Alice's message 31 (plaintext: 31 as u64), sealed by the previous
+/// release and still in flight when both sides upgrade.
+const V1_IN_FLIGHT: &str = concat!(
+    "5a4b4501019d115e64e6971cd9f7e4f3413d214e3e0000000000000000000000001f525252525252",
+    "52525252525252525252525252525252525252525252525252520000000000000001000000000000",
+    "0000089e6d35c4d42be234bad4701de64be21794dea5c53a34aa6e032c4f99efdea70aa79693a18d",
+    "0f98e9",
+);
+
+#[test]
+fn version_1_states_load_and_the_two_sides_keep_talking() {
+    let rounds = Rounds::new();
+    let v1_a = hex::decode(V1_ALICE).unwrap();
+    let v1_b = hex::decode(V1_BOB).unwrap();
+    let root = &v1_a[18..50]; // version 1 kept the epoch root
+    assert_eq!(root, &v1_b[18..50]);
+    let mut a = Session::from_bytes(&v1_a).unwrap();
+    let mut b = Session::from_bytes(&v1_b).unwrap();
+    for s in [&a, &b] {
+        let v2 = s.to_bytes();
+        assert_eq!(v2[0], 2);
+        assert!(!v2.windows(32).any(|w| w == root), "the root is dropped");
+        assert_eq!(Session::from_bytes(&v2).unwrap().to_bytes(), v2);
+    }
+    assert_eq!((a.epoch(), b.epoch(), a.sent_in_epoch()), (0, 0, 33));
+    let mut r = rng(20);
+    // A message the previous release sealed opens after the upgrade.
+    let late = hex::decode(V1_IN_FLIGHT).unwrap();
+    let opened = open(&mut b, &late, &rounds).unwrap();
+    assert_eq!(opened.plaintext, 31u64.to_be_bytes());
+    // Alice still holds the offer she made before the upgrade; Bob answers
+    // it, and both step from the converted secret to the same root.
+    let m = a.seal(&rounds.binding(2), b"upgraded", &mut r).unwrap();
+    assert_eq!(open(&mut b, &m, &rounds).unwrap().plaintext, b"upgraded");
+    assert_eq!(b.epoch(), 1);
+    let m = b.seal(&rounds.binding(2), b"stepped", &mut r).unwrap();
+    assert_eq!(open(&mut a, &m, &rounds).unwrap().plaintext, b"stepped");
+    assert_eq!(a.epoch(), 1);
+    for i in 0..(2 * RATCHET_EVERY) {
+        let m = a
+            .seal(&rounds.binding(3), &i.to_be_bytes(), &mut r)
+            .unwrap();
+        assert_eq!(
+            open(&mut b, &m, &rounds).unwrap().plaintext,
+            i.to_be_bytes()
+        );
+        let m = b
+            .seal(&rounds.binding(3), &i.to_be_bytes(), &mut r)
+            .unwrap();
+        assert_eq!(
+            open(&mut a, &m, &rounds).unwrap().plaintext,
+            i.to_be_bytes()
+        );
+    }
+    assert!(a.epoch() >= 2 && a.epoch() == b.epoch());
+    // Other versions are refused.
+    let mut v3 = v1_a.clone();
+    v3[0] = 3;
+    assert!(Session::from_bytes(&v3).is_err());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -304,11 +453,21 @@ proptest! {
         let (mut a, mut b) = sessions();
         let _ = open(&mut b, &bytes, &rounds);
         let mut sealed = a.seal(&rounds.binding(1), &bytes, &mut rng(1)).unwrap();
-        for (at, x) in flips {
+        for &(at, x) in &flips {
             let len = sealed.len();
             sealed[at % len] ^= x;
         }
         let _ = open(&mut b, &sealed, &rounds);
         let _ = Session::from_bytes(&bytes);
+        // Damaged or cut stored states of both versions load or are refused.
+        for state in [hex::decode(V1_ALICE).unwrap(), a.to_bytes().to_vec()] {
+            let mut damaged = state.clone();
+            for &(at, x) in &flips {
+                let len = damaged.len();
+                damaged[at % len] ^= x;
+            }
+            let _ = Session::from_bytes(&damaged);
+            let _ = Session::from_bytes(&state[..bytes.len() % state.len()]);
+        }
     }
 }
