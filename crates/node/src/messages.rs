@@ -152,7 +152,7 @@ impl Node {
                 let mut session = Session::from_bytes(&session_of(store, &record)?)
                     .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
                 let binding = binding(store)?;
-                let envelope = session.seal(&binding, plaintext, &mut rand_core::OsRng)?;
+                let envelope = session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
                 let message = NewMessage {
                     outgoing: true,
                     mode: "grid".into(),
@@ -312,7 +312,7 @@ impl Node {
                     .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
                 let rounds =
                     StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
-                let opened = session.open(envelope, &rounds, &mut rand_core::OsRng)?;
+                let opened = session.open(envelope, &rounds, now_secs(), &mut rand_core::OsRng)?;
                 let verified = rounds.verified.into_inner();
                 let incoming =
                     crate::files::incoming(store, &record, &opened.plaintext, Mode::Grid, None, auto_accept)?;

@@ -9,7 +9,8 @@ pub(crate) const TRANSCRIPT: &str = "zks pairing v1 transcript";
 pub(crate) const SAFETY_CODE: &str = "zks pairing v1 safety code";
 /// `derive_key` context of the session identifier.
 pub(crate) const SESSION_ID: &str = "zks session v1 id";
-/// `derive_key` context of a KEM-ratchet step's new root.
+/// `derive_key` context of a KEM-ratchet step's new root (ratchet secret ‖
+/// ss ‖ epoch ‖ ek ‖ ct).
 pub(crate) const RATCHET_ROOT: &str = "zks session v1 kem ratchet root";
 /// `derive_key` context of the pad identifier (hash of the pad's reserved
 /// prefix).
@@ -27,6 +28,9 @@ pub(crate) const MLKEM_SEED: &str = "zks v1 ml-kem-768 key seed";
 /// Labels of keyed-hash steps (the key is the secret, the label the input).
 pub(crate) const CHAIN_I2R: &[u8] = b"zks v1 chain initiator to responder";
 pub(crate) const CHAIN_R2I: &[u8] = b"zks v1 chain responder to initiator";
+/// The one-way image of an epoch root that a session keeps for the next KEM
+/// step, so that the root (which gives the epoch's chain keys) can be erased.
+pub(crate) const RATCHET_SECRET: &[u8] = b"zks v1 ratchet secret";
 pub(crate) const MSG: &[u8] = b"msg";
 pub(crate) const NEXT: &[u8] = b"next";
 pub(crate) const ENC: &[u8] = b"zks v1 keystream";

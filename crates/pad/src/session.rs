@@ -2,18 +2,70 @@
 //! to verified beacon rounds, and a KEM ratchet that heals the session.
 //!
 //! For message n of a chain: `mk = KDF(ck_n, "msg")`, `ck_{n+1} = KDF(ck_n,
-//! "next")`, and the used chain key is erased (forward secrecy). The message
-//! key is bound to the round: `k = KDF(mk, chain hash ‖ round ‖ randomness ‖
-//! n)`; `k` gives a BLAKE3-XOF keystream and a BLAKE3 MAC key over header ‖
+//! "next")`, and the used chain key is overwritten. The message key is bound
+//! to the round: `k = KDF(mk, chain hash ‖ round ‖ randomness ‖ n)`; `k`
+//! gives a BLAKE3-XOF keystream and a BLAKE3 MAC key over header ‖
 //! ciphertext, checked in constant time.
 //!
-//! KEM ratchet: the initiator attaches a fresh ML-KEM-768 encapsulation key
-//! (an *offer*) to its messages every [`RATCHET_EVERY`] messages; the
-//! responder encapsulates to it on receipt, moves both of its chains to a new
-//! epoch whose root mixes in the new shared secret, and attaches the
-//! ciphertext to its messages until the initiator is seen in the new epoch.
-//! An attacker who stole the session state before the step loses it after.
-//! Messages of the previous epoch still in flight are accepted.
+//! **Forward secrecy per message.** Each epoch has a root (the pairing root
+//! for epoch 0). The root gives the epoch's two chain keys and a *ratchet
+//! secret* `KDF(root, "ratchet secret")`, and is then erased. A session keeps
+//! only one-way images: the chain keys at their current position, the
+//! message keys of skipped messages not yet received, and the ratchet secret
+//! (the input of the next epoch's root). So a stolen state opens no message
+//! this side had already sealed or opened, in this epoch or an earlier one;
+//! it opens only messages still on their way to it (skipped ones included)
+//! and what is still to come until the session heals (below). The session
+//! id is derived from the pairing root at creation and is public.
+//!
+//! **KEM ratchet (healing).** Epoch e+1's root is `derive_key(ratchet
+//! secret_e ‖ ss ‖ e+1 ‖ ek ‖ ct)` with a fresh ML-KEM-768 shared secret `ss`,
+//! so a stolen state opens nothing sealed after the first step whose ML-KEM
+//! key was made after the theft (a stolen offer seed still decapsulates the
+//! step it was made for).
+//! - *Offer.* Either side, with no offer of its own outstanding and no reply
+//!   pending, attaches a fresh encapsulation key to the messages it seals
+//!   once it has sent [`RATCHET_EVERY`] messages in the epoch or the epoch is
+//!   [`EPOCH_MAX_AGE`] old, and keeps attaching it until the step.
+//! - *Answer.* A side that opens a message of its current epoch carrying an
+//!   offer encapsulates to it, moves to e+1 and attaches the ciphertext to
+//!   its messages until it opens one of the peer's sealed in e+1.
+//! - *Finish.* The side holding an offer that opens a message of e+1
+//!   decapsulates the attached ciphertext and moves to e+1 (the message
+//!   authenticates only if both derived the same root).
+//! - *Both offered at once:* the initiator's offer wins. The initiator
+//!   ignores the responder's offer while its own is outstanding; the
+//!   responder drops its own offer and answers. Exactly one ciphertext then
+//!   answers exactly one offer per epoch, and both reach the same root.
+//!
+//! Races, and why the rules hold up:
+//! - Messages of the previous epoch still in flight open with its kept
+//!   receiving chain. The sides are never more than one epoch apart: the
+//!   side that answered offers nothing until it has seen the peer in the new
+//!   epoch, and the side that offered steps only on the answer.
+//! - An offer on a message of an earlier epoch is ignored: it belongs to a
+//!   step already taken (we answered it) or dropped (the responder's, beaten
+//!   by the initiator's). Answering it would fork the session.
+//! - The responder's dropped offer may still ride on its in-flight messages:
+//!   the initiator ignores it, first because its own offer is outstanding,
+//!   then because those messages are of an older epoch.
+//! - The two sides never both answer in one epoch (that would make two
+//!   roots for e+1): the initiator answers only while it has no offer out,
+//!   and answering takes it to e+1, so if it offered in e it answered
+//!   nothing in e; the responder's offer, dropped for the initiator's, is
+//!   then answered by nobody.
+//! - A message of e+1 reaching a side without an offer (or without a
+//!   ciphertext) is of an unknown epoch and changes nothing. Lost messages
+//!   only delay a step: offers and ciphertexts ride on every message until
+//!   the step is seen to be done.
+//! - Offers and ciphertexts are in the authenticated header, and opening
+//!   works on a copy of the state: a changed one fails the tag and changes
+//!   nothing.
+//!
+//! **Time.** `now` (unix seconds) is passed in by the caller; the crate reads
+//! no clock. An epoch starts at the `now` of the call that stepped into it
+//! (for a new pairing: of its first seal or open). A clock set back only
+//! delays the time-based offer; the count-based one still comes.
 
 use ml_kem::array::Array;
 use ml_kem::{Decapsulate, DecapsulationKey, EncapsulationKey, KeyExport, MlKem768};
@@ -27,8 +79,12 @@ use crate::envelope::{
 use crate::kdf;
 use crate::wire::{Reader, WireError, Writer};
 
-/// After this many messages in an epoch, the initiator offers a KEM step.
+/// After sending this many messages in an epoch, a side offers a KEM step.
 pub const RATCHET_EVERY: u64 = 32;
+/// A side offers a KEM step once its epoch is this old (seconds), however
+/// few messages it has sent: a state stolen from a quiet session then opens
+/// at most a day of messages.
+pub const EPOCH_MAX_AGE: u64 = 24 * 60 * 60;
 /// Most message keys kept for messages that arrive out of order.
 pub const MAX_SKIPPED: usize = 1024;
 /// The largest gap in message numbers accepted in one step.
@@ -162,23 +218,30 @@ struct SkippedKey {
 pub struct Session {
     id: [u8; 16],
     role: Role,
-    root: [u8; 32],
+    /// The input of the next epoch's root: a one-way image of the current
+    /// root, which is not kept (it would give every chain key of the epoch).
+    ratchet_secret: [u8; 32],
     epoch: u32,
+    /// When the current epoch began (unix seconds, the caller's clock); None
+    /// for a new pairing until its first seal or open.
+    epoch_started: Option<u64>,
     send_ck: [u8; 32],
     send_n: u64,
     recv: Vec<RecvChain>,
     skipped: Vec<SkippedKey>,
-    /// Initiator: the seed of the ML-KEM key offered in the current epoch.
+    /// The seed of this side's ML-KEM key offered in the current epoch
+    /// (either role); cleared by every step.
     offer_seed: Option<[u8; 64]>,
     /// Its encapsulation key (public; derived from the seed, not stored).
     offer_ek: Option<Vec<u8>>,
-    /// Responder: the ciphertext to attach until the initiator is seen in `epoch`.
+    /// The ciphertext that answered the peer's offer, attached until the
+    /// peer is seen in `epoch`.
     reply_ct: Option<Vec<u8>>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.root.zeroize();
+        self.ratchet_secret.zeroize();
         self.send_ck.zeroize();
         self.recv.zeroize();
         self.skipped.zeroize();
@@ -201,12 +264,15 @@ fn hex_short(bytes: &[u8]) -> String {
     bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-fn chain_keys(root: &[u8; 32], role: Role) -> ([u8; 32], [u8; 32]) {
+/// What an epoch root gives: (sending chain key, receiving chain key,
+/// ratchet secret). The caller erases the root afterwards.
+fn epoch_keys(root: &[u8; 32], role: Role) -> ([u8; 32], [u8; 32], [u8; 32]) {
     let i2r = kdf::keyed(root, kdf::CHAIN_I2R);
     let r2i = kdf::keyed(root, kdf::CHAIN_R2I);
+    let ratchet_secret = kdf::keyed(root, kdf::RATCHET_SECRET);
     match role {
-        Role::Initiator => (i2r, r2i),
-        Role::Responder => (r2i, i2r),
+        Role::Initiator => (i2r, r2i, ratchet_secret),
+        Role::Responder => (r2i, i2r, ratchet_secret),
     }
 }
 
@@ -255,16 +321,18 @@ fn mac(key: &[u8; 32], header: &[u8], ciphertext: &[u8]) -> [u8; 32] {
 }
 
 impl Session {
-    /// A session from a pairing root.
+    /// A session from a pairing root (which the caller then erases). Its
+    /// first epoch starts at its first seal or open.
     pub(crate) fn new(root: &[u8; 32], role: Role) -> Session {
         let mut id = [0u8; 16];
         id.copy_from_slice(&kdf::derive(kdf::SESSION_ID, &[root])[..16]);
-        let (send_ck, recv_ck) = chain_keys(root, role);
+        let (send_ck, recv_ck, ratchet_secret) = epoch_keys(root, role);
         Session {
             id,
             role,
-            root: *root,
+            ratchet_secret,
             epoch: 0,
+            epoch_started: None,
             send_ck,
             send_n: 0,
             recv: vec![RecvChain {
@@ -299,23 +367,26 @@ impl Session {
         self.send_n
     }
 
-    /// Seals `plaintext` bound to `binding`. The updated session must be
-    /// stored before the envelope leaves.
+    /// Seals `plaintext` bound to `binding` at time `now` (unix seconds).
+    /// The updated session must be stored before the envelope leaves.
     pub fn seal(
         &mut self,
         binding: &RoundBinding,
         plaintext: &[u8],
+        now: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, EnvelopeError> {
         if plaintext.len() as u64 > MAX_PLAINTEXT {
             return Err(EnvelopeError::TooLarge);
         }
-        if self.role == Role::Initiator && self.offer_seed.is_none() && self.send_n >= RATCHET_EVERY
-        {
-            let mut seed = [0u8; 64];
-            rng.fill_bytes(&mut seed);
-            self.offer_seed = Some(seed);
-            seed.zeroize();
+        let started = *self.epoch_started.get_or_insert(now);
+        // One step at a time: while our reply is pending the peer has not
+        // reached our epoch, so an offer waits until it has.
+        let due = self.send_n >= RATCHET_EVERY || now.saturating_sub(started) >= EPOCH_MAX_AGE;
+        if due && self.offer_seed.is_none() && self.reply_ct.is_none() && self.epoch < u32::MAX {
+            let mut seed = Zeroizing::new([0u8; 64]);
+            rng.fill_bytes(seed.as_mut());
+            self.offer_seed = Some(*seed);
         }
         if self.offer_ek.is_none() {
             self.offer_ek = self
@@ -359,11 +430,13 @@ impl Session {
         Ok(out)
     }
 
-    /// Opens a grid-pad envelope. On any error the session is unchanged.
+    /// Opens a grid-pad envelope at time `now` (unix seconds). On any error
+    /// the session is unchanged.
     pub fn open(
         &mut self,
         envelope: &Envelope,
         rounds: &dyn RoundSource,
+        now: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Opened, OpenError> {
         let Body::Grid(h) = &envelope.body else {
@@ -380,8 +453,9 @@ impl Session {
             .map_err(OpenError::Round)?;
 
         let mut next = self.clone();
-        if h.epoch == next.epoch + 1 {
-            next.finish_offer(h)?;
+        next.epoch_started.get_or_insert(now);
+        if next.epoch.checked_add(1) == Some(h.epoch) {
+            next.finish_offer(h, now)?;
         }
         let mk = Zeroizing::new(next.message_key(h.epoch, h.n)?);
         let (enc, mac_key) = message_keys(&mk, &h.chain_hash, h.round, &randomness, h.n);
@@ -392,15 +466,13 @@ impl Session {
         let mut plaintext = envelope.ciphertext.clone();
         apply_keystream(&enc, &mut plaintext);
 
-        if next.role == Role::Responder {
-            if h.epoch == next.epoch && next.reply_ct.is_some() {
-                // The initiator has moved to our epoch: stop sending the ciphertext.
-                next.reply_ct = None;
-            } else if h.epoch == next.epoch
-                && next.reply_ct.is_none()
-                && let Some(offer) = &h.kem_offer
-            {
-                next.answer_offer(offer, rng)?;
+        // Only a message of our current epoch counts: an offer on an older one
+        // belongs to a step already taken or dropped (see the module doc).
+        if h.epoch == next.epoch {
+            // The peer sealed in our epoch, so it has our ciphertext.
+            next.reply_ct = None;
+            if let Some(offer) = &h.kem_offer {
+                next.consider_offer(offer, now, rng)?;
             }
         }
         next.forget_old_epochs();
@@ -461,26 +533,40 @@ impl Session {
         Ok(mk)
     }
 
-    /// Initiator: the responder answered our offer; move to its epoch.
-    fn finish_offer(&mut self, h: &GridHeader) -> Result<(), OpenError> {
-        let (Role::Initiator, Some(seed), Some(ct)) = (self.role, self.offer_seed, &h.kem_reply)
-        else {
+    /// The peer answered our offer (either role): move to its epoch.
+    fn finish_offer(&mut self, h: &GridHeader, now: u64) -> Result<(), OpenError> {
+        let (Some(seed), Some(ct)) = (&self.offer_seed, &h.kem_reply) else {
             return Err(OpenError::UnknownEpoch(h.epoch));
         };
-        let dk = offer_key(&seed);
+        let dk = offer_key(seed);
         let ct_arr = Array::try_from(ct.as_slice()).map_err(|_| OpenError::BadRatchet)?;
         let ss = Zeroizing::new(dk.decapsulate(&ct_arr));
         let ek = dk.encapsulation_key().to_bytes();
-        self.step_epoch(&ss, &ek, ct);
-        self.offer_seed = None;
-        self.offer_ek = None;
-        Ok(())
+        self.step_epoch(&ss, &ek, ct, now)
     }
 
-    /// Responder: encapsulate to the initiator's offer and move to a new epoch.
+    /// The peer offered a step in our current epoch (so no reply of ours is
+    /// pending): answer it, unless our own offer takes precedence (the
+    /// initiator's wins a tie).
+    fn consider_offer(
+        &mut self,
+        offer: &[u8],
+        now: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), OpenError> {
+        if self.offer_seed.is_some() && self.role == Role::Initiator {
+            // The responder drops its offer when it sees ours and answers it.
+            return Ok(());
+        }
+        // A responder's own offer, if any, is dropped by the step.
+        self.answer_offer(offer, now, rng)
+    }
+
+    /// Encapsulates to the peer's offer and moves to a new epoch.
     fn answer_offer(
         &mut self,
         offer: &[u8],
+        now: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), OpenError> {
         let ek_bytes = Array::try_from(offer).map_err(|_| OpenError::BadRatchet)?;
@@ -489,19 +575,24 @@ impl Session {
         rng.fill_bytes(m.as_mut());
         let (ct, ss) = ek.encapsulate_deterministic(&Array::from(*m));
         let ss = Zeroizing::new(ss);
-        self.step_epoch(&ss, offer, &ct);
+        self.step_epoch(&ss, offer, &ct, now)?;
         self.reply_ct = Some(ct.to_vec());
         Ok(())
     }
 
-    fn step_epoch(&mut self, ss: &[u8], ek: &[u8], ct: &[u8]) {
-        let epoch = self.epoch + 1;
-        self.root = kdf::derive(
+    /// Moves to the next epoch: its root mixes the ratchet secret with the
+    /// new shared secret, gives the chain keys and the next ratchet secret,
+    /// and is erased. Any offer of ours belonged to the epoch left behind.
+    fn step_epoch(&mut self, ss: &[u8], ek: &[u8], ct: &[u8], now: u64) -> Result<(), OpenError> {
+        let epoch = self.epoch.checked_add(1).ok_or(OpenError::BadRatchet)?;
+        let root = Zeroizing::new(kdf::derive(
             kdf::RATCHET_ROOT,
-            &[&self.root, ss, &epoch.to_be_bytes(), ek, ct],
-        );
+            &[&self.ratchet_secret, ss, &epoch.to_be_bytes(), ek, ct],
+        ));
+        let (send_ck, recv_ck, ratchet_secret) = epoch_keys(&root, self.role);
+        self.ratchet_secret = ratchet_secret;
         self.epoch = epoch;
-        let (send_ck, recv_ck) = chain_keys(&self.root, self.role);
+        self.epoch_started = Some(now);
         self.send_ck = send_ck;
         self.send_n = 0;
         self.recv.push(RecvChain {
@@ -509,6 +600,10 @@ impl Session {
             next_n: 0,
             ck: recv_ck,
         });
+        self.offer_seed.zeroize();
+        self.offer_ek = None;
+        self.reply_ct = None;
+        Ok(())
     }
 
     /// Keeps receiving chains (and skipped keys) of this epoch and the one before.
@@ -530,17 +625,20 @@ impl Session {
         });
     }
 
-    /// Serializes the whole state (secrets included) for the store.
+    /// Serializes the whole state (secrets included) for the store, in
+    /// format version 2.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut w = Writer::new();
-        w.u8(1).raw(&self.id).u8(match self.role {
+        w.u8(2).raw(&self.id).u8(match self.role {
             Role::Initiator => 0,
             Role::Responder => 1,
         });
-        w.raw(&self.root)
-            .u32(self.epoch)
-            .raw(&self.send_ck)
-            .u64(self.send_n);
+        w.raw(&self.ratchet_secret).u32(self.epoch);
+        match self.epoch_started {
+            Some(at) => w.u8(1).u64(at),
+            None => w.u8(0),
+        };
+        w.raw(&self.send_ck).u64(self.send_n);
         w.u8(self.recv.len() as u8);
         for c in &self.recv {
             w.u32(c.epoch).u64(c.next_n).raw(&c.ck);
@@ -560,10 +658,12 @@ impl Session {
         Zeroizing::new(w.finish())
     }
 
-    /// Restores a session from [`Session::to_bytes`].
+    /// Restores a session from [`Session::to_bytes`], of this release
+    /// (version 2) or the previous one (version 1, which kept the root).
     pub fn from_bytes(bytes: &[u8]) -> Result<Session, WireError> {
         let mut r = Reader::new(bytes);
-        if r.u8("version")? != 1 {
+        let version = r.u8("version")?;
+        if version != 1 && version != 2 {
             return Err(WireError::Invalid("session version"));
         }
         let id = r.array::<16>("id")?;
@@ -572,8 +672,25 @@ impl Session {
             1 => Role::Responder,
             _ => return Err(WireError::Invalid("role")),
         };
-        let root = r.array::<32>("root")?;
-        let epoch = r.u32("epoch")?;
+        let (ratchet_secret, epoch, epoch_started) = if version == 1 {
+            // Version 1 kept the epoch root. It becomes the ratchet secret by
+            // the same one-way step as in `epoch_keys`, which the peer takes
+            // too when it loads its own version-1 state, so the next KEM step
+            // still agrees; the root itself goes. The epoch's age is unknown:
+            // start 0 makes the first seal offer a step.
+            let root = Zeroizing::new(r.array::<32>("root")?);
+            let epoch = r.u32("epoch")?;
+            (kdf::keyed(&root, kdf::RATCHET_SECRET), epoch, Some(0))
+        } else {
+            let ratchet_secret = r.array::<32>("ratchet secret")?;
+            let epoch = r.u32("epoch")?;
+            let started = match r.u8("epoch start")? {
+                0 => None,
+                1 => Some(r.u64("epoch start")?),
+                _ => return Err(WireError::Invalid("epoch start")),
+            };
+            (ratchet_secret, epoch, started)
+        };
         let send_ck = r.array::<32>("send chain")?;
         let send_n = r.u64("send counter")?;
         let mut recv = Vec::new();
@@ -596,6 +713,8 @@ impl Session {
                 mk: r.array::<32>("key")?,
             });
         }
+        // In version 1 only the initiator ever held an offer; from version 2
+        // it is this side's own offer, whichever its role.
         let offer_seed = match r.u8("offer")? {
             0 => None,
             1 => Some(r.array::<64>("offer seed")?),
@@ -610,8 +729,9 @@ impl Session {
         Ok(Session {
             id,
             role,
-            root,
+            ratchet_secret,
             epoch,
+            epoch_started,
             send_ck,
             send_n,
             recv,
@@ -620,6 +740,12 @@ impl Session {
             offer_ek: None,
             reply_ct,
         })
+    }
+
+    /// Test only: the chain key and message key the next seal will use.
+    #[cfg(test)]
+    pub(crate) fn next_send_keys(&self) -> ([u8; 32], [u8; 32]) {
+        (self.send_ck, kdf::keyed(&self.send_ck, kdf::MSG))
     }
 }
 
