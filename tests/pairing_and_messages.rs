@@ -168,7 +168,8 @@ async fn true_pad_messages_flow_both_ways_and_never_reuse_pad_bytes() {
     bob.node.import_pad("Alice", &pad, false).unwrap();
 
     let a1 = alice.node.seal("Bob", b"first", Mode::Pad).unwrap();
-    assert_eq!(a1.pad_left, Some(4096 - 37));
+    // Alice's half starts after the 32-byte prefix that names the pad.
+    assert_eq!(a1.pad_left, Some(4096 - 32 - 37));
     let opened = bob.node.open(&a1.envelope).unwrap();
     assert_eq!(opened.plaintext, b"first");
     assert_eq!(opened.protection.label(), "Perfect secrecy (one-time pad)");

@@ -461,7 +461,10 @@ mod tests {
             detail: "secret detail".into(),
         };
         let shown = text(&notice_for(&event, &Facts::default()));
-        assert!(shown.starts_with("Key or pad reuse detected with Carol"), "{shown}");
+        assert!(
+            shown.starts_with("Key or pad reuse detected with Carol"),
+            "{shown}"
+        );
         assert!(!shown.contains("secret"), "{shown}");
     }
 

@@ -35,8 +35,8 @@ use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferRecor
 
 use crate::messages::Outgoing;
 use crate::pads::{book_of, read_range, role_of, wipe_range};
-use zks_store::PadLedger;
 use crate::{Node, NodeError, NodeEvent};
+use zks_store::PadLedger;
 
 /// Chunk requests in flight per transfer.
 const IN_FLIGHT: usize = 8;
@@ -204,7 +204,9 @@ fn transfer_pad(store: &Store, t: &TransferRecord) -> Result<Option<PadLedger>, 
         return Ok(None);
     }
     let replaced = || {
-        NodeError::BadInput("the one-time pad of this transfer was replaced; send the file again".into())
+        NodeError::BadInput(
+            "the one-time pad of this transfer was replaced; send the file again".into(),
+        )
     };
     let pad_id = t.pad_id.as_deref().ok_or_else(replaced)?;
     match store.pad_ledger(pad_id)? {
@@ -1070,7 +1072,9 @@ impl Node {
             chunk_hashes: t.chunk_hashes.unwrap_or_default(),
             session_id,
             // A pad's half is the one fixed at its import.
-            role: pad.as_ref().map_or(role_of(&contact.role), |(_, role)| *role),
+            role: pad
+                .as_ref()
+                .map_or(role_of(&contact.role), |(_, role)| *role),
             pad: pad.map(|(file, _)| file),
             sent: Mutex::new(Sent {
                 bitmap: vec![0u8; chunks.div_ceil(8) as usize],

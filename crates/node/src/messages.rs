@@ -149,10 +149,13 @@ impl Node {
                 let record = store.contact(contact)?;
                 let out = prepare(&record, None)?;
                 let plaintext = out.plaintext.as_slice();
-                let mut session = Session::from_bytes(&session_of(store, &record)?)
-                    .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
+                let mut session =
+                    Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
+                        NodeError::BadInput(format!("the stored session is damaged: {e}"))
+                    })?;
                 let binding = binding(store)?;
-                let envelope = session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
+                let envelope =
+                    session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
                 let message = NewMessage {
                     outgoing: true,
                     mode: "grid".into(),
@@ -164,7 +167,11 @@ impl Node {
                 };
                 let state = session.to_bytes();
                 let queued = if queue {
-                    Some(store.record_outgoing(record.id, Some(&state), &message, &envelope)?.0)
+                    Some(
+                        store
+                            .record_outgoing(record.id, Some(&state), &message, &envelope)?
+                            .0,
+                    )
                 } else {
                     store.record_message(record.id, Some(&state), None, &message)?;
                     None
@@ -226,7 +233,11 @@ impl Node {
         };
         let queued = self.with_store_mut(|store| {
             Ok(if queue {
-                Some(store.record_outgoing(record.id, None, &message, &envelope)?.0)
+                Some(
+                    store
+                        .record_outgoing(record.id, None, &message, &envelope)?
+                        .0,
+                )
             } else {
                 store.record_message(record.id, None, None, &message)?;
                 None
@@ -266,7 +277,10 @@ impl Node {
         });
         let (opened, wipe) = match result {
             Ok(done) => done,
-            Err(e @ (NodeError::Open(OpenError::Replay { .. }) | NodeError::Pad(PadError::Overlap { .. }))) => {
+            Err(
+                e @ (NodeError::Open(OpenError::Replay { .. })
+                | NodeError::Pad(PadError::Overlap { .. })),
+            ) => {
                 return Err(self.replay_or_reuse(&envelope, &hash, e));
             }
             Err(e) => return Err(e),
@@ -292,12 +306,14 @@ impl Node {
         hash: &[u8; 32],
         peer: Option<&str>,
         auto_accept: bool,
-    ) -> Result<(OpenedMessage, Option<(PadFile, Range<u64>)>), NodeError> {
-        let record = store.contact_by_session(&envelope.session_id)?.ok_or_else(|| {
-            NodeError::BadInput(
-                "this message is not from any of your contacts (unknown conversation)".into(),
-            )
-        })?;
+    ) -> Result<(OpenedMessage, Option<PadToWipe>), NodeError> {
+        let record = store
+            .contact_by_session(&envelope.session_id)?
+            .ok_or_else(|| {
+                NodeError::BadInput(
+                    "this message is not from any of your contacts (unknown conversation)".into(),
+                )
+            })?;
         if let Some(peer) = peer
             && peer != record.peer_id
         {
@@ -308,14 +324,25 @@ impl Node {
         }
         match &envelope.body {
             Body::Grid(_) => {
-                let mut session = Session::from_bytes(&session_of(store, &record)?)
-                    .map_err(|e| NodeError::BadInput(format!("the stored session is damaged: {e}")))?;
-                let rounds =
-                    StoreRounds { store, now: now_secs(), verified: RefCell::new(Vec::new()) };
+                let mut session =
+                    Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
+                        NodeError::BadInput(format!("the stored session is damaged: {e}"))
+                    })?;
+                let rounds = StoreRounds {
+                    store,
+                    now: now_secs(),
+                    verified: RefCell::new(Vec::new()),
+                };
                 let opened = session.open(envelope, &rounds, now_secs(), &mut rand_core::OsRng)?;
                 let verified = rounds.verified.into_inner();
-                let incoming =
-                    crate::files::incoming(store, &record, &opened.plaintext, Mode::Grid, None, auto_accept)?;
+                let incoming = crate::files::incoming(
+                    store,
+                    &record,
+                    &opened.plaintext,
+                    Mode::Grid,
+                    None,
+                    auto_accept,
+                )?;
                 for (chain, beacon) in verified {
                     store.add_verified_beacons(&chain.0, &[beacon])?;
                 }
@@ -376,7 +403,11 @@ impl Node {
                     round: None,
                     transfer: incoming.transfer,
                 };
-                store.record_message(record.id, None, Some((&pad.pad_id, &received)), &message)?;
+                let ledger = zks_store::PadReceived {
+                    pad_id: &pad.pad_id,
+                    ranges: &received,
+                };
+                store.record_message(record.id, None, Some(ledger), &message)?;
                 store.note_accepted_envelope(record.id, hash)?;
                 let opened = OpenedMessage {
                     from: record.name,
@@ -394,12 +425,20 @@ impl Node {
     /// A refused replay: the identical envelope accepted before is a
     /// duplicate (the error as it is); a different envelope that reuses its
     /// message key or pad bytes is an alarm.
-    fn replay_or_reuse(&self, envelope: &Envelope, hash: &[u8; 32], replay: NodeError) -> NodeError {
+    fn replay_or_reuse(
+        &self,
+        envelope: &Envelope,
+        hash: &[u8; 32],
+        replay: NodeError,
+    ) -> NodeError {
         let seen = self.with_store(|store| {
             let Some(record) = store.contact_by_session(&envelope.session_id)? else {
                 return Ok(None);
             };
-            Ok(Some((record.name.clone(), store.envelope_accepted(record.id, hash)?)))
+            Ok(Some((
+                record.name.clone(),
+                store.envelope_accepted(record.id, hash)?,
+            )))
         });
         match seen {
             Ok(Some((_, true))) => replay,
@@ -418,6 +457,9 @@ impl Node {
         }
     }
 }
+
+/// Pad bytes a received message used, wiped once its record is committed.
+type PadToWipe = (PadFile, Range<u64>);
 
 /// A contact's stored session state; a contact restored from a backup has
 /// none (keys are never restored) and must be paired again.

@@ -124,7 +124,8 @@ pub fn destroy_file(path: &Path) -> Result<(), NodeError> {
     let mut left = len;
     while left > 0 {
         let n = left.min(zeros.len() as u64) as usize;
-        file.write_all(&zeros[..n]).map_err(|e| io("overwrite", path, &e))?;
+        file.write_all(&zeros[..n])
+            .map_err(|e| io("overwrite", path, &e))?;
         left -= n as u64;
     }
     file.sync_all().map_err(|e| io("overwrite", path, &e))?;
@@ -240,14 +241,19 @@ pub(crate) fn pad_master_of(
 
 /// A wiped range reads back as zeros. The stored bytes of an unused range
 /// are pad bytes XOR a keystream, which hold this many zero bytes in a row
-/// with probability 2^-256 per position; every wiped range is at least
-/// this long (a message takes its length + 32 pad bytes).
-const WIPED_RUN: u64 = 32;
+/// with probability 2^-256 per position; every used range is at least this
+/// long (a message takes its length + 32 pad bytes).
+const WIPED_RUN: usize = 32;
 
-/// Reads (and decrypts) `range` of the pad. Fails closed: a range that
-/// lies outside the pad or touches bytes that were wiped is refused with
-/// [`PadError::Wiped`], never read as if it were pad (a wiped byte would
-/// decrypt to the at-rest keystream, which is no pad at all).
+/// Reads (and decrypts) `range` of the pad. Fails closed: a range outside
+/// the pad, or one holding a run of [`WIPED_RUN`] zero bytes in the stored
+/// copy, is refused ([`PadError::Wiped`]), never read as if it were pad (a
+/// wiped byte would decrypt to the at-rest keystream, which is no pad at
+/// all). Every overlap with a used range that a rolled-back ledger can
+/// produce is at least that long: a ledger goes back only to a point where
+/// an earlier range started, and each range is at least 32 bytes. (Only
+/// the range itself is examined: its neighbours are often wiped, and a
+/// chance zero byte at its edge must not join their run.)
 pub(crate) fn read_range(pad: &PadFile, range: &Range<u64>) -> Result<Vec<u8>, NodeError> {
     let path = &pad.path;
     let mut file = File::open(path).map_err(|e| io("open the pad", path, &e))?;
@@ -262,34 +268,21 @@ pub(crate) fn read_range(pad: &PadFile, range: &Range<u64>) -> Result<Vec<u8>, N
             range.start, range.end
         )));
     }
-    // Read a margin on both sides, so that a wiped range overlapping this
-    // one by even one byte shows a whole run of zeros.
-    let lo = range.start.saturating_sub(WIPED_RUN);
-    let hi = range.end.saturating_add(WIPED_RUN).min(stored);
-    let mut window = Zeroizing::new(vec![0u8; (hi - lo) as usize]);
-    file.seek(SeekFrom::Start(PAD_HEADER.len() as u64 + lo))
-        .and_then(|_| file.read_exact(&mut window))
+    let mut out = vec![0u8; (range.end - range.start) as usize];
+    file.seek(SeekFrom::Start(PAD_HEADER.len() as u64 + range.start))
+        .and_then(|_| file.read_exact(&mut out))
         .map_err(|e| io("read the pad", path, &e))?;
-    let mut run_start: Option<u64> = None;
-    for (i, byte) in window.iter().chain(std::iter::once(&1u8)).enumerate() {
-        let at = lo + i as u64;
-        match (*byte == 0, run_start) {
-            (true, None) => run_start = Some(at),
-            (false, Some(start)) => {
-                run_start = None;
-                if at - start >= WIPED_RUN && start < range.end && at > range.start {
-                    return Err(PadError::Wiped {
-                        start: range.start,
-                        end: range.end,
-                    }
-                    .into());
-                }
+    let mut zeros = 0;
+    for &byte in &out {
+        zeros = if byte == 0 { zeros + 1 } else { 0 };
+        if zeros >= WIPED_RUN {
+            return Err(PadError::Wiped {
+                start: range.start,
+                end: range.end,
             }
-            _ => {}
+            .into());
         }
     }
-    let from = (range.start - lo) as usize;
-    let mut out = window[from..from + (range.end - range.start) as usize].to_vec();
     pad.apply(range.start, &mut out);
     Ok(out)
 }

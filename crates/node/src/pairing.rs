@@ -332,9 +332,7 @@ fn stored_contact(store: &Store, id: i64, name: &str) -> Result<ContactRecord, N
 }
 
 pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, NodeError> {
-    let pad = store
-        .active_pad(c.id)?
-        .map(|p| crate::pads::status_of(&p));
+    let pad = store.active_pad(c.id)?.map(|p| crate::pads::status_of(&p));
     let needs_pairing = store.session_state(c.id)?.is_empty();
     Ok(Contact {
         name: c.name,

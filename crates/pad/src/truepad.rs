@@ -525,8 +525,15 @@ mod tests {
         assert!(matches!(b.accept(0..42), Err(PadError::NotSenders { .. })));
         b.accept(range).unwrap();
         let sealed = send(&mut a, &mut pad_a, b"x").unwrap();
-        assert!(pad_a[..ID_PREFIX].iter().any(|&x| x != 0), "the prefix is never wiped");
-        assert_eq!(pad_id_of_prefix(&prefix), id, "the id depends on the prefix only");
+        assert!(
+            pad_a[..ID_PREFIX].iter().any(|&x| x != 0),
+            "the prefix is never wiped"
+        );
+        assert_eq!(
+            pad_id_of_prefix(&prefix),
+            id,
+            "the id depends on the prefix only"
+        );
         assert_ne!(pad_id_of_prefix(&[0; ID_PREFIX]), id);
         assert!(!sealed.is_empty());
     }
@@ -535,7 +542,13 @@ mod tests {
     fn pad_bytes_of_the_wrong_length_are_refused_and_wiped() {
         let mut short = vec![1u8; 40];
         let err = seal(&SID, Role::Initiator, PAD_ID, 0, &mut short, b"0123456789").unwrap_err();
-        assert_eq!(err, PadError::WrongLength { needed: 42, got: 40 });
+        assert_eq!(
+            err,
+            PadError::WrongLength {
+                needed: 42,
+                got: 40
+            }
+        );
         assert!(short.iter().all(|&x| x == 0));
         let mut exact = vec![1u8; 42];
         let sealed = seal(&SID, Role::Initiator, PAD_ID, 0, &mut exact, b"0123456789").unwrap();
@@ -543,7 +556,10 @@ mod tests {
         let mut long = vec![1u8; 43];
         assert_eq!(
             open(&envelope, &PAD_ID, &mut long),
-            Err(PadError::WrongLength { needed: 42, got: 43 })
+            Err(PadError::WrongLength {
+                needed: 42,
+                got: 43
+            })
         );
         assert!(long.iter().all(|&x| x == 0));
     }

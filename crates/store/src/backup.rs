@@ -288,7 +288,8 @@ impl Store {
                     .ok()
                     .filter(|id| id.len() == 16)
                     .ok_or_else(|| bad("pad id"))?;
-                if !matches!(p.role.as_str(), "initiator" | "responder") || !matches!(p.layout, 1 | 2)
+                if !matches!(p.role.as_str(), "initiator" | "responder")
+                    || !matches!(p.layout, 1 | 2)
                 {
                     return Err(bad("pad ledger"));
                 }

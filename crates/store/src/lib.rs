@@ -30,7 +30,7 @@ pub use beacons::StoredBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
 pub use error::StoreError;
 pub use outbox::OutboxItem;
-pub use pads::PadLedger;
+pub use pads::{PadLedger, PadReceived};
 pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 pub use transfers::{NewTransfer, TransferChange, TransferRecord};
 
@@ -96,7 +96,7 @@ impl Store {
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )
-            .map_err(open_err)?;
+        .map_err(open_err)?;
         migrations::migrate(&mut conn, path)?;
         Ok(Store {
             conn,
@@ -244,6 +244,17 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn freed_pages_are_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path(), &test_key()).unwrap();
+        let on: i64 = store
+            .conn
+            .query_row("PRAGMA secure_delete", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(on, 1, "superseded session states must not linger");
     }
 
     #[test]

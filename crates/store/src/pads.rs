@@ -55,6 +55,16 @@ impl PadLedger {
     }
 }
 
+/// The ranges of the contact's half seen used in one pad, as recorded with
+/// a received message.
+#[derive(Debug, Clone, Copy)]
+pub struct PadReceived<'a> {
+    /// The pad.
+    pub pad_id: &'a [u8],
+    /// All ranges of the contact's half seen used, sorted and disjoint.
+    pub ranges: &'a [(u64, u64)],
+}
+
 const COLUMNS: &str = "pad_id, contact_id, peer_id, role, layout, size, used, received, file,
      imported_at, retired_at";
 
@@ -86,7 +96,11 @@ fn parse(row: (PadLedger, String)) -> Result<PadLedger> {
     Ok(ledger)
 }
 
-fn query_one(conn: &Connection, filter: &str, value: &dyn rusqlite::ToSql) -> Result<Option<PadLedger>> {
+fn query_one(
+    conn: &Connection,
+    filter: &str,
+    value: &dyn rusqlite::ToSql,
+) -> Result<Option<PadLedger>> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM pad_ledgers WHERE {filter}"),
         [value],
@@ -99,7 +113,11 @@ fn query_one(conn: &Connection, filter: &str, value: &dyn rusqlite::ToSql) -> Re
 
 /// Records the ranges of the contact's half seen used, in the caller's
 /// transaction; only the active ledger of `pad_id` moves.
-pub(crate) fn write_received(tx: &Connection, pad_id: &[u8], received: &[(u64, u64)]) -> Result<()> {
+pub(crate) fn write_received(
+    tx: &Connection,
+    pad_id: &[u8],
+    received: &[(u64, u64)],
+) -> Result<()> {
     let text = serde_json::to_string(received).unwrap_or_else(|_| "[]".into());
     let n = tx.execute(
         "UPDATE pad_ledgers SET received = ?1 WHERE pad_id = ?2 AND retired_at IS NULL",

@@ -366,7 +366,7 @@ impl Store {
         &mut self,
         contact_id: i64,
         session: Option<&[u8]>,
-        pad_received: Option<(&[u8], &[(u64, u64)])>,
+        pad_received: Option<crate::PadReceived<'_>>,
         message: &NewMessage,
     ) -> Result<i64> {
         self.write(|tx| {
@@ -376,8 +376,8 @@ impl Store {
                     params![state, contact_id],
                 )?;
             }
-            if let Some((pad_id, received)) = pad_received {
-                crate::pads::write_received(tx, pad_id, received)?;
+            if let Some(received) = pad_received {
+                crate::pads::write_received(tx, received.pad_id, received.ranges)?;
             }
             insert_message(tx, contact_id, message)
         })
