@@ -143,6 +143,25 @@ test.describe('chat and grid', () => {
     await app.screenshot('chat');
   });
 
+  test('a key or pad reuse alarm shows in that conversation', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    await mock(page, 'emit', 'node-event', {
+      kind: 'key_reuse_detected',
+      contact: 'Alice',
+      detail:
+        'A message from Alice reuses the key or pad bytes of an earlier, different message; it was refused. Their device may have been restored or copied; check it with them and pair again',
+    });
+    const alarm = page.getByTestId('reuse-alarm');
+    await expect(alarm).toContainText('Key or pad reuse detected.');
+    await expect(alarm).toHaveAttribute('role', 'alert');
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-reuse-alarm');
+    // Another conversation does not show it.
+    await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
+    await expect(page.getByTestId('reuse-alarm')).toHaveCount(0);
+  });
+
   test('Grid shows a chain card with rounds held and a coverage strip', async ({ app }) => {
     const { page } = app;
     await page.getByRole('button', { name: 'Grid', exact: true }).click();

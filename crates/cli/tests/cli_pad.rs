@@ -165,9 +165,12 @@ fn a_pad_is_never_used_twice_across_restore_pairing_again_and_other_contacts() {
         String::from_utf8_lossy(&imported.stderr).contains("now destroy"),
         "the user is told to destroy the clear file"
     );
+    // Bob uses more of the pad than Alice, so that a side that swapped
+    // halves would land on bytes the other one used.
     let mut made = vec![
         sealed_and_opened(t, &a, "Bob", &b, b'a', true),
         sealed_and_opened(t, &b, "Alice", &a, b'b', true),
+        sealed_and_opened(t, &b, "Alice", &a, b'h', true),
         sealed_and_opened(t, &a, "Bob", &b, b'c', false),
     ];
 

@@ -444,7 +444,7 @@ impl Node {
             Ok(Some((_, true))) => replay,
             Ok(Some((contact, false))) => {
                 let detail = format!(
-                    "a message from {contact} reuses the key or pad bytes of an earlier, different message ({replay}); it was refused. Their device may have been restored or copied; check it with them and pair again"
+                    "A message from {contact} reuses the key or pad bytes of an earlier, different message ({replay}); it was refused. Their device may have been restored or copied; check it with them and pair again"
                 );
                 tracing::error!(contact = %contact, "key or pad reuse detected: {replay}");
                 self.emit(NodeEvent::KeyReuseDetected {

@@ -280,11 +280,11 @@ describe('Chat', () => {
       await emit(NODE_EVENT, {
         kind: 'key_reuse_detected',
         contact: 'Alice',
-        detail: 'a message from Alice reuses the key of an earlier one; it was refused',
+        detail: 'A message from Alice reuses the key of an earlier one; it was refused',
       });
       const alarm = await screen.findByTestId('reuse-alarm');
       expect(alarm.textContent).toContain('Key or pad reuse detected.');
-      expect(alarm.textContent).toContain('a message from Alice reuses the key');
+      expect(alarm.textContent).toContain('A message from Alice reuses the key');
       expect(alarm.textContent).not.toContain('not this one');
     });
   });
