@@ -78,6 +78,15 @@ pub struct SentMessage {
     pub round: Option<u64>,
 }
 
+/// A one-time pad imported for a contact.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PadImported {
+    /// The pad as it is now shared.
+    pub pad: PadStatus,
+    /// Whether the given file was overwritten and deleted.
+    pub destroyed: bool,
+}
+
 /// A file transfer as the Files screen shows it: the node's
 /// [`TransferInfo`] (its fields inline) plus what protects it in the words
 /// the UI shows, taken from the node so that only the one-time pad is ever

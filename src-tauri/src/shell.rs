@@ -72,6 +72,7 @@ pub fn run() {
             commands::chat::chat_send,
             commands::chat::chat_unread,
             commands::chat::chat_mark_read,
+            commands::chat::pad_import,
             commands::files::transfers_list,
             commands::files::file_send,
             commands::files::file_accept,

@@ -162,6 +162,22 @@ test.describe('chat and grid', () => {
     await expect(page.getByTestId('reuse-alarm')).toHaveCount(0);
   });
 
+  test('import a one-time pad for a contact; the file is overwritten', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
+    await page.getByRole('button', { name: 'Import a one-time pad…' }).click();
+    const form = page.getByRole('region', { name: 'One-time pad with Bob' });
+    await form.getByRole('textbox', { name: 'Pad file' }).fill('/media/usb/pad-for-bob.bin');
+    await expect(form.getByRole('checkbox', { name: /Overwrite and delete the file/ })).toBeChecked();
+    await form.getByRole('button', { name: 'Import pad' }).click();
+    await expect(form.getByTestId('pad-imported')).toContainText('The file was overwritten and deleted');
+    await expect(
+      page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }),
+    ).toContainText('Pad ·');
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-pad-import');
+  });
+
   test('Grid shows a chain card with rounds held and a coverage strip', async ({ app }) => {
     const { page } = app;
     await page.getByRole('button', { name: 'Grid', exact: true }).click();

@@ -486,6 +486,22 @@ export function installMockBackend(options: MockOptions): void {
         contact.verified = true;
         return { ...contact };
       }
+      case 'pad_import': {
+        const contact = contacts.find((c) => c.name === args.contact);
+        if (!contact) throw { code: 'store', message: `no contact named ${String(args.contact)}` };
+        const path = String(args.path ?? '').trim();
+        if (!path.startsWith('/')) {
+          throw { code: 'bad_input', message: `${JSON.stringify(path)} is not a full path` };
+        }
+        if (contact.pad && contact.pad.send_left > 0 && args.replace !== true) {
+          throw {
+            code: 'bad_input',
+            message: `a pad with ${contact.pad.send_left} bytes left is already shared with ${contact.name}; pass --replace to replace it`,
+          };
+        }
+        contact.pad = { pad_id: 'e2e0', size: 1 << 20, send_left: (1 << 19) - 32, receive_left: 1 << 19 };
+        return { pad: { ...contact.pad }, destroyed: args.destroy_source === true };
+      }
       case 'chat_history':
         return history
           .filter((m) => m.contact === args.contact)

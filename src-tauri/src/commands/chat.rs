@@ -1,6 +1,7 @@
 //! Commands of the Chat screen: a contact's history with each sent message's
 //! delivery state, sending a message (queued in the outbox; the app's own
-//! swarm, or a running `zks daemon`, delivers it), and the unread counts.
+//! swarm, or a running `zks daemon`, delivers it), importing the one-time
+//! pad shared with the contact, and the unread counts.
 //!
 //! Unread counts compare each conversation with the newest message the
 //! window marked as read there, kept by the app in `<home>/desktop-state.json`
@@ -10,7 +11,7 @@ use tauri::State;
 use zks_node::{Mode, Node};
 
 use super::AppNode;
-use crate::dto::{ChatMessage, SentMessage, UnreadCounts};
+use crate::dto::{ChatMessage, PadImported, SentMessage, UnreadCounts};
 use crate::error::IpcError;
 use crate::local_state::{self, LocalState};
 
@@ -34,6 +35,21 @@ pub fn chat_send(
     pad: bool,
 ) -> Result<SentMessage, IpcError> {
     send(&node, &contact, &text, pad)
+}
+
+/// Imports the one-time pad file at `path` (a full path) for `contact`;
+/// `replace` replaces a pad that still has bytes left; `destroy_source`
+/// then overwrites the file with zeros and deletes it.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn pad_import(
+    node: State<'_, AppNode>,
+    contact: String,
+    path: String,
+    replace: bool,
+    destroy_source: bool,
+) -> Result<PadImported, IpcError> {
+    import_pad(&node, &contact, &path, replace, destroy_source)
 }
 
 /// Unread messages per contact (every contact, zero included).
@@ -96,6 +112,37 @@ pub fn send(node: &AppNode, contact: &str, text: &str, pad: bool) -> Result<Sent
         message_id: queued.message_id,
         protection: queued.protection.label().to_owned(),
         round: queued.round,
+    })
+}
+
+/// Plain form of [`pad_import`]. The file is destroyed only after the
+/// import succeeded; a refused import leaves it (and the home) untouched.
+pub fn import_pad(
+    node: &AppNode,
+    contact: &str,
+    path: &str,
+    replace: bool,
+    destroy_source: bool,
+) -> Result<PadImported, IpcError> {
+    let node = node.get()?;
+    let path = path.trim();
+    if path.is_empty() {
+        return Err(IpcError::new("bad_input", "give the pad file's full path"));
+    }
+    let file = std::path::Path::new(path);
+    if !file.is_absolute() {
+        return Err(IpcError::new(
+            "bad_input",
+            format!("{path:?} is not a full path (drop the file here, or give its whole path)"),
+        ));
+    }
+    let pad = node.import_pad(contact, file, replace)?;
+    if destroy_source {
+        zks_node::destroy_file(file)?;
+    }
+    Ok(PadImported {
+        pad,
+        destroyed: destroy_source,
     })
 }
 
@@ -203,6 +250,44 @@ mod tests {
     use super::*;
     use crate::commands::test_support::{QUICKNET, TestNode, paired};
     use zks_node::{DataDir, NodeConfig};
+
+    #[tokio::test]
+    async fn a_pad_is_imported_once_and_its_file_destroyed_on_request() {
+        let (alice, _bob) = paired().await;
+        let dir = crate::commands::test_support::TempHome::new("pads");
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let pad = dir.path().join("pad.bin");
+        zks_node::create_pad_file(&pad, 8192).unwrap();
+        let path = pad.to_str().unwrap();
+        for (bad, code) in [
+            ("", "bad_input"),
+            ("pad.bin", "bad_input"),
+            ("/no/such/pad", "io"),
+        ] {
+            let err = import_pad(&alice.app, "Bob", bad, false, true).unwrap_err();
+            assert_eq!(err.code, code, "{bad:?}: {}", err.message);
+        }
+        let err = import_pad(&alice.app, "Nobody", path, false, true).unwrap_err();
+        assert!(err.message.contains("Nobody"), "{}", err.message);
+        assert!(pad.exists(), "a refused import leaves the file");
+        let copy = std::fs::read(&pad).unwrap();
+        let imported = import_pad(&alice.app, "Bob", path, false, false).unwrap();
+        assert!(!imported.destroyed && pad.exists());
+        assert_eq!(imported.pad.size, 8192);
+        // The same pad again is refused, and the file stays.
+        let again = import_pad(&alice.app, "Bob", path, true, true).unwrap_err();
+        assert_eq!(again.code, "pad", "{}", again.message);
+        assert_eq!(std::fs::read(&pad).unwrap(), copy);
+        // A new pad replaces it, and its file is wiped.
+        let second = dir.path().join("second.bin");
+        zks_node::create_pad_file(&second, 8192).unwrap();
+        let refused = import_pad(&alice.app, "Bob", second.to_str().unwrap(), false, true);
+        assert!(refused.unwrap_err().message.contains("--replace"));
+        assert!(second.exists());
+        let replaced = import_pad(&alice.app, "Bob", second.to_str().unwrap(), true, true).unwrap();
+        assert!(replaced.destroyed && !second.exists());
+        assert_ne!(replaced.pad.pad_id, imported.pad.pad_id);
+    }
 
     #[tokio::test]
     async fn sending_queues_a_message_the_history_shows() {

@@ -160,6 +160,13 @@ export interface SavedSettings {
   applies_later: string[];
 }
 
+/** A one-time pad imported for a contact (dto::PadImported). */
+export interface PadImported {
+  pad: PadStatus;
+  /** Whether the given file was overwritten and deleted. */
+  destroyed: boolean;
+}
+
 /** How much of a shared one-time pad is left (bytes), per direction. */
 export interface PadStatus {
   pad_id: string;
@@ -384,6 +391,10 @@ export const api = {
   /** Queues a message; `pad` uses the one-time pad instead of the grid pad. */
   chatSend: (contact: string, text: string, pad = false) =>
     call<SentMessage>('chat_send', { contact, text, pad }),
+  /** Imports the pad file at `path` (a full path) for `contact`; `replace`
+   * replaces a pad with bytes left; `destroySource` then wipes the file. */
+  padImport: (contact: string, path: string, replace: boolean, destroySource: boolean) =>
+    call<PadImported>('pad_import', { contact, path, replace, destroy_source: destroySource }),
   /** Unread messages per contact (every contact, zero included). */
   chatUnread: () => call<UnreadCounts>('chat_unread'),
   /** Marks a conversation read up to a message id; answers the new counts. */

@@ -356,6 +356,10 @@ describe('Chat files', () => {
             t.state = cmd === 'file_accept' ? 'accepted' : 'declined';
             return { ...t };
           }
+          case 'pad_import':
+            if (String(a.path) === '/home/me/used.pad')
+              throw { code: 'pad', message: 'this pad was used on this device before' };
+            return { pad: { ...PAD, pad_id: 'cd' }, destroyed: a.destroy_source === true };
           case 'file_send': {
             const name = String(a.path).split('/').pop()!;
             const t = transfer({
@@ -446,6 +450,50 @@ describe('Chat files', () => {
     await waitFor(() =>
       expect(within(files).getByRole('article', { name: 'plans.pdf' }).textContent).toContain('You declined'),
     );
+  });
+
+  it('imports a pad dropped on the open pad form, never sending it, and says to destroy the file', async () => {
+    const b = backend();
+    render(Chat);
+    await screen.findByRole('list', { name: 'Messages with Alice' });
+    await b.hearsDrops();
+    await fireEvent.click(screen.getByRole('button', { name: 'Import a one-time pad…' }));
+    const form = screen.getByRole('region', { name: 'One-time pad with Alice' });
+    const importButton = within(form).getByRole('button', { name: 'Import pad' });
+    expect((importButton as HTMLButtonElement).disabled).toBe(true);
+
+    await emit('tauri://drag-enter', { paths: ['/home/me/used.pad'], position: { x: 1, y: 1 } });
+    expect((await screen.findByTestId('drop-target')).textContent).toContain(
+      'Drop the pad file to import it',
+    );
+    await emit('tauri://drag-drop', { paths: ['/home/me/used.pad'], position: { x: 1, y: 1 } });
+    const path = within(form).getByRole('textbox', { name: 'Pad file' }) as HTMLInputElement;
+    await waitFor(() => expect(path.value).toBe('/home/me/used.pad'));
+    expect(b.argsOf('file_send')).toEqual([]);
+
+    // A refused pad: the message, the form kept.
+    await fireEvent.click(importButton);
+    expect((await within(form).findByRole('alert')).textContent).toContain('used on this device before');
+    expect(path.value).toBe('/home/me/used.pad');
+
+    // Without overwriting, the user is told to destroy the file.
+    await fireEvent.input(path, { target: { value: '/home/me/new.pad' } });
+    await fireEvent.click(within(form).getByRole('checkbox', { name: /Overwrite and delete the file/ }));
+    await fireEvent.click(importButton);
+    const done = await within(form).findByTestId('pad-imported');
+    expect(done.textContent).toContain('Now destroy');
+    expect(done.textContent).toContain('/home/me/new.pad');
+    expect(b.argsOf('pad_import')).toContainEqual({
+      contact: 'Alice',
+      path: '/home/me/new.pad',
+      replace: false,
+      destroy_source: false,
+    });
+    expect(b.argsOf('file_send')).toEqual([]);
+
+    // Closed, a dropped file is sent again as before.
+    await fireEvent.click(within(form).getByRole('button', { name: 'Close' }));
+    expect(screen.queryByRole('region', { name: 'One-time pad with Alice' })).toBeNull();
   });
 
   it('sends files dropped on the open conversation to that contact, with the pad when chosen', async () => {
