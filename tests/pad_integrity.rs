@@ -63,14 +63,20 @@ fn roll_back(home: &Path, snapshot: &Path, only_database: bool) {
     }
 }
 
-#[tokio::test]
-async fn a_home_copied_back_from_a_snapshot_is_caught_reusing_a_key_or_pad_bytes() {
+/// Alice and Bob paired with a shared pad, and a copy of Alice's home as
+/// it is then (taken while her node is stopped).
+async fn paired_with_a_pad_and_a_snapshot() -> (TestNode, TestNode, tempfile::TempDir) {
     let (alice, bob) = paired().await;
     share_pad(&alice, &bob, 16 * 1024);
     let home = stopped(alice).await;
     let snapshot = tempfile::tempdir().unwrap();
     copy_tree(home.path(), snapshot.path());
-    let alice = start_in(home).await;
+    (start_in(home).await, bob, snapshot)
+}
+
+#[tokio::test]
+async fn a_home_copied_back_from_a_snapshot_is_caught_reusing_a_key_or_pad_bytes() {
+    let (alice, bob, snapshot) = paired_with_a_pad_and_a_snapshot().await;
     let first_grid = alice.node.seal("Bob", b"first, grid", Mode::Grid).unwrap();
     let first_pad = alice.node.seal("Bob", b"first, pad", Mode::Pad).unwrap();
     for sealed in [&first_grid, &first_pad] {
@@ -116,12 +122,7 @@ async fn a_home_copied_back_from_a_snapshot_is_caught_reusing_a_key_or_pad_bytes
 
 #[tokio::test]
 async fn a_database_rolled_back_under_a_wiped_pad_fails_closed() {
-    let (alice, bob) = paired().await;
-    share_pad(&alice, &bob, 16 * 1024);
-    let home = stopped(alice).await;
-    let snapshot = tempfile::tempdir().unwrap();
-    copy_tree(home.path(), snapshot.path());
-    let alice = start_in(home).await;
+    let (alice, bob, snapshot) = paired_with_a_pad_and_a_snapshot().await;
     for text in [&b"one"[..], b"two"] {
         let sealed = alice.node.seal("Bob", text, Mode::Pad).unwrap();
         bob.node.open(&sealed.envelope).unwrap();
