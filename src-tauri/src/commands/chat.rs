@@ -41,15 +41,14 @@ pub fn chat_send(
 /// `replace` replaces a pad that still has bytes left; `destroy_source`
 /// then overwrites the file with zeros and deletes it.
 #[tauri::command(rename_all = "snake_case")]
-#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
-pub fn pad_import(
+pub async fn pad_import(
     node: State<'_, AppNode>,
     contact: String,
     path: String,
     replace: bool,
     destroy_source: bool,
 ) -> Result<PadImported, IpcError> {
-    import_pad(&node, &contact, &path, replace, destroy_source)
+    import_pad(&node, &contact, &path, replace, destroy_source).await
 }
 
 /// Unread messages per contact (every contact, zero included).
@@ -117,7 +116,8 @@ pub fn send(node: &AppNode, contact: &str, text: &str, pad: bool) -> Result<Sent
 
 /// Plain form of [`pad_import`]. The file is destroyed only after the
 /// import succeeded; a refused import leaves it (and the home) untouched.
-pub fn import_pad(
+/// Copying a large pad takes a while, so it runs off the async runtime.
+pub async fn import_pad(
     node: &AppNode,
     contact: &str,
     path: &str,
@@ -129,21 +129,26 @@ pub fn import_pad(
     if path.is_empty() {
         return Err(IpcError::new("bad_input", "give the pad file's full path"));
     }
-    let file = std::path::Path::new(path);
+    let file = std::path::PathBuf::from(path);
     if !file.is_absolute() {
         return Err(IpcError::new(
             "bad_input",
             format!("{path:?} is not a full path (drop the file here, or give its whole path)"),
         ));
     }
-    let pad = node.import_pad(contact, file, replace)?;
-    if destroy_source {
-        zks_node::destroy_file(file)?;
-    }
-    Ok(PadImported {
-        pad,
-        destroyed: destroy_source,
+    let contact = contact.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let pad = node.import_pad(&contact, &file, replace)?;
+        if destroy_source {
+            zks_node::destroy_file(&file)?;
+        }
+        Ok(PadImported {
+            pad,
+            destroyed: destroy_source,
+        })
     })
+    .await
+    .map_err(|e| IpcError::new("internal", format!("importing the pad stopped: {e}")))?
 }
 
 /// Plain form of [`chat_unread`].
@@ -264,27 +269,37 @@ mod tests {
             ("pad.bin", "bad_input"),
             ("/no/such/pad", "io"),
         ] {
-            let err = import_pad(&alice.app, "Bob", bad, false, true).unwrap_err();
+            let err = import_pad(&alice.app, "Bob", bad, false, true)
+                .await
+                .unwrap_err();
             assert_eq!(err.code, code, "{bad:?}: {}", err.message);
         }
-        let err = import_pad(&alice.app, "Nobody", path, false, true).unwrap_err();
+        let err = import_pad(&alice.app, "Nobody", path, false, true)
+            .await
+            .unwrap_err();
         assert!(err.message.contains("Nobody"), "{}", err.message);
         assert!(pad.exists(), "a refused import leaves the file");
         let copy = std::fs::read(&pad).unwrap();
-        let imported = import_pad(&alice.app, "Bob", path, false, false).unwrap();
+        let imported = import_pad(&alice.app, "Bob", path, false, false)
+            .await
+            .unwrap();
         assert!(!imported.destroyed && pad.exists());
         assert_eq!(imported.pad.size, 8192);
         // The same pad again is refused, and the file stays.
-        let again = import_pad(&alice.app, "Bob", path, true, true).unwrap_err();
+        let again = import_pad(&alice.app, "Bob", path, true, true)
+            .await
+            .unwrap_err();
         assert_eq!(again.code, "pad", "{}", again.message);
         assert_eq!(std::fs::read(&pad).unwrap(), copy);
         // A new pad replaces it, and its file is wiped.
         let second = dir.path().join("second.bin");
         zks_node::create_pad_file(&second, 8192).unwrap();
-        let refused = import_pad(&alice.app, "Bob", second.to_str().unwrap(), false, true);
+        let refused = import_pad(&alice.app, "Bob", second.to_str().unwrap(), false, true).await;
         assert!(refused.unwrap_err().message.contains("--replace"));
         assert!(second.exists());
-        let replaced = import_pad(&alice.app, "Bob", second.to_str().unwrap(), true, true).unwrap();
+        let replaced = import_pad(&alice.app, "Bob", second.to_str().unwrap(), true, true)
+            .await
+            .unwrap();
         assert!(replaced.destroyed && !second.exists());
         assert_ne!(replaced.pad.pad_id, imported.pad.pad_id);
     }
