@@ -9,7 +9,7 @@
 # backup, beacon_json, chain_info). The corpus starts from valid inputs
 # made by fuzz/src/bin/seeds.rs; findings go to $FUZZ_OUT (default
 # /tmp/zks-fuzz). A crash is a bug: copy its input to
-# fuzz/regressions/<target>/, fix the decoder, and `cargo test` in fuzz/
+# fuzz/regressions/<target>/, fix the decoder, and `cargo test --lib` in fuzz/
 # replays it. The structured property tests (`ZKS_SOAK=N cargo test -p …`)
 # are the fuzzing that runs in CI; this is the longer, coverage-guided run.
 set -euo pipefail

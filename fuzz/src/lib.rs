@@ -2,8 +2,9 @@
 //! Each takes arbitrary bytes and must return without panicking; the
 //! integrity checks that AFL cannot get past (a 4-byte BLAKE3 checksum) are
 //! fixed up here, so that mutated fields reach the field parsers, as the
-//! structured property tests do. `tests/regressions.rs` replays every file
-//! under `regressions/<target>/` through the same functions.
+//! structured property tests do. The unit test at the end replays every
+//! file under `regressions/<target>/` and `corpus/<target>/` through the same
+//! functions (`cargo test --lib`: the AFL binaries only link under `cargo afl`).
 #![forbid(unsafe_code)]
 
 use rand_chacha::ChaCha20Rng;
@@ -123,4 +124,29 @@ pub fn chain_info(data: &[u8]) {
         );
     }
     let _ = ChainInfo::find(text, []);
+}
+
+/// Crashers AFL found, kept after the fix, and any corpus kept here.
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn every_kept_input_runs_without_panicking() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut count = 0;
+        for (name, target) in super::TARGETS {
+            for dir in ["regressions", "corpus"] {
+                let Ok(entries) = std::fs::read_dir(root.join(dir).join(name)) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let data = std::fs::read(entry.path()).expect("read a kept input");
+                    target(&data);
+                    count += 1;
+                }
+            }
+        }
+        println!("{count} kept inputs replayed");
+    }
 }
