@@ -14,8 +14,11 @@ use zks_pad::envelope::Envelope;
 use zks_pad::file::FileMessage;
 use zks_pad::{Invite, PendingInvite, Reply, Session, qr};
 
+/// A target: arbitrary bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, for the run script and the regression replay.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("code", code),
     ("envelope", envelope),
     ("session", session),
