@@ -427,4 +427,125 @@ mod tests {
             assert!(parse_beacon_list(s, garbage).is_err(), "{garbage:?}");
         }
     }
+
+    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+    const DEFAULT: &str = include_str!("../../../tests/data/default.jsonl");
+
+    /// A recorded beacon (quicknet or default) with its scheme.
+    fn recorded(i: usize) -> (Scheme, serde_json::Map<String, serde_json::Value>) {
+        let (scheme, text) = if i.is_multiple_of(4) {
+            (Scheme::PedersenBlsChained, DEFAULT)
+        } else {
+            (Scheme::UnchainedG1Rfc9380, QUICKNET)
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let object = serde_json::from_str(lines[i % lines.len()]).unwrap();
+        (scheme, object)
+    }
+
+    /// Sets `randomness` to sha256 of the (edited) signature when it is
+    /// still hex, as drand would have: the randomness is the checksum of
+    /// this format.
+    fn rehash(object: &mut serde_json::Map<String, serde_json::Value>) {
+        let signature = object
+            .get("signature")
+            .and_then(|s| s.as_str())
+            .map(hex::decode);
+        if let Some(Ok(signature)) = signature {
+            let randomness = hex::encode(Sha256::digest(&signature));
+            object.insert("randomness".into(), randomness.into());
+        }
+    }
+
+    /// What a parse of one beacon did.
+    fn outcome(result: &Result<Beacon, BeaconError>) -> crate::fuzz::Outcome {
+        match result {
+            Ok(_) => crate::fuzz::Outcome::Accepted,
+            Err(BeaconError::BadJson(_)) => crate::fuzz::Outcome::Framing,
+            Err(_) => crate::fuzz::Outcome::Refused,
+        }
+    }
+
+    /// Recorded beacons with their field values edited (hex digits, lengths,
+    /// rounds, previous signatures), the randomness recomputed in most
+    /// cases, read under their own scheme or another: the checks behind
+    /// serde run on most cases, and what parses reads back identically.
+    #[test]
+    fn edited_recorded_beacons_reach_the_field_checks_and_never_panic() {
+        use proptest::prelude::*;
+        let strategy = (
+            any::<usize>(),
+            crate::fuzz::edits(2),
+            proptest::bool::weighted(0.7),
+            proptest::option::weighted(0.1, 0usize..3),
+        );
+        crate::fuzz::run(
+            "beacon json",
+            2000,
+            0.8,
+            strategy,
+            |(i, edits, rehashed, other)| {
+                let (own, mut object) = recorded(i);
+                crate::fuzz::apply(&mut object, &edits);
+                if rehashed {
+                    rehash(&mut object);
+                }
+                let scheme = other.map_or(own, |k| Scheme::ALL[k]);
+                let text = serde_json::Value::Object(object).to_string();
+                let result = Beacon::from_json(scheme, &text);
+                if let Ok(beacon) = &result {
+                    assert_eq!(
+                        Beacon::from_json(scheme, &beacon.to_json()).as_ref(),
+                        Ok(beacon)
+                    );
+                    let _ = beacon.message();
+                }
+                outcome(&result)
+            },
+        );
+    }
+
+    /// Lists of edited recorded beacons, as JSON lines or an array: the list
+    /// is read past its framing on most cases and each entry's error is its
+    /// own.
+    #[test]
+    fn edited_beacon_lists_reach_each_entry_and_never_panic() {
+        use proptest::prelude::*;
+        let entry = (any::<usize>(), crate::fuzz::edits(2), any::<bool>());
+        let strategy = (proptest::collection::vec(entry, 1..6), any::<bool>());
+        crate::fuzz::run("beacon list", 500, 0.8, strategy, |(entries, array)| {
+            let scheme = recorded(entries[0].0).0;
+            let mut objects = Vec::new();
+            for (i, edits, rehashed) in &entries {
+                // Entries of one list share a scheme; others are edits too.
+                let (_, mut object) =
+                    recorded(i - i % 4 + usize::from(scheme == Scheme::UnchainedG1Rfc9380));
+                crate::fuzz::apply(&mut object, edits);
+                if *rehashed {
+                    rehash(&mut object);
+                }
+                objects.push(serde_json::Value::Object(object));
+            }
+            let text = if array {
+                serde_json::Value::Array(objects.clone()).to_string()
+            } else {
+                objects.iter().map(|o| format!("{o}\n")).collect()
+            };
+            match parse_beacon_list(scheme, &text) {
+                Ok(parsed) => {
+                    assert_eq!(parsed.len(), objects.len());
+                    for (entry, object) in parsed.iter().zip(&objects) {
+                        let alone = Beacon::from_value(scheme, object.clone());
+                        assert_eq!(entry.as_ref().ok(), alone.as_ref().ok());
+                    }
+                    if parsed.iter().all(Result::is_ok) {
+                        crate::fuzz::Outcome::Accepted
+                    } else {
+                        crate::fuzz::Outcome::Refused
+                    }
+                }
+                Err(_) => crate::fuzz::Outcome::Framing,
+            }
+        });
+    }
 }

@@ -445,4 +445,102 @@ mod tests {
             Err(ChainError::Unknown("mainnet".into()))
         );
     }
+
+    /// The chains whose info documents the fuzzing edits: both built-ins
+    /// and one of the third scheme.
+    fn chains() -> Vec<ChainInfo> {
+        let default = ChainInfo::default_chain();
+        let unchained = ChainInfo::new(
+            "testnet-unchained-3s",
+            Scheme::PedersenBlsUnchained,
+            default.public_key.clone(),
+            3,
+            1_651_677_099,
+            default.group_hash,
+        );
+        vec![ChainInfo::quicknet(), default, unchained]
+    }
+
+    /// Recomputes the claimed `hash` from the (edited) contents where they
+    /// still read, as a chain's operator would: the hash is the checksum of
+    /// this format.
+    fn rehash(object: &mut serde_json::Map<String, serde_json::Value>) {
+        let text = |k: &str| object.get(k).and_then(|v| v.as_str());
+        let number = |k: &str| object.get(k).and_then(serde_json::Value::as_u64);
+        let name = object
+            .get("metadata")
+            .and_then(|m| m.get("beaconID"))
+            .and_then(|v| v.as_str());
+        let (Some(Ok(key)), Some(period), Some(genesis), Some(Some(group)), Some(name)) = (
+            text("public_key").map(hex::decode),
+            number("period"),
+            number("genesis_time"),
+            text("groupHash").map(hex32),
+            name,
+        ) else {
+            return;
+        };
+        let hash = ChainInfo::new(
+            name,
+            Scheme::PedersenBlsChained,
+            key,
+            period,
+            genesis,
+            group,
+        )
+        .hash;
+        object.insert("hash".into(), hash.to_hex().into());
+    }
+
+    /// Chain info documents with their field values edited (key hex and
+    /// length, period, genesis, group hash, scheme ID, name), the hash
+    /// recomputed in most cases: the checks behind serde (the key's group
+    /// and point, ranges, the hash) run on most cases; what parses is
+    /// exactly the document's chain. The chain-hash text of the relay's
+    /// paths is parsed from the edited `hash` too.
+    #[test]
+    fn edited_chain_info_reaches_the_field_checks_and_never_panics() {
+        let chains = chains();
+        let strategy = (
+            0..chains.len(),
+            crate::fuzz::edits(2),
+            proptest::bool::weighted(0.7),
+            proptest::option::weighted(0.2, 0..3usize),
+        );
+        crate::fuzz::run(
+            "chain info",
+            1000,
+            0.8,
+            strategy,
+            |(i, edits, rehashed, scheme)| {
+                let json = chains[i].to_info_json();
+                let mut object: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&json).unwrap();
+                if let Some(k) = scheme {
+                    object.insert("schemeID".into(), Scheme::ALL[k].id().into());
+                }
+                crate::fuzz::apply(&mut object, &edits);
+                if rehashed {
+                    rehash(&mut object);
+                }
+                if let Some(hash) = object.get("hash").and_then(|h| h.as_str()) {
+                    let _ = hash.parse::<ChainHash>();
+                    let _ = ChainInfo::find(hash, &chains);
+                }
+                let text = serde_json::Value::Object(object).to_string();
+                match ChainInfo::from_info_json(&text) {
+                    Ok(info) => {
+                        assert_eq!(info.hash, info.compute_hash());
+                        assert_eq!(ChainInfo::from_info_json(&info.to_info_json()), Ok(info));
+                        crate::fuzz::Outcome::Accepted
+                    }
+                    // serde's own messages name the place in the text.
+                    Err(ChainError::BadInfo(m)) if m.contains(" at line ") => {
+                        crate::fuzz::Outcome::Framing
+                    }
+                    Err(_) => crate::fuzz::Outcome::Refused,
+                }
+            },
+        );
+    }
 }

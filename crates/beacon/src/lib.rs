@@ -10,6 +10,8 @@
 mod beacon;
 mod chain;
 pub mod devnet;
+#[cfg(test)]
+mod fuzz;
 mod round;
 mod verify;
 

@@ -634,6 +634,121 @@ mod tests {
             .collect()
     }
 
+    /// A tiny deterministic generator for the key-file fuzzing (xorshift):
+    /// the cases reproduce, and no RNG crate is needed here.
+    struct Xorshift(u64);
+
+    impl Xorshift {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n.max(1)
+        }
+    }
+
+    /// `key.json` documents of a passphrase-protected home with one or two
+    /// fields changed (version, protection, the sealed key's hex, its
+    /// Argon2 costs and bytes, an account, an unknown field, a byte of the
+    /// text), read and opened with the right and a wrong passphrase: most
+    /// get past serde to the checks behind it, and none panics; only the
+    /// untouched key opens. `ZKS_SOAK=N` for N times the cases.
+    #[test]
+    fn mutated_key_files_are_refused_or_open_and_never_panic() {
+        let soak = std::env::var("ZKS_SOAK")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let phrase = "correct passphrase";
+        // Cheap Argon2 costs keep a case fast; the format is the same.
+        let sealed = zks_pad::backup::seal_with(
+            phrase.as_bytes(),
+            &[9; 32],
+            &mut rand_core::OsRng,
+            64,
+            1,
+            1,
+        )
+        .unwrap();
+        let good = serde_json::json!({
+            "version": KEY_FILE_VERSION,
+            "protection": "passphrase",
+            "sealed": hex::encode(&sealed),
+        });
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("key.json");
+        let mut g = Xorshift(0x9e37_79b9_7f4a_7c15);
+        let (cases, mut reached, mut opened) = (300 * soak, 0, 0);
+        for _ in 0..cases {
+            let mut doc = good.clone();
+            let mut bytes = sealed.clone();
+            let mut text_flip = None;
+            for _ in 0..=g.below(2) {
+                // Most changes are to the sealed key, behind serde.
+                match g.below(24) {
+                    0 => doc["version"] = [0, 2, u64::MAX][g.below(3) as usize].into(),
+                    1 => {
+                        doc["protection"] =
+                            ["keyring", "Passphrase", ""][g.below(3) as usize].into();
+                    }
+                    2 => doc["account"] = "home-00".into(),
+                    3 => doc["extra"] = 1.into(),
+                    4 => text_flip = Some((g.below(1 << 16) as usize, g.below(256) as u8)),
+                    5..=7 if bytes.len() < 13 => {}
+                    5 => bytes[4..8].copy_from_slice(
+                        &[0u32, 8, 63, 65, 1 << 21][g.below(5) as usize].to_be_bytes(),
+                    ),
+                    6 => bytes[8..12]
+                        .copy_from_slice(&[0u32, 2, 17][g.below(3) as usize].to_be_bytes()),
+                    7 => bytes[12] = [0u8, 2, 17][g.below(3) as usize],
+                    8 => bytes.truncate(g.below(bytes.len() as u64) as usize),
+                    _ if bytes.is_empty() => {}
+                    _ => {
+                        let i = g.below(bytes.len() as u64) as usize;
+                        bytes[i] ^= 1 + g.below(255) as u8;
+                    }
+                }
+            }
+            let mut hex_text = hex::encode(&bytes);
+            match g.below(16) {
+                0 => hex_text.push('0'),
+                1 => hex_text = hex_text.to_uppercase(),
+                2 if !hex_text.is_empty() => hex_text.replace_range(0..1, "g"),
+                _ => {}
+            }
+            doc["sealed"] = hex_text.into();
+            let mut text = serde_json::to_vec_pretty(&doc).unwrap();
+            if let Some((at, b)) = text_flip {
+                let i = at % text.len();
+                text[i] = b;
+            }
+            fs::write(&path, &text).unwrap();
+            let file = match read_key_file(&path) {
+                Ok(file) => file,
+                // The version is checked behind serde.
+                Err(e) if e.to_string().contains("which this release does not know") => {
+                    reached += 1;
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            reached += 1;
+            let _ = recover(&file, &Unlock::passphrase("wrong passphrase"));
+            if let Ok(key) = recover(&file, &Unlock::passphrase(phrase)) {
+                assert_eq!(*key.0, [9; 32]);
+                assert_eq!(bytes, sealed, "only the untouched key opens");
+                opened += 1;
+            }
+        }
+        let fraction = reached as f64 / cases as f64;
+        println!(
+            "reach key file: {reached}/{cases} cases ({:.1}%) got past serde to the checks, {opened} opened",
+            100.0 * fraction
+        );
+        assert!(fraction >= 0.8);
+    }
+
     #[tokio::test]
     async fn a_home_opens_with_its_passphrase_only_and_a_wrong_one_touches_nothing() {
         let tmp = tempfile::tempdir().unwrap();

@@ -218,6 +218,91 @@ mod tests {
         );
     }
 
+    /// A valid backup with its outer framing changed (cost parameters,
+    /// salt, ciphertext, tag, length) and opened with the right, a wrong or
+    /// an empty passphrase: past the magic and version on every case, the
+    /// costs are checked before any work, and nothing opens unless the
+    /// backup is the original. (Its contents, sealed, cannot be reached
+    /// without the passphrase; the node parses them after opening.)
+    #[test]
+    fn mutated_backups_reach_the_header_checks_and_never_panic() {
+        use proptest::prelude::*;
+        let m = prop_oneof![
+            Just(0u32),
+            Just(7),
+            Just(8),
+            Just(64),
+            Just(65),
+            Just(256),
+            Just(MAX_M_KIB + 1),
+            Just(u32::MAX)
+        ];
+        let t = prop_oneof![
+            Just(0u32),
+            Just(1),
+            Just(2),
+            Just(MAX_T + 1),
+            Just(u32::MAX)
+        ];
+        let p = prop_oneof![
+            Just(0u8),
+            Just(1),
+            Just(2),
+            Just(8),
+            Just(16),
+            Just(17),
+            Just(255)
+        ];
+        let strategy = (
+            proptest::option::of(m),
+            proptest::option::of(t),
+            proptest::option::of(p),
+            crate::fuzz::mutations(3),
+            any::<bool>(),
+            0u8..3,
+            proptest::collection::vec(any::<u8>(), 0..64),
+        );
+        let good = small(b"{\"identity\":\"...\",\"contacts\":[]}");
+        crate::fuzz::run(
+            "backup",
+            300,
+            0.8,
+            strategy,
+            |(m, t, p, mutations, mutate, passphrase, plaintext)| {
+                let mut bytes = if plaintext.is_empty() {
+                    good.clone()
+                } else {
+                    small(&plaintext)
+                };
+                let original = bytes.clone();
+                if let Some(m) = m {
+                    bytes[4..8].copy_from_slice(&m.to_be_bytes());
+                }
+                if let Some(t) = t {
+                    bytes[8..12].copy_from_slice(&t.to_be_bytes());
+                }
+                if let Some(p) = p {
+                    bytes[12] = p;
+                }
+                if mutate {
+                    let len = bytes.len();
+                    let fields = [29, len - TAG_LEN];
+                    crate::fuzz::apply(&mut bytes, 13..len, &fields, &mutations);
+                }
+                let passphrase: &[u8] =
+                    [&b"correct horse"[..], b"wrong horse", b""][usize::from(passphrase)];
+                match open(passphrase, &bytes) {
+                    Ok(_) => {
+                        assert_eq!(bytes, original);
+                        crate::fuzz::Outcome::Accepted
+                    }
+                    Err(BackupError::NotABackup) => crate::fuzz::Outcome::Framing,
+                    Err(_) => crate::fuzz::Outcome::Refused,
+                }
+            },
+        );
+    }
+
     /// RFC 9106 §5.3, the Argon2id test vector (with secret and associated
     /// data, which our backups do not use; this checks the primitive).
     #[test]

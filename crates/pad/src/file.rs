@@ -122,8 +122,12 @@ impl FileOffer {
         let FileProtection::Pad { offset } = self.protection else {
             return None;
         };
-        let start = offset + index * (u64::from(self.chunk_size) + MAC_KEY_LEN);
-        Some(start..start + MAC_KEY_LEN + self.chunk_len(index))
+        // Checked: `index` may come from a peer's request, and a range past
+        // the end of the pad's offsets is no range at all.
+        let start = index
+            .checked_mul(u64::from(self.chunk_size) + MAC_KEY_LEN)?
+            .checked_add(offset)?;
+        Some(start..start.checked_add(MAC_KEY_LEN + self.chunk_len(index))?)
     }
 }
 
@@ -223,9 +227,18 @@ impl FileMessage {
                         key.copy_from_slice(r.take(32, "file key")?);
                         FileProtection::Grid { key }
                     }
-                    2 => FileProtection::Pad {
-                        offset: r.u64("pad offset")?,
-                    },
+                    2 => {
+                        let offset = r.u64("pad offset")?;
+                        // The whole range must have an end: the receiver
+                        // reserves `pad_range` before anything else.
+                        if offset
+                            .checked_add(pad_bytes_needed(size, chunk_size))
+                            .is_none()
+                        {
+                            return Err(WireError::Invalid("pad offset"));
+                        }
+                        FileProtection::Pad { offset }
+                    }
                     _ => return Err(WireError::Invalid("file mode")),
                 };
                 FileMessage::Offer(FileOffer {
@@ -380,6 +393,31 @@ mod tests {
         );
     }
 
+    /// Found by the structured fuzzing: a pad offer whose range ends past
+    /// 2^64 made `pad_range` overflow (a panic in debug builds, a wrapped
+    /// range in release) on the receiver, and `chunk_pad_range` overflowed
+    /// for an index far past the end.
+    #[test]
+    fn pad_offers_whose_range_overflows_are_refused() {
+        let mut o = offer(FileProtection::Pad {
+            offset: u64::MAX - 10,
+        });
+        assert_eq!(
+            FileMessage::parse(&FileMessage::Offer(o.clone()).encode()),
+            Err(WireError::Invalid("pad offset"))
+        );
+        let needed = pad_bytes_needed(o.size, o.chunk_size);
+        o.protection = FileProtection::Pad {
+            offset: u64::MAX - needed,
+        };
+        let parsed = FileMessage::parse(&FileMessage::Offer(o.clone()).encode()).unwrap();
+        assert_eq!(parsed, FileMessage::Offer(o.clone()));
+        assert_eq!(o.pad_range().unwrap().end, u64::MAX);
+        assert_eq!(o.chunk_pad_range(o.chunks() - 1).unwrap().end, u64::MAX);
+        assert_eq!(o.chunk_pad_range(u64::MAX), None);
+        assert_eq!(o.chunk_pad_range(o.chunks() + 1), None);
+    }
+
     #[test]
     fn chunk_geometry() {
         let o = offer(FileProtection::Pad { offset: 100 });
@@ -443,6 +481,99 @@ mod tests {
             }
         };
         FileMessage::Offer(offer(protection)).encode().to_vec()
+    }
+
+    /// A valid control message of any kind from generated fields.
+    fn control_message(
+        kind: u8,
+        id: TransferId,
+        name: &str,
+        size: u64,
+        chunk_size: u32,
+        offset: u64,
+    ) -> FileMessage {
+        let protection = if offset.is_multiple_of(2) {
+            FileProtection::Pad { offset }
+        } else {
+            FileProtection::Grid {
+                key: Zeroizing::new([offset as u8; 32]),
+            }
+        };
+        match kind {
+            0 => FileMessage::Decline(id),
+            1 => FileMessage::Cancel(id),
+            2 => FileMessage::Done(id),
+            _ => FileMessage::Offer(FileOffer {
+                id,
+                name: name.to_owned(),
+                size,
+                blake3: [kind; 32],
+                chunk_size,
+                protection,
+            }),
+        }
+    }
+
+    /// Offsets of an offer's fields after the magic and version.
+    fn offer_fields(name_len: usize) -> Vec<usize> {
+        let name_end = 22 + 2 + name_len;
+        vec![
+            5,
+            6,
+            22,
+            name_end,
+            name_end + 8,
+            name_end + 40,
+            name_end + 44,
+            name_end + 45,
+        ]
+    }
+
+    /// Valid control messages from generated fields, mutated after the
+    /// magic and version: the field parser runs on every case; what it
+    /// accepts re-encodes exactly, and the offer's geometry (chunks, pad
+    /// ranges) is computed without overflow.
+    #[test]
+    fn mutated_control_messages_reach_the_field_parser_and_never_panic() {
+        use proptest::prelude::*;
+        let strategy = (
+            0u8..6,
+            any::<TransferId>(),
+            "\\PC{0,60}",
+            prop_oneof![0..=MAX_FILE, Just(MAX_FILE), Just(0u64)],
+            prop_oneof![1..=CHUNK_SIZE, Just(CHUNK_SIZE), Just(1u32)],
+            any::<u64>(),
+            crate::fuzz::mutations(3),
+        );
+        crate::fuzz::run(
+            "file message",
+            2000,
+            0.8,
+            strategy,
+            |(kind, id, name, size, chunk_size, offset, mutations)| {
+                let message = control_message(kind, id, &name, size, chunk_size, offset);
+                let mut bytes = message.encode().to_vec();
+                let len = bytes.len();
+                let fields = offer_fields(name.len().min(MAX_NAME));
+                crate::fuzz::apply(&mut bytes, 5..len, &fields, &mutations);
+                match FileMessage::parse(&bytes) {
+                    Ok(m) => {
+                        assert_eq!(m.encode().to_vec(), bytes);
+                        if let FileMessage::Offer(o) = &m {
+                            let chunks = o.chunks();
+                            let _ = o.pad_range();
+                            for i in [0, chunks.saturating_sub(1), chunks, u64::MAX] {
+                                let _ = o.chunk_len(i);
+                                let _ = o.chunk_pad_range(i);
+                            }
+                        }
+                        crate::fuzz::Outcome::Accepted
+                    }
+                    Err(WireError::Invalid("magic" | "version")) => crate::fuzz::Outcome::Framing,
+                    Err(_) => crate::fuzz::Outcome::Refused,
+                }
+            },
+        );
     }
 
     proptest::proptest! {

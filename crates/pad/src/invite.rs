@@ -142,6 +142,17 @@ fn seal_code(mut w: Writer, identity: &Identity) -> Vec<u8> {
     w.finish()
 }
 
+/// Test only: closes `body` (header and fields) with `signature` and the
+/// checksum, so that fuzzing gets mutated fields past the checksum.
+#[cfg(test)]
+pub(crate) fn frame(body: &[u8], signature: &[u8; 64]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.raw(body).raw(signature);
+    let check = blake3::hash(w.as_slice());
+    w.raw(&check.as_bytes()[..4]);
+    w.finish()
+}
+
 /// Checks the frame (magic, version, kind, checksum) and returns a reader
 /// over the body plus the signature and the signed bytes.
 fn open_code(bytes: &[u8], expected_kind: u8) -> Result<(Reader<'_>, [u8; 64], &[u8]), CodeError> {

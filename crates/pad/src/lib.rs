@@ -19,6 +19,8 @@
 pub mod backup;
 pub mod envelope;
 pub mod file;
+#[cfg(test)]
+mod fuzz;
 mod identity;
 pub mod invite;
 mod kdf;

@@ -692,12 +692,23 @@ impl Session {
             (ratchet_secret, epoch, started)
         };
         let send_ck = r.array::<32>("send chain")?;
+        // No session lives to 2^64 messages, so counters at their end are
+        // damage; refused here, the next seal or open never overflows them
+        // (a receiving chain moves at most MAX_GAP + 1 at a time).
         let send_n = r.u64("send counter")?;
+        if send_n == u64::MAX {
+            return Err(WireError::Invalid("send counter"));
+        }
         let mut recv = Vec::new();
         for _ in 0..r.u8("receive chains")?.min(4) {
+            let epoch = r.u32("epoch")?;
+            let next_n = r.u64("counter")?;
+            if next_n >= u64::MAX - MAX_GAP {
+                return Err(WireError::Invalid("counter"));
+            }
             recv.push(RecvChain {
-                epoch: r.u32("epoch")?,
-                next_n: r.u64("counter")?,
+                epoch,
+                next_n,
                 ck: r.array::<32>("chain")?,
             });
         }

@@ -320,3 +320,211 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestError, TestRunner};
+
+    use super::*;
+
+    fn hex_of(len: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<u8>(), len).prop_map(hex::encode)
+    }
+
+    /// Hex of `len` bytes mostly; of another length, or not hex, sometimes.
+    fn field_hex(len: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            24 => hex_of(len),
+            1 => hex_of(len + 1),
+            1 => hex_of(len.saturating_sub(1)),
+            1 => hex_of(len).prop_map(|h| format!("{h}0")),
+            1 => hex_of(len).prop_map(|h| h.replacen('0', "g", 1)),
+        ]
+    }
+
+    fn number() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            0u64..100_000,
+            Just(i64::MAX as u64),
+            Just(i64::MAX as u64 + 1),
+            Just(u64::MAX),
+            any::<u64>()
+        ]
+    }
+
+    const NAMES: [&str; 3] = ["Alice", "Bob", "Carol"];
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => (0..NAMES.len()).prop_map(|i| NAMES[i].to_owned()),
+            1 => "\\PC{0,12}",
+        ]
+    }
+
+    fn contact() -> impl Strategy<Value = BackupContact> {
+        (
+            name(),
+            name(),
+            field_hex(32),
+            any::<bool>(),
+            prop_oneof![8 => Just("initiator"), 8 => Just("responder"), 1 => Just("")],
+        )
+            .prop_map(|(name, peer, key, verified, role)| BackupContact {
+                name,
+                peer_id: format!("12D3Koo{peer}"),
+                identity_key: key,
+                addresses: vec!["/ip4/127.0.0.1/tcp/4001".into()],
+                safety_code: "04721 88310".into(),
+                verified,
+                role: role.into(),
+            })
+    }
+
+    fn message() -> impl Strategy<Value = BackupMessage> {
+        (
+            name(),
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(hex::encode),
+            proptest::option::of(field_hex(32)),
+            proptest::option::of(number()),
+            any::<i64>(),
+        )
+            .prop_map(|(contact, outgoing, body, chain_hash, round, created_at)| {
+                BackupMessage {
+                    contact,
+                    outgoing,
+                    mode: "grid".into(),
+                    kind: "text".into(),
+                    body,
+                    chain_hash,
+                    round,
+                    created_at,
+                }
+            })
+    }
+
+    fn pad() -> impl Strategy<Value = BackupPad> {
+        (
+            field_hex(16),
+            name(),
+            prop_oneof![8 => Just("initiator"), 8 => Just("responder"), 1 => Just("both")],
+            prop_oneof![8 => 1u8..=2, 1 => any::<u8>()],
+            number(),
+            number(),
+            proptest::collection::vec((number(), number()), 0..4),
+            any::<i64>(),
+        )
+            .prop_map(
+                |(pad_id, peer, role, layout, size, used, received, imported_at)| BackupPad {
+                    pad_id,
+                    peer_id: format!("12D3Koo{peer}"),
+                    role: role.into(),
+                    layout,
+                    size,
+                    used,
+                    received,
+                    imported_at,
+                },
+            )
+    }
+
+    fn backup() -> impl Strategy<Value = BackupData> {
+        (
+            prop_oneof![16 => Just(BACKUP_VERSION), 2 => 1u32..BACKUP_VERSION, 1 => any::<u32>()],
+            any::<i64>(),
+            field_hex(32),
+            proptest::collection::vec(contact(), 0..4),
+            proptest::collection::vec(message(), 0..5),
+            proptest::collection::vec(("[a-z_]{1,8}", "[0-9]{1,3}"), 0..3),
+            proptest::collection::vec(pad(), 0..3),
+        )
+            .prop_map(
+                |(version, created_at, seed, contacts, messages, settings, pads)| BackupData {
+                    version,
+                    created_at,
+                    identity_seed: seed,
+                    identity_name: "Alice".into(),
+                    contacts,
+                    messages,
+                    settings,
+                    pads,
+                },
+            )
+    }
+
+    /// Decrypted backup documents (what `zks_pad::backup::open` returns and
+    /// the node parses) made of generated values, mostly valid, some out of
+    /// range, and in one case in ten with a byte of the JSON text changed:
+    /// serde reads most of them, and the import behind it refuses or takes
+    /// each without panicking; what it takes exports again.
+    #[test]
+    fn decrypted_backup_documents_import_or_are_refused_and_never_panic() {
+        let strategy = (
+            backup(),
+            proptest::bool::weighted(0.8),
+            proptest::option::weighted(0.1, (any::<usize>(), any::<u8>())),
+        );
+        let soak = std::env::var("ZKS_SOAK")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let config = Config {
+            cases: 150 * soak,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let (cases, reached, imported) = (Cell::new(0u32), Cell::new(0u32), Cell::new(0u32));
+        let result = TestRunner::new(config).run(&strategy, |(mut data, consistent, byte)| {
+            cases.set(cases.get() + 1);
+            if consistent && !data.contacts.is_empty() {
+                // Most documents name only contacts they hold, as an export
+                // does, so that the import gets past them to the rest.
+                let n = data.contacts.len();
+                for (i, c) in data.contacts.iter_mut().enumerate() {
+                    c.name = format!("{}{i}", c.name);
+                    c.peer_id = format!("{}{i}", c.peer_id);
+                }
+                for (i, m) in data.messages.iter_mut().enumerate() {
+                    m.contact = data.contacts[i % n].name.clone();
+                }
+                for (i, p) in data.pads.iter_mut().enumerate() {
+                    p.peer_id = data.contacts[i % n].peer_id.clone();
+                }
+            }
+            let mut json = serde_json::to_vec(&data).unwrap();
+            if let Some((at, value)) = byte {
+                let i = at % json.len();
+                json[i] = value;
+            }
+            let Ok(parsed) = serde_json::from_slice::<BackupData>(&json) else {
+                return Ok(());
+            };
+            reached.set(reached.get() + 1);
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+            if store.import_backup(&parsed).is_ok() {
+                imported.set(imported.get() + 1);
+                store.export_backup().unwrap();
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TestError::Fail(reason, value)) => panic!("{reason}; minimal input: {value:?}"),
+            Err(e) => panic!("{e}"),
+        }
+        let fraction = f64::from(reached.get()) / f64::from(cases.get().max(1));
+        println!(
+            "reach backup document: {}/{} cases ({:.1}%) reached the import, {} imported",
+            reached.get(),
+            cases.get(),
+            100.0 * fraction,
+            imported.get()
+        );
+        assert!(fraction >= 0.8);
+    }
+}

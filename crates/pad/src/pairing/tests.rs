@@ -4,6 +4,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::*;
+use crate::fuzz::{self, Mutation, Outcome, apply, mutations};
 use crate::invite::code_kind;
 
 const NOW: u64 = 1_800_000_000;
@@ -175,4 +176,164 @@ proptest::proptest! {
         framed.extend_from_slice(&bytes);
         let _ = Invite::decode(&framed);
     }
+}
+
+/// Where a decode ended: the framing (magic, version, kind, checksum), the
+/// field parser or the signature behind it, or a decoded code.
+fn code_outcome<T>(result: &Result<T, CodeError>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Accepted,
+        Err(
+            CodeError::NotACode | CodeError::UnsupportedVersion(_) | CodeError::WrongKind { .. },
+        ) => Outcome::Framing,
+        Err(CodeError::Damaged(m)) if m == "too short" || m == "checksum mismatch" => {
+            Outcome::Framing
+        }
+        Err(_) => Outcome::Refused,
+    }
+}
+
+/// Offsets of the fields of a code's body (after the 4-byte header): the
+/// fixed-size keys, then the name's length prefix, the address count and
+/// each address's length prefix, where the parsing decisions are.
+fn field_offsets(fixed: &[usize], sender: &Sender) -> Vec<usize> {
+    let mut at = 4;
+    let mut out = vec![at];
+    for len in fixed {
+        at += len;
+        out.push(at);
+    }
+    at += 2 + sender.name.len();
+    out.push(at);
+    at += 1;
+    for a in &sender.addresses {
+        out.push(at);
+        at += 2 + a.len();
+    }
+    out
+}
+
+/// The body of a code mutated inside its framing, then framed again: signed
+/// again by its sender (so that a change the parser accepts decodes) or left
+/// with the old signature, checksummed, and sent through the `ZKS1:` text
+/// form or not.
+fn remutate(
+    bytes: &[u8],
+    fields: &[usize],
+    mutations: &[Mutation],
+    signer: Option<&Identity>,
+    via_text: bool,
+) -> Vec<u8> {
+    let body_end = bytes.len() - 64 - 4;
+    let mut body = bytes[..body_end].to_vec();
+    let old_signature: [u8; 64] = bytes[body_end..body_end + 64].try_into().unwrap();
+    let end = apply(&mut body, 4..body_end, fields, mutations);
+    debug_assert_eq!(end, body.len());
+    let signature = signer.map_or(old_signature, |id| id.sign(&body));
+    let framed = crate::invite::frame(&body, &signature);
+    if via_text && let Ok(text) = crate::qr::to_text(&framed) {
+        return crate::qr::from_text(&text).unwrap();
+    }
+    framed
+}
+
+fn addresses(count: usize, seed: u64) -> Vec<String> {
+    (0..count)
+        .map(|i| format!("/ip4/10.0.{}.{i}/tcp/{}", seed % 256, 4000 + seed % 999))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct CodeCase {
+    seed: u64,
+    name: String,
+    addresses: usize,
+    mutations: Vec<Mutation>,
+    resign: bool,
+    via_text: bool,
+}
+
+fn code_case() -> impl proptest::strategy::Strategy<Value = CodeCase> {
+    use proptest::prelude::*;
+    (
+        any::<u64>(),
+        "\\PC{0,40}",
+        0usize..=9,
+        mutations(4),
+        proptest::bool::weighted(0.7),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(seed, name, addresses, mutations, resign, via_text)| CodeCase {
+                seed,
+                name,
+                addresses,
+                mutations,
+                resign,
+                via_text,
+            },
+        )
+}
+
+/// Real invites from seeded identities, mutated inside the framing and
+/// framed again: the field parser (and the pairing behind a decoded one)
+/// runs on nearly every case, and never panics.
+#[test]
+fn mutated_invites_reach_the_field_parser_and_never_panic() {
+    let bob = Identity::generate(&mut rng(2));
+    fuzz::run("invite", 300, 0.8, code_case(), |c| {
+        let alice = Identity::generate(&mut rng(c.seed));
+        let addrs = addresses(c.addresses, c.seed);
+        let pending = PendingInvite::create(&alice, &c.name, &addrs, NOW + 600, &mut rng(c.seed));
+        let invite = pending.invite();
+        let fields = field_offsets(&[32, 32, MLKEM_EK_LEN, 16, 8], &invite.sender);
+        let signer = c.resign.then_some(&alice);
+        let bytes = remutate(invite.as_bytes(), &fields, &c.mutations, signer, c.via_text);
+        let decoded = Invite::decode(&bytes);
+        if let Ok(invite) = &decoded {
+            // A decoded invite with damaged keys is refused by the pairing.
+            let _ = accept(invite, &bob, "Bob", &[], 0, &mut rng(c.seed ^ 1));
+            let _ = invite.check_fresh(NOW);
+        }
+        // The stored form of a pending invite holds the invite as is.
+        let mut stored = pending.to_bytes().to_vec();
+        let at = stored.len() - invite.as_bytes().len() - 4;
+        stored.splice(
+            at..,
+            (bytes.len() as u32)
+                .to_be_bytes()
+                .into_iter()
+                .chain(bytes.iter().copied()),
+        );
+        assert_eq!(PendingInvite::from_bytes(&stored).is_ok(), decoded.is_ok());
+        code_outcome(&decoded)
+    });
+}
+
+/// The same for replies, and the inviter finishing with a decoded one.
+#[test]
+fn mutated_replies_reach_the_field_parser_and_never_panic() {
+    let alice = Identity::generate(&mut rng(1));
+    let pending = PendingInvite::create(&alice, "Alice", &[], NOW + 600, &mut rng(3));
+    fuzz::run("reply", 300, 0.8, code_case(), |c| {
+        let bob = Identity::generate(&mut rng(c.seed));
+        let addrs = addresses(c.addresses, c.seed);
+        let (reply, _) = accept(
+            pending.invite(),
+            &bob,
+            &c.name,
+            &addrs,
+            NOW,
+            &mut rng(c.seed),
+        )
+        .unwrap();
+        let fields = field_offsets(&[32, 32, MLKEM_CT_LEN, 32], &reply.sender);
+        let signer = c.resign.then_some(&bob);
+        let bytes = remutate(reply.as_bytes(), &fields, &c.mutations, signer, c.via_text);
+        let decoded = Reply::decode(&bytes);
+        if let Ok(reply) = &decoded {
+            let _ = pending.finish(reply);
+        }
+        code_outcome(&decoded)
+    });
 }

@@ -655,3 +655,292 @@ proptest! {
         }
     }
 }
+
+/// A valid envelope of each shape, with the session that would open it as it
+/// was just before (`None` for the true-pad one).
+fn sample_envelopes() -> Vec<(Vec<u8>, Option<Session>)> {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let mut r = rng(9);
+    let mut out = Vec::new();
+    out.push((
+        a.seal(&rounds.binding(1), b"hello", T0, &mut r).unwrap(),
+        Some(b.clone()),
+    ));
+    out.push((
+        a.seal(&rounds.binding(1), b"", T0, &mut r).unwrap(),
+        Some(b.clone()),
+    ));
+    let mut hinted = rounds.binding(2);
+    hinted.signature = Some(vec![0xa5; 96]);
+    out.push((
+        a.seal(&hinted, b"hinted", T0, &mut r).unwrap(),
+        Some(b.clone()),
+    ));
+    for i in 0..RATCHET_EVERY {
+        let m = a
+            .seal(&rounds.binding(3), &i.to_be_bytes(), T0, &mut r)
+            .unwrap();
+        open(&mut b, &m, &rounds).unwrap();
+    }
+    let offer = a.seal(&rounds.binding(4), b"offer", T0, &mut r).unwrap();
+    assert!(header(&offer).kem_offer.is_some());
+    out.push((offer.clone(), Some(b.clone())));
+    open(&mut b, &offer, &rounds).unwrap();
+    let reply = b.seal(&rounds.binding(5), b"reply", T0, &mut r).unwrap();
+    assert!(header(&reply).kem_reply.is_some());
+    out.push((reply, Some(a.clone())));
+    let mut pad = vec![0x3c; 32 + 9];
+    let pad_envelope = crate::truepad::seal(
+        &a.id(),
+        Role::Initiator,
+        [3; 16],
+        4096,
+        &mut pad,
+        b"true pad!",
+    )
+    .unwrap();
+    out.push((pad_envelope, None));
+    out
+}
+
+/// Offsets of an envelope's fields, read from a valid one.
+fn envelope_fields(bytes: &[u8]) -> Vec<usize> {
+    let env = Envelope::parse(bytes).unwrap();
+    let header_end = env.header_bytes().len();
+    let mut fields = vec![4, 5, 21, 22];
+    if let Body::Grid(h) = &env.body {
+        fields.extend([26, 34, 66, 74, 75]);
+        let mut at = 75;
+        if let Some(hint) = &h.signature_hint {
+            at += 2 + hint.len();
+            fields.push(at);
+        }
+        if h.kem_offer.is_some() {
+            at += crate::invite::MLKEM_EK_LEN;
+            fields.push(at);
+        }
+    } else {
+        fields.push(38);
+    }
+    fields.extend([header_end - 8, header_end, bytes.len() - env.tag.len()]);
+    fields
+}
+
+/// A change to a header field made through the encoder, so that the rest of
+/// the envelope stays consistent with it (or exactly not).
+#[derive(Debug, Clone)]
+enum HeaderChange {
+    None,
+    /// The length field off by `delta` from the ciphertext's.
+    Length(i64),
+    /// A signature hint of this many bytes (over 192 is too long).
+    Hint(usize),
+    /// Flags claiming an offer or a reply, with a field of this size.
+    Offer(usize),
+    Reply(usize),
+    /// The other mode's header on this envelope's ciphertext and tag.
+    OtherMode,
+}
+
+fn header_change() -> impl Strategy<Value = HeaderChange> {
+    prop_oneof![
+        2 => Just(HeaderChange::None),
+        2 => (-40i64..40).prop_map(HeaderChange::Length),
+        1 => prop_oneof![Just(u64::MAX as i64), Just(i64::MAX), Just(1 << 26)].prop_map(HeaderChange::Length),
+        1 => (0usize..=200).prop_map(HeaderChange::Hint),
+        1 => prop_oneof![Just(0usize), Just(1183), Just(1184), Just(1185)].prop_map(HeaderChange::Offer),
+        1 => prop_oneof![Just(0usize), Just(1087), Just(1088), Just(1089)].prop_map(HeaderChange::Reply),
+        1 => Just(HeaderChange::OtherMode),
+    ]
+}
+
+fn rebuild(bytes: &[u8], change: &HeaderChange) -> Vec<u8> {
+    let env = Envelope::parse(bytes).unwrap();
+    let mut body = env.body.clone();
+    let mut length = env.ciphertext.len() as u64;
+    match (change, &mut body) {
+        (HeaderChange::None, _) => return bytes.to_vec(),
+        (HeaderChange::Length(d), _) => length = length.wrapping_add(*d as u64),
+        (HeaderChange::Hint(n), Body::Grid(h)) => h.signature_hint = Some(vec![0x5a; *n]),
+        (HeaderChange::Offer(n), Body::Grid(h)) => h.kem_offer = Some(vec![0x11; *n]),
+        (HeaderChange::Reply(n), Body::Grid(h)) => h.kem_reply = Some(vec![0x22; *n]),
+        (HeaderChange::OtherMode, Body::Grid(_)) => {
+            body = Body::Pad(crate::envelope::PadHeader {
+                pad_id: [3; 16],
+                offset: 4096,
+            });
+        }
+        (_, Body::Pad(_)) => {
+            body = Body::Grid(GridHeader {
+                epoch: 0,
+                n: 0,
+                chain_hash: CHAIN,
+                round: 1,
+                signature_hint: None,
+                kem_offer: None,
+                kem_reply: None,
+            });
+        }
+    }
+    let mut out = Envelope::encode_header(&env.session_id, env.direction, &body, length);
+    out.extend_from_slice(&env.ciphertext);
+    out.extend_from_slice(&env.tag);
+    out
+}
+
+/// Valid grid and true-pad envelopes with their header fields and lengths
+/// changed: the parser runs on every case past the magic, and what parses
+/// goes on to the session's or the pad's open, which refuse it cleanly.
+#[test]
+fn mutated_envelopes_reach_the_header_parser_and_never_panic() {
+    let samples = sample_envelopes();
+    let rounds = Rounds::new();
+    let strategy = (
+        0..samples.len(),
+        header_change(),
+        crate::fuzz::mutations(3),
+        any::<bool>(),
+    );
+    crate::fuzz::run(
+        "envelope",
+        1000,
+        0.8,
+        strategy,
+        |(i, change, mutations, mutate)| {
+            let (good, receiver) = &samples[i];
+            let mut bytes = rebuild(good, &change);
+            if mutate {
+                let fields = envelope_fields(good);
+                let len = bytes.len();
+                crate::fuzz::apply(&mut bytes, 4..len, &fields, &mutations);
+            }
+            let parsed = Envelope::parse(&bytes);
+            match &parsed {
+                Ok(env) => {
+                    if let Some(receiver) = receiver {
+                        let _ = receiver.clone().open(env, &rounds, T0, &mut rng(1));
+                    }
+                    if let Some(range) = crate::truepad::claimed_range(env)
+                        && range.end - range.start <= 1 << 16
+                    {
+                        let mut pad = vec![0x3c; (range.end - range.start) as usize];
+                        let _ = crate::truepad::open(env, &[3; 16], &mut pad);
+                    }
+                    crate::fuzz::Outcome::Accepted
+                }
+                Err(EnvelopeError::NotAnEnvelope | EnvelopeError::UnsupportedVersion(_)) => {
+                    crate::fuzz::Outcome::Framing
+                }
+                Err(_) => crate::fuzz::Outcome::Refused,
+            }
+        },
+    );
+}
+
+/// Stored sessions of each shape: fresh, holding an offer, a reply, skipped
+/// keys; and the peer that talks to each.
+fn sample_states() -> Vec<(Vec<u8>, Session)> {
+    let rounds = Rounds::new();
+    let (mut a, mut b) = sessions();
+    let mut r = rng(10);
+    let mut out = vec![
+        (a.to_bytes().to_vec(), b.clone()),
+        (b.to_bytes().to_vec(), a.clone()),
+    ];
+    let mut sealed = Vec::new();
+    for i in 0..=RATCHET_EVERY {
+        sealed.push(
+            a.seal(&rounds.binding(3), &i.to_be_bytes(), T0, &mut r)
+                .unwrap(),
+        );
+    }
+    out.push((a.to_bytes().to_vec(), b.clone())); // a holds an offer
+    // b skips the first five, then takes the offer and holds a reply.
+    for m in &sealed[5..] {
+        open(&mut b, m, &rounds).unwrap();
+    }
+    out.push((b.to_bytes().to_vec(), a.clone()));
+    out.push((hex::decode(V1_ALICE).unwrap(), b));
+    out
+}
+
+/// Offsets of a stored session's fields (version 2), read from a valid one.
+fn state_fields(bytes: &[u8]) -> Vec<usize> {
+    if bytes[0] != 2 {
+        return vec![1, 17, 18, 50, 54, 86, 94, 95];
+    }
+    let mut fields = vec![1, 17, 18, 50, 54];
+    let mut at = 54;
+    at += if bytes[at] == 1 { 9 } else { 1 };
+    fields.extend([at, at + 32, at + 40]);
+    at += 40;
+    let recv = usize::from(bytes[at]);
+    at += 1 + 44 * recv;
+    fields.push(at);
+    let skipped = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    at += 4 + 44 * skipped;
+    fields.push(at);
+    at += if bytes[at] == 1 { 65 } else { 1 };
+    fields.extend([at, at + 1]);
+    fields
+}
+
+/// Stored sessions with their counters, flags and lengths changed: the
+/// parser runs past the version on every case, and a state it accepts can
+/// still seal and open without panicking.
+#[test]
+fn mutated_stored_sessions_load_or_are_refused_and_never_panic() {
+    let samples = sample_states();
+    let rounds = Rounds::new();
+    let strategy = (0..samples.len(), crate::fuzz::mutations(4));
+    crate::fuzz::run("session state", 1000, 0.8, strategy, |(i, mutations)| {
+        let (good, peer) = &samples[i];
+        let mut bytes = good.clone();
+        let len = bytes.len();
+        crate::fuzz::apply(&mut bytes, 1..len, &state_fields(good), &mutations);
+        match Session::from_bytes(&bytes) {
+            Ok(mut s) => {
+                let mut peer = peer.clone();
+                let mut r = rng(11);
+                if let Ok(m) = s
+                    .clone()
+                    .seal(&rounds.binding(7), b"after load", T0, &mut r)
+                {
+                    let _ = open(&mut peer, &m, &rounds);
+                }
+                if let Ok(m) = peer.seal(&rounds.binding(8), b"to the loaded", T0, &mut r) {
+                    let _ = open(&mut s, &m, &rounds);
+                }
+                let _ = s.to_bytes();
+                crate::fuzz::Outcome::Accepted
+            }
+            Err(WireError::Invalid("session version")) => crate::fuzz::Outcome::Framing,
+            Err(_) => crate::fuzz::Outcome::Refused,
+        }
+    });
+}
+
+/// Found by the structured fuzzing: a stored state whose counters are at
+/// their end loaded, and the next seal (or open) overflowed them (a panic
+/// in debug builds, a reused message number in release).
+#[test]
+fn stored_counters_at_their_end_are_refused() {
+    let (a, _) = sessions();
+    let good = a.to_bytes().to_vec();
+    let fields = state_fields(&good);
+    let send_n = fields[6];
+    let mut bytes = good.clone();
+    bytes[send_n..send_n + 8].copy_from_slice(&u64::MAX.to_be_bytes());
+    assert_eq!(
+        Session::from_bytes(&bytes).err(),
+        Some(WireError::Invalid("send counter"))
+    );
+    let recv_n = fields[7] + 1 + 4;
+    let mut bytes = good;
+    bytes[recv_n..recv_n + 8].copy_from_slice(&(u64::MAX - MAX_GAP).to_be_bytes());
+    assert_eq!(
+        Session::from_bytes(&bytes).err(),
+        Some(WireError::Invalid("counter"))
+    );
+}

@@ -1,0 +1,5 @@
+//! AFL target: see [`zks_fuzz::session`].
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| zks_fuzz::session(data));
+}
