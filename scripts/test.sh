@@ -35,12 +35,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 done_step
 
 step "Rust tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  echo "(cargo-nextest not installed; using cargo test)"
-  cargo test --workspace --locked --no-fail-fast
-fi
+# deps.sh installed cargo-nextest.
+cargo nextest run --workspace --locked --no-fail-fast
 done_step
 
 step "desktop app: real window under Xvfb"
