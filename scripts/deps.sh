@@ -89,6 +89,8 @@ if ! node_ok; then
   tools_path
   hash -r
   node_ok || die "Node.js from PyPI did not install: node is $(command -v node || echo missing), npm is $(command -v npm || echo missing)"
+  # The scripts find it through lib.sh; a shell of the user's does not.
+  echo "Node.js $NODE_WHEEL is in $NODE_BIN (the scripts use it; for your shell: export PATH=\"$NODE_BIN:\$PATH\")"
 fi
 
 # Rust, at least the workspace's rust-version: an existing rustup is updated;
