@@ -35,12 +35,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 done_step
 
 step "Rust tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  echo "(cargo-nextest not installed; using cargo test)"
-  cargo test --workspace --locked --no-fail-fast
+# deps.sh installed cargo-nextest. The tests that need root (network
+# namespaces, a tmpfs) get it from a user namespace when we are not root
+# (scripts/root-tests.sh, ARCHITECTURE.md "Tests that need root").
+runner=()
+if [ "$(id -u)" -ne 0 ]; then
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  host="${host^^}"
+  runner=("CARGO_TARGET_${host//-/_}_RUNNER=$ROOT/scripts/root-tests.sh")
 fi
+env "${runner[@]}" cargo nextest run --workspace --locked --no-fail-fast
 done_step
 
 step "desktop app: real window under Xvfb"

@@ -4,6 +4,8 @@
 //! or locked until the window unlocks it) is in [`commands::vault`]; a node
 //! that starts either way is wired up by [`node_started`].
 
+#[cfg(target_os = "linux")]
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
@@ -16,6 +18,18 @@ use crate::tray::{self, Presence, TrayState};
 
 /// Starts the desktop app and blocks until it quits.
 pub fn run() {
+    // Linux: GTK needs an X11 or Wayland display, and without one the app
+    // would panic deep in its event loop with a backtrace; say it in one
+    // line instead. macOS and Windows need no check: a program started
+    // there always has the window server of the user's session.
+    #[cfg(target_os = "linux")]
+    if !has_display(
+        std::env::var_os("DISPLAY"),
+        std::env::var_os("WAYLAND_DISPLAY"),
+    ) {
+        eprintln!("no display: run it from a desktop session, or under xvfb-run");
+        std::process::exit(1);
+    }
     zks_node::init_logging("warn,zks=info,libp2p_kad=error");
     let home = home_from_args(std::env::args().skip(1));
     let background = has_flag(std::env::args().skip(1), BACKGROUND_FLAG);
@@ -103,6 +117,13 @@ pub fn run() {
             RunEvent::Reopen { .. } => tray::show_main_window(app),
             _ => {}
         });
+}
+
+/// Whether the environment names a display to open windows on: an X11
+/// `DISPLAY` or a `WAYLAND_DISPLAY` (an empty one names none).
+#[cfg(target_os = "linux")]
+fn has_display(x11: Option<OsString>, wayland: Option<OsString>) -> bool {
+    [x11, wayland].iter().flatten().any(|name| !name.is_empty())
 }
 
 /// Starts the window hidden in the tray (the login entry passes it).
@@ -289,6 +310,18 @@ mod tests {
             Some(PathBuf::from("/b"))
         );
         assert_eq!(home_from_args(args(&["--other"])), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_display_is_x11_or_wayland_and_never_empty() {
+        use super::has_display;
+        let name = |s: &str| Some(std::ffi::OsString::from(s));
+        assert!(has_display(name(":0"), None));
+        assert!(has_display(None, name("wayland-0")));
+        assert!(has_display(name(""), name("wayland-1")));
+        assert!(!has_display(None, None));
+        assert!(!has_display(name(""), name("")));
     }
 
     #[test]

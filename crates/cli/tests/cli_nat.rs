@@ -20,8 +20,10 @@
 //! outbound connections (a home router): there A dials B directly once B
 //! reached it through S (connection reversal), and B reaches A after S is
 //! gone. A third run puts B behind a home router of its own: DCUtR punches
-//! a hole through both NATs. Needs root (namespaces, nftables); without it
-//! the test fails with that reason.
+//! a hole through both NATs. Needs root (namespaces, nftables): real root
+//! (CI), or root of a user namespace (`scripts/root-tests.sh`, which
+//! `scripts/test.sh` uses for other users); without it the test fails with
+//! that reason.
 
 mod common;
 
@@ -403,7 +405,8 @@ fn through_the_relay(topology: Topology) -> World {
     // passes by skipping.
     assert!(
         is_root(),
-        "network namespaces and nftables need root (the CI machine runs as root)"
+        "network namespaces and nftables need root: run as root, or through \
+         scripts/test.sh, which gives this test root in a user namespace"
     );
     let tmp = tempfile::tempdir().unwrap();
     let home = |n: &str| -> PathBuf { tmp.path().join(n) };

@@ -4,8 +4,10 @@
 //! acknowledged and leaves nothing half-written, and once space is freed
 //! the same home carries on.
 //!
-//! Mounting needs root (as on the CI machine); without it the test fails
-//! loudly, it never skips. The mount is lazily unmounted on drop.
+//! Mounting needs root: real root (CI), or root of a user namespace
+//! (`scripts/root-tests.sh`, which `scripts/test.sh` uses for other users);
+//! without it the test fails loudly, it never skips. The mount is lazily
+//! unmounted on drop.
 
 mod common;
 
@@ -36,7 +38,8 @@ impl SmallDisk {
             .expect("mount runs");
         assert!(
             mounted.success(),
-            "cannot mount a small tmpfs here (needs root)"
+            "cannot mount a small tmpfs here (needs root: run as root, or through \
+             scripts/test.sh, which gives this test root in a user namespace)"
         );
         SmallDisk {
             root: at.to_owned(),
