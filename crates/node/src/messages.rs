@@ -328,12 +328,14 @@ impl Node {
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
                         NodeError::BadInput(format!("the stored session is damaged: {e}"))
                     })?;
+                // One clock reading judges both the round's age and the epoch's.
+                let now = now_secs();
                 let rounds = StoreRounds {
                     store,
-                    now: now_secs(),
+                    now,
                     verified: RefCell::new(Vec::new()),
                 };
-                let opened = session.open(envelope, &rounds, now_secs(), &mut rand_core::OsRng)?;
+                let opened = session.open(envelope, &rounds, now, &mut rand_core::OsRng)?;
                 let verified = rounds.verified.into_inner();
                 let incoming = crate::files::incoming(
                     store,
