@@ -130,6 +130,33 @@ fn bad_beacons_exit_1_and_are_listed_by_round() {
         .map(|r| r["round"].as_u64().unwrap())
         .collect();
     assert_eq!(bad, vec![123, 72799]);
+
+    // The reference verifier, on one thread and shared out over two, names
+    // the same beacons.
+    for threads in ["1", "2"] {
+        let out = zks(
+            &[
+                "beacon",
+                "verify",
+                "--chain",
+                "quicknet",
+                "--verifier",
+                "reference",
+                "--threads",
+                threads,
+            ],
+            Some(tampered.as_bytes()),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("164 beacons, 162 valid, 2 invalid")
+                && stdout.contains("round 72799")
+                && stdout.contains("round 123")
+                && stdout.contains(&format!("by the reference verifier on {threads} thread")),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]
@@ -183,6 +210,36 @@ fn garbage_and_usage_errors_exit_2_with_one_line() {
         ),
         (
             vec!["beacon", "bench", "--chain", "quicknet", "--count", "0"],
+            b"",
+        ),
+        (
+            vec!["beacon", "bench", "--chain", "quicknet", "--runs", "0"],
+            b"",
+        ),
+        (
+            vec![
+                "beacon",
+                "bench",
+                "--chain",
+                "quicknet",
+                "--invalid-percent",
+                "51",
+            ],
+            b"",
+        ),
+        (
+            vec!["beacon", "verify", "--chain", "quicknet", "--threads", "0"],
+            b"",
+        ),
+        (
+            vec![
+                "beacon",
+                "verify",
+                "--chain",
+                "quicknet",
+                "--verifier",
+                "fast",
+            ],
             b"",
         ),
         (vec!["beacon", "verify", "--chain-info", "/dev/null"], b""),
@@ -278,20 +335,63 @@ fn devnet_beacons_verify_against_the_devnet_info() {
 }
 
 #[test]
-fn bench_reports_both_verifiers_and_their_ratio() {
+fn bench_reports_both_verifiers_at_equal_threads_with_and_without_invalid_beacons() {
     let out = zks(
         &[
-            "beacon", "bench", "--chain", "quicknet", "--count", "16", "--json",
+            "beacon",
+            "bench",
+            "--chain",
+            "quicknet",
+            "--input",
+            data("quicknet.jsonl").to_str().unwrap(),
+            "--count",
+            "100",
+            "--runs",
+            "2",
+            "--json",
         ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(runs.len() >= 2);
-    assert_eq!(runs[0]["verifier"], "reference (drand-verify)");
-    assert_eq!(runs[1]["verifier"], "batch (blst)");
-    for run in &runs {
-        assert_eq!(run["beacons"], 16);
-        assert!(run["beacons_per_second"].as_f64().unwrap() > 0.0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["beacons"], 100);
+    assert_eq!(report["runs"], 2);
+    let cases = report["cases"].as_array().unwrap();
+    // All valid, then 1 % invalid (1 of 100), each verifier and thread count
+    // having refused exactly that one (the bench fails otherwise).
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[0]["invalid"], 0);
+    assert_eq!(cases[1]["invalid"], 1);
+    for case in cases {
+        let runs = case["measurements"].as_array().unwrap();
+        let verifiers: Vec<&str> = runs
+            .iter()
+            .map(|m| m["verifier"].as_str().unwrap())
+            .collect();
+        assert!(
+            verifiers.contains(&"reference (drand-verify)") && verifiers.contains(&"batch (blst)")
+        );
+        for m in runs {
+            assert_eq!(m["seconds"].as_array().unwrap().len(), 2);
+            let (lo, mid, hi) = (
+                m["min_seconds"].as_f64().unwrap(),
+                m["median_seconds"].as_f64().unwrap(),
+                m["max_seconds"].as_f64().unwrap(),
+            );
+            assert!(0.0 < lo && lo <= mid && mid <= hi, "{m}");
+        }
+        // Every thread count the batch ran at has a reference at the same count.
+        let batch_threads = runs
+            .iter()
+            .filter(|m| m["verifier"] == "batch (blst)")
+            .count();
+        let equal = case["ratios"]["equal_threads"].as_array().unwrap();
+        assert_eq!(equal.len(), batch_threads);
+        assert!(equal.iter().all(|pair| pair[1].as_f64().unwrap() > 0.0));
+        assert!(case["ratios"]["best_of"].as_f64().unwrap() > 0.0);
     }
+    // quicknet had published about 34.5 million rounds by December 2026.
+    let rounds = report["projection"]["rounds"].as_u64().unwrap();
+    assert!(rounds > 34_000_000, "{rounds}");
+    assert!(report["projection"]["seconds"].as_f64().unwrap() > 0.0);
 }

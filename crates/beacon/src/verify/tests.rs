@@ -27,9 +27,17 @@ fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(0x5eed)
 }
 
-/// Runs both verifiers and checks that they agree; returns the verdicts.
+/// Runs both verifiers (the reference one beacon after another and shared
+/// out over threads) and checks that they agree; returns the verdicts.
 fn both(chain: &ChainInfo, beacons: &[Beacon]) -> Vec<Verdict> {
-    let reference = ReferenceVerifier::new(chain).unwrap().verify(beacons);
+    let reference = ReferenceVerifier::new(chain).unwrap();
+    let parallel = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(|| reference.verify_parallel(beacons));
+    let reference = reference.verify(beacons);
+    assert_eq!(parallel, reference, "the reference differs when parallel");
     let batch = BatchVerifier::new(chain)
         .unwrap()
         .verify(beacons, &mut rng());

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -124,6 +124,19 @@ pub(crate) struct VerifyArgs {
     /// Print one JSON result per beacon instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Which verifier: `batch` (blst, one randomized pairing check per
+    /// batch) or `reference` (drand-verify, each beacon on its own).
+    #[arg(long, value_enum, default_value_t = VerifierKind::Batch)]
+    verifier: VerifierKind,
+    /// Threads to verify on (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    threads: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum VerifierKind {
+    Batch,
+    Reference,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +150,12 @@ pub(crate) struct BenchArgs {
     /// beacons of the chain's scheme are signed with the test key.
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// How many times each verifier runs at each thread count.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    runs: u64,
+    /// A second case in which this share of the beacons is invalid (0: none).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=50))]
+    invalid_percent: u8,
     /// Print the measurements as JSON.
     #[arg(long)]
     json: bool,
@@ -183,9 +202,29 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|p| p.as_ref().ok().cloned())
         .collect();
-    let started = Instant::now();
-    let verdicts = BatchVerifier::new(&chain)?.verify(&beacons, &mut rand_core::OsRng);
-    let elapsed = started.elapsed();
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = args.threads {
+        pool = pool.num_threads(usize::try_from(threads)?);
+    }
+    let pool = pool.build()?;
+    let threads = pool.current_num_threads();
+    let (verdicts, elapsed) = match args.verifier {
+        VerifierKind::Batch => {
+            let verifier = BatchVerifier::new(&chain)?;
+            pool.install(|| {
+                let started = Instant::now();
+                let verdicts = verifier.verify(&beacons, &mut rand_core::OsRng);
+                (verdicts, started.elapsed())
+            })
+        }
+        VerifierKind::Reference => {
+            let verifier = ReferenceVerifier::new(&chain)?;
+            pool.install(|| {
+                let started = Instant::now();
+                (verifier.verify_parallel(&beacons), started.elapsed())
+            })
+        }
+    };
 
     let mut verdicts = verdicts.into_iter();
     let results: Vec<VerifyResult> = parsed
@@ -228,13 +267,19 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             );
         }
         println!(
-            "{} ({}): {} beacons, {} valid, {} invalid; verified in {:.3} s",
+            "{} ({}): {} beacons, {} valid, {} invalid; verified in {:.3} s by the {} verifier on {} thread{}",
             chain.name,
             chain.scheme,
             results.len(),
             results.len() - invalid.len(),
             invalid.len(),
-            elapsed.as_secs_f64()
+            elapsed.as_secs_f64(),
+            match args.verifier {
+                VerifierKind::Batch => "batch",
+                VerifierKind::Reference => "reference",
+            },
+            threads,
+            if threads == 1 { "" } else { "s" }
         );
     }
     Ok(if invalid.is_empty() {
@@ -244,16 +289,64 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// One verifier at one thread count: `runs` timings of the same beacons.
 #[derive(Debug, Serialize)]
 struct Measurement {
-    verifier: String,
+    verifier: &'static str,
     threads: usize,
     beacons: usize,
-    seconds: f64,
+    /// Every run's time, in order.
+    seconds: Vec<f64>,
+    median_seconds: f64,
+    min_seconds: f64,
+    max_seconds: f64,
+    /// At the median time.
     beacons_per_second: f64,
-    /// Rate relative to the reference verifier.
-    ratio: f64,
 }
+
+/// Batch over reference speed: at each thread count, and best against best.
+#[derive(Debug, Serialize)]
+struct Ratios {
+    /// `(threads, batch rate / reference rate)`, both at that many threads.
+    equal_threads: Vec<(usize, f64)>,
+    /// The fastest batch run against the fastest reference run.
+    best_of: f64,
+    /// The fastest batch run against the reference on one thread (what a
+    /// single-threaded user of drand-verify sees).
+    against_one_thread_reference: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct BenchCase {
+    /// How many beacons the verifiers refused: those given another round's
+    /// signature (a valid point, the wrong message; the batch verifier finds
+    /// them by bisection), and on a chained scheme the ones after them,
+    /// whose link breaks.
+    invalid: usize,
+    measurements: Vec<Measurement>,
+    ratios: Ratios,
+}
+
+/// How long the fastest batch run would take over a chain's whole history.
+#[derive(Debug, Serialize)]
+struct Projection {
+    chain: String,
+    /// Rounds published by now.
+    rounds: u64,
+    seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    source: String,
+    beacons: usize,
+    runs: usize,
+    cases: Vec<BenchCase>,
+    projection: Projection,
+}
+
+const REFERENCE: &str = "reference (drand-verify)";
+const BATCH: &str = "batch (blst)";
 
 fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let chain = args.chain.resolve()?;
@@ -290,71 +383,230 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let reference = ReferenceVerifier::new(&chain)?;
-    let started = Instant::now();
-    let ref_verdicts = reference.verify(&beacons);
-    let ref_time = started.elapsed();
-
-    let batch = BatchVerifier::new(&chain)?;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut thread_counts = vec![1];
     if cores > 1 {
         thread_counts.push(cores);
     }
-    let mut runs = Vec::new();
-    for threads in thread_counts {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()?;
-        let (verdicts, time) = pool.install(|| {
-            let started = Instant::now();
-            let verdicts = batch.verify(&beacons, &mut rand_core::OsRng);
-            (verdicts, started.elapsed())
-        });
-        if verdicts != ref_verdicts {
-            bail!("the batch verifier disagrees with the reference on these beacons");
+    let pools = thread_counts
+        .iter()
+        .map(|&n| Ok((n, rayon::ThreadPoolBuilder::new().num_threads(n).build()?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let reference = ReferenceVerifier::new(&chain)?;
+    let batch = BatchVerifier::new(&chain)?;
+
+    let mut cases = Vec::new();
+    for percent in [0, args.invalid_percent] {
+        if percent == 0 && !cases.is_empty() {
+            continue;
         }
-        runs.push((threads, time));
+        let beacons = with_invalid(&chain, &beacons, percent)?;
+        // The reference's verdicts (from its first run) are the truth every
+        // other run must repeat.
+        let mut truth: Option<Vec<Verdict>> = None;
+        let mut measurements = Vec::new();
+        for (name, is_batch) in [(REFERENCE, false), (BATCH, true)] {
+            for (threads, pool) in &pools {
+                let mut seconds = Vec::new();
+                for _ in 0..args.runs {
+                    let (verdicts, time) = pool.install(|| {
+                        let started = Instant::now();
+                        let verdicts = if is_batch {
+                            batch.verify(&beacons, &mut rand_core::OsRng)
+                        } else {
+                            reference.verify_parallel(&beacons)
+                        };
+                        (verdicts, started.elapsed())
+                    });
+                    match &truth {
+                        None => truth = Some(verdicts),
+                        Some(t) if *t == verdicts => {}
+                        Some(_) => bail!(
+                            "{name} on {threads} thread(s) disagrees with the reference on these beacons"
+                        ),
+                    }
+                    seconds.push(time.as_secs_f64());
+                }
+                measurements.push(Measurement::new(name, *threads, beacons.len(), seconds));
+            }
+        }
+        let invalid = truth.map_or(0, |t| t.iter().filter(|v| v.is_err()).count());
+        let ratios = Ratios::of(&measurements);
+        cases.push(BenchCase {
+            invalid,
+            measurements,
+            ratios,
+        });
     }
 
-    let rate = |t: Duration| beacons.len() as f64 / t.as_secs_f64().max(1e-9);
-    let ref_rate = rate(ref_time);
-    let mut measurements = vec![Measurement {
-        verifier: "reference (drand-verify)".into(),
-        threads: 1,
+    let best_batch = cases[0]
+        .measurements
+        .iter()
+        .filter(|m| m.verifier == BATCH)
+        .map(|m| m.beacons_per_second)
+        .fold(0.0, f64::max);
+    let projected = ChainInfo::quicknet();
+    let rounds = projected.round_at(unix_now());
+    let report = BenchReport {
+        source,
         beacons: beacons.len(),
-        seconds: ref_time.as_secs_f64(),
-        beacons_per_second: ref_rate,
-        ratio: 1.0,
-    }];
-    for (threads, time) in runs {
-        measurements.push(Measurement {
-            verifier: "batch (blst)".into(),
-            threads,
-            beacons: beacons.len(),
-            seconds: time.as_secs_f64(),
-            beacons_per_second: rate(time),
-            ratio: rate(time) / ref_rate,
-        });
-    }
-    let valid = ref_verdicts.iter().filter(|v| v.is_ok()).count();
+        runs: usize::try_from(args.runs)?,
+        projection: Projection {
+            chain: projected.name.to_string(),
+            rounds,
+            seconds: rounds as f64 / best_batch.max(1e-9),
+        },
+        cases,
+    };
     if args.json {
-        output::json(&measurements)?;
+        output::json(&report)?;
     } else {
-        println!("beacons: {} ({valid} valid): {source}", beacons.len());
-        for m in &measurements {
+        print_bench(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+impl Measurement {
+    fn new(verifier: &'static str, threads: usize, beacons: usize, seconds: Vec<f64>) -> Self {
+        let mut sorted = seconds.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = match sorted.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Measurement {
+            verifier,
+            threads,
+            beacons,
+            min_seconds: sorted.first().copied().unwrap_or(0.0),
+            max_seconds: sorted.last().copied().unwrap_or(0.0),
+            median_seconds: median,
+            beacons_per_second: beacons as f64 / median.max(1e-9),
+            seconds,
+        }
+    }
+
+    fn best_rate(&self) -> f64 {
+        self.beacons as f64 / self.min_seconds.max(1e-9)
+    }
+}
+
+impl Ratios {
+    fn of(measurements: &[Measurement]) -> Ratios {
+        let find = |name: &str, threads: usize| {
+            measurements
+                .iter()
+                .find(|m| m.verifier == name && m.threads == threads)
+        };
+        let equal_threads = measurements
+            .iter()
+            .filter(|m| m.verifier == BATCH)
+            .filter_map(|b| {
+                let r = find(REFERENCE, b.threads)?;
+                Some((b.threads, b.beacons_per_second / r.beacons_per_second))
+            })
+            .collect();
+        let best = |name: &str| {
+            measurements
+                .iter()
+                .filter(|m| m.verifier == name)
+                .map(Measurement::best_rate)
+                .fold(0.0, f64::max)
+        };
+        let one_thread_reference = find(REFERENCE, 1).map_or(0.0, Measurement::best_rate);
+        Ratios {
+            equal_threads,
+            best_of: best(BATCH) / best(REFERENCE).max(1e-9),
+            against_one_thread_reference: best(BATCH) / one_thread_reference.max(1e-9),
+        }
+    }
+}
+
+/// A copy of `beacons` in which `percent` % (spread evenly) carry the
+/// signature of another beacon: a valid point, the wrong message.
+fn with_invalid(chain: &ChainInfo, beacons: &[Beacon], percent: u8) -> anyhow::Result<Vec<Beacon>> {
+    let mut out = beacons.to_vec();
+    let invalid = beacons.len() * usize::from(percent) / 100;
+    if invalid == 0 {
+        return Ok(out);
+    }
+    if beacons.len() < 2 {
+        bail!("--invalid-percent needs at least two beacons");
+    }
+    let step = beacons.len() / invalid;
+    for k in 0..invalid {
+        let i = k * step;
+        let donor = &beacons[(i + 1) % beacons.len()];
+        if donor.signature() == beacons[i].signature() {
+            bail!("beacons {} and {} carry the same signature", i + 1, i + 2);
+        }
+        out[i] = Beacon::new(
+            chain.scheme,
+            beacons[i].round(),
+            donor.signature().to_vec(),
+            beacons[i].previous_signature().map(<[u8]>::to_vec),
+        )?;
+    }
+    Ok(out)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn print_bench(report: &BenchReport) {
+    println!(
+        "beacons: {}: {}; {} run{} each, median (min–max)",
+        report.beacons,
+        report.source,
+        report.runs,
+        if report.runs == 1 { "" } else { "s" }
+    );
+    for case in &report.cases {
+        println!(
+            "\n{}",
+            if case.invalid == 0 {
+                "all valid".to_owned()
+            } else {
+                format!("{} invalid (found by bisection)", case.invalid)
+            }
+        );
+        for m in &case.measurements {
             println!(
-                "{:<26} {:>2} thread{}  {:>9.3} s  {:>10.0} beacons/s  {:>6.1}x",
+                "  {:<26} {:>2} thread{}  {:>8.3} s ({:.3}–{:.3})  {:>10.0} beacons/s",
                 m.verifier,
                 m.threads,
                 if m.threads == 1 { " " } else { "s" },
-                m.seconds,
+                m.median_seconds,
+                m.min_seconds,
+                m.max_seconds,
                 m.beacons_per_second,
-                m.ratio
             );
         }
+        let equal: Vec<String> = case
+            .ratios
+            .equal_threads
+            .iter()
+            .map(|(t, r)| format!("{r:.1}x at {t} thread{}", if *t == 1 { "" } else { "s" }))
+            .collect();
+        println!(
+            "  batch / reference: {}; best of each {:.1}x; best batch / one-thread reference {:.1}x",
+            equal.join(", "),
+            case.ratios.best_of,
+            case.ratios.against_one_thread_reference
+        );
     }
-    Ok(ExitCode::SUCCESS)
+    let p = &report.projection;
+    println!(
+        "\nall of {} ({} rounds by now) at the best batch rate: {:.0} s ({:.1} min)",
+        p.chain,
+        p.rounds,
+        p.seconds,
+        p.seconds / 60.0
+    );
 }
 
 fn chain_label(chain: &ChainInfo) -> String {
