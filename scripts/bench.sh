@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every benchmark, then BENCHMARKS.md from their figures.
+#
+#   scripts/bench.sh [NAME ...]     default: all of them, in this order:
+#     beacon   scripts/bench-beacon.sh 9000       (~5 min)
+#     pad      cargo bench -p zks-pad             (criterion, ~6 min)
+#     files    scripts/bench-files.sh 1024 10240  (~15 min; 31 GiB free disk)
+#     grid     scripts/bench-grid.sh 262144       (~10 min; 1000000 alone: ~35 min)
+#     flood    cargo bench -p zks-cli --bench flood_memory (~2 min)
+#     idle     scripts/measure-idle.sh 60         (~3 min)
+#   scripts/bench.sh --report       only rewrite BENCHMARKS.md
+#
+# Each writes its figures (JSON) to artifacts/bench/; the report takes the
+# latest of each, with the machine, the tools' versions and the date.
+# Leave the machine otherwise idle while it runs: the figures are only as
+# quiet as the machine.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export ZKS_BENCH_OUT="${ZKS_BENCH_OUT:-$ARTIFACTS/bench}"
+mkdir -p "$ZKS_BENCH_OUT"
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(beacon pad files grid flood idle)
+for name in "${names[@]}"; do
+  case "$name" in
+    --report) ;;
+    beacon) "$ROOT/scripts/bench-beacon.sh" 9000 ;;
+    pad)
+      step "criterion: cargo bench -p zks-pad"
+      (cd "$ROOT" && cargo bench -q -p zks-pad --bench seal)
+      cp -r "$CARGO_TARGET_DIR/criterion" "$ZKS_BENCH_OUT/" ;;
+    files) "$ROOT/scripts/bench-files.sh" 1024 10240 ;;
+    grid) "$ROOT/scripts/bench-grid.sh" 262144 ;;
+    flood)
+      step "flood_memory"
+      (cd "$ROOT" && ZKS_FLOOD_SECS=10 cargo bench -q -p zks-cli --bench flood_memory) ;;
+    idle) "$ROOT/scripts/measure-idle.sh" 60 ;;
+    *) die "no benchmark '$name' (beacon pad files grid flood idle, or --report)" ;;
+  esac
+done
+
+python3 "$ROOT/scripts/benchmarks.py" "$ZKS_BENCH_OUT" "$ROOT/BENCHMARKS.md"
+echo "wrote BENCHMARKS.md"
