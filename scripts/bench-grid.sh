@@ -121,6 +121,44 @@ for q in 0 1 2 3; do
 done
 done_step
 
+# Writes grid.json and prints the figures of every kind of sync done so
+# far (a later failure leaves the earlier, complete ones reported).
+report() {
+python3 - "$rounds" "$OUT/grid.json" "$work/verify.json" "${times_http[*]}" "${times_s1[*]}" "${times_s4[*]:-}" <<'EOF'
+import json, statistics, sys
+rounds, out, verify = int(sys.argv[1]), sys.argv[2], json.load(open(sys.argv[3]))
+batch = [m for m in verify["cases"][0]["measurements"] if m["verifier"].startswith("batch")]
+best = max(batch, key=lambda m: m["beacons_per_second"])
+verifier = {"threads": best["threads"], "rounds_per_s": best["beacons_per_second"],
+            "min": best["beacons"] / best["max_seconds"], "max": best["beacons"] / best["min_seconds"]}
+report = {"rounds": rounds, "verifier": verifier}
+labels = {"http": "drand HTTP API (relay, pre-signed)", "swarm-1": "swarm, 1 full seeder",
+          "swarm-4": "swarm, 4 seeders × ¼"}
+for key, arg in zip(["http", "swarm-1", "swarm-4"], sys.argv[4:7]):
+    t = [float(x) for x in arg.split()]
+    if not t:
+        continue
+    med = statistics.median(t)
+    report[key] = {"seconds": t, "median": med, "rounds_per_s": rounds / med,
+                   "min_rate": rounds / max(t), "max_rate": rounds / min(t)}
+json.dump(report, open(out, "w"), indent=1)
+print(f"\nrounds: {rounds}; medians (slowest–fastest)")
+for key, label in labels.items():
+    if key not in report:
+        continue
+    r = report[key]
+    print(f"  {label:<36} {r['median']:7.1f} s  {r['rounds_per_s']:9,.0f} rounds/s ({r['min_rate']:,.0f}–{r['max_rate']:,.0f})")
+print(f"  {'batch verifier, ' + str(verifier['threads']) + ' threads':<36} {'':7}    {verifier['rounds_per_s']:9,.0f} rounds/s")
+for key in [k for k in ["swarm-1", "swarm-4"] if k in report]:
+    r = report[key]
+    print(f"  {key}: / verifier {r['rounds_per_s'] / verifier['rounds_per_s']:.2f}, / HTTP {r['rounds_per_s'] / report['http']['rounds_per_s']:.1f}")
+EOF
+}
+
+step "batch verifier on this machine"
+"$ZKS" beacon bench --chain quicknet --count 4096 --runs 3 --invalid-percent 0 --json >"$work/verify.json"
+done_step
+
 times_http=(); times_s1=(); times_s4=()
 for run in $(seq "$RUNS"); do
   step "run $run of $RUNS: drand HTTP API from the relay, then the swarm (one seeder)"
@@ -138,6 +176,8 @@ for run in $(seq "$RUNS"); do
   echo "    http ${times_http[-1]} s, swarm-1 ${times_s1[-1]} s"
   done_step
 done
+
+report
 
 step "the four quarter seeders serve; the full seeder stops"
 stop "$full"
@@ -161,33 +201,5 @@ for run in $(seq "$RUNS"); do
 done
 for p in "${quarter_pids[@]}"; do stop "$p"; done
 
-step "batch verifier on this machine"
-"$ZKS" beacon bench --chain quicknet --count 4096 --runs 3 --invalid-percent 0 --json >"$work/verify.json"
-done_step
-
-python3 - "$rounds" "$OUT/grid.json" "$work/verify.json" "${times_http[*]}" "${times_s1[*]}" "${times_s4[*]}" <<'EOF'
-import json, statistics, sys
-rounds, out, verify = int(sys.argv[1]), sys.argv[2], json.load(open(sys.argv[3]))
-batch = [m for m in verify["cases"][0]["measurements"] if m["verifier"].startswith("batch")]
-best = max(batch, key=lambda m: m["beacons_per_second"])
-verifier = {"threads": best["threads"], "rounds_per_s": best["beacons_per_second"],
-            "min": best["beacons"] / best["max_seconds"], "max": best["beacons"] / best["min_seconds"]}
-report = {"rounds": rounds, "verifier": verifier}
-labels = {"http": "drand HTTP API (relay, pre-signed)", "swarm-1": "swarm, 1 full seeder",
-          "swarm-4": "swarm, 4 seeders × ¼"}
-for key, arg in zip(["http", "swarm-1", "swarm-4"], sys.argv[4:7]):
-    t = [float(x) for x in arg.split()]
-    med = statistics.median(t)
-    report[key] = {"seconds": t, "median": med, "rounds_per_s": rounds / med,
-                   "min_rate": rounds / max(t), "max_rate": rounds / min(t)}
-json.dump(report, open(out, "w"), indent=1)
-print(f"\nrounds: {rounds}; medians of {len(t)} runs (slowest–fastest)")
-for key, label in labels.items():
-    r = report[key]
-    print(f"  {label:<36} {r['median']:7.1f} s  {r['rounds_per_s']:9,.0f} rounds/s ({r['min_rate']:,.0f}–{r['max_rate']:,.0f})")
-print(f"  {'batch verifier, ' + str(verifier['threads']) + ' threads':<36} {'':7}    {verifier['rounds_per_s']:9,.0f} rounds/s")
-for key in ["swarm-1", "swarm-4"]:
-    r = report[key]
-    print(f"  {key}: / verifier {r['rounds_per_s'] / verifier['rounds_per_s']:.2f}, / HTTP {r['rounds_per_s'] / report['http']['rounds_per_s']:.1f}")
-EOF
+report
 echo "results: $OUT/grid.json"

@@ -28,6 +28,21 @@ def load(name):
     return json.load(open(path)), when.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def failure(name):
+    """The section's note if the last run of this part failed."""
+    path = os.path.join(bench, f"{name}.failed")
+    if not os.path.exists(path):
+        return
+    when = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+    w(f"**The last run of this part failed** ({when.strftime('%Y-%m-%d %H:%M UTC')}); it printed:")
+    w("")
+    w("```")
+    for line in open(path).read().rstrip().splitlines():
+        w(line)
+    w("```")
+    w("")
+
+
 def sh(*cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, cwd=root).stdout.strip()
@@ -81,9 +96,11 @@ w("")
 # --- beacon verification ---------------------------------------------------
 w("## Beacon verification (`scripts/bench-beacon.sh`)")
 w("")
+failure("beacon")
 verify, when = load("beacon-verify.json")
 if verify is None:
     w("Not run yet.")
+    w("")
 else:
     n = verify["beacons"]
     w(f"`zks beacon verify` on {n:,} real quicknet beacons (the 164 recorded in `tests/data`, repeated),")
@@ -124,6 +141,7 @@ if bb is not None:
 # --- pad ---------------------------------------------------------------------
 w("## Sealing and opening (`cargo bench -p zks-pad`, criterion)")
 w("")
+failure("pad")
 rows = []
 for path in sorted(glob.glob(os.path.join(bench, "criterion", "*", "**", "new", "benchmark.json"), recursive=True)):
     b = json.load(open(path))
@@ -132,6 +150,7 @@ for path in sorted(glob.glob(os.path.join(bench, "criterion", "*", "**", "new", 
     rows.append((b, med, os.path.getmtime(path)))
 if not rows:
     w("Not run yet.")
+    w("")
 else:
     when = datetime.datetime.fromtimestamp(max(r[2] for r in rows), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     w(f"Median time per operation with criterion's 95 % interval; throughput at the median. {when}.")
@@ -139,8 +158,11 @@ else:
     w("known, and verifying the round's signature hint with drand-verify; true-pad: the pad")
     w("bytes already read; raw BLAKE3: the same bytes through the XOF, and hash + XOF).")
     w("")
-    w("| benchmark | time, median (95 % CI) | throughput |")
-    w("|---|---|---:|")
+    w("Ratio: the median against the reference of its group at the same size (grid pad:")
+    w("BLAKE3 hash + XOF over the same bytes; true pad: copy + XOR + Poly1305).")
+    w("")
+    w("| benchmark | size | time, median (95 % CI) | throughput | / reference |")
+    w("|---|---:|---|---:|---:|")
 
     def human(ns):
         for unit, scale in [("s", 1e9), ("ms", 1e6), ("µs", 1e3)]:
@@ -148,9 +170,17 @@ else:
                 return ns / scale, unit
         return ns, "ns"
 
+    groups = ("grid_pad", "true_pad", "pairing")
+    table = {}
     for b, med, _ in rows:
-        if b.get("group_id") not in ("grid_pad", "true_pad", "raw_blake3", "pairing") and not b["full_id"].startswith(("grid_pad", "true_pad", "raw_blake3", "pairing")):
+        if not b["full_id"].startswith(groups):
             continue
+        name, _, size = b["full_id"].rpartition("/")
+        if not size.isdigit():
+            name, size = b["full_id"], "0"
+        table[(name, int(size))] = (b, med)
+    references = {"grid_pad": "grid_pad/raw_blake3_hash_plus_xof", "true_pad": "true_pad/raw_copy_xor_poly1305"}
+    for (name, size), (b, med) in sorted(table.items()):
         ns = med["point_estimate"]
         v, unit = human(ns)
         lo = med["confidence_interval"]["lower_bound"] / (ns / v)
@@ -158,17 +188,25 @@ else:
         thr = ""
         t = b.get("throughput") or {}
         if "Bytes" in t:
-            thr = f"{t['Bytes'] / (ns / 1e9) / 2**20:,.0f} MiB/s"
-        w(f"| {b['full_id']} | {spread(v, lo, hi, unit)} | {thr} |")
+            rate = t["Bytes"] / (ns / 1e9) / 2**20
+            thr = f"{rate:,.0f} MiB/s" if rate >= 10 else f"{rate:.2f} MiB/s"
+        ratio = ""
+        ref = references.get(name.split("/")[0])
+        if ref and ref != name and (ref, size) in table:
+            ratio = f"{ns / table[(ref, size)][1]['point_estimate']:.2f}×"
+        size_text = f"{size:,} B" if size else ""
+        w(f"| {name} | {size_text} | {spread(v, lo, hi, unit)} | {thr} | {ratio} |")
     w("")
 
 # --- files -------------------------------------------------------------------
 w("## File transfer on loopback (`scripts/bench-files.sh`)")
 w("")
+failure("files")
 files, when = load("files.json")
 meta, _ = load("files.meta.json")
 if files is None:
     w("Not run yet.")
+    w("")
 else:
     w(f"zks against sendme {meta['sendme'] if meta else '?'} (iroh), the same random file, {meta['runs'] if meta else '?'} runs of each,")
     w("alternating which goes first. Both timed from before the first process of the transfer starts")
@@ -187,9 +225,11 @@ else:
 # --- grid --------------------------------------------------------------------
 w("## Syncing beacon history (`scripts/bench-grid.sh`)")
 w("")
+failure("grid")
 grid, when = load("grid.json")
 if grid is None:
     w("Not run yet.")
+    w("")
 else:
     n = grid["rounds"]
     w(f"{n:,} rounds of a devnet (quicknet's scheme) into a fresh home, every signature")
@@ -202,6 +242,9 @@ else:
     w("|---|---|---|---:|")
     v = grid["verifier"]["rounds_per_s"]
     for key, label in [("http", "drand HTTP API"), ("swarm-1", "swarm, one full seeder"), ("swarm-4", "swarm, four seeders holding ¼ each")]:
+        if key not in grid:
+            w(f"| {label} | failed (see above) | | |")
+            continue
         r = grid[key]
         w(f"| {label} | {spread(r['median'], min(r['seconds']), max(r['seconds']), digits=1)} | "
           f"{r['rounds_per_s']:,.0f} ({r['min_rate']:,.0f}–{r['max_rate']:,.0f}) | {r['rounds_per_s'] / v:.2f} |")
@@ -211,9 +254,11 @@ else:
 # --- flood -------------------------------------------------------------------
 w("## A daemon under flood (`cargo bench -p zks-cli --bench flood_memory`)")
 w("")
+failure("flood")
 flood, when = load("flood.json")
 if flood is None:
     w("Not run yet.")
+    w("")
 else:
     w(f"Resident memory of a real `zks daemon` (holding a full cached chunk and a 64 MiB offered")
     w(f"file) during six floods of {flood['secs']} s each: three from its paired contact (well-formed")
@@ -234,9 +279,11 @@ else:
 # --- idle --------------------------------------------------------------------
 w("## Idle (`scripts/measure-idle.sh`)")
 w("")
+failure("idle")
 idle, when = load("idle.json")
 if idle is None:
     w("Not run yet.")
+    w("")
 else:
     w("A new user's settings (mDNS on, the default drand HTTP sources, which fail without")
     w("internet and are retried), left alone after start-up; the app's figures include every")
