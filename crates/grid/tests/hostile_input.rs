@@ -333,8 +333,11 @@ fn chunk_responses_with_changed_rounds_decode_and_verify_exactly_the_recorded_on
                             sig[i] ^= mask;
                         }
                     }
+                    // An empty previous signature is no previous signature
+                    // on the wire (as in `Beacon::new`), so that is what
+                    // the decoder must give back.
                     ServedChange::Previous { entry, len } => {
-                        served[at(entry)].2 = Some(vec![0x42; len]);
+                        served[at(entry)].2 = (len > 0).then(|| vec![0x42; len]);
                     }
                     ServedChange::Byte { at, value } => byte_changes.push((at, value)),
                 }
