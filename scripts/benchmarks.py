@@ -43,6 +43,21 @@ def failure(name):
     w("")
 
 
+def section(title, name, figures=None):
+    """A section's heading and failure note; with `figures`, its JSON and
+    date, or (None, None) after a "Not run yet." line."""
+    w(f"## {title}")
+    w("")
+    failure(name)
+    if figures is None:
+        return None, None
+    data, when = load(figures)
+    if data is None:
+        w("Not run yet.")
+        w("")
+    return data, when
+
+
 def sh(*cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, cwd=root).stdout.strip()
@@ -94,14 +109,8 @@ w(f"| report written | {datetime.datetime.now(datetime.timezone.utc).strftime('%
 w("")
 
 # --- beacon verification ---------------------------------------------------
-w("## Beacon verification (`scripts/bench-beacon.sh`)")
-w("")
-failure("beacon")
-verify, when = load("beacon-verify.json")
-if verify is None:
-    w("Not run yet.")
-    w("")
-else:
+verify, when = section("Beacon verification (`scripts/bench-beacon.sh`)", "beacon", "beacon-verify.json")
+if verify is not None:
     n = verify["beacons"]
     w(f"`zks beacon verify` on {n:,} real quicknet beacons (the 164 recorded in `tests/data`, repeated),")
     w("timed from outside the process: start, reading and parsing the JSON, verifying,")
@@ -139,9 +148,7 @@ if bb is not None:
     w("")
 
 # --- pad ---------------------------------------------------------------------
-w("## Sealing and opening (`cargo bench -p zks-pad`, criterion)")
-w("")
-failure("pad")
+section("Sealing and opening (`cargo bench -p zks-pad`, criterion)", "pad")
 rows = []
 for path in sorted(glob.glob(os.path.join(bench, "criterion", "*", "**", "new", "benchmark.json"), recursive=True)):
     b = json.load(open(path))
@@ -199,15 +206,9 @@ else:
     w("")
 
 # --- files -------------------------------------------------------------------
-w("## File transfer on loopback (`scripts/bench-files.sh`)")
-w("")
-failure("files")
-files, when = load("files.json")
+files, when = section("File transfer on loopback (`scripts/bench-files.sh`)", "files", "files.json")
 meta, _ = load("files.meta.json")
-if files is None:
-    w("Not run yet.")
-    w("")
-else:
+if files is not None:
     w(f"zks against sendme {meta['sendme'] if meta else '?'} (iroh), the same random file, {meta['runs'] if meta else '?'} runs of each,")
     w("alternating which goes first. Both timed from before the first process of the transfer starts")
     w("until the file is complete and checked at the receiver: process start, hashing at the")
@@ -223,14 +224,8 @@ else:
     w("")
 
 # --- grid --------------------------------------------------------------------
-w("## Syncing beacon history (`scripts/bench-grid.sh`)")
-w("")
-failure("grid")
-grid, when = load("grid.json")
-if grid is None:
-    w("Not run yet.")
-    w("")
-else:
+grid, when = section("Syncing beacon history (`scripts/bench-grid.sh`)", "grid", "grid.json")
+if grid is not None:
     n = grid["rounds"]
     w(f"{n:,} rounds of a devnet (quicknet's scheme) into a fresh home, every signature")
     w("batch-verified before it is stored; timed from process start to exit; each sync must")
@@ -252,14 +247,8 @@ else:
     w("")
 
 # --- flood -------------------------------------------------------------------
-w("## A daemon under flood (`cargo bench -p zks-cli --bench flood_memory`)")
-w("")
-failure("flood")
-flood, when = load("flood.json")
-if flood is None:
-    w("Not run yet.")
-    w("")
-else:
+flood, when = section("A daemon under flood (`cargo bench -p zks-cli --bench flood_memory`)", "flood", "flood.json")
+if flood is not None:
     w(f"Resident memory of a real `zks daemon` (holding a full cached chunk and a 64 MiB offered")
     w(f"file) during six floods of {flood['secs']} s each: three from its paired contact (well-formed")
     w("sealed envelopes, 24-byte chunk requests, whole-chunk range requests), three from eight")
@@ -277,14 +266,8 @@ else:
     w("")
 
 # --- idle --------------------------------------------------------------------
-w("## Idle (`scripts/measure-idle.sh`)")
-w("")
-failure("idle")
-idle, when = load("idle.json")
-if idle is None:
-    w("Not run yet.")
-    w("")
-else:
+idle, when = section("Idle (`scripts/measure-idle.sh`)", "idle", "idle.json")
+if idle is not None:
     w("A new user's settings (mDNS on, the default drand HTTP sources, which fail without")
     w("internet and are retried), left alone after start-up; the app's figures include every")
     w(f"process it starts (WebKit). PSS splits shared pages between processes. {when}.")
