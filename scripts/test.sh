@@ -37,7 +37,7 @@ done_step
 step "Rust tests"
 # deps.sh installed cargo-nextest. The tests that need root (network
 # namespaces, a tmpfs) get it from a user namespace when we are not root
-# (scripts/root-tests.sh, ARCHITECTURE.md "Tests that need root").
+# (scripts/root-tests.sh, docs/decisions/0004-tests-that-need-root.md).
 runner=()
 if [ "$(id -u)" -ne 0 ]; then
   host="$(rustc -vV | sed -n 's/^host: //p')"
