@@ -493,11 +493,12 @@ mod model {
     }
 
     fn cases() -> u32 {
-        let soak = std::env::var("ZKS_SOAK")
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0);
-        if soak > 0 { 64 * soak } else { 8 }
+        // Whole nodes per case: 8 cases, or 64 per unit of a soak run.
+        if std::env::var_os("ZKS_SOAK").is_some() {
+            64 * zks_testkit::soak()
+        } else {
+            8
+        }
     }
 
     proptest! {

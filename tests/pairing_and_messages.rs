@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use zks_node::{Mode, NodeError};
 use zks_scenarios::{TestNode, start_in, start_test_node};
 
-const QUICKNET: &str = include_str!("data/quicknet.jsonl");
+use zks_testkit::QUICKNET;
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -9,8 +9,7 @@ use zks_grid::BeaconCache;
 use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
 use zks_node::{DataDir, Node, NodeConfig};
 
-/// Recorded quicknet beacons (see `tests/data/README.md`).
-pub const QUICKNET: &str = include_str!("../data/quicknet.jsonl");
+pub use zks_testkit::QUICKNET;
 
 /// A node in its own temporary data directory, removed on drop.
 #[derive(Debug)]
@@ -21,8 +20,7 @@ pub struct TestNode {
     pub home: TempDir,
 }
 
-/// The passphrase test homes are locked with.
-pub const TEST_PASSPHRASE: &str = "test passphrase";
+pub use zks_testkit::PASSPHRASE as TEST_PASSPHRASE;
 
 /// Starts a node in a fresh temporary data directory.
 pub async fn start_test_node() -> TestNode {

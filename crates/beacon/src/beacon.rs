@@ -428,7 +428,7 @@ mod tests {
         }
     }
 
-    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+    use zks_testkit::QUICKNET;
     const DEFAULT: &str = include_str!("../../../tests/data/default.jsonl");
 
     /// A recorded beacon (quicknet or default) with its scheme.

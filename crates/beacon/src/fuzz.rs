@@ -19,14 +19,7 @@ use proptest::test_runner::{Config, TestError, TestRunner};
 use serde_json::{Map, Value};
 
 /// `base` cases, times `ZKS_SOAK` when set.
-pub(crate) fn cases(base: u32) -> u32 {
-    let soak = std::env::var("ZKS_SOAK")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
-    base.saturating_mul(soak)
-}
+pub(crate) use zks_testkit::cases;
 
 /// One edit of a JSON object's field values (`field` is taken modulo the
 /// number of fields; an object value, like `metadata`, is edited inside).

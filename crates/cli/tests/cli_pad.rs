@@ -291,11 +291,7 @@ fn a_pad_is_never_used_twice_across_restore_pairing_again_and_other_contacts() {
 /// How many seals each of the four processes makes (`ZKS_SOAK=N` for N
 /// times more).
 fn seals_per_process() -> usize {
-    250 * std::env::var("ZKS_SOAK")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1)
+    250 * zks_testkit::soak() as usize
 }
 
 #[test]

@@ -42,9 +42,7 @@ fn fails(out: &Output, needle: &str) {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
-fn quicknet() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/quicknet.jsonl")
-}
+use zks_testkit::quicknet_path as quicknet;
 
 fn contacts(home: &Path) -> Vec<serde_json::Value> {
     serde_json::from_str(&ok(&zks(home, &["contacts", "--json"]))).unwrap()

@@ -20,11 +20,7 @@ use common::{
 };
 
 fn soak() -> u64 {
-    std::env::var("ZKS_SOAK")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1)
+    u64::from(zks_testkit::soak())
 }
 
 /// A small deterministic generator for kill moments.

@@ -27,7 +27,7 @@ fn quicknet() -> ChainInfo {
     ChainInfo::quicknet()
 }
 
-const RECORDED: &str = include_str!("../../../tests/data/quicknet.jsonl");
+use zks_testkit::QUICKNET as RECORDED;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
@@ -77,15 +77,7 @@ proptest! {
     }
 }
 
-/// `base` cases, times `ZKS_SOAK` when set.
-fn soak_cases(base: u32) -> u32 {
-    let soak = std::env::var("ZKS_SOAK")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
-    base.saturating_mul(soak)
-}
+use zks_testkit::cases as soak_cases;
 
 /// Runs `test` on `soak_cases(base)` values of `strategy`; `test` says
 /// whether the case got past the framing. Prints the fraction that did and

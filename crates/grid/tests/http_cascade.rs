@@ -15,7 +15,7 @@ use zks_beacon::{BatchVerifier, ChainInfo, DevnetSigner, Scheme, parse_beacon_li
 use zks_grid::relay::{self, RelaySource};
 use zks_grid::{BeaconCache, DrandHttp, FetchCascade};
 
-const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+use zks_testkit::QUICKNET;
 const PERIOD: u64 = 3;
 
 fn now() -> u64 {

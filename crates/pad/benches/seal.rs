@@ -26,7 +26,7 @@ const SIZES: [usize; 3] = [1024, 64 * 1024, 16 * 1024 * 1024];
 const NOW: u64 = 1_700_000_000;
 
 /// Round 1 of quicknet as recorded (see tests/data/README.md).
-const QUICKNET_ROUND_1: &str = include_str!("../../../tests/data/quicknet.jsonl");
+use zks_testkit::QUICKNET as QUICKNET_ROUND_1;
 
 /// The round every benchmark message is bound to: quicknet round 1, with
 /// its signature as the hint.

@@ -18,14 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
 
 /// `base` cases, times `ZKS_SOAK` when set.
-pub(crate) fn cases(base: u32) -> u32 {
-    let soak = std::env::var("ZKS_SOAK")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
-    base.saturating_mul(soak)
-}
+pub(crate) use zks_testkit::cases;
 
 /// Where a mutation lands: anywhere in the region, or just after one of the
 /// format's field boundaries (length prefixes, counts, flags), which uniform

@@ -467,13 +467,8 @@ mod tests {
             proptest::bool::weighted(0.8),
             proptest::option::weighted(0.1, (any::<usize>(), any::<u8>())),
         );
-        let soak = std::env::var("ZKS_SOAK")
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(1)
-            .max(1);
         let config = Config {
-            cases: 150 * soak,
+            cases: zks_testkit::cases(150),
             failure_persistence: None,
             ..Config::default()
         };

@@ -12,7 +12,7 @@ use crate::beacon::{Beacon, BeaconError, parse_beacon_list};
 use crate::chain::{ChainInfo, Scheme};
 use crate::devnet::DevnetSigner;
 
-const QUICKNET: &str = include_str!("../../../../tests/data/quicknet.jsonl");
+use zks_testkit::QUICKNET;
 const DEFAULT: &str = include_str!("../../../../tests/data/default.jsonl");
 
 fn recorded(chain: &ChainInfo, text: &str) -> Vec<Beacon> {

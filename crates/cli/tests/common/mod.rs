@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 /// The passphrase test homes are locked with.
-pub(crate) const PASSPHRASE: &str = "test passphrase";
+pub(crate) use zks_testkit::PASSPHRASE;
 
 /// The `zks` binary under test, with the environment cleared of our vars,
 /// nodes kept on loopback, and homes locked with [`PASSPHRASE`] (sealed
@@ -99,10 +99,7 @@ pub(crate) fn daemon_on(home: &Path, port: u16, extra: &[&str]) -> Running {
 
 /// The recorded quicknet beacons.
 pub(crate) fn quicknet() -> String {
-    format!(
-        "{}/../../tests/data/quicknet.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    zks_testkit::quicknet_path().display().to_string()
 }
 
 /// Pairs home `a` (Alice, inviting) with home `b` (Bob) through code files
