@@ -1,0 +1,309 @@
+//! The control messages of a transfer (offer arriving, accept, pause,
+//! decline, cancel, done) and closing a transfer. Offers, declines, cancels
+//! and dones travel sealed through the outbox like chat messages, each
+//! moving the stored state in the same transaction.
+
+use std::sync::PoisonError;
+
+use zks_pad::file::{self as padfile, FileMessage, FileProtection, TransferId};
+use zks_pad::{Mode, PadBook};
+use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferRecord};
+
+use super::info::TransferInfo;
+use super::placement::safe_file_name;
+use super::record::{mode_name, parse_id};
+use crate::messages::Outgoing;
+use crate::pads::wipe_range;
+use crate::{Node, NodeError, NodeEvent};
+
+/// What an incoming file-transfer control message did (handled after its
+/// transaction committed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileNotice {
+    /// A new offer arrived.
+    Offered(TransferId),
+    /// The sender cancelled, or the receiver declined, cancelled or finished.
+    Closed(TransferId),
+}
+
+/// What `open` records for an incoming plaintext.
+pub(crate) struct Incoming {
+    pub kind: &'static str,
+    pub body: Vec<u8>,
+    pub transfer: Option<TransferChange>,
+    pub notice: Option<FileNotice>,
+}
+
+/// Classifies an opened plaintext: chat text, or a file-transfer control
+/// message with the transfer change to record with it. In pad mode an offer
+/// claims its file range in `book` (refused if those bytes were used).
+pub(crate) fn incoming(
+    store: &Store,
+    contact: &ContactRecord,
+    plaintext: &[u8],
+    mode: Mode,
+    book: Option<&mut PadBook>,
+    auto_accept: bool,
+) -> Result<Incoming, NodeError> {
+    if !FileMessage::is_file_message(plaintext) {
+        return Ok(Incoming {
+            kind: "text",
+            body: plaintext.to_vec(),
+            transfer: None,
+            notice: None,
+        });
+    }
+    let message = FileMessage::parse(plaintext)
+        .map_err(|e| NodeError::BadInput(format!("a damaged file-transfer message: {e}")))?;
+    let id = message.id();
+    let existing = store.transfer(&id)?;
+    let control = |state: &str, error: Option<String>| {
+        Ok(Incoming {
+            kind: "control",
+            body: state.as_bytes().to_vec(),
+            transfer: Some(TransferChange::State {
+                transfer_id: id.to_vec(),
+                state: state.into(),
+                error,
+            }),
+            notice: Some(FileNotice::Closed(id)),
+        })
+    };
+    let ours = existing.as_ref().filter(|t| t.contact_id == contact.id);
+    match message {
+        FileMessage::Offer(offer) => {
+            if existing.is_some() {
+                return Err(NodeError::BadInput(
+                    "this file offer reuses a transfer id already seen".into(),
+                ));
+            }
+            if offer.mode() != mode {
+                return Err(NodeError::BadInput(
+                    "a file offer must travel in the mode of its file".into(),
+                ));
+            }
+            let mut pad_id = None;
+            if let (Some(book), Some(range)) = (book, offer.pad_range()) {
+                book.accept(range)?;
+                pad_id = Some(book.pad_id.to_vec());
+            }
+            let name = safe_file_name(&offer.name);
+            let (secret, pad_offset) = match &offer.protection {
+                FileProtection::Grid { key } => (Some(key.to_vec()), None),
+                FileProtection::Pad { offset } => (None, Some(*offset)),
+            };
+            Ok(Incoming {
+                kind: "file",
+                body: name.clone().into_bytes(),
+                transfer: Some(TransferChange::Create(NewTransfer {
+                    transfer_id: id.to_vec(),
+                    outgoing: false,
+                    name,
+                    size: offer.size,
+                    blake3: offer.blake3.to_vec(),
+                    chunk_size: offer.chunk_size,
+                    mode: mode_name(mode).into(),
+                    secret,
+                    pad_offset,
+                    pad_id,
+                    path: String::new(),
+                    chunk_hashes: None,
+                    state: if auto_accept { "accepted" } else { "offered" }.into(),
+                })),
+                notice: Some(FileNotice::Offered(id)),
+            })
+        }
+        // Only the receiver of our offer declines or finishes it.
+        FileMessage::Decline(_) if ours.is_some_and(|t| t.outgoing) => control("declined", None),
+        FileMessage::Done(_) if ours.is_some_and(|t| t.outgoing) => control("completed", None),
+        FileMessage::Cancel(_) if ours.is_some() => {
+            control("cancelled", Some(format!("cancelled by {}", contact.name)))
+        }
+        _ => Err(NodeError::BadInput(
+            "a file-transfer message about a transfer this contact does not share".into(),
+        )),
+    }
+}
+
+impl Node {
+    /// Accepts an offered file: the receiver starts pulling it.
+    pub fn accept_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
+        let t = self.find_transfer(id)?;
+        if t.outgoing || !matches!(t.state.as_str(), "offered" | "paused") {
+            return Err(NodeError::BadInput(format!(
+                "transfer {} is {} and cannot be accepted",
+                hex::encode(&t.transfer_id),
+                if t.outgoing {
+                    "one we send"
+                } else {
+                    t.state.as_str()
+                }
+            )));
+        }
+        self.with_store_mut(|store| {
+            Ok(store.set_transfer_state(&t.transfer_id, "accepted", None)?)
+        })?;
+        self.transfers_state().wake.notify_one();
+        self.transfer(&hex::encode(&t.transfer_id))
+    }
+
+    /// Pauses a file being received (it resumes with [`Node::accept_transfer`]).
+    pub fn pause_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
+        let t = self.find_transfer(id)?;
+        if t.outgoing || !matches!(t.state.as_str(), "accepted" | "transferring") {
+            return Err(NodeError::BadInput(format!(
+                "only a file being received can be paused; this one is {}",
+                t.state
+            )));
+        }
+        self.with_store_mut(|store| {
+            Ok(store.set_transfer_state(&t.transfer_id, "paused", None)?)
+        })?;
+        self.stop_receiver(&t);
+        self.transfer(&hex::encode(&t.transfer_id))
+    }
+
+    /// Declines an offered file and tells the sender.
+    pub fn decline_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
+        let t = self.find_transfer(id)?;
+        if t.outgoing || t.state != "offered" {
+            return Err(NodeError::BadInput(format!(
+                "only an incoming offer can be declined; this transfer is {}",
+                t.state
+            )));
+        }
+        let tid = parse_id(&t.transfer_id)?;
+        self.send_control(&t, &FileMessage::Decline(tid), "declined", None)?;
+        self.transfer(&hex::encode(tid))
+    }
+
+    /// Cancels a transfer from either side and tells the other.
+    pub fn cancel_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
+        let t = self.find_transfer(id)?;
+        if !t.is_open() {
+            return Err(NodeError::BadInput(format!(
+                "transfer {} is already {}",
+                hex::encode(&t.transfer_id),
+                t.state
+            )));
+        }
+        let tid = parse_id(&t.transfer_id)?;
+        self.send_control(
+            &t,
+            &FileMessage::Cancel(tid),
+            "cancelled",
+            Some("cancelled by you"),
+        )?;
+        self.close_transfer(&t);
+        self.transfer(&hex::encode(tid))
+    }
+
+    /// Queues a sealed control message and moves the transfer to `state` in
+    /// the same transaction.
+    pub(super) fn send_control(
+        &self,
+        t: &TransferRecord,
+        message: &FileMessage,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), NodeError> {
+        let contact = self.with_store(|store| {
+            Ok(store
+                .contacts()?
+                .into_iter()
+                .find(|c| c.id == t.contact_id)
+                .ok_or_else(|| NodeError::BadInput("the transfer's contact is gone".into()))?
+                .name)
+        })?;
+        self.seal_inner(&contact, Mode::Grid, true, |_, _| {
+            Ok(Outgoing {
+                plaintext: message.encode(),
+                kind: "control",
+                body: state.as_bytes().to_vec(),
+                transfer: Some(TransferChange::State {
+                    transfer_id: t.transfer_id.clone(),
+                    state: state.into(),
+                    error: error.map(Into::into),
+                }),
+            })
+        })?;
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// After a control message from the contact was stored.
+    pub(crate) fn after_file_message(&self, from: &str, notice: &FileNotice) {
+        match notice {
+            FileNotice::Offered(id) => {
+                if let Ok(t) = self.transfer(&hex::encode(id)) {
+                    self.emit(NodeEvent::TransferOffered {
+                        transfer_id: t.id.clone(),
+                        from: from.to_owned(),
+                        name: t.name.clone(),
+                        size: t.size,
+                    });
+                    if t.state == "accepted" {
+                        self.transfers_state().wake.notify_one();
+                    }
+                }
+            }
+            FileNotice::Closed(id) => {
+                if let Ok(t) = self.find_transfer(&hex::encode(id)) {
+                    self.close_transfer(&t);
+                    self.emit(NodeEvent::TransferFinished {
+                        transfer_id: hex::encode(id),
+                        state: t.state.clone(),
+                        error: t.error.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Forgets a closed transfer's in-memory state and wipes the pad bytes it
+    /// reserved (they are never used again either way).
+    pub(super) fn close_transfer(&self, t: &TransferRecord) {
+        self.stop_receiver(t);
+        if let Ok(id) = parse_id(&t.transfer_id) {
+            let served = self
+                .transfers_state()
+                .serving
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+            // Keep the sender's final figures.
+            if let Some(served) = served {
+                let (distinct, total) = {
+                    let sent = served.sent.lock().unwrap_or_else(PoisonError::into_inner);
+                    (sent.distinct, sent.total)
+                };
+                let _ = self.with_store_mut(|s| Ok(s.set_transfer_sent(&id, distinct, total)?));
+            }
+        }
+        if let Err(e) = self.wipe_transfer_pad(t) {
+            tracing::warn!("cannot wipe a finished transfer's pad bytes: {e}");
+        }
+        if !t.outgoing && t.state != "completed" && !t.path.is_empty() {
+            let _ = std::fs::remove_file(&t.path);
+        }
+    }
+
+    pub(super) fn wipe_transfer_pad(&self, t: &TransferRecord) -> Result<(), NodeError> {
+        let Some(offset) = t.pad_offset else {
+            return Ok(());
+        };
+        let Some(pad_id) = &t.pad_id else {
+            return Ok(());
+        };
+        let pad = self.with_store(|store| Ok(store.pad_ledger(pad_id)?));
+        // A retired pad's copy was wiped whole when it was replaced.
+        let Some(pad) = pad?.filter(|p| p.is_active() && !p.file.is_empty()) else {
+            return Ok(());
+        };
+        let range = offset..offset + padfile::pad_bytes_needed(t.size, t.chunk_size);
+        if range.end <= pad.size {
+            wipe_range(&self.pad_file(&pad)?, &range)?;
+        }
+        Ok(())
+    }
+}
