@@ -45,6 +45,7 @@ pub use vault::{
     WEAK_KDF_ENV, keyring_available, vault_state,
 };
 pub use zks_pad::Mode;
+pub use zks_store::TransferState;
 
 /// Version of this build of the ZKS Entropy Grid.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

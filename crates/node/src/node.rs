@@ -80,7 +80,7 @@ pub enum NodeEvent {
         /// The transfer (hex).
         transfer_id: String,
         /// How it ended.
-        state: String,
+        state: zks_store::TransferState,
         /// Why, when it failed or was cancelled.
         error: Option<String>,
     },

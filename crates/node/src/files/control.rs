@@ -7,7 +7,7 @@ use std::sync::PoisonError;
 
 use zks_pad::file::{self as padfile, FileMessage, FileProtection, TransferId};
 use zks_pad::{Mode, PadBook};
-use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferRecord};
+use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferRecord, TransferState};
 
 use super::info::TransferInfo;
 use super::placement::safe_file_name;
@@ -57,13 +57,13 @@ pub(crate) fn incoming(
         .map_err(|e| NodeError::BadInput(format!("a damaged file-transfer message: {e}")))?;
     let id = message.id();
     let existing = store.transfer(&id)?;
-    let control = |state: &str, error: Option<String>| {
+    let control = |state: TransferState, error: Option<String>| {
         Ok(Incoming {
             kind: "control",
-            body: state.as_bytes().to_vec(),
+            body: state.as_str().as_bytes().to_vec(),
             transfer: Some(TransferChange::State {
                 transfer_id: id.to_vec(),
-                state: state.into(),
+                state,
                 error,
             }),
             notice: Some(FileNotice::Closed(id)),
@@ -108,17 +108,26 @@ pub(crate) fn incoming(
                     pad_id,
                     path: String::new(),
                     chunk_hashes: None,
-                    state: if auto_accept { "accepted" } else { "offered" }.into(),
+                    state: if auto_accept {
+                        TransferState::Accepted
+                    } else {
+                        TransferState::Offered
+                    },
                 })),
                 notice: Some(FileNotice::Offered(id)),
             })
         }
         // Only the receiver of our offer declines or finishes it.
-        FileMessage::Decline(_) if ours.is_some_and(|t| t.outgoing) => control("declined", None),
-        FileMessage::Done(_) if ours.is_some_and(|t| t.outgoing) => control("completed", None),
-        FileMessage::Cancel(_) if ours.is_some() => {
-            control("cancelled", Some(format!("cancelled by {}", contact.name)))
+        FileMessage::Decline(_) if ours.is_some_and(|t| t.outgoing) => {
+            control(TransferState::Declined, None)
         }
+        FileMessage::Done(_) if ours.is_some_and(|t| t.outgoing) => {
+            control(TransferState::Completed, None)
+        }
+        FileMessage::Cancel(_) if ours.is_some() => control(
+            TransferState::Cancelled,
+            Some(format!("cancelled by {}", contact.name)),
+        ),
         _ => Err(NodeError::BadInput(
             "a file-transfer message about a transfer this contact does not share".into(),
         )),
@@ -129,7 +138,7 @@ impl Node {
     /// Accepts an offered file: the receiver starts pulling it.
     pub fn accept_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
         let t = self.find_transfer(id)?;
-        if t.outgoing || !matches!(t.state.as_str(), "offered" | "paused") {
+        if t.outgoing || !matches!(t.state, TransferState::Offered | TransferState::Paused) {
             return Err(NodeError::BadInput(format!(
                 "transfer {} is {} and cannot be accepted",
                 hex::encode(&t.transfer_id),
@@ -141,7 +150,7 @@ impl Node {
             )));
         }
         self.with_store_mut(|store| {
-            Ok(store.set_transfer_state(&t.transfer_id, "accepted", None)?)
+            Ok(store.set_transfer_state(&t.transfer_id, TransferState::Accepted, None)?)
         })?;
         self.transfers_state().wake.notify_one();
         self.transfer(&hex::encode(&t.transfer_id))
@@ -150,14 +159,19 @@ impl Node {
     /// Pauses a file being received (it resumes with [`Node::accept_transfer`]).
     pub fn pause_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
         let t = self.find_transfer(id)?;
-        if t.outgoing || !matches!(t.state.as_str(), "accepted" | "transferring") {
+        if t.outgoing
+            || !matches!(
+                t.state,
+                TransferState::Accepted | TransferState::Transferring
+            )
+        {
             return Err(NodeError::BadInput(format!(
                 "only a file being received can be paused; this one is {}",
                 t.state
             )));
         }
         self.with_store_mut(|store| {
-            Ok(store.set_transfer_state(&t.transfer_id, "paused", None)?)
+            Ok(store.set_transfer_state(&t.transfer_id, TransferState::Paused, None)?)
         })?;
         self.stop_receiver(&t);
         self.transfer(&hex::encode(&t.transfer_id))
@@ -166,14 +180,19 @@ impl Node {
     /// Declines an offered file and tells the sender.
     pub fn decline_transfer(&self, id: &str) -> Result<TransferInfo, NodeError> {
         let t = self.find_transfer(id)?;
-        if t.outgoing || t.state != "offered" {
+        if t.outgoing || t.state != TransferState::Offered {
             return Err(NodeError::BadInput(format!(
                 "only an incoming offer can be declined; this transfer is {}",
                 t.state
             )));
         }
         let tid = parse_id(&t.transfer_id)?;
-        self.send_control(&t, &FileMessage::Decline(tid), "declined", None)?;
+        self.send_control(
+            &t,
+            &FileMessage::Decline(tid),
+            TransferState::Declined,
+            None,
+        )?;
         self.transfer(&hex::encode(tid))
     }
 
@@ -191,7 +210,7 @@ impl Node {
         self.send_control(
             &t,
             &FileMessage::Cancel(tid),
-            "cancelled",
+            TransferState::Cancelled,
             Some("cancelled by you"),
         )?;
         self.close_transfer(&t);
@@ -204,7 +223,7 @@ impl Node {
         &self,
         t: &TransferRecord,
         message: &FileMessage,
-        state: &str,
+        state: TransferState,
         error: Option<&str>,
     ) -> Result<(), NodeError> {
         let contact = self.with_store(|store| {
@@ -219,10 +238,10 @@ impl Node {
             Ok(Outgoing {
                 plaintext: message.encode(),
                 kind: "control",
-                body: state.as_bytes().to_vec(),
+                body: state.as_str().as_bytes().to_vec(),
                 transfer: Some(TransferChange::State {
                     transfer_id: t.transfer_id.clone(),
-                    state: state.into(),
+                    state,
                     error: error.map(Into::into),
                 }),
             })
@@ -242,7 +261,7 @@ impl Node {
                         name: t.name.clone(),
                         size: t.size,
                     });
-                    if t.state == "accepted" {
+                    if t.state == TransferState::Accepted {
                         self.transfers_state().wake.notify_one();
                     }
                 }
@@ -252,7 +271,7 @@ impl Node {
                     self.close_transfer(&t);
                     self.emit(NodeEvent::TransferFinished {
                         transfer_id: hex::encode(id),
-                        state: t.state.clone(),
+                        state: t.state,
                         error: t.error.clone(),
                     });
                 }
@@ -283,7 +302,7 @@ impl Node {
         if let Err(e) = self.wipe_transfer_pad(t) {
             tracing::warn!("cannot wipe a finished transfer's pad bytes: {e}");
         }
-        if !t.outgoing && t.state != "completed" && !t.path.is_empty() {
+        if !t.outgoing && t.state != TransferState::Completed && !t.path.is_empty() {
             let _ = std::fs::remove_file(&t.path);
         }
     }

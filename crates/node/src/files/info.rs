@@ -4,7 +4,7 @@
 use std::sync::PoisonError;
 
 use serde::Serialize;
-use zks_store::{Store, TransferRecord};
+use zks_store::{Store, TransferRecord, TransferState};
 
 use crate::{Node, NodeError};
 
@@ -25,9 +25,8 @@ pub struct TransferInfo {
     pub blake3: String,
     /// `post_quantum` or `perfect_secrecy`.
     pub protection: crate::Protection,
-    /// `offered`, `accepted`, `transferring`, `paused`, `completed`,
-    /// `declined`, `cancelled` or `failed`.
-    pub state: String,
+    /// Where it stands (serialised as its lowercase name, `offered` …).
+    pub state: TransferState,
     /// Why it failed or was cancelled.
     pub error: Option<String>,
     /// Bytes verified (receiving) or sent at least once (sending).
@@ -60,7 +59,7 @@ impl Node {
                 let sent = s.sent.lock().unwrap_or_else(PoisonError::into_inner);
                 (sent.distinct, sent.total)
             });
-        let shown_path = t.outgoing || t.state == "completed";
+        let shown_path = t.outgoing || t.state == TransferState::Completed;
         TransferInfo {
             id: hex::encode(&t.transfer_id),
             contact,
@@ -73,7 +72,7 @@ impl Node {
             } else {
                 crate::Protection::PostQuantum
             },
-            state: t.state.clone(),
+            state: t.state,
             error: t.error.clone(),
             bytes_done: sent.map_or(t.bytes_done, |s| s.0.max(t.bytes_done)),
             bytes_sent: sent.map_or(t.bytes_sent, |s| s.1.max(t.bytes_sent)),

@@ -11,7 +11,7 @@ use zks_pad::file::{
     self as padfile, CHUNK_SIZE, FileMessage, FileOffer, FileProtection, MAX_FILE,
 };
 use zks_pad::truepad;
-use zks_store::{NewTransfer, TransferChange};
+use zks_store::{NewTransfer, TransferChange, TransferState};
 
 use super::hash::hash_file;
 use super::info::TransferInfo;
@@ -112,7 +112,7 @@ impl Node {
                     pad_id,
                     path: path.to_string_lossy().into_owned(),
                     chunk_hashes: Some(chunk_hashes.clone()),
-                    state: "offered".into(),
+                    state: TransferState::Offered,
                 })),
             })
         })?;

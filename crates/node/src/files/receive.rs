@@ -17,7 +17,7 @@ use zks_grid::swarm::SwarmClient;
 use zks_pad::file::{self as padfile, FileMessage, FileOffer, FileProtection};
 use zks_pad::truepad;
 use zks_pad::{Envelope, Mode};
-use zks_store::TransferRecord;
+use zks_store::{TransferRecord, TransferState};
 
 use super::hash::RunningHash;
 use super::placement::{io_err, place_file, write_at};
@@ -93,7 +93,12 @@ impl Node {
                 Err(_) => Vec::new(),
             };
             for t in open {
-                if t.outgoing || !matches!(t.state.as_str(), "accepted" | "transferring") {
+                if t.outgoing
+                    || !matches!(
+                        t.state,
+                        TransferState::Accepted | TransferState::Transferring
+                    )
+                {
                     continue;
                 }
                 let Ok(id) = parse_id(&t.transfer_id) else {
@@ -138,14 +143,14 @@ impl Node {
 
     pub(super) fn fail_transfer(&self, t: &TransferRecord, reason: &str) {
         let _ = self.with_store_mut(|s| {
-            Ok(s.set_transfer_state(&t.transfer_id, "failed", Some(reason))?)
+            Ok(s.set_transfer_state(&t.transfer_id, TransferState::Failed, Some(reason))?)
         });
         let mut closed = t.clone();
-        closed.state = "failed".into();
+        closed.state = TransferState::Failed;
         self.close_transfer(&closed);
         self.emit(NodeEvent::TransferFinished {
             transfer_id: hex::encode(&t.transfer_id),
-            state: "failed".into(),
+            state: TransferState::Failed,
             error: Some(reason.into()),
         });
     }
@@ -201,11 +206,11 @@ impl Node {
                 .map_err(|e| io_err("size", &partial, &e))?;
             t.path = partial.to_string_lossy().into_owned();
             self.with_store_mut(|s| {
-                Ok(s.set_transfer_path(&t.transfer_id, &t.path, "transferring")?)
+                Ok(s.set_transfer_path(&t.transfer_id, &t.path, TransferState::Transferring)?)
             })?;
-        } else if t.state == "accepted" {
+        } else if t.state == TransferState::Accepted {
             self.with_store_mut(|s| {
-                Ok(s.set_transfer_state(&t.transfer_id, "transferring", None)?)
+                Ok(s.set_transfer_state(&t.transfer_id, TransferState::Transferring, None)?)
             })?;
         }
         let partial = PathBuf::from(&t.path);
@@ -246,7 +251,10 @@ impl Node {
                 last_check = Instant::now();
                 let state =
                     self.with_store(|s| Ok(s.transfer(&t.transfer_id)?.map(|t| t.state)))?;
-                if !matches!(state.as_deref(), Some("transferring" | "accepted")) {
+                if !matches!(
+                    state,
+                    Some(TransferState::Transferring | TransferState::Accepted)
+                ) {
                     self.save_progress(&file, &t, &done, bytes_done)?;
                     return Ok(());
                 }
@@ -420,7 +428,7 @@ impl Node {
             return Ok(());
         }
         let mut closed = t.clone();
-        closed.state = "completed".into();
+        closed.state = TransferState::Completed;
         self.close_transfer(&closed);
         // Tell the sender (queued: survives restarts).
         let contact = self.with_store(|store| {
@@ -435,7 +443,7 @@ impl Node {
                 Ok(Outgoing {
                     plaintext: FileMessage::Done(id).encode(),
                     kind: "control",
-                    body: b"completed".to_vec(),
+                    body: TransferState::Completed.as_str().as_bytes().to_vec(),
                     transfer: None,
                 })
             })?;
@@ -444,7 +452,7 @@ impl Node {
         tracing::info!(transfer = %hex::encode(id), path, "file received");
         self.emit(NodeEvent::TransferFinished {
             transfer_id: hex::encode(id),
-            state: "completed".into(),
+            state: TransferState::Completed,
             error: None,
         });
         Ok(())

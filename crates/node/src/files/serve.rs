@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 use zks_pad::file::{self as padfile, FileOffer, FileProtection, TransferId};
 use zks_pad::truepad;
+use zks_store::TransferState;
 
 use super::placement::read_at;
 use super::record::{bit, offer_of, set_bit, transfer_pad};
@@ -85,8 +86,9 @@ impl Node {
                 .is_some_and(|h| h == blake3::hash(&plain).as_bytes());
         if !fresh {
             let reason = "the file changed on disk after it was offered";
-            let _ =
-                self.with_store_mut(|s| Ok(s.set_transfer_state(&id, "failed", Some(reason))?));
+            let _ = self.with_store_mut(|s| {
+                Ok(s.set_transfer_state(&id, TransferState::Failed, Some(reason))?)
+            });
             self.transfers_state()
                 .serving
                 .lock()
@@ -185,7 +187,7 @@ impl Node {
             // Another process (the CLI) may have cancelled it.
             let state = self.with_store(|store| Ok(store.transfer_state(id)?));
             return match state {
-                Ok(Some(state)) if state == "transferring" || state == "offered" => Ok(serving),
+                Ok(Some(TransferState::Transferring | TransferState::Offered)) => Ok(serving),
                 Ok(Some(state)) => Err((CHUNK_CLOSED, format!("the transfer is {state}"))),
                 _ => Err((CHUNK_UNKNOWN, "no such transfer".into())),
             };
@@ -201,14 +203,17 @@ impl Node {
             if !t.outgoing || contact.peer_id != peer {
                 return Ok(None);
             }
-            if !matches!(t.state.as_str(), "offered" | "transferring") {
+            if !matches!(
+                t.state,
+                TransferState::Offered | TransferState::Transferring
+            ) {
                 return Ok(Some(Err((
                     CHUNK_CLOSED,
                     format!("the transfer is {}", t.state),
                 ))));
             }
-            if t.state == "offered" {
-                store.set_transfer_state(id, "transferring", None)?;
+            if t.state == TransferState::Offered {
+                store.set_transfer_state(id, TransferState::Transferring, None)?;
             }
             let pad = match transfer_pad(store, &t) {
                 Ok(pad) => pad
@@ -216,7 +221,7 @@ impl Node {
                     .transpose()?,
                 Err(e) => {
                     let reason = e.to_string();
-                    store.set_transfer_state(id, "failed", Some(&reason))?;
+                    store.set_transfer_state(id, TransferState::Failed, Some(&reason))?;
                     return Ok(Some(Err((CHUNK_CLOSED, reason))));
                 }
             };
