@@ -24,6 +24,7 @@ pub(crate) struct Transfers {
     /// Accept every offer as it arrives (`zks daemon --auto-accept-files`).
     pub(crate) auto_accept: std::sync::atomic::AtomicBool,
     /// Fault injection for tests: flip a bit in this many served chunks.
+    #[cfg(feature = "test-hooks")]
     pub(super) corrupt_next: std::sync::atomic::AtomicU32,
 }
 
@@ -48,11 +49,27 @@ impl Node {
     /// Fault injection for tests: the next `n` chunks this node serves have
     /// one bit flipped after sealing, as a damaged network or a hostile
     /// sender would deliver them.
-    #[doc(hidden)]
+    ///
+    /// Only with the `test-hooks` feature (off by default; test crates turn
+    /// it on in their `[dev-dependencies]`).
+    #[cfg(feature = "test-hooks")]
     pub fn inject_corrupt_chunks(&self, n: u32) {
         self.transfers_state()
             .corrupt_next
             .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the chunk being served is to be damaged (counts one down).
+    #[cfg(feature = "test-hooks")]
+    pub(super) fn take_corrupt_chunk(&self) -> bool {
+        self.transfers_state()
+            .corrupt_next
+            .fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
     }
 
     /// Tells a receiver running in this process to stop after the chunk at
