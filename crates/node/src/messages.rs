@@ -13,7 +13,8 @@ use zks_pad::truepad::{self, claimed_range};
 use zks_pad::{Envelope, Mode, OpenError, PadBook, PadError, Session};
 use zks_store::{ContactRecord, NewMessage, TransferChange};
 
-use crate::beacons::{StoreRounds, binding, now_secs};
+use crate::beacons::{StoreRounds, binding};
+use crate::clock::now_secs;
 use crate::pads::{PadFile, book_of, read_range, wipe_range};
 use crate::{Node, NodeError, NodeEvent};
 

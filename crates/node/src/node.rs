@@ -113,7 +113,7 @@ pub(crate) struct Inner {
     /// File transfers in progress.
     pub(crate) transfers: crate::files::Transfers,
     /// The grid while online (swarm, cascade, seeder).
-    pub(crate) grid: Mutex<Option<crate::grid::GridRuntime>>,
+    pub(crate) grid: Mutex<Option<crate::network::GridRuntime>>,
 }
 
 impl Node {
@@ -189,7 +189,7 @@ impl Node {
         let cache = zks_grid::BeaconCache::open(&cache_dir, u64::MAX)
             .map_err(|e| NodeError::Io(e.to_string()))?;
         let chains = self.with_store(crate::beacons::known_chains)?;
-        let now = crate::beacons::now_secs();
+        let now = crate::clock::now_secs();
         let mut out = Vec::new();
         for chain in chains {
             let coverage = cache

@@ -7,7 +7,7 @@ use zks_pad::{
 };
 use zks_store::{ContactRecord, NewContact, Store};
 
-use crate::beacons::now_secs;
+use crate::clock::now_secs;
 use crate::{Node, NodeError};
 
 /// How long after its expiry an invite's reply is still accepted, so that a

@@ -16,7 +16,8 @@ use zks_grid::{
     BeaconCache, DrandHttp, FetchCascade, IpfsGateway, SourceStats, SwarmClient, SwarmConfig,
 };
 
-use crate::beacons::now_secs;
+use crate::clock::now_secs;
+use crate::reach::{default_listen, loopback_only};
 use crate::{Node, NodeError};
 
 /// Per-request timeout of HTTP sources (drand API, gateways).
@@ -86,7 +87,7 @@ impl Node {
             },
             bootstrap: sources.bootstrap.clone(),
             chains: chains.to_vec(),
-            mdns: sources.mdns && !crate::messaging::loopback_only(),
+            mdns: sources.mdns && !loopback_only(),
             serve_rounds_per_sec: sources.serve_rate,
             ..SwarmConfig::new(self.libp2p_keypair()?)
         };
@@ -181,7 +182,7 @@ impl Node {
         let s = self.settings()?;
         // Under ZKS_LOOPBACK_ONLY (tests) only sources on this machine.
         let allowed = |url: &String| {
-            !crate::messaging::loopback_only()
+            !loopback_only()
                 || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
                     .iter()
                     .any(|p| url.starts_with(p))
@@ -197,28 +198,6 @@ impl Node {
             chunk_index: None,
         })
     }
-}
-
-/// Listen on every interface, TCP and QUIC, any port.
-pub(crate) fn default_listen() -> Vec<libp2p::Multiaddr> {
-    listen_on_port(0)
-}
-
-/// Listen on every interface on `port`, TCP and QUIC (0: any port); only
-/// on 127.0.0.1 under `ZKS_LOOPBACK_ONLY=1` (tests).
-pub(crate) fn listen_on_port(port: u16) -> Vec<libp2p::Multiaddr> {
-    let ip = if crate::messaging::loopback_only() {
-        "127.0.0.1"
-    } else {
-        "0.0.0.0"
-    };
-    [
-        format!("/ip4/{ip}/tcp/{port}"),
-        format!("/ip4/{ip}/udp/{port}/quic-v1"),
-    ]
-    .iter()
-    .filter_map(|a| a.parse().ok())
-    .collect()
 }
 
 /// What seeding keeps.
