@@ -22,8 +22,8 @@ use zks_pad::invite::code_kind;
 use zks_pad::{Mode, OpenError, PadError};
 
 use crate::clock::now_secs;
-use crate::messages::Outgoing;
-use crate::{Node, NodeError, NodeEvent, Protection};
+use crate::content::Outgoing;
+use crate::{Node, NodeError, NodeEvent, OpenedMessage, Protection};
 
 /// The acknowledgement of a stored message.
 pub const ACK_OK: &[u8] = b"ok";
@@ -61,6 +61,22 @@ fn acknowledgement(result: &Result<crate::OpenedMessage, NodeError>) -> Vec<u8> 
 }
 
 impl Node {
+    /// Opens an envelope from one of our contacts and records the message.
+    pub fn open(&self, bytes: &[u8]) -> Result<OpenedMessage, NodeError> {
+        self.open_envelope(bytes, None)
+    }
+
+    /// Opens and records an envelope (from `peer`, when it came over the
+    /// network; see [`Node::open_from`]), then lets file transfer act on a
+    /// file-transfer message (start a receiver, close a transfer).
+    fn open_envelope(&self, bytes: &[u8], peer: Option<&str>) -> Result<OpenedMessage, NodeError> {
+        let opened = self.open_from(bytes, peer, self.auto_accepts_files())?;
+        if let Some(notice) = &opened.file {
+            self.after_file_message(&opened.from, notice);
+        }
+        Ok(opened)
+    }
+
     /// Seals `plaintext` for `contact` and queues it for delivery; the
     /// message is stored (with its envelope) before this returns.
     pub fn send(
@@ -188,7 +204,7 @@ impl Node {
                 if code_kind(&bytes) == Some("reply") {
                     return (node.receive_pairing_reply(&bytes, &peer), None);
                 }
-                let result = node.open_from(&bytes, Some(&peer));
+                let result = node.open_envelope(&bytes, Some(&peer));
                 (acknowledgement(&result), result.ok().map(|m| m.from))
             })
             .await;

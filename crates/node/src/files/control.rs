@@ -5,134 +5,15 @@
 
 use std::sync::PoisonError;
 
-use zks_pad::file::{self as padfile, FileMessage, FileProtection, TransferId};
-use zks_pad::{Mode, PadBook};
-use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferRecord, TransferState};
+use zks_pad::Mode;
+use zks_pad::file::{self as padfile, FileMessage};
+use zks_store::{TransferChange, TransferRecord, TransferState};
 
 use super::info::TransferInfo;
-use super::placement::safe_file_name;
-use super::record::{mode_name, parse_id};
-use crate::messages::Outgoing;
+use super::record::parse_id;
+use crate::content::{FileNotice, Outgoing};
 use crate::pads::wipe_range;
 use crate::{Node, NodeError, NodeEvent};
-
-/// What an incoming file-transfer control message did (handled after its
-/// transaction committed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileNotice {
-    /// A new offer arrived.
-    Offered(TransferId),
-    /// The sender cancelled, or the receiver declined, cancelled or finished.
-    Closed(TransferId),
-}
-
-/// What `open` records for an incoming plaintext.
-pub(crate) struct Incoming {
-    pub kind: &'static str,
-    pub body: Vec<u8>,
-    pub transfer: Option<TransferChange>,
-    pub notice: Option<FileNotice>,
-}
-
-/// Classifies an opened plaintext: chat text, or a file-transfer control
-/// message with the transfer change to record with it. In pad mode an offer
-/// claims its file range in `book` (refused if those bytes were used).
-pub(crate) fn incoming(
-    store: &Store,
-    contact: &ContactRecord,
-    plaintext: &[u8],
-    mode: Mode,
-    book: Option<&mut PadBook>,
-    auto_accept: bool,
-) -> Result<Incoming, NodeError> {
-    if !FileMessage::is_file_message(plaintext) {
-        return Ok(Incoming {
-            kind: "text",
-            body: plaintext.to_vec(),
-            transfer: None,
-            notice: None,
-        });
-    }
-    let message = FileMessage::parse(plaintext)
-        .map_err(|e| NodeError::BadInput(format!("a damaged file-transfer message: {e}")))?;
-    let id = message.id();
-    let existing = store.transfer(&id)?;
-    let control = |state: TransferState, error: Option<String>| {
-        Ok(Incoming {
-            kind: "control",
-            body: state.as_str().as_bytes().to_vec(),
-            transfer: Some(TransferChange::State {
-                transfer_id: id.to_vec(),
-                state,
-                error,
-            }),
-            notice: Some(FileNotice::Closed(id)),
-        })
-    };
-    let ours = existing.as_ref().filter(|t| t.contact_id == contact.id);
-    match message {
-        FileMessage::Offer(offer) => {
-            if existing.is_some() {
-                return Err(NodeError::BadInput(
-                    "this file offer reuses a transfer id already seen".into(),
-                ));
-            }
-            if offer.mode() != mode {
-                return Err(NodeError::BadInput(
-                    "a file offer must travel in the mode of its file".into(),
-                ));
-            }
-            let mut pad_id = None;
-            if let (Some(book), Some(range)) = (book, offer.pad_range()) {
-                book.accept(range)?;
-                pad_id = Some(book.pad_id.to_vec());
-            }
-            let name = safe_file_name(&offer.name);
-            let (secret, pad_offset) = match &offer.protection {
-                FileProtection::Grid { key } => (Some(key.to_vec()), None),
-                FileProtection::Pad { offset } => (None, Some(*offset)),
-            };
-            Ok(Incoming {
-                kind: "file",
-                body: name.clone().into_bytes(),
-                transfer: Some(TransferChange::Create(NewTransfer {
-                    transfer_id: id.to_vec(),
-                    outgoing: false,
-                    name,
-                    size: offer.size,
-                    blake3: offer.blake3.to_vec(),
-                    chunk_size: offer.chunk_size,
-                    mode: mode_name(mode).into(),
-                    secret,
-                    pad_offset,
-                    pad_id,
-                    path: String::new(),
-                    chunk_hashes: None,
-                    state: if auto_accept {
-                        TransferState::Accepted
-                    } else {
-                        TransferState::Offered
-                    },
-                })),
-                notice: Some(FileNotice::Offered(id)),
-            })
-        }
-        // Only the receiver of our offer declines or finishes it.
-        FileMessage::Decline(_) if ours.is_some_and(|t| t.outgoing) => {
-            control(TransferState::Declined, None)
-        }
-        FileMessage::Done(_) if ours.is_some_and(|t| t.outgoing) => {
-            control(TransferState::Completed, None)
-        }
-        FileMessage::Cancel(_) if ours.is_some() => control(
-            TransferState::Cancelled,
-            Some(format!("cancelled by {}", contact.name)),
-        ),
-        _ => Err(NodeError::BadInput(
-            "a file-transfer message about a transfer this contact does not share".into(),
-        )),
-    }
-}
 
 impl Node {
     /// Accepts an offered file: the receiver starts pulling it.

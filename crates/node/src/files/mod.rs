@@ -40,10 +40,8 @@ mod receive;
 mod record;
 mod serve;
 
-pub(crate) use control::{FileNotice, incoming};
 pub use info::TransferInfo;
 pub(crate) use live::Transfers;
-pub use placement::safe_file_name;
 
 /// How often progress events are published per transfer.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);

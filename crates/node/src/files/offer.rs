@@ -15,9 +15,8 @@ use zks_store::{NewTransfer, TransferChange, TransferState};
 
 use super::hash::hash_file;
 use super::info::TransferInfo;
-use super::placement::{io_err, safe_file_name};
-use super::record::mode_name;
-use crate::messages::Outgoing;
+use super::placement::io_err;
+use crate::content::{Outgoing, mode_name, safe_file_name};
 use crate::pads::book_of;
 use crate::{Node, NodeError};
 

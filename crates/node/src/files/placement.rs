@@ -7,35 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::{Node, NodeError};
 
-/// A file name from a peer made safe to create in the downloads folder: the
-/// last path component, no control or reserved characters, not `.`/`..`,
-/// at most 200 bytes; `file` if nothing is left.
-pub fn safe_file_name(offered: &str) -> String {
-    let last = offered.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
-        .chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let trimmed = cleaned
-        .trim()
-        .trim_start_matches('.')
-        .trim_end_matches(['.', ' ']);
-    let mut out = String::new();
-    for c in trimmed.chars() {
-        if out.len() + c.len_utf8() > 200 {
-            break;
-        }
-        out.push(c);
-    }
-    if out.is_empty() { "file".into() } else { out }
-}
-
 /// `name`, or `name (1).ext`, `name (2).ext`, … : the first that `create`
 /// manages to create without replacing anything.
 pub(super) fn first_free_name(
@@ -150,27 +121,6 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn offered_names_are_made_safe() {
-        for (offered, safe) in [
-            ("report.pdf", "report.pdf"),
-            ("../../etc/passwd", "passwd"),
-            ("C:\\Users\\x\\evil.exe", "evil.exe"),
-            ("..", "file"),
-            ("", "file"),
-            ("   ", "file"),
-            (".hidden", "hidden"),
-            ("a\u{0}b\nc.txt", "a_b_c.txt"),
-            ("what?<>|.txt", "what____.txt"),
-            ("trailing. ", "trailing"),
-        ] {
-            assert_eq!(safe_file_name(offered), safe, "{offered:?}");
-        }
-        let long = "é".repeat(300);
-        let cut = safe_file_name(&long);
-        assert!(cut.len() <= 200 && cut.chars().all(|c| c == 'é'));
-    }
 
     #[test]
     fn a_finished_file_never_replaces_an_existing_one() {

@@ -23,7 +23,7 @@ use super::hash::RunningHash;
 use super::placement::{io_err, place_file, write_at};
 use super::record::{bit, offer_of, parse_id, set_bit, transfer_pad};
 use super::{CHUNK_BUSY, CHUNK_CLOSED, CHUNK_OK, PROGRESS_EVERY};
-use crate::messages::Outgoing;
+use crate::content::Outgoing;
 use crate::pads::read_range;
 use crate::{Node, NodeError, NodeEvent};
 

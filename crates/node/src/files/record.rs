@@ -2,7 +2,6 @@
 //! they were made from and the pad they reserved bytes in.
 
 use zeroize::Zeroizing;
-use zks_pad::Mode;
 use zks_pad::file::{FileOffer, FileProtection, TransferId};
 use zks_store::{PadLedger, Store, TransferRecord};
 
@@ -22,13 +21,6 @@ pub(super) fn bit(bitmap: &[u8], i: u64) -> bool {
 pub(super) fn set_bit(bitmap: &mut [u8], i: u64) {
     if let Some(b) = bitmap.get_mut((i / 8) as usize) {
         *b |= 1 << (i % 8);
-    }
-}
-
-pub(super) fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Grid => "grid",
-        Mode::Pad => "pad",
     }
 }
 
