@@ -50,10 +50,6 @@ pub struct GridSources {
     pub chunk_index: Option<String>,
 }
 
-fn grid_err(e: impl std::fmt::Display) -> NodeError {
-    NodeError::Io(e.to_string())
-}
-
 impl Node {
     /// The cascade over this home's cache with `sources`: over `swarm` when
     /// given (the node is online), else over a swarm of its own when peers,
@@ -65,12 +61,13 @@ impl Node {
         swarm: Option<SwarmClient>,
     ) -> Result<FetchCascade, NodeError> {
         let cache = Arc::new(
-            BeaconCache::open(&self.cache_dir(), sources.cache_budget.max(1)).map_err(grid_err)?,
+            BeaconCache::open(&self.cache_dir(), sources.cache_budget.max(1))
+                .map_err(NodeError::grid)?,
         );
         let http = if sources.drand_urls.is_empty() {
             None
         } else {
-            Some(DrandHttp::new(&sources.drand_urls, HTTP_TIMEOUT).map_err(grid_err)?)
+            Some(DrandHttp::new(&sources.drand_urls, HTTP_TIMEOUT).map_err(NodeError::grid)?)
         };
         let cascade = FetchCascade::new(cache.clone(), http);
         if let Some(swarm) = swarm {
@@ -93,11 +90,11 @@ impl Node {
         };
         let client = zks_grid::swarm::start(config, cache)
             .await
-            .map_err(grid_err)?;
+            .map_err(NodeError::grid)?;
         if !sources.bootstrap.is_empty() {
             // Give the first connections a moment before asking for providers.
             for _ in 0..40 {
-                if !client.peers().await.map_err(grid_err)?.is_empty() {
+                if !client.peers().await.map_err(NodeError::grid)?.is_empty() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -136,7 +133,10 @@ impl Node {
         })?;
         self.add_chain(&info.to_info_json())?;
         if let Some(swarm) = cascade.swarm() {
-            swarm.add_chain(info.clone()).await.map_err(grid_err)?;
+            swarm
+                .add_chain(info.clone())
+                .await
+                .map_err(NodeError::grid)?;
         }
         Ok(info)
     }
@@ -151,7 +151,7 @@ impl Node {
         if sources.gateways.is_empty() {
             return Ok(cascade);
         }
-        let gateway = IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT).map_err(grid_err)?;
+        let gateway = IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT).map_err(NodeError::grid)?;
         let indexes = gateway
             .load_index(sources.chunk_index.as_deref(), chain)
             .await
@@ -456,7 +456,7 @@ impl Node {
         let beacon = cascade
             .get(&chain, round, now)
             .await
-            .map_err(grid_err)?
+            .map_err(NodeError::grid)?
             .ok_or_else(|| {
                 NodeError::NoBeacon(format!("round {round} of {} is not available", chain.name))
             })?;

@@ -35,7 +35,7 @@ impl Node {
         let settings = self.settings()?;
         let (tx, rx) = mpsc::channel(zks_grid::swarm::INBOUND_QUEUE);
         let cache = zks_grid::BeaconCache::open(&self.cache_dir(), settings.cache_budget_bytes)
-            .map_err(|e| NodeError::Io(e.to_string()))?;
+            .map_err(NodeError::grid)?;
         let chains = settings
             .chains
             .iter()
@@ -85,7 +85,7 @@ impl Node {
             }
             other => other,
         };
-        let client = started.map_err(|e| NodeError::Io(e.to_string()))?;
+        let client = started.map_err(NodeError::grid)?;
         if stable {
             self.keep_listen_port(&client, settings.listen_port).await;
         }

@@ -121,7 +121,7 @@ impl Node {
                 let plaintext = out.plaintext.as_slice();
                 let mut session =
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
-                        NodeError::BadInput(format!("the stored session is damaged: {e}"))
+                        NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
                 let binding = binding(store)?;
                 let envelope =
@@ -290,7 +290,7 @@ impl Node {
             Body::Grid(_) => {
                 let mut session =
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
-                        NodeError::BadInput(format!("the stored session is damaged: {e}"))
+                        NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
                 // One clock reading judges both the round's age and the epoch's.
                 let now = now_secs();
@@ -443,5 +443,5 @@ fn session_of(store: &zks_store::Store, record: &ContactRecord) -> Result<Vec<u8
 fn session_id_of(bytes: &[u8]) -> Result<[u8; 16], NodeError> {
     bytes
         .try_into()
-        .map_err(|_| NodeError::BadInput("the stored session id is damaged".into()))
+        .map_err(|_| NodeError::Corrupt("the stored session id is damaged".into()))
 }

@@ -173,10 +173,10 @@ impl Node {
         let peer: libp2p::PeerId = contact
             .peer_id
             .parse()
-            .map_err(|_| NodeError::BadInput("the contact's PeerId is invalid".into()))?;
+            .map_err(|_| NodeError::Corrupt("the contact's PeerId is invalid".into()))?;
         let offer = Arc::new(
             offer_of(&t)
-                .ok_or_else(|| NodeError::BadInput("the stored transfer is damaged".into()))?,
+                .ok_or_else(|| NodeError::Corrupt("the stored transfer is damaged".into()))?,
         );
         let pad = self
             .with_store(|store| transfer_pad(store, &t))?

@@ -9,7 +9,7 @@ use crate::NodeError;
 
 pub(super) fn parse_id(id: &[u8]) -> Result<TransferId, NodeError> {
     id.try_into()
-        .map_err(|_| NodeError::BadInput("the stored transfer id is damaged".into()))
+        .map_err(|_| NodeError::Corrupt("the stored transfer id is damaged".into()))
 }
 
 pub(super) fn bit(bitmap: &[u8], i: u64) -> bool {
