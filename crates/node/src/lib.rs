@@ -36,14 +36,14 @@ pub use error::NodeError;
 pub use files::TransferInfo;
 pub use home::DataDir;
 pub use logging::init_logging;
-pub use network::{GridSources, LiveGrid, SeedPlan, SeedStatus, Seeder};
+pub use network::{GridSources, SeedPlan, Seeder};
 pub use node::{Node, NodeConfig, NodeEvent};
 pub use online::{OnlineConfig, listen_addresses};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use sealing::{OpenedMessage, Protection, Sealed};
 pub use settings::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
-pub use status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};
+pub use status::{ChainCoverage, DatabaseStatus, GridStatus, LiveGrid, NodeStatus, SeedStatus};
 pub use vault::{
     KEY_FILE, KeyChange, KeyProtection, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV, Unlock, VaultState,
     WEAK_KDF_ENV, keyring_available, vault_state,

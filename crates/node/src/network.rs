@@ -10,14 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use zks_beacon::{ChainHash, ChainInfo};
-use zks_grid::{
-    BeaconCache, DrandHttp, FetchCascade, IpfsGateway, SourceStats, SwarmClient, SwarmConfig,
-};
+use zks_grid::{BeaconCache, DrandHttp, FetchCascade, IpfsGateway, SwarmClient, SwarmConfig};
 
 use crate::clock::now_secs;
 use crate::reach::{default_listen, loopback_only};
+use crate::status::{LiveGrid, SeedStatus};
 use crate::{Node, NodeError};
 
 /// Per-request timeout of HTTP sources (drand API, gateways).
@@ -209,19 +207,6 @@ pub struct SeedPlan {
     pub pin: Option<RangeInclusive<u64>>,
 }
 
-/// How seeding is going.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SeedStatus {
-    /// Whether seeding is on.
-    pub enabled: bool,
-    /// Passes made since the node started.
-    pub passes: u64,
-    /// Unix time of the last pass.
-    pub last_pass_at: Option<u64>,
-    /// What went wrong in the last pass, if anything.
-    pub last_error: Option<String>,
-}
-
 /// A running seeder; stops when dropped.
 #[derive(Debug)]
 pub struct Seeder {
@@ -365,19 +350,6 @@ pub(crate) struct GridRuntime {
     pub swarm: SwarmClient,
     pub cascade: Arc<FetchCascade>,
     pub seeder: Seeder,
-}
-
-/// What an online node's grid is doing, for `zks status` and the app.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LiveGrid {
-    /// Connected peers.
-    pub peers: usize,
-    /// Seeding.
-    pub seeding: SeedStatus,
-    /// Counters per source (`cache`, `swarm`, `gateway`, `drand`).
-    pub sources: BTreeMap<String, SourceStats>,
-    /// Unix time of this report.
-    pub at: u64,
 }
 
 impl Node {

@@ -1,14 +1,19 @@
 //! Going online: the one way the daemon, `zks send` and the desktop app
 //! start this home's swarm, with message delivery, file transfer and (when
-//! asked) the grid on top.
+//! asked) the grid on top; and serving a home as its daemon, announced in
+//! `daemon.json` (see `daemon`) with live grid figures for other processes.
 
 use std::time::Duration;
 
 use futures::channel::mpsc;
 use zks_grid::swarm::SwarmClient;
 
+use crate::daemon::write_atomically;
 use crate::reach::{listen_on_port, loopback_only};
-use crate::{Node, NodeError};
+use crate::{DaemonInfo, Node, NodeError};
+
+/// How often a serving process refreshes `daemon.json`.
+const REFRESH: Duration = Duration::from_secs(5);
 
 /// How a home goes online.
 #[derive(Debug, Clone, Default)]
@@ -132,4 +137,63 @@ pub async fn listen_addresses(client: &SwarmClient) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Vec::new()
+}
+
+impl Node {
+    /// Brings the home online as its daemon (the `zks daemon` command and the
+    /// desktop app): messaging, files and the grid with the settings'
+    /// sources and seeding, announced in `daemon.json` with live grid
+    /// figures refreshed every 5 s for other processes (`zks status`).
+    pub async fn serve_home(
+        &self,
+        config: crate::OnlineConfig,
+    ) -> Result<(zks_grid::SwarmClient, DaemonInfo), NodeError> {
+        let client = self
+            .go_online(crate::OnlineConfig {
+                grid: true,
+                ..config
+            })
+            .await?;
+        let addresses = crate::listen_addresses(&client).await;
+        if addresses.is_empty() {
+            return Err(NodeError::Io("the network did not start listening".into()));
+        }
+        let info = DaemonInfo {
+            pid: std::process::id(),
+            peer_id: client.peer_id().to_string(),
+            addresses,
+        };
+        self.publish_daemon(&info)?;
+        let node = self.clone();
+        let swarm = client.clone();
+        let mut published = info.clone();
+        self.spawn_until_stopped(async move {
+            loop {
+                // Stop once the node stopped or another process took over.
+                if node
+                    .running_daemon()
+                    .is_none_or(|d| d.pid != std::process::id())
+                {
+                    return;
+                }
+                let Some(live) = node.live_grid().await else {
+                    return;
+                };
+                if write_atomically(&node.live_file(), &live).is_err() {
+                    return;
+                }
+                // Addresses change (a relay slot won or lost): pairing
+                // codes made from now on carry the new ones.
+                let addresses = crate::listen_addresses(&swarm).await;
+                if !addresses.is_empty() && addresses != published.addresses {
+                    published.addresses = addresses;
+                    if node.publish_daemon(&published).is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(REFRESH).await;
+            }
+        });
+        Ok((client, info))
+    }
 }
