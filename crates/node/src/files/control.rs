@@ -10,7 +10,7 @@ use zks_pad::file::{self as padfile, FileMessage};
 use zks_store::{TransferChange, TransferRecord, TransferState};
 
 use super::info::TransferInfo;
-use super::record::parse_id;
+use super::record::{live_contact_of, parse_id};
 use crate::content::{FileNotice, Outgoing};
 use crate::pads::wipe_range;
 use crate::{Node, NodeError, NodeEvent};
@@ -107,14 +107,7 @@ impl Node {
         state: TransferState,
         error: Option<&str>,
     ) -> Result<(), NodeError> {
-        let contact = self.with_store(|store| {
-            Ok(store
-                .contacts()?
-                .into_iter()
-                .find(|c| c.id == t.contact_id)
-                .ok_or_else(|| NodeError::BadInput("the transfer's contact is gone".into()))?
-                .name)
-        })?;
+        let contact = self.with_store(|store| Ok(live_contact_of(store, t)?.name))?;
         self.seal_inner(&contact, Mode::Grid, true, |_, _| {
             Ok(Outgoing {
                 plaintext: message.encode(),

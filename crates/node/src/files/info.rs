@@ -6,6 +6,7 @@ use std::sync::PoisonError;
 use serde::Serialize;
 use zks_store::{Store, TransferRecord, TransferState};
 
+use super::record::contact_of;
 use crate::{Node, NodeError};
 
 /// A transfer as the front ends show it.
@@ -43,10 +44,9 @@ pub struct TransferInfo {
 
 impl Node {
     pub(super) fn info_of(&self, store: &Store, t: &TransferRecord) -> TransferInfo {
-        let contact = store
-            .contacts()
+        let contact = contact_of(store, t)
             .ok()
-            .and_then(|cs| cs.into_iter().find(|c| c.id == t.contact_id))
+            .flatten()
             .map(|c| c.name)
             .unwrap_or_default();
         let sent = self

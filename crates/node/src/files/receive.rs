@@ -21,7 +21,7 @@ use zks_store::{TransferRecord, TransferState};
 
 use super::hash::RunningHash;
 use super::placement::{io_err, place_file, write_at};
-use super::record::{bit, offer_of, parse_id, set_bit, transfer_pad};
+use super::record::{bit, contact_of, live_contact_of, offer_of, parse_id, set_bit, transfer_pad};
 use super::{CHUNK_BUSY, CHUNK_CLOSED, CHUNK_OK, PROGRESS_EVERY};
 use crate::content::Outgoing;
 use crate::pads::read_range;
@@ -163,13 +163,7 @@ impl Node {
         mut t: TransferRecord,
     ) -> Result<(), NodeError> {
         let id = parse_id(&t.transfer_id)?;
-        let contact = self.with_store(|store| {
-            store
-                .contacts()?
-                .into_iter()
-                .find(|c| c.id == t.contact_id)
-                .ok_or_else(|| NodeError::BadInput("the transfer's contact is gone".into()))
-        })?;
+        let contact = self.with_store(|store| live_contact_of(store, &t))?;
         let peer: libp2p::PeerId = contact
             .peer_id
             .parse()
@@ -431,13 +425,7 @@ impl Node {
         closed.state = TransferState::Completed;
         self.close_transfer(&closed);
         // Tell the sender (queued: survives restarts).
-        let contact = self.with_store(|store| {
-            Ok(store
-                .contacts()?
-                .into_iter()
-                .find(|c| c.id == t.contact_id)
-                .map(|c| c.name))
-        })?;
+        let contact = self.with_store(|store| Ok(contact_of(store, t)?.map(|c| c.name)))?;
         if let Some(contact) = contact {
             self.seal_inner(&contact, Mode::Grid, true, |_, _| {
                 Ok(Outgoing {

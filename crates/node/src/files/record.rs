@@ -3,7 +3,7 @@
 
 use zeroize::Zeroizing;
 use zks_pad::file::{FileOffer, FileProtection, TransferId};
-use zks_store::{PadLedger, Store, TransferRecord};
+use zks_store::{ContactRecord, PadLedger, Store, TransferRecord};
 
 use crate::NodeError;
 
@@ -44,6 +44,23 @@ pub(super) fn offer_of(t: &TransferRecord) -> Option<FileOffer> {
         chunk_size: t.chunk_size,
         protection,
     })
+}
+
+/// The contact a transfer is with (`None` once that contact is gone).
+pub(super) fn contact_of(
+    store: &Store,
+    t: &TransferRecord,
+) -> Result<Option<ContactRecord>, NodeError> {
+    Ok(store.contacts()?.into_iter().find(|c| c.id == t.contact_id))
+}
+
+/// The contact a transfer is with, which must still be there.
+pub(super) fn live_contact_of(
+    store: &Store,
+    t: &TransferRecord,
+) -> Result<ContactRecord, NodeError> {
+    contact_of(store, t)?
+        .ok_or_else(|| NodeError::BadInput("the transfer's contact is gone".into()))
 }
 
 /// The pad a pad-mode transfer reserved its range in, while that pad is

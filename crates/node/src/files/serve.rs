@@ -12,7 +12,7 @@ use zks_pad::truepad;
 use zks_store::TransferState;
 
 use super::placement::read_at;
-use super::record::{bit, offer_of, set_bit, transfer_pad};
+use super::record::{bit, contact_of, offer_of, set_bit, transfer_pad};
 use super::{CHUNK_CHANGED, CHUNK_CLOSED, CHUNK_OK, CHUNK_UNKNOWN, PROGRESS_EVERY};
 use crate::pads::{read_range, role_of};
 use crate::{Node, NodeError, NodeEvent};
@@ -190,7 +190,7 @@ impl Node {
             let Some(t) = store.transfer(id)? else {
                 return Ok(None);
             };
-            let Some(contact) = store.contacts()?.into_iter().find(|c| c.id == t.contact_id) else {
+            let Some(contact) = contact_of(store, &t)? else {
                 return Ok(None);
             };
             if !t.outgoing || contact.peer_id != peer {
