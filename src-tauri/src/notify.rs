@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tauri::{AppHandle, Manager};
-use zks_node::{Node, NodeEvent, TransferInfo};
+use zks_node::{Node, NodeEvent, TransferInfo, TransferState};
 
 /// The environment variable that turns notifications off when set to `0`.
 pub(crate) const ENV: &str = "ZKS_NOTIFICATIONS";
@@ -92,20 +92,20 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
             let t = facts.transfer.as_ref();
             let contact = t.map_or("your contact", |t| t.contact.as_str());
             let outgoing = t.map(|t| t.outgoing);
-            match (state.as_str(), outgoing) {
-                ("completed", Some(true)) => Some(Notice::new(
+            match (state, outgoing) {
+                (TransferState::Completed, Some(true)) => Some(Notice::new(
                     format!("File delivered to {contact}"),
                     "It arrived complete and verified.",
                 )),
-                ("completed", Some(false)) => Some(Notice::new(
+                (TransferState::Completed, Some(false)) => Some(Notice::new(
                     format!("File from {contact} received"),
                     "It is complete and verified, in your downloads folder.",
                 )),
-                ("completed", None) => Some(Notice::new(
+                (TransferState::Completed, None) => Some(Notice::new(
                     "File transfer completed",
                     "Open ZKS Entropy Grid to see it.",
                 )),
-                ("failed", _) => Some(Notice::new(
+                (TransferState::Failed, _) => Some(Notice::new(
                     format!("File transfer with {contact} failed"),
                     "Open ZKS Entropy Grid to see why.",
                 )),
@@ -317,7 +317,7 @@ mod tests {
     use super::*;
     use zks_node::Protection;
 
-    fn transfer(outgoing: bool, state: &str) -> TransferInfo {
+    fn transfer(outgoing: bool, state: TransferState) -> TransferInfo {
         TransferInfo {
             id: "ab".repeat(16),
             contact: "Alice".into(),
@@ -326,7 +326,7 @@ mod tests {
             size: 2_500_000,
             blake3: "00".repeat(32),
             protection: Protection::PostQuantum,
-            state: state.into(),
+            state,
             error: Some("cannot write /home/me/Downloads/secret-plans.pdf".into()),
             bytes_done: 0,
             bytes_sent: 0,
@@ -395,48 +395,57 @@ mod tests {
 
     #[test]
     fn finished_transfers_are_announced_when_completed_or_failed() {
-        let finished = |state: &str| NodeEvent::TransferFinished {
+        let finished = |state: TransferState| NodeEvent::TransferFinished {
             transfer_id: "ab".repeat(16),
-            state: state.into(),
+            state,
             error: None,
         };
-        let with = |outgoing: bool, state: &str| Facts {
+        let with = |outgoing: bool, state: TransferState| Facts {
             transfer: Some(transfer(outgoing, state)),
             ..Facts::default()
         };
         assert_eq!(
             text(&notice_for(
-                &finished("completed"),
-                &with(false, "completed")
+                &finished(TransferState::Completed),
+                &with(false, TransferState::Completed)
             )),
             "File from Alice received | It is complete and verified, in your downloads folder."
         );
         assert_eq!(
             text(&notice_for(
-                &finished("completed"),
-                &with(true, "completed")
+                &finished(TransferState::Completed),
+                &with(true, TransferState::Completed)
             )),
             "File delivered to Alice | It arrived complete and verified."
         );
         assert_eq!(
-            text(&notice_for(&finished("failed"), &with(false, "failed"))),
+            text(&notice_for(
+                &finished(TransferState::Failed),
+                &with(false, TransferState::Failed)
+            )),
             "File transfer with Alice failed | Open ZKS Entropy Grid to see why."
         );
         // Without the transfer (gone from the list) it is still announced.
         assert_eq!(
-            text(&notice_for(&finished("completed"), &Facts::default())),
+            text(&notice_for(
+                &finished(TransferState::Completed),
+                &Facts::default()
+            )),
             "File transfer completed | Open ZKS Entropy Grid to see it."
         );
         assert_eq!(
-            text(&notice_for(&finished("failed"), &Facts::default())),
+            text(&notice_for(
+                &finished(TransferState::Failed),
+                &Facts::default()
+            )),
             "File transfer with your contact failed | Open ZKS Entropy Grid to see why."
         );
-        for state in ["declined", "cancelled"] {
+        for state in [TransferState::Declined, TransferState::Cancelled] {
             assert_eq!(notice_for(&finished(state), &with(true, state)), None);
         }
         // Neither the file's name nor its path (nor an error naming them) shows.
         for outgoing in [false, true] {
-            for state in ["completed", "failed"] {
+            for state in [TransferState::Completed, TransferState::Failed] {
                 let all = text(&notice_for(&finished(state), &with(outgoing, state)));
                 assert!(!all.contains("secret"), "{all}");
             }
@@ -532,7 +541,7 @@ mod tests {
         // A finished transfer the node does not know reads as no transfer.
         let finished = NodeEvent::TransferFinished {
             transfer_id: "00".repeat(16),
-            state: "failed".into(),
+            state: TransferState::Failed,
             error: None,
         };
         assert_eq!(notifier.facts(&finished).transfer, None);

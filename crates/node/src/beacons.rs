@@ -12,6 +12,7 @@ use zks_beacon::{
 use zks_pad::{RoundBinding, RoundSource};
 use zks_store::{Store, StoredBeacon};
 
+use crate::clock::now_secs;
 use crate::{Node, NodeError};
 
 /// How far ahead of our clock a peer's round may be (clock skew allowance).
@@ -41,12 +42,6 @@ pub struct BeaconImport {
     pub added: usize,
     /// The newest verified round now known.
     pub latest_round: Option<u64>,
-}
-
-pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Every chain this node knows: the built-ins and those remembered in the store.

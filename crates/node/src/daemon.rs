@@ -21,15 +21,12 @@ pub struct DaemonInfo {
     pub addresses: Vec<String>,
 }
 
-/// How often a serving process refreshes `daemon.json`.
-const REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
-
 impl Node {
     fn daemon_file(&self) -> PathBuf {
         self.data_dir().path().join("daemon.json")
     }
 
-    fn live_file(&self) -> PathBuf {
+    pub(crate) fn live_file(&self) -> PathBuf {
         self.data_dir().path().join("live.json")
     }
 
@@ -39,67 +36,10 @@ impl Node {
     }
 
     /// What the home's running daemon (or app) last reported of its grid.
-    pub fn running_grid(&self) -> Option<crate::LiveGrid> {
+    pub fn running_grid(&self) -> Option<crate::status::LiveGrid> {
         self.running_daemon()?;
         let text = std::fs::read_to_string(self.live_file()).ok()?;
         serde_json::from_str(&text).ok()
-    }
-
-    /// Brings the home online as its daemon (the `zks daemon` command and the
-    /// desktop app): messaging, files and the grid with the settings'
-    /// sources and seeding, announced in `daemon.json` with live grid
-    /// figures refreshed every 5 s for other processes (`zks status`).
-    pub async fn serve_home(
-        &self,
-        config: crate::OnlineConfig,
-    ) -> Result<(zks_grid::SwarmClient, DaemonInfo), NodeError> {
-        let client = self
-            .go_online(crate::OnlineConfig {
-                grid: true,
-                ..config
-            })
-            .await?;
-        let addresses = crate::listen_addresses(&client).await;
-        if addresses.is_empty() {
-            return Err(NodeError::Io("the network did not start listening".into()));
-        }
-        let info = DaemonInfo {
-            pid: std::process::id(),
-            peer_id: client.peer_id().to_string(),
-            addresses,
-        };
-        self.publish_daemon(&info)?;
-        let node = self.clone();
-        let swarm = client.clone();
-        let mut published = info.clone();
-        self.spawn_until_stopped(async move {
-            loop {
-                // Stop once the node stopped or another process took over.
-                if node
-                    .running_daemon()
-                    .is_none_or(|d| d.pid != std::process::id())
-                {
-                    return;
-                }
-                let Some(live) = node.live_grid().await else {
-                    return;
-                };
-                if write_atomically(&node.live_file(), &live).is_err() {
-                    return;
-                }
-                // Addresses change (a relay slot won or lost): pairing
-                // codes made from now on carry the new ones.
-                let addresses = crate::listen_addresses(&swarm).await;
-                if !addresses.is_empty() && addresses != published.addresses {
-                    published.addresses = addresses;
-                    if node.publish_daemon(&published).is_err() {
-                        return;
-                    }
-                }
-                tokio::time::sleep(REFRESH).await;
-            }
-        });
-        Ok((client, info))
     }
 
     /// Withdraws the announcement (on a clean exit).
@@ -125,7 +65,10 @@ impl Node {
 
 /// Writes `value` as JSON to a temporary file, then renames it over `path`,
 /// so readers never see half a file.
-fn write_atomically<T: Serialize>(path: &std::path::Path, value: &T) -> Result<(), NodeError> {
+pub(crate) fn write_atomically<T: Serialize>(
+    path: &std::path::Path,
+    value: &T,
+) -> Result<(), NodeError> {
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(value).map_err(|e| NodeError::Io(e.to_string()))?;
     std::fs::write(&tmp, text)

@@ -44,9 +44,18 @@ pub enum NodeError {
     /// Beacons or chain information are unusable.
     #[error("{0}")]
     Beacon(String),
-    /// Input that is none of the things the operation accepts.
+    /// Input that is none of the things the operation accepts (the user's
+    /// or a peer's; for stored data that fails its checks see `Corrupt`).
     #[error("{0}")]
     BadInput(String),
+    /// Data this home stored earlier fails its checks (a damaged or
+    /// hand-edited home, or a bug): nothing the person just typed is wrong.
+    #[error("{0}")]
+    Corrupt(String),
+    /// The beacon grid failed: its cache, the swarm, a drand HTTP source, an
+    /// IPFS gateway or the fetch cascade. The grid's own error is the source.
+    #[error("{0}")]
+    Grid(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
@@ -71,6 +80,11 @@ pub enum NodeError {
 }
 
 impl NodeError {
+    /// Wraps an error of the beacon grid (kept as the source).
+    pub(crate) fn grid(e: impl std::error::Error + Send + Sync + 'static) -> NodeError {
+        NodeError::Grid(Box::new(e))
+    }
+
     /// A stable machine-readable code for front ends (`{code, message}`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -87,6 +101,8 @@ impl NodeError {
             NodeError::NoBeacon(_) => "no_beacon",
             NodeError::Beacon(_) => "bad_beacons",
             NodeError::BadInput(_) => "bad_input",
+            NodeError::Corrupt(_) => "corrupt",
+            NodeError::Grid(_) => "grid",
             NodeError::Io(_) => "io",
             NodeError::Locked(_) => "locked",
             NodeError::WrongPassphrase => "wrong_passphrase",
@@ -94,5 +110,28 @@ impl NodeError {
             NodeError::Busy(_) => "busy",
             NodeError::KeyReuse(_) => "key_reuse",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_and_grid_errors_have_their_own_codes_and_keep_the_source() {
+        let corrupt = NodeError::Corrupt("the stored session is damaged".into());
+        assert_eq!(corrupt.code(), "corrupt");
+        assert_eq!(corrupt.to_string(), "the stored session is damaged");
+
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 10 s");
+        let grid = NodeError::grid(io);
+        assert_eq!(grid.code(), "grid");
+        assert_eq!(grid.to_string(), "no answer in 10 s");
+        let source = std::error::Error::source(&grid).expect("the grid error is the source");
+        assert_eq!(source.to_string(), "no answer in 10 s");
+
+        // The codes of the older kinds stay as they were.
+        assert_eq!(NodeError::BadInput(String::new()).code(), "bad_input");
+        assert_eq!(NodeError::Io(String::new()).code(), "io");
     }
 }

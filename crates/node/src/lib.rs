@@ -8,43 +8,48 @@
 
 mod backup;
 mod beacons;
+mod clock;
+mod content;
 mod daemon;
+mod delivery;
 mod error;
 mod files;
-mod grid;
 mod home;
 mod logging;
-mod messages;
-mod messaging;
+mod network;
 mod node;
+mod online;
 mod pads;
 mod pairing;
+mod reach;
+mod sealing;
 mod settings;
 mod status;
 mod vault;
 
 pub use backup::RestoreReport;
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
+pub use content::safe_file_name;
 pub use daemon::DaemonInfo;
+pub use delivery::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};
 pub use error::NodeError;
-pub use files::{TransferInfo, safe_file_name};
-pub use grid::{GridSources, LiveGrid, SeedPlan, SeedStatus, Seeder};
+pub use files::TransferInfo;
 pub use home::DataDir;
 pub use logging::init_logging;
-pub use messages::{OpenedMessage, Protection, Sealed};
-pub use messaging::{
-    ACK_BUSY, ACK_DUPLICATE, ACK_OK, OnlineConfig, QueuedMessage, listen_addresses,
-};
+pub use network::{GridSources, SeedPlan, Seeder};
 pub use node::{Node, NodeConfig, NodeEvent};
+pub use online::{OnlineConfig, listen_addresses};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
+pub use sealing::{OpenedMessage, Protection, Sealed};
 pub use settings::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
-pub use status::{ChainCoverage, DatabaseStatus, GridStatus, NodeStatus};
+pub use status::{ChainCoverage, DatabaseStatus, GridStatus, LiveGrid, NodeStatus, SeedStatus};
 pub use vault::{
     KEY_FILE, KeyChange, KeyProtection, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV, Unlock, VaultState,
     WEAK_KDF_ENV, keyring_available, vault_state,
 };
 pub use zks_pad::Mode;
+pub use zks_store::TransferState;
 
 /// Version of this build of the ZKS Entropy Grid.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

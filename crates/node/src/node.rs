@@ -80,7 +80,7 @@ pub enum NodeEvent {
         /// The transfer (hex).
         transfer_id: String,
         /// How it ended.
-        state: String,
+        state: zks_store::TransferState,
         /// Why, when it failed or was cancelled.
         error: Option<String>,
     },
@@ -113,7 +113,7 @@ pub(crate) struct Inner {
     /// File transfers in progress.
     pub(crate) transfers: crate::files::Transfers,
     /// The grid while online (swarm, cascade, seeder).
-    pub(crate) grid: Mutex<Option<crate::grid::GridRuntime>>,
+    pub(crate) grid: Mutex<Option<crate::network::GridRuntime>>,
 }
 
 impl Node {
@@ -186,15 +186,12 @@ impl Node {
     /// files, so it is right even while another process seeds this home).
     pub fn grid_status(&self) -> Result<GridStatus, NodeError> {
         let cache_dir = self.cache_dir();
-        let cache = zks_grid::BeaconCache::open(&cache_dir, u64::MAX)
-            .map_err(|e| NodeError::Io(e.to_string()))?;
+        let cache = zks_grid::BeaconCache::open(&cache_dir, u64::MAX).map_err(NodeError::grid)?;
         let chains = self.with_store(crate::beacons::known_chains)?;
-        let now = crate::beacons::now_secs();
+        let now = crate::clock::now_secs();
         let mut out = Vec::new();
         for chain in chains {
-            let coverage = cache
-                .coverage(&chain)
-                .map_err(|e| NodeError::Io(e.to_string()))?;
+            let coverage = cache.coverage(&chain).map_err(NodeError::grid)?;
             out.push(ChainCoverage {
                 name: chain.name.clone(),
                 hash: chain.hash.to_hex(),

@@ -413,7 +413,7 @@ impl Node {
                     used: 0,
                     received: Vec::new(),
                     file: target.display().to_string(),
-                    imported_at: crate::beacons::now_secs() as i64,
+                    imported_at: crate::clock::now_secs() as i64,
                     retired_at: None,
                 };
                 let retired = store.install_pad(&ledger).inspect_err(|_| {

@@ -7,7 +7,7 @@ use zks_pad::{
 };
 use zks_store::{ContactRecord, NewContact, Store};
 
-use crate::beacons::now_secs;
+use crate::clock::now_secs;
 use crate::{Node, NodeError};
 
 /// How long after its expiry an invite's reply is still accepted, so that a
@@ -94,9 +94,8 @@ impl Node {
         let seed: [u8; 32] = seed
             .as_slice()
             .try_into()
-            .map_err(|_| NodeError::BadInput("the stored identity is damaged".into()))?;
-        let identity =
-            Identity::from_seed(&seed).map_err(|e| NodeError::BadInput(e.to_string()))?;
+            .map_err(|_| NodeError::Corrupt("the stored identity is damaged".into()))?;
+        let identity = Identity::from_seed(&seed).map_err(|e| NodeError::Corrupt(e.to_string()))?;
         Ok((identity, name))
     }
 

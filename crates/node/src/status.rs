@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use zks_grid::SourceStats;
 
 /// Everything `zks status` and the desktop status bar show.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -19,7 +22,7 @@ pub struct NodeStatus {
     pub grid: GridStatus,
     /// What the home's running daemon (or app) reports of its grid: peers,
     /// seeding, per-source counters (`None` when none runs).
-    pub live: Option<crate::LiveGrid>,
+    pub live: Option<LiveGrid>,
 }
 
 /// The beacon cache part of [`NodeStatus`].
@@ -59,4 +62,30 @@ pub struct DatabaseStatus {
     pub sqlite_version: String,
     /// How the home key that encrypts the database is kept.
     pub key_protection: crate::KeyProtection,
+}
+
+/// What an online node's grid is doing, for `zks status` and the app.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LiveGrid {
+    /// Connected peers.
+    pub peers: usize,
+    /// Seeding.
+    pub seeding: SeedStatus,
+    /// Counters per source (`cache`, `swarm`, `gateway`, `drand`).
+    pub sources: BTreeMap<String, SourceStats>,
+    /// Unix time of this report.
+    pub at: u64,
+}
+
+/// How seeding is going.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeedStatus {
+    /// Whether seeding is on.
+    pub enabled: bool,
+    /// Passes made since the node started.
+    pub passes: u64,
+    /// Unix time of the last pass.
+    pub last_pass_at: Option<u64>,
+    /// What went wrong in the last pass, if anything.
+    pub last_error: Option<String>,
 }

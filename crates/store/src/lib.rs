@@ -32,7 +32,9 @@ pub use error::StoreError;
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};
 pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
-pub use transfers::{NewTransfer, TransferChange, TransferRecord};
+pub use transfers::{
+    NewTransfer, TransferChange, TransferRecord, TransferState, UnknownTransferState,
+};
 
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -3,10 +3,137 @@
 //! skips). A transfer row is created in the same transaction as the message
 //! that carries or brought its offer, so an offer is never half-recorded.
 
-use rusqlite::{OptionalExtension, Row, params};
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{OptionalExtension, Row, ToSql, params};
+use serde::{Deserialize, Serialize};
 
 use crate::peers::now;
 use crate::{Result, Store, StoreError};
+
+/// Where a file transfer stands. Stored in the `transfers.state` column and
+/// shown to front ends as the same lowercase names (`offered`, `accepted`,
+/// `transferring`, `paused`, `completed`, `declined`, `cancelled`,
+/// `failed`); [`TransferState::as_str`] and [`FromStr`] are the one mapping
+/// between the two.
+///
+/// A transfer starts `offered` (or `accepted` when files are auto-accepted)
+/// and only moves forward, except that a receiver may pause and resume:
+/// `offered → accepted → transferring ⇄ paused → completed`, or at any open
+/// step to `declined`, `cancelled` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferState {
+    /// Offered, not yet accepted by the receiver.
+    Offered,
+    /// Accepted; the receiver has not started pulling yet.
+    Accepted,
+    /// Chunks are being pulled (or served).
+    Transferring,
+    /// The receiver paused; accepting it again resumes.
+    Paused,
+    /// The whole file arrived and matched its hash.
+    Completed,
+    /// The receiver declined the offer.
+    Declined,
+    /// One side cancelled.
+    Cancelled,
+    /// It failed (see the transfer's error).
+    Failed,
+}
+
+impl TransferState {
+    /// Every state, in the order a transfer moves through them.
+    pub const ALL: [TransferState; 8] = [
+        TransferState::Offered,
+        TransferState::Accepted,
+        TransferState::Transferring,
+        TransferState::Paused,
+        TransferState::Completed,
+        TransferState::Declined,
+        TransferState::Cancelled,
+        TransferState::Failed,
+    ];
+
+    /// The name stored in the database and shown to front ends.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransferState::Offered => "offered",
+            TransferState::Accepted => "accepted",
+            TransferState::Transferring => "transferring",
+            TransferState::Paused => "paused",
+            TransferState::Completed => "completed",
+            TransferState::Declined => "declined",
+            TransferState::Cancelled => "cancelled",
+            TransferState::Failed => "failed",
+        }
+    }
+
+    /// Whether the transfer can still move (not completed, declined,
+    /// cancelled or failed).
+    pub const fn is_open(self) -> bool {
+        matches!(
+            self,
+            TransferState::Offered
+                | TransferState::Accepted
+                | TransferState::Transferring
+                | TransferState::Paused
+        )
+    }
+}
+
+impl fmt::Display for TransferState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A transfer state name that is none of [`TransferState`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a transfer state")]
+pub struct UnknownTransferState(pub String);
+
+impl FromStr for TransferState {
+    type Err = UnknownTransferState;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        TransferState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownTransferState(s.to_owned()))
+    }
+}
+
+/// Compares with a state's name (`state == "completed"`), for callers and
+/// tests that hold the text form.
+impl PartialEq<str> for TransferState {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for TransferState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl ToSql for TransferState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for TransferState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value
+            .as_str()?
+            .parse()
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
 
 /// A transfer to create with its offer message.
 #[derive(Debug, Clone)]
@@ -36,7 +163,7 @@ pub struct NewTransfer {
     /// Sender: BLAKE3 of each chunk, to notice a file changed on disk.
     pub chunk_hashes: Option<Vec<u8>>,
     /// Initial state (`offered`, or `accepted` when files are auto-accepted).
-    pub state: String,
+    pub state: TransferState,
 }
 
 /// A change to a transfer made together with a message.
@@ -49,7 +176,7 @@ pub enum TransferChange {
         /// The transfer.
         transfer_id: Vec<u8>,
         /// The new state.
-        state: String,
+        state: TransferState,
         /// Why, for `failed` and `cancelled`.
         error: Option<String>,
     },
@@ -96,9 +223,8 @@ pub struct TransferRecord {
     pub bytes_done: u64,
     /// Sender: bytes served in total, chunks served again included.
     pub bytes_sent: u64,
-    /// `offered`, `accepted`, `transferring`, `paused`, `completed`,
-    /// `declined`, `cancelled` or `failed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: TransferState,
     /// Why it failed or was cancelled.
     pub error: Option<String>,
     /// Unix time of the offer.
@@ -111,10 +237,7 @@ impl TransferRecord {
     /// Whether the transfer can still move (not completed, declined,
     /// cancelled or failed).
     pub fn is_open(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            "offered" | "accepted" | "transferring" | "paused"
-        )
+        self.state.is_open()
     }
 }
 
@@ -252,7 +375,7 @@ impl Store {
     pub fn set_transfer_state(
         &mut self,
         transfer_id: &[u8],
-        state: &str,
+        state: TransferState,
         error: Option<&str>,
     ) -> Result<bool> {
         self.write(|tx| {
@@ -266,7 +389,12 @@ impl Store {
     }
 
     /// Records a receiving transfer's partial file and moves it to `state`.
-    pub fn set_transfer_path(&mut self, transfer_id: &[u8], path: &str, state: &str) -> Result<()> {
+    pub fn set_transfer_path(
+        &mut self,
+        transfer_id: &[u8],
+        path: &str,
+        state: TransferState,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE transfers SET path = ?1, state = ?2, error = NULL, updated_at = ?3
@@ -315,7 +443,7 @@ impl Store {
     }
 
     /// A transfer's state alone (cheap; checked on every chunk served).
-    pub fn transfer_state(&self, transfer_id: &[u8]) -> Result<Option<String>> {
+    pub fn transfer_state(&self, transfer_id: &[u8]) -> Result<Option<TransferState>> {
         Ok(self
             .conn
             .query_row(
@@ -365,7 +493,7 @@ mod tests {
             pad_id: None,
             path: String::new(),
             chunk_hashes: None,
-            state: "offered".into(),
+            state: TransferState::Offered,
         }
     }
 
@@ -406,7 +534,7 @@ mod tests {
             .record_message(contact, None, None, &offer(new_transfer(1)))
             .unwrap();
         let t = store.transfer(&[1; 16]).unwrap().unwrap();
-        assert_eq!((t.state.as_str(), t.done.len()), ("offered", 1));
+        assert_eq!((t.state, t.done.len()), (TransferState::Offered, 1));
         assert!(t.message_id.is_some());
         // The same offer again: refused, and no second message either.
         assert!(
@@ -419,19 +547,19 @@ mod tests {
         store.set_transfer_progress(&[1; 16], &[0b101], 2).unwrap();
         assert!(
             store
-                .set_transfer_state(&[1; 16], "cancelled", Some("by bob"))
+                .set_transfer_state(&[1; 16], TransferState::Cancelled, Some("by bob"))
                 .unwrap()
         );
         // A closed transfer stays closed.
         assert!(
             !store
-                .set_transfer_state(&[1; 16], "transferring", None)
+                .set_transfer_state(&[1; 16], TransferState::Transferring, None)
                 .unwrap()
         );
         let t = store.transfer(&[1; 16]).unwrap().unwrap();
         assert_eq!(
-            (t.state.as_str(), t.done.as_slice(), t.bytes_done),
-            ("cancelled", &[0b101u8][..], 2)
+            (t.state, t.done.as_slice(), t.bytes_done),
+            (TransferState::Cancelled, &[0b101u8][..], 2)
         );
         assert!(!t.is_open());
         assert_eq!(store.transfers().unwrap().len(), 1);
@@ -440,10 +568,57 @@ mod tests {
             .record_message(contact, None, None, &offer(new_transfer(2)))
             .unwrap();
         store
-            .set_transfer_state(&[2; 16], "accepted", None)
+            .set_transfer_state(&[2; 16], TransferState::Accepted, None)
             .unwrap();
         let moving = store.receiving_transfers().unwrap();
         assert_eq!(moving.len(), 1);
         assert_eq!(moving[0].transfer_id, vec![2; 16]);
+    }
+
+    #[test]
+    fn transfer_states_keep_their_names_in_the_database_and_in_json() {
+        let names = [
+            "offered",
+            "accepted",
+            "transferring",
+            "paused",
+            "completed",
+            "declined",
+            "cancelled",
+            "failed",
+        ];
+        assert_eq!(TransferState::ALL.map(TransferState::as_str), names);
+        for state in TransferState::ALL {
+            assert_eq!(state.as_str().parse::<TransferState>(), Ok(state));
+            assert_eq!(state.to_string(), state.as_str());
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(serde_json::from_str::<TransferState>(&json).unwrap(), state);
+        }
+        assert!("Offered".parse::<TransferState>().is_err());
+        assert!("complete".parse::<TransferState>().is_err());
+
+        // Every state passes the table's CHECK and reads back as itself.
+        let (_dir, mut store, contact) = store_with_contact();
+        for (i, state) in TransferState::ALL.into_iter().enumerate() {
+            let id = 10 + i as u8;
+            let t = NewTransfer {
+                state,
+                ..new_transfer(id)
+            };
+            store
+                .record_message(contact, None, None, &offer(t))
+                .unwrap();
+            assert_eq!(store.transfer_state(&[id; 16]).unwrap(), Some(state));
+            let text: String = store
+                .conn
+                .query_row(
+                    "SELECT state FROM transfers WHERE transfer_id = ?1",
+                    [vec![id; 16]],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(text, state.as_str());
+        }
     }
 }

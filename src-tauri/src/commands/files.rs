@@ -205,7 +205,7 @@ fn same_path(a: &Path, b: &Path) -> bool {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use zks_node::{OnlineConfig, listen_addresses};
+    use zks_node::{OnlineConfig, TransferState, listen_addresses};
 
     use crate::commands::test_support::{QUICKNET, TestNode};
 
@@ -253,7 +253,7 @@ mod tests {
     }
 
     /// Waits (up to 60 s) until `n` lists transfer `id` in `state`.
-    async fn wait_state(n: &TestNode, id: &str, state: &str) -> Transfer {
+    async fn wait_state(n: &TestNode, id: &str, state: TransferState) -> Transfer {
         for _ in 0..600 {
             if let Some(t) = list(&n.app).unwrap().into_iter().find(|t| t.info.id == id)
                 && t.info.state == state
@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(t.contact, "Bob");
         assert_eq!(t.name, "notes.txt");
         assert_eq!(t.size, 3000);
-        assert_eq!(t.state, "offered");
+        assert_eq!(t.state, TransferState::Offered);
         assert_eq!(t.bytes_done, 0);
         assert_eq!(sent.protection_label, "Post-quantum encrypted");
         assert_eq!(
@@ -318,10 +318,11 @@ mod tests {
             assert!(json.get(key).is_some(), "{key}");
         }
         assert_eq!(json["protection"], "post_quantum");
+        assert_eq!(json["state"], "offered");
 
         // Cancelling the offer tells Bob (queued) and ends it here.
         let cancelled = cancel(&alice.app, &t.id).unwrap();
-        assert_eq!(cancelled.info.state, "cancelled");
+        assert_eq!(cancelled.info.state, TransferState::Cancelled);
         assert_eq!(cancelled.info.error.as_deref(), Some("cancelled by you"));
         // Only an open transfer can be cancelled.
         assert_eq!(cancel(&alice.app, &t.id).unwrap_err().code, "bad_input");
@@ -474,7 +475,7 @@ mod tests {
         let id = sent.info.id.clone();
 
         // Bob sees the offer, from Alice, not yet moving.
-        let offer = wait_state(&bob, &id, "offered").await;
+        let offer = wait_state(&bob, &id, TransferState::Offered).await;
         assert!(!offer.info.outgoing);
         assert_eq!(offer.info.contact, "Alice");
         assert_eq!(offer.info.name, "photo.jpg");
@@ -487,10 +488,10 @@ mod tests {
         let accepted = accept(&bob.app, &id).unwrap();
         // The receiver may already have started by the time the answer is read.
         assert!(
-            ["accepted", "transferring"].contains(&accepted.info.state.as_str()),
+            [TransferState::Accepted, TransferState::Transferring].contains(&accepted.info.state),
             "{accepted:?}"
         );
-        let done = wait_state(&bob, &id, "completed").await;
+        let done = wait_state(&bob, &id, TransferState::Completed).await;
         let placed = PathBuf::from(done.info.path.as_deref().unwrap());
         assert_eq!(placed.parent().unwrap(), bob.node().downloads_dir());
         assert_eq!(
@@ -503,7 +504,7 @@ mod tests {
             folder_to_open(&bob.app, placed.to_str().unwrap()).unwrap(),
             bob.node().downloads_dir()
         );
-        wait_state(&alice, &id, "completed").await;
+        wait_state(&alice, &id, TransferState::Completed).await;
 
         // The window heard the offer, progress and the end.
         let mut kinds = Vec::new();
@@ -520,15 +521,15 @@ mod tests {
         let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false)
             .await
             .unwrap();
-        wait_state(&bob, &sent.info.id, "offered").await;
+        wait_state(&bob, &sent.info.id, TransferState::Offered).await;
         let declined = decline(&bob.app, &sent.info.id).unwrap();
-        assert_eq!(declined.info.state, "declined");
+        assert_eq!(declined.info.state, TransferState::Declined);
         // Declined is final.
         assert_eq!(
             accept(&bob.app, &sent.info.id).unwrap_err().code,
             "bad_input"
         );
-        wait_state(&alice, &sent.info.id, "declined").await;
+        wait_state(&alice, &sent.info.id, TransferState::Declined).await;
 
         for n in [&alice, &bob] {
             n.node().stop().await;

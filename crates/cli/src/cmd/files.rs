@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use zks_node::{Mode, Node, OnlineConfig, TransferInfo};
+use zks_node::{Mode, Node, OnlineConfig, TransferInfo, TransferState};
 
 use crate::output;
 
@@ -107,7 +107,7 @@ fn print_transfer(t: &TransferInfo, json: bool) -> anyhow::Result<()> {
         println!("  {e}");
     }
     if let Some(p) = &t.path
-        && (t.state == "completed" || t.outgoing)
+        && (t.state == TransferState::Completed || t.outgoing)
     {
         println!("  {p}");
     }
@@ -143,7 +143,10 @@ async fn follow(
     let mut first_bytes = None;
     loop {
         let t = node.transfer(id)?;
-        if !matches!(t.state.as_str(), "offered" | "accepted" | "transferring") {
+        if !matches!(
+            t.state,
+            TransferState::Offered | TransferState::Accepted | TransferState::Transferring
+        ) {
             if show {
                 eprintln!();
             }
@@ -152,7 +155,7 @@ async fn follow(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(t);
         }
-        if show && t.state == "transferring" {
+        if show && t.state == TransferState::Transferring {
             let base = *first_bytes.get_or_insert(t.bytes_done);
             let secs = started.elapsed().as_secs_f64().max(0.001);
             let rate = (t.bytes_done.saturating_sub(base)) as f64 / secs;
@@ -172,8 +175,10 @@ async fn follow(
 }
 
 fn exit_for(t: &TransferInfo) -> ExitCode {
-    match t.state.as_str() {
-        "failed" | "cancelled" | "declined" => ExitCode::from(1),
+    match t.state {
+        TransferState::Failed | TransferState::Cancelled | TransferState::Declined => {
+            ExitCode::from(1)
+        }
         _ => ExitCode::SUCCESS,
     }
 }

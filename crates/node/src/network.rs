@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use zks_beacon::{ChainHash, ChainInfo};
-use zks_grid::{
-    BeaconCache, DrandHttp, FetchCascade, IpfsGateway, SourceStats, SwarmClient, SwarmConfig,
-};
+use zks_grid::{BeaconCache, DrandHttp, FetchCascade, IpfsGateway, SwarmClient, SwarmConfig};
 
-use crate::beacons::now_secs;
+use crate::clock::now_secs;
+use crate::reach::{default_listen, loopback_only};
+use crate::status::{LiveGrid, SeedStatus};
 use crate::{Node, NodeError};
 
 /// Per-request timeout of HTTP sources (drand API, gateways).
@@ -49,10 +48,6 @@ pub struct GridSources {
     pub chunk_index: Option<String>,
 }
 
-fn grid_err(e: impl std::fmt::Display) -> NodeError {
-    NodeError::Io(e.to_string())
-}
-
 impl Node {
     /// The cascade over this home's cache with `sources`: over `swarm` when
     /// given (the node is online), else over a swarm of its own when peers,
@@ -64,12 +59,13 @@ impl Node {
         swarm: Option<SwarmClient>,
     ) -> Result<FetchCascade, NodeError> {
         let cache = Arc::new(
-            BeaconCache::open(&self.cache_dir(), sources.cache_budget.max(1)).map_err(grid_err)?,
+            BeaconCache::open(&self.cache_dir(), sources.cache_budget.max(1))
+                .map_err(NodeError::grid)?,
         );
         let http = if sources.drand_urls.is_empty() {
             None
         } else {
-            Some(DrandHttp::new(&sources.drand_urls, HTTP_TIMEOUT).map_err(grid_err)?)
+            Some(DrandHttp::new(&sources.drand_urls, HTTP_TIMEOUT).map_err(NodeError::grid)?)
         };
         let cascade = FetchCascade::new(cache.clone(), http);
         if let Some(swarm) = swarm {
@@ -86,17 +82,17 @@ impl Node {
             },
             bootstrap: sources.bootstrap.clone(),
             chains: chains.to_vec(),
-            mdns: sources.mdns && !crate::messaging::loopback_only(),
+            mdns: sources.mdns && !loopback_only(),
             serve_rounds_per_sec: sources.serve_rate,
             ..SwarmConfig::new(self.libp2p_keypair()?)
         };
         let client = zks_grid::swarm::start(config, cache)
             .await
-            .map_err(grid_err)?;
+            .map_err(NodeError::grid)?;
         if !sources.bootstrap.is_empty() {
             // Give the first connections a moment before asking for providers.
             for _ in 0..40 {
-                if !client.peers().await.map_err(grid_err)?.is_empty() {
+                if !client.peers().await.map_err(NodeError::grid)?.is_empty() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -135,7 +131,10 @@ impl Node {
         })?;
         self.add_chain(&info.to_info_json())?;
         if let Some(swarm) = cascade.swarm() {
-            swarm.add_chain(info.clone()).await.map_err(grid_err)?;
+            swarm
+                .add_chain(info.clone())
+                .await
+                .map_err(NodeError::grid)?;
         }
         Ok(info)
     }
@@ -150,7 +149,7 @@ impl Node {
         if sources.gateways.is_empty() {
             return Ok(cascade);
         }
-        let gateway = IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT).map_err(grid_err)?;
+        let gateway = IpfsGateway::new(&sources.gateways, HTTP_TIMEOUT).map_err(NodeError::grid)?;
         let indexes = gateway
             .load_index(sources.chunk_index.as_deref(), chain)
             .await
@@ -181,7 +180,7 @@ impl Node {
         let s = self.settings()?;
         // Under ZKS_LOOPBACK_ONLY (tests) only sources on this machine.
         let allowed = |url: &String| {
-            !crate::messaging::loopback_only()
+            !loopback_only()
                 || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
                     .iter()
                     .any(|p| url.starts_with(p))
@@ -199,28 +198,6 @@ impl Node {
     }
 }
 
-/// Listen on every interface, TCP and QUIC, any port.
-pub(crate) fn default_listen() -> Vec<libp2p::Multiaddr> {
-    listen_on_port(0)
-}
-
-/// Listen on every interface on `port`, TCP and QUIC (0: any port); only
-/// on 127.0.0.1 under `ZKS_LOOPBACK_ONLY=1` (tests).
-pub(crate) fn listen_on_port(port: u16) -> Vec<libp2p::Multiaddr> {
-    let ip = if crate::messaging::loopback_only() {
-        "127.0.0.1"
-    } else {
-        "0.0.0.0"
-    };
-    [
-        format!("/ip4/{ip}/tcp/{port}"),
-        format!("/ip4/{ip}/udp/{port}/quic-v1"),
-    ]
-    .iter()
-    .filter_map(|a| a.parse().ok())
-    .collect()
-}
-
 /// What seeding keeps.
 #[derive(Debug, Clone)]
 pub struct SeedPlan {
@@ -228,19 +205,6 @@ pub struct SeedPlan {
     pub chains: Vec<ChainInfo>,
     /// Rounds of the first chain kept in full (pinned in the cache).
     pub pin: Option<RangeInclusive<u64>>,
-}
-
-/// How seeding is going.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SeedStatus {
-    /// Whether seeding is on.
-    pub enabled: bool,
-    /// Passes made since the node started.
-    pub passes: u64,
-    /// Unix time of the last pass.
-    pub last_pass_at: Option<u64>,
-    /// What went wrong in the last pass, if anything.
-    pub last_error: Option<String>,
 }
 
 /// A running seeder; stops when dropped.
@@ -388,19 +352,6 @@ pub(crate) struct GridRuntime {
     pub seeder: Seeder,
 }
 
-/// What an online node's grid is doing, for `zks status` and the app.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LiveGrid {
-    /// Connected peers.
-    pub peers: usize,
-    /// Seeding.
-    pub seeding: SeedStatus,
-    /// Counters per source (`cache`, `swarm`, `gateway`, `drand`).
-    pub sources: BTreeMap<String, SourceStats>,
-    /// Unix time of this report.
-    pub at: u64,
-}
-
 impl Node {
     /// Starts the grid runtime over an online swarm: a cascade with the
     /// settings' sources and a seeder for the settings' chains (on when the
@@ -477,7 +428,7 @@ impl Node {
         let beacon = cascade
             .get(&chain, round, now)
             .await
-            .map_err(grid_err)?
+            .map_err(NodeError::grid)?
             .ok_or_else(|| {
                 NodeError::NoBeacon(format!("round {round} of {} is not available", chain.name))
             })?;

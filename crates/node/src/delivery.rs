@@ -21,9 +21,9 @@ use zks_grid::swarm::{InboundMessage, PeerProtocol, SwarmClient};
 use zks_pad::invite::code_kind;
 use zks_pad::{Mode, OpenError, PadError};
 
-use crate::beacons::now_secs;
-use crate::messages::Outgoing;
-use crate::{Node, NodeError, NodeEvent, Protection};
+use crate::clock::now_secs;
+use crate::content::Outgoing;
+use crate::{Node, NodeError, NodeEvent, OpenedMessage, Protection};
 
 /// The acknowledgement of a stored message.
 pub const ACK_OK: &[u8] = b"ok";
@@ -61,6 +61,22 @@ fn acknowledgement(result: &Result<crate::OpenedMessage, NodeError>) -> Vec<u8> 
 }
 
 impl Node {
+    /// Opens an envelope from one of our contacts and records the message.
+    pub fn open(&self, bytes: &[u8]) -> Result<OpenedMessage, NodeError> {
+        self.open_envelope(bytes, None)
+    }
+
+    /// Opens and records an envelope (from `peer`, when it came over the
+    /// network; see [`Node::open_from`]), then lets file transfer act on a
+    /// file-transfer message (start a receiver, close a transfer).
+    fn open_envelope(&self, bytes: &[u8], peer: Option<&str>) -> Result<OpenedMessage, NodeError> {
+        let opened = self.open_from(bytes, peer, self.auto_accepts_files())?;
+        if let Some(notice) = &opened.file {
+            self.after_file_message(&opened.from, notice);
+        }
+        Ok(opened)
+    }
+
     /// Seals `plaintext` for `contact` and queues it for delivery; the
     /// message is stored (with its envelope) before this returns.
     pub fn send(
@@ -188,7 +204,7 @@ impl Node {
                 if code_kind(&bytes) == Some("reply") {
                     return (node.receive_pairing_reply(&bytes, &peer), None);
                 }
-                let result = node.open_from(&bytes, Some(&peer));
+                let result = node.open_envelope(&bytes, Some(&peer));
                 (acknowledgement(&result), result.ok().map(|m| m.from))
             })
             .await;
@@ -323,169 +339,10 @@ impl Node {
     }
 }
 
-impl Node {
-    /// Where a contact can be reached now: what the swarm learned (the
-    /// contact's Identify, mDNS, the DHT) first, then the stored addresses.
-    /// Newly learned addresses are stored (at most 8), so they survive a
-    /// restart.
-    pub(crate) async fn reach(
-        &self,
-        swarm: &SwarmClient,
-        contact: &zks_store::ContactRecord,
-        peer: libp2p::PeerId,
-    ) -> Vec<libp2p::Multiaddr> {
-        let learned = swarm.peer_addresses(peer).await.unwrap_or_default();
-        let mut merged: Vec<String> = learned.iter().map(ToString::to_string).collect();
-        for known in &contact.addresses {
-            if !merged.contains(known) {
-                merged.push(known.clone());
-            }
-        }
-        merged.truncate(8);
-        if !learned.is_empty() && merged != contact.addresses {
-            let id = contact.id;
-            let stored = merged.clone();
-            let _ = self.with_store_mut(|store| Ok(store.set_contact_addresses(id, &stored)?));
-        }
-        merged.iter().filter_map(|a| a.parse().ok()).collect()
-    }
-}
-
-/// How a home goes online.
-#[derive(Debug, Clone, Default)]
-pub struct OnlineConfig {
-    /// Addresses to listen on; empty: all interfaces, TCP and QUIC, any port.
-    pub listen: Vec<libp2p::Multiaddr>,
-    /// Grid peers to connect to first.
-    pub bootstrap: Vec<libp2p::Multiaddr>,
-    /// Discover peers on the local network with mDNS.
-    pub mdns: bool,
-    /// Accept every file offer as it arrives.
-    pub auto_accept_files: bool,
-    /// Run the grid too: the settings' sources and seeding (the daemon and
-    /// the app; one-shot commands leave it off).
-    pub grid: bool,
-}
-
-impl Node {
-    /// Starts this home's swarm (serving the built-in chains from its cache)
-    /// with message delivery on: the one way the daemon, `zks send` and the
-    /// desktop app go online.
-    pub async fn go_online(&self, config: OnlineConfig) -> Result<SwarmClient, NodeError> {
-        self.set_auto_accept_files(config.auto_accept_files);
-        let settings = self.settings()?;
-        let (tx, rx) = mpsc::channel(zks_grid::swarm::INBOUND_QUEUE);
-        let cache = zks_grid::BeaconCache::open(&self.cache_dir(), settings.cache_budget_bytes)
-            .map_err(|e| NodeError::Io(e.to_string()))?;
-        let chains = settings
-            .chains
-            .iter()
-            .chain(["quicknet".to_owned(), "default".to_owned()].iter())
-            .filter_map(|c| self.chain(c).ok())
-            .fold(Vec::new(), |mut all: Vec<zks_beacon::ChainInfo>, c| {
-                if !all.iter().any(|k| k.hash == c.hash) {
-                    all.push(c);
-                }
-                all
-            });
-        // Without explicit addresses, listen on the home's own port (chosen
-        // once, then kept) so contacts find this device again after a
-        // restart; if it is taken now, on any port.
-        let stable = config.listen.is_empty();
-        let loopback = loopback_only();
-        let listen = if stable {
-            crate::grid::listen_on_port(settings.listen_port)
-        } else {
-            config.listen
-        };
-        let mdns = config.mdns && !loopback;
-        let mut bootstrap = config.bootstrap;
-        for peer in settings.bootstrap.iter().filter_map(|a| a.parse().ok()) {
-            if !bootstrap.contains(&peer) {
-                bootstrap.push(peer);
-            }
-        }
-        let cache = std::sync::Arc::new(cache);
-        let keypair = self.libp2p_keypair()?;
-        let swarm_config = |listen: Vec<libp2p::Multiaddr>| zks_grid::SwarmConfig {
-            listen,
-            bootstrap: bootstrap.clone(),
-            chains: chains.clone(),
-            mdns,
-            serve_rounds_per_sec: settings.upload_rounds_per_sec,
-            inbound: Some(tx.clone()),
-            ..zks_grid::SwarmConfig::new(keypair.clone())
-        };
-        let started = match zks_grid::swarm::start(swarm_config(listen), cache.clone()).await {
-            Err(e) if stable && settings.listen_port != 0 => {
-                tracing::warn!(
-                    port = settings.listen_port,
-                    "cannot listen on this home's port ({e}); using another"
-                );
-                zks_grid::swarm::start(swarm_config(crate::grid::listen_on_port(0)), cache).await
-            }
-            other => other,
-        };
-        let client = started.map_err(|e| NodeError::Io(e.to_string()))?;
-        if stable {
-            self.keep_listen_port(&client, settings.listen_port).await;
-        }
-        self.run_messaging(client.clone(), rx);
-        if config.grid {
-            self.start_grid(client.clone()).await?;
-        }
-        Ok(client)
-    }
-}
-
-impl Node {
-    /// Stores the TCP port the swarm got, when it is not the stored one.
-    async fn keep_listen_port(&self, client: &SwarmClient, stored: u16) {
-        let port = listen_addresses(client).await.iter().find_map(|a| {
-            a.parse::<libp2p::Multiaddr>()
-                .ok()?
-                .iter()
-                .find_map(|p| match p {
-                    libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
-                    _ => None,
-                })
-        });
-        if let Some(port) = port.filter(|p| *p != stored)
-            && let Ok(mut settings) = self.settings()
-        {
-            settings.listen_port = port;
-            let _ = self.with_store_mut(|store| Ok(store.set_setting("app", &settings)?));
-        }
-    }
-}
-
-/// `ZKS_LOOPBACK_ONLY=1` (set by the test command): listen on 127.0.0.1
-/// only and never use mDNS, whatever the settings say, so tests of the app
-/// and the CLI stay on loopback.
-pub(crate) fn loopback_only() -> bool {
-    std::env::var_os("ZKS_LOOPBACK_ONLY").is_some_and(|v| v == "1")
-}
-
-/// The swarm's listen addresses, waiting up to 2 s for the first; empty if
-/// none came.
-pub async fn listen_addresses(client: &SwarmClient) -> Vec<String> {
-    for _ in 0..100 {
-        match client.listen_addrs().await {
-            Ok(addrs) if !addrs.is_empty() => {
-                return addrs.iter().map(ToString::to_string).collect();
-            }
-            Ok(_) => {}
-            Err(_) => return Vec::new(),
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Vec::new()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DataDir, NodeConfig};
+    use crate::{DataDir, NodeConfig, OnlineConfig, listen_addresses};
 
     const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
 

@@ -8,12 +8,13 @@ use std::ops::Range;
 use serde::Serialize;
 use zeroize::Zeroizing;
 use zks_pad::envelope::Body;
-use zks_pad::file::FileMessage;
 use zks_pad::truepad::{self, claimed_range};
 use zks_pad::{Envelope, Mode, OpenError, PadBook, PadError, Session};
-use zks_store::{ContactRecord, NewMessage, TransferChange};
+use zks_store::{ContactRecord, NewMessage};
 
-use crate::beacons::{StoreRounds, binding, now_secs};
+use crate::beacons::{StoreRounds, binding};
+use crate::clock::now_secs;
+use crate::content::Outgoing;
 use crate::pads::{PadFile, book_of, read_range, wipe_range};
 use crate::{Node, NodeError, NodeEvent};
 
@@ -74,38 +75,7 @@ pub struct OpenedMessage {
     pub chain_hash: Option<String>,
     /// What a file-transfer control message did.
     #[serde(skip)]
-    pub file: Option<crate::files::FileNotice>,
-}
-
-/// What an outgoing message carries: the plaintext to seal and what the
-/// history keeps of it.
-pub(crate) struct Outgoing {
-    /// The plaintext sealed in the envelope.
-    pub plaintext: Zeroizing<Vec<u8>>,
-    /// `text`, `file` or `control`.
-    pub kind: &'static str,
-    /// What the history shows (the text, or a file's name).
-    pub body: Vec<u8>,
-    /// The transfer the message creates or moves.
-    pub transfer: Option<TransferChange>,
-}
-
-impl Outgoing {
-    /// A chat message. Text may not start with a NUL byte, which marks
-    /// file-transfer control messages.
-    pub(crate) fn text(plaintext: &[u8]) -> Result<Outgoing, NodeError> {
-        if FileMessage::is_file_message(plaintext) {
-            return Err(NodeError::BadInput(
-                "a message cannot start with a NUL byte".into(),
-            ));
-        }
-        Ok(Outgoing {
-            plaintext: Zeroizing::new(plaintext.to_vec()),
-            kind: "text",
-            body: plaintext.to_vec(),
-            transfer: None,
-        })
-    }
+    pub file: Option<crate::content::FileNotice>,
 }
 
 impl Node {
@@ -151,7 +121,7 @@ impl Node {
                 let plaintext = out.plaintext.as_slice();
                 let mut session =
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
-                        NodeError::BadInput(format!("the stored session is damaged: {e}"))
+                        NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
                 let binding = binding(store)?;
                 let envelope =
@@ -252,26 +222,23 @@ impl Node {
         Ok((sealed, queued))
     }
 
-    /// Opens an envelope from one of our contacts and records the message.
-    pub fn open(&self, bytes: &[u8]) -> Result<OpenedMessage, NodeError> {
-        self.open_from(bytes, None)
-    }
-
     /// Opens an envelope; with `peer`, only if that PeerId is the contact's
     /// (a message relayed by another device is refused). The session or pad
     /// ledger is read, advanced and stored with the message and the
     /// envelope's hash in one `BEGIN IMMEDIATE` transaction. A replayed key
     /// or pad range is a harmless duplicate only if the envelope is the
     /// very one accepted before; any other envelope reusing them is
-    /// [`NodeError::KeyReuse`]: refused, logged and reported.
+    /// [`NodeError::KeyReuse`]: refused, logged and reported. A file offer
+    /// is recorded accepted when `auto_accept`; what a file-transfer message
+    /// did is left in [`OpenedMessage::file`] for the caller to act on.
     pub(crate) fn open_from(
         &self,
         bytes: &[u8],
         peer: Option<&str>,
+        auto_accept: bool,
     ) -> Result<OpenedMessage, NodeError> {
         let envelope = Envelope::parse(bytes)?;
         let hash: [u8; 32] = *blake3::hash(bytes).as_bytes();
-        let auto_accept = self.auto_accepts_files();
         let result = self.with_store_mut(|store| {
             store.atomically(|store| self.open_stored(store, &envelope, &hash, peer, auto_accept))
         });
@@ -290,9 +257,6 @@ impl Node {
         {
             // The ledger already marks the range used; it is never read again.
             tracing::warn!("cannot wipe received pad bytes: {e}");
-        }
-        if let Some(notice) = &opened.file {
-            self.after_file_message(&opened.from, notice);
         }
         Ok(opened)
     }
@@ -326,7 +290,7 @@ impl Node {
             Body::Grid(_) => {
                 let mut session =
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
-                        NodeError::BadInput(format!("the stored session is damaged: {e}"))
+                        NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
                 // One clock reading judges both the round's age and the epoch's.
                 let now = now_secs();
@@ -337,7 +301,7 @@ impl Node {
                 };
                 let opened = session.open(envelope, &rounds, now, &mut rand_core::OsRng)?;
                 let verified = rounds.verified.into_inner();
-                let incoming = crate::files::incoming(
+                let incoming = crate::content::incoming(
                     store,
                     &record,
                     &opened.plaintext,
@@ -386,7 +350,7 @@ impl Node {
                 let file = self.pad_file(&pad)?;
                 let mut bytes = Zeroizing::new(read_range(&file, &range)?);
                 let plaintext = truepad::open(envelope, &book.pad_id, &mut bytes)?;
-                let incoming = crate::files::incoming(
+                let incoming = crate::content::incoming(
                     store,
                     &record,
                     &plaintext,
@@ -479,5 +443,5 @@ fn session_of(store: &zks_store::Store, record: &ContactRecord) -> Result<Vec<u8
 fn session_id_of(bytes: &[u8]) -> Result<[u8; 16], NodeError> {
     bytes
         .try_into()
-        .map_err(|_| NodeError::BadInput("the stored session id is damaged".into()))
+        .map_err(|_| NodeError::Corrupt("the stored session id is damaged".into()))
 }
