@@ -4,9 +4,9 @@
 
 use tauri::{AppHandle, State};
 
-use super::AppNode;
 use crate::dto::{GridLive, GridStatus, Settings};
 use crate::error::IpcError;
+use crate::state::AppNode;
 use crate::tray;
 
 /// The beacon cache: its folder, size and coverage of every known chain.
@@ -77,7 +77,7 @@ pub fn set_seeding(node: &AppNode, on: bool) -> Result<Settings, IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support;
+    use crate::test_support;
     use zks_node::OnlineConfig;
 
     #[tokio::test]

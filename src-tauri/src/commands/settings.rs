@@ -6,9 +6,9 @@
 use tauri::{AppHandle, State};
 use zks_node::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET};
 
-use super::AppNode;
 use crate::dto::{About, Autostart, SavedSettings, Settings, SettingsEdit, SettingsPage};
 use crate::error::IpcError;
+use crate::state::AppNode;
 use crate::tray;
 
 /// The settings, the node's defaults and limits, and this install's facts.
@@ -172,7 +172,7 @@ pub fn set_autostart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support::node;
+    use crate::test_support::node;
 
     const PEER: &str = "12D3KooWGmWKUoeSLLdTcPZzKrCCExV8hRvafaRVT54GkBVvbg1u";
 
