@@ -19,6 +19,8 @@
 // macOS (login items) and Windows (the Run key) do not have it yet.
 #[cfg(target_os = "linux")]
 pub mod autostart;
+#[cfg(test)]
+mod bindings;
 pub mod commands;
 pub mod dto;
 pub mod error;

@@ -12,7 +12,9 @@ const status: NodeStatus = {
   version: '0.1.0',
   data_dir: '/home/alice/.local/share/zks',
   uptime_secs: 3,
-  database: { path: '/home/alice/.local/share/zks/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0' },
+  database: { path: '/home/alice/.local/share/zks/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0', key_protection: 'passphrase' },
+  grid: { cache_dir: '/tmp/home/grid', cache_bytes: 0, chains: [] },
+  live: null,
 };
 
 function backend(protection: KeyProtection, minutes: number) {

@@ -55,6 +55,7 @@ const CHUNK_BUSY: u8 = zks_grid::swarm::FILE_BUSY;
 
 /// A transfer as the front ends show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TransferInfo {
     /// Transfer id (32 hex digits).
     pub id: String,

@@ -232,6 +232,7 @@ pub struct SeedPlan {
 
 /// How seeding is going.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SeedStatus {
     /// Whether seeding is on.
     pub enabled: bool,
@@ -390,6 +391,7 @@ pub(crate) struct GridRuntime {
 
 /// What an online node's grid is doing, for `zks status` and the app.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveGrid {
     /// Connected peers.
     pub peers: usize,

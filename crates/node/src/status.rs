@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// Everything `zks status` and the desktop status bar show.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NodeStatus {
     /// Version of this build.
     pub version: String,
@@ -24,6 +25,7 @@ pub struct NodeStatus {
 
 /// The beacon cache part of [`NodeStatus`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GridStatus {
     /// Where the cache lives.
     pub cache_dir: PathBuf,
@@ -35,6 +37,7 @@ pub struct GridStatus {
 
 /// How much of one chain the cache holds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChainCoverage {
     /// Chain name.
     pub name: String,
@@ -50,6 +53,7 @@ pub struct ChainCoverage {
 
 /// The database part of [`NodeStatus`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DatabaseStatus {
     /// The database file.
     pub path: PathBuf,

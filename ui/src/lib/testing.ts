@@ -33,6 +33,7 @@ export function contact(over: Partial<Contact>): Contact {
     addresses: [],
     role: 'responder',
     pad: null,
+    needs_pairing: false,
     ...over,
   };
 }
@@ -67,6 +68,7 @@ export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
       mdns: true,
       notifications: true,
       listen_port: 40123,
+      auto_lock_minutes: 0,
     },
     default_drand_urls: ['https://api.drand.sh'],
     min_cache_budget_bytes: 64 * 1024 ** 2,

@@ -20,6 +20,7 @@ function contact(over: Partial<Contact>): Contact {
     addresses: [],
     role: 'responder',
     pad: null,
+    needs_pairing: false,
     ...over,
   };
 }
@@ -28,7 +29,9 @@ const status: NodeStatus = {
   version: '0.1.0',
   data_dir: '/tmp/home',
   uptime_secs: 1,
-  database: { path: '/tmp/home/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0' },
+  database: { path: '/tmp/home/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0', key_protection: 'passphrase' },
+  grid: { cache_dir: '/tmp/home/grid', cache_bytes: 0, chains: [] },
+  live: null,
 };
 
 describe('Chat', () => {

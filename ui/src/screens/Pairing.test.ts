@@ -18,6 +18,7 @@ function contact(over: Partial<Contact> = {}): Contact {
     addresses: [],
     role: 'responder',
     pad: null,
+    needs_pairing: false,
     ...over,
   };
 }
