@@ -122,3 +122,12 @@ pub(crate) async fn opened(home: &TempHome, env: Option<&str>) -> AppNode {
     )
     .await
 }
+
+/// An app whose node could not start (its home unusable): every node
+/// command answers this start-up error, code `data_dir`.
+pub(crate) fn failed() -> AppNode {
+    AppNode::failed(crate::error::IpcError::new(
+        "data_dir",
+        "cannot use data directory /x",
+    ))
+}

@@ -253,7 +253,7 @@ fn with_marks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{QUICKNET, TestNode, paired};
+    use crate::test_support::{self, QUICKNET, TestNode, paired};
     use zks_node::{DataDir, NodeConfig};
 
     #[tokio::test]
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(unread(&failed).unwrap_err().code, "data_dir");
         assert_eq!(mark_read(&failed, "x", 1).unwrap_err().code, "data_dir");
         assert_eq!(history(&failed, "x").unwrap_err().code, "data_dir");

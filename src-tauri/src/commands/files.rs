@@ -207,7 +207,7 @@ mod tests {
     use std::time::Duration;
     use zks_node::{OnlineConfig, listen_addresses};
 
-    use crate::test_support::{QUICKNET, TestNode};
+    use crate::test_support::{self, QUICKNET, TestNode};
 
     /// A file of `len` bytes in `n`'s home (outside its downloads).
     fn source(n: &TestNode, name: &str, len: usize) -> PathBuf {
@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(list(&failed).unwrap_err().code, "data_dir");
         assert_eq!(accept(&failed, "abcd").unwrap_err().code, "data_dir");
         assert_eq!(decline(&failed, "abcd").unwrap_err().code, "data_dir");

@@ -181,14 +181,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_node_has_no_live_grid_nor_switch() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(live(&failed).await.unwrap_err().code, "data_dir");
         assert_eq!(set_seeding(&failed, true).unwrap_err().code, "data_dir");
     }
 
     #[test]
     fn a_failed_node_returns_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         let err = status(&failed).unwrap_err();
         assert_eq!(err.code, "data_dir");
         assert_eq!(err.message, "cannot use data directory /x");

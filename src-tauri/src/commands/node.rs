@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn status_of_a_failed_node_is_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(status(&failed).unwrap_err().code, "data_dir");
     }
 }

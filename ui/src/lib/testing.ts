@@ -1,5 +1,5 @@
 // Sample data for component tests (not part of the app bundle: only tests import it).
-import type { Contact, SettingsPage, Transfer, VaultStatus } from './ipc';
+import type { Contact, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -24,7 +24,7 @@ export function transfer(over: Partial<Transfer>): Transfer {
 }
 
 /** A contact with sensible defaults: Alice, unverified, no pad. */
-export function contact(over: Partial<Contact>): Contact {
+export function contact(over: Partial<Contact> = {}): Contact {
   return {
     name: 'Alice',
     peer_id: '12D3KooWAlice',
@@ -34,6 +34,25 @@ export function contact(over: Partial<Contact>): Contact {
     role: 'responder',
     pad: null,
     needs_pairing: false,
+    ...over,
+  };
+}
+
+/** A node status with sensible defaults: Alice's running passphrase home
+ * with an empty beacon cache, offline. */
+export function sampleNodeStatus(over: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    version: '0.1.0',
+    data_dir: '/home/alice/.local/share/zks',
+    uptime_secs: 3,
+    database: {
+      path: '/home/alice/.local/share/zks/zks.sqlite3',
+      schema_version: 1,
+      sqlite_version: '3.50.0',
+      key_protection: 'passphrase',
+    },
+    grid: { cache_dir: '/home/alice/.local/share/zks/grid', cache_bytes: 0, chains: [] },
+    live: null,
     ...over,
   };
 }

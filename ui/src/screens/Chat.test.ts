@@ -4,35 +4,12 @@ import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
-import { NODE_EVENT, type ChatMessage, type Contact, type NodeStatus, type Transfer } from '../lib/ipc';
-import { transfer } from '../lib/testing';
+import { NODE_EVENT, type ChatMessage, type Transfer } from '../lib/ipc';
+import { contact, sampleNodeStatus, transfer } from '../lib/testing';
 
 type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
 
-const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
-
-function contact(over: Partial<Contact>): Contact {
-  return {
-    name: 'Alice',
-    peer_id: '12D3KooWAlice',
-    safety_code: CODE,
-    verified: false,
-    addresses: [],
-    role: 'responder',
-    pad: null,
-    needs_pairing: false,
-    ...over,
-  };
-}
-
-const status: NodeStatus = {
-  version: '0.1.0',
-  data_dir: '/tmp/home',
-  uptime_secs: 1,
-  database: { path: '/tmp/home/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0', key_protection: 'passphrase' },
-  grid: { cache_dir: '/tmp/home/grid', cache_bytes: 0, chains: [] },
-  live: null,
-};
+const status = sampleNodeStatus({ data_dir: '/tmp/home', uptime_secs: 1 });
 
 describe('Chat', () => {
   it('says there are no contacts and offers the Pairing screen', async () => {
