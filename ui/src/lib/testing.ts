@@ -1,4 +1,7 @@
-// Sample data for component tests (not part of the app bundle: only tests import it).
+// Sample data and helpers for component tests (not part of the app bundle:
+// only tests import it).
+import { expect } from 'vitest';
+import { waitFor } from '@testing-library/svelte';
 import type { Contact, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
@@ -100,5 +103,26 @@ export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
     },
     autostart: null,
     ...over,
+  };
+}
+
+type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
+
+/**
+ * Call after `mockIPC(…, { shouldMockEvents: true })`: notes which Tauri
+ * events the page subscribes to (the mock answers those itself), so a test
+ * can wait until a screen hears dropped files (it subscribes on mount).
+ */
+export function watchDrops(): { hearsDrops: () => Promise<void> } {
+  const listening: string[] = [];
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+  const invoke = internals.invoke;
+  internals.invoke = async (cmd, args, options) => {
+    const result = await invoke(cmd, args, options);
+    if (cmd === 'plugin:event|listen') listening.push(String((args as { event: string }).event));
+    return result;
+  };
+  return {
+    hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
   };
 }

@@ -5,9 +5,8 @@ import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
 import { NODE_EVENT, type ChatMessage, type Transfer } from '../lib/ipc';
-import { contact, sampleNodeStatus, transfer } from '../lib/testing';
+import { contact, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
 
-type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
 
 const status = sampleNodeStatus({ data_dir: '/tmp/home', uptime_secs: 1 });
 
@@ -314,7 +313,6 @@ describe('Chat files', () => {
       },
     ];
     const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-    const listening: string[] = [];
     mockWindows('main');
     mockIPC(
       (cmd, args) => {
@@ -371,16 +369,10 @@ describe('Chat files', () => {
       },
       { shouldMockEvents: true },
     );
-    const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
-    const invoke = internals.invoke;
-    internals.invoke = async (cmd, args, options) => {
-      const result = await invoke(cmd, args, options);
-      if (cmd === 'plugin:event|listen') listening.push(String((args as { event: string }).event));
-      return result;
-    };
+    const { hearsDrops } = watchDrops();
     return {
       argsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
-      hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
+      hearsDrops,
     };
   }
 
