@@ -5,10 +5,10 @@
 //! `ui/src/lib/ipc.ts`. Integers are `number` (every count and id the app
 //! sends fits in 2^53).
 //!
-//! This module is test-only. Its test `ipc_bindings_are_current` generates them into a
-//! temporary folder and fails if the checked-in files differ, so CI catches
-//! a DTO changed without its TypeScript. To regenerate after changing a
-//! type:
+//! This module is test-only. Its test `ipc_bindings_are_current`
+//! generates them into a temporary folder and fails if the checked-in files
+//! differ, so CI catches a DTO changed without its TypeScript. To
+//! regenerate after changing a type:
 //!
 //! ```text
 //! ZKS_WRITE_BINDINGS=1 cargo test -p zks-desktop ipc_bindings_are_current
@@ -21,8 +21,8 @@ use ts_rs::{Config, ExportError, TS};
 use zks_node::NodeEvent;
 
 use crate::dto::{
-    AcceptedInvite, ChatMessage, GridLive, GridStatus, InviteCode, NodeStatus, PadImported,
-    SavedSettings, SentMessage, SettingsEdit, SettingsPage, Transfer, VaultStatus,
+    AcceptedInvite, ChatMessage, GridLive, GridStatus, InviteCode, NODE_EVENT, NodeStatus,
+    PadImported, SavedSettings, SentMessage, SettingsEdit, SettingsPage, Transfer, VaultStatus,
 };
 use crate::error::IpcError;
 
@@ -109,5 +109,18 @@ fn ipc_bindings_are_current() {
          Regenerate them with `{WRITE_ENV}=1 cargo test -p zks-desktop ipc_bindings_are_current` \
          and commit the result.",
         stale.join(", ")
+    );
+}
+
+/// The event name is a value, not a type, so ts-rs does not carry it:
+/// `ipc.ts` states it once, and this keeps it equal to [`NODE_EVENT`].
+#[test]
+fn ipc_ts_listens_to_the_node_event() {
+    let ipc_ts = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/ipc.ts");
+    let text = std::fs::read_to_string(ipc_ts).expect("ui/src/lib/ipc.ts");
+    let line = format!("export const NODE_EVENT = '{NODE_EVENT}';");
+    assert!(
+        text.lines().any(|l| l == line),
+        "ui/src/lib/ipc.ts must declare `{line}` (the name src-tauri's dto::NODE_EVENT emits)"
     );
 }
