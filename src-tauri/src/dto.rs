@@ -1,9 +1,11 @@
-//! Data shapes that cross IPC, kept in one place so the TypeScript side
-//! (`ui/src/lib/ipc.ts`) mirrors one module.
+//! Data shapes that cross IPC, kept in one place. Their TypeScript types
+//! (`ui/src/lib/bindings/`, imported by `ui/src/lib/ipc.ts`) are generated
+//! from these and from the node's types they include; see `bindings.rs`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub use zks_node::{
     ChainCoverage, Contact, GridStatus, LiveGrid, NodeEvent, NodeStatus, PadStatus, SeedStatus,
@@ -14,7 +16,7 @@ pub use zks_node::{
 pub const NODE_EVENT: &str = "node-event";
 
 /// A fresh invite as the Pairing screen shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct InviteCode {
     /// The `ZKS1:` text form, for copy and paste.
     pub text: String,
@@ -27,7 +29,7 @@ pub struct InviteCode {
 }
 
 /// The result of accepting an invite: the reply to give back, and the contact.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct AcceptedInvite {
     /// The reply's `ZKS1:` text form.
     pub reply_text: String,
@@ -39,23 +41,26 @@ pub struct AcceptedInvite {
 }
 
 /// One message of a conversation as the Chat screen shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct ChatMessage {
     /// Its id in the history (increasing).
     pub id: i64,
     /// Sent by us.
     pub outgoing: bool,
     /// `grid` (post-quantum, grid pad) or `pad` (one-time pad).
+    #[ts(type = "'grid' | 'pad'")]
     pub mode: String,
     /// `text` (a chat message) or `file` (a file offer; `text` is the file
     /// name, the transfer itself is the one in `transfers_list` whose
     /// `message_id` is this message's `id`).
+    #[ts(type = "'text' | 'file'")]
     pub kind: String,
     /// The text (invalid UTF-8 replaced).
     pub text: String,
     /// The beacon round the key is bound to (grid pad).
     pub round: Option<u64>,
     /// For outgoing messages: `queued`, `delivered` or `failed`.
+    #[ts(type = "'queued' | 'delivered' | 'failed' | null")]
     pub state: Option<String>,
     /// The last delivery error, if any.
     pub error: Option<String>,
@@ -68,7 +73,7 @@ pub struct ChatMessage {
 pub type UnreadCounts = BTreeMap<String, u64>;
 
 /// A message accepted for sending.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct SentMessage {
     /// Its id in the history.
     pub message_id: i64,
@@ -79,7 +84,7 @@ pub struct SentMessage {
 }
 
 /// A one-time pad imported for a contact.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct PadImported {
     /// The pad as it is now shared.
     pub pad: PadStatus,
@@ -91,7 +96,7 @@ pub struct PadImported {
 /// [`TransferInfo`] (its fields inline) plus what protects it in the words
 /// the UI shows, taken from the node so that only the one-time pad is ever
 /// called perfect secrecy.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct Transfer {
     /// The transfer as the node reports it.
     #[serde(flatten)]
@@ -112,7 +117,7 @@ impl From<TransferInfo> for Transfer {
 
 /// What the Settings screen shows: the stored settings, the node's defaults
 /// and limits, facts about this install, and the login entry.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct SettingsPage {
     /// The settings as stored (defaults for anything never set).
     pub settings: Settings,
@@ -129,7 +134,7 @@ pub struct SettingsPage {
 }
 
 /// Facts about this install for the About section.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct About {
     /// Version of this build.
     pub version: String,
@@ -146,7 +151,7 @@ pub struct About {
 /// The settings the Settings screen edits. Everything else in
 /// [`Settings`] is kept as stored: the seeding switch (the Grid screen and
 /// the tray flip it) and the listen port (the node picks it once).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, TS)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsEdit {
     /// Chains to seed, by name or hash.
@@ -169,12 +174,13 @@ pub struct SettingsEdit {
     /// never). Absent: kept as stored, so the main form's save never undoes
     /// what the Security section saved.
     #[serde(default)]
+    #[ts(optional)]
     pub auto_lock_minutes: Option<u32>,
 }
 
 /// Settings after a save, and which of the changes wait for the node to go
 /// online again.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct SavedSettings {
     /// The settings as now stored.
     pub settings: Settings,
@@ -184,7 +190,7 @@ pub struct SavedSettings {
 }
 
 /// The XDG autostart entry behind "Start seeding at login".
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct Autostart {
     /// The entry exists and starts this app on this home.
     pub enabled: bool,
@@ -198,13 +204,14 @@ pub struct Autostart {
 /// What the Grid screen shows live: the grid of the process serving this
 /// home (this app, or a `zks daemon`), and the settings it is measured
 /// against.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct GridLive {
     /// Peers, seeding and per-source counters; `None` when no process of
     /// this home is online.
     pub live: Option<LiveGrid>,
     /// `app` when this app serves the home, `daemon` when another process
     /// does, `None` when none does.
+    #[ts(type = "'app' | 'daemon' | null")]
     pub served_by: Option<String>,
     /// The serving process's id.
     pub pid: Option<u32>,
@@ -220,12 +227,14 @@ pub struct GridLive {
 
 /// Whether the home is open, and how its key is protected (the Unlock
 /// screen and the Settings screen's Security section).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct VaultStatus {
     /// `running`, `locked` (the window must unlock it) or `failed`.
+    #[ts(type = "'running' | 'locked' | 'failed'")]
     pub state: &'static str,
     /// While locked: `unlock` (give the home's passphrase) or `create`
     /// (choose a passphrase for a new home).
+    #[ts(type = "'unlock' | 'create' | null")]
     pub needs: Option<&'static str>,
     /// While locked for `create`: the home holds a database of a release
     /// before encryption at rest, which is encrypted on unlock.

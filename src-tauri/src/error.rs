@@ -1,10 +1,11 @@
 //! Errors as they cross IPC: `{code, message}`.
 
 use serde::Serialize;
+use ts_rs::TS;
 use zks_node::NodeError;
 
 /// An error the UI can show and branch on.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct IpcError {
     /// Stable machine-readable code (`data_dir`, `store`, `not_ready`, …).
     pub code: String,

@@ -1,20 +1,21 @@
-//! The wiring between Tauri and the node: start-up, the window's events,
-//! node events forwarded to the window, notifications and the tray
-//! (`tray.rs`). How the home is opened at start (keyring, `ZKS_PASSPHRASE`,
-//! or locked until the window unlocks it) is in [`commands::vault`]; a node
-//! that starts either way is wired up by [`node_started`].
+//! The app's entry point: the Tauri builder with its managed state, its
+//! commands and its window events, and the command line (`--home`,
+//! `--background`). How the home is opened at start (keyring,
+//! `ZKS_PASSPHRASE`, or locked until the window unlocks it) is in
+//! [`state`]; a node that starts either way is wired up by
+//! [`wiring::node_started`].
 
 #[cfg(target_os = "linux")]
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
-use zks_node::{Node, NodeError, NodeEvent, OnlineConfig};
+use tauri::{Manager, RunEvent, WindowEvent};
 
-use crate::commands::{self, AppNode};
-use crate::dto::NODE_EVENT;
+use crate::commands;
 use crate::notify;
+use crate::state::{self, AppNode};
 use crate::tray::{self, Presence, TrayState};
+use crate::wiring;
 
 /// Starts the desktop app and blocks until it quits.
 pub fn run() {
@@ -36,7 +37,7 @@ pub fn run() {
     let notifications = notify::enabled(std::env::var(notify::ENV).ok().as_deref());
     tauri::Builder::default()
         .setup(move |app| {
-            let node = tauri::async_runtime::block_on(commands::vault::open_at_start(home));
+            let node = tauri::async_runtime::block_on(state::open_at_start(home));
             let running = node.get().ok();
             let presence = if running.is_some() {
                 Presence::Starting
@@ -50,7 +51,7 @@ pub fn run() {
             tray::build(app.handle())?;
             tray::keep_fresh(app.handle());
             if let Some(node) = &running {
-                node_started(app.handle(), node);
+                wiring::node_started(app.handle(), node);
             }
             // Started at login (`--background`): stay in the tray, if there
             // is one to bring the window back from and a node to run (a
@@ -108,7 +109,7 @@ pub fn run() {
         .run(|app, event| match event {
             RunEvent::Exit => {
                 if let Some(node) = app.try_state::<AppNode>().and_then(|n| n.get().ok()) {
-                    withdraw_if_ours(&node);
+                    state::withdraw_if_ours(&node);
                 }
             }
             // macOS: a click on the Dock icon brings a hidden window back
@@ -155,142 +156,10 @@ fn home_from_args(mut args: impl Iterator<Item = String>) -> Option<PathBuf> {
     None
 }
 
-/// Wires a node that just started (at start, or unlocked from the window)
-/// to the app: its events to the window, the network, desktop
-/// notifications and the tray. The one place this happens, so an unlocked
-/// home behaves exactly like one opened at start. Every task started here
-/// ends when the node stops (locking the home).
-pub(crate) fn node_started(app: &AppHandle, node: &Node) {
-    forward_events(app, node);
-    tray::set_presence(app, Presence::Starting);
-    tray::follow_node(app, node);
-    bring_online(app, node);
-    if tray::notifications_on(app) {
-        notify::watch(app, node);
-    } else {
-        tracing::info!("desktop notifications are off ({}=0)", notify::ENV);
-    }
-}
-
-/// Brings the home online in the background, like `zks daemon`: the swarm
-/// with messaging on, announced in `daemon.json`. When another live daemon
-/// already serves this home, the app stays offline and leaves delivery to it
-/// (two swarms with one PeerId would compete); the shared database still
-/// shows everything. A failure only logs a warning. The tray's status line
-/// says which of these happened.
-///
-/// Stopping the node (locking the home) ends everything this starts.
-fn bring_online(app: &AppHandle, node: &Node) {
-    let node = node.clone();
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Some(other) = node.running_daemon() {
-            tracing::info!(
-                "a daemon (process {}) already serves this home; it delivers the messages",
-                other.pid
-            );
-            tray::set_presence(&app, Presence::ServedByDaemon);
-            return;
-        }
-        // Like `zks daemon`: messaging, files and the grid with the
-        // settings' sources and seeding, announced in daemon.json.
-        let mdns = node.settings().map(|s| s.mdns).unwrap_or(false);
-        let config = OnlineConfig {
-            mdns,
-            ..OnlineConfig::default()
-        };
-        match node.serve_home(config).await {
-            // Locked while the network came up: take it down again.
-            Ok(_) if matches!(node.settings(), Err(NodeError::Stopped)) => {
-                withdraw_if_ours(&node);
-            }
-            Ok(_) => tray::set_presence(&app, Presence::Online),
-            Err(e) => {
-                tracing::warn!("cannot go online; messages stay queued: {e}");
-                tray::set_presence(&app, Presence::Offline);
-            }
-        }
-    });
-}
-
-/// Removes `daemon.json` (on exit, or when the home is locked) if this
-/// process wrote it.
-pub(crate) fn withdraw_if_ours(node: &Node) {
-    if node
-        .running_daemon()
-        .is_some_and(|d| d.pid == std::process::id())
-    {
-        node.withdraw_daemon();
-    }
-}
-
-fn forward_events(app: &AppHandle, node: &Node) {
-    let mut events = node.subscribe();
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => {
-                    let stopping = event == NodeEvent::Stopping;
-                    if let Err(e) = app.emit(NODE_EVENT, &event) {
-                        tracing::warn!("cannot forward a node event to the window: {e}");
-                    }
-                    if stopping {
-                        break;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!("the window missed {n} node events");
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{BACKGROUND_FLAG, has_flag, home_from_args, withdraw_if_ours};
+    use super::{BACKGROUND_FLAG, has_flag, home_from_args};
     use std::path::PathBuf;
-    use zks_node::{DataDir, Node, NodeConfig, OnlineConfig};
-
-    #[tokio::test]
-    async fn goes_online_and_withdraws_its_own_announcement() {
-        let home = std::env::temp_dir().join(format!("zks-desktop-shell-{}", std::process::id()));
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(&home).unwrap(),
-            unlock: zks_node::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
-        assert!(node.running_daemon().is_none());
-        let (_client, info) = node
-            .serve_home(OnlineConfig {
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-                ..OnlineConfig::default()
-            })
-            .await
-            .unwrap();
-        assert!(!info.addresses.is_empty());
-        // The grid's live figures are published for other processes.
-        let mut live = None;
-        for _ in 0..50 {
-            live = node.running_grid();
-            if live.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert!(
-            live.is_some_and(|l| !l.seeding.enabled),
-            "seeding is off by default"
-        );
-        assert_eq!(node.running_daemon().unwrap().pid, std::process::id());
-        withdraw_if_ours(&node);
-        assert!(node.running_daemon().is_none());
-        node.stop().await;
-        let _ = std::fs::remove_dir_all(&home);
-    }
 
     fn args(list: &[&str]) -> impl Iterator<Item = String> {
         list.iter()

@@ -19,9 +19,9 @@ use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent}
 use tauri::{AppHandle, Manager, Window, Wry};
 use zks_node::{Node, NodeEvent};
 
-use crate::commands::AppNode;
 use crate::local_state;
 use crate::notify;
+use crate::state::AppNode;
 
 /// The label of the main window (tauri.conf.json).
 pub(crate) const MAIN_WINDOW: &str = "main";

@@ -5,7 +5,7 @@
 //   window.__TAURI_INTERNALS__.transformCallback(cb, once)      (core.js, event.js)
 //   window.__TAURI_INTERNALS__.unregisterCallback(id)           (core.js Channel)
 //   window.__TAURI_EVENT_PLUGIN_INTERNALS__.unregisterListener  (event.js _unlisten)
-// Answers follow the shapes in src/lib/ipc.ts (which mirrors src-tauri's dto.rs).
+// Answers follow the shapes in src/lib/ipc.ts (generated from the Rust types into src/lib/bindings/).
 // Every call is recorded in window.__ZKS_MOCK__.calls for the tests to read.
 // Tests drive the backend's side through window.__ZKS_MOCK__: emit() delivers
 // an event (node events, or Tauri's drag-drop events with file paths, as the

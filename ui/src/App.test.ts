@@ -2,17 +2,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { render, screen, fireEvent } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import App from './App.svelte';
-import type { NodeStatus } from './lib/ipc';
 import { vault } from './lib/vault.svelte';
 import { nodeStatus } from './lib/nodeStatus.svelte';
-import { settingsPage, vaultStatus } from './lib/testing';
+import { sampleNodeStatus, settingsPage, vaultStatus } from './lib/testing';
 
-const status: NodeStatus = {
-  version: '0.1.0',
-  data_dir: '/home/alice/.local/share/zks',
-  uptime_secs: 3,
-  database: { path: '/home/alice/.local/share/zks/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0' },
-};
+const status = sampleNodeStatus();
 
 describe('app shell', () => {
   beforeEach(() => vault.reset());

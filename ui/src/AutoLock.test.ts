@@ -3,17 +3,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import App from './App.svelte';
-import type { KeyProtection, NodeStatus, VaultStatus } from './lib/ipc';
+import type { KeyProtection, VaultStatus } from './lib/ipc';
 import { vault } from './lib/vault.svelte';
-import { vaultStatus } from './lib/testing';
+import { sampleNodeStatus, vaultStatus } from './lib/testing';
 
 const MIN = 60_000;
-const status: NodeStatus = {
-  version: '0.1.0',
-  data_dir: '/home/alice/.local/share/zks',
-  uptime_secs: 3,
-  database: { path: '/home/alice/.local/share/zks/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0' },
-};
+const status = sampleNodeStatus();
 
 function backend(protection: KeyProtection, minutes: number) {
   let locked = false;

@@ -37,6 +37,7 @@ pub const HTTP_CONCURRENCY: usize = 16;
 
 /// Counters of one source.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceStats {
     /// Verified rounds delivered.
     pub rounds: u64,

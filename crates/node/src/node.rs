@@ -25,6 +25,7 @@ pub struct NodeConfig {
 
 /// Something that happened in the node, for front ends to show.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NodeEvent {
     /// The node finished starting.

@@ -20,6 +20,7 @@ pub const MAX_PAD: u64 = 64 << 30;
 
 /// How much of a shared pad is left, per direction.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PadStatus {
     /// Pad identifier (hex).
     pub pad_id: String,

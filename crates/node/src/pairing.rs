@@ -27,6 +27,7 @@ pub struct InviteCode {
 
 /// A contact as front ends show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Contact {
     /// Local name.
     pub name: String,

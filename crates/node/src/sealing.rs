@@ -20,6 +20,7 @@ use crate::{Node, NodeError, NodeEvent};
 
 /// What protects a message, in the words the UI shows.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Protection {
     /// Grid pad: post-quantum computational security.

@@ -28,6 +28,7 @@ const MAX_AUTO_LOCK_MINUTES: u32 = 24 * 60;
 
 /// Everything the user can set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Keep following and serving the chains (seeding).

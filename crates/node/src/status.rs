@@ -9,6 +9,7 @@ use zks_grid::SourceStats;
 
 /// Everything `zks status` and the desktop status bar show.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NodeStatus {
     /// Version of this build.
     pub version: String,
@@ -27,6 +28,7 @@ pub struct NodeStatus {
 
 /// The beacon cache part of [`NodeStatus`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GridStatus {
     /// Where the cache lives.
     pub cache_dir: PathBuf,
@@ -38,6 +40,7 @@ pub struct GridStatus {
 
 /// How much of one chain the cache holds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChainCoverage {
     /// Chain name.
     pub name: String,
@@ -53,6 +56,7 @@ pub struct ChainCoverage {
 
 /// The database part of [`NodeStatus`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DatabaseStatus {
     /// The database file.
     pub path: PathBuf,
@@ -66,6 +70,7 @@ pub struct DatabaseStatus {
 
 /// What an online node's grid is doing, for `zks status` and the app.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveGrid {
     /// Connected peers.
     pub peers: usize,
@@ -79,6 +84,7 @@ pub struct LiveGrid {
 
 /// How seeding is going.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SeedStatus {
     /// Whether seeding is on.
     pub enabled: bool,

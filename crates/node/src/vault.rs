@@ -58,6 +58,7 @@ const STORE_KEY_CONTEXT: &str = "ZKS Entropy Grid 2026-11 database key v1";
 
 /// How a home key is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyProtection {
     /// Sealed with a passphrase in `key.json`.

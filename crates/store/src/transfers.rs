@@ -24,6 +24,7 @@ use crate::{Result, Store, StoreError};
 /// `offered → accepted → transferring ⇄ paused → completed`, or at any open
 /// step to `declined`, `cancelled` or `failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum TransferState {
     /// Offered, not yet accepted by the receiver.

@@ -10,10 +10,10 @@
 use tauri::State;
 use zks_node::{Mode, Node};
 
-use super::AppNode;
 use crate::dto::{ChatMessage, PadImported, SentMessage, UnreadCounts};
 use crate::error::IpcError;
 use crate::local_state::{self, LocalState};
+use crate::state::AppNode;
 
 /// The history with a contact, oldest first: chat text and file offers (`kind`).
 #[tauri::command(rename_all = "snake_case")]
@@ -253,13 +253,13 @@ fn with_marks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support::{QUICKNET, TestNode, paired};
+    use crate::test_support::{self, QUICKNET, TestNode, paired};
     use zks_node::{DataDir, NodeConfig};
 
     #[tokio::test]
     async fn a_pad_is_imported_once_and_its_file_destroyed_on_request() {
         let (alice, _bob) = paired().await;
-        let dir = crate::commands::test_support::TempHome::new("pads");
+        let dir = crate::test_support::TempHome::new("pads");
         std::fs::create_dir_all(dir.path()).unwrap();
         let pad = dir.path().join("pad.bin");
         zks_node::create_pad_file(&pad, 8192).unwrap();
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(unread(&failed).unwrap_err().code, "data_dir");
         assert_eq!(mark_read(&failed, "x", 1).unwrap_err().code, "data_dir");
         assert_eq!(history(&failed, "x").unwrap_err().code, "data_dir");

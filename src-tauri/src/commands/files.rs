@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use tauri::State;
 use zks_node::Mode;
 
-use super::AppNode;
 use crate::dto::Transfer;
 use crate::error::IpcError;
+use crate::state::AppNode;
 
 /// Every transfer, newest first.
 #[tauri::command(rename_all = "snake_case")]
@@ -207,7 +207,7 @@ mod tests {
     use std::time::Duration;
     use zks_node::{OnlineConfig, TransferState, listen_addresses};
 
-    use crate::commands::test_support::{QUICKNET, TestNode};
+    use crate::test_support::{self, QUICKNET, TestNode};
 
     /// A file of `len` bytes in `n`'s home (outside its downloads).
     fn source(n: &TestNode, name: &str, len: usize) -> PathBuf {
@@ -221,7 +221,7 @@ mod tests {
 
     /// Alice and Bob paired, both holding verified beacons to bind messages to.
     async fn paired() -> (TestNode, TestNode) {
-        let (alice, bob) = crate::commands::test_support::paired().await;
+        let (alice, bob) = crate::test_support::paired().await;
         for n in [&alice, &bob] {
             n.node().import_beacons("quicknet", QUICKNET).unwrap();
         }
@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(list(&failed).unwrap_err().code, "data_dir");
         assert_eq!(accept(&failed, "abcd").unwrap_err().code, "data_dir");
         assert_eq!(decline(&failed, "abcd").unwrap_err().code, "data_dir");

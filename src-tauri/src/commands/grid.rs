@@ -4,9 +4,9 @@
 
 use tauri::{AppHandle, State};
 
-use super::AppNode;
 use crate::dto::{GridLive, GridStatus, Settings};
 use crate::error::IpcError;
+use crate::state::AppNode;
 use crate::tray;
 
 /// The beacon cache: its folder, size and coverage of every known chain.
@@ -77,7 +77,7 @@ pub fn set_seeding(node: &AppNode, on: bool) -> Result<Settings, IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support;
+    use crate::test_support;
     use zks_node::OnlineConfig;
 
     #[tokio::test]
@@ -181,14 +181,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_node_has_no_live_grid_nor_switch() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(live(&failed).await.unwrap_err().code, "data_dir");
         assert_eq!(set_seeding(&failed, true).unwrap_err().code, "data_dir");
     }
 
     #[test]
     fn a_failed_node_returns_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         let err = status(&failed).unwrap_err();
         assert_eq!(err.code, "data_dir");
         assert_eq!(err.message, "cannot use data directory /x");

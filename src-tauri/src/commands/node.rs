@@ -2,9 +2,9 @@
 
 use tauri::State;
 
-use super::AppNode;
 use crate::dto::NodeStatus;
 use crate::error::IpcError;
+use crate::state::AppNode;
 
 /// The node's status for the status bar and settings.
 #[tauri::command]
@@ -21,7 +21,7 @@ pub fn status(node: &AppNode) -> Result<NodeStatus, IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support;
+    use crate::test_support;
 
     #[tokio::test]
     async fn status_of_a_running_node() {
@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn status_of_a_failed_node_is_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(status(&failed).unwrap_err().code, "data_dir");
     }
 }

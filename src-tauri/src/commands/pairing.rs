@@ -6,9 +6,9 @@ use tauri::State;
 use zks_node::{Contact, NodeError};
 use zks_pad::qr;
 
-use super::AppNode;
 use crate::dto::{AcceptedInvite, InviteCode};
 use crate::error::IpcError;
+use crate::state::AppNode;
 
 /// How long an invite stays valid when the window does not say (1 hour, as
 /// `zks pair invite`).
@@ -235,7 +235,7 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support::node;
+    use crate::test_support::{self, node};
 
     fn base64_encode(bytes: &[u8]) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_answers_with_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(contacts(&failed).unwrap_err().code, "data_dir");
         assert_eq!(
             create_invite(&failed, None, None).unwrap_err().code,

@@ -6,9 +6,9 @@
 use tauri::{AppHandle, State};
 use zks_node::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET};
 
-use super::AppNode;
 use crate::dto::{About, Autostart, SavedSettings, Settings, SettingsEdit, SettingsPage};
 use crate::error::IpcError;
+use crate::state::AppNode;
 use crate::tray;
 
 /// The settings, the node's defaults and limits, and this install's facts.
@@ -172,7 +172,7 @@ pub fn set_autostart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support::node;
+    use crate::test_support::{self, node};
 
     const PEER: &str = "12D3KooWGmWKUoeSLLdTcPZzKrCCExV8hRvafaRVT54GkBVvbg1u";
 
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn a_failed_node_returns_its_error() {
-        let failed = AppNode::failed(IpcError::new("data_dir", "cannot use data directory /x"));
+        let failed = test_support::failed();
         assert_eq!(get(&failed, None).unwrap_err().code, "data_dir");
         let edit = edit_of(&Settings::default());
         assert_eq!(save(&failed, edit).unwrap_err().code, "data_dir");

@@ -1,26 +1,18 @@
-//! The home's key in the window: how the app opens the home at start, the
-//! Unlock screen's commands (status, unlock a passphrase home or choose a
-//! passphrase for a new one) and the Settings screen's Security section
-//! (lock now, change the passphrase).
-//!
-//! At start a home whose key is in the OS keyring opens with it; with
-//! `ZKS_PASSPHRASE` set, that passphrase is used; a new home on a machine
-//! with a working keyring gets its key kept there, silently. Otherwise the
-//! app starts *locked* ([`NodeSlot::Locked`]): no node runs, every node
-//! command answers `{code: "locked"}`, and the window shows the Unlock
-//! screen. Passphrases cross IPC as strings and are moved into a zeroizing
-//! [`Unlock`] at once; they are never logged nor put into an error.
+//! The home's key in the window: the Unlock screen's commands (status,
+//! unlock a passphrase home or choose a passphrase for a new one) and the
+//! Settings screen's Security section (lock now, change the passphrase).
+//! The transitions themselves (and how the app opens the home at start)
+//! are in [`crate::state`]; these commands run them and wire what they
+//! start to the window ([`crate::wiring`]) and the tray.
 
 use tauri::{AppHandle, State};
-use zks_node::{
-    DataDir, KeyProtection, MIN_PASSPHRASE_CHARS, Node, NodeConfig, NodeError, Unlock, VaultState,
-};
+use zks_node::{KeyProtection, MIN_PASSPHRASE_CHARS};
 
-use super::{AppNode, Needs, NodeSlot};
 use crate::dto::VaultStatus;
 use crate::error::IpcError;
-use crate::shell;
+use crate::state::{self, AppNode, Needs, NodeSlot};
 use crate::tray::{self, Presence};
+use crate::wiring;
 
 /// Whether the home is open and how its key is protected.
 #[tauri::command(rename_all = "snake_case")]
@@ -39,8 +31,8 @@ pub async fn vault_unlock(
     node: State<'_, AppNode>,
     passphrase: String,
 ) -> Result<VaultStatus, IpcError> {
-    let started = unlock(&node, passphrase).await?;
-    shell::node_started(&app, &started);
+    let started = state::unlock(&node, passphrase).await?;
+    wiring::node_started(&app, &started);
     Ok(status(&node))
 }
 
@@ -48,7 +40,7 @@ pub async fn vault_unlock(
 /// `daemon.json`), closes the database and goes back to the Unlock screen.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn vault_lock(app: AppHandle, node: State<'_, AppNode>) -> Result<VaultStatus, IpcError> {
-    lock(&node).await?;
+    state::lock(&node).await?;
     tray::set_presence(&app, Presence::Locked);
     Ok(status(&node))
 }
@@ -64,7 +56,7 @@ pub async fn vault_change(
     current: Option<String>,
     new_passphrase: Option<String>,
 ) -> Result<VaultStatus, IpcError> {
-    change(&node, current, new_passphrase).await?;
+    state::change(&node, current, new_passphrase).await?;
     Ok(status(&node))
 }
 
@@ -107,201 +99,14 @@ pub fn status(app: &AppNode) -> VaultStatus {
     status
 }
 
-/// How the app opens a home at start.
-#[derive(Debug)]
-pub enum Start {
-    /// Start the node with this.
-    Open(Unlock),
-    /// Stay locked; the window asks.
-    Ask(Needs),
-}
-
-/// Chooses how to open a home in `state` at start: its keyring; else the
-/// passphrase from the environment (`ZKS_PASSPHRASE`); else, for a new home,
-/// the OS keyring if `keyring` says there is one. Otherwise the window asks.
-pub fn initial_unlock(
-    state: VaultState,
-    env: Option<Unlock>,
-    keyring: impl FnOnce() -> bool,
-) -> Start {
-    if state == VaultState::Protected(KeyProtection::Keyring) {
-        return Start::Open(Unlock::Keyring);
-    }
-    if let Some(unlock) = env {
-        return Start::Open(unlock);
-    }
-    match state {
-        VaultState::Protected(_) => Start::Ask(Needs::Unlock),
-        _ if keyring() => Start::Open(Unlock::Keyring),
-        VaultState::Unencrypted => Start::Ask(Needs::Create { upgrade: true }),
-        _ => Start::Ask(Needs::Create { upgrade: false }),
-    }
-}
-
-/// Opens the home at `home` (or the default one) as the app starts: see
-/// [`initial_unlock`]. A wrong `ZKS_PASSPHRASE` leaves the app locked, so
-/// the window can ask for the right one.
-pub async fn open_at_start(home: Option<std::path::PathBuf>) -> AppNode {
-    let data_dir = match DataDir::resolve(home) {
-        Ok(dir) => dir,
-        Err(e) => return failed_start(e),
-    };
-    open_dir(data_dir, Unlock::from_env(), zks_node::keyring_available).await
-}
-
-/// [`open_at_start`] for a resolved home, with the environment's passphrase
-/// and the keyring probe given.
-pub async fn open_dir(
-    data_dir: DataDir,
-    env: Option<Unlock>,
-    keyring: impl FnOnce() -> bool,
-) -> AppNode {
-    let state = match zks_node::vault_state(&data_dir) {
-        Ok(state) => state,
-        Err(e) => return failed_start(e),
-    };
-    let unlock = match initial_unlock(state, env, keyring) {
-        Start::Open(unlock) => unlock,
-        Start::Ask(needs) => {
-            tracing::info!("the home is locked; the window asks for its passphrase");
-            return AppNode::locked(data_dir, needs);
-        }
-    };
-    let by_passphrase = matches!(unlock, Unlock::Passphrase(_));
-    match Node::start(NodeConfig {
-        data_dir: data_dir.clone(),
-        unlock,
-    })
-    .await
-    {
-        Ok(node) => AppNode::running(node),
-        Err(NodeError::WrongPassphrase) if by_passphrase => {
-            tracing::warn!(
-                "the passphrase in {} does not open this home; the window asks for it",
-                zks_node::PASSPHRASE_ENV
-            );
-            AppNode::locked(data_dir, Needs::Unlock)
-        }
-        Err(e) => failed_start(e),
-    }
-}
-
-fn failed_start(e: NodeError) -> AppNode {
-    tracing::error!("the node did not start: {e}");
-    AppNode::failed(IpcError::from(e))
-}
-
-/// Plain form of [`vault_unlock`]: starts the node of a locked home with
-/// `passphrase` and returns it (the caller wires it to the window).
-pub async fn unlock(app: &AppNode, passphrase: String) -> Result<Node, IpcError> {
-    // Zeroized when dropped, from here on.
-    let unlock = Unlock::passphrase(passphrase);
-    let _turn = app.transition.lock().await;
-    let (data_dir, needs) = match app.slot() {
-        NodeSlot::Locked { data_dir, needs } => (data_dir, needs),
-        NodeSlot::Running(_) => {
-            return Err(IpcError::new("not_locked", "this home is already unlocked"));
-        }
-        NodeSlot::Failed(err) => return Err(err),
-    };
-    if let Unlock::Passphrase(phrase) = &unlock {
-        if phrase.is_empty() {
-            return Err(IpcError::new("bad_input", "enter the passphrase"));
-        }
-        if matches!(needs, Needs::Create { .. }) {
-            check_new(phrase)?;
-        }
-    }
-    let node = Node::start(NodeConfig { data_dir, unlock }).await?;
-    app.set(NodeSlot::Running(node.clone()));
-    tracing::info!("the home was unlocked from the window");
-    Ok(node)
-}
-
-/// Plain form of [`vault_lock`]: stops the node of a passphrase home
-/// (withdrawing this process's `daemon.json`) and leaves the app locked.
-pub async fn lock(app: &AppNode) -> Result<(), IpcError> {
-    let _turn = app.transition.lock().await;
-    let node = app.get()?;
-    if node.key_protection()? != KeyProtection::Passphrase {
-        return Err(IpcError::new(
-            "bad_input",
-            "this home's key is kept in the OS keyring, so there is no passphrase to lock it with",
-        ));
-    }
-    // Commands see a locked home from here on; the node stops behind it.
-    app.set(NodeSlot::Locked {
-        data_dir: node.data_dir().clone(),
-        needs: Needs::Unlock,
-    });
-    shell::withdraw_if_ours(&node);
-    node.stop().await;
-    tracing::info!("the home was locked from the window");
-    Ok(())
-}
-
-/// Plain form of [`vault_change`]: checks the request (the current
-/// passphrase present for a passphrase home, the new one long enough, a
-/// keyring there to move to) before any Argon2id runs, then protects the
-/// home as asked under a rotated key.
-pub async fn change(
-    app: &AppNode,
-    current: Option<String>,
-    new_passphrase: Option<String>,
-) -> Result<KeyProtection, IpcError> {
-    let new = match new_passphrase {
-        Some(phrase) => {
-            check_new(&phrase)?;
-            Unlock::passphrase(phrase)
-        }
-        None if app.keyring_available() => Unlock::Keyring,
-        None => {
-            return Err(IpcError::new(
-                "no_keyring",
-                "this system has no OS keyring to keep the key in; keep protecting it with a passphrase",
-            ));
-        }
-    };
-    let _turn = app.transition.lock().await;
-    let node = app.get()?;
-    let current = match (node.key_protection()?, current) {
-        (KeyProtection::Keyring, _) => Unlock::Keyring,
-        (KeyProtection::Passphrase, Some(phrase)) => Unlock::passphrase(phrase),
-        (KeyProtection::Passphrase, None) => {
-            return Err(IpcError::new("bad_input", "enter the current passphrase"));
-        }
-    };
-    let changed = tokio::task::spawn_blocking(move || {
-        node.change_protection(&current, &new, &mut rand_core::OsRng)
-    })
-    .await
-    .map_err(|e| IpcError::new("io", format!("the key change stopped: {e}")))??;
-    Ok(changed.protection)
-}
-
-/// A passphrase to protect a home with must be long enough (the node checks
-/// it too; this answers before any Argon2id runs).
-fn check_new(phrase: &str) -> Result<(), IpcError> {
-    if phrase.chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(IpcError::new(
-            "bad_input",
-            format!("the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::commands::test_support::{PASSPHRASE, TempHome};
-    use crate::commands::{chat, node as node_cmd, pairing};
+    use zks_node::{Node, NodeConfig, Unlock, VaultState};
 
-    /// The app at start on `home` (with `ZKS_PASSPHRASE` set to `env`, if
-    /// any) on a machine without an OS keyring.
-    pub(super) async fn opened(home: &TempHome, env: Option<&str>) -> AppNode {
-        open_dir(home.data_dir(), env.map(Unlock::passphrase), || false).await
-    }
+    use super::*;
+    use crate::commands::{chat, node as node_cmd, pairing};
+    use crate::state::{change, lock, unlock};
+    use crate::test_support::{PASSPHRASE, TempHome, opened};
 
     async fn locked_passphrase_home(label: &str) -> (TempHome, AppNode, (String, String)) {
         let home = TempHome::new(label);
@@ -316,42 +121,6 @@ mod tests {
         drop(node);
         let app = opened(&home, None).await;
         (home, app, me)
-    }
-
-    #[test]
-    fn the_start_uses_the_keyring_the_environment_or_asks() {
-        let keyring = VaultState::Protected(KeyProtection::Keyring);
-        let passphrase = VaultState::Protected(KeyProtection::Passphrase);
-        let env = || Some(Unlock::passphrase("from the environment"));
-        let no_probe = || panic!("the keyring is probed only for a new home");
-        assert!(matches!(
-            initial_unlock(keyring, env(), no_probe),
-            Start::Open(Unlock::Keyring)
-        ));
-        assert!(matches!(
-            initial_unlock(passphrase, env(), no_probe),
-            Start::Open(Unlock::Passphrase(_))
-        ));
-        assert!(matches!(
-            initial_unlock(VaultState::New, env(), no_probe),
-            Start::Open(Unlock::Passphrase(_))
-        ));
-        assert!(matches!(
-            initial_unlock(passphrase, None, no_probe),
-            Start::Ask(Needs::Unlock)
-        ));
-        assert!(matches!(
-            initial_unlock(VaultState::New, None, || true),
-            Start::Open(Unlock::Keyring)
-        ));
-        assert!(matches!(
-            initial_unlock(VaultState::New, None, || false),
-            Start::Ask(Needs::Create { upgrade: false })
-        ));
-        assert!(matches!(
-            initial_unlock(VaultState::Unencrypted, None, || false),
-            Start::Ask(Needs::Create { upgrade: true })
-        ));
     }
 
     #[tokio::test]
@@ -561,65 +330,6 @@ mod tests {
             &app,
             Some("second passphrase".into()),
             Some("third passphrase".into()),
-        )
-        .await
-        .unwrap();
-        node.stop().await;
-    }
-}
-
-#[cfg(test)]
-mod online_tests {
-    use std::time::Duration;
-
-    use super::tests::opened;
-    use super::*;
-    use crate::commands::test_support::{PASSPHRASE, TempHome};
-
-    /// Whether something listens on 127.0.0.1:`port`, asked for up to 5 s
-    /// until it stops.
-    async fn still_listening(port: u16) -> bool {
-        for _ in 0..100 {
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        true
-    }
-
-    #[tokio::test]
-    async fn locking_an_online_home_takes_it_off_the_network_and_frees_it() {
-        let home = TempHome::new("vault-online");
-        let app = opened(&home, Some(PASSPHRASE)).await;
-        let node = app.get().unwrap();
-        let (client, info) = node
-            .serve_home(zks_node::OnlineConfig {
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-                ..zks_node::OnlineConfig::default()
-            })
-            .await
-            .unwrap();
-        drop(client);
-        let port: u16 = info.addresses[0]
-            .split('/')
-            .nth(4)
-            .and_then(|p| p.parse().ok())
-            .unwrap();
-        assert_eq!(node.running_daemon().unwrap().pid, std::process::id());
-
-        lock(&app).await.unwrap();
-        assert!(node.running_daemon().is_none(), "daemon.json withdrawn");
-        drop(node);
-        assert!(!still_listening(port).await, "the swarm still listens");
-
-        // Nothing of the old node keeps the home open: a key change after
-        // unlocking again is not refused as busy.
-        let node = unlock(&app, PASSPHRASE.into()).await.unwrap();
-        change(
-            &app,
-            Some(PASSPHRASE.into()),
-            Some("second passphrase".into()),
         )
         .await
         .unwrap();

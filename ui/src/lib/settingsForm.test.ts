@@ -23,6 +23,7 @@ const settings: Settings = {
   mdns: true,
   notifications: false,
   listen_port: 40123,
+  auto_lock_minutes: 0,
 };
 
 describe('settings form', () => {

@@ -1,5 +1,8 @@
-// Sample data for component tests (not part of the app bundle: only tests import it).
-import type { Contact, SettingsPage, Transfer, VaultStatus } from './ipc';
+// Sample data and helpers for component tests (not part of the app bundle:
+// only tests import it).
+import { expect } from 'vitest';
+import { waitFor } from '@testing-library/svelte';
+import type { Contact, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -24,7 +27,7 @@ export function transfer(over: Partial<Transfer>): Transfer {
 }
 
 /** A contact with sensible defaults: Alice, unverified, no pad. */
-export function contact(over: Partial<Contact>): Contact {
+export function contact(over: Partial<Contact> = {}): Contact {
   return {
     name: 'Alice',
     peer_id: '12D3KooWAlice',
@@ -33,6 +36,26 @@ export function contact(over: Partial<Contact>): Contact {
     addresses: [],
     role: 'responder',
     pad: null,
+    needs_pairing: false,
+    ...over,
+  };
+}
+
+/** A node status with sensible defaults: Alice's running passphrase home
+ * with an empty beacon cache, offline. */
+export function sampleNodeStatus(over: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    version: '0.1.0',
+    data_dir: '/home/alice/.local/share/zks',
+    uptime_secs: 3,
+    database: {
+      path: '/home/alice/.local/share/zks/zks.sqlite3',
+      schema_version: 1,
+      sqlite_version: '3.50.0',
+      key_protection: 'passphrase',
+    },
+    grid: { cache_dir: '/home/alice/.local/share/zks/grid', cache_bytes: 0, chains: [] },
+    live: null,
     ...over,
   };
 }
@@ -67,6 +90,7 @@ export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
       mdns: true,
       notifications: true,
       listen_port: 40123,
+      auto_lock_minutes: 0,
     },
     default_drand_urls: ['https://api.drand.sh'],
     min_cache_budget_bytes: 64 * 1024 ** 2,
@@ -79,5 +103,26 @@ export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
     },
     autostart: null,
     ...over,
+  };
+}
+
+type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
+
+/**
+ * Call after `mockIPC(…, { shouldMockEvents: true })`: notes which Tauri
+ * events the page subscribes to (the mock answers those itself), so a test
+ * can wait until a screen hears dropped files (it subscribes on mount).
+ */
+export function watchDrops(): { hearsDrops: () => Promise<void> } {
+  const listening: string[] = [];
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+  const invoke = internals.invoke;
+  internals.invoke = async (cmd, args, options) => {
+    const result = await invoke(cmd, args, options);
+    if (cmd === 'plugin:event|listen') listening.push(String((args as { event: string }).event));
+    return result;
+  };
+  return {
+    hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
   };
 }

@@ -4,32 +4,11 @@ import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
-import { NODE_EVENT, type ChatMessage, type Contact, type NodeStatus, type Transfer } from '../lib/ipc';
-import { transfer } from '../lib/testing';
+import { NODE_EVENT, type ChatMessage, type Transfer } from '../lib/ipc';
+import { contact, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
 
-type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
 
-const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
-
-function contact(over: Partial<Contact>): Contact {
-  return {
-    name: 'Alice',
-    peer_id: '12D3KooWAlice',
-    safety_code: CODE,
-    verified: false,
-    addresses: [],
-    role: 'responder',
-    pad: null,
-    ...over,
-  };
-}
-
-const status: NodeStatus = {
-  version: '0.1.0',
-  data_dir: '/tmp/home',
-  uptime_secs: 1,
-  database: { path: '/tmp/home/zks.sqlite3', schema_version: 1, sqlite_version: '3.50.0' },
-};
+const status = sampleNodeStatus({ data_dir: '/tmp/home', uptime_secs: 1 });
 
 describe('Chat', () => {
   it('says there are no contacts and offers the Pairing screen', async () => {
@@ -334,7 +313,6 @@ describe('Chat files', () => {
       },
     ];
     const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-    const listening: string[] = [];
     mockWindows('main');
     mockIPC(
       (cmd, args) => {
@@ -391,16 +369,10 @@ describe('Chat files', () => {
       },
       { shouldMockEvents: true },
     );
-    const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
-    const invoke = internals.invoke;
-    internals.invoke = async (cmd, args, options) => {
-      const result = await invoke(cmd, args, options);
-      if (cmd === 'plugin:event|listen') listening.push(String((args as { event: string }).event));
-      return result;
-    };
+    const { hearsDrops } = watchDrops();
     return {
       argsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
-      hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
+      hearsDrops,
     };
   }
 

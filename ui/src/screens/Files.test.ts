@@ -4,11 +4,10 @@ import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import Files from './Files.svelte';
 import { NODE_EVENT, type Contact, type Transfer } from '../lib/ipc';
-import { contact, transfer } from '../lib/testing';
+import { contact, transfer, watchDrops } from '../lib/testing';
 
 const MiB = 1024 * 1024;
 const PAD = { pad_id: 'ab', size: 20 * MiB, send_left: 10 * MiB, receive_left: 10 * MiB };
-type Invoke = (cmd: string, args: unknown, options: unknown) => Promise<unknown>;
 const id = (n: number) => n.toString(16).padStart(32, '0');
 
 /** One transfer in each state, newest first as the node lists them. */
@@ -122,18 +121,10 @@ function backend(opts: Opts = {}) {
     },
     { shouldMockEvents: true },
   );
-  // Note which events the page listens to (the mock answers those itself).
-  const listening: string[] = [];
-  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
-  const invoke = internals.invoke;
-  internals.invoke = async (cmd, args, options) => {
-    const result = await invoke(cmd, args, options);
-    if (cmd === 'plugin:event|listen') listening.push(String((args as { event: string }).event));
-    return result;
-  };
+  const { hearsDrops } = watchDrops();
   return {
     /** Resolves once the screen hears dropped files (it subscribes on mount). */
-    hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
+    hearsDrops,
     transfers,
     calls,
     argsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),

@@ -124,6 +124,7 @@ function settings(seeding: boolean): Settings {
     mdns: true,
     notifications: true,
     listen_port: 0,
+    auto_lock_minutes: 0,
   };
 }
 

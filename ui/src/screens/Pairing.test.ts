@@ -4,23 +4,11 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import Pairing from './Pairing.svelte';
 import { NODE_EVENT, type AcceptedInvite, type Contact, type InviteCode } from '../lib/ipc';
+import { contact } from '../lib/testing';
 
 const SVG =
   '<?xml version="1.0" standalone="yes"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><path d="M0 0h4v4H0z"/></svg>';
 const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
-
-function contact(over: Partial<Contact> = {}): Contact {
-  return {
-    name: 'Alice',
-    peer_id: '12D3KooWAlice',
-    safety_code: CODE,
-    verified: false,
-    addresses: [],
-    role: 'responder',
-    pad: null,
-    ...over,
-  };
-}
 
 type Handler = (args: Record<string, unknown>) => unknown;
 

@@ -32,6 +32,7 @@ const stored: NodeSettings = {
   mdns: true,
   notifications: true,
   listen_port: 40123,
+  auto_lock_minutes: 0,
 };
 
 function page(over: Partial<SettingsPage> = {}): SettingsPage {

@@ -11,6 +11,7 @@ use crate::{Node, NodeError};
 
 /// A transfer as the front ends show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TransferInfo {
     /// Transfer id (32 hex digits).
     pub id: String,

@@ -1,16 +1,17 @@
-//! Nodes for the command tests: a running node in a fresh temporary home,
+//! Nodes for the app's tests: a running node in a fresh temporary home,
 //! removed when dropped, two such nodes paired through the node API, and
-//! bare temporary homes for the vault tests.
+//! bare temporary homes (opened as the app opens them at start) for the
+//! vault and lifecycle tests.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zks_node::{DataDir, Node, NodeConfig};
 
-use super::AppNode;
+use crate::state::AppNode;
 
 /// Recorded quicknet beacons (see `tests/data/README.md`).
-pub(crate) const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+pub(crate) const QUICKNET: &str = include_str!("../../tests/data/quicknet.jsonl");
 
 /// The passphrase of the test homes (sealed with the cheap test Argon2id
 /// when `ZKS_TEST_WEAK_KDF=1`).
@@ -109,4 +110,24 @@ pub(crate) async fn paired() -> (TestNode, TestNode) {
         .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
         .unwrap();
     (alice, bob)
+}
+
+/// The app at start on `home` (with `ZKS_PASSPHRASE` set to `env`, if
+/// any) on a machine without an OS keyring.
+pub(crate) async fn opened(home: &TempHome, env: Option<&str>) -> AppNode {
+    crate::state::open_dir(
+        home.data_dir(),
+        env.map(zks_node::Unlock::passphrase),
+        || false,
+    )
+    .await
+}
+
+/// An app whose node could not start (its home unusable): every node
+/// command answers this start-up error, code `data_dir`.
+pub(crate) fn failed() -> AppNode {
+    AppNode::failed(crate::error::IpcError::new(
+        "data_dir",
+        "cannot use data directory /x",
+    ))
 }
