@@ -62,6 +62,26 @@ impl VerifiedBeacon {
     }
 }
 
+/// Pairs beacons with their verdicts, in order: each becomes a verified
+/// beacon or stays a refused one with its reason.
+pub(crate) fn judge(
+    chain: &ChainInfo,
+    beacons: Vec<Beacon>,
+    verdicts: Vec<Verdict>,
+) -> Vec<Result<VerifiedBeacon, (Beacon, Invalid)>> {
+    beacons
+        .into_iter()
+        .zip(verdicts)
+        .map(|(beacon, verdict)| match verdict {
+            Ok(()) => Ok(VerifiedBeacon {
+                chain: chain.hash,
+                beacon,
+            }),
+            Err(e) => Err((beacon, e)),
+        })
+        .collect()
+}
+
 /// Splits beacons by their verdicts into verified ones and refused ones.
 pub(crate) fn split(
     chain: &ChainInfo,
@@ -70,13 +90,10 @@ pub(crate) fn split(
 ) -> (Vec<VerifiedBeacon>, Vec<(Beacon, Invalid)>) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    for (beacon, verdict) in beacons.into_iter().zip(verdicts) {
-        match verdict {
-            Ok(()) => good.push(VerifiedBeacon {
-                chain: chain.hash,
-                beacon,
-            }),
-            Err(e) => bad.push((beacon, e)),
+    for judged in judge(chain, beacons, verdicts) {
+        match judged {
+            Ok(verified) => good.push(verified),
+            Err(refused) => bad.push(refused),
         }
     }
     (good, bad)

@@ -13,7 +13,7 @@ use zks_pad::truepad::{self, claimed_range};
 use zks_pad::{Envelope, Mode, OpenError, PadBook, PadError, Session};
 use zks_store::{ContactRecord, NewMessage, TransferChange};
 
-use crate::beacons::{StoreRounds, binding, now_secs};
+use crate::beacons::{CacheRounds, binding, now_secs};
 use crate::pads::{PadFile, book_of, read_range, wipe_range};
 use crate::{Node, NodeError, NodeEvent};
 
@@ -153,7 +153,7 @@ impl Node {
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
                         NodeError::BadInput(format!("the stored session is damaged: {e}"))
                     })?;
-                let binding = binding(store)?;
+                let binding = binding(store, &self.beacon_cache(u64::MAX)?)?;
                 let envelope =
                     session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
                 let message = NewMessage {
@@ -330,8 +330,10 @@ impl Node {
                     })?;
                 // One clock reading judges both the round's age and the epoch's.
                 let now = now_secs();
-                let rounds = StoreRounds {
+                let cache = self.beacon_cache(u64::MAX)?;
+                let rounds = CacheRounds {
                     store,
+                    cache: &cache,
                     now,
                     verified: RefCell::new(Vec::new()),
                 };
@@ -346,7 +348,9 @@ impl Node {
                     auto_accept,
                 )?;
                 for (chain, beacon) in verified {
-                    store.add_verified_beacons(&chain.0, &[beacon])?;
+                    cache
+                        .put(&chain, &[beacon])
+                        .map_err(|e| NodeError::Io(e.to_string()))?;
                 }
                 let message = NewMessage {
                     outgoing: false,

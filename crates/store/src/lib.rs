@@ -8,7 +8,7 @@
 //! kept here.
 
 mod backup;
-mod beacons;
+mod chains;
 mod cipher;
 mod error;
 mod migrations;
@@ -26,13 +26,26 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use backup::{
     BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, PADS_UNKNOWN_SETTING,
 };
-pub use beacons::StoredBeacon;
+pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
 pub use error::StoreError;
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};
 pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 pub use transfers::{NewTransfer, TransferChange, TransferRecord};
+
+/// Helpers for tests of other crates (feature `test-support`).
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use std::path::Path;
+
+    /// Creates an unencrypted database at schema `version`, as a release
+    /// from before encryption with that schema left it (the node encrypts
+    /// and migrates it on its first start), and returns it open, to fill.
+    pub fn plaintext_database_at(path: &Path, version: u32) -> crate::Result<rusqlite::Connection> {
+        crate::migrations::plaintext_at(path, version)
+    }
+}
 
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -48,6 +61,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Rows of the old `beacons` table this open dropped, for the node.
+    legacy_beacons: Vec<chains::LegacyBeacon>,
 }
 
 impl Store {
@@ -97,10 +112,11 @@ impl Store {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )
         .map_err(open_err)?;
-        migrations::migrate(&mut conn, path)?;
+        let legacy_beacons = migrations::migrate(&mut conn, path)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
+            legacy_beacons,
         })
     }
 
