@@ -25,14 +25,21 @@ use zks_store::{LegacyBeacon, Store};
 
 use crate::{Node, NodeError};
 
-/// How far ahead of our clock a peer's round may be (clock skew allowance).
-pub const MAX_CLOCK_SKEW_SECS: u64 = 10;
-/// How far ahead of our clock an incoming message's round may be when its
-/// signature verifies: a verified round of a real chain has been published,
-/// whatever this device's clock says, so a receiver whose clock is slow
-/// still reads its messages. Beyond this the message is refused without any
-/// BLS work.
-pub(crate) const MAX_VERIFIED_AHEAD_SECS: u64 = 3600;
+/// How far ahead of this device's clock a round may be and still be taken:
+/// the one future-round limit, for imported beacons and for the round an
+/// incoming message is bound to. A round whose signature verifies has been
+/// published, whatever this device's clock says (only the chain's signers
+/// can make it, and they make it at its time), so a round "from the future"
+/// means a slow local clock; real clocks drift by seconds to minutes, so an
+/// hour keeps such a device working. Beyond this the round is refused (a
+/// message before any BLS work) with a hint to check the clock. The grid's
+/// own rules are separate: the cascade never asks for a round past the local
+/// head, the relay answers 425 for one, and gossip takes only rounds within
+/// `GOSSIP_WINDOW_SECS` of now.
+pub const MAX_ROUND_AHEAD_SECS: u64 = 3600;
+/// A taken round further ahead than this is logged as a sign of a slow
+/// clock (it is not a limit).
+const SLOW_CLOCK_NOTICE_SECS: u64 = 10;
 
 /// The setting naming the chain outgoing messages are bound to.
 const BINDING_CHAIN: &str = "binding_chain";
@@ -101,6 +108,16 @@ impl Node {
     /// valid ones into the beacon cache; invalid ones are reported and never
     /// kept.
     pub fn import_beacons(&self, chain: &str, text: &str) -> Result<BeaconImport, NodeError> {
+        self.import_beacons_at(chain, text, now_secs())
+    }
+
+    /// [`Node::import_beacons`] at Unix time `now`.
+    fn import_beacons_at(
+        &self,
+        chain: &str,
+        text: &str,
+        now: u64,
+    ) -> Result<BeaconImport, NodeError> {
         let chain = self.chain(chain)?;
         let cache = self.beacon_cache(self.settings()?.cache_budget_bytes)?;
         let parsed = parse_beacon_list(chain.scheme, text)
@@ -114,12 +131,11 @@ impl Node {
             }
         }
         let verifier = BatchVerifier::new(&chain).map_err(|e| NodeError::Beacon(e.to_string()))?;
-        let now = now_secs();
         let mut valid = Vec::new();
         for judged in verifier.verify_each(beacons, &mut rand_core::OsRng) {
             match judged {
                 Err((beacon, e)) => invalid.push((Some(beacon.round()), e.to_string())),
-                Ok(b) if chain.is_future(b.round(), now + MAX_CLOCK_SKEW_SECS) => {
+                Ok(b) if chain.is_future(b.round(), now + MAX_ROUND_AHEAD_SECS) => {
                     invalid.push((Some(b.round()), "round is in the future".into()));
                 }
                 Ok(b) => valid.push(b),
@@ -325,7 +341,7 @@ impl RoundSource for CacheRounds<'_> {
             .iter()
             .find(|c| c.hash == hash)
             .ok_or_else(|| format!("the message is bound to an unknown beacon chain {hash}"))?;
-        if chain.is_future(round, self.now + MAX_VERIFIED_AHEAD_SECS) {
+        if chain.is_future(round, self.now + MAX_ROUND_AHEAD_SECS) {
             return Err(format!(
                 "round {round} of {} is in the future (due at Unix time {}, now {}): refusing a message that claims it; if this is wrong, check this device's clock",
                 chain.name,
@@ -333,7 +349,7 @@ impl RoundSource for CacheRounds<'_> {
                 self.now
             ));
         }
-        if chain.is_future(round, self.now + MAX_CLOCK_SKEW_SECS) {
+        if chain.is_future(round, self.now + SLOW_CLOCK_NOTICE_SECS) {
             // Only a verified signature can make such a round acceptable.
             tracing::warn!(
                 chain = %chain.name,
@@ -422,6 +438,47 @@ mod tests {
                 .randomness(&chain.hash.0, round, Some(&sig))
                 .is_ok()
         );
+        // The limit to the second: exactly MAX_ROUND_AHEAD_SECS ahead is
+        // taken, one second more is refused.
+        assert!(
+            rounds(due - MAX_ROUND_AHEAD_SECS)
+                .randomness(&chain.hash.0, round, Some(&sig))
+                .is_ok()
+        );
+        let err = rounds(due - MAX_ROUND_AHEAD_SECS - 1)
+            .randomness(&chain.hash.0, round, Some(&sig))
+            .unwrap_err();
+        assert!(err.contains("in the future"), "{err}");
+    }
+
+    /// Imports follow the same limit: a verified round exactly
+    /// MAX_ROUND_AHEAD_SECS ahead of the clock is kept, one a second further
+    /// is refused as "in the future" and not kept.
+    #[tokio::test]
+    async fn imports_take_rounds_up_to_the_limit_ahead_of_the_clock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(tmp.path()).await;
+        let chain = ChainInfo::quicknet();
+        let line = QUICKNET.lines().nth(7).unwrap();
+        let (round, _) = hint_of(line);
+        let due = chain.time_of_round(round);
+        let over = node
+            .import_beacons_at("quicknet", line, due - MAX_ROUND_AHEAD_SECS - 1)
+            .unwrap();
+        assert_eq!(
+            (over.valid, over.added, over.invalid.clone()),
+            (
+                0,
+                0,
+                vec![(Some(round), "round is in the future".to_owned())]
+            )
+        );
+        assert_eq!(over.latest_round, None);
+        let at = node
+            .import_beacons_at("quicknet", line, due - MAX_ROUND_AHEAD_SECS)
+            .unwrap();
+        assert_eq!((at.valid, at.added, at.latest_round), (1, 1, Some(round)));
+        assert!(at.invalid.is_empty());
     }
 
     async fn started(dir: &std::path::Path) -> Node {

@@ -24,7 +24,7 @@ mod status;
 mod vault;
 
 pub use backup::RestoreReport;
-pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
+pub use beacons::{BeaconImport, MAX_ROUND_AHEAD_SECS};
 pub use daemon::DaemonInfo;
 pub use error::NodeError;
 pub use files::{TransferInfo, safe_file_name};
