@@ -56,7 +56,12 @@ impl VerifiedBeacon {
     }
 
     /// Re-creates a verified beacon read back from storage that accepts only
-    /// verified beacons (the beacon cache). Nothing else may call this.
+    /// verified beacons: the grid's beacon cache, whose slots are written
+    /// only from `VerifiedBeacon`s. Nothing else may call this; the
+    /// workspace's `clippy.toml` disallows it everywhere but that one call
+    /// site (CI runs clippy with `-D warnings`). Everything else gets
+    /// verified beacons from [`BatchVerifier::verify_each`],
+    /// [`BatchVerifier::verify_split`] or [`ReferenceVerifier::verified`].
     pub fn from_verified_storage(chain: crate::chain::ChainHash, beacon: Beacon) -> VerifiedBeacon {
         VerifiedBeacon { chain, beacon }
     }

@@ -396,6 +396,9 @@ impl BeaconCache {
                 };
                 let beacon = Beacon::new(chain.scheme, round, sig, prev)
                     .map_err(|_| CacheError::Damaged(path.clone()))?;
+                // The one place allowed to (clippy.toml): a slot is only
+                // ever written from a VerifiedBeacon (see `put`).
+                #[allow(clippy::disallowed_methods)]
                 out.push(VerifiedBeacon::from_verified_storage(chain.hash, beacon));
             }
         }
