@@ -10,11 +10,13 @@
 mod backup;
 mod chains;
 mod cipher;
+mod contacts;
 mod error;
+mod history;
+mod identity;
 mod migrations;
 mod outbox;
 mod pads;
-mod peers;
 mod settings;
 mod transfers;
 
@@ -28,10 +30,11 @@ pub use backup::{
 };
 pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
+pub use contacts::{ContactRecord, NewContact};
 pub use error::StoreError;
+pub use history::{MessageRecord, NewMessage};
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};
-pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 pub use transfers::{NewTransfer, TransferChange, TransferRecord};
 
 /// Helpers for tests of other crates (feature `test-support`).
@@ -49,6 +52,13 @@ pub mod test_support {
 
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Unix time now, in seconds, as the database stores it.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "zks.sqlite3";
@@ -243,6 +253,28 @@ fn disk_is_full(dir: &Path) -> bool {
 #[cfg(test)]
 pub(crate) fn test_key() -> StoreKey {
     StoreKey::from_bytes([5; 32])
+}
+
+/// Unlocks a raw connection to a test database with [`test_key`].
+#[cfg(test)]
+pub(crate) fn test_unlock(conn: &Connection, path: &Path) {
+    cipher::unlock(conn, &test_key(), path).unwrap();
+}
+
+/// A contact to add in tests.
+#[cfg(test)]
+pub(crate) fn test_contact(name: &str, peer: &str) -> NewContact {
+    NewContact {
+        name: name.into(),
+        peer_id: peer.into(),
+        identity_key: vec![1; 32],
+        addresses: vec!["/ip4/127.0.0.1/tcp/1".into()],
+        safety_code: "00000 11111".into(),
+        role: "initiator".into(),
+        session_id: peer.as_bytes().to_vec(),
+        session: vec![9; 10],
+        reply: None,
+    }
 }
 
 #[cfg(test)]

@@ -292,7 +292,7 @@ mod tests {
         let path = dir.path().join(crate::DATABASE_FILE);
         {
             let mut conn = Connection::open(&path).unwrap();
-            crate::cipher::unlock(&conn, &crate::test_key(), &path).unwrap();
+            crate::test_unlock(&conn, &path);
             Migrations::from_slice(STEPS)
                 .to_version(&mut conn, (DROP_BEACONS_VERSION - 1) as usize)
                 .unwrap();
@@ -322,7 +322,7 @@ mod tests {
         assert!(store.take_legacy_beacons().is_empty(), "handed over once");
         drop(store);
         let conn = Connection::open(&path).unwrap();
-        crate::cipher::unlock(&conn, &crate::test_key(), &path).unwrap();
+        crate::test_unlock(&conn, &path);
         assert!(
             read_legacy_beacons(&conn).unwrap().is_empty(),
             "the table is gone"

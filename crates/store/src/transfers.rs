@@ -5,7 +5,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::peers::now;
+use crate::now;
 use crate::{Result, Store, StoreError};
 
 /// A transfer to create with its offer message.
