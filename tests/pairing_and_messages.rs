@@ -47,9 +47,9 @@ async fn pairing_through_qr_images_gives_both_sides_the_same_safety_code() {
     let alice = start_test_node().await;
     let bob = start_test_node().await;
     let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
-    let png = zks_pad::qr::render_png(&invite.text, 4).unwrap();
+    let png = zks_qr::render_png(&invite.text, 4).unwrap();
     let accepted = bob.node.accept_invite(&png, Some("alice")).unwrap();
-    let reply_png = zks_pad::qr::render_png(&accepted.reply_text, 4).unwrap();
+    let reply_png = zks_qr::render_png(&accepted.reply_text, 4).unwrap();
     let contact = alice.node.finish_pairing(&reply_png, None).unwrap();
     assert_eq!(contact.safety_code, accepted.contact.safety_code);
     assert_eq!(contact.safety_code.split(' ').count(), 8);

@@ -12,7 +12,8 @@ use rand_core::SeedableRng;
 use zks_beacon::{Beacon, ChainInfo, Scheme, parse_beacon_list};
 use zks_pad::envelope::Envelope;
 use zks_pad::file::FileMessage;
-use zks_pad::{Invite, PendingInvite, Reply, Session, qr};
+use zks_pad::{Invite, PendingInvite, Reply, Session};
+use zks_qr as qr;
 
 /// A target: arbitrary bytes in, no panic out.
 pub type Target = fn(&[u8]);

@@ -56,10 +56,35 @@ impl VerifiedBeacon {
     }
 
     /// Re-creates a verified beacon read back from storage that accepts only
-    /// verified beacons (the beacon cache). Nothing else may call this.
+    /// verified beacons: the grid's beacon cache, whose slots are written
+    /// only from `VerifiedBeacon`s. Nothing else may call this; the
+    /// workspace's `clippy.toml` disallows it everywhere but that one call
+    /// site (CI runs clippy with `-D warnings`). Everything else gets
+    /// verified beacons from [`BatchVerifier::verify_each`],
+    /// [`BatchVerifier::verify_split`] or [`ReferenceVerifier::verified`].
     pub fn from_verified_storage(chain: crate::chain::ChainHash, beacon: Beacon) -> VerifiedBeacon {
         VerifiedBeacon { chain, beacon }
     }
+}
+
+/// Pairs beacons with their verdicts, in order: each becomes a verified
+/// beacon or stays a refused one with its reason.
+pub(crate) fn judge(
+    chain: &ChainInfo,
+    beacons: Vec<Beacon>,
+    verdicts: Vec<Verdict>,
+) -> Vec<Result<VerifiedBeacon, (Beacon, Invalid)>> {
+    beacons
+        .into_iter()
+        .zip(verdicts)
+        .map(|(beacon, verdict)| match verdict {
+            Ok(()) => Ok(VerifiedBeacon {
+                chain: chain.hash,
+                beacon,
+            }),
+            Err(e) => Err((beacon, e)),
+        })
+        .collect()
 }
 
 /// Splits beacons by their verdicts into verified ones and refused ones.
@@ -70,13 +95,10 @@ pub(crate) fn split(
 ) -> (Vec<VerifiedBeacon>, Vec<(Beacon, Invalid)>) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    for (beacon, verdict) in beacons.into_iter().zip(verdicts) {
-        match verdict {
-            Ok(()) => good.push(VerifiedBeacon {
-                chain: chain.hash,
-                beacon,
-            }),
-            Err(e) => bad.push((beacon, e)),
+    for judged in judge(chain, beacons, verdicts) {
+        match judged {
+            Ok(verified) => good.push(verified),
+            Err(refused) => bad.push(refused),
         }
     }
     (good, bad)

@@ -78,3 +78,64 @@ fn help_lists_the_commands() {
     assert!(text.contains("status"));
     assert!(text.contains("--home"));
 }
+
+/// `zks beacon import` keeps the rounds in the beacon cache, so `zks
+/// status` counts them and `zks beacon get` (the cascade, as the relay
+/// uses it) serves them without any source.
+#[test]
+fn imported_beacons_show_in_status_and_are_served_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let home = home.to_str().unwrap();
+    let data = format!(
+        "{}/../../tests/data/quicknet.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let recorded = std::fs::read_to_string(&data).unwrap();
+    let first: serde_json::Value = serde_json::from_str(recorded.lines().next().unwrap()).unwrap();
+    let count = recorded.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    let out = zks(&[
+        "--home", home, "beacon", "import", "--chain", "quicknet", &data,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{count} verified ({count} new)")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = zks(&["--home", home, "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quicknet = status["grid"]["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "quicknet")
+        .unwrap()
+        .clone();
+    assert_eq!(quicknet["rounds"], count);
+    let round = first["round"].as_u64().unwrap().to_string();
+    let out = zks(&[
+        "--home",
+        home,
+        "beacon",
+        "get",
+        "--chain",
+        "quicknet",
+        "--no-http",
+        &round,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(first["signature"].as_str().unwrap()),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

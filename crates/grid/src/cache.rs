@@ -396,6 +396,9 @@ impl BeaconCache {
                 };
                 let beacon = Beacon::new(chain.scheme, round, sig, prev)
                     .map_err(|_| CacheError::Damaged(path.clone()))?;
+                // The one place allowed to (clippy.toml): a slot is only
+                // ever written from a VerifiedBeacon (see `put`).
+                #[allow(clippy::disallowed_methods)]
                 out.push(VerifiedBeacon::from_verified_storage(chain.hash, beacon));
             }
         }
@@ -405,6 +408,42 @@ impl BeaconCache {
     /// One held beacon.
     pub fn get(&self, chain: &ChainInfo, round: u64) -> Result<Option<VerifiedBeacon>> {
         Ok(self.get_range(chain, round..=round)?.pop())
+    }
+
+    /// The newest held (servable) beacon of `chain`: what outgoing messages
+    /// bind to. Reads the bitmaps of the chunks from the newest down.
+    pub fn latest(&self, chain: &ChainInfo) -> Result<Option<VerifiedBeacon>> {
+        let mut indices = self.chunk_indices(chain);
+        indices.sort_unstable_by(|a, b| b.cmp(a));
+        for index in indices {
+            let path = self.chunk_path(chain, index);
+            let Some(chunk) = ChunkFile::open(&path, chain, index, false)? else {
+                continue;
+            };
+            if let Some(slot) = (0..CHUNK_ROUNDS).rev().find(|&s| chunk.servable(chain, s)) {
+                return self.get(chain, index * CHUNK_ROUNDS + 1 + slot);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The indices of the chunk files of `chain` on disk.
+    fn chunk_indices(&self, chain: &ChainInfo) -> Vec<u64> {
+        let dir = self.root.join(chain.hash.to_hex());
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                entry
+                    .path()
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".chunk"))
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .collect()
     }
 
     /// The sub-ranges of `rounds` the cache does not hold (servably). Reads
@@ -449,22 +488,11 @@ impl BeaconCache {
 
     /// How much of `chain` is held, chunk by chunk.
     pub fn coverage(&self, chain: &ChainInfo) -> Result<Coverage> {
-        let dir = self.root.join(chain.hash.to_hex());
         let mut chunks = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Some(index) = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".chunk"))
-                    .and_then(|n| n.parse::<u64>().ok())
-                else {
-                    continue;
-                };
-                if let Some(chunk) = ChunkFile::open(&path, chain, index, false)? {
-                    chunks.push((index, chunk.count()));
-                }
+        for index in self.chunk_indices(chain) {
+            let path = self.chunk_path(chain, index);
+            if let Some(chunk) = ChunkFile::open(&path, chain, index, false)? {
+                chunks.push((index, chunk.count()));
             }
         }
         chunks.sort_unstable();

@@ -516,13 +516,13 @@ impl FetchCascade {
             .failed
             .extend(failed.into_iter().map(|(r, e)| (r, e.to_string())));
         let (beacons, origins): (Vec<Beacon>, Vec<String>) = got.into_iter().unzip();
-        let verdicts = verifier.verify(&beacons, &mut rand_core::OsRng);
+        let judged = verifier.verify_each(beacons, &mut rand_core::OsRng);
         let mut good: Vec<VerifiedBeacon> = Vec::new();
         let mut retry = Vec::new();
-        for ((beacon, origin), verdict) in beacons.into_iter().zip(origins).zip(verdicts) {
-            match verdict {
-                Ok(()) => good.push(VerifiedBeacon::from_verified_storage(chain.hash, beacon)),
-                Err(e) => {
+        for (judged, origin) in judged.into_iter().zip(origins) {
+            match judged {
+                Ok(verified) => good.push(verified),
+                Err((beacon, e)) => {
                     // A bad signature: this base is not trusted for a while,
                     // and the round is asked of the others.
                     http.demote(&origin);
@@ -534,11 +534,12 @@ impl FetchCascade {
         for (round, first_reason) in retry {
             match http.round(chain, round).await {
                 Ok((b, origin)) => {
-                    if verifier.verify(std::slice::from_ref(&b), &mut rand_core::OsRng)[0].is_ok() {
-                        good.push(VerifiedBeacon::from_verified_storage(chain.hash, b));
-                    } else {
-                        http.demote(&origin);
-                        report.failed.push((round, first_reason));
+                    match verifier.verify_each(vec![b], &mut rand_core::OsRng).pop() {
+                        Some(Ok(verified)) => good.push(verified),
+                        _ => {
+                            http.demote(&origin);
+                            report.failed.push((round, first_reason));
+                        }
                     }
                 }
                 Err(HttpError::Future(_)) | Err(_) => report.failed.push((round, first_reason)),

@@ -1963,10 +1963,9 @@ impl EventLoop {
         let Ok(verifier) = ReferenceVerifier::new(chain) else {
             return Ignore;
         };
-        if verifier.verify_one(&beacon).is_err() {
+        let Ok(verified) = verifier.verified(beacon) else {
             return Reject;
-        }
-        let verified = VerifiedBeacon::from_verified_storage(chain.hash, beacon);
+        };
         if let Err(e) = self.cache.put(chain, &[verified]) {
             tracing::warn!("cannot cache a gossiped beacon: {e}");
         }

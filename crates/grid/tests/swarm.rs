@@ -29,6 +29,44 @@ fn signer() -> DevnetSigner {
     DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 3, 1_600_000_000)
 }
 
+/// What a liar's disk gives back: `good` (unchained) put into a cache whose
+/// chunk files are then edited so that each round's slot holds
+/// `forge(round)`, read back through the cache. Only the cache makes
+/// [`VerifiedBeacon`]s from storage, and it trusts its own files; so this
+/// is how a node serving false signatures is made, as a tampered disk.
+fn tampered(
+    chain: &zks_beacon::ChainInfo,
+    good: &[VerifiedBeacon],
+    forge: impl Fn(u64) -> Vec<u8>,
+) -> Vec<VerifiedBeacon> {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = BeaconCache::open(dir.path(), u64::MAX).unwrap();
+    cache.put(chain, good).unwrap();
+    // The chunk layout (see zks_grid::cache): 64-byte header, bitmap, the
+    // previous-signature field, then one slot per round.
+    let sig_len = chain.scheme.signature_group().point_len() as u64;
+    for b in good {
+        let index = (b.round() - 1) / CHUNK_ROUNDS;
+        let slot = b.round() - 1 - index * CHUNK_ROUNDS;
+        let path = dir
+            .path()
+            .join(chain.hash.to_hex())
+            .join(format!("{index}.chunk"));
+        let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.seek(SeekFrom::Start(
+            64 + CHUNK_ROUNDS / 8 + sig_len + slot * sig_len,
+        ))
+        .unwrap();
+        file.write_all(&forge(b.round())).unwrap();
+    }
+    let rounds = good.iter().map(VerifiedBeacon::round);
+    let (first, last) = (rounds.clone().min().unwrap(), rounds.max().unwrap());
+    let lies = cache.get_range(chain, first..=last).unwrap();
+    assert_eq!(lies.len(), good.len());
+    lies
+}
+
 async fn node(
     signer: &DevnetSigner,
     beacons: &[VerifiedBeacon],
@@ -112,20 +150,14 @@ async fn a_fresh_node_fetches_from_the_swarm_and_bans_a_lying_peer() {
         &mut ChaCha20Rng::seed_from_u64(1),
     );
     // The liar's cache holds every round with the next round's signature:
-    // valid points, wrong messages (it bypasses verification on purpose).
-    let lies: Vec<VerifiedBeacon> = good
-        .windows(2)
-        .map(|w| {
-            let b = Beacon::new(
-                chain.scheme,
-                w[0].round(),
-                w[1].beacon().signature().to_vec(),
-                None,
-            )
-            .unwrap();
-            VerifiedBeacon::from_verified_storage(chain.hash, b)
-        })
+    // valid points, wrong messages (its disk was edited on purpose).
+    let next_signature: HashMap<u64, Vec<u8>> = good
+        .iter()
+        .map(|b| (b.round() - 1, b.beacon().signature().to_vec()))
         .collect();
+    let lies = tampered(&chain, &good[..good.len() - 1], |round| {
+        next_signature[&round].clone()
+    });
 
     let (_d1, seeder, seeder_client) = node(&signer, &good, vec![]).await;
     // The seeder is reached over QUIC, the liar over TCP.
@@ -229,17 +261,14 @@ async fn gossiped_rounds_are_verified_before_they_are_cached() {
     b_client.publish(&good[0]).await.unwrap();
     // A forged round (head with head - 1's signature) is published too,
     // unchecked.
-    let forged = Beacon::new(
-        chain.scheme,
-        head,
-        good[0].beacon().signature().to_vec(),
-        None,
-    )
-    .unwrap();
-    b_client
-        .publish(&VerifiedBeacon::from_verified_storage(chain.hash, forged))
-        .await
-        .unwrap();
+    let (real_head, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(head, head).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(6),
+    );
+    let forged = tampered(&chain, &real_head, |_| {
+        good[0].beacon().signature().to_vec()
+    });
+    b_client.publish(&forged[0]).await.unwrap();
 
     let mut got = None;
     for _ in 0..100 {
@@ -302,19 +331,10 @@ async fn old_gossip_is_ignored_and_a_false_copy_of_a_held_round_is_banned() {
     );
     // Round head - 1 with round head - 2's signature: a false copy of a
     // round A holds.
-    let false_copy = Beacon::new(
-        chain.scheme,
-        head - 1,
-        held[0].beacon().signature().to_vec(),
-        None,
-    )
-    .unwrap();
-    b_client
-        .publish(&VerifiedBeacon::from_verified_storage(
-            chain.hash, false_copy,
-        ))
-        .await
-        .unwrap();
+    let false_copy = tampered(&chain, &held[1..], |_| {
+        held[0].beacon().signature().to_vec()
+    });
+    b_client.publish(&false_copy[0]).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while a_client
         .peers()

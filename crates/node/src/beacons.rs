@@ -1,28 +1,46 @@
 //! Verified beacons for binding messages: importing them (verified with the
-//! batch verifier; invalid ones are never stored), choosing the round an
+//! batch verifier; invalid ones are never kept), choosing the round an
 //! outgoing message is bound to, and resolving the round of an incoming one.
-//! Until the grid fetches beacons, they come from `zks beacon import`.
+//!
+//! Every verified beacon lives in the grid's beacon cache (`<home>/cache`),
+//! the one store the relay, the fetch cascade, seeding and `zks status`
+//! read: `zks beacon import`, the rounds the grid fetches and the rounds
+//! incoming messages prove all go there. Releases before schema version 7
+//! kept imported beacons in a `beacons` table of the database; on the first
+//! open the store hands those rows over and drops the table, and
+//! [`move_legacy_beacons`] verifies them into the cache.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use zks_beacon::{
-    BatchVerifier, Beacon, ChainHash, ChainInfo, ReferenceVerifier, parse_beacon_list,
+    BatchVerifier, Beacon, ChainHash, ChainInfo, ReferenceVerifier, VerifiedBeacon,
+    parse_beacon_list,
 };
+use zks_grid::BeaconCache;
 use zks_pad::{RoundBinding, RoundSource};
-use zks_store::{Store, StoredBeacon};
+use zks_store::{LegacyBeacon, Store};
 
 use crate::clock::now_secs;
 use crate::{Node, NodeError};
 
-/// How far ahead of our clock a peer's round may be (clock skew allowance).
-pub const MAX_CLOCK_SKEW_SECS: u64 = 10;
-/// How far ahead of our clock an incoming message's round may be when its
-/// signature verifies: a verified round of a real chain has been published,
-/// whatever this device's clock says, so a receiver whose clock is slow
-/// still reads its messages. Beyond this the message is refused without any
-/// BLS work.
-pub(crate) const MAX_VERIFIED_AHEAD_SECS: u64 = 3600;
+/// How far ahead of this device's clock a round may be and still be taken:
+/// the one future-round limit, for imported beacons and for the round an
+/// incoming message is bound to. A round whose signature verifies has been
+/// published, whatever this device's clock says (only the chain's signers
+/// can make it, and they make it at its time), so a round "from the future"
+/// means a slow local clock; real clocks drift by seconds to minutes, so an
+/// hour keeps such a device working. Beyond this the round is refused (a
+/// message before any BLS work) with a hint to check the clock. The grid's
+/// own rules are separate: the cascade never asks for a round past the local
+/// head, the relay answers 425 for one, and gossip takes only rounds within
+/// `GOSSIP_WINDOW_SECS` of now.
+pub const MAX_ROUND_AHEAD_SECS: u64 = 3600;
+/// A taken round further ahead than this is logged as a sign of a slow
+/// clock (it is not a limit).
+const SLOW_CLOCK_NOTICE_SECS: u64 = 10;
 
 /// The setting naming the chain outgoing messages are bound to.
 const BINDING_CHAIN: &str = "binding_chain";
@@ -44,6 +62,16 @@ pub struct BeaconImport {
     pub latest_round: Option<u64>,
 }
 
+/// Where the beacon cache of the home in `data_dir` lives.
+pub(crate) fn cache_dir_of(data_dir: &Path) -> PathBuf {
+    data_dir.join("cache")
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(cache_err)`
+fn cache_err(e: zks_grid::CacheError) -> NodeError {
+    NodeError::grid(e)
+}
+
 /// Every chain this node knows: the built-ins and those remembered in the store.
 pub(crate) fn known_chains(store: &Store) -> Result<Vec<ChainInfo>, NodeError> {
     let mut chains: Vec<ChainInfo> = ChainInfo::builtins().into();
@@ -62,58 +90,65 @@ fn find_chain(store: &Store, name_or_hash: &str) -> Result<ChainInfo, NodeError>
 
 /// The hint sent with a message: the signature, then (chained schemes) the
 /// previous signature, so the receiver can verify the round offline.
-fn hint(beacon: &StoredBeacon) -> Vec<u8> {
-    let mut out = beacon.1.clone();
-    if let Some(prev) = &beacon.2 {
+fn hint(beacon: &Beacon) -> Vec<u8> {
+    let mut out = beacon.signature().to_vec();
+    if let Some(prev) = beacon.previous_signature() {
         out.extend_from_slice(prev);
     }
     out
 }
 
 impl Node {
-    /// Verifies beacons of a chain (drand JSON lines or array) and stores the
-    /// valid ones; invalid ones are reported and never stored.
+    /// Verifies beacons of a chain (drand JSON lines or array) and puts the
+    /// valid ones into the beacon cache; invalid ones are reported and never
+    /// kept.
     pub fn import_beacons(&self, chain: &str, text: &str) -> Result<BeaconImport, NodeError> {
-        self.with_store_mut(|store| {
-            let chain = find_chain(store, chain)?;
-            let parsed = parse_beacon_list(chain.scheme, text)
-                .map_err(|e| NodeError::BadInput(e.to_string()))?;
-            let mut invalid = Vec::new();
-            let mut beacons = Vec::new();
-            for entry in parsed {
-                match entry {
-                    Ok(b) => beacons.push(b),
-                    Err(m) => invalid.push((m.round, m.error.to_string())),
-                }
+        self.import_beacons_at(chain, text, now_secs())
+    }
+
+    /// [`Node::import_beacons`] at Unix time `now`.
+    fn import_beacons_at(
+        &self,
+        chain: &str,
+        text: &str,
+        now: u64,
+    ) -> Result<BeaconImport, NodeError> {
+        let chain = self.chain(chain)?;
+        let cache = self.beacon_cache(self.settings()?.cache_budget_bytes)?;
+        let parsed = parse_beacon_list(chain.scheme, text)
+            .map_err(|e| NodeError::BadInput(e.to_string()))?;
+        let mut invalid = Vec::new();
+        let mut beacons = Vec::new();
+        for entry in parsed {
+            match entry {
+                Ok(b) => beacons.push(b),
+                Err(m) => invalid.push((m.round, m.error.to_string())),
             }
-            let verifier =
-                BatchVerifier::new(&chain).map_err(|e| NodeError::Beacon(e.to_string()))?;
-            let verdicts = verifier.verify(&beacons, &mut rand_core::OsRng);
-            let now = now_secs();
-            let mut valid = Vec::new();
-            for (beacon, verdict) in beacons.iter().zip(verdicts) {
-                match verdict {
-                    Err(e) => invalid.push((Some(beacon.round()), e.to_string())),
-                    Ok(()) if chain.is_future(beacon.round(), now + MAX_CLOCK_SKEW_SECS) => {
-                        invalid.push((Some(beacon.round()), "round is in the future".into()));
-                    }
-                    Ok(()) => valid.push((
-                        beacon.round(),
-                        beacon.signature().to_vec(),
-                        beacon.previous_signature().map(<[u8]>::to_vec),
-                    )),
+        }
+        let verifier = BatchVerifier::new(&chain).map_err(|e| NodeError::Beacon(e.to_string()))?;
+        let mut valid = Vec::new();
+        for judged in verifier.verify_each(beacons, &mut rand_core::OsRng) {
+            match judged {
+                Err((beacon, e)) => invalid.push((Some(beacon.round()), e.to_string())),
+                Ok(b) if chain.is_future(b.round(), now + MAX_ROUND_AHEAD_SECS) => {
+                    invalid.push((Some(b.round()), "round is in the future".into()));
                 }
+                Ok(b) => valid.push(b),
             }
-            let added = store.add_verified_beacons(&chain.hash.0, &valid)?;
-            let latest_round = store.latest_beacon(&chain.hash.0)?.map(|b| b.0);
-            Ok(BeaconImport {
-                chain: chain.name.clone(),
-                chain_hash: chain.hash.to_hex(),
-                valid: valid.len(),
-                invalid,
-                added,
-                latest_round,
-            })
+        }
+        let verified = valid.len();
+        // A round given twice is one round.
+        valid.sort_by_key(VerifiedBeacon::round);
+        valid.dedup_by_key(|b| b.round());
+        let added = cache.put(&chain, &valid).map_err(cache_err)?;
+        let latest_round = cache.latest(&chain).map_err(cache_err)?.map(|b| b.round());
+        Ok(BeaconImport {
+            chain: chain.name.clone(),
+            chain_hash: chain.hash.to_hex(),
+            valid: verified,
+            invalid,
+            added,
+            latest_round,
         })
     }
 
@@ -133,8 +168,15 @@ impl Node {
     }
 
     /// Where this home's beacon cache lives.
-    pub fn cache_dir(&self) -> std::path::PathBuf {
-        self.data_dir().path().join("cache")
+    pub fn cache_dir(&self) -> PathBuf {
+        cache_dir_of(self.data_dir().path())
+    }
+
+    /// This home's beacon cache, evicting beyond `budget` bytes when it
+    /// grows (`u64::MAX`: never, for the small writes of message binding;
+    /// the grid's writes keep the budget).
+    pub(crate) fn beacon_cache(&self, budget: u64) -> Result<BeaconCache, NodeError> {
+        BeaconCache::open(&self.cache_dir(), budget.max(1)).map_err(cache_err)
     }
 
     /// Chooses the chain outgoing messages are bound to (by name or hash).
@@ -147,7 +189,103 @@ impl Node {
     }
 }
 
-/// The newest verified round of the binding chain, as a message binding.
+/// What [`move_legacy_beacons`] did with the rows of the old table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct LegacyMove {
+    /// Rows that verified and are now in the cache.
+    pub(crate) moved: usize,
+    /// Rows left behind: (round, why).
+    pub(crate) dropped: Vec<(u64, String)>,
+}
+
+/// Verifies the rows of the old `beacons` table (handed over by the store
+/// when its migration 7 dropped the table) and puts those that verify into
+/// the beacon cache under `cache_root`. Rows that are malformed, do not
+/// verify, or belong to a chain this home does not know are dropped with a
+/// warning in the log; nothing here stops the home from opening (verified
+/// beacons are public data the grid can fetch again).
+pub(crate) fn move_legacy_beacons(
+    store: &Store,
+    cache_root: &Path,
+    rows: Vec<LegacyBeacon>,
+) -> LegacyMove {
+    let mut result = LegacyMove::default();
+    if rows.is_empty() {
+        return result;
+    }
+    let chains = known_chains(store).unwrap_or_else(|_| ChainInfo::builtins().into());
+    let mut by_chain: BTreeMap<Vec<u8>, Vec<LegacyBeacon>> = BTreeMap::new();
+    for row in rows {
+        by_chain
+            .entry(row.chain_hash.clone())
+            .or_default()
+            .push(row);
+    }
+    let cache = match BeaconCache::open(cache_root, u64::MAX) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            tracing::warn!("cannot open the beacon cache to move the old beacons into: {e}");
+            None
+        }
+    };
+    for (hash, rows) in by_chain {
+        let Some(chain) = chains.iter().find(|c| c.hash.0[..] == hash[..]) else {
+            let why = format!("unknown chain {}", hex::encode(&hash));
+            result
+                .dropped
+                .extend(rows.iter().map(|r| (r.round, why.clone())));
+            continue;
+        };
+        let mut beacons = Vec::new();
+        for row in rows {
+            match Beacon::new(chain.scheme, row.round, row.signature, row.previous) {
+                Ok(b) => beacons.push(b),
+                Err(e) => result.dropped.push((row.round, e.to_string())),
+            }
+        }
+        let verifier = match BatchVerifier::new(chain) {
+            Ok(v) => v,
+            Err(e) => {
+                result
+                    .dropped
+                    .extend(beacons.iter().map(|b| (b.round(), e.to_string())));
+                continue;
+            }
+        };
+        let mut good = Vec::new();
+        for judged in verifier.verify_each(beacons, &mut rand_core::OsRng) {
+            match judged {
+                Ok(b) => good.push(b),
+                Err((b, e)) => result.dropped.push((b.round(), e.to_string())),
+            }
+        }
+        let stored = match &cache {
+            Some(cache) => cache.put(chain, &good).map_err(|e| e.to_string()),
+            None => Err("the beacon cache cannot be opened".to_owned()),
+        };
+        match stored {
+            Ok(_) => result.moved += good.len(),
+            Err(e) => result
+                .dropped
+                .extend(good.iter().map(|b| (b.round(), e.clone()))),
+        }
+    }
+    if result.moved > 0 {
+        tracing::info!(
+            rounds = result.moved,
+            "moved the verified beacons of the old beacons table into the beacon cache"
+        );
+    }
+    if !result.dropped.is_empty() {
+        tracing::warn!(
+            rows = result.dropped.len(),
+            first = ?result.dropped.first(),
+            "rows of the old beacons table were not carried over into the beacon cache"
+        );
+    }
+    result
+}
+
 /// The chain outgoing grid-pad messages bind to (quicknet unless set).
 pub(crate) fn binding_chain(store: &Store) -> Result<ChainInfo, NodeError> {
     let chain_hex: String = store
@@ -156,34 +294,36 @@ pub(crate) fn binding_chain(store: &Store) -> Result<ChainInfo, NodeError> {
     find_chain(store, &chain_hex)
 }
 
-pub(crate) fn binding(store: &Store) -> Result<RoundBinding, NodeError> {
+/// The newest verified round of the binding chain in the cache, as a
+/// message binding.
+pub(crate) fn binding(store: &Store, cache: &BeaconCache) -> Result<RoundBinding, NodeError> {
     let chain = binding_chain(store)?;
-    let latest = store.latest_beacon(&chain.hash.0)?.ok_or_else(|| {
+    let latest = cache.latest(&chain).map_err(cache_err)?.ok_or_else(|| {
         NodeError::NoBeacon(format!(
             "no verified round of {} is known on this device yet; import beacons with `zks beacon import --chain {}` (or let the grid fetch them)",
             chain.name, chain.name
         ))
     })?;
-    let randomness = Beacon::new(chain.scheme, latest.0, latest.1.clone(), latest.2.clone())
-        .map_err(|e| NodeError::Beacon(e.to_string()))?
-        .randomness();
+    let beacon = latest.beacon();
     Ok(RoundBinding {
         chain_hash: chain.hash.0,
-        round: latest.0,
-        randomness,
-        signature: Some(hint(&latest)),
+        round: beacon.round(),
+        randomness: beacon.randomness(),
+        signature: Some(hint(beacon)),
     })
 }
 
-/// Resolves incoming rounds from the store, verifying signature hints with
-/// the reference verifier; newly verified beacons are collected for storing.
-pub(crate) struct StoreRounds<'a> {
+/// Resolves incoming rounds from the beacon cache, verifying signature
+/// hints with the reference verifier; newly verified beacons are collected
+/// for the cache.
+pub(crate) struct CacheRounds<'a> {
     pub(crate) store: &'a Store,
+    pub(crate) cache: &'a BeaconCache,
     pub(crate) now: u64,
-    pub(crate) verified: RefCell<Vec<(ChainHash, StoredBeacon)>>,
+    pub(crate) verified: RefCell<Vec<(ChainInfo, VerifiedBeacon)>>,
 }
 
-impl RoundSource for StoreRounds<'_> {
+impl RoundSource for CacheRounds<'_> {
     fn randomness(
         &self,
         chain_hash: &[u8; 32],
@@ -196,7 +336,7 @@ impl RoundSource for StoreRounds<'_> {
             .iter()
             .find(|c| c.hash == hash)
             .ok_or_else(|| format!("the message is bound to an unknown beacon chain {hash}"))?;
-        if chain.is_future(round, self.now + MAX_VERIFIED_AHEAD_SECS) {
+        if chain.is_future(round, self.now + MAX_ROUND_AHEAD_SECS) {
             return Err(format!(
                 "round {round} of {} is in the future (due at Unix time {}, now {}): refusing a message that claims it; if this is wrong, check this device's clock",
                 chain.name,
@@ -204,7 +344,7 @@ impl RoundSource for StoreRounds<'_> {
                 self.now
             ));
         }
-        if chain.is_future(round, self.now + MAX_CLOCK_SKEW_SECS) {
+        if chain.is_future(round, self.now + SLOW_CLOCK_NOTICE_SECS) {
             // Only a verified signature can make such a round acceptable.
             tracing::warn!(
                 chain = %chain.name,
@@ -212,30 +352,27 @@ impl RoundSource for StoreRounds<'_> {
                 "a message is bound to a round this device's clock says is not out yet; this clock may be slow"
             );
         }
-        let beacon = match self.store.beacon(chain_hash, round).map_err(|e| e.to_string())? {
-            Some(stored) => Beacon::new(chain.scheme, stored.0, stored.1, stored.2),
-            None => {
-                let hint = signature_hint.ok_or_else(|| {
-                    format!("round {round} of {} is not known here and the message carries no signature for it", chain.name)
-                })?;
-                let sig_len = chain.scheme.signature_group().point_len();
-                let (sig, prev) = hint.split_at(sig_len.min(hint.len()));
-                let prev = (!prev.is_empty()).then(|| prev.to_vec());
-                let beacon = Beacon::new(chain.scheme, round, sig.to_vec(), prev)
-                    .map_err(|e| format!("the round signature in the message is malformed: {e}"))?;
-                ReferenceVerifier::new(chain)
-                    .map_err(|e| e.to_string())?
-                    .verify_one(&beacon)
-                    .map_err(|e| format!("the round signature in the message is invalid: {e}"))?;
-                self.verified.borrow_mut().push((
-                    hash,
-                    (round, beacon.signature().to_vec(), beacon.previous_signature().map(<[u8]>::to_vec)),
-                ));
-                Ok(beacon)
-            }
+        if let Some(held) = self.cache.get(chain, round).map_err(|e| e.to_string())? {
+            return Ok(held.beacon().randomness());
         }
-        .map_err(|e| e.to_string())?;
-        Ok(beacon.randomness())
+        let hint = signature_hint.ok_or_else(|| {
+            format!(
+                "round {round} of {} is not known here and the message carries no signature for it",
+                chain.name
+            )
+        })?;
+        let sig_len = chain.scheme.signature_group().point_len();
+        let (sig, prev) = hint.split_at(sig_len.min(hint.len()));
+        let prev = (!prev.is_empty()).then(|| prev.to_vec());
+        let beacon = Beacon::new(chain.scheme, round, sig.to_vec(), prev)
+            .map_err(|e| format!("the round signature in the message is malformed: {e}"))?;
+        let verified = ReferenceVerifier::new(chain)
+            .map_err(|e| e.to_string())?
+            .verified(beacon)
+            .map_err(|e| format!("the round signature in the message is invalid: {e}"))?;
+        let randomness = verified.beacon().randomness();
+        self.verified.borrow_mut().push((chain.clone(), verified));
+        Ok(randomness)
     }
 }
 
@@ -264,8 +401,10 @@ mod tests {
         let chain = ChainInfo::quicknet();
         let (round, sig) = hint_of(QUICKNET.lines().nth(100).unwrap());
         let due = chain.time_of_round(round);
-        let rounds = |now| StoreRounds {
+        let cache = BeaconCache::open(&dir.path().join("cache"), u64::MAX).unwrap();
+        let rounds = |now| CacheRounds {
             store: &store,
+            cache: &cache,
             now,
             verified: RefCell::new(Vec::new()),
         };
@@ -294,5 +433,215 @@ mod tests {
                 .randomness(&chain.hash.0, round, Some(&sig))
                 .is_ok()
         );
+        // The limit to the second: exactly MAX_ROUND_AHEAD_SECS ahead is
+        // taken, one second more is refused.
+        assert!(
+            rounds(due - MAX_ROUND_AHEAD_SECS)
+                .randomness(&chain.hash.0, round, Some(&sig))
+                .is_ok()
+        );
+        let err = rounds(due - MAX_ROUND_AHEAD_SECS - 1)
+            .randomness(&chain.hash.0, round, Some(&sig))
+            .unwrap_err();
+        assert!(err.contains("in the future"), "{err}");
+    }
+
+    /// Imports follow the same limit: a verified round exactly
+    /// MAX_ROUND_AHEAD_SECS ahead of the clock is kept, one a second further
+    /// is refused as "in the future" and not kept.
+    #[tokio::test]
+    async fn imports_take_rounds_up_to_the_limit_ahead_of_the_clock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(tmp.path()).await;
+        let chain = ChainInfo::quicknet();
+        let line = QUICKNET.lines().nth(7).unwrap();
+        let (round, _) = hint_of(line);
+        let due = chain.time_of_round(round);
+        let over = node
+            .import_beacons_at("quicknet", line, due - MAX_ROUND_AHEAD_SECS - 1)
+            .unwrap();
+        assert_eq!(
+            (over.valid, over.added, over.invalid.clone()),
+            (
+                0,
+                0,
+                vec![(Some(round), "round is in the future".to_owned())]
+            )
+        );
+        assert_eq!(over.latest_round, None);
+        let at = node
+            .import_beacons_at("quicknet", line, due - MAX_ROUND_AHEAD_SECS)
+            .unwrap();
+        assert_eq!((at.valid, at.added, at.latest_round), (1, 1, Some(round)));
+        assert!(at.invalid.is_empty());
+    }
+
+    async fn started(dir: &std::path::Path) -> Node {
+        Node::start(crate::NodeConfig {
+            data_dir: crate::DataDir::at(dir).unwrap(),
+            unlock: crate::Unlock::passphrase("test passphrase"),
+        })
+        .await
+        .unwrap()
+    }
+
+    fn quicknet_rounds(n: usize) -> Vec<(u64, Vec<u8>)> {
+        QUICKNET.lines().take(n).map(hint_of).collect()
+    }
+
+    /// `zks beacon import` puts the rounds into the beacon cache, the one
+    /// store `zks status`, the fetch cascade (so the relay and seeding) and
+    /// message binding read.
+    #[tokio::test]
+    async fn imported_rounds_are_seen_by_status_the_cascade_and_binding() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(tmp.path()).await;
+        let report = node.import_beacons("quicknet", QUICKNET).unwrap();
+        let rounds = quicknet_rounds(usize::MAX);
+        assert_eq!(report.valid, rounds.len());
+        assert_eq!(report.added, rounds.len());
+        let newest = rounds.iter().map(|r| r.0).max().unwrap();
+        assert_eq!(report.latest_round, Some(newest));
+        let again = node.import_beacons("quicknet", QUICKNET).unwrap();
+        assert_eq!((again.valid, again.added), (rounds.len(), 0));
+
+        let status = node.status().unwrap();
+        let quicknet = status
+            .grid
+            .chains
+            .iter()
+            .find(|c| c.name == "quicknet")
+            .unwrap();
+        assert_eq!(quicknet.rounds, rounds.len() as u64);
+
+        let chain = ChainInfo::quicknet();
+        let cascade = node
+            .open_cascade(
+                &crate::GridSources::default(),
+                std::slice::from_ref(&chain),
+                None,
+            )
+            .await
+            .unwrap();
+        let held = cascade
+            .get(&chain, rounds[3].0, now_secs())
+            .await
+            .unwrap()
+            .expect("the cascade (and so the relay) serves an imported round");
+        assert_eq!(held.beacon().signature(), &rounds[3].1[..]);
+
+        let binding = node
+            .with_store(|store| binding(store, &node.beacon_cache(u64::MAX)?))
+            .unwrap();
+        assert_eq!(binding.round, newest);
+    }
+
+    /// A home of a release that kept imported beacons in a `beacons` table:
+    /// on the first start the rows that verify move into the beacon cache;
+    /// the others (a forged signature, a malformed one, a chain this home
+    /// does not know) are dropped with a warning, and the home opens.
+    #[tokio::test]
+    async fn an_old_beacons_table_moves_into_the_cache_without_its_bad_rows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let quicknet = ChainInfo::quicknet();
+        let rounds = quicknet_rounds(6);
+        {
+            let db = tmp.path().join(zks_store::DATABASE_FILE);
+            let conn = zks_store::test_support::plaintext_database_at(&db, 6).unwrap();
+            let mut insert = conn
+                .prepare("INSERT INTO beacons (chain_hash, round, signature, previous) VALUES (?1, ?2, ?3, NULL)")
+                .unwrap();
+            for (round, sig) in &rounds[..4] {
+                insert
+                    .execute(rusqlite::params![&quicknet.hash.0[..], *round as i64, sig])
+                    .unwrap();
+            }
+            let mut forged = rounds[4].1.clone();
+            forged[10] ^= 1;
+            insert
+                .execute(rusqlite::params![
+                    &quicknet.hash.0[..],
+                    rounds[4].0 as i64,
+                    forged
+                ])
+                .unwrap();
+            insert
+                .execute(rusqlite::params![
+                    &quicknet.hash.0[..],
+                    rounds[5].0 as i64,
+                    vec![1u8, 2, 3]
+                ])
+                .unwrap();
+            insert
+                .execute(rusqlite::params![&[9u8; 32][..], 7i64, &rounds[0].1])
+                .unwrap();
+        }
+        let node = started(tmp.path()).await;
+        assert_eq!(
+            node.status().unwrap().database.schema_version,
+            7,
+            "migrated"
+        );
+        let cache = node.beacon_cache(u64::MAX).unwrap();
+        for (round, sig) in &rounds[..4] {
+            let held = cache.get(&quicknet, *round).unwrap().expect("moved");
+            assert_eq!(held.beacon().signature(), &sig[..]);
+        }
+        assert_eq!(cache.get(&quicknet, rounds[4].0).unwrap(), None, "forged");
+        assert_eq!(
+            cache.get(&quicknet, rounds[5].0).unwrap(),
+            None,
+            "malformed"
+        );
+        assert_eq!(cache.coverage(&quicknet).unwrap().rounds, 4);
+        assert_eq!(
+            node.with_store(|store| binding(store, &cache))
+                .unwrap()
+                .round,
+            rounds[..4].iter().map(|r| r.0).max().unwrap()
+        );
+        // The move happens once: a restart finds nothing more to move.
+        node.stop().await;
+        drop(node);
+        let node = started(tmp.path()).await;
+        assert_eq!(
+            node.beacon_cache(u64::MAX)
+                .unwrap()
+                .coverage(&quicknet)
+                .unwrap()
+                .rounds,
+            4
+        );
+    }
+
+    /// What the move reports, row by row.
+    #[test]
+    fn the_move_reports_what_it_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path(), &zks_store::StoreKey::from_bytes([1; 32])).unwrap();
+        let quicknet = ChainInfo::quicknet();
+        let rounds = quicknet_rounds(3);
+        let row = |hash: &[u8], (round, sig): &(u64, Vec<u8>)| LegacyBeacon {
+            chain_hash: hash.to_vec(),
+            round: *round,
+            signature: sig.clone(),
+            previous: None,
+        };
+        let mut forged = rounds[1].clone();
+        forged.1[5] ^= 1;
+        let moved = move_legacy_beacons(
+            &store,
+            &dir.path().join("cache"),
+            vec![
+                row(&quicknet.hash.0, &rounds[0]),
+                row(&quicknet.hash.0, &forged),
+                row(&[7; 32], &rounds[2]),
+            ],
+        );
+        assert_eq!(moved.moved, 1);
+        let dropped: Vec<u64> = moved.dropped.iter().map(|d| d.0).collect();
+        assert_eq!(dropped.len(), 2);
+        assert!(dropped.contains(&rounds[1].0) && dropped.contains(&rounds[2].0));
+        assert!(moved.dropped.iter().any(|d| d.1.contains("unknown chain")));
     }
 }

@@ -25,7 +25,7 @@ pub enum NodeError {
     Code(#[from] zks_pad::CodeError),
     /// A QR image or `ZKS1:` text is unreadable.
     #[error(transparent)]
-    Qr(#[from] zks_pad::qr::QrError),
+    Qr(#[from] zks_qr::QrError),
     /// A pairing step failed.
     #[error(transparent)]
     Pairing(#[from] zks_pad::PairingError),

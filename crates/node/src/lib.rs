@@ -28,7 +28,7 @@ mod status;
 mod vault;
 
 pub use backup::RestoreReport;
-pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};
+pub use beacons::{BeaconImport, MAX_ROUND_AHEAD_SECS};
 pub use content::safe_file_name;
 pub use daemon::DaemonInfo;
 pub use delivery::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};

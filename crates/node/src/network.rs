@@ -417,7 +417,7 @@ impl Node {
     }
 
     /// Fetches the binding chain's newest round through `cascade` (verified
-    /// there) and keeps it for binding outgoing messages.
+    /// there and kept in the beacon cache, where binding reads it).
     async fn refresh_binding(&self, cascade: &FetchCascade) -> Result<(), NodeError> {
         let chain = self.with_store(crate::beacons::binding_chain)?;
         let now = now_secs();
@@ -425,20 +425,13 @@ impl Node {
         if round == 0 {
             return Ok(());
         }
-        let beacon = cascade
+        cascade
             .get(&chain, round, now)
             .await
             .map_err(NodeError::grid)?
             .ok_or_else(|| {
                 NodeError::NoBeacon(format!("round {round} of {} is not available", chain.name))
             })?;
-        let b = beacon.beacon();
-        let stored = (
-            b.round(),
-            b.signature().to_vec(),
-            b.previous_signature().map(<[u8]>::to_vec),
-        );
-        self.with_store_mut(|store| Ok(store.add_verified_beacons(&chain.hash.0, &[stored])?))?;
         Ok(())
     }
 

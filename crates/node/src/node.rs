@@ -125,6 +125,12 @@ impl Node {
         let (store, home_key, home_lock, pad_master) = tokio::task::spawn_blocking(move || {
             let (mut store, key, lock) =
                 crate::vault::open_home(dir.path(), &unlock, &mut rand_core::OsRng)?;
+            let legacy = store.take_legacy_beacons();
+            crate::beacons::move_legacy_beacons(
+                &store,
+                &crate::beacons::cache_dir_of(dir.path()),
+                legacy,
+            );
             let pad_master = crate::pads::pad_master_of(&mut store, &mut rand_core::OsRng)?;
             Ok::<_, NodeError>((store, key, lock, pad_master))
         })

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 use zks_pad::{
-    Identity, Invite, Paired, PendingInvite, Reply, Role, accept, invite::code_kind, peer_id_of, qr,
+    Identity, Invite, Paired, PendingInvite, Reply, Role, accept, invite::code_kind, peer_id_of,
 };
+use zks_qr as qr;
 use zks_store::{ContactRecord, NewContact, Store};
 
 use crate::clock::now_secs;

@@ -12,7 +12,7 @@ use zks_pad::truepad::{self, claimed_range};
 use zks_pad::{Envelope, Mode, OpenError, PadBook, PadError, Session};
 use zks_store::{ContactRecord, NewMessage};
 
-use crate::beacons::{StoreRounds, binding};
+use crate::beacons::{CacheRounds, binding};
 use crate::clock::now_secs;
 use crate::content::Outgoing;
 use crate::pads::{PadFile, book_of, read_range, wipe_range};
@@ -124,7 +124,7 @@ impl Node {
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
                         NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
-                let binding = binding(store)?;
+                let binding = binding(store, &self.beacon_cache(u64::MAX)?)?;
                 let envelope =
                     session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
                 let message = NewMessage {
@@ -295,8 +295,10 @@ impl Node {
                     })?;
                 // One clock reading judges both the round's age and the epoch's.
                 let now = now_secs();
-                let rounds = StoreRounds {
+                let cache = self.beacon_cache(u64::MAX)?;
+                let rounds = CacheRounds {
                     store,
+                    cache: &cache,
                     now,
                     verified: RefCell::new(Vec::new()),
                 };
@@ -311,7 +313,9 @@ impl Node {
                     auto_accept,
                 )?;
                 for (chain, beacon) in verified {
-                    store.add_verified_beacons(&chain.0, &[beacon])?;
+                    cache
+                        .put(&chain, &[beacon])
+                        .map_err(|e| NodeError::Io(e.to_string()))?;
                 }
                 let message = NewMessage {
                     outgoing: false,

@@ -25,7 +25,6 @@ mod identity;
 pub mod invite;
 mod kdf;
 pub mod pairing;
-pub mod qr;
 pub mod session;
 pub mod truepad;
 mod wire;

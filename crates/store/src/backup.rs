@@ -18,7 +18,7 @@
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use crate::peers::now;
+use crate::now;
 use crate::{Result, Store, StoreError};
 
 /// The backup format version (2: with pad ledgers).

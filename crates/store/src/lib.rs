@@ -8,13 +8,15 @@
 //! kept here.
 
 mod backup;
-mod beacons;
+mod chains;
 mod cipher;
+mod contacts;
 mod error;
+mod history;
+mod identity;
 mod migrations;
 mod outbox;
 mod pads;
-mod peers;
 mod settings;
 mod transfers;
 
@@ -26,18 +28,39 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use backup::{
     BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, PADS_UNKNOWN_SETTING,
 };
-pub use beacons::StoredBeacon;
+pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
+pub use contacts::{ContactRecord, NewContact};
 pub use error::StoreError;
+pub use history::{MessageRecord, NewMessage};
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};
-pub use peers::{ContactRecord, MessageRecord, NewContact, NewMessage};
 pub use transfers::{
     NewTransfer, TransferChange, TransferRecord, TransferState, UnknownTransferState,
 };
 
+/// Helpers for tests of other crates (feature `test-support`).
+#[cfg(feature = "test-support")]
+pub mod test_support {
+    use std::path::Path;
+
+    /// Creates an unencrypted database at schema `version`, as a release
+    /// from before encryption with that schema left it (the node encrypts
+    /// and migrates it on its first start), and returns it open, to fill.
+    pub fn plaintext_database_at(path: &Path, version: u32) -> crate::Result<rusqlite::Connection> {
+        crate::migrations::plaintext_at(path, version)
+    }
+}
+
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Unix time now, in seconds, as the database stores it.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "zks.sqlite3";
@@ -50,6 +73,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Rows of the old `beacons` table this open dropped, for the node.
+    legacy_beacons: Vec<chains::LegacyBeacon>,
 }
 
 impl Store {
@@ -99,10 +124,11 @@ impl Store {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )
         .map_err(open_err)?;
-        migrations::migrate(&mut conn, path)?;
+        let legacy_beacons = migrations::migrate(&mut conn, path)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
+            legacy_beacons,
         })
     }
 
@@ -229,6 +255,28 @@ fn disk_is_full(dir: &Path) -> bool {
 #[cfg(test)]
 pub(crate) fn test_key() -> StoreKey {
     StoreKey::from_bytes([5; 32])
+}
+
+/// Unlocks a raw connection to a test database with [`test_key`].
+#[cfg(test)]
+pub(crate) fn test_unlock(conn: &Connection, path: &Path) {
+    cipher::unlock(conn, &test_key(), path).unwrap();
+}
+
+/// A contact to add in tests.
+#[cfg(test)]
+pub(crate) fn test_contact(name: &str, peer: &str) -> NewContact {
+    NewContact {
+        name: name.into(),
+        peer_id: peer.into(),
+        identity_key: vec![1; 32],
+        addresses: vec!["/ip4/127.0.0.1/tcp/1".into()],
+        safety_code: "00000 11111".into(),
+        role: "initiator".into(),
+        session_id: peer.as_bytes().to_vec(),
+        session: vec![9; 10],
+        reply: None,
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::Path;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
+use crate::chains::{LegacyBeacon, read_legacy_beacons};
 use crate::{Result, StoreError};
 
 const STEPS: &[M<'static>] = &[
@@ -169,14 +170,22 @@ const STEPS: &[M<'static>] = &[
             PRIMARY KEY (contact_id, hash)
          ) STRICT, WITHOUT ROWID;",
     ),
+    // 7: verified beacons live only in the grid's beacon cache. `migrate`
+    // reads this table's rows before dropping it and hands them to the
+    // opener, which verifies them into the cache.
+    M::up("DROP TABLE beacons;"),
 ];
+
+/// The migration that drops the old `beacons` table.
+const DROP_BEACONS_VERSION: u32 = 7;
 
 /// Schema version after all migrations ran.
 pub(crate) const LATEST_VERSION: u32 = STEPS.len() as u32;
 
 /// Brings the database up to [`LATEST_VERSION`], or refuses a database from
-/// a newer release without touching it.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+/// a newer release without touching it. Returns the rows of the old
+/// `beacons` table when this call dropped it (see [`DROP_BEACONS_VERSION`]).
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<LegacyBeacon>> {
     let found: u32 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(|source| StoreError::Open {
@@ -190,13 +199,47 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             supported: LATEST_VERSION,
         });
     }
-    // Two processes opening a new database at once both see the old
-    // version and race; the loser's step fails (its table exists) and rolls
-    // back. If the version moved on meanwhile, another process migrated:
-    // look again, up to a few times.
+    let mut legacy = Vec::new();
+    if found < DROP_BEACONS_VERSION {
+        let before_drop = (DROP_BEACONS_VERSION - 1) as usize;
+        migrate_with(conn, path, found, |conn| {
+            // Never down: another process may have migrated past it.
+            let at: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if at as usize >= before_drop {
+                return Ok(());
+            }
+            Migrations::from_slice(STEPS).to_version(conn, before_drop)
+        })?;
+        // Another process may have dropped the table meanwhile: then it
+        // took the rows, and there are none left to hand over here.
+        legacy = read_legacy_beacons(conn).map_err(|e| StoreError::Migrate {
+            path: path.to_owned(),
+            message: format!("cannot read the old beacons table: {e}"),
+        })?;
+    }
+    let now: u32 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap_or(found);
+    migrate_with(conn, path, now, |conn| {
+        Migrations::from_slice(STEPS).to_latest(conn)
+    })?;
+    Ok(legacy)
+}
+
+/// Runs `step`, tolerating a race with another process: two processes
+/// opening a new database at once both see the old version and race; the
+/// loser's step fails (its table exists) and rolls back. If the version
+/// moved on meanwhile, another process migrated: look again, up to a few
+/// times.
+fn migrate_with(
+    conn: &mut Connection,
+    path: &Path,
+    found: u32,
+    step: impl Fn(&mut Connection) -> rusqlite_migration::Result<()>,
+) -> Result<()> {
     let mut seen = found;
     for _ in 0..5 {
-        match Migrations::from_slice(STEPS).to_latest(conn) {
+        match step(conn) {
             Ok(()) => return Ok(()),
             Err(e) => {
                 let now: u32 = conn
@@ -218,6 +261,20 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     })
 }
 
+/// Creates an unencrypted database at schema `version`, as a release from
+/// before encryption with that schema left it, for tests of old homes.
+#[cfg(feature = "test-support")]
+pub(crate) fn plaintext_at(path: &Path, version: u32) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    Migrations::from_slice(STEPS)
+        .to_version(&mut conn, version as usize)
+        .map_err(|e| StoreError::Migrate {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +282,53 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(STEPS).validate().unwrap();
+    }
+
+    /// A database of the release before migration 7: its beacon rows are
+    /// handed over once, as they were, and the table is gone afterwards.
+    #[test]
+    fn the_old_beacons_table_is_handed_over_and_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::DATABASE_FILE);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::test_unlock(&conn, &path);
+            Migrations::from_slice(STEPS)
+                .to_version(&mut conn, (DROP_BEACONS_VERSION - 1) as usize)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO beacons VALUES (x'0101', 7, x'07', NULL);
+                 INSERT INTO beacons VALUES (x'0101', 5, x'05', x'04');",
+            )
+            .unwrap();
+        }
+        let mut store = crate::Store::open(&path, &crate::test_key()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), LATEST_VERSION);
+        let rows = store.take_legacy_beacons();
+        assert_eq!(
+            rows.iter()
+                .map(|b| (
+                    b.chain_hash.clone(),
+                    b.round,
+                    b.signature.clone(),
+                    b.previous.clone()
+                ))
+                .collect::<Vec<_>>(),
+            vec![
+                (vec![1, 1], 5, vec![5], Some(vec![4])),
+                (vec![1, 1], 7, vec![7], None)
+            ]
+        );
+        assert!(store.take_legacy_beacons().is_empty(), "handed over once");
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        crate::test_unlock(&conn, &path);
+        assert!(
+            read_legacy_beacons(&conn).unwrap().is_empty(),
+            "the table is gone"
+        );
+        drop(conn);
+        let mut again = crate::Store::open(&path, &crate::test_key()).unwrap();
+        assert!(again.take_legacy_beacons().is_empty());
     }
 }

@@ -36,7 +36,7 @@ impl Store {
             if let Some(state) = session {
                 tx.execute("UPDATE contacts SET session = ?1 WHERE id = ?2", params![state, contact_id])?;
             }
-            let message_id = crate::peers::insert_message(tx, contact_id, message)?;
+            let message_id = crate::history::insert_message(tx, contact_id, message)?;
             tx.execute(
                 "INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')",
                 params![message_id, contact_id, envelope],

@@ -15,7 +15,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::peers::now;
+use crate::now;
 use crate::{Result, Store, StoreError};
 
 /// The ledger of one pad.

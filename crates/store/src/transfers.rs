@@ -10,7 +10,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{OptionalExtension, Row, ToSql, params};
 use serde::{Deserialize, Serialize};
 
-use crate::peers::now;
+use crate::now;
 use crate::{Result, Store, StoreError};
 
 /// Where a file transfer stands. Stored in the `transfers.state` column and

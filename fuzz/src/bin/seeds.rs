@@ -49,7 +49,7 @@ fn main() {
     write(out, "code", "invite", body(pending.invite().as_bytes()));
     write(out, "code", "reply", body(reply.as_bytes()));
     write(out, "code", "pending", &pending.to_bytes());
-    let text = zks_pad::qr::to_text(body(pending.invite().as_bytes())).expect("fits a QR code");
+    let text = zks_qr::to_text(body(pending.invite().as_bytes())).expect("fits a QR code");
     write(out, "code", "text", text.as_bytes());
 
     let binding = RoundBinding {

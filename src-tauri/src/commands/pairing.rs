@@ -4,7 +4,7 @@
 
 use tauri::State;
 use zks_node::{Contact, NodeError};
-use zks_pad::qr;
+use zks_qr as qr;
 
 use crate::dto::{AcceptedInvite, InviteCode};
 use crate::error::IpcError;

@@ -135,6 +135,17 @@ impl BatchVerifier {
         super::split(&self.chain, beacons, verdicts)
     }
 
+    /// Verifies and keeps the order: for each beacon, in order, the
+    /// verified beacon or the refused one with its reason.
+    pub fn verify_each<R: RngCore + ?Sized>(
+        &self,
+        beacons: Vec<Beacon>,
+        rng: &mut R,
+    ) -> Vec<Result<super::VerifiedBeacon, (Beacon, Invalid)>> {
+        let verdicts = self.verify(&beacons, rng);
+        super::judge(&self.chain, beacons, verdicts)
+    }
+
     /// Finds the invalid beacons among `points[lo..hi]`, appending their positions.
     fn bisect(
         &self,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use zks_node::{Contact, Node};
-use zks_pad::qr;
+use zks_qr as qr;
 
 use crate::output;
 

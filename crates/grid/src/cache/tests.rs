@@ -56,6 +56,31 @@ fn beacons_round_trip_across_a_chunk_boundary() {
 }
 
 #[test]
+fn the_latest_is_the_newest_servable_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = BeaconCache::open(dir.path(), u64::MAX).unwrap();
+    let signer = unchained();
+    let chain = signer.chain();
+    assert_eq!(cache.latest(chain).unwrap(), None);
+    cache.put(chain, &verified(&signer, 5, 9)).unwrap();
+    assert_eq!(cache.latest(chain).unwrap().unwrap().round(), 9);
+    let far = verified(&signer, 3 * CHUNK_ROUNDS + 7, 3 * CHUNK_ROUNDS + 7);
+    cache.put(chain, &far).unwrap();
+    assert_eq!(cache.latest(chain).unwrap(), far.first().cloned());
+    // Chained: a round whose predecessor is not held cannot be served,
+    // so it is not the latest.
+    let chained = DevnetSigner::test(Scheme::PedersenBlsChained, 3, 1_700_000_000);
+    let chain = chained.chain();
+    let beacons = verified(&chained, 1, 4);
+    cache.put(chain, &beacons[..3]).unwrap();
+    cache.put(chain, &beacons[3..]).unwrap();
+    assert_eq!(cache.latest(chain).unwrap().unwrap().round(), 4);
+    let lone = verified(&chained, 1, 10);
+    cache.put(chain, &lone[9..]).unwrap();
+    assert_eq!(cache.latest(chain).unwrap().unwrap().round(), 4);
+}
+
+#[test]
 fn chained_beacons_come_back_with_their_previous_signatures() {
     let dir = tempfile::tempdir().unwrap();
     let cache = BeaconCache::open(dir.path(), u64::MAX).unwrap();

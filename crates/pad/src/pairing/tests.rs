@@ -231,8 +231,8 @@ fn remutate(
     debug_assert_eq!(end, body.len());
     let signature = signer.map_or(old_signature, |id| id.sign(&body));
     let framed = crate::invite::frame(&body, &signature);
-    if via_text && let Ok(text) = crate::qr::to_text(&framed) {
-        return crate::qr::from_text(&text).unwrap();
+    if via_text && let Ok(text) = zks_qr::to_text(&framed) {
+        return zks_qr::from_text(&text).unwrap();
     }
     framed
 }

@@ -4,6 +4,11 @@
 //! alphabet is exactly QR's alphanumeric set, so the whole text packs into a QR code at 5.5 bits
 //! a character, and the same text can be pasted where no camera is at hand. Everything here is
 //! pure: bytes or text in, bytes or text out.
+//!
+//! Its own crate so that the pairing and encryption crate (`zks-pad`) carries no image code:
+//! the PNG, QR drawing and QR reading dependencies are used by the node (reading a code from an
+//! image), the CLI (writing PNGs) and the desktop app (SVGs) only.
+#![forbid(unsafe_code)]
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
