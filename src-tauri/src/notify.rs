@@ -496,7 +496,7 @@ mod tests {
     #[tokio::test]
     async fn each_message_is_announced_once_and_old_ones_never() {
         use zks_node::{DataDir, Mode, NodeConfig};
-        const QUICKNET: &str = include_str!("../../tests/data/quicknet.jsonl");
+        use zks_testkit::QUICKNET;
         let base = std::env::temp_dir().join(format!("zks-desktop-notify-{}", std::process::id()));
         let start = |name: &str| {
             let home = base.join(name);

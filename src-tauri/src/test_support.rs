@@ -10,12 +10,9 @@ use zks_node::{DataDir, Node, NodeConfig};
 
 use crate::state::AppNode;
 
-/// Recorded quicknet beacons (see `tests/data/README.md`).
-pub(crate) const QUICKNET: &str = include_str!("../../tests/data/quicknet.jsonl");
-
 /// The passphrase of the test homes (sealed with the cheap test Argon2id
-/// when `ZKS_TEST_WEAK_KDF=1`).
-pub(crate) const PASSPHRASE: &str = "test passphrase";
+/// when `ZKS_TEST_WEAK_KDF=1`), and the recorded quicknet beacons.
+pub(crate) use zks_testkit::{PASSPHRASE, QUICKNET};
 
 /// A fresh temporary home folder named after `label`, removed when dropped.
 pub(crate) struct TempHome(PathBuf);
@@ -36,15 +33,7 @@ impl TempHome {
     /// Every file in the home with its bytes (lock files aside), to show
     /// that something changed nothing.
     pub(crate) fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "lock"))
-            .map(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                (name, std::fs::read(&p).unwrap())
-            })
-            .collect()
+        zks_testkit::snapshot(&self.0)
     }
 }
 

@@ -380,7 +380,7 @@ impl RoundSource for CacheRounds<'_> {
 mod tests {
     use super::*;
 
-    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
+    use zks_testkit::QUICKNET;
 
     fn hint_of(line: &str) -> (u64, Vec<u8>) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -476,14 +476,7 @@ mod tests {
         assert!(at.invalid.is_empty());
     }
 
-    async fn started(dir: &std::path::Path) -> Node {
-        Node::start(crate::NodeConfig {
-            data_dir: crate::DataDir::at(dir).unwrap(),
-            unlock: crate::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap()
-    }
+    use crate::test_support::started;
 
     fn quicknet_rounds(n: usize) -> Vec<(u64, Vec<u8>)> {
         QUICKNET.lines().take(n).map(hint_of).collect()

@@ -90,15 +90,9 @@ fn process_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DataDir, NodeConfig};
 
     async fn started(tmp: &tempfile::TempDir) -> Node {
-        Node::start(NodeConfig {
-            data_dir: DataDir::at(tmp.path()).unwrap(),
-            unlock: crate::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap()
+        crate::test_support::started(tmp.path()).await
     }
 
     #[tokio::test]

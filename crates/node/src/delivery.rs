@@ -342,18 +342,13 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DataDir, NodeConfig, OnlineConfig, listen_addresses};
+    use crate::{OnlineConfig, listen_addresses};
 
-    const QUICKNET: &str = include_str!("../../../tests/data/quicknet.jsonl");
-
+    /// A started node holding the recorded beacons to bind messages to.
     async fn started(home: &std::path::Path) -> Node {
-        let node = Node::start(NodeConfig {
-            data_dir: DataDir::at(home).unwrap(),
-            unlock: crate::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap();
-        node.import_beacons("quicknet", QUICKNET).unwrap();
+        let node = crate::test_support::started(home).await;
+        node.import_beacons("quicknet", zks_testkit::QUICKNET)
+            .unwrap();
         node
     }
 

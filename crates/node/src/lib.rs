@@ -25,6 +25,8 @@ mod reach;
 mod sealing;
 mod settings;
 mod status;
+#[cfg(test)]
+mod test_support;
 mod vault;
 
 pub use backup::RestoreReport;

@@ -306,13 +306,7 @@ mod tests {
     use super::*;
 
     async fn started(tmp: &tempfile::TempDir) -> Node {
-        let data_dir = DataDir::at(tmp.path()).unwrap();
-        Node::start(NodeConfig {
-            data_dir,
-            unlock: crate::Unlock::passphrase("test passphrase"),
-        })
-        .await
-        .unwrap()
+        crate::test_support::started(tmp.path()).await
     }
 
     #[tokio::test]

@@ -609,7 +609,6 @@ impl Node {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::NodeConfig;
@@ -622,18 +621,7 @@ mod tests {
         .await
     }
 
-    /// Every file in the home with its bytes (lock files aside).
-    fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-        fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "lock"))
-            .map(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                (name, fs::read(&p).unwrap())
-            })
-            .collect()
-    }
+    use zks_testkit::snapshot;
 
     /// A tiny deterministic generator for the key-file fuzzing (xorshift):
     /// the cases reproduce, and no RNG crate is needed here.
@@ -656,11 +644,7 @@ mod tests {
     /// untouched key opens. `ZKS_SOAK=N` for N times the cases.
     #[test]
     fn mutated_key_files_are_refused_or_open_and_never_panic() {
-        let soak = std::env::var("ZKS_SOAK")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(1)
-            .max(1);
+        let soak = u64::from(zks_testkit::soak());
         let phrase = "correct passphrase";
         // Cheap Argon2 costs keep a case fast; the format is the same.
         let sealed = zks_pad::backup::seal_with(
