@@ -47,11 +47,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// How many times one chunk may arrive damaged before the transfer fails.
 const MAX_BAD_CHUNK: u32 = 5;
 /// Answer codes of `/zks/file/1.0.0`, first byte of a response.
-const CHUNK_OK: u8 = 0;
-const CHUNK_UNKNOWN: u8 = 1;
-const CHUNK_CLOSED: u8 = 2;
-const CHUNK_CHANGED: u8 = 3;
-const CHUNK_BUSY: u8 = zks_grid::swarm::FILE_BUSY;
+const CHUNK_OK: u8 = crate::wire::file::Status::Ok.byte();
+const CHUNK_UNKNOWN: u8 = crate::wire::file::Status::Unknown.byte();
+const CHUNK_CLOSED: u8 = crate::wire::file::Status::Closed.byte();
+const CHUNK_CHANGED: u8 = crate::wire::file::Status::Changed.byte();
+const CHUNK_BUSY: u8 = crate::wire::file::Status::Busy.byte();
 
 /// A transfer as the front ends show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -1272,7 +1272,10 @@ impl Node {
                 let swarm = swarm.clone();
                 let (task_offer, task_file, task_pad) = (offer.clone(), file.clone(), pad.clone());
                 in_flight.push(async move {
-                    let body = match swarm.request_file_chunk(peer, addresses, request).await {
+                    let body = match swarm
+                        .send_direct(crate::wire::file::ID, peer, addresses, request)
+                        .await
+                    {
                         Ok(body) => body,
                         Err(e) => return (index, Fetched::Unreachable(e.to_string())),
                     };

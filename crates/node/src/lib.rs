@@ -22,6 +22,7 @@ mod pairing;
 mod settings;
 mod status;
 mod vault;
+pub mod wire;
 
 pub use backup::RestoreReport;
 pub use beacons::{BeaconImport, MAX_CLOCK_SKEW_SECS};

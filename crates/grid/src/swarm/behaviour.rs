@@ -21,10 +21,7 @@ use super::budget::{Limits, MAX_PENDING_INCOMING, MAX_PER_PEER, UploadBudget};
 use super::chunk::{CHUNK_PROTOCOL, ChunkCodec};
 use super::client::{COMMAND_QUEUE, SwarmClient};
 use super::dht::KAD_PROTOCOL;
-use super::direct::{
-    BytesCodec, FILE_PROTOCOL, FILE_STREAMS, InboundMessage, MAX_ACK, MAX_FILE_REQUEST,
-    MAX_FILE_RESPONSE, MAX_MESSAGE, MSG_PROTOCOL, MSG_STREAMS, paired_peer_behaviour,
-};
+use super::direct::{Direct, DirectProtocol, InboundMessage};
 use super::event_loop::EventLoop;
 use super::gossip::topic;
 use super::info::{INFO_PROTOCOL, InfoCodec};
@@ -47,8 +44,11 @@ pub struct SwarmConfig {
     /// Upload cap: rounds served to peers per second (`None`: no cap).
     /// Requests beyond it get an empty answer and ask someone else.
     pub serve_rounds_per_sec: Option<u64>,
-    /// Where incoming `/zks/msg/1.0.0` messages and `/zks/file/1.0.0`
-    /// requests go (`None`: refused).
+    /// The request/response protocols between paired peers this swarm
+    /// carries (the node's messenger describes them; none by default).
+    pub direct: Vec<DirectProtocol>,
+    /// Where inbound requests on the [`direct`](Self::direct) protocols go
+    /// (`None`: each is answered with its protocol's `refused` bytes).
     pub inbound: Option<mpsc::Sender<InboundMessage>>,
     /// Per-peer rates and connection caps ([`Limits::default`] in use).
     pub limits: Limits,
@@ -56,7 +56,7 @@ pub struct SwarmConfig {
 
 impl SwarmConfig {
     /// A swarm with identity `keypair` that listens nowhere, knows no peer
-    /// or chain, has no upload cap, takes no messages and has the default
+    /// or chain, has no upload cap, carries no direct protocol and has the default
     /// [`Limits`]; set the fields that matter with `..SwarmConfig::new(k)`.
     pub fn new(keypair: identity::Keypair) -> SwarmConfig {
         SwarmConfig {
@@ -66,6 +66,7 @@ impl SwarmConfig {
             chains: Vec::new(),
             mdns: false,
             serve_rounds_per_sec: None,
+            direct: Vec::new(),
             inbound: None,
             limits: Limits::default(),
         }
@@ -144,8 +145,7 @@ pub(super) struct Behaviour {
     pub(super) limits: connection_limits::Behaviour,
     pub(super) declared: Declared,
     pub(super) memory: memory_connection_limits::Behaviour,
-    pub(super) msg: request_response::Behaviour<BytesCodec>,
-    pub(super) file: request_response::Behaviour<BytesCodec>,
+    pub(super) direct: Direct,
     pub(super) info: request_response::Behaviour<InfoCodec>,
     pub(super) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     pub(super) identify: identify::Behaviour,
@@ -169,6 +169,7 @@ pub async fn start(
     let peer_id = config.keypair.public().to_peer_id();
     let mdns_on = config.mdns;
     let limits = config.limits;
+    let direct = Direct::new(&config.direct);
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(
@@ -214,14 +215,7 @@ pub async fn start(
                 memory: memory_connection_limits::Behaviour::with_max_bytes(
                     limits.max_memory_bytes,
                 ),
-                msg: paired_peer_behaviour(MSG_PROTOCOL, MAX_MESSAGE, MAX_ACK, 20, MSG_STREAMS),
-                file: paired_peer_behaviour(
-                    FILE_PROTOCOL,
-                    MAX_FILE_REQUEST,
-                    MAX_FILE_RESPONSE,
-                    30,
-                    FILE_STREAMS,
-                ),
+                direct,
                 info: request_response::Behaviour::with_codec(
                     InfoCodec,
                     [(
@@ -306,6 +300,7 @@ pub async fn start(
         pending_requests: HashMap::new(),
         pending_info: HashMap::new(),
         pending_msgs: HashMap::new(),
+        direct: config.direct.clone(),
         inbound: config.inbound.clone(),
         pending_cids: HashMap::new(),
         upload: config

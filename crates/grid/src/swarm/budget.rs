@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::direct::{FILE_RATE, MSG_RATE};
 use super::relay_slots::{RELAY_RESERVATION_DURATION, RESERVE_AFTER};
 
 /// Rounds (and burst) one peer may be served per second over
@@ -23,14 +22,10 @@ pub const MAX_PENDING_INCOMING: u32 = 32;
 pub const MAX_MEMORY: usize = 1 << 30;
 /// Established connections with any one peer (TCP, QUIC, relayed, both ways).
 pub const MAX_PER_PEER: u32 = 4;
-/// The per-peer request rates, connection caps and relay wait of a node (this
+/// The per-peer serving rate, connection caps and relay wait of a node (this
 /// module's constants, lowered in tests that need to reach them quickly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Messages per second per peer.
-    pub messages_per_sec: u64,
-    /// File-chunk requests per second per peer.
-    pub file_chunks_per_sec: u64,
     /// Beacon rounds served per second per peer.
     pub served_rounds_per_sec: u64,
     /// Established incoming connections in all.
@@ -49,8 +44,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            messages_per_sec: MSG_RATE,
-            file_chunks_per_sec: FILE_RATE,
             served_rounds_per_sec: CHUNK_PEER_RATE,
             max_incoming: MAX_INCOMING,
             max_memory_bytes: MAX_MEMORY,

@@ -8,12 +8,12 @@ use std::time::Duration;
 use futures::SinkExt;
 use futures::channel::{mpsc, oneshot};
 use libp2p::core::ConnectedPoint;
-use libp2p::{Multiaddr, PeerId};
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use zks_beacon::{ChainHash, ChainInfo, VerifiedBeacon};
 
 use super::SwarmError;
 use super::chunk::{RangeRequest, ServedRound};
-use super::direct::{InboundReply, PeerProtocol};
+use super::direct::InboundReply;
 
 /// Commands waiting for the event loop.
 pub(super) const COMMAND_QUEUE: usize = 64;
@@ -68,7 +68,7 @@ pub(super) enum Command {
     },
     /// Send a request to a paired peer on a direct protocol.
     SendDirect {
-        protocol: PeerProtocol,
+        protocol: StreamProtocol,
         peer: PeerId,
         addresses: Vec<Multiaddr>,
         request: Vec<u8>,
@@ -264,34 +264,18 @@ impl SwarmClient {
         out
     }
 
-    /// Sends an envelope to `peer` (dialing `addresses` if needed) and
-    /// returns its acknowledgement.
-    pub async fn send_message(
+    /// Sends `request` to `peer` on the direct protocol `protocol` (one
+    /// of [`SwarmConfig::direct`](super::SwarmConfig::direct)), dialing
+    /// `addresses` if needed, and returns the peer's answer.
+    pub async fn send_direct(
         &self,
-        peer: PeerId,
-        addresses: Vec<Multiaddr>,
-        envelope: Vec<u8>,
-    ) -> Result<Vec<u8>, SwarmError> {
-        self.ask(|reply| Command::SendDirect {
-            protocol: PeerProtocol::Message,
-            peer,
-            addresses,
-            request: envelope,
-            reply,
-        })
-        .await?
-    }
-
-    /// Asks `peer` for a file chunk (`/zks/file/1.0.0`) and returns its
-    /// answer.
-    pub async fn request_file_chunk(
-        &self,
+        protocol: StreamProtocol,
         peer: PeerId,
         addresses: Vec<Multiaddr>,
         request: Vec<u8>,
     ) -> Result<Vec<u8>, SwarmError> {
         self.ask(|reply| Command::SendDirect {
-            protocol: PeerProtocol::File,
+            protocol,
             peer,
             addresses,
             request,
@@ -308,7 +292,7 @@ impl SwarmClient {
         self.tell(Command::Dial { peer, addresses }).await
     }
 
-    /// Answers an inbound message or file request.
+    /// Answers an inbound request on a direct protocol.
     pub async fn acknowledge(&self, reply: InboundReply, ack: Vec<u8>) -> Result<(), SwarmError> {
         self.tell(Command::Respond {
             to: reply,

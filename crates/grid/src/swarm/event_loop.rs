@@ -20,7 +20,7 @@ use super::behaviour::{Behaviour, BehaviourEvent};
 use super::budget::{Limits, REMEMBERED_PEERS, UploadBudget};
 use super::chunk::ServedRound;
 use super::client::Command;
-use super::direct::{InboundMessage, PeerProtocol};
+use super::direct::{DirectProtocol, InboundMessage};
 use super::relay_slots::RelaySlots;
 use crate::cache::BeaconCache;
 
@@ -43,8 +43,9 @@ pub(super) struct EventLoop {
     >,
     pub(super) pending_info:
         HashMap<request_response::OutboundRequestId, oneshot::Sender<Option<Vec<u8>>>>,
-    pub(super) pending_msgs:
-        HashMap<(PeerProtocol, request_response::OutboundRequestId), PendingAnswer>,
+    /// The direct protocols, in the order of the `Direct` behaviour.
+    pub(super) direct: Vec<DirectProtocol>,
+    pub(super) pending_msgs: HashMap<(usize, request_response::OutboundRequestId), PendingAnswer>,
     pub(super) inbound: Option<mpsc::Sender<InboundMessage>>,
     pub(super) pending_cids: HashMap<kad::QueryId, (oneshot::Sender<Vec<String>>, Vec<String>)>,
     /// Upload cap, if any.
@@ -52,8 +53,8 @@ pub(super) struct EventLoop {
     pub(super) banned: Vec<(PeerId, Instant)>,
     /// Where peers said (Identify), mDNS found or the DHT knows they listen.
     pub(super) peer_addrs: HashMap<PeerId, Vec<Multiaddr>>,
-    /// Request budgets per peer and paired-peer protocol.
-    pub(super) peer_rates: HashMap<(PeerId, PeerProtocol), UploadBudget>,
+    /// Request budgets per peer and direct protocol.
+    pub(super) peer_rates: HashMap<(PeerId, usize), UploadBudget>,
     /// Served-round budgets per peer (`/zks/chunk/1.0.0`).
     pub(super) served: HashMap<PeerId, UploadBudget>,
     pub(super) limits: Limits,
@@ -138,7 +139,7 @@ impl EventLoop {
                 addresses,
                 request,
                 reply,
-            } => self.send_direct(protocol, peer, addresses, request, reply),
+            } => self.send_direct(&protocol, peer, addresses, request, reply),
             Command::Respond { to, answer } => self.respond(to, answer),
             Command::AddChain { chain } => self.add_chain(chain),
             Command::Publish { chain, json } => self.publish(chain, json),
@@ -299,11 +300,8 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(event)) => self.on_kad_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Chunks(event)) => self.on_chunk_event(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Msg(event)) => {
-                self.on_peer_event(PeerProtocol::Message, event);
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::File(event)) => {
-                self.on_peer_event(PeerProtocol::File, event);
+            SwarmEvent::Behaviour(BehaviourEvent::Direct((index, event))) => {
+                self.on_direct_event(index, event);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Info(event)) => self.on_info_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => self.on_gossip_event(event),

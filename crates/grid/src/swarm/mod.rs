@@ -19,7 +19,8 @@
 //!   to the protocol modules, keeps connections, addresses and bans.
 //! - [`chunk`]: `/zks/chunk/1.0.0`, ranges of rounds served from the cache.
 //! - [`info`]: `/zks/chain-info/1.0.0`, a chain's info by its hash.
-//! - [`direct`]: the request/response protocols between paired peers.
+//! - [`direct`]: request/response protocols between paired peers, carried
+//!   for their owner (the node) as it describes them.
 //! - [`gossip`]: the `zks/beacon/<chain hash>` topics and judging what
 //!   arrives on them.
 //! - [`dht`]: Kademlia record keys (chunk providers, chunk CIDs).
@@ -49,10 +50,7 @@ pub use chunk::{
 };
 pub use client::SwarmClient;
 pub use dht::KAD_PROTOCOL;
-pub use direct::{
-    BytesCodec, FILE_BUSY, FILE_PROTOCOL, FILE_RATE, INBOUND_QUEUE, InboundMessage, InboundReply,
-    MAX_FILE_REQUEST, MAX_FILE_RESPONSE, MAX_MESSAGE, MSG_PROTOCOL, MSG_RATE, PeerProtocol,
-};
+pub use direct::{BytesCodec, DirectProtocol, INBOUND_QUEUE, InboundMessage, InboundReply};
 pub use event_loop::BAN;
 pub use gossip::GOSSIP_WINDOW_SECS;
 pub use info::{INFO_PROTOCOL, InfoCodec};
