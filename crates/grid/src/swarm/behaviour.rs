@@ -18,7 +18,7 @@ use zks_beacon::ChainInfo;
 
 use super::SwarmError;
 use super::budget::{Limits, MAX_PENDING_INCOMING, MAX_PER_PEER, UploadBudget};
-use super::chunk::{CHUNK_PROTOCOL, ChunkCodec};
+use super::chunk::{CHUNK_PROTOCOL, CHUNK_READERS, ChunkCodec};
 use super::client::{COMMAND_QUEUE, SwarmClient};
 use super::dht::KAD_PROTOCOL;
 use super::direct::{Direct, DirectProtocol, InboundMessage};
@@ -291,9 +291,13 @@ pub async fn start(
         swarm.dial(addr.clone()).map_err(|e| setup(&e))?;
     }
     let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
+    let (own_commands, own_command_queue) = mpsc::unbounded();
     let event_loop = EventLoop {
         swarm,
         commands,
+        own_command_queue,
+        own_commands,
+        chunk_readers: Arc::new(tokio::sync::Semaphore::new(CHUNK_READERS)),
         cache,
         chains: config.chains.iter().map(|c| (c.hash, c.clone())).collect(),
         pending_providers: HashMap::new(),

@@ -18,6 +18,7 @@
 //! ([`to_beacons`], then the batch verifier) and bans a peer that sent a bad
 //! signature.
 
+use std::ops::RangeInclusive;
 use std::time::Instant;
 
 use futures::channel::oneshot;
@@ -27,9 +28,13 @@ use zks_beacon::{Beacon, ChainHash, ChainInfo};
 
 use super::SwarmError;
 use super::budget::take_from;
+use super::client::Command;
 use super::event_loop::EventLoop;
 use super::invalid;
-use crate::cache::{CHUNK_ROUNDS, chunk_of};
+use crate::cache::{BeaconCache, CHUNK_ROUNDS, chunk_of};
+
+/// Chunk ranges read from the cache at once (each on a blocking thread).
+pub(super) const CHUNK_READERS: usize = 4;
 
 /// Protocol of chunk range requests.
 pub const CHUNK_PROTOCOL: &str = "/zks/chunk/1.0.0";
@@ -214,8 +219,8 @@ impl EventLoop {
         self.pending_requests.insert(id, reply);
     }
 
-    /// A chunk request from a peer (answered at once from the cache), or
-    /// the answer to one of ours.
+    /// A chunk request from a peer (served off the swarm task), or the
+    /// answer to one of ours.
     pub(super) fn on_chunk_event(
         &mut self,
         event: request_response::Event<RangeRequest, Vec<ServedRound>>,
@@ -224,18 +229,7 @@ impl EventLoop {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => {
-                    let rounds = self.serve(peer, &request);
-                    if self
-                        .swarm
-                        .behaviour_mut()
-                        .chunks
-                        .send_response(channel, rounds)
-                        .is_err()
-                    {
-                        tracing::debug!(%peer, "chunk response not sent (peer gone)");
-                    }
-                }
+                } => self.serve(peer, &request, channel),
                 request_response::Message::Response {
                     request_id,
                     response,
@@ -271,7 +265,44 @@ impl EventLoop {
 
     /// Serves a range from the cache: only what is held, never more than
     /// asked, and nothing beyond the peer's rate or the node's upload cap.
-    fn serve(&mut self, peer: PeerId, request: &RangeRequest) -> Vec<ServedRound> {
+    /// The budgets are taken here, on the swarm task; the cache is read on
+    /// a blocking thread (at most [`CHUNK_READERS`] at once) and the answer
+    /// comes back to the loop as [`Command::RespondRange`].
+    fn serve(
+        &mut self,
+        peer: PeerId,
+        request: &RangeRequest,
+        channel: request_response::ResponseChannel<Vec<ServedRound>>,
+    ) {
+        let Some(chain) = self.admit(peer, request) else {
+            self.respond_range(peer, channel, Vec::new());
+            return;
+        };
+        let (cache, back, readers) = (
+            self.cache.clone(),
+            self.own_commands.clone(),
+            self.chunk_readers.clone(),
+        );
+        let rounds = request.first..=request.last;
+        tokio::spawn(async move {
+            let Ok(_permit) = readers.acquire_owned().await else {
+                return;
+            };
+            let rounds = tokio::task::spawn_blocking(move || read_range(&cache, &chain, rounds))
+                .await
+                .unwrap_or_default();
+            let _ = back.unbounded_send(Command::RespondRange {
+                peer,
+                channel,
+                rounds,
+            });
+        });
+    }
+
+    /// Whether `request` from `peer` may be served: within the peer's rate
+    /// and the upload cap (both are taken here), for a chain we serve and
+    /// within one chunk. `None`: answer it empty.
+    fn admit(&mut self, peer: PeerId, request: &RangeRequest) -> Option<ChainInfo> {
         let rounds = request.last.saturating_sub(request.first) + 1;
         if !take_from(
             &mut self.served,
@@ -280,34 +311,59 @@ impl EventLoop {
             rounds,
         ) {
             tracing::debug!(%peer, "peer over its serving rate; answering a chunk request empty");
-            return Vec::new();
+            return None;
         }
         if !self.take_upload(rounds) {
             tracing::debug!("upload cap reached; answering a chunk request empty");
-            return Vec::new();
+            return None;
         }
-        let Some(chain) = self.chains.get(&ChainHash(request.chain)) else {
-            return Vec::new();
-        };
+        let chain = self.chains.get(&ChainHash(request.chain))?;
         if chunk_of(request.first) != chunk_of(request.last) {
-            return Vec::new();
+            return None;
         }
-        match self.cache.get_range(chain, request.first..=request.last) {
-            Ok(held) => held
-                .into_iter()
-                .map(|b| {
-                    let b = b.beacon();
-                    (
-                        b.round(),
-                        b.signature().to_vec(),
-                        b.previous_signature().map(<[u8]>::to_vec),
-                    )
-                })
-                .collect(),
-            Err(e) => {
-                tracing::warn!("cannot serve a chunk range: {e}");
-                Vec::new()
-            }
+        Some(chain.clone())
+    }
+
+    /// Sends the answer to a chunk request.
+    pub(super) fn respond_range(
+        &mut self,
+        peer: PeerId,
+        channel: request_response::ResponseChannel<Vec<ServedRound>>,
+        rounds: Vec<ServedRound>,
+    ) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .chunks
+            .send_response(channel, rounds)
+            .is_err()
+        {
+            tracing::debug!(%peer, "chunk response not sent (peer gone)");
+        }
+    }
+}
+
+/// The rounds of `chain` the cache holds in `rounds` (a blocking read).
+fn read_range(
+    cache: &BeaconCache,
+    chain: &ChainInfo,
+    rounds: RangeInclusive<u64>,
+) -> Vec<ServedRound> {
+    match cache.get_range(chain, rounds) {
+        Ok(held) => held
+            .into_iter()
+            .map(|b| {
+                let b = b.beacon();
+                (
+                    b.round(),
+                    b.signature().to_vec(),
+                    b.previous_signature().map(<[u8]>::to_vec),
+                )
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!("cannot serve a chunk range: {e}");
+            Vec::new()
         }
     }
 }

@@ -33,6 +33,12 @@ type PendingAnswer = oneshot::Sender<Result<Vec<u8>, SwarmError>>;
 pub(super) struct EventLoop {
     pub(super) swarm: libp2p::Swarm<Behaviour>,
     pub(super) commands: mpsc::Receiver<Command>,
+    /// Commands from tasks the loop spawned (answers read off the swarm
+    /// task), and the sender those tasks get a copy of.
+    pub(super) own_command_queue: mpsc::UnboundedReceiver<Command>,
+    pub(super) own_commands: mpsc::UnboundedSender<Command>,
+    /// Permits to read a chunk range from the cache.
+    pub(super) chunk_readers: Arc<tokio::sync::Semaphore>,
     pub(super) cache: Arc<BeaconCache>,
     pub(super) chains: HashMap<ChainHash, ChainInfo>,
     pub(super) pending_providers:
@@ -77,6 +83,8 @@ impl EventLoop {
                     Some(c) => self.on_command(c),
                     None => return,
                 },
+                // Never ends: the loop holds a sender itself.
+                Some(command) = self.own_command_queue.next() => self.on_command(command),
                 _ = tick.tick() => {
                     self.unban_expired();
                     self.keep_relay_slots();
@@ -141,6 +149,11 @@ impl EventLoop {
                 reply,
             } => self.send_direct(&protocol, peer, addresses, request, reply),
             Command::Respond { to, answer } => self.respond(to, answer),
+            Command::RespondRange {
+                peer,
+                channel,
+                rounds,
+            } => self.respond_range(peer, channel, rounds),
             Command::AddChain { chain } => self.add_chain(chain),
             Command::Publish { chain, json } => self.publish(chain, json),
         }
