@@ -12,9 +12,10 @@
 //! bytes (a 1 MiB chunk with its framing). The requester opens and checks
 //! every chunk before writing it.
 //!
-//! Limits: [`FILE_RATE`] requests per second per peer and [`FILE_STREAMS`]
-//! at once per connection; beyond them, or when the server's queue is
-//! full, the answer is [`Status::Busy`] alone.
+//! Limits: [`FILE_RATE`] requests per second per peer (beyond it, or when
+//! the server's inbound queue is full, the answer is [`Status::Busy`]
+//! alone), and [`FILE_STREAMS`] streams at once per connection (beyond them
+//! the stream itself is refused).
 
 use std::time::Duration;
 

@@ -15,8 +15,10 @@
 //! different envelope reuses a message key or pad bytes). An `err:` answer
 //! is final; anything else unknown is retried.
 //!
-//! Limits: [`MSG_RATE`] requests per second per peer and [`MSG_STREAMS`]
-//! at once per connection; beyond them the answer is [`Ack::Busy`].
+//! Limits: [`MSG_RATE`] requests per second per peer (beyond it, or when
+//! the receiver's inbound queue is full, the answer is [`Ack::Busy`]), and
+//! [`MSG_STREAMS`] streams at once per connection (beyond them the stream
+//! itself is refused).
 
 use std::time::Duration;
 
