@@ -459,6 +459,88 @@ async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
     assert_eq!(answer, b"ok");
 }
 
+/// A second direct protocol next to [`MSG`]: tiny requests, its own rate.
+const OTHER: StreamProtocol = StreamProtocol::new("/test/other/1.0.0");
+
+fn other() -> swarm::DirectProtocol {
+    swarm::DirectProtocol {
+        id: OTHER,
+        max_request: 16,
+        max_response: 64,
+        timeout: Duration::from_secs(10),
+        streams: 4,
+        requests_per_sec: 100,
+        busy: vec![4],
+        refused: b"not here".to_vec(),
+    }
+}
+
+/// A swarm carrying [`MSG`] and [`OTHER`] started with `inbound`.
+async fn two_protocols(
+    inbound: Option<futures::channel::mpsc::Sender<swarm::InboundMessage>>,
+) -> (tempfile::TempDir, SwarmClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        direct: vec![messages(MSG_RATE), other()],
+        inbound,
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    };
+    (dir, swarm::start(config, cache).await.unwrap())
+}
+
+/// The swarm carries several direct protocols side by side: a request
+/// arrives naming the protocol it came on and is answered on it, each
+/// protocol keeps its own size cap, a protocol the swarm was not given is
+/// refused before anything is sent, and a node that takes no inbound
+/// requests answers each protocol's `refused` bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_protocols_are_kept_apart_each_with_its_own_caps() {
+    let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
+    let (_d1, sink) = two_protocols(Some(tx)).await;
+    let answers = sink.clone();
+    tokio::spawn(async move {
+        while let Some(m) = futures::StreamExt::next(&mut rx).await {
+            // Echo the protocol the request came on.
+            let named = m.protocol.as_ref().as_bytes().to_vec();
+            let _ = answers.acknowledge(m.reply, named).await;
+        }
+    });
+    let addr = addr_of(&sink, "tcp").await;
+    let (_d2, asker) = two_protocols(None).await;
+    let peer = sink.peer_id();
+    let on = |protocol: StreamProtocol, body: Vec<u8>| {
+        let (asker, addr) = (asker.clone(), addr.clone());
+        async move { asker.send_direct(protocol, peer, vec![addr], body).await }
+    };
+    assert_eq!(on(MSG, vec![1; 1000]).await.unwrap(), b"/test/msg/1.0.0");
+    assert_eq!(on(OTHER, vec![2; 16]).await.unwrap(), b"/test/other/1.0.0");
+    // 17 bytes fit MSG's cap but not OTHER's.
+    assert_eq!(on(MSG, vec![3; 17]).await.unwrap(), b"/test/msg/1.0.0");
+    assert!(on(OTHER, vec![3; 17]).await.is_err());
+    let unknown = on(StreamProtocol::new("/test/none/1.0.0"), vec![4]).await;
+    assert!(
+        matches!(&unknown, Err(swarm::SwarmError::Request { reason, .. }) if reason.contains("not a protocol")),
+        "{unknown:?}"
+    );
+    // The asker takes no inbound requests: refused, per protocol.
+    let back = addr_of(&asker, "tcp").await;
+    let asker_id = asker.peer_id();
+    let to_asker = |protocol: StreamProtocol| {
+        let (sink, back) = (sink.clone(), back.clone());
+        async move {
+            sink.send_direct(protocol, asker_id, vec![back], vec![5])
+                .await
+        }
+    };
+    assert_eq!(
+        to_asker(MSG).await.unwrap(),
+        b"err:this node does not take messages"
+    );
+    assert_eq!(to_asker(OTHER).await.unwrap(), b"not here");
+}
+
 /// A seeder relays (circuit relay v2): node A, which takes no direct
 /// connections, reserves a slot on seeder S; node B, knowing only S's
 /// address and A's PeerId, reaches A through S and fills its cache from A
