@@ -87,6 +87,7 @@ pub async fn go_online(n: &TestNode) -> (SwarmClient, String) {
         std::sync::Arc::new(BeaconCache::open(&n.node.cache_dir(), u64::MAX).expect("cache"));
     let config = SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
+        direct: zks_node::wire::direct_protocols(),
         inbound: Some(tx),
         ..SwarmConfig::new(n.node.libp2p_keypair().expect("keypair"))
     };

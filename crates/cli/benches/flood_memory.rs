@@ -39,6 +39,7 @@ use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, PeerId};
 use zks_grid::BeaconCache;
 use zks_grid::swarm::{self, RangeRequest, SwarmClient, SwarmConfig};
+use zks_node::wire::{file, msg};
 use zks_node::{DataDir, Mode, Node, NodeConfig, OnlineConfig, Unlock};
 
 const FLOODERS: usize = 8;
@@ -112,7 +113,7 @@ fn ack_kind(answer: &[u8]) -> String {
 fn chunk_kind(answer: &[u8]) -> String {
     match answer.first() {
         Some(0) => "chunks served".into(),
-        Some(&swarm::FILE_BUSY) => "busy".into(),
+        Some(&b) if file::Status::from_byte(b) == Some(file::Status::Busy) => "busy".into(),
         Some(code) => format!("refused (status {code})"),
         None => "empty answers".into(),
     }
@@ -173,6 +174,7 @@ async fn stranger() -> (SwarmClient, tempfile::TempDir) {
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        direct: zks_node::wire::direct_protocols(),
         ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     (swarm::start(config, cache).await.unwrap(), dir)
@@ -300,7 +302,7 @@ async fn main() {
             })
             .collect(),
     );
-    assert!(envelopes.iter().all(|e| e.len() <= swarm::MAX_MESSAGE));
+    assert!(envelopes.iter().all(|e| e.len() <= msg::MAX_MESSAGE));
 
     let alive = |daemon: &mut common::Running, when: &str| {
         if daemon.0.try_wait().ok().flatten().is_some() {
@@ -346,7 +348,7 @@ async fn main() {
         let (a, envelopes) = (a.clone(), envelopes.clone());
         async move {
             let envelope = envelopes[(n % envelopes.len() as u64) as usize].clone();
-            match c.send_message(peer, vec![a], envelope).await {
+            match c.send_direct(msg::ID, peer, vec![a], envelope).await {
                 Ok(answer) => ack_kind(&answer),
                 Err(e) => failure(e),
             }
@@ -367,7 +369,7 @@ async fn main() {
             let mut request = transfer.to_vec();
             let index = blake3::hash(&n.to_le_bytes()).as_bytes()[0] as u64 % chunks;
             request.extend_from_slice(&index.to_be_bytes());
-            match c.request_file_chunk(peer, vec![a], request).await {
+            match c.send_direct(file::ID, peer, vec![a], request).await {
                 Ok(answer) => chunk_kind(&answer),
                 Err(e) => failure(e),
             }
@@ -392,12 +394,15 @@ async fn main() {
         strangers.push(c);
         dirs.push(d);
     }
-    let garbage = Arc::new(vec![0x5au8; swarm::MAX_MESSAGE]);
+    let garbage = Arc::new(vec![0x5au8; msg::MAX_MESSAGE]);
     let a = addr.clone();
     let t = flood(&strangers, secs, move |c, _| {
         let (a, garbage) = (a.clone(), garbage.clone());
         async move {
-            match c.send_message(peer, vec![a], garbage.to_vec()).await {
+            match c
+                .send_direct(msg::ID, peer, vec![a], garbage.to_vec())
+                .await
+            {
                 Ok(answer) => ack_kind(&answer),
                 Err(e) => failure(e),
             }
@@ -416,7 +421,7 @@ async fn main() {
         let a = a.clone();
         async move {
             match c
-                .request_file_chunk(peer, vec![a], vec![7u8; swarm::MAX_FILE_REQUEST])
+                .send_direct(file::ID, peer, vec![a], vec![7u8; file::MAX_FILE_REQUEST])
                 .await
             {
                 Ok(answer) => chunk_kind(&answer),

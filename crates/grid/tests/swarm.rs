@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use libp2p::PeerId;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
+use libp2p::{PeerId, StreamProtocol};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use zks_beacon::{BatchVerifier, Beacon, DevnetSigner, ReferenceVerifier, Scheme, VerifiedBeacon};
@@ -17,6 +17,27 @@ use zks_grid::swarm::{self, SwarmClient, SwarmConfig};
 use zks_grid::{BeaconCache, CHUNK_ROUNDS, FetchCascade};
 
 const ROUNDS: u64 = CHUNK_ROUNDS + 4000;
+
+/// A direct protocol with the caps, timeout and answers of the messenger's
+/// message protocol (which the grid does not know by name).
+const MSG: StreamProtocol = StreamProtocol::new("/test/msg/1.0.0");
+
+/// [`MSG`] at `rate` requests per second per peer.
+fn messages(rate: u64) -> swarm::DirectProtocol {
+    swarm::DirectProtocol {
+        id: MSG,
+        max_request: 256 * 1024,
+        max_response: 1024,
+        timeout: Duration::from_secs(20),
+        streams: 8,
+        requests_per_sec: rate,
+        busy: b"busy".to_vec(),
+        refused: b"err:this node does not take messages".to_vec(),
+    }
+}
+
+/// The messenger's default rate.
+const MSG_RATE: u64 = 1000;
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -351,10 +372,11 @@ async fn old_gossip_is_ignored_and_a_false_copy_of_a_held_round_is_banned() {
 }
 
 /// A swarm that takes messages and acknowledges each one `ok` at once.
-async fn message_sink(limits: swarm::Limits) -> (SwarmClient, libp2p::Multiaddr) {
+async fn message_sink(limits: swarm::Limits, rate: u64) -> (SwarmClient, libp2p::Multiaddr) {
     let client = acking(SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         limits,
+        direct: vec![messages(rate)],
         ..SwarmConfig::new(Keypair::generate_ed25519())
     })
     .await;
@@ -363,13 +385,19 @@ async fn message_sink(limits: swarm::Limits) -> (SwarmClient, libp2p::Multiaddr)
 }
 
 /// A swarm started with `config` that acknowledges every message `ok` at
-/// once.
+/// once (on [`MSG`] at the default rate unless `config` names its own).
 async fn acking(config: SwarmConfig) -> SwarmClient {
     let dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
+    let direct = if config.direct.is_empty() {
+        vec![messages(MSG_RATE)]
+    } else {
+        config.direct.clone()
+    };
     let config = SwarmConfig {
         inbound: Some(tx),
+        direct,
         ..config
     };
     let client = swarm::start(config, cache).await.unwrap();
@@ -388,6 +416,7 @@ async fn sender() -> SwarmClient {
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        direct: vec![messages(MSG_RATE)],
         ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     swarm::start(config, cache).await.unwrap()
@@ -397,11 +426,7 @@ async fn sender() -> SwarmClient {
 async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
     // A low rate, so that even a slow, loaded machine floods past it.
     const RATE: u64 = 50;
-    let limits = swarm::Limits {
-        messages_per_sec: RATE,
-        ..swarm::Limits::default()
-    };
-    let (sink, addr) = message_sink(limits).await;
+    let (sink, addr) = message_sink(swarm::Limits::default(), RATE).await;
     let flood = sender().await;
     let polite = sender().await;
     // The flooder sends 8× its per-second budget as fast as it can, in
@@ -416,7 +441,7 @@ async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
             let peer = sink.peer_id();
             async move {
                 flood
-                    .send_message(peer, vec![addr], vec![(wave + i) as u8; 64])
+                    .send_direct(MSG, peer, vec![addr], vec![(wave + i) as u8; 64])
                     .await
             }
         });
@@ -448,10 +473,92 @@ async fn a_flooding_peer_is_answered_busy_and_does_not_starve_others() {
     );
     // Meanwhile another peer is served at once.
     let answer = polite
-        .send_message(sink.peer_id(), vec![addr], b"hello".to_vec())
+        .send_direct(MSG, sink.peer_id(), vec![addr], b"hello".to_vec())
         .await
         .unwrap();
     assert_eq!(answer, b"ok");
+}
+
+/// A second direct protocol next to [`MSG`]: tiny requests, its own rate.
+const OTHER: StreamProtocol = StreamProtocol::new("/test/other/1.0.0");
+
+fn other() -> swarm::DirectProtocol {
+    swarm::DirectProtocol {
+        id: OTHER,
+        max_request: 16,
+        max_response: 64,
+        timeout: Duration::from_secs(10),
+        streams: 4,
+        requests_per_sec: 100,
+        busy: vec![4],
+        refused: b"not here".to_vec(),
+    }
+}
+
+/// A swarm carrying [`MSG`] and [`OTHER`] started with `inbound`.
+async fn two_protocols(
+    inbound: Option<futures::channel::mpsc::Sender<swarm::InboundMessage>>,
+) -> (tempfile::TempDir, SwarmClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        direct: vec![messages(MSG_RATE), other()],
+        inbound,
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    };
+    (dir, swarm::start(config, cache).await.unwrap())
+}
+
+/// The swarm carries several direct protocols side by side: a request
+/// arrives naming the protocol it came on and is answered on it, each
+/// protocol keeps its own size cap, a protocol the swarm was not given is
+/// refused before anything is sent, and a node that takes no inbound
+/// requests answers each protocol's `refused` bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_protocols_are_kept_apart_each_with_its_own_caps() {
+    let (tx, mut rx) = futures::channel::mpsc::channel(swarm::INBOUND_QUEUE);
+    let (_d1, sink) = two_protocols(Some(tx)).await;
+    let answers = sink.clone();
+    tokio::spawn(async move {
+        while let Some(m) = futures::StreamExt::next(&mut rx).await {
+            // Echo the protocol the request came on.
+            let named = m.protocol.as_ref().as_bytes().to_vec();
+            let _ = answers.acknowledge(m.reply, named).await;
+        }
+    });
+    let addr = addr_of(&sink, "tcp").await;
+    let (_d2, asker) = two_protocols(None).await;
+    let peer = sink.peer_id();
+    let on = |protocol: StreamProtocol, body: Vec<u8>| {
+        let (asker, addr) = (asker.clone(), addr.clone());
+        async move { asker.send_direct(protocol, peer, vec![addr], body).await }
+    };
+    assert_eq!(on(MSG, vec![1; 1000]).await.unwrap(), b"/test/msg/1.0.0");
+    assert_eq!(on(OTHER, vec![2; 16]).await.unwrap(), b"/test/other/1.0.0");
+    // 17 bytes fit MSG's cap but not OTHER's.
+    assert_eq!(on(MSG, vec![3; 17]).await.unwrap(), b"/test/msg/1.0.0");
+    assert!(on(OTHER, vec![3; 17]).await.is_err());
+    let unknown = on(StreamProtocol::new("/test/none/1.0.0"), vec![4]).await;
+    assert!(
+        matches!(&unknown, Err(swarm::SwarmError::Request { reason, .. }) if reason.contains("not a protocol")),
+        "{unknown:?}"
+    );
+    // The asker takes no inbound requests: refused, per protocol.
+    let back = addr_of(&asker, "tcp").await;
+    let asker_id = asker.peer_id();
+    let to_asker = |protocol: StreamProtocol| {
+        let (sink, back) = (sink.clone(), back.clone());
+        async move {
+            sink.send_direct(protocol, asker_id, vec![back], vec![5])
+                .await
+        }
+    };
+    assert_eq!(
+        to_asker(MSG).await.unwrap(),
+        b"err:this node does not take messages"
+    );
+    assert_eq!(to_asker(OTHER).await.unwrap(), b"not here");
 }
 
 /// A seeder relays (circuit relay v2): node A, which takes no direct
@@ -587,17 +694,17 @@ async fn a_node_over_its_memory_cap_refuses_new_connections() {
         max_memory_bytes: 1 << 20,
         ..swarm::Limits::default()
     };
-    let (sink, addr) = message_sink(over).await;
+    let (sink, addr) = message_sink(over, MSG_RATE).await;
     let refused = sender()
         .await
-        .send_message(sink.peer_id(), vec![addr], b"hi".to_vec())
+        .send_direct(MSG, sink.peer_id(), vec![addr], b"hi".to_vec())
         .await;
     assert!(refused.is_err(), "let in: {refused:?}");
     // The same node under the default cap takes it.
-    let (sink, addr) = message_sink(swarm::Limits::default()).await;
+    let (sink, addr) = message_sink(swarm::Limits::default(), MSG_RATE).await;
     let taken = sender()
         .await
-        .send_message(sink.peer_id(), vec![addr], b"hi".to_vec())
+        .send_direct(MSG, sink.peer_id(), vec![addr], b"hi".to_vec())
         .await
         .unwrap();
     assert_eq!(taken, b"ok");
@@ -611,12 +718,12 @@ async fn incoming_connections_beyond_the_cap_are_refused() {
         max_incoming: 2,
         ..swarm::Limits::default()
     };
-    let (sink, addr) = message_sink(limits).await;
+    let (sink, addr) = message_sink(limits, MSG_RATE).await;
     let peers = [sender().await, sender().await, sender().await];
     let mut answers = Vec::new();
     for p in &peers {
         answers.push(
-            p.send_message(sink.peer_id(), vec![addr.clone()], b"hi".to_vec())
+            p.send_direct(MSG, sink.peer_id(), vec![addr.clone()], b"hi".to_vec())
                 .await,
         );
     }
@@ -627,7 +734,7 @@ async fn incoming_connections_beyond_the_cap_are_refused() {
         "a third connection was let in: {answers:?}"
     );
     let again = peers[0]
-        .send_message(sink.peer_id(), vec![addr], b"still here".to_vec())
+        .send_direct(MSG, sink.peer_id(), vec![addr], b"still here".to_vec())
         .await
         .unwrap();
     assert_eq!(again, b"ok");
@@ -838,7 +945,7 @@ async fn a_relay_slot_is_renewed_and_carries_circuits_after_its_first_reservatio
     assert!(relays_held(&node).await.contains(&relay.peer_id()));
     let answer = sender()
         .await
-        .send_message(node.peer_id(), vec![relayed], b"still there?".to_vec())
+        .send_direct(MSG, node.peer_id(), vec![relayed], b"still there?".to_vec())
         .await;
     assert_eq!(answer.as_deref(), Ok(&b"ok"[..]), "{answer:?}");
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::channel::mpsc;
 use serde::Serialize;
-use zks_grid::swarm::{InboundMessage, PeerProtocol, SwarmClient};
+use zks_grid::swarm::{InboundMessage, SwarmClient};
 use zks_pad::invite::code_kind;
 use zks_pad::{Mode, OpenError, PadError};
 
@@ -26,11 +26,11 @@ use crate::content::Outgoing;
 use crate::{Node, NodeError, NodeEvent, OpenedMessage, Protection};
 
 /// The acknowledgement of a stored message.
-pub const ACK_OK: &[u8] = b"ok";
+pub const ACK_OK: &[u8] = crate::wire::msg::Ack::Ok.bytes();
 /// The acknowledgement of a message stored earlier (a resend).
-pub const ACK_DUPLICATE: &[u8] = b"dup";
+pub const ACK_DUPLICATE: &[u8] = crate::wire::msg::Ack::Duplicate.bytes();
 /// The answer of a receiver too busy to take the message now.
-pub const ACK_BUSY: &[u8] = b"busy";
+pub const ACK_BUSY: &[u8] = crate::wire::msg::Ack::Busy.bytes();
 /// File chunks sealed and served at once.
 const FILE_SERVERS: usize = 8;
 /// Longest wait between attempts to reach a contact.
@@ -179,7 +179,7 @@ impl Node {
         // Chunk requests are served concurrently, at most this many at once.
         let serving = std::sync::Arc::new(tokio::sync::Semaphore::new(FILE_SERVERS));
         while let Some(message) = inbound.next().await {
-            if message.protocol == PeerProtocol::File {
+            if message.protocol == crate::wire::file::PROTOCOL {
                 let Ok(permit) = serving.clone().acquire_owned().await else {
                     return;
                 };
@@ -191,7 +191,7 @@ impl Node {
                     let answer =
                         tokio::task::spawn_blocking(move || node.serve_chunk(&peer, &request))
                             .await
-                            .unwrap_or_else(|_| vec![zks_grid::swarm::FILE_BUSY]);
+                            .unwrap_or_else(|_| vec![crate::wire::file::Status::Busy.byte()]);
                     let _ = swarm.acknowledge(message.reply, answer).await;
                     drop(permit);
                 });
@@ -298,7 +298,7 @@ impl Node {
         };
         let addresses = self.reach(swarm, &contact, peer).await;
         let outcome = swarm
-            .send_message(peer, addresses, item.envelope.clone())
+            .send_direct(crate::wire::msg::ID, peer, addresses, item.envelope.clone())
             .await;
         let _ = self.with_store_mut(|store| {
             match &outcome {

@@ -28,6 +28,7 @@ mod status;
 #[cfg(test)]
 mod test_support;
 mod vault;
+pub mod wire;
 
 pub use backup::RestoreReport;
 pub use beacons::{BeaconImport, MAX_ROUND_AHEAD_SECS};

@@ -84,6 +84,7 @@ impl Node {
             chains: chains.to_vec(),
             mdns: sources.mdns && !loopback_only(),
             serve_rounds_per_sec: sources.serve_rate,
+            direct: crate::wire::direct_protocols(),
             ..SwarmConfig::new(self.libp2p_keypair()?)
         };
         let client = zks_grid::swarm::start(config, cache)

@@ -77,6 +77,7 @@ impl Node {
             chains: chains.clone(),
             mdns,
             serve_rounds_per_sec: settings.upload_rounds_per_sec,
+            direct: crate::wire::direct_protocols(),
             inbound: Some(tx.clone()),
             ..zks_grid::SwarmConfig::new(keypair.clone())
         };

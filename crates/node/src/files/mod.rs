@@ -46,8 +46,8 @@ pub(crate) use live::Transfers;
 /// How often progress events are published per transfer.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Answer codes of `/zks/file/1.0.0`, first byte of a response.
-const CHUNK_OK: u8 = 0;
-const CHUNK_UNKNOWN: u8 = 1;
-const CHUNK_CLOSED: u8 = 2;
-const CHUNK_CHANGED: u8 = 3;
-const CHUNK_BUSY: u8 = zks_grid::swarm::FILE_BUSY;
+const CHUNK_OK: u8 = crate::wire::file::Status::Ok.byte();
+const CHUNK_UNKNOWN: u8 = crate::wire::file::Status::Unknown.byte();
+const CHUNK_CLOSED: u8 = crate::wire::file::Status::Closed.byte();
+const CHUNK_CHANGED: u8 = crate::wire::file::Status::Changed.byte();
+const CHUNK_BUSY: u8 = crate::wire::file::Status::Busy.byte();

@@ -262,7 +262,10 @@ impl Node {
                 let swarm = swarm.clone();
                 let (task_offer, task_file, task_pad) = (offer.clone(), file.clone(), pad.clone());
                 in_flight.push(async move {
-                    let body = match swarm.request_file_chunk(peer, addresses, request).await {
+                    let body = match swarm
+                        .send_direct(crate::wire::file::ID, peer, addresses, request)
+                        .await
+                    {
                         Ok(body) => body,
                         Err(e) => return (index, Fetched::Unreachable(e.to_string())),
                     };

@@ -1,0 +1,87 @@
+//! The grid's libp2p swarm: TCP (Noise + Yamux) and QUIC, Identify, Ping,
+//! AutoNAT, the circuit-relay client with DCUtR hole punching, a capped
+//! circuit-relay v2 server that only seeders switch on, Kademlia
+//! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), GossipSub
+//! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
+//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, mDNS on
+//! LANs, and a block list for peers that sent bad signatures.
+//!
+//! After rust-libp2p's file-sharing example: one event loop owns the
+//! `Swarm`; the rest of the program holds a cheap [`SwarmClient`] that sends
+//! commands over a bounded channel and awaits oneshot replies.
+//!
+//! # Modules
+//!
+//! - [`behaviour`]: [`SwarmConfig`], the combined libp2p behaviour and
+//!   [`start`], which builds the swarm and spawns its event loop.
+//! - [`client`]: [`SwarmClient`] and the commands it sends to the loop.
+//! - [`event_loop`]: the task owning the swarm; routes commands and events
+//!   to the protocol modules, keeps connections, addresses and bans.
+//! - [`chunk`]: `/zks/chunk/1.0.0`, ranges of rounds served from the cache.
+//! - [`info`]: `/zks/chain-info/1.0.0`, a chain's info by its hash.
+//! - [`direct`]: request/response protocols between paired peers, carried
+//!   for their owner (the node) as it describes them.
+//! - [`gossip`]: the `zks/beacon/<chain hash>` topics and judging what
+//!   arrives on them.
+//! - [`dht`]: Kademlia record keys (chunk providers, chunk CIDs).
+//! - [`relay_slots`]: the relay server's caps, relay slots while not
+//!   publicly reachable, connection reversal.
+//! - [`budget`]: [`Limits`], token buckets and per-peer rates.
+
+mod behaviour;
+mod budget;
+mod chunk;
+mod client;
+mod dht;
+mod direct;
+mod event_loop;
+mod gossip;
+mod info;
+mod relay_slots;
+
+pub use behaviour::{SwarmConfig, start};
+pub use budget::{
+    CHUNK_PEER_RATE, Limits, MAX_INCOMING, MAX_MEMORY, MAX_PENDING_INCOMING, MAX_PER_PEER,
+    UploadBudget,
+};
+pub use chunk::{
+    CHUNK_PROTOCOL, ChunkCodec, RangeRequest, ServedRound, decode_response, encode_response,
+    to_beacons,
+};
+pub use client::SwarmClient;
+pub use dht::KAD_PROTOCOL;
+pub use direct::{BytesCodec, DirectProtocol, INBOUND_QUEUE, InboundMessage, InboundReply};
+pub use event_loop::BAN;
+pub use gossip::GOSSIP_WINDOW_SECS;
+pub use info::{INFO_PROTOCOL, InfoCodec};
+pub use relay_slots::{
+    RELAY_CIRCUIT_BYTES, RELAY_CIRCUIT_DURATION, RELAY_CIRCUITS_PER_PEER, RELAY_MAX_CIRCUITS,
+    RELAY_MAX_RESERVATIONS, RELAY_RESERVATION_DURATION, RELAY_RESERVATIONS_PER_PEER, RELAY_RETRY,
+    RELAY_SLOTS, RESERVE_AFTER,
+};
+
+use libp2p::PeerId;
+
+/// Why a swarm operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwarmError {
+    /// The event loop has stopped.
+    #[error("the grid network has stopped")]
+    Stopped,
+    /// Setting up the transport or listening failed.
+    #[error("grid network: {0}")]
+    Setup(String),
+    /// A request to a peer failed or was refused.
+    #[error("peer {peer}: {reason}")]
+    Request {
+        /// The peer.
+        peer: PeerId,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// The I/O error a codec returns for bytes that break its protocol.
+fn invalid(msg: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
+}
