@@ -291,12 +291,12 @@ pub async fn start(
         swarm.dial(addr.clone()).map_err(|e| setup(&e))?;
     }
     let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
-    let (own_commands, own_command_queue) = mpsc::unbounded();
+    let (range_answer_tx, range_answers) = mpsc::unbounded();
     let event_loop = EventLoop {
         swarm,
         commands,
-        own_command_queue,
-        own_commands,
+        range_answers,
+        range_answer_tx,
         chunk_readers: Arc::new(tokio::sync::Semaphore::new(CHUNK_READERS)),
         cache,
         chains: config.chains.iter().map(|c| (c.hash, c.clone())).collect(),

@@ -5,8 +5,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::relay_slots::{RELAY_RESERVATION_DURATION, RESERVE_AFTER};
+/// How long a reservation lasts before the peer must renew it.
+pub const RELAY_RESERVATION_DURATION: Duration = Duration::from_secs(3600);
 
+/// How long a node waits for AutoNAT to confirm a public address before it
+/// takes itself for unreachable (AutoNAT's first probe runs 15 s after
+/// start; a probe that fails or a private verdict decides at once). The
+/// default of [`Limits::reserve_after`].
+pub const RESERVE_AFTER: Duration = Duration::from_secs(30);
 /// Rounds (and burst) one peer may be served per second over
 /// `/zks/chunk/1.0.0`: four whole chunks, well above what an honest sync
 /// verifies; beyond it the answer is empty (ask someone else), as when the

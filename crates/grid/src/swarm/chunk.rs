@@ -28,7 +28,6 @@ use zks_beacon::{Beacon, ChainHash, ChainInfo};
 
 use super::SwarmError;
 use super::budget::take_from;
-use super::client::Command;
 use super::event_loop::EventLoop;
 use super::invalid;
 use crate::cache::{BeaconCache, CHUNK_ROUNDS, chunk_of};
@@ -203,6 +202,14 @@ pub fn to_beacons(
     (out, bad)
 }
 
+/// A chunk range read from the cache off the swarm task, on its way back
+/// to the loop, which answers the peer with it.
+pub(super) struct RangeAnswer {
+    pub(super) peer: PeerId,
+    pub(super) channel: request_response::ResponseChannel<Vec<ServedRound>>,
+    pub(super) rounds: Vec<ServedRound>,
+}
+
 impl EventLoop {
     /// Asks `peer` for a range of rounds; the answer goes to `reply`.
     pub(super) fn request_range(
@@ -267,7 +274,7 @@ impl EventLoop {
     /// asked, and nothing beyond the peer's rate or the node's upload cap.
     /// The budgets are taken here, on the swarm task; the cache is read on
     /// a blocking thread (at most [`CHUNK_READERS`] at once) and the answer
-    /// comes back to the loop as [`Command::RespondRange`].
+    /// comes back to the loop as a [`RangeAnswer`].
     fn serve(
         &mut self,
         peer: PeerId,
@@ -280,7 +287,7 @@ impl EventLoop {
         };
         let (cache, back, readers) = (
             self.cache.clone(),
-            self.own_commands.clone(),
+            self.range_answer_tx.clone(),
             self.chunk_readers.clone(),
         );
         let rounds = request.first..=request.last;
@@ -291,7 +298,7 @@ impl EventLoop {
             let rounds = tokio::task::spawn_blocking(move || read_range(&cache, &chain, rounds))
                 .await
                 .unwrap_or_default();
-            let _ = back.unbounded_send(Command::RespondRange {
+            let _ = back.unbounded_send(RangeAnswer {
                 peer,
                 channel,
                 rounds,

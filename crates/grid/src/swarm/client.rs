@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::SinkExt;
 use futures::channel::{mpsc, oneshot};
 use libp2p::core::ConnectedPoint;
-use libp2p::{Multiaddr, PeerId, StreamProtocol, request_response};
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use zks_beacon::{ChainHash, ChainInfo, VerifiedBeacon};
 
 use super::SwarmError;
@@ -73,13 +73,6 @@ pub(super) enum Command {
         addresses: Vec<Multiaddr>,
         request: Vec<u8>,
         reply: oneshot::Sender<Result<Vec<u8>, SwarmError>>,
-    },
-    /// Answer a peer's chunk request (sent by the task that read the
-    /// cache, back to the loop).
-    RespondRange {
-        peer: PeerId,
-        channel: request_response::ResponseChannel<Vec<ServedRound>>,
-        rounds: Vec<ServedRound>,
     },
     /// Answer an inbound direct request.
     Respond { to: InboundReply, answer: Vec<u8> },

@@ -18,7 +18,7 @@ use zks_beacon::{ChainHash, ChainInfo};
 use super::SwarmError;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::budget::{Limits, REMEMBERED_PEERS, UploadBudget};
-use super::chunk::ServedRound;
+use super::chunk::{RangeAnswer, ServedRound};
 use super::client::Command;
 use super::direct::{DirectProtocol, InboundMessage};
 use super::relay_slots::RelaySlots;
@@ -33,10 +33,11 @@ type PendingAnswer = oneshot::Sender<Result<Vec<u8>, SwarmError>>;
 pub(super) struct EventLoop {
     pub(super) swarm: libp2p::Swarm<Behaviour>,
     pub(super) commands: mpsc::Receiver<Command>,
-    /// Commands from tasks the loop spawned (answers read off the swarm
-    /// task), and the sender those tasks get a copy of.
-    pub(super) own_command_queue: mpsc::UnboundedReceiver<Command>,
-    pub(super) own_commands: mpsc::UnboundedSender<Command>,
+    /// Chunk ranges read off the swarm task, back for the loop to answer,
+    /// and the sender those tasks get a copy of (bounded by the open
+    /// `/zks/chunk` streams).
+    pub(super) range_answers: mpsc::UnboundedReceiver<RangeAnswer>,
+    pub(super) range_answer_tx: mpsc::UnboundedSender<RangeAnswer>,
     /// Permits to read a chunk range from the cache.
     pub(super) chunk_readers: Arc<tokio::sync::Semaphore>,
     pub(super) cache: Arc<BeaconCache>,
@@ -84,7 +85,9 @@ impl EventLoop {
                     None => return,
                 },
                 // Never ends: the loop holds a sender itself.
-                Some(command) = self.own_command_queue.next() => self.on_command(command),
+                Some(answer) = self.range_answers.next() => {
+                    self.respond_range(answer.peer, answer.channel, answer.rounds);
+                }
                 _ = tick.tick() => {
                     self.unban_expired();
                     self.keep_relay_slots();
@@ -149,11 +152,6 @@ impl EventLoop {
                 reply,
             } => self.send_direct(&protocol, peer, addresses, request, reply),
             Command::Respond { to, answer } => self.respond(to, answer),
-            Command::RespondRange {
-                peer,
-                channel,
-                rounds,
-            } => self.respond_range(peer, channel, rounds),
             Command::AddChain { chain } => self.add_chain(chain),
             Command::Publish { chain, json } => self.publish(chain, json),
         }

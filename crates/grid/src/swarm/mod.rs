@@ -42,7 +42,7 @@ mod relay_slots;
 pub use behaviour::{SwarmConfig, start};
 pub use budget::{
     CHUNK_PEER_RATE, Limits, MAX_INCOMING, MAX_MEMORY, MAX_PENDING_INCOMING, MAX_PER_PEER,
-    UploadBudget,
+    RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
 };
 pub use chunk::{
     CHUNK_PROTOCOL, ChunkCodec, RangeRequest, ServedRound, decode_response, encode_response,
@@ -56,8 +56,7 @@ pub use gossip::GOSSIP_WINDOW_SECS;
 pub use info::{INFO_PROTOCOL, InfoCodec};
 pub use relay_slots::{
     RELAY_CIRCUIT_BYTES, RELAY_CIRCUIT_DURATION, RELAY_CIRCUITS_PER_PEER, RELAY_MAX_CIRCUITS,
-    RELAY_MAX_RESERVATIONS, RELAY_RESERVATION_DURATION, RELAY_RESERVATIONS_PER_PEER, RELAY_RETRY,
-    RELAY_SLOTS, RESERVE_AFTER,
+    RELAY_MAX_RESERVATIONS, RELAY_RESERVATIONS_PER_PEER, RELAY_RETRY, RELAY_SLOTS,
 };
 
 use libp2p::PeerId;

@@ -19,8 +19,6 @@ use super::event_loop::EventLoop;
 pub const RELAY_MAX_RESERVATIONS: usize = 64;
 /// Reservations one peer may hold on this relay.
 pub const RELAY_RESERVATIONS_PER_PEER: usize = 2;
-/// How long a reservation lasts before the peer must renew it.
-pub const RELAY_RESERVATION_DURATION: Duration = Duration::from_secs(3600);
 /// Relayed connections (circuits) open at once, and per peer.
 pub const RELAY_MAX_CIRCUITS: usize = 16;
 /// Circuits one peer may be an end of.
@@ -35,11 +33,6 @@ pub const RELAY_CIRCUIT_BYTES: u64 = 4 << 20;
 /// Relay slots a node that is not publicly reachable holds at once (on
 /// different relays).
 pub const RELAY_SLOTS: usize = 2;
-/// How long a node waits for AutoNAT to confirm a public address before it
-/// takes itself for unreachable (AutoNAT's first probe runs 15 s after
-/// start; a probe that fails or a private verdict decides at once). The
-/// default of [`Limits::reserve_after`].
-pub const RESERVE_AFTER: Duration = Duration::from_secs(30);
 /// A relay is asked for a slot at most this often (a refused or lost
 /// reservation is retried on another relay first).
 pub const RELAY_RETRY: Duration = Duration::from_secs(60);
