@@ -263,6 +263,18 @@ pub(crate) fn test_unlock(conn: &Connection, path: &Path) {
     cipher::unlock(conn, &test_key(), path).unwrap();
 }
 
+/// Pairs a test contact named `name` (its PeerId `peer-<name>`) and
+/// returns its row id.
+#[cfg(test)]
+pub(crate) fn test_paired(store: &mut Store, name: &str) -> i64 {
+    store
+        .complete_pairing(
+            name.as_bytes(),
+            &test_contact(name, &format!("peer-{name}")),
+        )
+        .unwrap()
+}
+
 /// A contact to add in tests.
 #[cfg(test)]
 pub(crate) fn test_contact(name: &str, peer: &str) -> NewContact {

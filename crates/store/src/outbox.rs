@@ -148,26 +148,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{NewContact, NewMessage, Store};
-
-    fn contact(store: &mut Store, name: &str) -> i64 {
-        store
-            .complete_pairing(
-                name.as_bytes(),
-                &NewContact {
-                    name: name.into(),
-                    peer_id: name.into(),
-                    identity_key: vec![],
-                    addresses: vec![],
-                    safety_code: String::new(),
-                    role: "initiator".into(),
-                    session_id: name.as_bytes().to_vec(),
-                    session: vec![0],
-                    reply: None,
-                },
-            )
-            .unwrap()
-    }
+    use crate::{NewMessage, Store, test_paired};
 
     fn msg(body: &str) -> NewMessage {
         NewMessage {
@@ -185,7 +166,7 @@ mod tests {
     fn the_outbox_hands_out_one_message_per_contact_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
-        let (a, b) = (contact(&mut store, "a"), contact(&mut store, "b"));
+        let (a, b) = (test_paired(&mut store, "a"), test_paired(&mut store, "b"));
         let (m1, o1) = store
             .record_outgoing(a, Some(b"s1"), &msg("1"), b"e1")
             .unwrap();
@@ -232,7 +213,7 @@ mod tests {
     fn a_contact_coming_online_ends_only_its_own_backoff() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
-        let (a, b) = (contact(&mut store, "a"), contact(&mut store, "b"));
+        let (a, b) = (test_paired(&mut store, "a"), test_paired(&mut store, "b"));
         let (_, o1) = store.record_outgoing(a, None, &msg("1"), b"e1").unwrap();
         let (_, o2) = store.record_outgoing(b, None, &msg("2"), b"e2").unwrap();
         store.outbox_retry(o1, 3600, "unreachable").unwrap();

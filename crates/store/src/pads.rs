@@ -280,26 +280,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NewContact;
-
-    fn contact(store: &mut Store, name: &str) -> i64 {
-        store
-            .complete_pairing(
-                name.as_bytes(),
-                &NewContact {
-                    name: name.into(),
-                    peer_id: format!("peer-{name}"),
-                    identity_key: vec![],
-                    addresses: vec![],
-                    safety_code: String::new(),
-                    role: "responder".into(),
-                    session_id: name.as_bytes().to_vec(),
-                    session: vec![],
-                    reply: None,
-                },
-            )
-            .unwrap()
-    }
+    use crate::test_paired;
 
     fn ledger(id: u8, contact_id: i64) -> PadLedger {
         PadLedger {
@@ -321,7 +302,7 @@ mod tests {
     fn the_ledger_only_moves_forward_and_only_from_where_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
-        let id = contact(&mut store, "bob");
+        let id = test_paired(&mut store, "bob");
         assert_eq!(store.active_pad(id).unwrap(), None);
         assert!(store.reserve_pad(&[7; 16], 0, 10).is_err());
         store.install_pad(&ledger(7, id)).unwrap();
@@ -338,8 +319,8 @@ mod tests {
     fn a_pad_id_is_imported_once_ever_and_replacing_retires_the_old_ledger() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
-        let bob = contact(&mut store, "bob");
-        let carol = contact(&mut store, "carol");
+        let bob = test_paired(&mut store, "bob");
+        let carol = test_paired(&mut store, "carol");
         assert_eq!(store.install_pad(&ledger(1, bob)).unwrap(), None);
         store.reserve_pad(&[1; 16], 0, 500).unwrap();
         // The same pad for another contact, or again for the same one.
@@ -364,7 +345,7 @@ mod tests {
     fn a_failed_step_inside_atomically_rolls_the_whole_transaction_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
-        let bob = contact(&mut store, "bob");
+        let bob = test_paired(&mut store, "bob");
         store.install_pad(&ledger(3, bob)).unwrap();
         let result: Result<()> = store.atomically(|s| {
             s.reserve_pad(&[3; 16], 0, 100)?;
