@@ -29,7 +29,7 @@ use zks_beacon::{Beacon, ChainHash, ChainInfo};
 use super::SwarmError;
 use super::budget::take_from;
 use super::event_loop::EventLoop;
-use super::invalid;
+use super::{invalid, read_capped};
 use crate::cache::{BeaconCache, CHUNK_ROUNDS, chunk_of};
 
 /// Chunk ranges read from the cache at once (each on a blocking thread).
@@ -101,13 +101,7 @@ impl request_response::Codec for ChunkCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        let mut body = Vec::new();
-        io.take(MAX_RESPONSE as u64 + 1)
-            .read_to_end(&mut body)
-            .await?;
-        if body.len() > MAX_RESPONSE {
-            return Err(invalid("response too large"));
-        }
+        let body = read_capped(io, MAX_RESPONSE, "response too large").await?;
         decode_response(&body).ok_or_else(|| invalid("malformed chunk response"))
     }
 

@@ -16,7 +16,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::{AsyncReadExt, AsyncWriteExt};
 use libp2p::core::transport::PortUse;
 use libp2p::core::{Endpoint, Multiaddr};
 use libp2p::swarm::handler::multi::MultiHandler;
@@ -29,7 +28,7 @@ use libp2p::{PeerId, StreamProtocol, request_response};
 use super::SwarmError;
 use super::budget::take_from;
 use super::event_loop::EventLoop;
-use super::invalid;
+use super::{read_capped, write_capped};
 
 /// One request/response protocol between paired peers, as its owner
 /// describes it.
@@ -65,18 +64,6 @@ pub struct BytesCodec {
     max_response: usize,
 }
 
-async fn read_capped<T: futures::AsyncRead + Unpin>(
-    io: &mut T,
-    cap: usize,
-) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    io.take(cap as u64 + 1).read_to_end(&mut body).await?;
-    if body.len() > cap {
-        return Err(invalid("message too large"));
-    }
-    Ok(body)
-}
-
 impl request_response::Codec for BytesCodec {
     type Protocol = StreamProtocol;
     type Request = Vec<u8>;
@@ -86,14 +73,14 @@ impl request_response::Codec for BytesCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        read_capped(io, self.max_request).await
+        read_capped(io, self.max_request, "message too large").await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>>
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        read_capped(io, self.max_response).await
+        read_capped(io, self.max_response, "message too large").await
     }
 
     async fn write_request<T>(
@@ -105,11 +92,7 @@ impl request_response::Codec for BytesCodec {
     where
         T: futures::AsyncWrite + Unpin + Send,
     {
-        if body.len() > self.max_request {
-            return Err(invalid("request too large"));
-        }
-        io.write_all(&body).await?;
-        io.close().await
+        write_capped(io, &body, self.max_request, "request too large").await
     }
 
     async fn write_response<T>(
@@ -121,11 +104,7 @@ impl request_response::Codec for BytesCodec {
     where
         T: futures::AsyncWrite + Unpin + Send,
     {
-        if body.len() > self.max_response {
-            return Err(invalid("response too large"));
-        }
-        io.write_all(&body).await?;
-        io.close().await
+        write_capped(io, &body, self.max_response, "response too large").await
     }
 }
 

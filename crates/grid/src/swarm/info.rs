@@ -16,7 +16,7 @@ use libp2p::{PeerId, StreamProtocol, request_response};
 use zks_beacon::ChainHash;
 
 use super::event_loop::EventLoop;
-use super::invalid;
+use super::read_capped;
 
 /// Protocol asking a peer for a chain's `/info` JSON by chain hash.
 pub const INFO_PROTOCOL: &str = "/zks/chain-info/1.0.0";
@@ -46,12 +46,7 @@ impl request_response::Codec for InfoCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        let mut body = Vec::new();
-        io.take(MAX_INFO as u64 + 1).read_to_end(&mut body).await?;
-        if body.len() > MAX_INFO {
-            return Err(invalid("chain info too large"));
-        }
-        Ok(body)
+        read_capped(io, MAX_INFO, "chain info too large").await
     }
 
     async fn write_request<T>(

@@ -84,3 +84,35 @@ pub enum SwarmError {
 fn invalid(msg: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
 }
+
+/// Reads a whole stream of at most `cap` bytes; one byte more is the error
+/// `too_large`, and nothing beyond it is read.
+async fn read_capped<T: futures::AsyncRead + Unpin>(
+    io: &mut T,
+    cap: usize,
+    too_large: &str,
+) -> std::io::Result<Vec<u8>> {
+    use futures::AsyncReadExt;
+    let mut body = Vec::new();
+    io.take(cap as u64 + 1).read_to_end(&mut body).await?;
+    if body.len() > cap {
+        return Err(invalid(too_large));
+    }
+    Ok(body)
+}
+
+/// Writes `body` and closes the stream, or refuses a body over `cap` with
+/// the error `too_large` before writing anything.
+async fn write_capped<T: futures::AsyncWrite + Unpin>(
+    io: &mut T,
+    body: &[u8],
+    cap: usize,
+    too_large: &str,
+) -> std::io::Result<()> {
+    use futures::AsyncWriteExt;
+    if body.len() > cap {
+        return Err(invalid(too_large));
+    }
+    io.write_all(body).await?;
+    io.close().await
+}
