@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use zks_beacon::{
@@ -177,6 +178,17 @@ impl Node {
     /// the grid's writes keep the budget).
     pub(crate) fn beacon_cache(&self, budget: u64) -> Result<BeaconCache, NodeError> {
         BeaconCache::open(&self.cache_dir(), budget.max(1)).map_err(cache_err)
+    }
+
+    /// The beacon cache sealing and opening read (and, for a round an
+    /// incoming message proves, write; never evicting): opened once, on
+    /// first use, since opening lists every chunk file of every chain.
+    pub(crate) fn binding_cache(&self) -> Result<Arc<BeaconCache>, NodeError> {
+        if let Some(cache) = self.inner.binding_cache.get() {
+            return Ok(cache.clone());
+        }
+        let cache = Arc::new(self.beacon_cache(u64::MAX)?);
+        Ok(self.inner.binding_cache.get_or_init(|| cache).clone())
     }
 
     /// Chooses the chain outgoing messages are bound to (by name or hash).

@@ -115,6 +115,9 @@ pub(crate) struct Inner {
     pub(crate) transfers: crate::files::Transfers,
     /// The grid while online (swarm, cascade, seeder).
     pub(crate) grid: Mutex<Option<crate::network::GridRuntime>>,
+    /// The beacon cache as message binding and incoming rounds use it,
+    /// opened on first use and kept (see [`Node::binding_cache`]).
+    pub(crate) binding_cache: std::sync::OnceLock<Arc<zks_grid::BeaconCache>>,
 }
 
 impl Node {
@@ -150,6 +153,7 @@ impl Node {
                 outbox_wake: tokio::sync::Notify::new(),
                 transfers: crate::files::Transfers::default(),
                 grid: Mutex::new(None),
+                binding_cache: std::sync::OnceLock::new(),
             }),
         };
         node.encrypt_clear_pads()?;

@@ -124,7 +124,8 @@ impl Node {
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
                         NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
-                let binding = binding(store, &self.beacon_cache(u64::MAX)?)?;
+                let cache = self.binding_cache()?;
+                let binding = binding(store, &cache)?;
                 let envelope =
                     session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
                 let message = NewMessage {
@@ -295,7 +296,7 @@ impl Node {
                     })?;
                 // One clock reading judges both the round's age and the epoch's.
                 let now = now_secs();
-                let cache = self.beacon_cache(u64::MAX)?;
+                let cache = self.binding_cache()?;
                 let rounds = CacheRounds {
                     store,
                     cache: &cache,
