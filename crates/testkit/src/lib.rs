@@ -10,6 +10,8 @@
 //! - [`snapshot`]: every file of a home with its bytes, to show that a
 //!   refused input changed nothing.
 //! - [`PASSPHRASE`]: the passphrase test homes are locked with.
+//! - [`JsPeer`], [`interop_command`]: the third-party implementations of
+//!   `tests/interop` (js-libp2p, Helia, @ipld/car) the interop tests start.
 
 #![forbid(unsafe_code)]
 
@@ -94,5 +96,126 @@ mod tests {
         std::fs::write(dir.join("a"), b"two").unwrap();
         assert_ne!(snapshot(&dir), before);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The folder of the third-party implementations the interop tests start
+/// (`tests/interop`: js-libp2p, Helia, @ipld/car; `scripts/deps.sh test`
+/// installs its packages).
+pub fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
+}
+
+/// `node SCRIPT` in [`interop_dir`]: the Node.js that `scripts/deps.sh`
+/// chose (`.tools/node/bin/node` when the system's is too old), else the
+/// one on `PATH`.
+pub fn interop_command(script: &str) -> std::process::Command {
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/node/bin/node");
+    let node = if tools.exists() {
+        tools
+    } else {
+        PathBuf::from("node")
+    };
+    let mut command = std::process::Command::new(node);
+    command.current_dir(interop_dir()).arg(script);
+    command
+}
+
+/// A running script of [`interop_dir`] that speaks a line protocol: it
+/// prints `ready <peer id> <address>...` once it is up, then answers each
+/// line written to its stdin with one line (`ok …` or `err …`). Closing
+/// stdin stops it; dropping a `JsPeer` kills it.
+#[derive(Debug)]
+pub struct JsPeer {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Its libp2p peer id.
+    pub peer_id: String,
+    /// The addresses it listens on, each ending in `/p2p/<peer id>`.
+    pub addrs: Vec<String>,
+}
+
+impl JsPeer {
+    /// Starts `command` (from [`interop_command`], maybe wrapped in
+    /// `ip netns exec`) and waits up to `timeout` for its `ready` line.
+    ///
+    /// # Panics
+    /// When it cannot start, exits, or is not ready in time (a test helper).
+    pub fn spawn(mut command: std::process::Command, timeout: std::time::Duration) -> JsPeer {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e} (run scripts/deps.sh test)"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        let mut peer = JsPeer {
+            child,
+            stdin,
+            lines,
+            peer_id: String::new(),
+            addrs: Vec::new(),
+        };
+        let ready = peer.next_line(timeout);
+        let mut words = ready.split_whitespace();
+        assert_eq!(words.next(), Some("ready"), "{command:?} said {ready:?}");
+        peer.peer_id = words.next().expect("a peer id").to_owned();
+        peer.addrs = words.map(str::to_owned).collect();
+        peer
+    }
+
+    /// Writes `request` as one line and returns the answer line.
+    ///
+    /// # Panics
+    /// When the script has stopped or does not answer within `timeout`.
+    pub fn ask(&mut self, request: &str, timeout: std::time::Duration) -> String {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        writeln!(stdin, "{request}").expect("the script reads its stdin");
+        stdin.flush().expect("the script reads its stdin");
+        self.next_line(timeout)
+    }
+
+    /// The first address whose text contains `needle` (e.g. `/ip4/127.`).
+    ///
+    /// # Panics
+    /// When there is none.
+    pub fn addr_with(&self, needle: &str) -> String {
+        self.addrs
+            .iter()
+            .find(|a| a.contains(needle))
+            .unwrap_or_else(|| panic!("no address with {needle:?} in {:?}", self.addrs))
+            .clone()
+    }
+
+    fn next_line(&mut self, timeout: std::time::Duration) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(e) => {
+                let status = self.child.try_wait();
+                panic!("no line from the interop script within {timeout:?} ({e}; exit: {status:?})")
+            }
+        }
+    }
+}
+
+impl Drop for JsPeer {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
