@@ -578,7 +578,7 @@ async fn a_node_behind_a_seeders_relay_serves_chunks_over_the_circuit() {
     // address it is reached at (a reservation must carry one).
     let tcp = || vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     let (_ds, _s, s_client) = node_on(&signer, &[], tcp(), vec![]).await;
-    s_client.set_relay_server(true).await.unwrap();
+    s_client.set_seeding(true).await.unwrap();
     let s_addr = addr_of(&s_client, "/tcp/").await;
     s_client.add_external_address(s_addr.clone()).await.unwrap();
     let circuit = s_addr.clone().with(libp2p::multiaddr::Protocol::P2pCircuit);
@@ -757,7 +757,7 @@ async fn relay_with(limits: swarm::Limits) -> (tempfile::TempDir, SwarmClient, l
         ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     let client = swarm::start(config, cache).await.unwrap();
-    client.set_relay_server(true).await.unwrap();
+    client.set_seeding(true).await.unwrap();
     let addr = addr_of(&client, "/tcp/").await;
     client.add_external_address(addr.clone()).await.unwrap();
     (dir, client, addr)
@@ -890,7 +890,7 @@ async fn a_lost_relay_slot_is_taken_on_another_relay() {
 
     // A held relay stops seeding (relay server off) but stays connected:
     // its slot moves to the fourth relay.
-    relays[&kept].1.set_relay_server(false).await.unwrap();
+    relays[&kept].1.set_seeding(false).await.unwrap();
     let (now, took) = wait_for_slots(&node, "moving off a relay that stopped seeding", |h| {
         h.len() == 2 && !h.contains(&kept)
     })

@@ -280,7 +280,7 @@ impl Node {
                 // swarm); a node that does not seed relays for nobody.
                 if seeding != relaying
                     && let Some(swarm) = cascade.swarm()
-                    && swarm.set_relay_server(seeding).await.is_ok()
+                    && swarm.set_seeding(seeding).await.is_ok()
                 {
                     relaying = seeding;
                 }

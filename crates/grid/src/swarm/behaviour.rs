@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use zks_beacon::ChainInfo;
 
 use super::SwarmError;
+use super::amino::{self, Amino};
 use super::budget::{Limits, MAX_PENDING_INCOMING, MAX_PER_PEER, UploadBudget};
 use super::chunk::{CHUNK_PROTOCOL, CHUNK_READERS, ChunkCodec};
 use super::client::{COMMAND_QUEUE, SwarmClient};
@@ -151,6 +152,7 @@ pub(super) struct Behaviour {
     pub(super) identify: identify::Behaviour,
     pub(super) ping: ping::Behaviour,
     pub(super) kademlia: kad::Behaviour<kad::store::MemoryStore>,
+    pub(super) amino: kad::Behaviour<kad::store::MemoryStore>,
     pub(super) gossipsub: gossipsub::Behaviour,
     pub(super) chunks: request_response::Behaviour<ChunkCodec>,
     pub(super) mdns: libp2p::swarm::behaviour::toggle::Toggle<mdns::tokio::Behaviour>,
@@ -179,6 +181,10 @@ pub async fn start(
         )
         .map_err(|e| setup(&e))?
         .with_quic()
+        // `/dns4`, `/dns6` and `/dnsaddr` addresses (the public bootstrap
+        // list is `/dnsaddr/bootstrap.libp2p.io/…`).
+        .with_dns()
+        .map_err(|e| setup(&e))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| setup(&e))?
         .with_behaviour(|key, relay_client| {
@@ -238,6 +244,7 @@ pub async fn start(
                     kad::store::MemoryStore::new(peer_id),
                     kad_config,
                 ),
+                amino: amino::behaviour(peer_id),
                 gossipsub: gossipsub::Behaviour::new(
                     gossipsub::MessageAuthenticity::Signed(key.clone()),
                     gossip_config,
@@ -281,12 +288,13 @@ pub async fn start(
             .subscribe(&topic(&chain.hash))
             .map_err(|e| setup(&e))?;
     }
+    // Bootstrap peers may be grid peers, public Amino DHT servers or both:
+    // each Kademlia keeps those that turn out to speak its protocol.
     for addr in &config.bootstrap {
         if let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() {
-            swarm
-                .behaviour_mut()
-                .kademlia
-                .add_address(&peer, addr.clone());
+            let behaviour = swarm.behaviour_mut();
+            behaviour.kademlia.add_address(&peer, addr.clone());
+            behaviour.amino.add_address(&peer, addr.clone());
         }
         swarm.dial(addr.clone()).map_err(|e| setup(&e))?;
     }
@@ -318,6 +326,8 @@ pub async fn start(
         connections: HashMap::new(),
         reversals: HashMap::new(),
         relay: RelaySlots::new(),
+        amino_state: Amino::new(),
+        grid_peers: std::collections::HashSet::new(),
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient { sender, peer_id })

@@ -12,6 +12,7 @@ use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use zks_beacon::{ChainHash, ChainInfo, VerifiedBeacon};
 
 use super::SwarmError;
+use super::amino::NetworkStatus;
 use super::chunk::{RangeRequest, ServedRound};
 use super::direct::InboundReply;
 
@@ -81,8 +82,21 @@ pub(super) enum Command {
         peer: PeerId,
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
-    /// Switch the relay server on or off.
-    RelayServer { on: bool },
+    /// Switch seeding's network roles (relay server, grid membership) on
+    /// or off.
+    Seeding { on: bool },
+    /// Start or stop providing a key on the Amino DHT.
+    ProvideKey { key: Vec<u8>, on: bool },
+    /// Look a key's providers up on the Amino DHT; dial `peer` if found.
+    FindProvider {
+        key: Vec<u8>,
+        peer: PeerId,
+        reply: oneshot::Sender<bool>,
+    },
+    /// Our place in the networks.
+    NetworkStatus {
+        reply: oneshot::Sender<NetworkStatus>,
+    },
     /// Declare an address others reach us at.
     External { addr: Multiaddr },
     /// The open connections to a peer.
@@ -308,11 +322,40 @@ impl SwarmClient {
         self.ask(|reply| Command::PeerAddrs { peer, reply }).await
     }
 
-    /// Turns the circuit-relay v2 server on or off (seeders relay for
-    /// others, within the `RELAY_*` caps). Off, no reservation or circuit
-    /// is accepted; circuits already open end within their caps.
-    pub async fn set_relay_server(&self, on: bool) -> Result<(), SwarmError> {
-        self.tell(Command::RelayServer { on }).await
+    /// Turns seeding's network roles on or off: the circuit-relay v2
+    /// server (seeders relay for others, within the `RELAY_*` caps; off, no
+    /// reservation or circuit is accepted and circuits already open end
+    /// within their caps), and announcing this node as a grid member on the
+    /// Amino DHT (the grid key of each chain it serves).
+    pub async fn set_seeding(&self, on: bool) -> Result<(), SwarmError> {
+        self.tell(Command::Seeding { on }).await
+    }
+
+    /// Starts (`on`) or stops providing `key` (a multihash) on the Amino
+    /// DHT; libp2p re-announces provided keys by itself.
+    pub async fn provide_key(&self, key: Vec<u8>, on: bool) -> Result<(), SwarmError> {
+        self.tell(Command::ProvideKey { key, on }).await
+    }
+
+    /// Looks up the providers of `key` on the Amino DHT and, if `peer` is
+    /// one of them, dials it at the addresses its provider record carries.
+    /// Whether it was found, within `timeout`.
+    pub async fn find_provider(
+        &self,
+        key: Vec<u8>,
+        peer: PeerId,
+        timeout: Duration,
+    ) -> Result<bool, SwarmError> {
+        let query = self.ask(|reply| Command::FindProvider { key, peer, reply });
+        tokio::time::timeout(timeout, query)
+            .await
+            .unwrap_or(Ok(false))
+    }
+
+    /// The node's place in the networks: Amino DHT mode and routing table,
+    /// grid peers, reachability, relay slots.
+    pub async fn network_status(&self) -> Result<NetworkStatus, SwarmError> {
+        self.ask(|reply| Command::NetworkStatus { reply }).await
     }
 
     /// Declares an address others reach this node at (e.g. a forwarded

@@ -65,8 +65,12 @@ impl EventLoop {
         self.pending_providers.insert(id, (reply, HashSet::new()));
     }
 
-    /// Publishes the CID of a complete chunk under our own key.
+    /// Publishes the CID of a complete chunk under our own key, and
+    /// provides it on the Amino DHT so that IPFS nodes find our copy.
     pub(super) fn put_cid(&mut self, chain: ChainHash, chunk: u64, cid: String) {
+        if let Some(multihash) = super::amino::cid_multihash(&cid) {
+            self.provide_key(&multihash, true);
+        }
         let me = *self.swarm.local_peer_id();
         let record = kad::Record::new(cid_key(&chain, chunk, &me), cid.into_bytes());
         if let Err(e) = self

@@ -16,10 +16,13 @@ use libp2p::{Multiaddr, PeerId, identify, kad, mdns, relay, request_response};
 use zks_beacon::{ChainHash, ChainInfo};
 
 use super::SwarmError;
+use super::amino::AMINO_PROTOCOL;
+use super::amino::Amino;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::budget::{Limits, REMEMBERED_PEERS, UploadBudget};
 use super::chunk::{RangeAnswer, ServedRound};
 use super::client::Command;
+use super::dht::KAD_PROTOCOL;
 use super::direct::{DirectProtocol, InboundMessage};
 use super::relay_slots::RelaySlots;
 use crate::cache::BeaconCache;
@@ -72,6 +75,10 @@ pub(super) struct EventLoop {
     pub(super) reversals: HashMap<PeerId, Instant>,
     /// Relay slots of our own: [`RELAY_SLOTS`] at most.
     pub(super) relay: RelaySlots,
+    /// The Amino DHT: lookups in flight, grid membership, reachability.
+    pub(super) amino_state: Amino,
+    /// Connected peers whose Identify lists our Kademlia (grid peers).
+    pub(super) grid_peers: HashSet<PeerId>,
 }
 
 impl EventLoop {
@@ -91,6 +98,7 @@ impl EventLoop {
                 _ = tick.tick() => {
                     self.unban_expired();
                     self.keep_relay_slots();
+                    self.discover_grid();
                 }
             }
         }
@@ -123,7 +131,15 @@ impl EventLoop {
             }
             Command::Dial { peer, addresses } => self.dial(peer, addresses),
             Command::Ban { peer } => self.ban(peer),
-            Command::RelayServer { on } => self.set_relay_server(on),
+            Command::Seeding { on } => {
+                self.set_relay_server(on);
+                self.set_grid_member(on);
+            }
+            Command::ProvideKey { key, on } => self.provide_key(&key, on),
+            Command::FindProvider { key, peer, reply } => self.find_provider(&key, peer, reply),
+            Command::NetworkStatus { reply } => {
+                let _ = reply.send(self.network_status());
+            }
             Command::External { addr } => self.swarm.behaviour_mut().declared.queue.push_back(addr),
             Command::Provide { chain, chunk } => self.provide(chain, chunk),
             Command::Providers {
@@ -236,6 +252,10 @@ impl EventLoop {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
             }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                tracing::info!(%address, "reachable at");
+                self.announce_again();
+            }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 tracing::info!(%address, "no longer listening");
             }
@@ -279,6 +299,7 @@ impl EventLoop {
                 self.connections.remove(&connection_id);
                 if num_established == 0 {
                     self.relay.hops.remove(&peer_id);
+                    self.grid_peers.remove(&peer_id);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
@@ -292,11 +313,25 @@ impl EventLoop {
                 self.remember(peer_id, &info.listen_addrs);
                 self.reverse_relayed(peer_id, &info.listen_addrs);
                 self.on_relay_hop(peer_id, info.protocols.contains(&relay::HOP_PROTOCOL_NAME));
+                // Each Kademlia learns the peers that speak its protocol.
+                let grid = info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL);
+                let public = info.protocols.iter().any(|p| p.as_ref() == AMINO_PROTOCOL);
+                if grid {
+                    self.grid_peers.insert(peer_id);
+                } else {
+                    self.swarm.behaviour_mut().kademlia.remove_peer(&peer_id);
+                }
+                if !public {
+                    self.swarm.behaviour_mut().amino.remove_peer(&peer_id);
+                }
                 for addr in info.listen_addrs {
-                    self.swarm
-                        .behaviour_mut()
-                        .kademlia
-                        .add_address(&peer_id, addr);
+                    let behaviour = self.swarm.behaviour_mut();
+                    if grid {
+                        behaviour.kademlia.add_address(&peer_id, addr.clone());
+                    }
+                    if public {
+                        behaviour.amino.add_address(&peer_id, addr);
+                    }
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
@@ -310,6 +345,7 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(event)) => self.on_kad_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Amino(event)) => self.on_amino_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Chunks(event)) => self.on_chunk_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Direct((index, event))) => {
                 self.on_direct_event(index, event);

@@ -1,7 +1,8 @@
 //! The grid's libp2p swarm: TCP (Noise + Yamux) and QUIC, Identify, Ping,
-//! AutoNAT, the circuit-relay client with DCUtR hole punching, a capped
+//! DNS, AutoNAT, the circuit-relay client with DCUtR hole punching, a capped
 //! circuit-relay v2 server that only seeders switch on, Kademlia
-//! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), GossipSub
+//! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), the public
+//! Amino DHT (`/ipfs/kad/1.0.0`) for finding the grid and contacts, GossipSub
 //! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
 //! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, mDNS on
 //! LANs, and a block list for peers that sent bad signatures.
@@ -24,10 +25,13 @@
 //! - [`gossip`]: the `zks/beacon/<chain hash>` topics and judging what
 //!   arrives on them.
 //! - [`dht`]: Kademlia record keys (chunk providers, chunk CIDs).
+//! - [`amino`]: the public Amino DHT (`/ipfs/kad/1.0.0`): grid discovery,
+//!   chunk CIDs for IPFS nodes, rendezvous keys, [`NetworkStatus`].
 //! - [`relay_slots`]: the relay server's caps, relay slots while not
 //!   publicly reachable, connection reversal.
 //! - [`budget`]: [`Limits`], token buckets and per-peer rates.
 
+mod amino;
 mod behaviour;
 mod budget;
 mod chunk;
@@ -39,6 +43,9 @@ mod gossip;
 mod info;
 mod relay_slots;
 
+pub use amino::{
+    AMINO_PROTOCOL, NetworkStatus, WANTED_GRID_PEERS, cid_multihash, grid_key, sha256_multihash,
+};
 pub use behaviour::{SwarmConfig, start};
 pub use budget::{
     CHUNK_PEER_RATE, Limits, MAX_INCOMING, MAX_MEMORY, MAX_PENDING_INCOMING, MAX_PER_PEER,

@@ -98,6 +98,7 @@ impl EventLoop {
             autonat::Event::StatusChanged { new, .. } => {
                 tracing::info!(status = ?new, "AutoNAT");
                 self.relay.probed_unreachable = *new == autonat::NatStatus::Private;
+                self.amino_state.nat = new.clone();
             }
             autonat::Event::OutboundProbe(autonat::OutboundProbeEvent::Error { .. }) => {
                 self.relay.probed_unreachable = true;
