@@ -208,6 +208,21 @@ impl Nat {
         out
     }
 
+    /// Gives the host in `ns` another address (`cidr`), as a laptop that
+    /// moved to another network gets one.
+    fn add_host_address(&self, ns: &str, cidr: &str) {
+        let links = self.exec(ns, &["ip", "-o", "link", "show"]);
+        let links = String::from_utf8_lossy(&links.stdout);
+        let dev = links
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|d| d.split('@').next().unwrap_or(d))
+            .find(|d| *d != "lo")
+            .expect("the host's veth")
+            .to_owned();
+        ip(&["-n", ns, "addr", "add", cidr, "dev", &dev]);
+    }
+
     /// Whether a TCP connection from `ns` to `host:port` opens within 3 s.
     fn connects(&self, ns: &str, host: &str, port: u16) -> bool {
         Command::new("ip")
@@ -243,7 +258,10 @@ fn zks_in(ns: &str) -> Command {
         .env("ZKS_PASSPHRASE", PASSPHRASE)
         .env("ZKS_TEST_WEAK_KDF", "1")
         .env("ZKS_LOOPBACK_ONLY", "1")
-        .env("RUST_LOG", "warn,zks_grid::swarm=info");
+        .env(
+            "RUST_LOG",
+            "warn,zks_grid::swarm=info,zks_node::rendezvous=info",
+        );
     c
 }
 
@@ -669,4 +687,214 @@ fn between_two_nats_dcutr_punches_a_hole_and_the_relay_can_go() {
     });
     assert!(punched.is_some(), "no hole was punched:\n{}", w.logs());
     w.relay_stops_and_b_still_reaches_a("through the hole");
+}
+
+/// A js-libp2p node (`tests/interop/dht-node.mjs`, from npm: a third-party
+/// implementation) inside `ns`, listening on `listen`: the public network's
+/// stand-in, an Amino DHT server and circuit-relay v2 server.
+fn js_dht_in(ns: &str, listen: &str) -> zks_testkit::JsPeer {
+    let mut command = Command::new("ip");
+    command
+        .args(["netns", "exec", ns])
+        .arg(zks_testkit::node_program())
+        .arg("dht-node.mjs")
+        .arg(listen)
+        .current_dir(zks_testkit::interop_dir());
+    zks_testkit::JsPeer::spawn(command, Duration::from_secs(30))
+}
+
+/// Issue #18's first test. A and B each behind a home router of their
+/// own, and the only address either is given is a js-libp2p node's on the
+/// public side (no seeder of ours). They reserve relay slots on it by
+/// themselves, pair through files and exchange messages. Then both go
+/// offline and move apart: A comes back at a new address and port, and
+/// each one's stored addresses of the other are unusable (B's were behind
+/// its NAT, A's old one is gone). Messages still arrive both ways: the
+/// undeliverable one makes its sender look the contact up by today's
+/// rendezvous key on the DHT, dial it through the relay in its provider
+/// record, and DCUtR then punches a direct connection, which carries a
+/// message after the js node is gone.
+#[test]
+fn contacts_that_moved_apart_behind_two_nats_find_each_other_on_a_public_dht() {
+    assert!(
+        is_root(),
+        "network namespaces and nftables need root: run as root, or through \
+         scripts/test.sh, which gives this test root in a user namespace"
+    );
+    const J_ADDR: &str = "/ip4/10.77.1.2/tcp/4001";
+    const A_MOVED: &str = "/ip4/10.77.2.3/tcp/4005";
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let log = |n: &str| -> PathBuf { tmp.path().join(format!("{n}.log")) };
+    let logs = |names: &[&str]| -> String {
+        names
+            .iter()
+            .map(|n| {
+                format!(
+                    "== {n}\n{}",
+                    std::fs::read_to_string(log(n)).unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    let nat = Nat::new(Topology::TwoNats);
+    let b_ns = nat.b_ns().to_owned();
+    let js = js_dht_in(&nat.public, J_ADDR);
+    let j_full = format!("{J_ADDR}/p2p/{}", js.peer_id);
+    let relayed = |peer: &str| format!("{j_full}/p2p-circuit/p2p/{peer}");
+    let wait_relayed = |home: &Path, peer: &str, name: &str| {
+        let found = wait_until(Duration::from_secs(90), || {
+            published(home).contains(&relayed(peer)).then_some(())
+        });
+        assert!(
+            found.is_some(),
+            "{name} reserved no slot on the js relay: {:?}\n{}",
+            published(home),
+            logs(&[name])
+        );
+    };
+
+    let (da, a_peer) = daemon_in(
+        &nat.private,
+        &a,
+        &["--listen", A_ADDR, "--bootstrap", &j_full],
+        &log("a"),
+    );
+    let (db, b_peer) = daemon_in(
+        &b_ns,
+        &b,
+        &["--listen", B2_ADDR, "--bootstrap", &j_full],
+        &log("b"),
+    );
+    wait_relayed(&a, &a_peer, "a");
+    wait_relayed(&b, &b_peer, "b");
+
+    let (inv, rep) = (tmp.path().join("inv.txt"), tmp.path().join("rep.txt"));
+    let (inv, rep) = (inv.to_str().unwrap(), rep.to_str().unwrap());
+    ok(&run_in(
+        &nat.private,
+        &a,
+        &["pair", "invite", "--name", "Alice", "--out", inv],
+    ));
+    ok(&run_in(
+        &b_ns,
+        &b,
+        &["pair", "accept", inv, "--as", "Alice", "--out", rep],
+    ));
+    ok(&run_in(
+        &nat.private,
+        &a,
+        &["pair", "finish", rep, "--as", "Bob"],
+    ));
+    for (ns, home) in [(&nat.private, &a), (&b_ns, &b)] {
+        ok(&run_in(
+            ns,
+            home,
+            &["beacon", "import", "--chain", "quicknet", &quicknet()],
+        ));
+    }
+    let arrives = |ns: &str, home: &Path, text: &str, limit: Duration| {
+        wait_until(limit, || {
+            inbox(ns, home)
+                .iter()
+                .any(|m| m["direction"] == "in" && m["text"] == text)
+                .then_some(())
+        })
+        .is_some()
+    };
+    ok(&run_in(&b_ns, &b, &["send", "Alice", "before the move"]));
+    assert!(
+        arrives(&nat.private, &a, "before the move", Duration::from_secs(60)),
+        "{}",
+        logs(&["a", "b"])
+    );
+
+    // Both go offline and move apart.
+    drop(da);
+    drop(db);
+    ok(&run_in(
+        &nat.private,
+        &a,
+        &[
+            "contacts",
+            "addresses",
+            "Bob",
+            &format!("{B2_ADDR}/p2p/{b_peer}"),
+        ],
+    ));
+    ok(&run_in(
+        &b_ns,
+        &b,
+        &[
+            "contacts",
+            "addresses",
+            "Alice",
+            &format!("{A_ADDR}/p2p/{a_peer}"),
+        ],
+    ));
+    nat.add_host_address(&nat.private, "10.77.2.3/24");
+    let (_da, _) = daemon_in(
+        &nat.private,
+        &a,
+        &["--listen", A_MOVED, "--bootstrap", &j_full],
+        &log("a2"),
+    );
+    let (_db, _) = daemon_in(
+        &b_ns,
+        &b,
+        &["--listen", B2_ADDR, "--bootstrap", &j_full],
+        &log("b2"),
+    );
+    wait_relayed(&a, &a_peer, "a2");
+    wait_relayed(&b, &b_peer, "b2");
+
+    let started = Instant::now();
+    ok(&run_in(&b_ns, &b, &["send", "Alice", "after the move"]));
+    ok(&run_in(&nat.private, &a, &["send", "Bob", "found you"]));
+    assert!(
+        arrives(&nat.private, &a, "after the move", Duration::from_secs(90)),
+        "B's message after the move did not arrive:\n{}",
+        logs(&["a2", "b2"])
+    );
+    assert!(
+        arrives(&b_ns, &b, "found you", Duration::from_secs(90)),
+        "A's message after the move did not arrive:\n{}",
+        logs(&["a2", "b2"])
+    );
+    eprintln!(
+        "after the move, both messages arrived in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let found: Vec<String> = ["a2", "b2"]
+        .iter()
+        .flat_map(|n| log_lines(&log(n), "found on the DHT by its rendezvous key"))
+        .collect();
+    assert!(
+        !found.is_empty(),
+        "neither side found the other on the DHT:\n{}",
+        logs(&["a2", "b2"])
+    );
+    eprintln!("rendezvous: {found:#?}");
+
+    // They met through the js relay; DCUtR then punches a hole.
+    let punched = wait_until(Duration::from_secs(60), || {
+        ["a2", "b2"]
+            .iter()
+            .flat_map(|n| log_lines(&log(n), "hole punch: direct connection"))
+            .next()
+    });
+    assert!(
+        punched.is_some(),
+        "no hole was punched:\n{}",
+        logs(&["a2", "b2"])
+    );
+    // Without the js node (no relay, no DHT), the direct connection
+    // carries the next message.
+    drop(js);
+    ok(&run_in(&b_ns, &b, &["send", "Alice", "directly"]));
+    assert!(
+        arrives(&nat.private, &a, "directly", Duration::from_secs(30)),
+        "B's message after the js node stopped did not arrive:\n{}",
+        logs(&["a2", "b2"])
+    );
 }

@@ -584,8 +584,8 @@ mod tests {
         let node = started(tmp.path()).await;
         assert_eq!(
             node.status().unwrap().database.schema_version,
-            7,
-            "migrated"
+            8,
+            "migrated to the latest schema"
         );
         let cache = node.beacon_cache(u64::MAX).unwrap();
         for (round, sig) in &rounds[..4] {

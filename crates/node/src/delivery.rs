@@ -95,14 +95,34 @@ impl Node {
         })
     }
 
-    /// Where a contact can be reached (libp2p multiaddresses).
+    /// Where a contact can be reached (libp2p multiaddresses, at most 8,
+    /// each ending in `/p2p/<the contact's peer id>` or without any peer
+    /// id); anything else is refused and nothing changes.
     pub fn set_contact_addresses(
         &self,
         contact: &str,
         addresses: &[String],
     ) -> Result<(), NodeError> {
+        if addresses.len() > 8 {
+            return Err(NodeError::BadInput(format!(
+                "{} addresses; a contact keeps at most 8",
+                addresses.len()
+            )));
+        }
         self.with_store_mut(|store| {
             let record = store.contact(contact)?;
+            for text in addresses {
+                let addr: libp2p::Multiaddr = text
+                    .parse()
+                    .map_err(|_| NodeError::BadInput(format!("{text:?} is not a multiaddress")))?;
+                if let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last()
+                    && peer.to_string() != record.peer_id
+                {
+                    return Err(NodeError::BadInput(format!(
+                        "{text:?} is another peer's address, not {contact}'s"
+                    )));
+                }
+            }
             store.set_contact_addresses(record.id, addresses)?;
             Ok(())
         })?;
@@ -297,6 +317,11 @@ impl Node {
             return;
         };
         let addresses = self.reach(swarm, &contact, peer).await;
+        if swarm.connections(peer).await.is_ok_and(|c| c.is_empty()) {
+            // Not connected: while the stored addresses are tried, ask the
+            // DHT where the contact is now (it may have moved).
+            self.look_up_contact(swarm, &contact, peer);
+        }
         let outcome = swarm
             .send_direct(crate::wire::msg::ID, peer, addresses, item.envelope.clone())
             .await;

@@ -22,6 +22,7 @@ mod online;
 mod pads;
 mod pairing;
 mod reach;
+mod rendezvous;
 mod sealing;
 mod settings;
 mod status;
@@ -45,7 +46,7 @@ pub use online::{OnlineConfig, listen_addresses};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use sealing::{OpenedMessage, Protection, Sealed};
-pub use settings::{DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
+pub use settings::{DEFAULT_BOOTSTRAP, DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
 pub use status::{ChainCoverage, DatabaseStatus, GridStatus, LiveGrid, NodeStatus, SeedStatus};
 pub use vault::{
     KEY_FILE, KeyChange, KeyProtection, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV, Unlock, VaultState,

@@ -187,7 +187,7 @@ impl Node {
                     .any(|p| url.starts_with(p))
         };
         Ok(GridSources {
-            bootstrap: s.bootstrap.iter().filter_map(|a| a.parse().ok()).collect(),
+            bootstrap: s.bootstrap_peers(),
             listen: Vec::new(),
             mdns: s.mdns,
             serve_rate: s.upload_rounds_per_sec,
@@ -468,7 +468,40 @@ impl Node {
             peers: swarm.peers().await.map(|p| p.len()).unwrap_or(0),
             seeding,
             sources: cascade.stats(),
+            network: swarm.network_status().await.unwrap_or_default(),
+            contacts: self.contact_paths(&swarm).await,
             at: now_secs(),
         })
+    }
+
+    /// How each contact is connected now: `direct` when any connection to
+    /// it is, else `relayed via <relay>`, else `not connected`.
+    async fn contact_paths(&self, swarm: &SwarmClient) -> BTreeMap<String, String> {
+        let Ok(contacts) = self.with_store(|store| Ok(store.contacts()?)) else {
+            return BTreeMap::new();
+        };
+        let mut paths = BTreeMap::new();
+        for contact in contacts {
+            let Ok(peer) = contact.peer_id.parse() else {
+                continue;
+            };
+            let points = swarm.connections(peer).await.unwrap_or_default();
+            let path = if points.iter().any(|p| !p.is_relayed()) {
+                "direct".to_owned()
+            } else if let Some(point) = points.first() {
+                let relay = point.get_remote_address().iter().find_map(|p| match p {
+                    libp2p::multiaddr::Protocol::P2p(relay) if relay != peer => Some(relay),
+                    _ => None,
+                });
+                match relay {
+                    Some(relay) => format!("relayed via {relay}"),
+                    None => "relayed".to_owned(),
+                }
+            } else {
+                "not connected".to_owned()
+            };
+            paths.insert(contact.name, path);
+        }
+        paths
     }
 }

@@ -118,6 +118,8 @@ pub(crate) struct Inner {
     /// The beacon cache as message binding and incoming rounds use it,
     /// opened on first use and kept (see [`Node::binding_cache`]).
     pub(crate) binding_cache: std::sync::OnceLock<Arc<zks_grid::BeaconCache>>,
+    /// Recent rendezvous lookups of contacts (see `rendezvous.rs`).
+    pub(crate) lookups: crate::rendezvous::Lookups,
 }
 
 impl Node {
@@ -154,6 +156,7 @@ impl Node {
                 transfers: crate::files::Transfers::default(),
                 grid: Mutex::new(None),
                 binding_cache: std::sync::OnceLock::new(),
+                lookups: crate::rendezvous::Lookups::default(),
             }),
         };
         node.encrypt_clear_pads()?;

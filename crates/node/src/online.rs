@@ -64,7 +64,7 @@ impl Node {
         };
         let mdns = config.mdns && !loopback;
         let mut bootstrap = config.bootstrap;
-        for peer in settings.bootstrap.iter().filter_map(|a| a.parse().ok()) {
+        for peer in settings.bootstrap_peers() {
             if !bootstrap.contains(&peer) {
                 bootstrap.push(peer);
             }
@@ -96,6 +96,7 @@ impl Node {
             self.keep_listen_port(&client, settings.listen_port).await;
         }
         self.run_messaging(client.clone(), rx);
+        self.run_rendezvous(client.clone());
         if config.grid {
             self.start_grid(client.clone()).await?;
         }

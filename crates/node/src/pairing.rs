@@ -307,6 +307,7 @@ fn new_contact(
         role: role_name(role).into(),
         session_id: paired.session.id().to_vec(),
         session: paired.session.to_bytes().to_vec(),
+        rendezvous: Some(paired.rendezvous.to_vec()),
         reply: None,
     })
 }

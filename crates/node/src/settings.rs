@@ -19,6 +19,18 @@ pub const DEFAULT_DRAND_URLS: [&str; 4] = [
     "https://drand.cloudflare.com",
 ];
 
+/// The public IPFS bootstrap peers (kubo's default list): the way into the
+/// Amino DHT, where the grid's seeders, contacts and relays are found. A
+/// fresh home starts with them; an empty list is a private grid.
+pub const DEFAULT_BOOTSTRAP: [&str; 6] = [
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+    "/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+    "/ip4/104.131.131.82/udp/4001/quic-v1/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+];
+
 /// Smallest beacon-cache budget accepted (one chunk file of a G2 chain is
 /// about 3 MiB).
 pub const MIN_CACHE_BUDGET: u64 = 64 << 20;
@@ -35,7 +47,9 @@ pub struct Settings {
     pub seeding: bool,
     /// Chains to seed, by name or hash.
     pub chains: Vec<String>,
-    /// Grid peers to connect to first (multiaddresses with `/p2p/…`).
+    /// Peers to connect to first (multiaddresses with `/p2p/…`): public
+    /// Amino DHT servers ([`DEFAULT_BOOTSTRAP`]), grid seeders, or both.
+    /// Empty: a private grid (only LAN peers, contacts and peers added).
     pub bootstrap: Vec<String>,
     /// drand HTTP API base URLs.
     pub drand_urls: Vec<String>,
@@ -64,7 +78,7 @@ impl Default for Settings {
         Settings {
             seeding: false,
             chains: vec!["quicknet".into()],
-            bootstrap: Vec::new(),
+            bootstrap: DEFAULT_BOOTSTRAP.iter().map(|s| (*s).to_owned()).collect(),
             drand_urls: DEFAULT_DRAND_URLS.iter().map(|s| (*s).to_owned()).collect(),
             gateways: Vec::new(),
             upload_rounds_per_sec: None,
@@ -97,6 +111,24 @@ fn check_urls(what: &str, urls: &[String]) -> Result<(), NodeError> {
 }
 
 impl Settings {
+    /// The bootstrap peers to dial: all of them, except that under
+    /// `ZKS_LOOPBACK_ONLY=1` (the test command) the public
+    /// [`DEFAULT_BOOTSTRAP`] peers are left out, as tests never leave this
+    /// machine.
+    pub fn bootstrap_peers(&self) -> Vec<libp2p::Multiaddr> {
+        let loopback = crate::reach::loopback_only();
+        self.bootstrap
+            .iter()
+            .filter(|a| !(loopback && DEFAULT_BOOTSTRAP.contains(&a.as_str())))
+            .filter_map(|a| a.parse().ok())
+            .collect()
+    }
+
+    /// Whether this is a private grid: no bootstrap peers at all.
+    pub fn private_grid(&self) -> bool {
+        self.bootstrap.is_empty()
+    }
+
     /// Checks every field; the first problem is the error.
     pub fn validate(&self, node: &Node) -> Result<(), NodeError> {
         if self.chains.is_empty() {

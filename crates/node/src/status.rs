@@ -78,6 +78,14 @@ pub struct LiveGrid {
     pub seeding: SeedStatus,
     /// Counters per source (`cache`, `swarm`, `gateway`, `drand`).
     pub sources: BTreeMap<String, SourceStats>,
+    /// The node's place in the networks: Amino DHT mode and peers, grid
+    /// peers, reachability, relay slots.
+    #[serde(default)]
+    pub network: zks_grid::swarm::NetworkStatus,
+    /// How each contact is connected now: `direct`, `relayed via <relay
+    /// peer id>`, or `not connected`.
+    #[serde(default)]
+    pub contacts: BTreeMap<String, String>,
     /// Unix time of this report.
     pub at: u64,
 }

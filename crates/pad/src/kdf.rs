@@ -22,6 +22,13 @@ pub(crate) const PAD_ID_WHOLE: &str = "zks true pad v1 id";
 pub(crate) const FILE_CHUNK: &str = "zks file v1 chunk";
 /// `derive_key` context of a backup's keys (from the Argon2id output).
 pub(crate) const BACKUP: &str = "zks backup v1 key";
+/// `derive_key` context of a pairing's rendezvous secret (from the root).
+pub(crate) const RENDEZVOUS_SECRET: &str = "zks pairing v1 rendezvous secret";
+/// `derive_key` context of the rendezvous secret of a pairing made before
+/// there was one (from its session id).
+pub(crate) const RENDEZVOUS_LEGACY: &str = "zks session v1 legacy rendezvous secret";
+/// `derive_key` context of one day's rendezvous key (secret ‖ day).
+pub(crate) const RENDEZVOUS_DAY: &str = "zks rendezvous v1 day key";
 /// `derive_key` context that turns injected randomness into an ML-KEM seed.
 pub(crate) const MLKEM_SEED: &str = "zks v1 ml-kem-768 key seed";
 

@@ -25,6 +25,7 @@ mod identity;
 pub mod invite;
 mod kdf;
 pub mod pairing;
+pub mod rendezvous;
 pub mod session;
 pub mod truepad;
 mod wire;

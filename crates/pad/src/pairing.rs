@@ -63,6 +63,9 @@ pub struct Paired {
     pub safety_code: SafetyCode,
     /// The message session, ready to seal and open.
     pub session: Session,
+    /// The pair's rendezvous secret (see [`crate::rendezvous`]), kept for
+    /// the life of the pairing.
+    pub rendezvous: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Paired {
@@ -242,6 +245,7 @@ fn complete(
         peer,
         safety_code: SafetyCode::from_transcript(&transcript),
         session: Session::new(&root, role),
+        rendezvous: Zeroizing::new(kdf::derive(kdf::RENDEZVOUS_SECRET, &[&root[..]])),
     }
 }
 

@@ -3,6 +3,7 @@
 //! responder, its queued pairing reply) is added.
 
 use rusqlite::{OptionalExtension, Row, params};
+use zeroize::Zeroizing;
 
 use crate::history::{NewMessage, insert_message};
 use crate::{Result, Store, StoreError, now};
@@ -51,6 +52,8 @@ pub struct NewContact {
     pub session_id: Vec<u8>,
     /// Serialized session state (secret).
     pub session: Vec<u8>,
+    /// The pairing's rendezvous secret (32 bytes, secret).
+    pub rendezvous: Option<Vec<u8>>,
     /// The responder's pairing reply, queued for delivery to the contact
     /// over the network (before anything else sent to them).
     pub reply: Option<Vec<u8>>,
@@ -128,8 +131,8 @@ impl Store {
             if let Some(id) = restored {
                 tx.execute(
                     "UPDATE contacts SET identity_key = ?1, addresses = ?2, safety_code = ?3,
-                        verified = 0, role = ?4, session_id = ?5, session = ?6
-                     WHERE id = ?7",
+                        verified = 0, role = ?4, session_id = ?5, session = ?6, rendezvous = ?7
+                     WHERE id = ?8",
                     params![
                         contact.identity_key,
                         addresses,
@@ -137,14 +140,15 @@ impl Store {
                         contact.role,
                         contact.session_id,
                         contact.session,
+                        contact.rendezvous,
                         id
                     ],
                 )?;
             } else {
                 tx.execute(
                     "INSERT INTO contacts (name, peer_id, identity_key, addresses, safety_code,
-                                           role, session_id, session, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                           role, session_id, session, created_at, rendezvous)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
                         contact.name,
                         contact.peer_id,
@@ -154,7 +158,8 @@ impl Store {
                         contact.role,
                         contact.session_id,
                         contact.session,
-                        now()
+                        now(),
+                        contact.rendezvous
                     ],
                 )?;
             }
@@ -201,6 +206,25 @@ impl Store {
             )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no contact named {name:?}")))
+    }
+
+    /// A contact's rendezvous secret (secret; `None` for a pairing made
+    /// before there were any).
+    pub fn rendezvous_secret(&self, contact_id: i64) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let secret: Option<Option<Vec<u8>>> = self
+            .conn
+            .query_row(
+                "SELECT rendezvous FROM contacts WHERE id = ?1",
+                [contact_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match secret {
+            None => Err(StoreError::NotFound(format!(
+                "no contact with id {contact_id}"
+            ))),
+            Some(secret) => Ok(secret.map(Zeroizing::new)),
+        }
     }
 
     /// The contact whose session has this identifier.

@@ -287,6 +287,7 @@ pub(crate) fn test_contact(name: &str, peer: &str) -> NewContact {
         role: "initiator".into(),
         session_id: peer.as_bytes().to_vec(),
         session: vec![9; 10],
+        rendezvous: Some(vec![5; 32]),
         reply: None,
     }
 }
@@ -294,6 +295,44 @@ pub(crate) fn test_contact(name: &str, peer: &str) -> NewContact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pairings_rendezvous_secret_is_kept_and_replaced_by_a_new_pairing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path(), &test_key()).unwrap();
+        let id = store
+            .complete_pairing(b"first", &test_contact("bob", "peer-b"))
+            .unwrap();
+        assert_eq!(
+            store.rendezvous_secret(id).unwrap().as_deref(),
+            Some(&vec![5u8; 32])
+        );
+        let again = NewContact {
+            rendezvous: Some(vec![6; 32]),
+            ..test_contact("bob", "peer-b")
+        };
+        assert_eq!(store.complete_pairing(b"second", &again).unwrap(), id);
+        assert_eq!(
+            store.rendezvous_secret(id).unwrap().as_deref(),
+            Some(&vec![6u8; 32])
+        );
+        let legacy = NewContact {
+            rendezvous: None,
+            ..test_contact("carol", "peer-c")
+        };
+        let carol = store.complete_pairing(b"third", &legacy).unwrap();
+        assert_eq!(store.rendezvous_secret(carol).unwrap(), None);
+        assert!(matches!(
+            store.rendezvous_secret(9_999),
+            Err(StoreError::NotFound(_))
+        ));
+        // A secret of the wrong length never gets in.
+        let bad = NewContact {
+            rendezvous: Some(vec![1; 31]),
+            ..test_contact("dave", "peer-d")
+        };
+        assert!(store.complete_pairing(b"fourth", &bad).is_err());
+    }
 
     #[test]
     fn open_creates_a_migrated_wal_database() {

@@ -174,6 +174,12 @@ const STEPS: &[M<'static>] = &[
     // reads this table's rows before dropping it and hands them to the
     // opener, which verifies them into the cache.
     M::up("DROP TABLE beacons;"),
+    // 8: each pairing's rendezvous secret (NULL for pairings made before:
+    // the node derives a weaker one from the session id).
+    M::up(
+        "ALTER TABLE contacts ADD COLUMN rendezvous BLOB
+            CHECK (rendezvous IS NULL OR length(rendezvous) = 32);",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

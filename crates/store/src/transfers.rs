@@ -510,6 +510,7 @@ mod tests {
             role: "initiator".into(),
             session_id: vec![3; 16],
             session: vec![4],
+            rendezvous: None,
             reply: None,
         };
         let id = store.complete_pairing(b"h", &contact).unwrap();

@@ -106,19 +106,22 @@ pub fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
 }
 
-/// `node SCRIPT` in [`interop_dir`]: the Node.js that `scripts/deps.sh`
-/// chose (`.tools/node/bin/node` when the system's is too old), else the
-/// one on `PATH`.
+/// `node SCRIPT` in [`interop_dir`], with [`node_program`].
 pub fn interop_command(script: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(node_program());
+    command.current_dir(interop_dir()).arg(script);
+    command
+}
+
+/// The Node.js that `scripts/deps.sh` chose: `.tools/node/bin/node` when
+/// the system's is too old, else `node` on `PATH`.
+pub fn node_program() -> PathBuf {
     let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/node/bin/node");
-    let node = if tools.exists() {
+    if tools.exists() {
         tools
     } else {
         PathBuf::from("node")
-    };
-    let mut command = std::process::Command::new(node);
-    command.current_dir(interop_dir()).arg(script);
-    command
+    }
 }
 
 /// A running script of [`interop_dir`] that speaks a line protocol: it

@@ -91,6 +91,15 @@ pub(crate) enum ContactsCommand {
         #[arg(long, value_name = "PNG")]
         out: PathBuf,
     },
+    /// Replace where a contact may be reached (multiaddresses ending in
+    /// `/p2p/<its peer id>`). They are hints: a contact that cannot be
+    /// reached there is looked up on the DHT by its rendezvous key.
+    Addresses {
+        /// The contact.
+        name: String,
+        /// Its addresses (none: forget them all).
+        addresses: Vec<String>,
+    },
     /// Mark a contact as verified after comparing the safety code in person.
     Verify {
         /// The contact.
@@ -203,6 +212,10 @@ pub(crate) fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<ExitCo
             std::fs::write(&out, image)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("safety code of {name} written to {}", out.display());
+        }
+        Some(ContactsCommand::Addresses { name, addresses }) => {
+            node.set_contact_addresses(&name, &addresses)?;
+            println!("{name}: {} address(es) stored", addresses.len());
         }
         Some(ContactsCommand::Verify { name, code }) => {
             let contact = node.verify_contact(&name, code.as_deref())?;

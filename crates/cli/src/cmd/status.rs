@@ -64,6 +64,22 @@ pub(crate) async fn run(home: Option<PathBuf>, args: StatusArgs) -> anyhow::Resu
                         stats.rounds, stats.failures, stats.millis
                     );
                 }
+                let net = &live.network;
+                println!(
+                    "public DHT       {} mode, {} peers; {} grid peers; reachability {}{}",
+                    net.dht_mode,
+                    net.dht_peers,
+                    net.grid_peers,
+                    net.nat,
+                    if net.relays.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; relay slots on {}", net.relays.join(", "))
+                    }
+                );
+                for (contact, path) in &live.contacts {
+                    println!("  {contact:<10} {path}");
+                }
             }
             None => println!("running node     none (start one with `zks daemon`)"),
         }

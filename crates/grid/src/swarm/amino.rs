@@ -135,7 +135,7 @@ impl Amino {
 }
 
 /// What the node knows of its place in the networks, for the UI.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NetworkStatus {
     /// Amino DHT mode: `client` or `server`.
@@ -310,12 +310,15 @@ impl EventLoop {
     }
 
     /// Dials a peer found on the DHT by its id alone: Kademlia supplies the
-    /// addresses its query learned.
+    /// addresses its query learned. Even while another dial to it is
+    /// pending: that one may be hanging on an address the peer left.
     fn dial_found(&mut self, peer: PeerId) {
         if self.swarm.is_connected(&peer) {
             return;
         }
-        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).build();
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+            .condition(libp2p::swarm::dial_opts::PeerCondition::Always)
+            .build();
         if let Err(e) = self.swarm.dial(opts) {
             tracing::debug!(%peer, "cannot dial a peer found on the DHT: {e}");
         }

@@ -30,6 +30,13 @@ fn both_sides_derive_the_same_session_and_safety_code() {
     let alice_side = pending.finish(&reply).unwrap();
     assert_eq!(alice_side.safety_code, bob_side.safety_code);
     assert_eq!(alice_side.session.id(), bob_side.session.id());
+    // Both can compute the rendezvous keys; nobody else can from the
+    // public session id.
+    assert_eq!(*alice_side.rendezvous, *bob_side.rendezvous);
+    assert_ne!(
+        *alice_side.rendezvous,
+        *crate::rendezvous::legacy_secret(&alice_side.session.id())
+    );
     assert_eq!(alice_side.session.role(), Role::Initiator);
     assert_eq!(bob_side.session.role(), Role::Responder);
     assert_eq!(alice_side.peer.identity_key, bob.public_key());
