@@ -17,6 +17,7 @@ const full: GridStatus = {
       name: 'quicknet',
       hash: QUICKNET,
       head: 10 * C,
+      period: 3,
       rounds: 4 * C + 5000,
       chunks: [
         [0, C],
@@ -26,7 +27,7 @@ const full: GridStatus = {
         [4, 5000],
       ],
     },
-    { name: 'default', hash: DEFAULT, head: 200, rounds: 0, chunks: [] },
+    { name: 'default', hash: DEFAULT, head: 200, period: 30, rounds: 0, chunks: [] },
   ],
 };
 
