@@ -21,8 +21,9 @@ use ts_rs::{Config, ExportError, TS};
 use zks_node::NodeEvent;
 
 use crate::dto::{
-    AcceptedInvite, ChatMessage, GridLive, GridStatus, InviteCode, NODE_EVENT, NodeStatus,
-    PadImported, SavedSettings, SentMessage, SettingsEdit, SettingsPage, Transfer, VaultStatus,
+    AcceptedInvite, ChatMessage, GridLive, GridStatus, HISTORY_EVENT, HistoryProgress,
+    HistoryReport, InviteCode, NODE_EVENT, NodeStatus, PadImported, PinnedRange, SavedSettings,
+    SentMessage, SettingsEdit, SettingsPage, Transfer, VaultStatus,
 };
 use crate::error::IpcError;
 
@@ -46,6 +47,9 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         NodeStatus,
         GridStatus,
         GridLive,
+        HistoryProgress,
+        HistoryReport,
+        PinnedRange,
         SettingsPage,
         SettingsEdit,
         SavedSettings,
@@ -113,15 +117,18 @@ fn ipc_bindings_are_current() {
     );
 }
 
-/// The event name is a value, not a type, so ts-rs does not carry it:
-/// `ipc.ts` states it once, and this keeps it equal to [`NODE_EVENT`].
+/// The event names are values, not types, so ts-rs does not carry them:
+/// `ipc.ts` states each once, and this keeps them equal to [`NODE_EVENT`]
+/// and [`HISTORY_EVENT`].
 #[test]
 fn ipc_ts_listens_to_the_node_event() {
     let ipc_ts = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/ipc.ts");
     let text = std::fs::read_to_string(ipc_ts).expect("ui/src/lib/ipc.ts");
-    let line = format!("export const NODE_EVENT = '{NODE_EVENT}';");
-    assert!(
-        text.lines().any(|l| l == line),
-        "ui/src/lib/ipc.ts must declare `{line}` (the name src-tauri's dto::NODE_EVENT emits)"
-    );
+    for (name, value) in [("NODE_EVENT", NODE_EVENT), ("HISTORY_EVENT", HISTORY_EVENT)] {
+        let line = format!("export const {name} = '{value}';");
+        assert!(
+            text.lines().any(|l| l == line),
+            "ui/src/lib/ipc.ts must declare `{line}` (the name src-tauri's dto::{name} emits)"
+        );
+    }
 }

@@ -8,12 +8,16 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use zks_node::{
-    ChainCoverage, Contact, GridStatus, LiveGrid, NodeEvent, NodeStatus, PadStatus, SeedStatus,
-    Settings, TransferInfo,
+    ChainCoverage, Contact, GridStatus, HistoryProgress, HistoryReport, LiveGrid, NodeEvent,
+    NodeStatus, PadStatus, PinnedRange, SeedStatus, Settings, TransferInfo,
 };
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.
 pub const NODE_EVENT: &str = "node-event";
+
+/// Name of the Tauri event that carries a history fetch's
+/// [`HistoryProgress`] to the window (about every half second).
+pub const HISTORY_EVENT: &str = "history-progress";
 
 /// A fresh invite as the Pairing screen shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
@@ -124,6 +128,9 @@ pub struct SettingsPage {
     /// The public drand endpoints used when none are set
     /// (`zks_node::DEFAULT_DRAND_URLS`).
     pub default_drand_urls: Vec<String>,
+    /// The bootstrap peers of a new home (the public network); an empty
+    /// list makes a private grid, which "Use the public network" undoes.
+    pub default_bootstrap: Vec<String>,
     /// The smallest beacon-cache budget the node accepts, in bytes.
     pub min_cache_budget_bytes: u64,
     /// This install.

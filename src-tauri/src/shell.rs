@@ -48,6 +48,7 @@ pub fn run() {
             };
             app.manage(TrayState::new(presence, notifications));
             app.manage(node);
+            app.manage(commands::grid::HistoryJob::default());
             tray::build(app.handle())?;
             tray::keep_fresh(app.handle());
             if let Some(node) = &running {
@@ -75,6 +76,10 @@ pub fn run() {
             commands::grid::grid_status,
             commands::grid::grid_live,
             commands::grid::seeding_set,
+            commands::grid::history_fetch,
+            commands::grid::history_cancel,
+            commands::grid::history_pins,
+            commands::grid::history_unpin,
             commands::settings::settings_get,
             commands::settings::settings_save,
             commands::settings::autostart_set,

@@ -664,3 +664,87 @@ test.describe('unread', () => {
     await app.screenshot('chat-unread-cleared');
   });
 });
+
+test.describe('grid, fetch history', () => {
+  test.use({ viewport: SMALL });
+
+  test('fill the form, see progress and the result, then the pinned range; unpin it', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    const form = page.getByRole('region', { name: 'Fetch history' });
+    await expect(form).toBeVisible();
+    // No command for the person to run anywhere on the screen.
+    await expect(page.locator('main')).not.toContainText('zks fetch');
+    await expect(form.getByTestId('no-pins')).toBeVisible();
+
+    // A range past the head is explained before anything is sent.
+    await form.getByLabel(/From round/).check();
+    await form.getByLabel('First round').fill('1');
+    await form.getByLabel('Last round').fill('999999999');
+    await form.getByRole('button', { name: 'Fetch' }).click();
+    await expect(form.getByTestId('history-form-error')).toContainText('is not published yet');
+    expect(await app.callsOf('history_fetch')).toHaveLength(0);
+
+    await form.getByLabel('Last round').fill('20000');
+    await form.getByLabel(/Pin/).check();
+    await form.getByRole('button', { name: 'Fetch' }).click();
+    const progress = form.getByTestId('history-progress');
+    await expect(progress).toBeVisible();
+    await expect(form.getByRole('button', { name: 'Cancel' })).toBeVisible();
+    await expect(progress).toContainText(/of 20,000 rounds verified/);
+    await expect(progress).toContainText('rounds/s');
+    await app.screenshot('grid-history-progress');
+
+    const result = form.getByTestId('history-result');
+    await expect(result).toContainText('20,000 of 20,000 rounds of quicknet held');
+    await expect(result).toContainText('Pinned');
+    const calls = await app.callsOf('history_fetch');
+    expect(calls.map((c) => c.args)).toEqual([
+      { chain: '52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971', from: 1, to: 20000, pin: true },
+    ]);
+    const pins = form.getByTestId('pins');
+    await expect(pins).toContainText('rounds 1–20,000');
+    await expect(pins).toContainText('20,000 of 20,000 held');
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('grid-history-pinned');
+
+    await pins.getByRole('button', { name: /Unpin quicknet rounds 1–20,000/ }).click();
+    await expect(form.getByTestId('no-pins')).toBeVisible();
+  });
+
+  test('a running fetch can be cancelled; the pin goes with it', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    const form = page.getByRole('region', { name: 'Fetch history' });
+    await form.getByLabel('How many').fill('2');
+    await form.getByLabel('Of').selectOption('days');
+    await expect(form.getByTestId('history-preview')).toContainText('57,600 rounds');
+    await form.getByLabel(/Pin/).check();
+    await form.getByRole('button', { name: 'Fetch' }).click();
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await expect(form.getByTestId('history-result')).toContainText('Cancelled.');
+    await expect(form.getByTestId('no-pins')).toBeVisible();
+  });
+});
+
+test.describe('settings, private grid', () => {
+  test.use({ viewport: SMALL });
+
+  test('an empty bootstrap list says private grid; Use the public network restores the defaults', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    const peers = page.getByLabel('Bootstrap peers');
+    await peers.fill('');
+    const notice = page.getByTestId('private-grid');
+    await expect(notice).toContainText('Private grid.');
+    await expect(notice).toContainText('your contacts');
+    await app.screenshot('settings-private-grid');
+    await notice.getByRole('button', { name: 'Use the public network' }).click();
+    await expect(notice).toBeHidden();
+    await expect(peers).toHaveValue(/bootstrap\.example\.net/);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(async () => (await app.callsOf('settings_save')).length).toBe(1);
+    const last = (await app.callsOf('settings_save'))[0];
+    expect((last.args.settings as { bootstrap: string[] }).bootstrap).toHaveLength(2);
+  });
+});

@@ -286,6 +286,10 @@ export function installMockBackend(options: MockOptions): void {
     'https://api3.drand.sh',
     'https://drand.cloudflare.com',
   ];
+  const DEFAULT_BOOTSTRAP = [
+    '/dnsaddr/bootstrap.example.net/p2p/12D3KooWBootstrapPeerQm1o2r4Tq8yJbVw6kLp5sHd3eUi',
+    '/ip4/198.51.100.21/tcp/4001/p2p/12D3KooWBootstrapPeerRn2p3s5Ur9zKcWx7mMq6tIe4fVj',
+  ];
   const settings = {
     seeding: false,
     chains: ['quicknet'],
@@ -330,6 +334,63 @@ export function installMockBackend(options: MockOptions): void {
   let seederOn = false;
   const counters: Record<string, number> = { cache: 5000, swarm: 800, gateway: 300, drand: 20 };
   let passes = 0;
+
+  // History fetches: one at a time, progressing over about a second (five
+  // HISTORY_EVENTs), cancellable; pinned ranges kept here.
+  const QUICKNET_HASH = '52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971';
+  const QUICKNET_HEAD = 16_384 * 40 + 5_000;
+  let historyRunning: { cancelled: boolean } | null = null;
+  const pins: { chain: string; hash: string; from: number; to: number; held: number; bytes: number }[] = [];
+  const chunkBytes = (from: number, to: number) =>
+    (Math.floor((to - 1) / 16_384) - Math.floor((from - 1) / 16_384) + 1) * (64 + 2048 + 48 * 16_385);
+  function historyFetch(args: Record<string, unknown>): Promise<unknown> {
+    const from = Number(args.from);
+    const to = Number(args.to);
+    const pin = args.pin === true;
+    if (args.chain !== QUICKNET_HASH && args.chain !== 'quicknet') {
+      throw { code: 'bad_input', message: `${JSON.stringify(args.chain)} is not a chain known here; choose one of the listed chains` };
+    }
+    if (!(from >= 1)) throw { code: 'bad_input', message: 'rounds of quicknet start at 1 (its genesis); round 0 does not exist' };
+    if (from > to) throw { code: 'bad_input', message: `the first round (${from}) is after the last (${to})` };
+    if (to > QUICKNET_HEAD) {
+      throw { code: 'bad_input', message: `round ${to} of quicknet is not published yet; the newest is ${QUICKNET_HEAD}` };
+    }
+    if (historyRunning) throw { code: 'busy', message: 'a history fetch is already running; wait for it or cancel it first' };
+    const job = { cancelled: false };
+    historyRunning = job;
+    const total = to - from + 1;
+    const startedAt = Date.now();
+    const pinEntry = { chain: 'quicknet', hash: QUICKNET_HASH, from, to, held: 0, bytes: chunkBytes(from, to) };
+    const newPin = pin && !pins.some((p) => p.from === from && p.to === to);
+    if (newPin) pins.push(pinEntry);
+    return new Promise((resolve) => {
+      let step = 0;
+      const tick = () => {
+        const elapsed = Date.now() - startedAt;
+        const held = job.cancelled ? Math.floor((total * step) / 5) : Math.floor((total * Math.min(step, 5)) / 5);
+        const progress = {
+          chain: 'quicknet', from, to, total, held,
+          rounds_per_sec: held / Math.max(0.001, elapsed / 1000), elapsed_ms: elapsed,
+        };
+        emit('history-progress', progress);
+        pinEntry.held = held;
+        if (job.cancelled || step >= 5) {
+          historyRunning = null;
+          if (job.cancelled && newPin) pins.splice(pins.indexOf(pinEntry), 1);
+          resolve({
+            chain: 'quicknet', from, to, total, held,
+            sources: job.cancelled ? {} : { drand: held },
+            failed: 0, first_failure: null,
+            pinned: pin && !job.cancelled, cancelled: job.cancelled, elapsed_ms: elapsed,
+          });
+          return;
+        }
+        step += 1;
+        setTimeout(tick, 250);
+      };
+      setTimeout(tick, 20);
+    });
+  }
 
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const callbacks = new Map<number, { fn: (payload: unknown) => void; once: boolean }>();
@@ -424,6 +485,7 @@ export function installMockBackend(options: MockOptions): void {
               name: 'quicknet',
               hash: '52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971',
               head: 16_384 * 40 + 5_000,
+              period: 3,
               rounds: 16_384 * 3 + 9_000,
               chunks: [
                 [0, 16_384],
@@ -660,6 +722,19 @@ export function installMockBackend(options: MockOptions): void {
           cache_budget_bytes: settings.cache_budget_bytes,
         };
       }
+      case 'history_fetch':
+        return historyFetch(args);
+      case 'history_cancel':
+        if (historyRunning) historyRunning.cancelled = true;
+        return historyRunning !== null;
+      case 'history_pins':
+        return pins.map((p) => ({ ...p }));
+      case 'history_unpin': {
+        const i = pins.findIndex((p) => p.from === args.from && p.to === args.to);
+        if (i < 0) throw { code: 'bad_input', message: `rounds ${args.from}–${args.to} of quicknet are not pinned; nothing was changed` };
+        pins.splice(i, 1);
+        return pins.map((p) => ({ ...p }));
+      }
       case 'seeding_set':
         settings.seeding = args.on === true;
         return { ...settings };
@@ -667,6 +742,7 @@ export function installMockBackend(options: MockOptions): void {
         return {
           settings: { ...settings },
           default_drand_urls: [...DEFAULT_DRAND],
+          default_bootstrap: [...DEFAULT_BOOTSTRAP],
           min_cache_budget_bytes: MIN_BUDGET,
           about: {
             version: '0.1.0',

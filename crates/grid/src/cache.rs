@@ -32,6 +32,16 @@ const HEADER_LEN: u64 = 64;
 const BITMAP_LEN: u64 = CHUNK_ROUNDS / 8;
 const MAGIC: &[u8; 4] = b"ZKSC";
 const FLAG_PREV: u8 = 1;
+/// The file in the cache root naming the ranges kept from eviction by
+/// every process sharing the cache, one a line: `<chain hash> <first> <last>`.
+const PINS_FILE: &str = "pinned";
+
+/// Bytes of one chunk file of `chain` on disk (the same whether it holds
+/// one round or all of them: the file is allocated whole).
+pub fn chunk_file_len(chain: &ChainInfo) -> u64 {
+    let sig_len = chain.scheme.signature_group().point_len() as u64;
+    HEADER_LEN + BITMAP_LEN + sig_len * (CHUNK_ROUNDS + 1)
+}
 
 /// Why the cache failed.
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +251,70 @@ impl BeaconCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push((chain, rounds));
+    }
+
+    /// The ranges kept from eviction that are stored in the cache folder
+    /// (see [`BeaconCache::pin_stored`]), oldest first. Unreadable lines are
+    /// skipped.
+    pub fn stored_pins(&self) -> Result<Vec<(ChainHash, RangeInclusive<u64>)>> {
+        let path = self.root.join(PINS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let chain = parts.next()?.parse::<ChainHash>().ok()?;
+                let first = parts.next()?.parse::<u64>().ok()?;
+                let last = parts.next()?.parse::<u64>().ok()?;
+                (first >= 1 && first <= last).then_some((chain, first..=last))
+            })
+            .collect())
+    }
+
+    /// Keeps `rounds` of `chain` from eviction in every process that uses
+    /// this cache folder, now and after a restart (stored in the folder).
+    /// False if that exact range was pinned already.
+    pub fn pin_stored(&self, chain: ChainHash, rounds: RangeInclusive<u64>) -> Result<bool> {
+        let mut pins = self.stored_pins()?;
+        if pins.contains(&(chain, rounds.clone())) {
+            return Ok(false);
+        }
+        pins.push((chain, rounds));
+        self.write_pins(&pins)?;
+        Ok(true)
+    }
+
+    /// Lets a range pinned with [`BeaconCache::pin_stored`] be evicted again
+    /// (its rounds stay until the budget needs the room). False if that
+    /// exact range was not pinned.
+    pub fn unpin_stored(&self, chain: ChainHash, rounds: RangeInclusive<u64>) -> Result<bool> {
+        let mut pins = self.stored_pins()?;
+        let before = pins.len();
+        pins.retain(|p| *p != (chain, rounds.clone()));
+        if pins.len() == before {
+            return Ok(false);
+        }
+        self.write_pins(&pins)?;
+        Ok(true)
+    }
+
+    /// Replaces the pins file (written beside it, then renamed over it, so
+    /// a reader never sees half a list).
+    fn write_pins(&self, pins: &[(ChainHash, RangeInclusive<u64>)]) -> Result<()> {
+        let path = self.root.join(PINS_FILE);
+        let tmp = self
+            .root
+            .join(format!("{PINS_FILE}.{}.tmp", std::process::id()));
+        let text: String = pins
+            .iter()
+            .map(|(c, r)| format!("{} {} {}\n", c.to_hex(), r.start(), r.end()))
+            .collect();
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
     }
 
     fn chunk_path(&self, chain: &ChainInfo, index: u64) -> PathBuf {
@@ -537,18 +611,20 @@ impl BeaconCache {
             .sum()
     }
 
-    /// Deletes least-recently-used, unpinned chunks until within the budget.
+    /// Deletes least-recently-used, unpinned chunks until within the budget
+    /// (pinned here or in the folder's stored pins).
     pub fn evict(&self) -> Result<u64> {
-        let pinned = self
-            .pinned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
         let mut size = self.size();
         let mut freed = 0;
         if size <= self.budget {
             return Ok(0);
         }
+        let mut pinned = self
+            .pinned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        pinned.extend(self.stored_pins()?);
         let mut order: Vec<(u64, PathBuf)> = {
             let uses = self
                 .uses

@@ -12,7 +12,7 @@ pub mod http;
 pub mod relay;
 pub mod swarm;
 
-pub use cache::{BeaconCache, CHUNK_ROUNDS, CacheError, Coverage, chunk_cid};
+pub use cache::{BeaconCache, CHUNK_ROUNDS, CacheError, Coverage, chunk_cid, chunk_file_len};
 pub use cascade::{CascadeError, FetchCascade, FetchReport, SourceStats};
 pub use gateway::{ChunkIndex, GatewayError, IpfsGateway};
 pub use http::{DrandHttp, HttpError};

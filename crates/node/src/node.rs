@@ -210,6 +210,7 @@ impl Node {
                 name: chain.name.clone(),
                 hash: chain.hash.to_hex(),
                 head: chain.round_at(now),
+                period: chain.period,
                 rounds: coverage.rounds,
                 chunks: coverage.chunks,
             });

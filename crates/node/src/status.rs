@@ -48,6 +48,8 @@ pub struct ChainCoverage {
     pub hash: String,
     /// Rounds published by now (the chain head).
     pub head: u64,
+    /// Seconds between rounds.
+    pub period: u64,
     /// Rounds held.
     pub rounds: u64,
     /// Per chunk with any round: (chunk index, rounds held of 16384).

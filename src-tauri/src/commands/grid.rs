@@ -1,13 +1,143 @@
 //! Commands of the Grid screen: what the beacon cache holds per chain, what
 //! the grid of the process serving this home is doing (peers, seeding,
-//! per-source counters), and the seeding switch.
+//! per-source counters), the seeding switch, and fetching (and pinning)
+//! ranges of a chain's history with progress, cancellable.
 
-use tauri::{AppHandle, State};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::dto::{GridLive, GridStatus, Settings};
+use tauri::{AppHandle, Emitter, State};
+
+use crate::dto::{
+    GridLive, GridStatus, HISTORY_EVENT, HistoryProgress, HistoryReport, PinnedRange, Settings,
+};
 use crate::error::IpcError;
 use crate::state::AppNode;
 use crate::tray;
+
+/// The history fetch under way, if any (one at a time), managed by Tauri:
+/// its cancel flag.
+#[derive(Debug, Default)]
+pub struct HistoryJob(Mutex<Option<Arc<AtomicBool>>>);
+
+impl HistoryJob {
+    /// Takes the slot for a new fetch, or says one is running.
+    fn start(&self) -> Result<Arc<AtomicBool>, IpcError> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return Err(IpcError::new(
+                "busy",
+                "a history fetch is already running; wait for it or cancel it first",
+            ));
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        *slot = Some(flag.clone());
+        Ok(flag)
+    }
+
+    fn finish(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Asks the running fetch to stop; false if none runs.
+    pub fn cancel(&self) -> bool {
+        match &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(flag) => {
+                flag.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Fetches rounds `from..=to` of `chain` through the grid's fetch cascade
+/// (pinned if `pin`), sending [`HISTORY_EVENT`] progress to the window
+/// about every half second; answers when done or cancelled. A bad request
+/// (unknown chain, rounds before genesis or after the head, more than the
+/// cache budget holds) is refused before anything starts.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub async fn history_fetch(
+    app: AppHandle,
+    node: State<'_, AppNode>,
+    job: State<'_, HistoryJob>,
+    chain: String,
+    from: u64,
+    to: u64,
+    pin: bool,
+) -> Result<HistoryReport, IpcError> {
+    fetch_history(&node, &job, &chain, from, to, pin, |p| {
+        if let Err(e) = app.emit(HISTORY_EVENT, &p) {
+            tracing::warn!("cannot send history progress to the window: {e}");
+        }
+    })
+    .await
+}
+
+/// Stops the running history fetch (the rounds verified so far stay);
+/// false if none runs.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands `State` over by value.
+pub fn history_cancel(job: State<'_, HistoryJob>) -> bool {
+    job.cancel()
+}
+
+/// The ranges pinned in the beacon cache (kept whatever the budget).
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands `State` over by value.
+pub fn history_pins(node: State<'_, AppNode>) -> Result<Vec<PinnedRange>, IpcError> {
+    pins(&node)
+}
+
+/// Unpins a range (its rounds stay until the budget needs the room); the
+/// pinned ranges left.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn history_unpin(
+    node: State<'_, AppNode>,
+    chain: String,
+    from: u64,
+    to: u64,
+) -> Result<Vec<PinnedRange>, IpcError> {
+    unpin(&node, &chain, from, to)
+}
+
+/// Plain form of [`history_fetch`]: checks the request, then fetches it
+/// while holding `job`'s slot.
+pub async fn fetch_history(
+    node: &AppNode,
+    job: &HistoryJob,
+    chain: &str,
+    from: u64,
+    to: u64,
+    pin: bool,
+    progress: impl FnMut(HistoryProgress) + Send,
+) -> Result<HistoryReport, IpcError> {
+    let node = node.get()?;
+    let plan = node.plan_history(chain, from, to, pin)?;
+    let cancel = job.start()?;
+    let result = node.fetch_history(&plan, &cancel, progress).await;
+    job.finish();
+    Ok(result?)
+}
+
+/// Plain form of [`history_pins`].
+pub fn pins(node: &AppNode) -> Result<Vec<PinnedRange>, IpcError> {
+    Ok(node.get()?.pinned_history()?)
+}
+
+/// Plain form of [`history_unpin`].
+pub fn unpin(
+    node: &AppNode,
+    chain: &str,
+    from: u64,
+    to: u64,
+) -> Result<Vec<PinnedRange>, IpcError> {
+    let node = node.get()?;
+    node.unpin_history(chain, from, to)?;
+    Ok(node.pinned_history()?)
+}
 
 /// The beacon cache: its folder, size and coverage of every known chain.
 #[tauri::command(rename_all = "snake_case")]
@@ -179,11 +309,219 @@ mod tests {
         node.stop().await;
     }
 
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    /// Points the node's drand sources at `url` (on loopback).
+    fn use_drand(node: &zks_node::Node, url: &str) {
+        let mut settings = node.settings().unwrap();
+        settings.drand_urls = vec![url.to_owned()];
+        node.save_settings(&settings).unwrap();
+    }
+
+    /// A devnet chain whose current round is `history`, known to `node` and
+    /// served over the drand HTTP API on loopback; its hash.
+    async fn devnet(node: &zks_node::Node, history: u64) -> (String, tokio::task::JoinHandle<()>) {
+        let signer = std::sync::Arc::new(zks_beacon::DevnetSigner::test(
+            zks_beacon::Scheme::UnchainedG1Rfc9380,
+            3,
+            now() - (history - 1) * 3,
+        ));
+        let info = node.add_chain(&signer.chain().to_info_json()).unwrap();
+        let (addr, task) = zks_grid::relay::serve(
+            "127.0.0.1:0".parse().unwrap(),
+            zks_grid::RelaySource::Devnet(signer),
+        )
+        .await
+        .unwrap();
+        use_drand(node, &format!("http://{addr}"));
+        (info.hash.to_hex(), task)
+    }
+
+    #[tokio::test]
+    async fn bad_history_requests_are_refused_before_anything_starts() {
+        let test = test_support::node("history-bad").await;
+        let (app, node) = (&test.app, test.node());
+        let job = HistoryJob::default();
+        let mut settings = node.settings().unwrap();
+        settings.cache_budget_bytes = 64 << 20;
+        node.save_settings(&settings).unwrap();
+        // One range pinned already: chunks 0–61 of quicknet.
+        let cache = zks_grid::BeaconCache::open(&node.cache_dir(), u64::MAX).unwrap();
+        let quicknet = node.chain("quicknet").unwrap();
+        cache.pin_stored(quicknet.hash, 1..=1_000_000).unwrap();
+        let head = quicknet.round_at(now());
+        let before = zks_testkit::snapshot(&test.home);
+
+        let unknown_hash = "ab".repeat(32);
+        let cases: Vec<(&str, u64, u64, bool, &str)> = vec![
+            ("", 1, 10, false, "choose a chain"),
+            ("nosuchchain", 1, 10, false, "not a chain known here"),
+            (&unknown_hash, 1, 10, false, "not a chain known here"),
+            ("quicknet", 0, 10, false, "start at 1"),
+            ("quicknet", 20, 10, false, "after the last"),
+            (
+                "quicknet",
+                head - 5,
+                head + 1000,
+                false,
+                "not published yet",
+            ),
+            ("quicknet", 1, 60_000_000, false, "more than one request"),
+            ("quicknet", 1, 2_000_000, false, "more than its budget"),
+            // 25 chunks fit the 64 MiB budget alone, but not beside the
+            // 62 pinned (86 × 788592 bytes > 64 MiB).
+            ("quicknet", 1_000_001, 1_409_024, true, "pinned already"),
+        ];
+        for (chain, from, to, pin, says) in cases {
+            let err = fetch_history(app, &job, chain, from, to, pin, |_| {
+                panic!("no progress for a refused request")
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(err.code, "bad_input", "{chain} {from}..={to}: {err:?}");
+            assert!(
+                err.message.contains(says),
+                "{chain} {from}..={to}: {}",
+                err.message
+            );
+        }
+        assert_eq!(zks_testkit::snapshot(&test.home), before, "nothing changed");
+        assert_eq!(pins(app).unwrap().len(), 1);
+
+        // The same ranges within the limits are accepted (checked only here).
+        node.plan_history("quicknet", 1_000_001, 1_409_024, false)
+            .unwrap();
+        node.plan_history("quicknet", 1_000_001, 1_392_640, true)
+            .unwrap();
+        node.plan_history(&quicknet.hash.to_hex(), head, head, false)
+            .unwrap();
+
+        // Unpinning what is not pinned changes nothing either.
+        let err = unpin(app, "quicknet", 1, 999).unwrap_err();
+        assert_eq!(err.code, "bad_input");
+        assert!(err.message.contains("not pinned"), "{}", err.message);
+        let err = unpin(app, "nosuchchain", 1, 1_000_000).unwrap_err();
+        assert_eq!(err.code, "bad_input");
+        assert_eq!(zks_testkit::snapshot(&test.home), before);
+        node.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_history_range_is_fetched_from_a_local_drand_server_pinned_and_unpinned() {
+        let test = test_support::node("history-fetch").await;
+        let (app, node) = (&test.app, test.node());
+        let (hash, _server) = devnet(&node, 300).await;
+        let job = HistoryJob::default();
+
+        let mut seen = Vec::new();
+        let report = fetch_history(app, &job, &hash, 1, 250, true, |p| seen.push(p))
+            .await
+            .unwrap();
+        assert_eq!((report.from, report.to, report.total), (1, 250, 250));
+        assert_eq!(report.held, 250, "{report:?}");
+        assert_eq!(report.sources.get("drand"), Some(&250), "{report:?}");
+        assert_eq!((report.failed, report.first_failure.as_deref()), (0, None));
+        assert!(report.pinned && !report.cancelled);
+        // Progress: from nothing to everything, never backwards.
+        let first = seen.first().unwrap();
+        let last = seen.last().unwrap();
+        assert_eq!((first.held, first.total), (0, 250));
+        assert_eq!(last.held, 250);
+        assert!(last.rounds_per_sec > 0.0, "{last:?}");
+        assert!(seen.windows(2).all(|w| w[0].held <= w[1].held), "{seen:?}");
+        // The rounds are in the cache the Grid screen reads, and pinned.
+        let grid = status(app).unwrap();
+        let chain = grid.chains.iter().find(|c| c.hash == hash).unwrap();
+        assert_eq!((chain.rounds, chain.period), (250, 3));
+        let pinned = pins(app).unwrap();
+        assert_eq!(pinned.len(), 1);
+        assert_eq!(
+            (pinned[0].hash.as_str(), pinned[0].from, pinned[0].to),
+            (hash.as_str(), 1, 250)
+        );
+        assert_eq!(pinned[0].held, 250);
+
+        // Again: everything comes from the cache.
+        let again = fetch_history(app, &job, &hash, 1, 250, true, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(again.sources.get("cache"), Some(&250));
+        assert_eq!(pins(app).unwrap().len(), 1, "pinned once");
+
+        assert!(unpin(app, &hash, 1, 250).unwrap().is_empty());
+        assert_eq!(unpin(app, &hash, 1, 250).unwrap_err().code, "bad_input");
+        assert_eq!(
+            status(app)
+                .unwrap()
+                .chains
+                .iter()
+                .find(|c| c.hash == hash)
+                .unwrap()
+                .rounds,
+            250,
+            "the rounds stay"
+        );
+        node.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_history_fetch_can_be_cancelled_and_only_one_runs_at_a_time() {
+        let test = test_support::node("history-cancel").await;
+        let (app, node) = (&test.app, test.node());
+        let (hash, _server) = devnet(&node, 300).await;
+        // A source that accepts and never answers: the fetch hangs there.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        use_drand(&node, &format!("http://{}", silent.local_addr().unwrap()));
+        let _keep = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = silent.accept().await {
+                held.push(conn);
+            }
+        });
+        let job = std::sync::Arc::new(HistoryJob::default());
+        let started = std::time::Instant::now();
+        let fetching = {
+            let (job, hash) = (job.clone(), hash.clone());
+            let app = AppNode::running(node.clone());
+            tokio::spawn(
+                async move { fetch_history(&app, &job, &hash, 1, 200, true, |_| {}).await },
+            )
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let busy = fetch_history(app, &job, &hash, 1, 10, false, |_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(busy.code, "busy");
+        assert_eq!(pins(app).unwrap().len(), 1, "pinned while it runs");
+        assert!(job.cancel());
+        let report = fetching.await.unwrap().unwrap();
+        assert!(report.cancelled && !report.pinned, "{report:?}");
+        assert_eq!(report.held, 0);
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        assert!(
+            pins(app).unwrap().is_empty(),
+            "the pin went with the cancel"
+        );
+        assert!(!job.cancel(), "nothing runs now");
+        node.stop().await;
+    }
+
     #[tokio::test]
     async fn a_failed_node_has_no_live_grid_nor_switch() {
         let failed = test_support::failed();
         assert_eq!(live(&failed).await.unwrap_err().code, "data_dir");
         assert_eq!(set_seeding(&failed, true).unwrap_err().code, "data_dir");
+        let job = HistoryJob::default();
+        let err = fetch_history(&failed, &job, "quicknet", 1, 2, false, |_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "data_dir");
+        assert_eq!(pins(&failed).unwrap_err().code, "data_dir");
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub fn get(node: &AppNode, autostart: Option<Autostart>) -> Result<SettingsPage,
     Ok(SettingsPage {
         settings: node.settings()?,
         default_drand_urls: DEFAULT_DRAND_URLS.iter().map(|s| (*s).to_owned()).collect(),
+        default_bootstrap: Settings::default().bootstrap,
         min_cache_budget_bytes: MIN_CACHE_BUDGET,
         about: About {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -196,6 +197,8 @@ mod tests {
         let page = get(&t.app, None).unwrap();
         assert_eq!(page.settings, Settings::default());
         assert_eq!(page.default_drand_urls, DEFAULT_DRAND_URLS.to_vec());
+        // The public network's peers come from the node, never the window.
+        assert_eq!(page.default_bootstrap, Settings::default().bootstrap);
         assert_eq!(page.min_cache_budget_bytes, 64 << 20);
         assert_eq!(page.about.data_dir, t.home.display().to_string());
         // A chosen home keeps the downloads inside it.
@@ -213,6 +216,7 @@ mod tests {
         for key in [
             "settings",
             "default_drand_urls",
+            "default_bootstrap",
             "min_cache_budget_bytes",
             "about",
             "autostart",

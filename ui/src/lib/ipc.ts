@@ -13,11 +13,14 @@ import type { ChatMessage } from './bindings/ChatMessage';
 import type { Contact } from './bindings/Contact';
 import type { GridLive } from './bindings/GridLive';
 import type { GridStatus } from './bindings/GridStatus';
+import type { HistoryProgress } from './bindings/HistoryProgress';
+import type { HistoryReport } from './bindings/HistoryReport';
 import type { InviteCode } from './bindings/InviteCode';
 import type { IpcError } from './bindings/IpcError';
 import type { NodeEvent } from './bindings/NodeEvent';
 import type { NodeStatus } from './bindings/NodeStatus';
 import type { PadImported } from './bindings/PadImported';
+import type { PinnedRange } from './bindings/PinnedRange';
 import type { SavedSettings } from './bindings/SavedSettings';
 import type { SentMessage } from './bindings/SentMessage';
 import type { Settings } from './bindings/Settings';
@@ -43,11 +46,14 @@ export type {
   Contact,
   GridLive,
   GridStatus,
+  HistoryProgress,
+  HistoryReport,
   InviteCode,
   IpcError,
   NodeEvent,
   NodeStatus,
   PadImported,
+  PinnedRange,
   SavedSettings,
   SentMessage,
   Settings,
@@ -80,6 +86,9 @@ export type FileDrop =
 
 /** Name of the Tauri event carrying NodeEvents (dto::NODE_EVENT). */
 export const NODE_EVENT = 'node-event';
+
+/** Name of the Tauri event carrying a history fetch's progress (dto::HISTORY_EVENT). */
+export const HISTORY_EVENT = 'history-progress';
 
 export function isIpcError(value: unknown): value is IpcError {
   return (
@@ -122,6 +131,18 @@ export const api = {
   gridLive: () => call<GridLive>('grid_live'),
   /** Turns seeding on or off (stored at once; the running seeder follows). */
   seedingSet: (on: boolean) => call<Settings>('seeding_set', { on }),
+  /** Fetches rounds `from..=to` of `chain` (pinned if `pin`); resolves when done
+   * or cancelled, with progress meanwhile as HISTORY_EVENT. A bad request
+   * rejects with `bad_input` before anything starts; `busy` while one runs. */
+  historyFetch: (chain: string, from: number, to: number, pin: boolean) =>
+    call<HistoryReport>('history_fetch', { chain, from, to, pin }),
+  /** Stops the running history fetch; false if none runs. */
+  historyCancel: () => call<boolean>('history_cancel'),
+  /** The ranges pinned in the beacon cache. */
+  historyPins: () => call<PinnedRange[]>('history_pins'),
+  /** Unpins a range; answers the pinned ranges left. */
+  historyUnpin: (chain: string, from: number, to: number) =>
+    call<PinnedRange[]>('history_unpin', { chain, from, to }),
   settingsGet: () => call<SettingsPage>('settings_get'),
   /** The node checks the whole edit; a bad field rejects it (`bad_input`). */
   settingsSave: (settings: SettingsEdit) => call<SavedSettings>('settings_save', { settings }),
@@ -234,4 +255,9 @@ export function onNodeEvent(handler: (event: NodeEvent) => void): Promise<Unlist
       throw e;
     },
   );
+}
+
+/** Calls `handler` with each HistoryProgress; resolves to a function that stops it. */
+export function onHistoryProgress(handler: (p: HistoryProgress) => void): Promise<UnlistenFn> {
+  return listen<HistoryProgress>(HISTORY_EVENT, (e) => handler(e.payload));
 }

@@ -4,7 +4,9 @@ import {
   MiB,
   budgetFromBytes,
   fromForm,
+  isPrivateGrid,
   lines,
+  privateGridPeers,
   listWords,
   sameForm,
   savedMessage,
@@ -113,5 +115,14 @@ describe('settings form', () => {
     expect(savedMessage(['drand URLs', 'upload cap'])).toMatch(
       /^Saved — the node uses the new drand URLs and upload cap when it next goes online/,
     );
+  });
+
+  it('calls a bootstrap list with no peer a private grid', () => {
+    expect(isPrivateGrid('')).toBe(true);
+    expect(isPrivateGrid('  \n\n ')).toBe(true);
+    expect(isPrivateGrid('/ip4/203.0.113.5/tcp/4001/p2p/12D3KooWPeer')).toBe(false);
+    expect(privateGridPeers(true)).toMatch(/local network \(found with mDNS\)/);
+    expect(privateGridPeers(false)).toMatch(/local network is off/);
+    expect(privateGridPeers(false)).toMatch(/peers you add here and your contacts/);
   });
 });

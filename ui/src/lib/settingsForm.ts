@@ -120,6 +120,20 @@ export function fromForm(
   };
 }
 
+/** Whether the bootstrap field lists no peer: a private grid, off the
+ * public network (the node only meets peers added by hand, LAN peers and
+ * contacts). */
+export function isPrivateGrid(bootstrap: string): boolean {
+  return lines(bootstrap).length === 0;
+}
+
+/** Who a private grid's node meets, in words. */
+export function privateGridPeers(mdns: boolean): string {
+  return mdns
+    ? 'only the peers you add here, peers on your local network (found with mDNS) and your contacts'
+    : 'only the peers you add here and your contacts (finding peers on the local network is off)';
+}
+
 /** "a", "a and b", "a, b and c". */
 export function listWords(items: string[]): string {
   if (items.length <= 1) return items.join('');

@@ -93,6 +93,7 @@ export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
       auto_lock_minutes: 0,
     },
     default_drand_urls: ['https://api.drand.sh'],
+    default_bootstrap: ['/dnsaddr/bootstrap.example.net/p2p/12D3KooWBootstrapPeerQm1o2r4Tq8yJbVw6kLp5sHd3eUi'],
     min_cache_budget_bytes: 64 * 1024 ** 2,
     about: {
       version: '0.1.0',

@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import Grid from './Grid.svelte';
-import type { GridLive, GridStatus, IpcError, LiveGrid, Settings, SourceStats } from '../lib/ipc';
+import type {
+  GridLive,
+  GridStatus,
+  HistoryReport,
+  IpcError,
+  LiveGrid,
+  PinnedRange,
+  Settings,
+  SourceStats,
+} from '../lib/ipc';
 
 const QUICKNET = '52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971';
 const DEFAULT = '8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce';
@@ -17,6 +26,7 @@ const full: GridStatus = {
       name: 'quicknet',
       hash: QUICKNET,
       head: 10 * C,
+      period: 3,
       rounds: 4 * C + 5000,
       chunks: [
         [0, C],
@@ -26,7 +36,7 @@ const full: GridStatus = {
         [4, 5000],
       ],
     },
-    { name: 'default', hash: DEFAULT, head: 200, rounds: 0, chunks: [] },
+    { name: 'default', hash: DEFAULT, head: 200, period: 30, rounds: 0, chunks: [] },
   ],
 };
 
@@ -79,6 +89,7 @@ function backend(opts: {
   status?: Answer<GridStatus>[];
   live?: Answer<GridLive>[];
   seeding?: (on: boolean) => Answer<Settings>;
+  history?: (args: Record<string, unknown>) => Promise<HistoryReport> | IpcError;
 }) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const status = opts.status ?? [full];
@@ -91,6 +102,7 @@ function backend(opts: {
   };
   /** The switch as stored by seeding_set, which grid_live then reports. */
   let stored: boolean | null = null;
+  let pinned: PinnedRange[] = [];
   mockIPC((cmd, args) => {
     calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
     if (cmd === 'grid_status') return pick(status, count(cmd));
@@ -98,6 +110,29 @@ function backend(opts: {
       const answer = pick(live, count(cmd));
       return stored === null ? answer : { ...answer, seeding: stored };
     }
+    if (cmd === 'history_pins') return pinned;
+    if (cmd === 'history_unpin') {
+      const a = args as { from: number; to: number };
+      pinned = pinned.filter((p) => p.from !== a.from || p.to !== a.to);
+      return pinned;
+    }
+    if (cmd === 'history_cancel') return true;
+    if (cmd === 'history_fetch' && opts.history) {
+      const a = args as Record<string, unknown>;
+      const answer = opts.history(a);
+      if ('code' in answer) throw answer;
+      return answer.then((r) => {
+        if (r.pinned) {
+          pinned = [
+            ...pinned,
+            { chain: r.chain, hash: QUICKNET, from: r.from, to: r.to, held: r.held, bytes: 788592 },
+          ];
+        }
+        return r;
+      });
+    }
+    if (cmd === 'plugin:event|listen') return 1;
+    if (cmd === 'plugin:event|unlisten') return null;
     if (cmd === 'seeding_set' && opts.seeding) {
       const answer = opts.seeding((args as { on: boolean }).on);
       if ('code' in answer) throw answer;
@@ -167,11 +202,10 @@ describe('Grid', () => {
     render(Grid);
     expect(await screen.findByText('No rounds held yet.')).toBeTruthy();
     expect(screen.getByText(/Turn seeding on to follow the chains/)).toBeTruthy();
-    expect(
-      screen.getByText(
-        'zks fetch --chain quicknet --rounds 1..20000 --drand-url https://api.drand.sh',
-      ),
-    ).toBeTruthy();
+    // The app does it itself: no command to run is shown.
+    expect(screen.getByRole('link', { name: 'Fetch history' })).toBeTruthy();
+    expect(document.body.textContent).not.toMatch(/zks fetch|command line/);
+    expect(screen.getByRole('region', { name: 'Fetch history' })).toBeTruthy();
     expect(screen.getAllByRole('article')).toHaveLength(2);
   });
 
@@ -381,5 +415,57 @@ describe('Grid', () => {
     expect(svg.getAttribute('aria-label')).toBe(
       'Rounds per second per source over the last 60 s; latest: Cache 20, Swarm 0, IPFS gateways 0, drand API 0.',
     );
+  });
+
+  it('checks the Fetch history form before asking the node, then fetches and lists the pin', async () => {
+    let finish: (r: HistoryReport) => void = () => {};
+    const api = backend({
+      history: () => new Promise<HistoryReport>((resolve) => (finish = resolve)),
+    });
+    render(Grid);
+    const form = await screen.findByRole('region', { name: 'Fetch history' });
+    expect(within(form).getByTestId('no-pins')).toBeTruthy();
+    // The last hour of quicknet (3 s rounds) is the default: 1,200 rounds.
+    expect(within(form).getByTestId('history-preview').textContent).toMatch(/1,200 rounds/);
+
+    await fireEvent.click(within(form).getByLabelText(/From round/));
+    await fireEvent.input(within(form).getByLabelText('First round'), { target: { value: '500' } });
+    await fireEvent.input(within(form).getByLabelText('Last round'), { target: { value: '100' } });
+    await fireEvent.click(within(form).getByRole('button', { name: 'Fetch' }));
+    expect(within(form).getByTestId('history-form-error').textContent).toBe(
+      'The first round (500) is after the last (100).',
+    );
+    expect(api.of('history_fetch')).toHaveLength(0);
+
+    await fireEvent.input(within(form).getByLabelText('First round'), { target: { value: '1' } });
+    await fireEvent.input(within(form).getByLabelText('Last round'), { target: { value: '250' } });
+    await fireEvent.click(within(form).getByLabelText(/Pin/));
+    await fireEvent.click(within(form).getByRole('button', { name: 'Fetch' }));
+    expect(api.of('history_fetch')[0].args).toEqual({ chain: QUICKNET, from: 1, to: 250, pin: true });
+    expect(await within(form).findByRole('button', { name: 'Cancel' })).toBeTruthy();
+    expect(within(form).getByRole('progressbar')).toBeTruthy();
+
+    finish({
+      chain: 'quicknet',
+      from: 1,
+      to: 250,
+      total: 250,
+      held: 250,
+      sources: { drand: 250 },
+      failed: 0,
+      first_failure: null,
+      pinned: true,
+      cancelled: false,
+      elapsed_ms: 1500,
+    });
+    const done = await within(form).findByTestId('history-result');
+    expect(done.textContent).toMatch(/250 of 250 rounds of quicknet held/);
+    expect(done.textContent).toMatch(/250 from drand HTTP/);
+    expect(done.textContent).toMatch(/Pinned/);
+    const pins = await within(form).findByTestId('pins');
+    expect(pins.textContent).toMatch(/quicknet\s*rounds 1–250/);
+    await fireEvent.click(within(pins).getByRole('button', { name: /Unpin quicknet rounds 1–250/ }));
+    expect(await within(form).findByTestId('no-pins')).toBeTruthy();
+    expect(api.of('history_unpin')[0].args).toEqual({ chain: QUICKNET, from: 1, to: 250 });
   });
 });

@@ -189,6 +189,30 @@ describe('Settings', () => {
     expect(b.of('settings_save')).toHaveLength(0);
   });
 
+  it('says plainly when the grid is private and offers the public network', async () => {
+    const publicPeers = [`/dnsaddr/bootstrap.example.net/p2p/${PEER}`];
+    const b = backend({
+      get: page({ settings: { ...stored, bootstrap: [] }, default_bootstrap: publicPeers }),
+      save: accepts(['bootstrap peers']),
+    });
+    render(Settings);
+    const peers = (await screen.findByLabelText('Bootstrap peers')) as HTMLTextAreaElement;
+    const notice = screen.getByTestId('private-grid');
+    expect(notice.textContent).toMatch(/Private grid\./);
+    expect(notice.textContent).toMatch(/off the public\s+network/);
+    expect(notice.textContent).toMatch(/peers on your local network \(found with mDNS\) and your contacts/);
+    await fireEvent.click(within(notice).getByRole('button', { name: 'Use the public network' }));
+    expect(peers.value).toBe(publicPeers.join('\n'));
+    expect(screen.queryByTestId('private-grid')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await screen.findByTestId('saved');
+    expect((b.of('settings_save')[0].args.settings as SettingsEdit).bootstrap).toEqual(publicPeers);
+
+    // Emptied again by hand: private again, and still editable.
+    await fireEvent.input(peers, { target: { value: '' } });
+    expect(screen.getByTestId('private-grid')).toBeTruthy();
+  });
+
   it('resets the drand URLs to the public defaults', async () => {
     const b = backend({ save: accepts(['drand URLs']) });
     render(Settings);

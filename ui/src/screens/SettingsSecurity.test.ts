@@ -78,7 +78,8 @@ describe('Settings, Security section', () => {
       'sealed with your passphrase',
     );
     expect(section.textContent).toContain('rotates the home key');
-    expect(section.textContent).toContain('zks daemon');
+    expect(section.textContent).toContain('must be closed first');
+    expect(section.textContent).not.toMatch(/zks /);
     expect(within(section).getByRole('button', { name: 'Lock now' })).toBeTruthy();
     expect(within(section).getByRole('button', { name: 'Change passphrase' })).toBeTruthy();
   });

@@ -227,3 +227,64 @@ fn eviction_drops_the_least_recently_used_unpinned_chunks() {
     assert_eq!(held.len(), 2, "{held:?}");
     assert!(cache.size() <= 2 * one_chunk);
 }
+
+#[test]
+fn pins_stored_in_the_folder_hold_for_every_cache_opened_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = unchained();
+    let chain = signer.chain();
+    assert_eq!(
+        chunk_file_len(chain),
+        HEADER_LEN + BITMAP_LEN + 48 * (CHUNK_ROUNDS + 1)
+    );
+    let one_chunk = chunk_file_len(chain);
+    // One process pins; another (a second cache on the folder) evicts.
+    let pinner = BeaconCache::open(dir.path(), u64::MAX).unwrap();
+    assert!(pinner.stored_pins().unwrap().is_empty());
+    assert!(pinner.pin_stored(chain.hash, 5..=20).unwrap());
+    assert!(
+        !pinner.pin_stored(chain.hash, 5..=20).unwrap(),
+        "already pinned"
+    );
+    let cache = BeaconCache::open(dir.path(), 2 * one_chunk).unwrap();
+    assert_eq!(cache.stored_pins().unwrap(), vec![(chain.hash, 5..=20)]);
+    for chunk in 0..4u64 {
+        let first = chunk * CHUNK_ROUNDS + 1;
+        cache
+            .put(chain, &verified(&signer, first, first + 1))
+            .unwrap();
+    }
+    let held = |cache: &BeaconCache| -> Vec<u64> {
+        cache
+            .coverage(chain)
+            .unwrap()
+            .chunks
+            .iter()
+            .map(|c| c.0)
+            .collect()
+    };
+    assert_eq!(held(&cache), vec![0, 3], "the pinned chunk 0 was kept");
+
+    // Unpinned, chunk 0 is the least recently used and goes at the next put.
+    assert!(pinner.unpin_stored(chain.hash, 5..=20).unwrap());
+    assert!(
+        !pinner.unpin_stored(chain.hash, 5..=20).unwrap(),
+        "not pinned"
+    );
+    assert!(cache.stored_pins().unwrap().is_empty());
+    let first = 4 * CHUNK_ROUNDS + 1;
+    cache.put(chain, &verified(&signer, first, first)).unwrap();
+    assert_eq!(held(&cache), vec![3, 4]);
+
+    // A damaged line is skipped, the others still count.
+    std::fs::write(
+        dir.path().join(PINS_FILE),
+        format!(
+            "garbage\n{} 7 3\n{} 1 2\n",
+            chain.hash.to_hex(),
+            chain.hash.to_hex()
+        ),
+    )
+    .unwrap();
+    assert_eq!(cache.stored_pins().unwrap(), vec![(chain.hash, 1..=2)]);
+}

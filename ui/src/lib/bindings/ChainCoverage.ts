@@ -17,6 +17,10 @@ hash: string,
  */
 head: number, 
 /**
+ * Seconds between rounds.
+ */
+period: number, 
+/**
  * Rounds held.
  */
 rounds: number, 

@@ -18,6 +18,11 @@ settings: Settings,
  */
 default_drand_urls: Array<string>, 
 /**
+ * The bootstrap peers of a new home (the public network); an empty
+ * list makes a private grid, which "Use the public network" undoes.
+ */
+default_bootstrap: Array<string>, 
+/**
  * The smallest beacon-cache budget the node accepts, in bytes.
  */
 min_cache_budget_bytes: number, 
