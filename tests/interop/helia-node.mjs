@@ -9,7 +9,8 @@
 // zks-testkit's JsPeer), then answers each stdin line with one line:
 //
 //   put <file path>       -> ok <cid>            (the file's bytes as a raw block, CIDv1 sha2-256)
-//   get <cid> <multiaddr> -> ok <sha256 hex>     (dials the peer, fetches the block over Bitswap)
+//   get <cid> <multiaddr> [ms] -> ok <sha256 hex> (dials the peer, fetches the block over Bitswap
+//                                                 within ms milliseconds, 20000 unless given)
 //   has <cid>             -> ok yes | ok no      (whether the block is held locally)
 //   anything else / a failure -> err <reason>
 import { readFile } from 'node:fs/promises'
@@ -51,10 +52,11 @@ async function answer (line) {
     await helia.blockstore.put(cid, bytes)
     return `ok ${cid.toString()}`
   }
-  if (cmd === 'get' && args.length === 2) {
+  if (cmd === 'get' && (args.length === 2 || args.length === 3)) {
+    const ms = args.length === 3 ? Number(args[2]) : 20_000
     const cid = CID.parse(args[0])
     await node.dial(multiaddr(args[1]), { signal: AbortSignal.timeout(10_000) })
-    const bytes = await helia.blockstore.get(cid, { signal: AbortSignal.timeout(20_000) })
+    const bytes = await helia.blockstore.get(cid, { signal: AbortSignal.timeout(ms) })
     const chunks = []
     if (bytes instanceof Uint8Array) {
       chunks.push(bytes)

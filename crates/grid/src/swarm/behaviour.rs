@@ -299,6 +299,7 @@ pub async fn start(
         cache.clone(),
         config.chains.clone(),
         config.serve_rounds_per_sec,
+        config.limits.served_rounds_per_sec,
     );
     let event_loop = EventLoop {
         swarm,

@@ -233,7 +233,9 @@ impl Message {
                     };
                     fields(block, |n, f| {
                         match (n, f) {
-                            (1, Field::Bytes(p)) => b.prefix = capped(p, MAX_PREFIX, "long prefix")?,
+                            (1, Field::Bytes(p)) => {
+                                b.prefix = capped(p, MAX_PREFIX, "long prefix")?;
+                            }
                             (2, Field::Bytes(d)) => b.data = d.to_vec(),
                             _ => {}
                         }
@@ -466,11 +468,13 @@ mod tests {
             let _ = Message::decode(&good[..cut]);
         }
         for bad in [
-            vec![0x08],                   // field 1 varint, truncated
-            vec![0x0a, 0x05, 1],          // length beyond the message
-            vec![0x0b],                   // wire type 3 (group)
-            vec![0x00, 0x01],             // field number 0
-            vec![0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], // 11-byte varint
+            vec![0x08],          // field 1 varint, truncated
+            vec![0x0a, 0x05, 1], // length beyond the message
+            vec![0x0b],          // wire type 3 (group)
+            vec![0x00, 0x01],    // field number 0
+            vec![
+                0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+            ], // 11-byte varint
             vec![0x0a, 0x02, 0x0a, 0x00], // entry without CID
         ] {
             assert!(Message::decode(&bad).is_err(), "{bad:?}");

@@ -14,9 +14,10 @@
 //! CID, when the peer set sendDontHave, with DONT_HAVE. A peer's wantlist
 //! holds at most [`MAX_WANTS`] entries; at most [`SENDING_PER_PEER`] of its
 //! blocks are read or on the wire at once ([`SENDING`] for all peers), and
-//! it is sent at most [`BLOCKS_PER_SEC`] blocks per second (the chunk
-//! protocol's per-peer rate, in chunks); the node-wide upload cap counts
-//! every block as a chunk's rounds. Beyond the rates, wants wait in line.
+//! a block counts as a chunk's rounds against the peer's serving rate
+//! ([`Limits::served_rounds_per_sec`](super::Limits), a bucket of its own
+//! beside the chunk protocol's) and the node-wide upload cap. Beyond the
+//! rates, wants wait in line.
 //!
 //! Client. [`Handle::want`] sends a want-block with sendDontHave and waits
 //! for the block or DONT_HAVE; a block is taken only when the hash of its
@@ -58,9 +59,6 @@ pub const MAX_WANTS: usize = 1024;
 pub const SENDING_PER_PEER: usize = 2;
 /// Blocks being read or sent at once, all peers together.
 pub const SENDING: usize = 32;
-/// Blocks sent to one peer per second (and burst): the chunk protocol's
-/// per-peer rate ([`CHUNK_PEER_RATE`](super::CHUNK_PEER_RATE)) in chunks.
-pub const BLOCKS_PER_SEC: u64 = super::CHUNK_PEER_RATE / CHUNK_ROUNDS;
 /// Inbound Bitswap streams open at once, all peers together.
 pub const INBOUND_STREAMS: usize = 256;
 /// Inbound Bitswap streams open at once from one peer.
@@ -175,6 +173,7 @@ pub(in crate::swarm) fn start(
     cache: Arc<BeaconCache>,
     chains: Vec<ChainInfo>,
     serve_rounds_per_sec: Option<u64>,
+    peer_rounds_per_sec: u64,
 ) -> Handle {
     let (events, inbox) = mpsc::channel(1024);
     let index = Arc::new(CidIndex::new(chains));
@@ -224,6 +223,7 @@ pub(in crate::swarm) fn start(
         events: events.clone(),
         peers: HashMap::new(),
         budgets: HashMap::new(),
+        peer_rate: peer_rounds_per_sec,
         upload: serve_rounds_per_sec.map(|r| UploadBudget::new(r, Instant::now())),
         outboxes: HashMap::new(),
         wanted: HashMap::new(),
@@ -270,8 +270,9 @@ struct Engine {
     events: mpsc::Sender<Event>,
     /// Server side: each peer's wantlist.
     peers: HashMap<PeerId, PeerWants>,
-    /// Blocks sent per peer per second.
+    /// Rounds (a chunk's per block) sent per peer per second.
     budgets: HashMap<PeerId, UploadBudget>,
+    peer_rate: u64,
     /// The node-wide upload cap, in rounds (a block counts a chunk's).
     upload: Option<UploadBudget>,
     /// Our writer to each peer.
@@ -445,7 +446,7 @@ impl Engine {
             };
             if want_type == WantType::Block {
                 let now = Instant::now();
-                let over_peer = !take_from(&mut self.budgets, peer, BLOCKS_PER_SEC, 1);
+                let over_peer = !take_from(&mut self.budgets, peer, self.peer_rate, CHUNK_ROUNDS);
                 let over_node = !over_peer
                     && self
                         .upload
@@ -544,14 +545,24 @@ impl Engine {
             tracing::debug!(%peer, "bitswap: dropping a block that is not one we want");
             return;
         };
-        for w in self.wanted.remove(&key).unwrap_or_default() {
+        let mut waiting = self.wanted.remove(&key).unwrap_or_default();
+        let last = waiting.pop();
+        for w in waiting {
             let _ = w.send(Ok(block.data.clone()));
+        }
+        if let Some(w) = last {
+            let _ = w.send(Ok(block.data));
         }
     }
 
     /// Queues `msg` for the peer's writer, starting one if needed. A block
     /// that cannot be queued frees its slot at once.
-    fn send(&mut self, peer: PeerId, msg: &Message, block: Option<tokio::sync::OwnedSemaphorePermit>) {
+    fn send(
+        &mut self,
+        peer: PeerId,
+        msg: &Message,
+        block: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
         let is_block = block.is_some();
         let frame = Frame {
             bytes: msg.to_frame(),
@@ -693,7 +704,10 @@ mod tests {
         let cid = crate::cache::chunk_cid(b"a chunk");
         let bytes = parse_chunk_cid(&cid).unwrap();
         assert_eq!(&bytes[..4], &CHUNK_PREFIX);
-        assert_eq!(&bytes[4..], <sha2::Sha256 as sha2::Digest>::digest(b"a chunk").as_slice());
+        assert_eq!(
+            &bytes[4..],
+            <sha2::Sha256 as sha2::Digest>::digest(b"a chunk").as_slice()
+        );
         let mut upper = cid.clone();
         upper.make_ascii_uppercase();
         for bad in [
