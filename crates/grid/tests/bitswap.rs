@@ -333,6 +333,35 @@ async fn wrong_blocks_are_refused_and_garbage_does_not_stop_the_server() {
             have: true
         }]
     );
+
+    // A wantlist is capped at MAX_WANTS entries: of 1100 wants of CIDs
+    // that are not chunks (dag-cbor), 1024 are answered DONT_HAVE, the
+    // rest ignored.
+    let wants = Message {
+        wants: (0..1100u32)
+            .map(|i| {
+                let mut cid = vec![0x01, 0x71, 0x12, 0x20];
+                cid.extend_from_slice(&Sha256::digest(i.to_be_bytes()));
+                entry(&cid, WantType::Have)
+            })
+            .collect(),
+        ..Message::default()
+    };
+    back.write_all(&wants.to_frame()).await.unwrap();
+    back.flush().await.unwrap();
+    let mut dont_haves = 0;
+    while let Ok(Some(len)) =
+        tokio::time::timeout(Duration::from_secs(2), message::read_length(&mut ours))
+            .await
+            .unwrap_or(Ok(None))
+    {
+        let mut body = vec![0u8; len];
+        ours.read_exact(&mut body).await.unwrap();
+        let msg = Message::decode(&body).unwrap();
+        assert!(msg.presences.iter().all(|p| !p.have));
+        dont_haves += msg.presences.len();
+    }
+    assert_eq!(dont_haves, swarm::bitswap::MAX_WANTS);
 }
 
 /// Throughput of whole-chunk fetches on loopback, Bitswap against our own

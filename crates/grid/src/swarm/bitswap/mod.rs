@@ -89,10 +89,11 @@ enum Event {
     },
     /// Our want ended (answered or timed out).
     Cancel { peer: PeerId, cid: Vec<u8> },
-    /// A cache read for a peer's want is done.
+    /// A cache read for a peer's want (of this type) is done.
     Looked {
         peer: PeerId,
         cid: Vec<u8>,
+        want_type: WantType,
         found: Found,
     },
     /// A block for the peer is written (or dropped): its slot is free.
@@ -183,9 +184,12 @@ pub(in crate::swarm) fn start(
         let Ok(mut incoming) = control.accept(protocol) else {
             continue;
         };
-        let (events, streams, per_peer) = (events.clone(), streams.clone(), per_peer.clone());
+        let (weak, streams, per_peer) = (events.downgrade(), streams.clone(), per_peer.clone());
         tokio::spawn(async move {
             while let Some((peer, stream)) = incoming.next().await {
+                let Some(events) = weak.upgrade() else {
+                    return;
+                };
                 let Ok(permit) = streams.clone().try_acquire_owned() else {
                     tracing::debug!(%peer, "bitswap: too many inbound streams; dropping one");
                     continue;
@@ -199,7 +203,7 @@ pub(in crate::swarm) fn start(
                     }
                     *n += 1;
                 }
-                let (events, per_peer) = (events.clone(), per_peer.clone());
+                let per_peer = per_peer.clone();
                 tokio::spawn(async move {
                     if let Err(e) = read_messages(peer, stream, &events).await {
                         tracing::debug!(%peer, "bitswap: inbound stream ended: {e}");
@@ -220,7 +224,7 @@ pub(in crate::swarm) fn start(
         control,
         cache: cache.clone(),
         index: index.clone(),
-        events: events.clone(),
+        events: events.downgrade(),
         peers: HashMap::new(),
         budgets: HashMap::new(),
         peer_rate: peer_rounds_per_sec,
@@ -267,7 +271,9 @@ struct Engine {
     control: Control,
     cache: Arc<BeaconCache>,
     index: Arc<CidIndex>,
-    events: mpsc::Sender<Event>,
+    /// For the tasks the engine starts; weak, so that the engine (and with
+    /// it the accept loops) stops once every [`Handle`] and stream is gone.
+    events: mpsc::WeakSender<Event>,
     /// Server side: each peer's wantlist.
     peers: HashMap<PeerId, PeerWants>,
     /// Rounds (a chunk's per block) sent per peer per second.
@@ -338,7 +344,12 @@ impl Engine {
                 };
                 self.send(peer, &wantlist(cancel), None);
             }
-            Event::Looked { peer, cid, found } => self.answer(peer, cid, found),
+            Event::Looked {
+                peer,
+                cid,
+                want_type,
+                found,
+            } => self.answer(peer, cid, want_type, found),
             Event::Sent { peer } => {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.sending = p.sending.saturating_sub(1);
@@ -419,8 +430,22 @@ impl Engine {
         self.pump(peer);
     }
 
-    /// Starts answering the peer's queued wants, within its slots and rates.
+    /// Starts answering the peer's queued wants, within its slots and rates;
+    /// the DONT_HAVEs known at once (CIDs that are not chunks) go out
+    /// together in one message.
     fn pump(&mut self, peer: PeerId) {
+        let mut absent = Vec::new();
+        self.pump_into(peer, &mut absent);
+        if !absent.is_empty() {
+            let msg = Message {
+                presences: absent,
+                ..Message::default()
+            };
+            self.send(peer, &msg, None);
+        }
+    }
+
+    fn pump_into(&mut self, peer: PeerId, absent: &mut Vec<Presence>) {
         loop {
             let Some(p) = self.peers.get_mut(&peer) else {
                 return;
@@ -440,7 +465,7 @@ impl Engine {
             let Some(digest) = chunk_digest(&cid) else {
                 p.wants.remove(&cid);
                 if send_dont_have {
-                    self.send(peer, &presence(cid, false), None);
+                    absent.push(Presence { cid, have: false });
                 }
                 continue;
             };
@@ -454,9 +479,10 @@ impl Engine {
                         .is_some_and(|b| !b.take(CHUNK_ROUNDS, now));
                 if over_peer || over_node {
                     p.queue.push_front(cid);
-                    if !p.pump_due {
+                    if !p.pump_due
+                        && let Some(events) = self.events.upgrade()
+                    {
                         p.pump_due = true;
-                        let events = self.events.clone();
                         tokio::spawn(async move {
                             tokio::time::sleep(Duration::from_millis(250)).await;
                             let _ = events.send(Event::Pump { peer }).await;
@@ -465,13 +491,15 @@ impl Engine {
                     return;
                 }
             }
+            let Some(events) = self.events.upgrade() else {
+                return;
+            };
             p.sending += 1;
-            let (cache, index, readers, sending, events) = (
+            let (cache, index, readers, sending) = (
                 self.cache.clone(),
                 self.index.clone(),
                 self.readers.clone(),
                 self.sending.clone(),
-                self.events.clone(),
             );
             tokio::spawn(async move {
                 let permit = match want_type {
@@ -491,17 +519,31 @@ impl Engine {
                     .unwrap_or(Found::Missing),
                     Err(_) => Found::Missing,
                 };
-                let _ = events.send(Event::Looked { peer, cid, found }).await;
+                let looked = Event::Looked {
+                    peer,
+                    cid,
+                    want_type,
+                    found,
+                };
+                let _ = events.send(looked).await;
             });
         }
     }
 
-    /// Answers one want with what the cache read found.
-    fn answer(&mut self, peer: PeerId, cid: Vec<u8>, found: Found) {
+    /// Answers one want with what the cache read found, unless the peer
+    /// cancelled it meanwhile or turned it into a want of the other type
+    /// (want-have, then want-block: that one is in line already).
+    fn answer(&mut self, peer: PeerId, cid: Vec<u8>, want_type: WantType, found: Found) {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
-        let still = p.wants.remove(&cid);
+        let still = match p.wants.get(&cid) {
+            Some(&(t, dont_have)) if t == want_type => {
+                p.wants.remove(&cid);
+                Some((t, dont_have))
+            }
+            _ => None,
+        };
         match (found, still) {
             (Found::Block(data, permit), Some(_)) => {
                 let msg = Message {
@@ -568,6 +610,9 @@ impl Engine {
             bytes: msg.to_frame(),
             block,
         };
+        let Some(events) = self.events.upgrade() else {
+            return;
+        };
         let tx = match self.outboxes.get(&peer) {
             Some(tx) if !tx.is_closed() => tx.clone(),
             _ => {
@@ -576,7 +621,7 @@ impl Engine {
                     peer,
                     self.control.clone(),
                     rx,
-                    self.events.clone(),
+                    events.clone(),
                 ));
                 self.outboxes.insert(peer, tx.clone());
                 tx
@@ -586,7 +631,6 @@ impl Engine {
             tracing::debug!(%peer, "bitswap: outbox full or closed; dropping a message");
             drop(e);
             if is_block {
-                let events = self.events.clone();
                 tokio::spawn(async move { events.send(Event::Sent { peer }).await });
             }
         }
