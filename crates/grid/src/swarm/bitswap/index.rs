@@ -1,7 +1,8 @@
 //! Which complete chunk of the cache a CID names: the digests of complete
 //! chunks, hashed once each (off the swarm task) and looked up by digest.
 //! A CID not found starts a rescan for chunks completed since, at most
-//! once per [`RESCAN`]; a hit is read back and hashed again before it is
+//! once per [`RESCAN`] and never behind another scan (the first one, at
+//! start, reads every complete chunk once, as announcing them does); a hit is read back and hashed again before it is
 //! served, so an evicted or rewritten chunk is never sent under an old CID.
 
 use std::collections::{HashMap, HashSet};
@@ -64,9 +65,21 @@ impl CidIndex {
     }
 
     /// Hashes the complete chunks not hashed yet (a blocking read of every
-    /// new one).
+    /// new one); waits for a scan under way to end first.
     pub(super) fn scan(&self, cache: &BeaconCache) {
-        let _one = lock(&self.scanning);
+        let one = lock(&self.scanning);
+        self.scan_locked(cache, one);
+    }
+
+    /// [`scan`](Self::scan) unless one is under way (then the CID is taken
+    /// for absent for now: a lookup never waits behind a long scan).
+    fn try_scan(&self, cache: &BeaconCache) {
+        if let Ok(one) = self.scanning.try_lock() {
+            self.scan_locked(cache, one);
+        }
+    }
+
+    fn scan_locked(&self, cache: &BeaconCache, _one: std::sync::MutexGuard<'_, ()>) {
         lock(&self.known).last_scan = Some(Instant::now());
         let chains = lock(&self.chains).clone();
         for chain in chains {
@@ -110,7 +123,7 @@ impl CidIndex {
         let (chain, index) = match found {
             Some(hit) => hit,
             None => {
-                self.scan(cache);
+                self.try_scan(cache);
                 *lock(&self.known).by_digest.get(digest)?
             }
         };
