@@ -29,12 +29,12 @@ fn hex(bytes: &[u8]) -> String {
 /// A node whose cache holds chunk 0 of a devnet chain complete (and a few
 /// rounds of chunk 1): the node, its cache folder, and chunk 0's bytes.
 async fn seeder() -> (SwarmClient, tempfile::TempDir, Vec<u8>) {
-    node(true).await
+    node(true, swarm::Limits::default()).await
 }
 
 /// A node whose cache holds a complete chunk (`full`: the [`seeder`]) or
-/// nothing (and an empty chunk).
-async fn node(full: bool) -> (SwarmClient, tempfile::TempDir, Vec<u8>) {
+/// nothing (and an empty chunk), serving peers within `limits`.
+async fn node(full: bool, limits: swarm::Limits) -> (SwarmClient, tempfile::TempDir, Vec<u8>) {
     let signer = DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 3, 1_600_000_000);
     let chain = signer.chain().clone();
     let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
@@ -51,6 +51,7 @@ async fn node(full: bool) -> (SwarmClient, tempfile::TempDir, Vec<u8>) {
     let config = SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         chains: vec![chain],
+        limits,
         ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     let client = swarm::start(config, cache).await.unwrap();
@@ -115,7 +116,7 @@ async fn helia_fetches_a_complete_chunk_from_our_node_over_bitswap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_node_fetches_a_block_helia_holds_and_hears_dont_have() {
-    let (node, dir, _) = node(false).await;
+    let (node, dir, _) = node(false, swarm::Limits::default()).await;
     // Helia holds a chunk-sized block (16384 G1 signatures) we do not.
     let mut block = vec![0u8; CHUNK_ROUNDS as usize * 48];
     rand_chacha::rand_core::RngCore::fill_bytes(&mut ChaCha20Rng::seed_from_u64(7), &mut block);
@@ -216,7 +217,12 @@ fn cid_bytes(cid_of: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_blocks_are_refused_and_garbage_does_not_stop_the_server() {
-    let (node, _dir, chunk) = seeder().await;
+    // One chunk per second per peer: a second block waits for the rate.
+    let limits = swarm::Limits {
+        served_rounds_per_sec: CHUNK_ROUNDS,
+        ..swarm::Limits::default()
+    };
+    let (node, _dir, chunk) = node(true, limits).await;
     let (raw, raw_addr, mut control, mut incoming) = raw_peer().await;
     connect(&node, raw, raw_addr).await;
 
@@ -329,7 +335,7 @@ async fn wrong_blocks_are_refused_and_garbage_does_not_stop_the_server() {
     assert_eq!(
         msg.presences,
         vec![Presence {
-            cid: chunk_cid_bytes,
+            cid: chunk_cid_bytes.clone(),
             have: true
         }]
     );
@@ -362,6 +368,24 @@ async fn wrong_blocks_are_refused_and_garbage_does_not_stop_the_server() {
         dont_haves += msg.presences.len();
     }
     assert_eq!(dont_haves, swarm::bitswap::MAX_WANTS);
+
+    // Over the peer's rate, a want-block waits in line (it is not refused):
+    // the second of two blocks asked back to back comes a second later.
+    let mut times = Vec::new();
+    for _ in 0..2 {
+        let want = Message {
+            wants: vec![entry(&chunk_cid_bytes, WantType::Block)],
+            ..Message::default()
+        };
+        let t = Instant::now();
+        back.write_all(&want.to_frame()).await.unwrap();
+        back.flush().await.unwrap();
+        let msg = read_frame(&mut ours).await;
+        assert_eq!(msg.blocks.len(), 1);
+        assert_eq!(msg.blocks[0].data, chunk);
+        times.push(t.elapsed());
+    }
+    assert!(times[1] >= Duration::from_millis(600), "{times:?}");
 }
 
 /// Throughput of whole-chunk fetches on loopback, Bitswap against our own
