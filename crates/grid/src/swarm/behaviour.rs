@@ -160,6 +160,7 @@ pub(super) struct Behaviour {
     pub(super) relay_client: relay::client::Behaviour,
     pub(super) relay: relay::Behaviour,
     pub(super) dcutr: dcutr::Behaviour,
+    pub(super) bitswap: libp2p_stream::Behaviour,
 }
 
 /// Starts the swarm and its event loop (a tokio task) over `cache`.
@@ -264,6 +265,7 @@ pub async fn start(
                 relay_client,
                 relay: relay::Behaviour::new(peer_id, relay_config(&limits)),
                 dcutr: dcutr::Behaviour::new(peer_id),
+                bitswap: libp2p_stream::Behaviour::new(),
             })
         })
         .map_err(|e| setup(&e))?
@@ -300,6 +302,13 @@ pub async fn start(
     }
     let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
     let (range_answer_tx, range_answers) = mpsc::unbounded();
+    let bitswap = super::bitswap::start(
+        swarm.behaviour().bitswap.new_control(),
+        cache.clone(),
+        config.chains.clone(),
+        config.serve_rounds_per_sec,
+        config.limits.served_rounds_per_sec,
+    );
     let event_loop = EventLoop {
         swarm,
         commands,
@@ -330,5 +339,9 @@ pub async fn start(
         grid_peers: std::collections::HashSet::new(),
     };
     tokio::spawn(event_loop.run());
-    Ok(SwarmClient { sender, peer_id })
+    Ok(SwarmClient {
+        sender,
+        peer_id,
+        bitswap,
+    })
 }

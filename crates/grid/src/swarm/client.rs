@@ -116,6 +116,7 @@ pub(super) enum Command {
 pub struct SwarmClient {
     pub(super) sender: mpsc::Sender<Command>,
     pub(super) peer_id: PeerId,
+    pub(super) bitswap: super::bitswap::Handle,
 }
 
 impl std::fmt::Debug for Command {
@@ -222,6 +223,7 @@ impl SwarmClient {
             if let Ok(info) = ChainInfo::from_info_json(&String::from_utf8_lossy(&body))
                 && info.hash == hash
             {
+                self.bitswap.add_chain(info.clone());
                 let _ = self
                     .tell(Command::AddChain {
                         chain: info.clone(),
@@ -374,6 +376,7 @@ impl SwarmClient {
 
     /// Serves and gossips another chain.
     pub async fn add_chain(&self, chain: ChainInfo) -> Result<(), SwarmError> {
+        self.bitswap.add_chain(chain.clone());
         self.tell(Command::AddChain { chain }).await
     }
 
@@ -385,5 +388,38 @@ impl SwarmClient {
             json,
         })
         .await
+    }
+
+    /// Fetches the block `cid` (a chunk's CIDv1, raw, sha2-256, in base32)
+    /// from `peer` over Bitswap (`/ipfs/bitswap/1.2.0`): dials the peer at
+    /// the addresses this swarm knows unless connected, sends a want-block
+    /// with sendDontHave and waits at most `timeout` for the block or
+    /// DONT_HAVE, then withdraws the want. The bytes returned hash to
+    /// `cid`; a peer whose block does not is banned (the engine only ever
+    /// hands over bytes that hash to the CID, so this is a last check).
+    pub async fn bitswap_block(
+        &self,
+        peer: PeerId,
+        cid: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, SwarmError> {
+        let fail = |reason: String| SwarmError::Request { peer, reason };
+        let bytes = super::bitswap::parse_chunk_cid(cid)
+            .ok_or_else(|| fail(format!("{cid:?} is not a CIDv1 raw sha2-256 CID")))?;
+        if !self.peers().await?.contains(&peer) {
+            let addresses = self.peer_addresses(peer).await?;
+            self.dial(peer, addresses).await?;
+        }
+        let answer = tokio::time::timeout(timeout, self.bitswap.want(peer, bytes.clone())).await;
+        self.bitswap.cancel(peer, bytes).await;
+        match answer {
+            Ok(Ok(block)) if crate::cache::cid_matches(cid, &block) => Ok(block),
+            Ok(Ok(_)) => {
+                self.ban(peer).await?;
+                Err(fail("sent a block that does not hash to its CID".into()))
+            }
+            Ok(Err(reason)) => Err(fail(reason)),
+            Err(_) => Err(fail(format!("no Bitswap block within {timeout:?}"))),
+        }
     }
 }

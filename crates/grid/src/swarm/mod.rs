@@ -4,7 +4,8 @@
 //! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), the public
 //! Amino DHT (`/ipfs/kad/1.0.0`) for finding the grid and contacts, GossipSub
 //! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
-//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, mDNS on
+//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, Bitswap
+//! (`/ipfs/bitswap/1.2.0`) serving complete chunks by CID, mDNS on
 //! LANs, and a block list for peers that sent bad signatures.
 //!
 //! After rust-libp2p's file-sharing example: one event loop owns the
@@ -19,6 +20,8 @@
 //! - [`event_loop`]: the task owning the swarm; routes commands and events
 //!   to the protocol modules, keeps connections, addresses and bans.
 //! - [`chunk`]: `/zks/chunk/1.0.0`, ranges of rounds served from the cache.
+//! - [`bitswap`]: `/ipfs/bitswap/1.2.0`, complete chunks by CID to and
+//!   from any IPFS node.
 //! - [`info`]: `/zks/chain-info/1.0.0`, a chain's info by its hash.
 //! - [`direct`]: request/response protocols between paired peers, carried
 //!   for their owner (the node) as it describes them.
@@ -33,6 +36,7 @@
 
 mod amino;
 mod behaviour;
+pub mod bitswap;
 mod budget;
 mod chunk;
 mod client;
