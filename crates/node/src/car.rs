@@ -158,6 +158,17 @@ impl Node {
                 out.display()
             )));
         }
+        let dir = match out.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(NodeError::Io(format!(
+                "cannot create {}: {} is not a folder (nothing was written)",
+                out.display(),
+                dir.display()
+            )));
+        }
         let cache = self.beacon_cache(u64::MAX)?;
         let held: BTreeMap<u64, u64> = cache
             .coverage(&chain)
