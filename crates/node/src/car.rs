@@ -352,7 +352,7 @@ impl Node {
                         report.imported.push(chunk);
                     }
                     Err(ChunkFailure::Refused(reason)) => {
-                        report.refused.push(refuse(Some(k), reason))
+                        report.refused.push(refuse(Some(k), reason));
                     }
                     Err(ChunkFailure::Node(e)) => return Err(e),
                 }

@@ -256,23 +256,24 @@ fn cids_other_than_v1_raw_sha2_256_are_refused() {
 fn headers_that_are_not_carv1_are_refused() {
     let root = RawCid::of(b"r");
     let good = header(&[root]);
-    let mut cases: Vec<(Vec<u8>, &str)> = Vec::new();
-    // CARv2's pragma: {"version": 2}.
-    cases.push((
-        [&[0xa1, 0x67][..], b"version", &[0x02]].concat(),
-        "version 2",
-    ));
-    cases.push((
-        [&[0xa1, 0x67][..], b"version", &[0x01]].concat(),
-        "no roots",
-    ));
-    cases.push((
-        [&[0xa1, 0x65][..], b"roots", &[0x80]].concat(),
-        "no version",
-    ));
-    cases.push((vec![0x82, 0x01, 0x02], "not a CBOR map"));
-    cases.push(([&good[..], &[0x00]].concat(), "bytes after the header map"));
-    cases.push((good[..good.len() - 3].to_vec(), "ends early"));
+    let mut cases: Vec<(Vec<u8>, &str)> = vec![
+        // CARv2's pragma: {"version": 2}.
+        (
+            [&[0xa1, 0x67][..], b"version", &[0x02]].concat(),
+            "version 2",
+        ),
+        (
+            [&[0xa1, 0x67][..], b"version", &[0x01]].concat(),
+            "no roots",
+        ),
+        (
+            [&[0xa1, 0x65][..], b"roots", &[0x80]].concat(),
+            "no version",
+        ),
+        (vec![0x82, 0x01, 0x02], "not a CBOR map"),
+        ([&good[..], &[0x00]].concat(), "bytes after the header map"),
+        (good[..good.len() - 3].to_vec(), "ends early"),
+    ];
     let mut unknown = good.clone();
     unknown[0] = 0xa3;
     unknown.extend_from_slice(&[0x63, b'f', b'o', b'o', 0x01]);
