@@ -41,6 +41,9 @@ enum Command {
     Fetch(cmd::grid::FetchArgs),
     /// Seed: keep chains (and pinned ranges) cached, serve the drand-compatible relay.
     Seed(cmd::grid::SeedArgs),
+    /// The beacon cache's complete chunks as CAR files (IPFS interop).
+    #[command(subcommand)]
+    Grid(cmd::car::GridCommand),
     /// Pair with someone through invite and reply codes (text, QR image or file).
     #[command(subcommand)]
     Pair(cmd::pair::PairCommand),
@@ -183,6 +186,9 @@ fn main() -> ExitCode {
                 let result = cmd::grid::seed(&node, &args).await;
                 node.stop().await;
                 result
+            }
+            Command::Grid(command) => {
+                with_node(cli.home, |node| cmd::car::run(node, command)).await
             }
             Command::Pair(command) => {
                 with_node(cli.home, |node| cmd::pair::run(node, command)).await

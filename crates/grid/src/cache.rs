@@ -686,7 +686,8 @@ pub fn cid_matches(cid: &str, bytes: &[u8]) -> bool {
     chunk_cid(bytes) == cid
 }
 
-fn base32_lower(data: &[u8]) -> String {
+/// RFC 4648 base32, lower case, no padding (the multibase `b` alphabet).
+pub(crate) fn base32_lower(data: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut out = String::with_capacity(data.len() * 8 / 5 + 1);
     let (mut buffer, mut bits) = (0u32, 0u32);

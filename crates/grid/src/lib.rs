@@ -1,11 +1,12 @@
 //! The Entropy Grid: the verified beacon cache, the libp2p swarm, the fetch
 //! cascade (cache → swarm → IPFS gateway → drand HTTP) and the
-//! drand-compatible relay.
+//! drand-compatible relay, and CAR files of complete chunks.
 //!
 //! Owns the network and the beacon cache. Never stores, serves or forwards a
 //! beacon byte that `zks-beacon` has not verified.
 
 pub mod cache;
+pub mod car;
 pub mod cascade;
 pub mod gateway;
 pub mod http;

@@ -8,6 +8,7 @@
 
 mod backup;
 mod beacons;
+mod car;
 mod clock;
 mod content;
 mod daemon;
@@ -34,6 +35,7 @@ pub mod wire;
 
 pub use backup::RestoreReport;
 pub use beacons::{BeaconImport, MAX_ROUND_AHEAD_SECS};
+pub use car::{CarChunk, CarExport, CarImport, PartialChunk, RefusedChunk};
 pub use content::safe_file_name;
 pub use daemon::DaemonInfo;
 pub use delivery::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};

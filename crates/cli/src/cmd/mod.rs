@@ -2,6 +2,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod beacon;
+pub(crate) mod car;
 pub(crate) mod devnet;
 pub(crate) mod files;
 pub(crate) mod grid;
