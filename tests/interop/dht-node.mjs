@@ -20,6 +20,7 @@ import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
 
 const listen = process.argv.slice(2)
 const seed = process.env.ZKS_INTEROP_KEY
@@ -40,6 +41,9 @@ const node = await createLibp2p({
   },
 })
 await node.start()
+for (const peer of (process.env.ZKS_INTEROP_PEERS ?? '').split(' ').filter(Boolean)) {
+  await node.dial(multiaddr(peer)).catch((e) => process.stderr.write(`cannot dial ${peer}: ${e.message}\n`))
+}
 process.stdout.write(['ready', node.peerId.toString(), ...node.getMultiaddrs().map((a) => a.toString())].join(' ') + '\n')
 
 const stop = async () => { await node.stop(); process.exit(0) }
