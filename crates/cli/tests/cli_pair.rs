@@ -102,6 +102,44 @@ fn two_homes_pair_with_qr_images_and_exchange_messages_in_both_modes() {
     ));
     assert_eq!(contacts(&a)[0]["verified"], true);
 
+    // A contact's addresses are hints the user may replace; a bad list is
+    // refused whole and changes nothing.
+    let bob = ca[0]["peer_id"].as_str().unwrap().to_owned();
+    let alice = cb[0]["peer_id"].as_str().unwrap().to_owned();
+    let good = format!("/ip4/192.0.2.7/tcp/4001/p2p/{bob}");
+    ok(&zks(
+        &a,
+        &[
+            "contacts",
+            "addresses",
+            "Bob",
+            &good,
+            "/ip4/192.0.2.8/udp/4001/quic-v1",
+        ],
+    ));
+    let stored = serde_json::json!([good, "/ip4/192.0.2.8/udp/4001/quic-v1"]);
+    assert_eq!(contacts(&a)[0]["addresses"], stored);
+    let alices = format!("/ip4/192.0.2.9/tcp/1/p2p/{alice}");
+    let nine: Vec<String> = (0..9).map(|i| format!("/ip4/192.0.2.{i}/tcp/1")).collect();
+    let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
+    for (args, needle) in [
+        (vec!["not an address"], "is not a multiaddress"),
+        (
+            vec![good.as_str(), alices.as_str()],
+            "another peer's address",
+        ),
+        (nine, "at most 8"),
+    ] {
+        let mut all = vec!["contacts", "addresses", "Bob"];
+        all.extend(args);
+        fails(&zks(&a, &all), needle);
+        assert_eq!(contacts(&a)[0]["addresses"], stored, "nothing changed");
+    }
+    fails(
+        &zks(&a, &["contacts", "addresses", "nobody", &good]),
+        "no contact named",
+    );
+
     for home in [&a, &b] {
         ok(&zks(
             home,
