@@ -53,13 +53,14 @@ done
 echo "local DHT: $n js-libp2p servers"
 args=()
 for a in "${addrs[@]:0:4}"; do args+=(--bootstrap "$a"); done
-ip netns exec "$cli" env ZKS_PASSPHRASE=measure ZKS_NEW_PASSPHRASE=measure ZKS_TEST_WEAK_KDF=1 \
+ip netns exec "$cli" env ZKS_PASSPHRASE=measure-idle ZKS_NEW_PASSPHRASE=measure-idle ZKS_TEST_WEAK_KDF=1 \
   "$CARGO_TARGET_DIR/debug/zks" --home "$tmp/home" daemon --listen /ip4/10.78.0.2/tcp/4001 \
   "${args[@]}" --run-for $((settle + secs + 30)) >"$tmp/daemon.log" 2>&1 &
 bytes() {
   ip netns exec "$cli" cat "/sys/class/net/${tag}b/statistics/$1_bytes"
 }
 sleep "$settle"
+grep -q '^listening on' "$tmp/daemon.log" || die "the daemon did not start: $(cat "$tmp/daemon.log")"
 rx0=$(bytes rx) tx0=$(bytes tx)
 echo "joined: $rx0 bytes in, $tx0 out during the first ${settle} s"
 sleep "$secs"

@@ -37,7 +37,9 @@ const node = await createLibp2p({
     identify: identify(),
     ping: ping(),
     dht: kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper }),
-    relay: circuitRelayServer({ reservations: { maxReservations: 128 } }),
+    ...(process.env.ZKS_INTEROP_NO_RELAY === '1'
+      ? {}
+      : { relay: circuitRelayServer({ reservations: { maxReservations: 128 } }) }),
   },
 })
 await node.start()

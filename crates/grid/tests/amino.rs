@@ -203,3 +203,50 @@ async fn a_peer_that_provides_a_rendezvous_key_is_found_and_dialled() {
     // re-announcements, which is what a daily key rotation needs.
     a_client.provide_key(key, false).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_nobody_can_reach_finds_a_relay_through_the_dht() {
+    // The bootstrap node relays for nobody; a second DHT server, known to
+    // it but never named to our node, runs a relay. Our node meets it in
+    // its first DHT queries (or, once those connections have closed, by
+    // dialling DHT servers when too few relays are in sight: `meet_relays`,
+    // which this test does not tell apart).
+    let mut command = interop_command("dht-node.mjs");
+    command
+        .arg("/ip4/127.0.0.1/tcp/0")
+        .env("ZKS_INTEROP_NO_RELAY", "1");
+    let bootstrap = JsPeer::spawn(command, Duration::from_secs(30));
+    let mut command = interop_command("dht-node.mjs");
+    command
+        .arg("/ip4/127.0.0.1/tcp/0")
+        .env("ZKS_INTEROP_PEERS", bootstrap.addr_with("/ip4/127.0.0.1/"));
+    let relay = JsPeer::spawn(command, Duration::from_secs(30));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
+    let config = SwarmConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: vec![bootstrap.addr_with("/ip4/127.0.0.1/").parse().unwrap()],
+        // No public address is confirmed within a second: not reachable.
+        limits: swarm::Limits {
+            reserve_after: Duration::from_secs(1),
+            ..swarm::Limits::default()
+        },
+        ..SwarmConfig::new(Keypair::generate_ed25519())
+    };
+    let client = swarm::start(config, cache).await.unwrap();
+    until(&client, "a relay slot through the DHT", |s| {
+        s.relays.contains(&relay.peer_id)
+    })
+    .await;
+    let relayed = format!("/p2p/{}/p2p-circuit", relay.peer_id);
+    assert!(
+        client
+            .listen_addrs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.to_string().contains(&relayed)),
+        "the relayed address is ours"
+    );
+}

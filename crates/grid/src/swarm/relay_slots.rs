@@ -33,6 +33,8 @@ pub const RELAY_CIRCUIT_BYTES: u64 = 4 << 20;
 /// Relay slots a node that is not publicly reachable holds at once (on
 /// different relays).
 pub const RELAY_SLOTS: usize = 2;
+/// Amino DHT servers dialled at once when too few relays are in sight.
+pub const RELAY_PROBES: usize = 4;
 /// A relay is asked for a slot at most this often (a refused or lost
 /// reservation is retried on another relay first).
 pub const RELAY_RETRY: Duration = Duration::from_secs(60);
@@ -65,6 +67,8 @@ pub(super) struct RelaySlots {
     pub(super) held: HashMap<ListenerId, PeerId>,
     /// When each relay may be asked again.
     pub(super) retry: HashMap<PeerId, Instant>,
+    /// When DHT servers were last dialled to find relays.
+    pub(super) last_probe: Option<Instant>,
 }
 
 impl RelaySlots {
@@ -76,6 +80,7 @@ impl RelaySlots {
             hops: HashSet::new(),
             held: HashMap::new(),
             retry: HashMap::new(),
+            last_probe: None,
         }
     }
 }
@@ -208,6 +213,40 @@ impl EventLoop {
         )
     }
 
+    /// Too few relays in sight: connects to a few Amino DHT servers we are
+    /// not connected to (public nodes, many of which run a limited relay);
+    /// their Identify then says whether they offer the hop protocol, and
+    /// those that do become candidates. At most [`RELAY_PROBES`] dials per
+    /// [`RELAY_RETRY`].
+    fn meet_relays(&mut self) {
+        let now = Instant::now();
+        if self
+            .relay
+            .last_probe
+            .is_some_and(|at| now.duration_since(at) < RELAY_RETRY)
+        {
+            return;
+        }
+        self.relay.last_probe = Some(now);
+        let mut servers: Vec<PeerId> = Vec::new();
+        for bucket in self.swarm.behaviour_mut().amino.kbuckets() {
+            for entry in bucket.iter() {
+                servers.push(*entry.node.key.preimage());
+            }
+        }
+        let fresh: Vec<PeerId> = servers
+            .into_iter()
+            .filter(|p| !self.swarm.is_connected(p) && !self.relay.retry.contains_key(p))
+            .take(RELAY_PROBES)
+            .collect();
+        for peer in fresh {
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, "cannot dial a DHT server for a relay: {e}");
+            }
+        }
+    }
+
     /// Keeps up to [`RELAY_SLOTS`] relay reservations while the node is not
     /// publicly reachable (AutoNAT said private or a probe failed, or no
     /// public address was confirmed within [`Limits::reserve_after`]), on
@@ -236,6 +275,9 @@ impl EventLoop {
             .filter(|p| !self.relay.retry.contains_key(p))
             .copied()
             .collect();
+        if self.relay.held.len() + candidates.len() < RELAY_SLOTS {
+            self.meet_relays();
+        }
         for relay in candidates {
             if self.relay.held.len() >= RELAY_SLOTS {
                 break;
