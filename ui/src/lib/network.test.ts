@@ -5,6 +5,7 @@ import {
   publicNetworkLine,
   reachabilityLine,
   relaysLine,
+  settingsNetworkLine,
   shortPeerId,
 } from './network';
 
@@ -93,5 +94,28 @@ describe('contactPathLabel', () => {
     expect(contactPathLabel('')).toBeNull();
     expect(contactPathLabel('relayed via ')).toBeNull();
     expect(contactPathLabel('something else')).toBeNull();
+  });
+});
+
+describe('settingsNetworkLine', () => {
+  it('adds reachability on the DHT', () => {
+    expect(settingsNetworkLine(network({ nat: 'private' }), 2)).toBe(
+      'Public network (Amino DHT): client, 23 peers · reachability: behind NAT',
+    );
+  });
+
+  it('says the same as the Grid screen off the DHT', () => {
+    expect(settingsNetworkLine(network({ dht_peers: 0 }), 2)).toBe('Not connected yet');
+    expect(settingsNetworkLine(null, 2)).toBe('Not online');
+    expect(settingsNetworkLine(null, 0)).toBe('Private grid — no bootstrap peers');
+    expect(settingsNetworkLine(network({ dht_peers: 0 }), 0)).toBe(
+      'Private grid — no bootstrap peers',
+    );
+  });
+
+  it('a list just emptied is private from the next start, not yet', () => {
+    expect(settingsNetworkLine(network(), 0)).toBe(
+      'Public network (Amino DHT): client, 23 peers — a private grid from the next start',
+    );
   });
 });

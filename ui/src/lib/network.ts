@@ -56,3 +56,18 @@ export function contactPathLabel(path: string | undefined | null): string | null
   if (relayed) return `relayed via ${shortPeerId(relayed[1])}`;
   return null;
 }
+
+/**
+ * The Settings screen's line: as [`publicNetworkLine`] for the stored
+ * bootstrap list, but a node still on the public network after its list was
+ * emptied says so (the list applies when the node next goes online), and a
+ * node on the DHT adds its reachability.
+ */
+export function settingsNetworkLine(network: NetworkStatus | null, bootstrapPeers: number): string {
+  const onDht = network !== null && network.dht_peers > 0;
+  if (bootstrapPeers === 0 && onDht) {
+    return `${publicNetworkLine(network, 1)} — a private grid from the next start`;
+  }
+  const line = publicNetworkLine(network, bootstrapPeers);
+  return onDht && bootstrapPeers > 0 ? `${line} · reachability: ${reachabilityLine(network.nat)}` : line;
+}
