@@ -230,6 +230,9 @@ pub struct GridLive {
     pub upload_rounds_per_sec: Option<u64>,
     /// The cache budget as set (applies when the node next goes online).
     pub cache_budget_bytes: u64,
+    /// How many bootstrap peers are set: with none the node stays off the
+    /// public network (a private grid).
+    pub bootstrap_peers: usize,
 }
 
 /// Whether the home is open, and how its key is protected (the Unlock

@@ -748,3 +748,95 @@ test.describe('settings, private grid', () => {
     expect((last.args.settings as { bootstrap: string[] }).bootstrap).toHaveLength(2);
   });
 });
+
+test.describe('network, public', () => {
+  test.use({ viewport: SMALL });
+
+  test('the Grid screen shows the DHT, grid peers and reachability; Alice is direct; Settings says the same', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    const panel = page.getByTestId('network-panel');
+    await expect(panel.getByRole('heading', { name: 'Network' })).toBeVisible();
+    await expect(page.getByTestId('dht-line')).toHaveText('Public network (Amino DHT): client, 23 peers');
+    await expect(page.getByTestId('grid-peers')).toHaveText('2');
+    await expect(page.getByTestId('reachability')).toHaveText('public');
+    await expect(page.getByTestId('relays')).toHaveText('none');
+    await expect(page.getByTestId('grid-member')).toHaveCount(0);
+    // Seeding on: the node announces itself on the DHT.
+    await page.getByRole('switch', { name: 'Seeding' }).click();
+    await expect(page.getByTestId('grid-member')).toHaveText('announced on the DHT');
+    await panel.scrollIntoViewIfNeeded();
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('grid-network-public');
+
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice', exact: true })).toBeVisible();
+    await expect(page.getByTestId('contact-path')).toHaveText('direct');
+    // Bob is not connected: no label at all.
+    await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'Bob', exact: true })).toBeVisible();
+    await expect(page.getByTestId('contact-path')).toHaveCount(0);
+
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect(page.getByTestId('dht-state')).toHaveText(
+      'Now: Public network (Amino DHT): client, 23 peers · reachability: public',
+    );
+  });
+});
+
+test.describe('network, private grid', () => {
+  test.use({ viewport: SMALL, mock: { privateGrid: true } });
+
+  test('with no bootstrap peers the Grid screen and Settings say private grid', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    await expect(page.getByTestId('dht-line')).toHaveText('Private grid — no bootstrap peers');
+    await expect(page.getByTestId('grid-peers')).toHaveText('2');
+    await expect(page.getByTestId('network-panel')).toContainText('local network');
+    await page.getByTestId('network-panel').scrollIntoViewIfNeeded();
+    await app.screenshot('grid-network-private');
+
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect(page.getByTestId('dht-state')).toHaveText('Now: Private grid — no bootstrap peers');
+    await expect(page.getByTestId('private-grid')).toBeVisible();
+  });
+});
+
+test.describe('network, behind NAT', () => {
+  const RELAY = '12D3KooWRelayQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Zc';
+  test.use({
+    viewport: SMALL,
+    mock: {
+      network: {
+        dht_peers: 1,
+        nat: 'private',
+        relays: [RELAY],
+        contacts: { Alice: 'not connected', Bob: `relayed via ${RELAY}` },
+      },
+    },
+  });
+
+  test('reachability behind NAT, the relay slot by short id, and Bob relayed', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Grid', exact: true }).click();
+    await expect(page.getByTestId('dht-line')).toHaveText('Public network (Amino DHT): client, 1 peer');
+    await expect(page.getByTestId('reachability')).toHaveText('behind NAT');
+    await expect(page.getByTestId('relays')).toHaveText('on 12D3KooW…B1x9Zc');
+    await expect(page.getByTestId('relays')).toHaveAttribute('title', RELAY);
+    await page.getByTestId('network-panel').scrollIntoViewIfNeeded();
+    await app.screenshot('grid-network-nat');
+
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice', exact: true })).toBeVisible();
+    await expect(page.getByTestId('contact-path')).toHaveCount(0);
+    await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
+    await expect(page.getByTestId('contact-path')).toHaveText('relayed via 12D3KooW…B1x9Zc');
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-relayed');
+
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect(page.getByTestId('dht-state')).toHaveText(
+      'Now: Public network (Amino DHT): client, 1 peer · reachability: behind NAT',
+    );
+  });
+});

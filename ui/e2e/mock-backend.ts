@@ -37,6 +37,18 @@ export interface MockOptions {
   demoTransfers?: boolean;
   /** No process serves the home: grid_live reports no live grid. */
   offlineGrid?: boolean;
+  /** The node's place in the networks as the live grid reports it
+   * (default: an Amino DHT client with 23 peers, reachable, Alice direct). */
+  network?: {
+    dht_peers?: number;
+    nat?: 'public' | 'private' | 'unknown';
+    relays?: string[];
+    grid_member?: boolean;
+    /** How each contact is connected (`direct`, `relayed via <id>`). */
+    contacts?: Record<string, string>;
+  };
+  /** Start with no bootstrap peers (a private grid). */
+  privateGrid?: boolean;
   /** No login entry (as on platforms other than Linux). */
   noAutostart?: boolean;
   /** Start locked: `unlock` a passphrase home (its passphrase is
@@ -293,7 +305,9 @@ export function installMockBackend(options: MockOptions): void {
   const settings = {
     seeding: false,
     chains: ['quicknet'],
-    bootstrap: ['/ip4/198.51.100.20/tcp/4001/p2p/12D3KooWBootstrapPeerQm1o2r4Tq8yJbVw6kLp5sHd3eUi'],
+    bootstrap: options.privateGrid
+      ? ([] as string[])
+      : ['/ip4/198.51.100.20/tcp/4001/p2p/12D3KooWBootstrapPeerQm1o2r4Tq8yJbVw6kLp5sHd3eUi'],
     drand_urls: [...DEFAULT_DRAND],
     gateways: [] as string[],
     upload_rounds_per_sec: null as number | null,
@@ -306,6 +320,25 @@ export function installMockBackend(options: MockOptions): void {
   const AUTOSTART_PATH = '/home/e2e/.config/autostart/zks-entropy-grid.desktop';
   let autostart = false;
   const PEER_ID = '12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z';
+
+  /** The network part of the live grid: with no bootstrap peers stored the
+   * node has nobody in its DHT table (the running node follows the list). */
+  function liveNetwork(seeding: boolean) {
+    const net = options.network ?? {};
+    const isPrivate = settings.bootstrap.length === 0;
+    return {
+      network: {
+        dht_mode: 'client',
+        dht_peers: isPrivate ? 0 : (net.dht_peers ?? 23),
+        grid_peers: 2,
+        connected: isPrivate ? 2 : 25,
+        nat: net.nat ?? 'public',
+        relays: net.relays ?? [],
+        grid_member: net.grid_member ?? (seeding && !isPrivate),
+      },
+      contacts: net.contacts ?? { Alice: 'direct', Bob: 'not connected' },
+    };
+  }
   /** What the node's Settings::validate says, first problem first. */
   function invalid(s: Settings): string | null {
     if (s.chains.length === 0) return 'choose at least one chain to seed';
@@ -475,6 +508,15 @@ export function installMockBackend(options: MockOptions): void {
             schema_version: 4,
             sqlite_version: '3.46.0',
           },
+          live: options.offlineGrid
+            ? null
+            : {
+                peers: 7,
+                seeding: { enabled: settings.seeding, passes: 0, last_pass_at: null, last_error: null },
+                sources: {},
+                ...liveNetwork(settings.seeding),
+                at: now(),
+              },
         };
       case 'grid_status':
         return {
@@ -680,6 +722,7 @@ export function installMockBackend(options: MockOptions): void {
             seeding: settings.seeding,
             upload_rounds_per_sec: settings.upload_rounds_per_sec,
             cache_budget_bytes: settings.cache_budget_bytes,
+            bootstrap_peers: settings.bootstrap.length,
           };
         }
         gridClock += 3;
@@ -709,6 +752,7 @@ export function installMockBackend(options: MockOptions): void {
               last_error: null,
             },
             sources,
+            ...liveNetwork(seederOn),
             at: gridClock,
           },
           served_by: 'app',
@@ -720,6 +764,7 @@ export function installMockBackend(options: MockOptions): void {
           seeding: settings.seeding,
           upload_rounds_per_sec: settings.upload_rounds_per_sec,
           cache_budget_bytes: settings.cache_budget_bytes,
+          bootstrap_peers: settings.bootstrap.length,
         };
       }
       case 'history_fetch':

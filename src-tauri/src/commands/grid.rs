@@ -196,6 +196,7 @@ pub async fn live(node: &AppNode) -> Result<GridLive, IpcError> {
         seeding: settings.seeding,
         upload_rounds_per_sec: settings.upload_rounds_per_sec,
         cache_budget_bytes: settings.cache_budget_bytes,
+        bootstrap_peers: settings.bootstrap.len(),
     })
 }
 
@@ -250,6 +251,21 @@ mod tests {
         assert!(!offline.seeding, "seeding is off by default");
         assert_eq!(offline.upload_rounds_per_sec, None);
         assert_eq!(offline.cache_budget_bytes, 4 << 30);
+        // Under ZKS_LOOPBACK_ONLY a new home has no public bootstrap peers.
+        assert_eq!(
+            offline.bootstrap_peers,
+            node.settings().unwrap().bootstrap.len()
+        );
+        let mut settings = node.settings().unwrap();
+        settings.bootstrap = vec![
+            "/ip4/127.0.0.1/tcp/9/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into(),
+            "/ip4/127.0.0.1/tcp/10/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into(),
+        ];
+        node.save_settings(&settings).unwrap();
+        assert_eq!(live(app).await.unwrap().bootstrap_peers, 2);
+        settings.bootstrap.clear();
+        node.save_settings(&settings).unwrap();
+        assert_eq!(live(app).await.unwrap().bootstrap_peers, 0);
 
         // The switch is stored even offline, and read back by both.
         assert!(set_seeding(app, true).unwrap().seeding);
@@ -267,6 +283,7 @@ mod tests {
             "seeding",
             "upload_rounds_per_sec",
             "cache_budget_bytes",
+            "bootstrap_peers",
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }
@@ -297,6 +314,32 @@ mod tests {
         let grid = online.live.expect("the app's own grid");
         assert!(!grid.seeding.enabled);
         assert!(grid.at > 0);
+        // The node's place in the networks reaches the window: alone on
+        // loopback with no bootstrap peers: nobody in the DHT table, no relay
+        // slot, not announced, and no contact to reach.
+        assert!(
+            matches!(grid.network.dht_mode.as_str(), "client" | "server"),
+            "{:?}",
+            grid.network
+        );
+        assert_eq!(grid.network.dht_peers, 0);
+        assert_eq!(grid.network.grid_peers, 0);
+        assert!(grid.network.relays.is_empty());
+        assert!(!grid.network.grid_member);
+        assert!(grid.contacts.is_empty());
+        let json = serde_json::to_value(&grid).unwrap();
+        for key in [
+            "dht_mode",
+            "dht_peers",
+            "grid_peers",
+            "connected",
+            "nat",
+            "relays",
+            "grid_member",
+        ] {
+            assert!(json["network"].get(key).is_some(), "network.{key}");
+        }
+        assert!(json["contacts"].is_object());
 
         set_seeding(app, true).unwrap();
         let now = live(app).await.unwrap();

@@ -34,6 +34,7 @@ export type { ChainCoverage } from './bindings/ChainCoverage';
 export type { DatabaseStatus } from './bindings/DatabaseStatus';
 export type { KeyProtection } from './bindings/KeyProtection';
 export type { LiveGrid } from './bindings/LiveGrid';
+export type { NetworkStatus } from './bindings/NetworkStatus';
 export type { PadStatus } from './bindings/PadStatus';
 export type { Protection } from './bindings/Protection';
 export type { SeedStatus } from './bindings/SeedStatus';

@@ -2,7 +2,7 @@
 // only tests import it).
 import { expect } from 'vitest';
 import { waitFor } from '@testing-library/svelte';
-import type { Contact, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
+import type { Contact, LiveGrid, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -57,6 +57,27 @@ export function sampleNodeStatus(over: Partial<NodeStatus> = {}): NodeStatus {
     grid: { cache_dir: '/home/alice/.local/share/zks/grid', cache_bytes: 0, chains: [] },
     live: null,
     ...over,
+  };
+}
+
+/** The live grid of a node online on the public network, with how each
+ * contact is connected (`direct`, `relayed via <id>`, `not connected`). */
+export function sampleLiveGrid(contacts: Record<string, string> = {}): LiveGrid {
+  return {
+    peers: 25,
+    seeding: { enabled: false, passes: 0, last_pass_at: null, last_error: null },
+    sources: {},
+    network: {
+      dht_mode: 'client',
+      dht_peers: 23,
+      grid_peers: 2,
+      connected: 25,
+      nat: 'private',
+      relays: [],
+      grid_member: false,
+    },
+    contacts,
+    at: 1_700_000_000,
   };
 }
 

@@ -10,11 +10,12 @@ import {
   type Sample,
 } from './throughput';
 import type { LiveGrid } from './ipc';
+import { sampleLiveGrid } from './testing';
 
 function live(at: number, counters: Record<string, number>): LiveGrid {
   return {
+    ...sampleLiveGrid(),
     peers: 0,
-    seeding: { enabled: false, passes: 0, last_pass_at: null, last_error: null },
     sources: Object.fromEntries(
       Object.entries(counters).map(([k, rounds]) => [k, { rounds, failures: 0, millis: 0 }]),
     ),

@@ -5,7 +5,8 @@ import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
 import { NODE_EVENT, type ChatMessage, type Transfer } from '../lib/ipc';
-import { contact, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
+import { contact, sampleLiveGrid, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
+import { nodeStatus } from '../lib/nodeStatus.svelte';
 
 
 const status = sampleNodeStatus({ data_dir: '/tmp/home', uptime_secs: 1 });
@@ -54,6 +55,40 @@ describe('Chat', () => {
     expect(within(pane).getByText(/Perfect secrecy — 10.0 MiB of pad left/)).toBeTruthy();
     // Bob is not verified: his safety code can be compared from here.
     expect(within(pane).getByRole('button', { name: 'Mark as verified' })).toBeTruthy();
+  });
+
+  it("labels the open contact's connection: direct, relayed via a short id, or nothing", async () => {
+    const relay = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN';
+    mockIPC((cmd) => {
+      if (cmd === 'contacts_list')
+        return ['Alice', 'Bob', 'Carol'].map((name) => contact({ name, verified: true }));
+      if (cmd === 'chat_history') return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    nodeStatus.status = sampleNodeStatus({
+      live: sampleLiveGrid({ Alice: 'direct', Bob: `relayed via ${relay}`, Carol: 'not connected' }),
+    });
+    try {
+      render(Chat);
+      const list = await screen.findByRole('navigation', { name: 'Contacts' });
+      const pane = screen.getByRole('region', { name: 'Conversation' });
+      await within(pane).findByRole('heading', { name: 'Alice' });
+      expect(within(pane).getByTestId('contact-path').textContent).toBe('direct');
+      await fireEvent.click(within(list).getByRole('button', { name: /Bob/ }));
+      expect(within(pane).getByRole('heading', { name: 'Bob' })).toBeTruthy();
+      expect(within(pane).getByTestId('contact-path').textContent).toBe('relayed via 12D3KooW…x6nXTN');
+      await fireEvent.click(within(list).getByRole('button', { name: /Carol/ }));
+      expect(within(pane).getByRole('heading', { name: 'Carol' })).toBeTruthy();
+      expect(within(pane).queryByTestId('contact-path')).toBeNull();
+
+      // Offline (no live report): no label either.
+      await fireEvent.click(within(list).getByRole('button', { name: /Alice/ }));
+      expect(within(pane).getByTestId('contact-path')).toBeTruthy();
+      nodeStatus.status = sampleNodeStatus({ live: null });
+      await waitFor(() => expect(within(pane).queryByTestId('contact-path')).toBeNull());
+    } finally {
+      nodeStatus.status = null;
+    }
   });
 
   it('shows a loading error in an alert', async () => {

@@ -54,7 +54,10 @@ const offline: GridLive = {
   seeding: false,
   upload_rounds_per_sec: null,
   cache_budget_bytes: 4 * GiB,
+  bootstrap_peers: 1,
 };
+
+const RELAY = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN';
 
 function stats(rounds: number, failures = 0): SourceStats {
   return { rounds, failures, millis: 0 };
@@ -67,6 +70,16 @@ function online(at: number, counters: Record<string, number>, over: Partial<Live
       peers: 3,
       seeding: { enabled: true, passes: 12, last_pass_at: at - 2, last_error: null },
       sources: Object.fromEntries(Object.entries(counters).map(([k, n]) => [k, stats(n)])),
+      network: {
+        dht_mode: 'client',
+        dht_peers: 23,
+        grid_peers: 2,
+        connected: 25,
+        nat: 'unknown',
+        relays: [],
+        grid_member: false,
+      },
+      contacts: {},
       at,
       ...over,
     },
@@ -76,6 +89,7 @@ function online(at: number, counters: Record<string, number>, over: Partial<Live
     seeding: true,
     upload_rounds_per_sec: 5000,
     cache_budget_bytes: 64 * 1024 * 1024,
+    bootstrap_peers: 1,
   };
 }
 
@@ -289,6 +303,58 @@ describe('Grid', () => {
     const addresses = screen.getByRole('region', { name: 'Listening on' });
     expect(within(addresses).getByText('/ip4/127.0.0.1/tcp/40123/p2p/12D3KooWSelf')).toBeTruthy();
     expect(addresses.textContent).toMatch(/This app's addresses/);
+  });
+
+  it('shows the node on the public network: DHT, grid peers, reachability, relay slots', async () => {
+    const network = online(100, { cache: 0 }).live!.network;
+    backend({
+      live: [
+        online(100, { cache: 0 }, {
+          network: { ...network, nat: 'private', relays: [RELAY], grid_member: true },
+        }),
+      ],
+    });
+    render(Grid);
+    const panel = await screen.findByRole('region', { name: 'Network' });
+    await within(panel).findByText('Public network (Amino DHT): client, 23 peers');
+    expect(within(panel).getByTestId('grid-peers').textContent).toBe('2');
+    expect(within(panel).getByTestId('reachability').textContent).toBe('behind NAT');
+    const relays = within(panel).getByTestId('relays');
+    expect(relays.textContent?.trim()).toBe('on 12D3KooW…x6nXTN');
+    expect(relays.getAttribute('title')).toBe(RELAY);
+    expect(within(panel).getByTestId('grid-member').textContent).toBe('announced on the DHT');
+  });
+
+  it('says when the DHT has nobody yet, and calls a grid without bootstrap peers private', async () => {
+    const network = online(100, { cache: 0 }).live!.network;
+    const empty = online(100, { cache: 0 }, { network: { ...network, dht_peers: 0 } });
+    backend({ live: [empty] });
+    const first = render(Grid);
+    let panel = await screen.findByRole('region', { name: 'Network' });
+    await within(panel).findByText('Not connected yet');
+    expect(within(panel).getByTestId('reachability').textContent).toBe('checking…');
+    expect(within(panel).getByTestId('relays').textContent?.trim()).toBe('none');
+    expect(within(panel).queryByTestId('grid-member')).toBeNull();
+    first.unmount();
+
+    backend({ live: [{ ...empty, bootstrap_peers: 0 }] });
+    render(Grid);
+    panel = await screen.findByRole('region', { name: 'Network' });
+    await within(panel).findByText('Private grid — no bootstrap peers');
+  });
+
+  it('offline the Network panel says so, or private grid without bootstrap peers', async () => {
+    backend({ live: [offline] });
+    const first = render(Grid);
+    let panel = await screen.findByRole('region', { name: 'Network' });
+    await within(panel).findByText('Not online');
+    expect(within(panel).queryByTestId('grid-peers')).toBeNull();
+    first.unmount();
+
+    backend({ live: [{ ...offline, bootstrap_peers: 0 }] });
+    render(Grid);
+    panel = await screen.findByRole('region', { name: 'Network' });
+    await within(panel).findByText('Private grid — no bootstrap peers');
   });
 
   it('says when a zks daemon serves the home', async () => {

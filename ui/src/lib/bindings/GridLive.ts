@@ -36,4 +36,9 @@ upload_rounds_per_sec: number | null,
 /**
  * The cache budget as set (applies when the node next goes online).
  */
-cache_budget_bytes: number, };
+cache_budget_bytes: number, 
+/**
+ * How many bootstrap peers are set: with none the node stays off the
+ * public network (a private grid).
+ */
+bootstrap_peers: number, };

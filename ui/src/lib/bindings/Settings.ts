@@ -13,7 +13,9 @@ seeding: boolean,
  */
 chains: Array<string>, 
 /**
- * Grid peers to connect to first (multiaddresses with `/p2p/…`).
+ * Peers to connect to first (multiaddresses with `/p2p/…`): public
+ * Amino DHT servers ([`DEFAULT_BOOTSTRAP`]), grid seeders, or both.
+ * Empty: a private grid (only LAN peers, contacts and peers added).
  */
 bootstrap: Array<string>, 
 /**
