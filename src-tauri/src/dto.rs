@@ -163,7 +163,8 @@ pub struct About {
 pub struct SettingsEdit {
     /// Chains to seed, by name or hash.
     pub chains: Vec<String>,
-    /// Grid peers to connect to first (multiaddresses with `/p2p/…`).
+    /// Peers to connect to first: public DHT servers, grid seeders or both
+    /// (multiaddresses with `/p2p/…`); empty: a private grid.
     pub bootstrap: Vec<String>,
     /// drand HTTP API base URLs.
     pub drand_urls: Vec<String>,

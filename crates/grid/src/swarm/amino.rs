@@ -36,8 +36,14 @@ pub const AMINO_PROTOCOL: &str = "/ipfs/kad/1.0.0";
 /// node looks the grid keys up again.
 pub const WANTED_GRID_PEERS: usize = 4;
 
-/// How often grid keys are looked up while grid peers are wanted.
+/// The first pause between grid-key lookups while grid peers are wanted;
+/// it doubles after each lookup that finds nobody new, up to
+/// [`GRID_LOOKUP_MAX`] (an idle node on a DHT without seeders would
+/// otherwise spend megabytes an hour asking), and starts again here when a
+/// lookup finds someone.
 const GRID_LOOKUP_EVERY: Duration = Duration::from_secs(30);
+/// The longest pause between grid-key lookups.
+const GRID_LOOKUP_MAX: Duration = Duration::from_secs(1800);
 
 /// Providers of a grid key dialled per lookup.
 const GRID_DIALS: usize = 8;
@@ -112,6 +118,8 @@ pub(super) struct Amino {
     pub(super) grid_lookups: HashMap<kad::QueryId, usize>,
     /// When the grid keys were last looked up.
     pub(super) last_grid_lookup: Option<Instant>,
+    /// The pause before the next grid-key lookup.
+    pub(super) grid_lookup_pause: Duration,
     /// Whether we announce ourselves as a grid member (seeding).
     pub(super) member: bool,
     /// The last reachability AutoNAT reported.
@@ -127,6 +135,7 @@ impl Amino {
             finds: HashMap::new(),
             grid_lookups: HashMap::new(),
             last_grid_lookup: None,
+            grid_lookup_pause: GRID_LOOKUP_EVERY,
             member: false,
             nat: autonat::NatStatus::Unknown,
             announced: false,
@@ -229,7 +238,8 @@ impl EventLoop {
     }
 
     /// While few grid peers are connected, looks the chains' grid keys up
-    /// on the Amino DHT (at most every [`GRID_LOOKUP_EVERY`]).
+    /// on the Amino DHT (after a pause of [`GRID_LOOKUP_EVERY`] that
+    /// doubles while lookups find nobody new).
     pub(super) fn discover_grid(&mut self) {
         if self.grid_peers_connected() >= WANTED_GRID_PEERS
             || self.chains.is_empty()
@@ -237,9 +247,13 @@ impl EventLoop {
             || self
                 .amino_state
                 .last_grid_lookup
-                .is_some_and(|t| t.elapsed() < GRID_LOOKUP_EVERY)
+                .is_some_and(|t| t.elapsed() < self.amino_state.grid_lookup_pause)
         {
             return;
+        }
+        if self.amino_state.last_grid_lookup.is_some() {
+            self.amino_state.grid_lookup_pause =
+                (self.amino_state.grid_lookup_pause * 2).min(GRID_LOOKUP_MAX);
         }
         self.amino_state.last_grid_lookup = Some(Instant::now());
         let keys: Vec<Vec<u8>> = self.chains.keys().map(grid_key).collect();
@@ -295,6 +309,9 @@ impl EventLoop {
                     .take(GRID_DIALS.saturating_sub(*dialled))
                     .collect();
                 *dialled += fresh.len();
+                if !fresh.is_empty() {
+                    self.amino_state.grid_lookup_pause = GRID_LOOKUP_EVERY;
+                }
                 for peer in fresh {
                     tracing::info!(%peer, "grid member found on the Amino DHT");
                     self.dial_found(peer);

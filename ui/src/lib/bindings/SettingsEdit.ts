@@ -11,7 +11,8 @@ export type SettingsEdit = {
  */
 chains: Array<string>, 
 /**
- * Grid peers to connect to first (multiaddresses with `/p2p/…`).
+ * Peers to connect to first: public DHT servers, grid seeders or both
+ * (multiaddresses with `/p2p/…`); empty: a private grid.
  */
 bootstrap: Array<string>, 
 /**
