@@ -69,29 +69,8 @@ pub fn grid_key(chain: &ChainHash) -> Vec<u8> {
 /// The multihash inside a CIDv1 string (base32, `b…`) of a raw sha2-256
 /// block, as the grid's chunk CIDs are; `None` for anything else.
 pub fn cid_multihash(cid: &str) -> Option<Vec<u8>> {
-    let bytes = base32_lower_decode(cid.strip_prefix('b')?)?;
-    // version 1, raw codec (0x55), sha2-256 (0x12), 32 bytes.
-    (bytes.len() == 36 && bytes[..4] == [0x01, 0x55, 0x12, 0x20]).then(|| bytes[2..].to_vec())
-}
-
-fn base32_lower_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let value = match c {
-            b'a'..=b'z' => c - b'a',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => return None,
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    // version 1, raw codec (0x55), then the multihash.
+    super::bitswap::parse_chunk_cid(cid).map(|bytes| bytes[2..].to_vec())
 }
 
 /// The Amino Kademlia behaviour: the standard protocol, a store that may
