@@ -317,11 +317,9 @@ impl Node {
             return;
         };
         let addresses = self.reach(swarm, &contact, peer).await;
-        if swarm.connections(peer).await.is_ok_and(|c| c.is_empty()) {
-            // Not connected: while the stored addresses are tried, ask the
-            // DHT where the contact is now (it may have moved).
-            self.look_up_contact(swarm, &contact, peer);
-        }
+        // Unless connected, the DHT is asked where the contact is now (it
+        // may have moved) while the stored addresses are tried.
+        self.look_up_contact(swarm, &contact, peer);
         let outcome = swarm
             .send_direct(crate::wire::msg::ID, peer, addresses, item.envelope.clone())
             .await;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 use zks_grid::swarm::SwarmClient;
-use zks_pad::rendezvous::{DAY_SECS, day_key, legacy_secret, lookup_days};
+use zks_pad::rendezvous::{day_key, legacy_secret, lookup_days, provide_days};
 
 use crate::clock::now_secs;
 use crate::{Node, NodeError};
@@ -62,12 +62,7 @@ impl Node {
     /// finds us).
     fn keys_to_provide(&self, now: u64) -> Result<HashSet<Vec<u8>>, NodeError> {
         let contacts = self.with_store(|store| Ok(store.contacts()?))?;
-        let today = now / DAY_SECS;
-        let days = if now % DAY_SECS >= DAY_SECS - 3_600 {
-            vec![today, today + 1]
-        } else {
-            vec![today]
-        };
+        let days = provide_days(now);
         let mut keys = HashSet::new();
         for contact in &contacts {
             if let Some(secret) = self.rendezvous_secret(contact)? {
@@ -107,8 +102,10 @@ impl Node {
     }
 
     /// Looks `contact` up by its rendezvous keys, in the background, unless
-    /// it was looked up within [`LOOKUP_EVERY`]; a contact found is dialled
-    /// (and its queued messages go once it is connected).
+    /// it was looked up within [`LOOKUP_EVERY`] or is connected; a contact
+    /// found is dialled (and its queued messages go once it is connected).
+    /// Called for every message due, so the delivery path pays only a map
+    /// lookup; asking the swarm happens in the background task.
     pub(crate) fn look_up_contact(
         &self,
         swarm: &SwarmClient,
@@ -141,7 +138,19 @@ impl Node {
             .collect();
         let swarm = swarm.clone();
         let name = contact.name.clone();
+        let node = self.clone();
         self.spawn_until_stopped(async move {
+            if swarm.connections(peer).await.is_ok_and(|c| !c.is_empty()) {
+                // Connected: no lookup, and none held back should the
+                // connection drop a moment later.
+                node.inner
+                    .lookups
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&peer);
+                return;
+            }
             let started = Instant::now();
             for key in keys {
                 if let Ok(true) = swarm.find_provider(key, peer, LOOKUP_TIMEOUT).await {

@@ -33,15 +33,32 @@ pub fn legacy_secret(session_id: &[u8]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(kdf::derive(kdf::RENDEZVOUS_LEGACY, &[session_id]))
 }
 
+/// Whether `now` is in the last hour of its day, when the other side's
+/// clock may already be on the next one.
+fn day_ending(now: u64) -> bool {
+    now % DAY_SECS >= DAY_SECS - 3_600
+}
+
 /// The days whose keys to look up at Unix time `now`: today, and yesterday
 /// (the other side's clock, or its announcement, may lag) — or tomorrow in
 /// the last hour of a day (its clock may lead).
 pub fn lookup_days(now: u64) -> [u64; 2] {
     let today = now / DAY_SECS;
-    if now % DAY_SECS >= DAY_SECS - 3_600 {
+    if day_ending(now) {
         [today, today + 1]
     } else {
         [today, today.saturating_sub(1)]
+    }
+}
+
+/// The days whose keys to provide at Unix time `now`: today, and tomorrow
+/// too in the last hour of a day (so a contact whose clock leads finds us).
+pub fn provide_days(now: u64) -> Vec<u64> {
+    let today = now / DAY_SECS;
+    if day_ending(now) {
+        vec![today, today + 1]
+    } else {
+        vec![today]
     }
 }
 
@@ -80,5 +97,7 @@ mod tests {
         assert_eq!(lookup_days(day * DAY_SECS + 10), [day, day - 1]);
         assert_eq!(lookup_days(day * DAY_SECS + 12 * 3_600), [day, day - 1]);
         assert_eq!(lookup_days((day + 1) * DAY_SECS - 60), [day, day + 1]);
+        assert_eq!(provide_days(day * DAY_SECS + 10), vec![day]);
+        assert_eq!(provide_days((day + 1) * DAY_SECS - 60), vec![day, day + 1]);
     }
 }
