@@ -24,15 +24,15 @@ pub struct LegacyBeacon {
 
 /// Reads every row of the old `beacons` table (none if it is gone).
 pub(crate) fn read_legacy_beacons(conn: &Connection) -> rusqlite::Result<Vec<LegacyBeacon>> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'beacons'",
-        [],
-        |r| r.get(0),
-    )?;
+    let exists: bool = conn
+        .prepare_cached(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'beacons'",
+        )?
+        .query_row([], |r| r.get(0))?;
     if !exists {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT chain_hash, round, signature, previous FROM beacons ORDER BY chain_hash, round",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -57,18 +57,20 @@ impl Store {
     /// Remembers a chain's `/info` JSON (checked by the caller).
     pub fn add_chain(&mut self, hash: &[u8], info_json: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO chains (hash, info) VALUES (?1, ?2)
                  ON CONFLICT (hash) DO UPDATE SET info = excluded.info",
-                params![hash, info_json],
-            )?;
+            )?
+            .execute(params![hash, info_json])?;
             Ok(())
         })
     }
 
     /// Every remembered chain's `/info` JSON.
     pub fn chains(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT info FROM chains ORDER BY hash")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT info FROM chains ORDER BY hash")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

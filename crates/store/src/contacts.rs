@@ -85,8 +85,7 @@ impl Store {
     pub fn complete_pairing(&mut self, invite_hash: &[u8], contact: &NewContact) -> Result<i64> {
         self.write(|tx| {
             let used = tx
-                .query_row(
-                    "SELECT 1 FROM used_invites WHERE invite_hash = ?1",
+                .prepare_cached("SELECT 1 FROM used_invites WHERE invite_hash = ?1")?.query_row(
                     [invite_hash],
                     |_| Ok(()),
                 )
@@ -100,15 +99,13 @@ impl Store {
             // or new keys on purpose) keeps its row, name and history; its
             // keys and safety code are replaced and must be verified again.
             let restored: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM contacts WHERE peer_id = ?1",
+                .prepare_cached("SELECT id FROM contacts WHERE peer_id = ?1")?.query_row(
                     [&contact.peer_id],
                     |r| r.get(0),
                 )
                 .optional()?;
             let taken: Option<String> = tx
-                .query_row(
-                    "SELECT name FROM contacts WHERE name = ?1 AND peer_id != ?2",
+                .prepare_cached("SELECT name FROM contacts WHERE name = ?1 AND peer_id != ?2")?.query_row(
                     params![contact.name, contact.peer_id],
                     |r| r.get(0),
                 )
@@ -118,21 +115,18 @@ impl Store {
                     "the name {existing:?} is taken by another contact; choose another name"
                 )));
             }
-            tx.execute(
-                "INSERT INTO used_invites (invite_hash, used_at) VALUES (?1, ?2)",
+            tx.prepare_cached("INSERT INTO used_invites (invite_hash, used_at) VALUES (?1, ?2)")?.execute(
                 params![invite_hash, now()],
             )?;
-            tx.execute(
-                "DELETE FROM pending_invites WHERE invite_hash = ?1",
+            tx.prepare_cached("DELETE FROM pending_invites WHERE invite_hash = ?1")?.execute(
                 [invite_hash],
             )?;
             let addresses =
                 serde_json::to_string(&contact.addresses).unwrap_or_else(|_| "[]".into());
             if let Some(id) = restored {
-                tx.execute(
-                    "UPDATE contacts SET identity_key = ?1, addresses = ?2, safety_code = ?3,
+                tx.prepare_cached("UPDATE contacts SET identity_key = ?1, addresses = ?2, safety_code = ?3,
                         verified = 0, role = ?4, session_id = ?5, session = ?6, rendezvous = ?7
-                     WHERE id = ?8",
+                     WHERE id = ?8")?.execute(
                     params![
                         contact.identity_key,
                         addresses,
@@ -145,10 +139,9 @@ impl Store {
                     ],
                 )?;
             } else {
-                tx.execute(
-                    "INSERT INTO contacts (name, peer_id, identity_key, addresses, safety_code,
+                tx.prepare_cached("INSERT INTO contacts (name, peer_id, identity_key, addresses, safety_code,
                                            role, session_id, session, created_at, rendezvous)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
                     params![
                         contact.name,
                         contact.peer_id,
@@ -178,8 +171,7 @@ impl Store {
                     transfer: None,
                 };
                 let message_id = insert_message(tx, id, &message)?;
-                tx.execute(
-                    "INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')",
+                tx.prepare_cached("INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')")?.execute(
                     params![message_id, id, reply],
                 )?;
             }
@@ -213,11 +205,8 @@ impl Store {
     pub fn rendezvous_secret(&self, contact_id: i64) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let secret: Option<Option<Vec<u8>>> = self
             .conn
-            .query_row(
-                "SELECT rendezvous FROM contacts WHERE id = ?1",
-                [contact_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT rendezvous FROM contacts WHERE id = ?1")?
+            .query_row([contact_id], |r| r.get(0))
             .optional()?;
         match secret {
             None => Err(StoreError::NotFound(format!(
@@ -242,21 +231,18 @@ impl Store {
     /// Marks a contact's safety code as compared and confirmed.
     pub fn set_verified(&mut self, contact_id: i64) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "UPDATE contacts SET verified = 1 WHERE id = ?1",
-                [contact_id],
-            )?;
+            tx.prepare_cached("UPDATE contacts SET verified = 1 WHERE id = ?1")?
+                .execute([contact_id])?;
             Ok(())
         })
     }
 
     /// The contact's serialized session state.
     pub fn session_state(&self, contact_id: i64) -> Result<Vec<u8>> {
-        Ok(self.conn.query_row(
-            "SELECT session FROM contacts WHERE id = ?1",
-            [contact_id],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT session FROM contacts WHERE id = ?1")?
+            .query_row([contact_id], |r| r.get(0))?)
     }
 }
 

@@ -62,10 +62,8 @@ impl Store {
     ) -> Result<i64> {
         self.write(|tx| {
             if let Some(state) = session {
-                tx.execute(
-                    "UPDATE contacts SET session = ?1 WHERE id = ?2",
-                    params![state, contact_id],
-                )?;
+                tx.prepare_cached("UPDATE contacts SET session = ?1 WHERE id = ?2")?
+                    .execute(params![state, contact_id])?;
             }
             if let Some(received) = pad_received {
                 crate::pads::write_received(tx, received.pad_id, received.ranges)?;
@@ -76,7 +74,7 @@ impl Store {
 
     /// The history with a contact, oldest first.
     pub fn messages(&self, contact_id: i64) -> Result<Vec<MessageRecord>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, contact_id, outgoing, mode, body, chain_hash, round, created_at, kind
              FROM messages WHERE contact_id = ?1 ORDER BY id",
         )?;
@@ -102,9 +100,8 @@ pub(crate) fn insert_message(
     contact_id: i64,
     message: &NewMessage,
 ) -> Result<i64> {
-    tx.execute(
-        "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at, kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    tx.prepare_cached("INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
         params![
             contact_id,
             message.outgoing,

@@ -10,32 +10,30 @@ impl Store {
     pub fn identity(&self) -> Result<Option<(Vec<u8>, String)>> {
         Ok(self
             .conn
-            .query_row("SELECT seed, name FROM identity WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT seed, name FROM identity WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
     /// Stores the identity unless one exists; returns the stored one.
     pub fn create_identity(&mut self, seed: &[u8], name: &str) -> Result<(Vec<u8>, String)> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO identity (id, seed, name, created_at) VALUES (1, ?1, ?2, ?3)
                  ON CONFLICT (id) DO NOTHING",
-                params![seed, name, now()],
-            )?;
-            Ok(
-                tx.query_row("SELECT seed, name FROM identity WHERE id = 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?,
-            )
+            )?
+            .execute(params![seed, name, now()])?;
+            Ok(tx
+                .prepare_cached("SELECT seed, name FROM identity WHERE id = 1")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
         })
     }
 
     /// Changes the display name shown in new invites.
     pub fn set_display_name(&mut self, name: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("UPDATE identity SET name = ?1 WHERE id = 1", [name])?;
+            tx.prepare_cached("UPDATE identity SET name = ?1 WHERE id = 1")?
+                .execute([name])?;
             Ok(())
         })
     }
@@ -48,11 +46,11 @@ impl Store {
         expires_at: u64,
     ) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO pending_invites (invite_hash, state, expires_at, created_at)
                  VALUES (?1, ?2, ?3, ?4)",
-                params![invite_hash, state, expires_at as i64, now()],
-            )?;
+            )?
+            .execute(params![invite_hash, state, expires_at as i64, now()])?;
             Ok(())
         })
     }
@@ -61,11 +59,10 @@ impl Store {
     pub fn pending_invite(&self, invite_hash: &[u8]) -> Result<Option<(Vec<u8>, u64)>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT state, expires_at FROM pending_invites WHERE invite_hash = ?1",
-                [invite_hash],
-                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
-            )
+            .prepare_cached("SELECT state, expires_at FROM pending_invites WHERE invite_hash = ?1")?
+            .query_row([invite_hash], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })
             .optional()?)
     }
 
@@ -73,11 +70,8 @@ impl Store {
     pub fn invite_used(&self, invite_hash: &[u8]) -> Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM used_invites WHERE invite_hash = ?1",
-                [invite_hash],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM used_invites WHERE invite_hash = ?1")?
+            .query_row([invite_hash], |_| Ok(()))
             .optional()?
             .is_some())
     }

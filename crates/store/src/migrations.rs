@@ -180,6 +180,14 @@ const STEPS: &[M<'static>] = &[
         "ALTER TABLE contacts ADD COLUMN rendezvous BLOB
             CHECK (rendezvous IS NULL OR length(rendezvous) = 32);",
     ),
+    // 9: indexes for a busy outbox: each contact's queue in sending order
+    // (without it, finding the queues' heads read every queued row once per
+    // queued row), and a message's delivery state by its id (delivered rows
+    // stay, so that was a scan of every message ever sent).
+    M::up(
+        "CREATE INDEX outbox_queue ON outbox (contact_id, id) WHERE state = 'queued';
+         CREATE INDEX outbox_message ON outbox (message_id);",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

@@ -34,11 +34,10 @@ impl Store {
     ) -> Result<(i64, i64)> {
         self.write(|tx| {
             if let Some(state) = session {
-                tx.execute("UPDATE contacts SET session = ?1 WHERE id = ?2", params![state, contact_id])?;
+                tx.prepare_cached("UPDATE contacts SET session = ?1 WHERE id = ?2")?.execute( params![state, contact_id])?;
             }
             let message_id = crate::history::insert_message(tx, contact_id, message)?;
-            tx.execute(
-                "INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')",
+            tx.prepare_cached("INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')")?.execute(
                 params![message_id, contact_id, envelope],
             )?;
             Ok((message_id, tx.last_insert_rowid()))
@@ -47,20 +46,23 @@ impl Store {
 
     /// How many envelopes wait for an acknowledgement.
     pub fn queued_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'queued'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM outbox WHERE state = 'queued'")?
+            .query_row([], |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Queued envelopes due at `now` (Unix seconds), oldest first, at most
     /// one per contact so that each contact receives them in order.
     pub fn due_outbox(&self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM outbox o
-             WHERE o.state = 'queued' AND o.next_attempt_at <= ?1
-               AND o.id = (SELECT min(id) FROM outbox WHERE contact_id = o.contact_id AND state = 'queued')
+        // One indexed step per contact (the `outbox_queue` index), however
+        // long the queues are.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM contacts c
+             JOIN outbox o ON o.id = (SELECT id FROM outbox
+                                      WHERE contact_id = c.id AND state = 'queued'
+                                      ORDER BY id LIMIT 1)
+             WHERE o.next_attempt_at <= ?1
              ORDER BY o.id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![now, limit as i64], |r| {
@@ -75,13 +77,48 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A contact's queued envelopes in sending order, from the oldest: at
+    /// most `limit` of them and, past the first, no more than `max_bytes`
+    /// of envelopes together (a batch sent at once).
+    pub fn queued_run(
+        &self,
+        contact_id: i64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<OutboxItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, message_id, contact_id, envelope, attempts FROM outbox
+             WHERE contact_id = ?1 AND state = 'queued' ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![contact_id, limit as i64], |r| {
+            Ok(OutboxItem {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                contact_id: r.get(2)?,
+                envelope: r.get(3)?,
+                attempts: r.get::<_, i64>(4)? as u32,
+            })
+        })?;
+        let mut run = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let item = row?;
+            bytes += item.envelope.len();
+            if !run.is_empty() && bytes > max_bytes {
+                break;
+            }
+            run.push(item);
+        }
+        Ok(run)
+    }
+
     /// Marks an envelope delivered (acknowledged).
     pub fn outbox_delivered(&mut self, id: i64) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE outbox SET state = 'delivered', envelope = x'' WHERE id = ?1",
-                [id],
-            )?;
+            )?
+            .execute([id])?;
             Ok(())
         })
     }
@@ -89,10 +126,8 @@ impl Store {
     /// Marks an envelope failed for good (the contact refused it).
     pub fn outbox_failed(&mut self, id: i64, reason: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1",
-                params![id, reason],
-            )?;
+            tx.prepare_cached("UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1")?
+                .execute(params![id, reason])?;
             Ok(())
         })
     }
@@ -100,8 +135,7 @@ impl Store {
     /// Schedules another attempt at `next_at` (Unix seconds).
     pub fn outbox_retry(&mut self, id: i64, next_at: i64, reason: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+            tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?.execute(
                 params![id, next_at, reason],
             )?;
             Ok(())
@@ -112,11 +146,12 @@ impl Store {
     /// came online, so the backoff wait is over); returns how many moved.
     pub fn outbox_retry_now(&mut self, contact_id: i64, now: i64) -> Result<usize> {
         self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE outbox SET next_attempt_at = ?2
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE outbox SET next_attempt_at = ?2
                  WHERE contact_id = ?1 AND state = 'queued' AND next_attempt_at > ?2",
-                params![contact_id, now],
-            )?)
+                )?
+                .execute(params![contact_id, now])?)
         })
     }
 
@@ -125,11 +160,8 @@ impl Store {
     pub fn delivery_state(&self, message_id: i64) -> Result<Option<(String, Option<String>)>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT state, last_error FROM outbox WHERE message_id = ?1",
-                [message_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT state, last_error FROM outbox WHERE message_id = ?1")?
+            .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -137,10 +169,8 @@ impl Store {
     pub fn set_contact_addresses(&mut self, contact_id: i64, addresses: &[String]) -> Result<()> {
         let text = serde_json::to_string(addresses).unwrap_or_else(|_| "[]".into());
         self.write(|tx| {
-            tx.execute(
-                "UPDATE contacts SET addresses = ?1 WHERE id = ?2",
-                params![text, contact_id],
-            )?;
+            tx.prepare_cached("UPDATE contacts SET addresses = ?1 WHERE id = ?2")?
+                .execute(params![text, contact_id])?;
             Ok(())
         })
     }
@@ -207,6 +237,92 @@ mod tests {
         assert_eq!(due, vec![o2, o3]);
         store.outbox_failed(o3, "refused").unwrap();
         assert_eq!(store.due_outbox(100, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_run_is_one_contacts_queue_in_order_within_its_caps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        let (a, b) = (test_paired(&mut store, "a"), test_paired(&mut store, "b"));
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let body = format!("{i}");
+            ids.push(
+                store
+                    .record_outgoing(a, None, &msg(&body), &[i; 10])
+                    .unwrap()
+                    .1,
+            );
+            store
+                .record_outgoing(b, None, &msg(&body), b"other")
+                .unwrap();
+        }
+        let run: Vec<i64> = store
+            .queued_run(a, 10, 1 << 20)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(run, ids, "only a's envelopes, oldest first");
+        assert_eq!(
+            store.queued_run(a, 3, 1 << 20).unwrap().len(),
+            3,
+            "at most limit"
+        );
+        assert_eq!(
+            store.queued_run(a, 10, 25).unwrap().len(),
+            2,
+            "at most max_bytes"
+        );
+        assert_eq!(
+            store.queued_run(a, 10, 1).unwrap().len(),
+            1,
+            "the first goes even if larger"
+        );
+        store.outbox_delivered(ids[0]).unwrap();
+        store.outbox_failed(ids[1], "refused").unwrap();
+        let run: Vec<i64> = store
+            .queued_run(a, 10, 1 << 20)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(
+            run,
+            ids[2..],
+            "delivered and failed ones are not sent again"
+        );
+    }
+
+    /// The outbox's queries read only what they return: no scan of the
+    /// outbox, however many messages were ever sent.
+    #[test]
+    fn outbox_queries_use_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        for sql in [
+            "SELECT o.id FROM contacts c JOIN outbox o ON o.id = (SELECT id FROM outbox
+               WHERE contact_id = c.id AND state = 'queued' ORDER BY id LIMIT 1)
+             WHERE o.next_attempt_at <= 0 ORDER BY o.id LIMIT 16",
+            "SELECT id FROM outbox WHERE contact_id = 1 AND state = 'queued' ORDER BY id LIMIT 256",
+            "SELECT state, last_error FROM outbox WHERE message_id = 1",
+        ] {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let plan: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN o") || step.starts_with("SCAN outbox")),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]

@@ -119,10 +119,11 @@ pub(crate) fn write_received(
     received: &[(u64, u64)],
 ) -> Result<()> {
     let text = serde_json::to_string(received).unwrap_or_else(|_| "[]".into());
-    let n = tx.execute(
-        "UPDATE pad_ledgers SET received = ?1 WHERE pad_id = ?2 AND retired_at IS NULL",
-        params![text, pad_id],
-    )?;
+    let n = tx
+        .prepare_cached(
+            "UPDATE pad_ledgers SET received = ?1 WHERE pad_id = ?2 AND retired_at IS NULL",
+        )?
+        .execute(params![text, pad_id])?;
     if n == 0 {
         return Err(StoreError::Conflict(
             "the one-time pad was replaced meanwhile".into(),
@@ -134,24 +135,24 @@ pub(crate) fn write_received(
 /// Inserts a ledger as it is (import or restore).
 pub(crate) fn insert(tx: &Connection, pad: &PadLedger) -> Result<()> {
     let received = serde_json::to_string(&pad.received).unwrap_or_else(|_| "[]".into());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO pad_ledgers (pad_id, contact_id, peer_id, role, layout, size, used,
             received, file, imported_at, retired_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            pad.pad_id,
-            pad.contact_id,
-            pad.peer_id,
-            pad.role,
-            pad.layout,
-            pad.size as i64,
-            pad.used as i64,
-            received,
-            pad.file,
-            pad.imported_at,
-            pad.retired_at
-        ],
-    )?;
+    )?
+    .execute(params![
+        pad.pad_id,
+        pad.contact_id,
+        pad.peer_id,
+        pad.role,
+        pad.layout,
+        pad.size as i64,
+        pad.used as i64,
+        received,
+        pad.file,
+        pad.imported_at,
+        pad.retired_at
+    ])?;
     Ok(())
 }
 
@@ -206,15 +207,13 @@ impl Store {
                 &contact_id,
             )?;
             if let Some(old) = &old {
-                tx.execute(
-                    "UPDATE pad_ledgers SET retired_at = ?1 WHERE pad_id = ?2",
+                tx.prepare_cached("UPDATE pad_ledgers SET retired_at = ?1 WHERE pad_id = ?2")?.execute(
                     params![now(), old.pad_id],
                 )?;
-                tx.execute(
-                    "UPDATE transfers SET state = 'failed',
+                tx.prepare_cached("UPDATE transfers SET state = 'failed',
                         error = 'the one-time pad of this transfer was replaced', updated_at = ?1
                      WHERE contact_id = ?2 AND mode = 'pad' AND pad_id = ?3
-                       AND state IN ('offered', 'accepted', 'transferring', 'paused')",
+                       AND state IN ('offered', 'accepted', 'transferring', 'paused')")?.execute(
                     params![now(), contact_id, old.pad_id],
                 )?;
             }
@@ -234,11 +233,12 @@ impl Store {
             ));
         }
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE pad_ledgers SET used = ?1
+            let n = tx
+                .prepare_cached(
+                    "UPDATE pad_ledgers SET used = ?1
                  WHERE pad_id = ?2 AND used = ?3 AND retired_at IS NULL",
-                params![to as i64, pad_id, from as i64],
-            )?;
+                )?
+                .execute(params![to as i64, pad_id, from as i64])?;
             if n == 0 {
                 return Err(StoreError::Conflict(
                     "the pad ledger changed meanwhile (another process used this pad); try again"
@@ -253,11 +253,8 @@ impl Store {
     pub fn envelope_accepted(&self, contact_id: i64, hash: &[u8; 32]) -> Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM accepted_envelopes WHERE contact_id = ?1 AND hash = ?2",
-                params![contact_id, &hash[..]],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM accepted_envelopes WHERE contact_id = ?1 AND hash = ?2")?
+            .query_row(params![contact_id, &hash[..]], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -267,11 +264,11 @@ impl Store {
     /// envelope reusing its key or pad bytes).
     pub fn note_accepted_envelope(&mut self, contact_id: i64, hash: &[u8; 32]) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO accepted_envelopes (contact_id, hash) VALUES (?1, ?2)
                  ON CONFLICT DO NOTHING",
-                params![contact_id, &hash[..]],
-            )?;
+            )?
+            .execute(params![contact_id, &hash[..]])?;
             Ok(())
         })
     }

@@ -11,9 +11,8 @@ impl Store {
     pub fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let raw: Option<String> = self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+            .query_row([key], |row| row.get(0))
             .optional()?;
         raw.map(|text| {
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
@@ -31,11 +30,11 @@ impl Store {
             message: e.to_string(),
         })?;
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, text),
-            )?;
+            )?
+            .execute((key, text))?;
             Ok(())
         })
     }

@@ -282,11 +282,9 @@ pub(crate) fn apply(
 ) -> Result<()> {
     match change {
         TransferChange::Create(t) => {
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM transfers WHERE transfer_id = ?1)",
-                [&t.transfer_id],
-                |r| r.get(0),
-            )?;
+            let exists: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM transfers WHERE transfer_id = ?1)")?
+                .query_row([&t.transfer_id], |r| r.get(0))?;
             if exists {
                 return Err(StoreError::Conflict(
                     "a transfer with this id already exists".into(),
@@ -294,32 +292,32 @@ pub(crate) fn apply(
             }
             let chunks = t.size.div_ceil(u64::from(t.chunk_size.max(1)));
             let done = vec![0u8; chunks.div_ceil(8) as usize];
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO transfers (transfer_id, contact_id, message_id, outgoing, name, size,
                     blake3, chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, state,
                     created_at, updated_at, pad_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16,
                          ?17)",
-                params![
-                    t.transfer_id,
-                    contact_id,
-                    message_id,
-                    t.outgoing,
-                    t.name,
-                    t.size as i64,
-                    t.blake3,
-                    i64::from(t.chunk_size),
-                    t.mode,
-                    t.secret,
-                    t.pad_offset.map(|v| v as i64),
-                    t.path,
-                    t.chunk_hashes,
-                    done,
-                    t.state,
-                    now(),
-                    t.pad_id
-                ],
-            )?;
+            )?
+            .execute(params![
+                t.transfer_id,
+                contact_id,
+                message_id,
+                t.outgoing,
+                t.name,
+                t.size as i64,
+                t.blake3,
+                i64::from(t.chunk_size),
+                t.mode,
+                t.secret,
+                t.pad_offset.map(|v| v as i64),
+                t.path,
+                t.chunk_hashes,
+                done,
+                t.state,
+                now(),
+                t.pad_id
+            ])?;
         }
         TransferChange::State {
             transfer_id,
@@ -327,12 +325,12 @@ pub(crate) fn apply(
             error,
         } => {
             // Only a transfer with this contact that is still open moves.
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE transfers SET state = ?1, error = ?2, updated_at = ?3
                  WHERE transfer_id = ?4 AND contact_id = ?5
                    AND state IN ('offered', 'accepted', 'transferring', 'paused')",
-                params![state, error, now(), transfer_id, contact_id],
-            )?;
+            )?
+            .execute(params![state, error, now(), transfer_id, contact_id])?;
         }
     }
     Ok(())
@@ -380,9 +378,8 @@ impl Store {
         error: Option<&str>,
     ) -> Result<bool> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE transfers SET state = ?1, error = ?2, updated_at = ?3
-                 WHERE transfer_id = ?4 AND state IN ('offered', 'accepted', 'transferring', 'paused')",
+            let n = tx.prepare_cached("UPDATE transfers SET state = ?1, error = ?2, updated_at = ?3
+                 WHERE transfer_id = ?4 AND state IN ('offered', 'accepted', 'transferring', 'paused')")?.execute(
                 params![state, error, now(), transfer_id],
             )?;
             Ok(n == 1)
@@ -397,11 +394,11 @@ impl Store {
         state: TransferState,
     ) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE transfers SET path = ?1, state = ?2, error = NULL, updated_at = ?3
                  WHERE transfer_id = ?4",
-                params![path, state, now(), transfer_id],
-            )?;
+            )?
+            .execute(params![path, state, now(), transfer_id])?;
             Ok(())
         })
     }
@@ -415,11 +412,11 @@ impl Store {
         bytes_done: u64,
     ) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE transfers SET done = ?1, bytes_done = ?2, updated_at = ?3
                  WHERE transfer_id = ?4",
-                params![done, bytes_done as i64, now(), transfer_id],
-            )?;
+            )?
+            .execute(params![done, bytes_done as i64, now(), transfer_id])?;
             Ok(())
         })
     }
@@ -433,12 +430,12 @@ impl Store {
         total: u64,
     ) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE transfers SET bytes_done = max(bytes_done, ?1),
                     bytes_sent = max(bytes_sent, ?2), updated_at = ?3
                  WHERE transfer_id = ?4",
-                params![distinct as i64, total as i64, now(), transfer_id],
-            )?;
+            )?
+            .execute(params![distinct as i64, total as i64, now(), transfer_id])?;
             Ok(())
         })
     }
@@ -447,11 +444,8 @@ impl Store {
     pub fn transfer_state(&self, transfer_id: &[u8]) -> Result<Option<TransferState>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT state FROM transfers WHERE transfer_id = ?1",
-                [transfer_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT state FROM transfers WHERE transfer_id = ?1")?
+            .query_row([transfer_id], |r| r.get(0))
             .optional()?)
     }
 
@@ -464,10 +458,9 @@ impl Store {
         bytes: u64,
     ) -> Result<bool> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE transfers SET path = ?1, state = 'completed', bytes_done = ?2, error = NULL,
+            let n = tx.prepare_cached("UPDATE transfers SET path = ?1, state = 'completed', bytes_done = ?2, error = NULL,
                     secret = NULL, updated_at = ?3
-                 WHERE transfer_id = ?4 AND state IN ('accepted', 'transferring', 'paused')",
+                 WHERE transfer_id = ?4 AND state IN ('accepted', 'transferring', 'paused')")?.execute(
                 params![path, bytes as i64, now(), transfer_id],
             )?;
             Ok(n == 1)
