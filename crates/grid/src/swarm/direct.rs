@@ -383,10 +383,23 @@ impl EventLoop {
                 ..
             } => {
                 if let Some(tx) = self.pending_msgs.remove(&(index, request_id)) {
-                    let _ = tx.send(Err(SwarmError::Request {
-                        peer,
-                        reason: error.to_string(),
-                    }));
+                    let error = match error {
+                        request_response::OutboundFailure::UnsupportedProtocols => {
+                            SwarmError::Unsupported {
+                                peer,
+                                protocol: self
+                                    .direct
+                                    .get(index)
+                                    .map(|p| p.id.to_string())
+                                    .unwrap_or_default(),
+                            }
+                        }
+                        other => SwarmError::Request {
+                            peer,
+                            reason: other.to_string(),
+                        },
+                    };
+                    let _ = tx.send(Err(error));
                 }
             }
             _ => {}

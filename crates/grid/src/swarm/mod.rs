@@ -89,6 +89,14 @@ pub enum SwarmError {
         /// What failed.
         reason: String,
     },
+    /// The peer does not speak the protocol (an older or other program).
+    #[error("peer {peer} does not speak {protocol}")]
+    Unsupported {
+        /// The peer.
+        peer: PeerId,
+        /// The protocol asked for.
+        protocol: String,
+    },
 }
 
 /// The I/O error a codec returns for bytes that break its protocol.
