@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use zks_node::Mode;
-use zks_scenarios::{TestNode, go_online, paired, share_pad};
+use zks_node::wire::{file, msg};
+use zks_scenarios::{TestNode, go_online, go_online_speaking, paired, share_pad};
 
 /// Messages sent each way in the exactly-once test.
 const COUNT: usize = 1000;
@@ -72,6 +73,107 @@ async fn messages_arrive_exactly_once_and_in_order_both_ways_in_both_modes() {
     let expected_b: Vec<String> = (0..COUNT).map(|i| format!("b{i}")).collect();
     assert_eq!(received(&bob, "Alice"), expected_a);
     assert_eq!(received(&alice, "Bob"), expected_b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_on_an_older_release_gets_messages_one_by_one() {
+    let (alice, bob) = paired().await;
+    share_pad(&alice, &bob, 64 * 1024);
+    let (_a_swarm, a_addr) = go_online(&alice).await;
+    // Bob's release predates batches: he takes only /zks/msg/1.0.0.
+    let (_b_swarm, b_addr) =
+        go_online_speaking(&bob, vec![msg::protocol(), file::protocol()]).await;
+    alice.node.set_contact_addresses("Bob", &[b_addr]).unwrap();
+    bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let mode = if i % 2 == 1 { Mode::Pad } else { Mode::Grid };
+        ids.push(
+            alice
+                .node
+                .send("Bob", format!("a{i}").as_bytes(), mode)
+                .unwrap()
+                .message_id,
+        );
+    }
+    wait_delivered(&alice, &ids).await;
+    let expected: Vec<String> = (0..40).map(|i| format!("a{i}")).collect();
+    assert_eq!(received(&bob, "Alice"), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_batches_are_refused_and_a_bad_envelope_spoils_only_itself() {
+    let (alice, bob) = paired().await;
+    let (a_swarm, _) = go_online(&alice).await;
+    let (_b_swarm, b_addr) = go_online(&bob).await;
+    let bob_peer: libp2p::PeerId = alice.node.contacts().unwrap()[0].peer_id.parse().unwrap();
+    let at = vec![b_addr.parse().unwrap()];
+    // Framing Bob cannot read: refused whole, nothing stored.
+    for bad in [
+        &b""[..],
+        &[0, 0],
+        &[0, 1, 0, 0, 0, 9, 1, 2],
+        &[0, 2, 0, 0, 0, 1, 7],
+    ] {
+        let answer = a_swarm
+            .send_direct(msg::BATCH_ID, bob_peer, at.clone(), bad.to_vec())
+            .await
+            .unwrap();
+        assert!(
+            answer.starts_with(b"err:bad_input: malformed message batch"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    assert!(bob.node.history("Alice").unwrap().is_empty());
+    // Three sealed messages, the middle one damaged: the other two are
+    // stored in order, the damaged one is refused on its own.
+    let mut envelopes: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            alice
+                .node
+                .seal("Bob", format!("m{i}").as_bytes(), Mode::Grid)
+                .unwrap()
+                .envelope
+        })
+        .collect();
+    let last = envelopes[1].len() - 1;
+    envelopes[1][last] ^= 1;
+    let answer = a_swarm
+        .send_direct(
+            msg::BATCH_ID,
+            bob_peer,
+            at.clone(),
+            msg::encode_batch(&envelopes).unwrap(),
+        )
+        .await
+        .unwrap();
+    let acks = msg::decode_acks(&answer, 3).unwrap();
+    assert_eq!(acks[0], b"ok");
+    assert!(
+        acks[1].starts_with(b"err:"),
+        "{:?}",
+        String::from_utf8_lossy(&acks[1])
+    );
+    assert_eq!(acks[2], b"ok");
+    assert_eq!(received(&bob, "Alice"), ["m0", "m2"]);
+    // The same batch again: two duplicates, the damaged one refused again.
+    let answer = a_swarm
+        .send_direct(
+            msg::BATCH_ID,
+            bob_peer,
+            at,
+            msg::encode_batch(&envelopes).unwrap(),
+        )
+        .await
+        .unwrap();
+    let acks = msg::decode_acks(&answer, 3).unwrap();
+    assert_eq!(
+        (acks[0].as_slice(), acks[2].as_slice()),
+        (&b"dup"[..], &b"dup"[..])
+    );
+    assert!(acks[1].starts_with(b"err:"));
+    assert_eq!(received(&bob, "Alice"), ["m0", "m2"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

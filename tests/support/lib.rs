@@ -82,12 +82,21 @@ pub async fn paired() -> (TestNode, TestNode) {
 /// Starts the node's swarm on loopback with messaging and file transfer on,
 /// returning the swarm and its address.
 pub async fn go_online(n: &TestNode) -> (SwarmClient, String) {
+    go_online_speaking(n, zks_node::wire::direct_protocols()).await
+}
+
+/// [`go_online`] carrying only `direct` of the messenger's protocols (a
+/// node of an older release, which lacks the newer ones).
+pub async fn go_online_speaking(
+    n: &TestNode,
+    direct: Vec<zks_grid::swarm::DirectProtocol>,
+) -> (SwarmClient, String) {
     let (tx, rx) = mpsc::channel(INBOUND_QUEUE);
     let cache =
         std::sync::Arc::new(BeaconCache::open(&n.node.cache_dir(), u64::MAX).expect("cache"));
     let config = SwarmConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
-        direct: zks_node::wire::direct_protocols(),
+        direct,
         inbound: Some(tx),
         ..SwarmConfig::new(n.node.libp2p_keypair().expect("keypair"))
     };

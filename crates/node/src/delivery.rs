@@ -12,17 +12,19 @@
 //! alarm ([`NodeEvent::KeyReuseDetected`]).
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
 use serde::Serialize;
-use zks_grid::swarm::{InboundMessage, SwarmClient};
+use zks_grid::swarm::{InboundMessage, SwarmClient, SwarmError};
 use zks_pad::invite::code_kind;
 use zks_pad::{Mode, OpenError, PadError};
 
 use crate::clock::now_secs;
 use crate::content::Outgoing;
+use crate::wire::msg;
 use crate::{Node, NodeError, NodeEvent, OpenedMessage, Protection};
 
 /// The acknowledgement of a stored message.
@@ -71,10 +73,28 @@ impl Node {
     /// file-transfer message (start a receiver, close a transfer).
     fn open_envelope(&self, bytes: &[u8], peer: Option<&str>) -> Result<OpenedMessage, NodeError> {
         let opened = self.open_from(bytes, peer, self.auto_accepts_files())?;
+        self.after_opened(&opened);
+        Ok(opened)
+    }
+
+    /// [`Node::open_envelope`] for a batch, in order (see
+    /// [`Node::open_batch`]).
+    fn open_envelopes(
+        &self,
+        envelopes: &[&[u8]],
+        peer: Option<&str>,
+    ) -> Result<Vec<Result<OpenedMessage, NodeError>>, NodeError> {
+        let results = self.open_batch(envelopes, peer, self.auto_accepts_files())?;
+        for opened in results.iter().flatten() {
+            self.after_opened(opened);
+        }
+        Ok(results)
+    }
+
+    fn after_opened(&self, opened: &OpenedMessage) {
         if let Some(notice) = &opened.file {
             self.after_file_message(&opened.from, notice);
         }
-        Ok(opened)
     }
 
     /// Seals `plaintext` for `contact` and queues it for delivery; the
@@ -220,17 +240,24 @@ impl Node {
             let node = self.clone();
             let peer = message.peer.to_string();
             let bytes = message.envelope;
+            let batch = message.protocol == crate::wire::msg::BATCH_PROTOCOL;
             let handled = tokio::task::spawn_blocking(move || {
+                if batch {
+                    return node.receive_batch(&bytes, &peer);
+                }
                 if code_kind(&bytes) == Some("reply") {
-                    return (node.receive_pairing_reply(&bytes, &peer), None);
+                    return (node.receive_pairing_reply(&bytes, &peer), Vec::new());
                 }
                 let result = node.open_envelope(&bytes, Some(&peer));
-                (acknowledgement(&result), result.ok().map(|m| m.from))
+                (
+                    acknowledgement(&result),
+                    result.ok().map(|m| m.from).into_iter().collect(),
+                )
             })
             .await;
             let ack = match handled {
-                Ok((ack, from)) => {
-                    if let Some(from) = from {
+                Ok((ack, senders)) => {
+                    for from in senders {
                         self.emit(NodeEvent::MessageReceived { from });
                     }
                     ack
@@ -243,10 +270,41 @@ impl Node {
         }
     }
 
+    /// Opens a batch (`/zks/msg/1.1.0`) from `peer`: the framed
+    /// acknowledgements, and who sent each message stored. A batch that
+    /// cannot be read is refused whole; one the database could not take
+    /// (or not make durable) is answered busy, and the sender tries again.
+    fn receive_batch(&self, bytes: &[u8], peer: &str) -> (Vec<u8>, Vec<String>) {
+        let envelopes = match msg::decode_batch(bytes) {
+            Ok(envelopes) => envelopes,
+            Err(e) => return (format!("err:bad_input: {e}").into_bytes(), Vec::new()),
+        };
+        match self.open_envelopes(&envelopes, Some(peer)) {
+            Ok(results) => {
+                let acks: Vec<Vec<u8>> = results.iter().map(acknowledgement).collect();
+                let senders = results
+                    .into_iter()
+                    .filter_map(|r| r.ok().map(|m| m.from))
+                    .collect();
+                (msg::encode_acks(&acks), senders)
+            }
+            Err(e) => {
+                tracing::warn!("cannot store a batch of {} messages: {e}", envelopes.len());
+                (ACK_BUSY.to_vec(), Vec::new())
+            }
+        }
+    }
+
+    /// Empties the outbox: each contact with a message due gets a task that
+    /// sends its queue in batches, one batch in flight at a time (the next
+    /// batch holds whatever was queued meanwhile), until the queue is empty
+    /// or the contact cannot be reached; contacts do not wait for each other.
     async fn send_loop(self, swarm: SwarmClient) {
         let mut connected = HashSet::new();
+        let busy: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        let old_peers: Arc<Mutex<HashSet<libp2p::PeerId>>> = Arc::default();
         loop {
-            let due = self.with_store(|store| Ok(store.due_outbox(now_secs() as i64, 16)?));
+            let due = self.with_store(|store| Ok(store.due_outbox(now_secs() as i64, 64)?));
             let due = match due {
                 Ok(due) => due,
                 Err(NodeError::Stopped) => return,
@@ -255,14 +313,29 @@ impl Node {
                     Vec::new()
                 }
             };
-            for item in &due {
-                self.deliver(&swarm, item).await;
-            }
-            if due.is_empty() {
-                if self.hurry_reconnected(&swarm, &mut connected).await {
+            let mut started = false;
+            for item in due {
+                if !lock(&busy).insert(item.contact_id) {
                     continue;
                 }
-                // Sleep until a new message or a second passes (retries).
+                started = true;
+                let (node, swarm, busy, old_peers) =
+                    (self.clone(), swarm.clone(), busy.clone(), old_peers.clone());
+                self.spawn_until_stopped(async move {
+                    node.send_queue(&swarm, item.contact_id, &old_peers).await;
+                    lock(&busy).remove(&item.contact_id);
+                    node.inner.outbox_wake.notify_one();
+                });
+            }
+            if !started {
+                if self
+                    .hurry_reconnected(&swarm, &mut connected, &old_peers)
+                    .await
+                {
+                    continue;
+                }
+                // Sleep until a new message, a finished queue, or a second
+                // passes (retries).
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), self.inner.outbox_wake.notified())
                         .await;
@@ -277,6 +350,7 @@ impl Node {
         &self,
         swarm: &SwarmClient,
         connected: &mut HashSet<libp2p::PeerId>,
+        old_peers: &Mutex<HashSet<libp2p::PeerId>>,
     ) -> bool {
         let Ok(peers) = swarm.peers().await else {
             return false;
@@ -290,6 +364,8 @@ impl Node {
         if arrived.is_empty() {
             return false;
         }
+        // A peer that connects again may have been upgraded.
+        lock(old_peers).retain(|p| !arrived.contains(&p.to_string()));
         let moved = self.with_store_mut(|store| {
             let mut moved = 0;
             for contact in store.contacts()? {
@@ -302,53 +378,172 @@ impl Node {
         matches!(moved, Ok(n) if n > 0)
     }
 
-    async fn deliver(&self, swarm: &SwarmClient, item: &zks_store::OutboxItem) {
-        let contact = self.with_store(|store| {
-            Ok(store
-                .contacts()?
-                .into_iter()
-                .find(|c| c.id == item.contact_id))
-        });
-        let Ok(Some(contact)) = contact else { return };
-        let Ok(peer) = contact.peer_id.parse() else {
-            let _ = self.with_store_mut(|s| {
-                Ok(s.outbox_failed(item.id, "the contact's PeerId is invalid")?)
+    /// Sends a contact's queue in batches until it is empty, a batch was
+    /// not fully taken, or the contact cannot be reached.
+    async fn send_queue(
+        &self,
+        swarm: &SwarmClient,
+        contact_id: i64,
+        old_peers: &Mutex<HashSet<libp2p::PeerId>>,
+    ) {
+        loop {
+            let run = self.with_store(|store| {
+                let contact = store.contacts()?.into_iter().find(|c| c.id == contact_id);
+                let run = store.queued_run(contact_id, msg::MAX_BATCH_ENVELOPES, BATCH_BYTES)?;
+                Ok((contact, run))
             });
-            return;
+            let Ok((Some(contact), mut run)) = run else {
+                return;
+            };
+            let Some(head) = run.first() else { return };
+            // A pairing reply goes alone, on `/zks/msg/1.0.0`; batches carry
+            // only sealed messages.
+            let reply = code_kind(&head.envelope) == Some("reply");
+            let cut = if reply {
+                1
+            } else {
+                run.iter()
+                    .position(|i| code_kind(&i.envelope) == Some("reply"))
+                    .unwrap_or(run.len())
+            };
+            run.truncate(cut);
+            let Some(head) = run.first() else { return };
+            if head.attempts > 0 && !self.is_due(head.id) {
+                return;
+            }
+            if !self.deliver(swarm, &contact, &run, reply, old_peers).await {
+                return;
+            }
+        }
+    }
+
+    /// Whether an outbox entry's next attempt is due.
+    fn is_due(&self, outbox_id: i64) -> bool {
+        self.with_store(|store| Ok(store.due_outbox(now_secs() as i64, 64)?))
+            .is_ok_and(|due| due.iter().any(|d| d.id == outbox_id))
+    }
+
+    /// Delivers `run` (a contact's queue, oldest first) in one batch, or
+    /// one by one (`single`, or to a peer that does not take batches); records each
+    /// outcome (in one transaction) and returns whether all were taken.
+    async fn deliver(
+        &self,
+        swarm: &SwarmClient,
+        contact: &zks_store::ContactRecord,
+        run: &[zks_store::OutboxItem],
+        single: bool,
+        old_peers: &Mutex<HashSet<libp2p::PeerId>>,
+    ) -> bool {
+        let Ok(peer) = contact.peer_id.parse::<libp2p::PeerId>() else {
+            let _ = self.with_store_mut(|s| {
+                s.atomically(|s| {
+                    for item in run {
+                        s.outbox_failed(item.id, "the contact's PeerId is invalid")?;
+                    }
+                    Ok::<_, NodeError>(())
+                })
+            });
+            return false;
         };
-        let addresses = self.reach(swarm, &contact, peer).await;
+        // What sealed these envelopes must outlast a power loss before they
+        // leave: one sync for the whole batch.
+        let durable = {
+            let node = self.clone();
+            let name = contact.name.clone();
+            tokio::task::spawn_blocking(move || node.make_durable_for(&name)).await
+        };
+        if !matches!(durable, Ok(Ok(()))) {
+            tracing::warn!(contact = %contact.name, "cannot sync the outbox to disk; holding its messages");
+            return false;
+        }
+        let addresses = self.reach(swarm, contact, peer).await;
         // Unless connected, the DHT is asked where the contact is now (it
         // may have moved) while the stored addresses are tried.
-        self.look_up_contact(swarm, &contact, peer);
-        let outcome = swarm
-            .send_direct(crate::wire::msg::ID, peer, addresses, item.envelope.clone())
-            .await;
-        let _ = self.with_store_mut(|store| {
-            match &outcome {
-                Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE => {
-                    store.outbox_delivered(item.id)?;
-                }
-                Ok(ack) if ack.starts_with(b"err:") => {
-                    store.outbox_failed(item.id, &String::from_utf8_lossy(&ack[4..]))?;
-                }
-                Ok(ack) => {
-                    let reason = format!("the contact answered {:?}", String::from_utf8_lossy(ack));
-                    store.outbox_retry(item.id, now_secs() as i64 + 1, &reason)?;
-                }
-                Err(e) => {
-                    let backoff = (1i64 << item.attempts.min(6)).min(MAX_BACKOFF_SECS);
-                    store.outbox_retry(item.id, now_secs() as i64 + backoff, &e.to_string())?;
+        self.look_up_contact(swarm, contact, peer);
+        let old = single || lock(old_peers).contains(&peer);
+        let outcomes: Vec<Outcome> = if old {
+            let mut outcomes = Vec::new();
+            for item in run {
+                let outcome = swarm
+                    .send_direct(msg::ID, peer, addresses.clone(), item.envelope.clone())
+                    .await
+                    .map_err(|e| e.to_string());
+                let taken = matches!(&outcome, Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE);
+                outcomes.push(outcome);
+                if !taken {
+                    break;
                 }
             }
-            Ok(())
+            outcomes
+        } else {
+            let envelopes: Vec<&[u8]> = run.iter().map(|i| i.envelope.as_slice()).collect();
+            let request = match msg::encode_batch(&envelopes) {
+                Ok(request) => request,
+                Err(e) => {
+                    tracing::error!("cannot frame a batch: {e}");
+                    return false;
+                }
+            };
+            match swarm
+                .send_direct(msg::BATCH_ID, peer, addresses, request)
+                .await
+            {
+                Ok(answer) => match msg::decode_acks(&answer, run.len()) {
+                    Ok(acks) => acks.into_iter().map(Ok).collect(),
+                    // One answer for the whole batch (busy, refused).
+                    Err(_) => vec![Ok(answer); run.len()],
+                },
+                Err(SwarmError::Unsupported { .. }) => {
+                    // An older release: one message per request from now on.
+                    lock(old_peers).insert(peer);
+                    return true;
+                }
+                Err(e) => vec![Err(e.to_string()); run.len()],
+            }
+        };
+        let all_taken = outcomes.len() == run.len()
+            && outcomes
+                .iter()
+                .all(|o| matches!(o, Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE));
+        let now = now_secs() as i64;
+        let recorded = self.with_store_mut(|store| {
+            store.atomically(|store| {
+                for (item, outcome) in run.iter().zip(&outcomes) {
+                    match outcome {
+                        Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE => {
+                            store.outbox_delivered(item.id)?;
+                        }
+                        Ok(ack) if ack.starts_with(b"err:") => {
+                            store.outbox_failed(item.id, &String::from_utf8_lossy(&ack[4..]))?;
+                        }
+                        Ok(ack) => {
+                            let reason =
+                                format!("the contact answered {:?}", String::from_utf8_lossy(ack));
+                            store.outbox_retry(item.id, now + 1, &reason)?;
+                        }
+                        Err(e) => {
+                            let backoff = (1i64 << item.attempts.min(6)).min(MAX_BACKOFF_SECS);
+                            store.outbox_retry(item.id, now + backoff, e)?;
+                        }
+                    }
+                }
+                Ok::<_, NodeError>(())
+            })
         });
-        if matches!(&outcome, Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE) {
-            self.emit(NodeEvent::MessageDelivered {
-                message_id: item.message_id,
-            });
+        if let Err(e) = recorded {
+            tracing::warn!("cannot record delivery outcomes: {e}");
+            return false;
         }
-        if let Ok(ack) = &outcome
-            && ack.starts_with(b"err:key_reuse")
+        for (item, outcome) in run.iter().zip(&outcomes) {
+            if matches!(outcome, Ok(ack) if ack == ACK_OK || ack == ACK_DUPLICATE) {
+                self.emit(NodeEvent::MessageDelivered {
+                    message_id: item.message_id,
+                });
+            }
+        }
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, Ok(ack) if ack.starts_with(b"err:key_reuse")))
         {
             tracing::error!(contact = %contact.name, "the contact refused a message for key or pad reuse");
             self.emit(NodeEvent::KeyReuseDetected {
@@ -359,7 +554,19 @@ impl Node {
                 ),
             });
         }
+        all_taken
     }
+}
+
+/// What became of one envelope: the contact's answer, or why none came.
+type Outcome = Result<Vec<u8>, String>;
+
+/// Envelope bytes in one batch (past its first envelope), within
+/// [`msg::MAX_BATCH`] with the framing of a full batch.
+const BATCH_BYTES: usize = msg::MAX_BATCH - 2 - 4 * msg::MAX_BATCH_ENVELOPES;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

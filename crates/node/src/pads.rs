@@ -149,7 +149,7 @@ const PAD_KEY_CONTEXT: &str = "ZKS Entropy Grid 2026-11 pad copy at rest v1";
 /// perfect secrecy on the wire is unchanged.
 #[derive(Clone)]
 pub(crate) struct PadFile {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The pad identifier.
     pub(crate) pad_id: [u8; 16],
     key: Zeroizing<[u8; 32]>,
@@ -290,6 +290,26 @@ pub(crate) fn read_range(pad: &PadFile, range: &Range<u64>) -> Result<Vec<u8>, N
 
 /// Overwrites `range` of the pad copy with zeros and syncs it.
 pub(crate) fn wipe_range(pad: &PadFile, range: &Range<u64>) -> Result<(), NodeError> {
+    overwrite_range(pad, range, true)
+}
+
+/// Overwrites `range` of the pad copy with zeros, leaving the sync to a
+/// later [`sync_pad`] (one per batch of messages). The ledger, not the
+/// zeros, is what keeps a range from being used twice; the zeros keep used
+/// bytes from lingering on the disk, and a power loss before the sync can
+/// only leave them there.
+pub(crate) fn wipe_range_unsynced(pad: &PadFile, range: &Range<u64>) -> Result<(), NodeError> {
+    overwrite_range(pad, range, false)
+}
+
+/// Syncs a pad copy's overwritten bytes to the disk.
+pub(crate) fn sync_pad(path: &Path) -> Result<(), NodeError> {
+    File::open(path)
+        .and_then(|f| f.sync_data())
+        .map_err(|e| io("sync the pad", path, &e))
+}
+
+fn overwrite_range(pad: &PadFile, range: &Range<u64>, sync: bool) -> Result<(), NodeError> {
     let path = &pad.path;
     let mut file = OpenOptions::new()
         .write(true)
@@ -304,7 +324,7 @@ pub(crate) fn wipe_range(pad: &PadFile, range: &Range<u64>) -> Result<(), NodeEr
                 file.write_all(&zeros[..n])?;
                 left -= n as u64;
             }
-            file.sync_data()
+            if sync { file.sync_data() } else { Ok(()) }
         })
         .map_err(|e| io("wipe the pad", path, &e))
 }

@@ -15,7 +15,7 @@ use zks_store::{ContactRecord, NewMessage};
 use crate::beacons::{CacheRounds, binding};
 use crate::clock::now_secs;
 use crate::content::Outgoing;
-use crate::pads::{PadFile, book_of, read_range, wipe_range};
+use crate::pads::{PadFile, book_of, read_range, sync_pad, wipe_range_unsynced};
 use crate::{Node, NodeError, NodeEvent};
 
 /// What protects a message, in the words the UI shows.
@@ -83,8 +83,28 @@ impl Node {
     /// Seals `plaintext` for `contact` in `mode`. The session or pad ledger
     /// is stored before this returns, so the envelope may then leave.
     pub fn seal(&self, contact: &str, plaintext: &[u8], mode: Mode) -> Result<Sealed, NodeError> {
-        self.seal_inner(contact, mode, false, |_, _| Outgoing::text(plaintext))
-            .map(|(sealed, _)| sealed)
+        let (sealed, _) =
+            self.seal_inner(contact, mode, false, |_, _| Outgoing::text(plaintext))?;
+        // The envelope leaves with the caller: what sealed it must outlast
+        // a power loss first.
+        self.make_durable_for(contact)?;
+        Ok(sealed)
+    }
+
+    /// Makes what sealed the envelopes handed out for `contact` so far
+    /// survive a power loss: the database's log (session states, pad
+    /// reservations) and the contact's pad copy (its wiped bytes). One call
+    /// covers a whole batch.
+    pub(crate) fn make_durable_for(&self, contact: &str) -> Result<(), NodeError> {
+        let pad = self.with_store(|store| {
+            store.make_durable()?;
+            let record = store.contact(contact)?;
+            Ok(store.active_pad(record.id)?)
+        })?;
+        if let Some(pad) = pad {
+            crate::pads::sync_pad(&self.pad_file(&pad)?.path)?;
+        }
+        Ok(())
     }
 
     /// Seals what `prepare` makes, and with `queue` also puts the envelope
@@ -193,7 +213,7 @@ impl Node {
             &mut bytes,
             out.plaintext.as_slice(),
         )?;
-        wipe_range(file, &range)?;
+        wipe_range_unsynced(file, &range)?;
         let message = NewMessage {
             outgoing: true,
             mode: "pad".into(),
@@ -225,42 +245,102 @@ impl Node {
     }
 
     /// Opens an envelope; with `peer`, only if that PeerId is the contact's
-    /// (a message relayed by another device is refused). The session or pad
-    /// ledger is read, advanced and stored with the message and the
-    /// envelope's hash in one `BEGIN IMMEDIATE` transaction. A replayed key
-    /// or pad range is a harmless duplicate only if the envelope is the
-    /// very one accepted before; any other envelope reusing them is
-    /// [`NodeError::KeyReuse`]: refused, logged and reported. A file offer
-    /// is recorded accepted when `auto_accept`; what a file-transfer message
-    /// did is left in [`OpenedMessage::file`] for the caller to act on.
+    /// (a message relayed by another device is refused). See
+    /// [`Node::open_batch`].
     pub(crate) fn open_from(
         &self,
         bytes: &[u8],
         peer: Option<&str>,
         auto_accept: bool,
     ) -> Result<OpenedMessage, NodeError> {
-        let envelope = Envelope::parse(bytes)?;
-        let hash: [u8; 32] = *blake3::hash(bytes).as_bytes();
-        let result = self.with_store_mut(|store| {
-            store.atomically(|store| self.open_stored(store, &envelope, &hash, peer, auto_accept))
-        });
-        let (opened, wipe) = match result {
-            Ok(done) => done,
-            Err(
-                e @ (NodeError::Open(OpenError::Replay { .. })
-                | NodeError::Pad(PadError::Overlap { .. })),
-            ) => {
-                return Err(self.replay_or_reuse(&envelope, &hash, e));
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some((file, range)) = wipe
-            && let Err(e) = wipe_range(&file, &range)
-        {
-            // The ledger already marks the range used; it is never read again.
-            tracing::warn!("cannot wipe received pad bytes: {e}");
+        self.open_batch(&[bytes], peer, auto_accept)?
+            .pop()
+            .unwrap_or_else(|| Err(NodeError::Io("opening a message gave no result".into())))
+    }
+
+    /// Opens envelopes in order, one result each; with `peer`, only those
+    /// from that PeerId's conversation (a message relayed by another device
+    /// is refused). For each, the session or pad ledger is read, advanced
+    /// and stored with the message and the envelope's hash; all of them in
+    /// one `BEGIN IMMEDIATE` transaction (each its own savepoint, so a bad
+    /// one changes nothing and does not stop the rest), and what was stored
+    /// is made to survive a power loss (one sync for the batch) before this
+    /// returns, so the caller may acknowledge. A replayed key or pad range
+    /// is a harmless duplicate only if the envelope is the very one
+    /// accepted before; any other envelope reusing them is
+    /// [`NodeError::KeyReuse`]: refused, logged and reported. A file offer
+    /// is recorded accepted when `auto_accept`; what a file-transfer message
+    /// did is left in [`OpenedMessage::file`] for the caller to act on.
+    /// The outer error is one for the whole batch (the database failed, or
+    /// what was stored could not be synced): nothing may be acknowledged.
+    pub(crate) fn open_batch(
+        &self,
+        envelopes: &[&[u8]],
+        peer: Option<&str>,
+        auto_accept: bool,
+    ) -> Result<Vec<Result<OpenedMessage, NodeError>>, NodeError> {
+        let parsed: Vec<Result<(Envelope, [u8; 32]), NodeError>> = envelopes
+            .iter()
+            .map(|bytes| {
+                let envelope = Envelope::parse(bytes)?;
+                Ok((envelope, *blake3::hash(bytes).as_bytes()))
+            })
+            .collect();
+        let stored = self.with_store_mut(|store| {
+            store.atomically(|store| {
+                Ok::<_, NodeError>(
+                    parsed
+                        .iter()
+                        .map(|item| {
+                            let (envelope, hash) = item.as_ref().ok()?;
+                            Some(store.savepoint(|store| {
+                                self.open_stored(store, envelope, hash, peer, auto_accept)
+                            }))
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+        })?;
+        let mut to_sync: Vec<std::path::PathBuf> = Vec::new();
+        let mut results = Vec::with_capacity(stored.len());
+        for (item, result) in parsed.into_iter().zip(stored) {
+            results.push(match (item, result) {
+                (Err(unreadable), _) => Err(unreadable),
+                // Every readable envelope has a result; this arm is never taken.
+                (Ok(_), None) => Err(NodeError::Io("an envelope was skipped".into())),
+                (Ok(_), Some(Ok((opened, wipe)))) => {
+                    if let Some((file, range)) = wipe {
+                        // The ledger already marks the range used; it is
+                        // never read again.
+                        match wipe_range_unsynced(&file, &range) {
+                            Ok(()) if !to_sync.contains(&file.path) => {
+                                to_sync.push(file.path.clone());
+                            }
+                            Ok(()) => {}
+                            Err(e) => tracing::warn!("cannot wipe received pad bytes: {e}"),
+                        }
+                    }
+                    Ok(opened)
+                }
+                (
+                    Ok((envelope, hash)),
+                    Some(Err(
+                        e @ (NodeError::Open(OpenError::Replay { .. })
+                        | NodeError::Pad(PadError::Overlap { .. })),
+                    )),
+                ) => Err(self.replay_or_reuse(&envelope, &hash, e)),
+                (Ok(_), Some(Err(e))) => Err(e),
+            });
         }
-        Ok(opened)
+        for path in &to_sync {
+            if let Err(e) = sync_pad(path) {
+                tracing::warn!("cannot sync wiped pad bytes: {e}");
+            }
+        }
+        if results.iter().any(Result::is_ok) {
+            self.with_store(|store| Ok(store.make_durable()?))?;
+        }
+        Ok(results)
     }
 
     /// Inside the open transaction: checks, opens and records one envelope.

@@ -1,5 +1,5 @@
 //! The messenger's protocols between paired peers, which the grid carries
-//! without knowing them: [`msg`] (`/zks/msg/1.0.0`, sealed messages) and
+//! without knowing them: [`msg`] (`/zks/msg/1.0.0` and its batches `/zks/msg/1.1.0`, sealed messages) and
 //! [`file`] (`/zks/file/1.0.0`, chunks of an offered file). Each module is
 //! the protocol's specification: its wire format, caps, rates and answer
 //! codes. [`direct_protocols`] hands both to the grid's swarm.
@@ -12,5 +12,5 @@ use zks_grid::swarm::DirectProtocol;
 /// The direct protocols a node's swarm carries, for
 /// [`SwarmConfig::direct`](zks_grid::SwarmConfig::direct).
 pub fn direct_protocols() -> Vec<DirectProtocol> {
-    vec![msg::protocol(), file::protocol()]
+    vec![msg::protocol(), msg::batch_protocol(), file::protocol()]
 }
