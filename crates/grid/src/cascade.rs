@@ -555,6 +555,86 @@ impl FetchCascade {
         Ok(())
     }
 
+    /// Asks every connected peer at once for its newest round of `chain`
+    /// (a head request of `/zks/chunk/1.0.0`, each waited on at most
+    /// `timeout`), verifies each answer with the reference verifier, keeps
+    /// the rounds that verify in the cache and bans a peer whose answer
+    /// does not verify (or is not one round). A round past `max_round` (not
+    /// out yet by this device's clock and the caller's allowance) is not
+    /// taken, and its sender not banned: the clocks may disagree. Returns
+    /// the newest verified round any peer gave.
+    pub async fn peer_heads(
+        &self,
+        chain: &ChainInfo,
+        max_round: u64,
+        timeout: std::time::Duration,
+    ) -> Result<Option<VerifiedBeacon>, CascadeError> {
+        let Some(swarm) = &self.swarm else {
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let peers = swarm.peers().await.unwrap_or_default();
+        let me = swarm.peer_id();
+        let asks = peers.into_iter().filter(|p| *p != me).map(|peer| async move {
+            let ask = swarm.request(peer, RangeRequest::head(chain.hash.0));
+            let answer = match tokio::time::timeout(timeout, ask).await {
+                Ok(Ok(served)) => Some(served),
+                _ => None,
+            };
+            (peer, answer)
+        });
+        let answers = futures::future::join_all(asks).await;
+        let verifier = zks_beacon::ReferenceVerifier::new(chain)
+            .map_err(|_| CascadeError::BadChain(chain.name.clone()))?;
+        let (chain_c, cache) = (chain.clone(), self.cache.clone());
+        let work = move || -> Result<HeadsJudged, CascadeError> {
+            let mut judged = HeadsJudged::default();
+            for (peer, answer) in answers {
+                let Some(mut served) = answer else {
+                    judged.failures += 1;
+                    continue;
+                };
+                if served.len() > 1 {
+                    judged.liars.push(peer);
+                    continue;
+                }
+                let Some((round, sig, prev)) = served.pop() else {
+                    continue;
+                };
+                if round > max_round {
+                    tracing::debug!(%peer, round, "a peer's head is past this device's clock; not taken");
+                    continue;
+                }
+                let verified = Beacon::new(chain_c.scheme, round, sig, prev)
+                    .ok()
+                    .filter(|_| round >= 1)
+                    .and_then(|b| verifier.verified(b).ok());
+                match verified {
+                    Some(b) => judged.good.push(b),
+                    None => judged.liars.push(peer),
+                }
+            }
+            judged.good.sort_by_key(VerifiedBeacon::round);
+            judged.good.dedup_by_key(|b| b.round());
+            judged.added = cache.put(&chain_c, &judged.good)? as u64;
+            Ok(judged)
+        };
+        let mut judged = tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        for peer in &judged.liars {
+            tracing::warn!(%peer, "peer sent a head round that does not verify; banning it");
+            let _ = swarm.ban(*peer).await;
+        }
+        self.count(
+            "swarm",
+            judged.added,
+            judged.failures + judged.liars.len() as u64,
+            started,
+        );
+        Ok(judged.good.pop())
+    }
+
     /// One round: from the cache, else fetched (and cached).
     pub async fn get(
         &self,
@@ -568,6 +648,19 @@ impl FetchCascade {
         self.fetch(chain, round..=round, now).await?;
         Ok(self.cache.get(chain, round)?)
     }
+}
+
+/// What the answers to head requests came to.
+#[derive(Default)]
+struct HeadsJudged {
+    /// Verified rounds, one per round number, oldest first.
+    good: Vec<VerifiedBeacon>,
+    /// Rounds of `good` new to the cache.
+    added: u64,
+    /// Peers that sent a round that does not verify, or several.
+    liars: Vec<PeerId>,
+    /// Requests that failed or timed out.
+    failures: u64,
 }
 
 /// Splits the gaps of a chunk into at most `n` contiguous request ranges.

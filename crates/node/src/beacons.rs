@@ -191,6 +191,17 @@ impl Node {
         Ok(self.inner.binding_cache.get_or_init(|| cache).clone())
     }
 
+    /// When a grid-pad message of the history was sealed at the earliest:
+    /// the Unix time its binding round was due (the round's chain's
+    /// genesis + period × (round − 1)). `None` for one-time-pad messages
+    /// and for a round of a chain this home does not know.
+    pub fn sealed_after(&self, message: &zks_store::MessageRecord) -> Option<u64> {
+        let (hash, round) = (message.chain_hash.as_deref()?, message.round?);
+        self.with_store(|store| Ok(round_time(store, hash, round)))
+            .ok()
+            .flatten()
+    }
+
     /// Chooses the chain outgoing messages are bound to (by name or hash).
     pub fn set_binding_chain(&self, chain: &str) -> Result<ChainInfo, NodeError> {
         self.with_store_mut(|store| {
@@ -306,23 +317,88 @@ pub(crate) fn binding_chain(store: &Store) -> Result<ChainInfo, NodeError> {
     find_chain(store, &chain_hex)
 }
 
-/// The newest verified round of the binding chain in the cache, as a
-/// message binding.
+/// The recent quicknet round shipped inside the release
+/// (`crates/node/data/quicknet-shipped.jsonl`, provenance in the README
+/// beside it): what a fresh install binds to when no source gave it a
+/// round yet.
+const SHIPPED_QUICKNET: &str = include_str!("../data/quicknet-shipped.jsonl");
+
+/// The shipped quicknet round, parsed and verified with the reference
+/// verifier on first use (once per process): public beacons are verified,
+/// never trusted, and a release whose shipped round does not verify binds
+/// nothing to it.
+pub(crate) fn shipped_round() -> Result<&'static VerifiedBeacon, NodeError> {
+    static SHIPPED: std::sync::OnceLock<Result<VerifiedBeacon, String>> =
+        std::sync::OnceLock::new();
+    SHIPPED
+        .get_or_init(|| verify_shipped(SHIPPED_QUICKNET))
+        .as_ref()
+        .map_err(|e| NodeError::Beacon(format!("the beacon round shipped with this release is unusable: {e}")))
+}
+
+/// Parses and verifies the one quicknet round of `text`.
+fn verify_shipped(text: &str) -> Result<VerifiedBeacon, String> {
+    let chain = ChainInfo::quicknet();
+    let mut parsed = parse_beacon_list(chain.scheme, text).map_err(|e| e.to_string())?;
+    if parsed.len() != 1 {
+        return Err(format!("{} rounds instead of one", parsed.len()));
+    }
+    let beacon = parsed
+        .pop()
+        .ok_or("no round")?
+        .map_err(|m| m.error.to_string())?;
+    ReferenceVerifier::new(&chain)
+        .map_err(|e| e.to_string())?
+        .verified(beacon)
+        .map_err(|e| e.to_string())
+}
+
+/// The round an outgoing grid-pad message binds to, chosen now without
+/// waiting on any network: the newest verified round of the binding chain
+/// in the cache (where imports, the keeper's fetches from grid peers and
+/// drand, and the rounds of incoming messages all land). When the cache
+/// holds none of that chain, or the binding chain is quicknet, the newest
+/// quicknet round held or shipped with the release (the envelope names its
+/// chain, so a message of a custom binding chain may be bound to quicknet).
+/// Never refused for lack of a round.
 pub(crate) fn binding(store: &Store, cache: &BeaconCache) -> Result<RoundBinding, NodeError> {
     let chain = binding_chain(store)?;
-    let latest = cache.latest(&chain).map_err(cache_err)?.ok_or_else(|| {
-        NodeError::NoBeacon(format!(
-            "no verified round of {} is known on this device yet; import beacons with `zks beacon import --chain {}` (or let the grid fetch them)",
-            chain.name, chain.name
-        ))
-    })?;
-    let beacon = latest.beacon();
-    Ok(RoundBinding {
+    let quicknet = ChainInfo::quicknet();
+    let cached = cache.latest(&chain).map_err(cache_err)?;
+    if chain.hash != quicknet.hash
+        && let Some(held) = cached
+    {
+        return Ok(binding_of(&chain, held.beacon()));
+    }
+    let cached = if chain.hash == quicknet.hash {
+        cached
+    } else {
+        cache.latest(&quicknet).map_err(cache_err)?
+    };
+    let shipped = shipped_round()?;
+    let best = match &cached {
+        Some(held) if held.round() >= shipped.round() => held,
+        _ => shipped,
+    };
+    Ok(binding_of(&quicknet, best.beacon()))
+}
+
+fn binding_of(chain: &ChainInfo, beacon: &Beacon) -> RoundBinding {
+    RoundBinding {
         chain_hash: chain.hash.0,
         round: beacon.round(),
         randomness: beacon.randomness(),
         signature: Some(hint(beacon)),
-    })
+    }
+}
+
+/// The Unix time a round of a known chain was due (genesis + period ×
+/// (round − 1)): a message bound to it was sealed no earlier. `None` for
+/// a chain this home does not know.
+pub(crate) fn round_time(store: &Store, chain_hash: &[u8], round: u64) -> Option<u64> {
+    let chains = known_chains(store).ok()?;
+    let chain = chains.iter().find(|c| c.hash.0[..] == *chain_hash)?;
+    Some(chain.time_of_round(round))
 }
 
 /// Resolves incoming rounds from the beacon cache, verifying signature
