@@ -129,7 +129,10 @@ async fn a_receiver_without_the_round_verifies_the_signature_hint() {
     // Alice verifies from the hint and accepts, old as it is.
     let first = bob.node.seal("Alice", b"first", Mode::Grid).unwrap();
     assert_eq!(first.round, Some(SHIPPED_ROUND));
-    assert_eq!(alice.node.open(&first.envelope).unwrap().plaintext, b"first");
+    assert_eq!(
+        alice.node.open(&first.envelope).unwrap().plaintext,
+        b"first"
+    );
     // Bob checks the round's signature carried in Alice's message, and
     // keeps the now verified round: he answers bound to it.
     let sealed = alice.node.seal("Bob", b"hint", Mode::Grid).unwrap();

@@ -575,14 +575,17 @@ impl FetchCascade {
         let started = Instant::now();
         let peers = swarm.peers().await.unwrap_or_default();
         let me = swarm.peer_id();
-        let asks = peers.into_iter().filter(|p| *p != me).map(|peer| async move {
-            let ask = swarm.request(peer, RangeRequest::head(chain.hash.0));
-            let answer = match tokio::time::timeout(timeout, ask).await {
-                Ok(Ok(served)) => Some(served),
-                _ => None,
-            };
-            (peer, answer)
-        });
+        let asks = peers
+            .into_iter()
+            .filter(|p| *p != me)
+            .map(|peer| async move {
+                let ask = swarm.request(peer, RangeRequest::head(chain.hash.0));
+                let answer = match tokio::time::timeout(timeout, ask).await {
+                    Ok(Ok(served)) => Some(served),
+                    _ => None,
+                };
+                (peer, answer)
+            });
         let answers = futures::future::join_all(asks).await;
         let verifier = zks_beacon::ReferenceVerifier::new(chain)
             .map_err(|_| CascadeError::BadChain(chain.name.clone()))?;

@@ -1024,6 +1024,9 @@ async fn peer_heads_are_verified_the_newest_kept_and_a_liar_banned() {
     assert!(fresh.stats()["swarm"].failures >= 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let peers = fresh_client.peers().await.unwrap();
-    assert!(!peers.contains(&liar_client.peer_id()), "the liar is banned");
+    assert!(
+        !peers.contains(&liar_client.peer_id()),
+        "the liar is banned"
+    );
     assert!(peers.contains(&a_client.peer_id()));
 }

@@ -333,7 +333,11 @@ pub(crate) fn shipped_round() -> Result<&'static VerifiedBeacon, NodeError> {
     SHIPPED
         .get_or_init(|| verify_shipped(SHIPPED_QUICKNET))
         .as_ref()
-        .map_err(|e| NodeError::Beacon(format!("the beacon round shipped with this release is unusable: {e}")))
+        .map_err(|e| {
+            NodeError::Beacon(format!(
+                "the beacon round shipped with this release is unusable: {e}"
+            ))
+        })
 }
 
 /// Parses and verifies the one quicknet round of `text`.
@@ -742,11 +746,17 @@ mod tests {
         // garbage: each refused.
         let mut forged = newest.1.clone();
         forged[7] ^= 1;
-        let line = |round: u64, sig: &[u8]| format!(r#"{{"round":{round},"signature":"{}"}}"#, hex::encode(sig));
+        let line = |round: u64, sig: &[u8]| {
+            format!(r#"{{"round":{round},"signature":"{}"}}"#, hex::encode(sig))
+        };
         assert!(verify_shipped(&line(newest.0, &newest.1)).is_ok());
         assert!(verify_shipped(&line(newest.0, &forged)).is_err());
         assert!(verify_shipped(&line(newest.0 - 1, &newest.1)).is_err());
-        let two = format!("{}\n{}", line(newest.0, &newest.1), line(newest.0, &newest.1));
+        let two = format!(
+            "{}\n{}",
+            line(newest.0, &newest.1),
+            line(newest.0, &newest.1)
+        );
         assert!(verify_shipped(&two).unwrap_err().contains("2 rounds"));
         assert!(verify_shipped("").is_err());
         assert!(verify_shipped("not json").is_err());
@@ -758,7 +768,10 @@ mod tests {
         zks_beacon::DevnetSigner::test(zks_beacon::Scheme::UnchainedG1Rfc9380, 3, genesis)
     }
 
-    fn devnet_lines(signer: &zks_beacon::DevnetSigner, rounds: std::ops::RangeInclusive<u64>) -> String {
+    fn devnet_lines(
+        signer: &zks_beacon::DevnetSigner,
+        rounds: std::ops::RangeInclusive<u64>,
+    ) -> String {
         signer
             .sign_range(*rounds.start(), *rounds.end())
             .unwrap()
@@ -786,11 +799,18 @@ mod tests {
             (fresh.chain_hash, fresh.round),
             (quicknet.hash.0, shipped.round())
         );
-        assert_eq!(fresh.signature.as_deref(), Some(shipped.beacon().signature()));
+        assert_eq!(
+            fresh.signature.as_deref(),
+            Some(shipped.beacon().signature())
+        );
         assert_eq!(fresh.randomness, shipped.beacon().randomness());
 
         // Only older rounds held: the shipped one is newer.
-        let older: String = QUICKNET.lines().take(160).map(|l| format!("{l}\n")).collect();
+        let older: String = QUICKNET
+            .lines()
+            .take(160)
+            .map(|l| format!("{l}\n"))
+            .collect();
         node.import_beacons("quicknet", &older).unwrap();
         assert_eq!(bind().round, shipped.round());
 
@@ -798,14 +818,18 @@ mod tests {
         // envelope names its chain); with rounds: its newest.
         let signer = devnet();
         node.add_chain(&signer.chain().to_info_json()).unwrap();
-        node.set_binding_chain(&signer.chain().hash.to_hex()).unwrap();
+        node.set_binding_chain(&signer.chain().hash.to_hex())
+            .unwrap();
         let fallback = bind();
         assert_eq!(
             (fallback.chain_hash, fallback.round),
             (quicknet.hash.0, shipped.round())
         );
-        node.import_beacons(&signer.chain().hash.to_hex(), &devnet_lines(&signer, 90..=95))
-            .unwrap();
+        node.import_beacons(
+            &signer.chain().hash.to_hex(),
+            &devnet_lines(&signer, 90..=95),
+        )
+        .unwrap();
         let own = bind();
         assert_eq!((own.chain_hash, own.round), (signer.chain().hash.0, 95));
     }
@@ -817,7 +841,9 @@ mod tests {
         let chunk = zks_grid::CHUNK_ROUNDS;
         let (index, sig_len) = ((round - 1) / chunk, sig.len() as u64);
         let slot = round - 1 - index * chunk;
-        let path = root.join(chain.hash.to_hex()).join(format!("{index}.chunk"));
+        let path = root
+            .join(chain.hash.to_hex())
+            .join(format!("{index}.chunk"));
         let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
         file.seek(SeekFrom::Start(64 + chunk / 8 + sig_len + slot * sig_len))
             .unwrap();
@@ -867,7 +893,11 @@ mod tests {
         tamper(&liar.cache_dir(), &quicknet, head, other_sig);
         // The fresh node holds old rounds only (up to 12040883).
         let fresh = started(&tmp.path().join("fresh")).await;
-        let older: String = QUICKNET.lines().take(160).map(|l| format!("{l}\n")).collect();
+        let older: String = QUICKNET
+            .lines()
+            .take(160)
+            .map(|l| format!("{l}\n"))
+            .collect();
         fresh.import_beacons("quicknet", &older).unwrap();
         let old_newest = rounds[159].0;
 
@@ -880,16 +910,21 @@ mod tests {
         wait_for_peer(&fresh_swarm, liar_swarm.peer_id()).await;
         fresh.refresh_binding_now().await.unwrap();
         let cache = fresh.beacon_cache(u64::MAX).unwrap();
-        assert_eq!(cache.latest(&quicknet).unwrap().unwrap().round(), old_newest);
+        assert_eq!(
+            cache.latest(&quicknet).unwrap().unwrap().round(),
+            old_newest
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(
-            !fresh_swarm.peers().await.unwrap().contains(&liar_swarm.peer_id()),
+            !fresh_swarm
+                .peers()
+                .await
+                .unwrap()
+                .contains(&liar_swarm.peer_id()),
             "the liar is banned"
         );
         // Until a better round comes, messages bind to the shipped one.
-        let bound = fresh
-            .with_store(|store| binding(store, &cache))
-            .unwrap();
+        let bound = fresh.with_store(|store| binding(store, &cache)).unwrap();
         assert_eq!(bound.round, shipped_round().unwrap().round());
         assert_eq!(bound.signature.as_deref(), Some(&head_sig[..]));
 
@@ -904,9 +939,7 @@ mod tests {
         let held = cache.latest(&quicknet).unwrap().unwrap();
         assert_eq!(held.round(), head, "the peer's head is in the cache");
         assert_eq!(held.beacon().signature(), &head_sig[..]);
-        let bound = fresh
-            .with_store(|store| binding(store, &cache))
-            .unwrap();
+        let bound = fresh.with_store(|store| binding(store, &cache)).unwrap();
         assert_eq!((bound.chain_hash, bound.round), (quicknet.hash.0, head));
         for node in [fresh, honest, liar] {
             node.stop().await;

@@ -462,10 +462,11 @@ impl Node {
             .map_or(0, |b| b.round());
         let current = chain.round_at(now);
         let recent = current.saturating_sub(BINDING_REFRESH.as_secs() / chain.period.max(1));
-        if current > 0 && head < recent {
-            if let Err(e) = cascade.get(&chain, current, now).await {
-                tracing::debug!("round {current} of {} not fetched: {e}", chain.name);
-            }
+        if current > 0
+            && head < recent
+            && let Err(e) = cascade.get(&chain, current, now).await
+        {
+            tracing::debug!("round {current} of {} not fetched: {e}", chain.name);
         }
         if chain.hash != quicknet.hash && newest(&chain)? == 0 {
             let max_round = quicknet.round_at(now + crate::MAX_ROUND_AHEAD_SECS);
