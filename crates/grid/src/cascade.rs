@@ -555,7 +555,7 @@ impl FetchCascade {
         Ok(())
     }
 
-    /// Asks every connected peer at once for its newest round of `chain`
+    /// Asks every connected grid peer at once for its newest round of `chain`
     /// (a head request of `/zks/chunk/1.0.0`, each waited on at most
     /// `timeout`), verifies each answer with the reference verifier, keeps
     /// the rounds that verify in the cache and bans a peer whose answer
@@ -573,7 +573,9 @@ impl FetchCascade {
             return Ok(None);
         };
         let started = Instant::now();
-        let peers = swarm.peers().await.unwrap_or_default();
+        // Only grid nodes: the public DHT's other peers do not speak the
+        // chunk protocol.
+        let peers = swarm.grid_peers().await.unwrap_or_default();
         let me = swarm.peer_id();
         let asks = peers
             .into_iter()

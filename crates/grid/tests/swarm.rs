@@ -162,6 +162,17 @@ async fn wait_for_peers(client: &SwarmClient, n: usize) {
     panic!("peers did not connect");
 }
 
+/// Waits until `n` connected peers are identified as grid nodes.
+async fn wait_for_grid_peers(client: &SwarmClient, n: usize) {
+    for _ in 0..200 {
+        if client.grid_peers().await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("grid peers were not identified");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_fetches_from_the_swarm_and_bans_a_lying_peer() {
     let signer = signer();
@@ -976,7 +987,7 @@ async fn peer_heads_are_verified_the_newest_kept_and_a_liar_banned() {
     let liar_addr = addr_of(&liar_client, "/tcp/").await;
 
     let (_d4, fresh, fresh_client) = node(&signer, &good[..5], vec![a_addr, b_addr]).await;
-    wait_for_peers(&fresh_client, 2).await;
+    wait_for_grid_peers(&fresh_client, 2).await;
     let head = fresh
         .peer_heads(&chain, u64::MAX - 1, Duration::from_secs(5))
         .await
@@ -990,7 +1001,7 @@ async fn peer_heads_are_verified_the_newest_kept_and_a_liar_banned() {
     // A limit below every head: nothing taken, nobody banned.
     let (_d5, cautious, cautious_client) =
         node(&signer, &[], vec![addr_of(&a_client, "/tcp/").await]).await;
-    wait_for_peers(&cautious_client, 1).await;
+    wait_for_grid_peers(&cautious_client, 1).await;
     assert_eq!(
         cautious
             .peer_heads(&chain, 29, Duration::from_secs(5))
@@ -1013,7 +1024,7 @@ async fn peer_heads_are_verified_the_newest_kept_and_a_liar_banned() {
         .dial(liar_client.peer_id(), vec![liar_addr])
         .await
         .unwrap();
-    wait_for_peers(&fresh_client, 3).await;
+    wait_for_grid_peers(&fresh_client, 3).await;
     let head = fresh
         .peer_heads(&chain, u64::MAX - 1, Duration::from_secs(5))
         .await

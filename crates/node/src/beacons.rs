@@ -863,9 +863,10 @@ mod tests {
         crate::listen_addresses(swarm).await[0].parse().unwrap()
     }
 
+    /// Waits until `peer` is connected and identified as a grid node.
     async fn wait_for_peer(swarm: &zks_grid::SwarmClient, peer: libp2p::PeerId) {
         for _ in 0..200 {
-            if swarm.peers().await.unwrap().contains(&peer) {
+            if swarm.grid_peers().await.unwrap().contains(&peer) {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
