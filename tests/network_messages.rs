@@ -300,10 +300,13 @@ async fn an_online_node_keeps_a_fresh_verified_round_to_bind_messages_to() {
     .await
     .unwrap();
     let (alice, _bob) = paired().await;
-    // Alice binds to the devnet chain and has none of its rounds yet.
+    // Alice binds to the devnet chain and has none of its rounds yet: her
+    // message is not refused, it binds to quicknet (the envelope names its
+    // chain) until a devnet round is held.
     alice.node.add_chain(&chain.to_info_json()).unwrap();
     alice.node.set_binding_chain(&chain.hash.to_hex()).unwrap();
-    assert!(alice.node.seal("Bob", b"too early", Mode::Grid).is_err());
+    let early = alice.node.seal("Bob", b"early", Mode::Grid).unwrap();
+    assert_eq!(early.round, Some(SHIPPED_ROUND));
     let mut settings = alice.node.settings().unwrap();
     settings.drand_urls = vec![format!("http://{addr}")];
     alice.node.save_settings(&settings).unwrap();
@@ -318,7 +321,9 @@ async fn an_online_node_keeps_a_fresh_verified_round_to_bind_messages_to() {
         .unwrap();
     let mut sealed = None;
     for _ in 0..100 {
-        if let Ok(s) = alice.node.seal("Bob", b"now bound", Mode::Grid) {
+        let s = alice.node.seal("Bob", b"now bound", Mode::Grid).unwrap();
+        let bound_to = alice.node.history("Bob").unwrap().pop().unwrap().chain_hash;
+        if bound_to.as_deref() == Some(&chain.hash.0[..]) {
             sealed = Some(s);
             break;
         }
@@ -329,3 +334,102 @@ async fn an_online_node_keeps_a_fresh_verified_round_to_bind_messages_to() {
     assert!(sealed.round.unwrap() + 2 >= head, "bound to a recent round");
     alice.node.withdraw_daemon();
 }
+
+/// Two fresh homes, no beacons imported and no drand source (loopback
+/// only: no HTTP source is reachable), paired and online with each other:
+/// messages go both ways at once, each bound to the quicknet round shipped
+/// with the release or a newer verified one, and each shows when it was
+/// sealed at the earliest (the round's time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_homes_without_any_beacon_exchange_messages_both_ways() {
+    let alice = zks_scenarios::start_test_node().await;
+    let bob = zks_scenarios::start_test_node().await;
+    let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
+    let accepted = bob
+        .node
+        .accept_invite(invite.text.as_bytes(), None)
+        .unwrap();
+    alice
+        .node
+        .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
+        .unwrap();
+    for n in [&alice, &bob] {
+        // No drand source and no public network, whatever the environment.
+        let mut settings = n.node.settings().unwrap();
+        settings.drand_urls.clear();
+        settings.bootstrap.clear();
+        n.node.save_settings(&settings).unwrap();
+        let status = n.node.status().unwrap();
+        assert!(
+            status.grid.chains.iter().all(|c| c.rounds == 0),
+            "nothing imported: {:?}",
+            status.grid.chains
+        );
+        assert!(
+            n.node
+                .sources_from_settings()
+                .unwrap()
+                .drand_urls
+                .is_empty(),
+            "no drand source"
+        );
+    }
+    // Online as the app and the daemon are: the grid and its binding
+    // keeper run too, and find no round anywhere.
+    let online = || zks_node::OnlineConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        grid: true,
+        ..zks_node::OnlineConfig::default()
+    };
+    let a_swarm = alice.node.go_online(online()).await.unwrap();
+    let b_swarm = bob.node.go_online(online()).await.unwrap();
+    let a_addrs = zks_node::listen_addresses(&a_swarm).await;
+    let b_addrs = zks_node::listen_addresses(&b_swarm).await;
+    alice.node.set_contact_addresses("Bob", &b_addrs).unwrap();
+    bob.node.set_contact_addresses("Alice", &a_addrs).unwrap();
+
+    let a_ids: Vec<i64> = (0..3)
+        .map(|i| {
+            alice
+                .node
+                .send("Bob", format!("a{i}").as_bytes(), Mode::Grid)
+                .unwrap()
+                .message_id
+        })
+        .collect();
+    let b_ids: Vec<i64> = (0..3)
+        .map(|i| {
+            bob.node
+                .send("Alice", format!("b{i}").as_bytes(), Mode::Grid)
+                .unwrap()
+                .message_id
+        })
+        .collect();
+    wait_delivered(&alice, &a_ids).await;
+    wait_delivered(&bob, &b_ids).await;
+    assert_eq!(received(&bob, "Alice"), ["a0", "a1", "a2"]);
+    assert_eq!(received(&alice, "Bob"), ["b0", "b1", "b2"]);
+
+    let quicknet = zks_beacon::ChainInfo::quicknet();
+    for (n, with) in [(&alice, "Bob"), (&bob, "Alice")] {
+        let history = n.node.history(with).unwrap();
+        assert_eq!(history.len(), 6);
+        for m in history {
+            let round = m.round.expect("bound to a round");
+            assert!(round >= SHIPPED_ROUND, "{round}");
+            assert_eq!(m.chain_hash.as_deref(), Some(&quicknet.hash.0[..]));
+            assert_eq!(
+                n.node.sealed_after(&m),
+                Some(quicknet.time_of_round(round)),
+                "its age is shown"
+            );
+        }
+    }
+    // Shipped: due 2026-07-23 07:39:30 UTC.
+    assert_eq!(quicknet.time_of_round(SHIPPED_ROUND), 1_784_792_370);
+    alice.node.stop().await;
+    bob.node.stop().await;
+}
+
+/// The quicknet round shipped with the release (crates/node/data).
+const SHIPPED_ROUND: u64 = 30_663_002;

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use zks_node::{Mode, NodeError};
 use zks_scenarios::{TestNode, start_in, start_test_node};
 
+use zks_beacon::{DevnetSigner, Scheme};
 use zks_testkit::QUICKNET;
+
+/// The quicknet round shipped with the release (crates/node/data).
+const SHIPPED_ROUND: u64 = 30_663_002;
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -84,6 +88,12 @@ async fn grid_pad_messages_flow_both_ways_bound_to_a_verified_round() {
     }
 }
 
+/// A receiver without the round a message is bound to verifies the
+/// signature hint the message carries and keeps the round: its own next
+/// message binds to it (the contact's messages are a source of rounds).
+/// Before that, a sender whose binding chain (here a live devnet both know)
+/// has no round held falls back to the quicknet round shipped with the
+/// release, and the receiver accepts that older round.
 #[tokio::test]
 async fn a_receiver_without_the_round_verifies_the_signature_hint() {
     let alice = start_test_node().await;
@@ -97,16 +107,41 @@ async fn a_receiver_without_the_round_verifies_the_signature_hint() {
         .node
         .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
         .unwrap();
-    // Only Alice knows beacons; Bob cannot seal yet, and says why.
-    alice.node.import_beacons("quicknet", QUICKNET).unwrap();
-    let err = bob.node.seal("Alice", b"x", Mode::Grid).unwrap_err();
-    assert_eq!(err.code(), "no_beacon");
-    // Bob checks the round's signature carried in the message, and keeps
-    // the now verified round: he can answer bound to it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signer = DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 3, now - 300);
+    let devnet = signer.chain().hash.to_hex();
+    for n in [&alice, &bob] {
+        n.node.add_chain(&signer.chain().to_info_json()).unwrap();
+        n.node.set_binding_chain(&devnet).unwrap();
+    }
+    // Only Alice holds devnet rounds.
+    let lines: String = signer
+        .sign_range(90, 95)
+        .unwrap()
+        .iter()
+        .map(|b| b.to_json() + "\n")
+        .collect();
+    assert_eq!(alice.node.import_beacons(&devnet, &lines).unwrap().added, 6);
+    // Bob has none: his message binds to the shipped quicknet round, which
+    // Alice verifies from the hint and accepts, old as it is.
+    let first = bob.node.seal("Alice", b"first", Mode::Grid).unwrap();
+    assert_eq!(first.round, Some(SHIPPED_ROUND));
+    assert_eq!(
+        alice.node.open(&first.envelope).unwrap().plaintext,
+        b"first"
+    );
+    // Bob checks the round's signature carried in Alice's message, and
+    // keeps the now verified round: he answers bound to it.
     let sealed = alice.node.seal("Bob", b"hint", Mode::Grid).unwrap();
-    assert_eq!(bob.node.open(&sealed.envelope).unwrap().plaintext, b"hint");
+    assert_eq!(sealed.round, Some(95));
+    let opened = bob.node.open(&sealed.envelope).unwrap();
+    assert_eq!(opened.plaintext, b"hint");
+    assert_eq!(opened.chain_hash.as_deref(), Some(devnet.as_str()));
     let back = bob.node.seal("Alice", b"answer", Mode::Grid).unwrap();
-    assert_eq!(back.round, Some(30663002));
+    assert_eq!(back.round, Some(95));
     assert_eq!(
         alice.node.open(&back.envelope).unwrap().plaintext,
         b"answer"

@@ -63,6 +63,10 @@ pub struct ChatMessage {
     pub text: String,
     /// The beacon round the key is bound to (grid pad).
     pub round: Option<u64>,
+    /// Grid pad: the Unix time (seconds) that round was due, so the
+    /// message was sealed no earlier ("sealed after …"); `null` for the
+    /// one-time pad or a round of a chain this home does not know.
+    pub sealed_after: Option<u64>,
     /// For outgoing messages: `queued`, `delivered` or `failed`.
     #[ts(type = "'queued' | 'delivered' | 'failed' | null")]
     pub state: Option<String>,

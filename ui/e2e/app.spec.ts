@@ -522,7 +522,8 @@ test.describe('files', () => {
       const offer = messages.getByRole('article', { name: 'sunset.jpg' });
       await expect(offer).toContainText('Waiting for Alice to accept');
       await expect(offer.getByRole('button', { name: 'Cancel' })).toBeVisible();
-      await expect(messages.getByText('Post-quantum encrypted · round')).toBeVisible();
+      await expect(messages.getByText('Post-quantum encrypted', { exact: true })).toBeVisible();
+      await expect(messages.getByText(/^sealed after /)).toBeVisible();
       await expect(page.getByRole('region', { name: /Files with Alice/ })).toHaveCount(0);
       await expectNoHorizontalScroll(page);
       await app.screenshot('chat-file-sent');

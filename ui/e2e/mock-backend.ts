@@ -133,6 +133,9 @@ export function installMockBackend(options: MockOptions): void {
         },
       ];
 
+  /** The quicknet round sent messages bind to, and when a round was due. */
+  const BOUND_ROUND = 16_384 * 40 + 5_000;
+  const quicknetTime = (round: number) => 1_692_803_367 + 3 * (round - 1);
   const history: {
     contact: string;
     id: number;
@@ -141,6 +144,7 @@ export function installMockBackend(options: MockOptions): void {
     kind: string;
     text: string;
     round: number | null;
+    sealed_after: number | null;
     state: string | null;
     error: string | null;
     created_at: number;
@@ -625,7 +629,8 @@ export function installMockBackend(options: MockOptions): void {
           mode: pad ? 'pad' : 'grid',
           kind: 'text',
           text: args.text,
-          round: pad ? null : 16_384 * 40 + 5_000,
+          round: pad ? null : BOUND_ROUND,
+          sealed_after: pad ? null : quicknetTime(BOUND_ROUND),
           state: 'queued',
           error: null,
           created_at: now(),
@@ -680,7 +685,8 @@ export function installMockBackend(options: MockOptions): void {
           mode: pad ? 'pad' : 'grid',
           kind: 'file',
           text: name,
-          round: pad ? null : 16_384 * 40 + 5_000,
+          round: pad ? null : BOUND_ROUND,
+          sealed_after: pad ? null : quicknetTime(BOUND_ROUND),
           state: 'queued',
           error: null,
           created_at: now(),
@@ -919,6 +925,7 @@ export function installMockBackend(options: MockOptions): void {
         kind: 'text',
         text,
         round: 16_384 * 40 + 5_002,
+        sealed_after: quicknetTime(16_384 * 40 + 5_002),
         state: null,
         error: null,
         created_at: now(),
@@ -938,6 +945,7 @@ export function installMockBackend(options: MockOptions): void {
         kind: 'file',
         text: name,
         round: 16_384 * 40 + 5_001,
+        sealed_after: quicknetTime(16_384 * 40 + 5_001),
         state: null,
         error: null,
         created_at: now(),

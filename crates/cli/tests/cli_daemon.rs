@@ -96,6 +96,17 @@ fn send_without_a_daemon_delivers_itself_or_leaves_the_message_queued() {
     assert_eq!(report["state"], "queued", "{report}");
     let lines = inbox(&a);
     assert_eq!(lines.last().unwrap()["state"], "queued");
+    // Each grid-pad message says when it was sealed at the earliest: its
+    // binding round's time (quicknet round 30663002 here).
+    assert_eq!(lines.last().unwrap()["round"], 30_663_002);
+    assert_eq!(lines.last().unwrap()["sealed_after"], 1_784_792_370);
+    let plain = ok(&run(&a, &["inbox", "--with", "Bob"]));
+    assert!(
+        plain
+            .lines()
+            .all(|l| l.contains("(sealed after 2026-07-23 07:39 UTC): ")),
+        "{plain}"
+    );
     // Bad arguments and unknown contacts exit 2.
     for args in [
         &["send", "Nobody", "x"][..],

@@ -555,6 +555,77 @@ impl FetchCascade {
         Ok(())
     }
 
+    /// Asks every connected grid peer at once for its newest round of `chain`
+    /// (a head request of `/zks/chunk/1.0.0`, each waited on at most
+    /// `timeout`), verifies each answer with the reference verifier, keeps
+    /// the rounds that verify in the cache and bans a peer whose answer
+    /// does not verify (or is not one round). A round past `max_round` (not
+    /// out yet by this device's clock and the caller's allowance) is not
+    /// taken, and its sender not banned: the clocks may disagree. Returns
+    /// the newest verified round any peer gave.
+    pub async fn peer_heads(
+        &self,
+        chain: &ChainInfo,
+        max_round: u64,
+        timeout: std::time::Duration,
+    ) -> Result<Option<VerifiedBeacon>, CascadeError> {
+        let Some(swarm) = &self.swarm else {
+            return Ok(None);
+        };
+        let started = Instant::now();
+        // Only grid nodes: the public DHT's other peers do not speak the
+        // chunk protocol.
+        let peers = swarm.grid_peers().await.unwrap_or_default();
+        let me = swarm.peer_id();
+        let asks = peers
+            .into_iter()
+            .filter(|p| *p != me)
+            .map(|peer| async move {
+                let ask = swarm.request(peer, RangeRequest::head(chain.hash.0));
+                let answer = match tokio::time::timeout(timeout, ask).await {
+                    Ok(Ok(served)) => Some(served),
+                    _ => None,
+                };
+                (peer, answer)
+            });
+        let answers = futures::future::join_all(asks).await;
+        let verifier = zks_beacon::ReferenceVerifier::new(chain)
+            .map_err(|_| CascadeError::BadChain(chain.name.clone()))?;
+        let (chain_c, cache) = (chain.clone(), self.cache.clone());
+        let work = move || -> Result<HeadsJudged, CascadeError> {
+            let mut judged = HeadsJudged::default();
+            for (peer, answer) in answers {
+                match judge_head(&chain_c, &verifier, answer, max_round) {
+                    Head::Failed => judged.failures += 1,
+                    Head::Nothing => {}
+                    Head::Ahead(round) => {
+                        tracing::debug!(%peer, round, "a peer's head is past this device's clock; not taken");
+                    }
+                    Head::Lie => judged.liars.push(peer),
+                    Head::Good(b) => judged.good.push(b),
+                }
+            }
+            judged.good.sort_by_key(VerifiedBeacon::round);
+            judged.good.dedup_by_key(|b| b.round());
+            judged.added = cache.put(&chain_c, &judged.good)? as u64;
+            Ok(judged)
+        };
+        let mut judged = tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        for peer in &judged.liars {
+            tracing::warn!(%peer, "peer sent a head round that does not verify; banning it");
+            let _ = swarm.ban(*peer).await;
+        }
+        self.count(
+            "swarm",
+            judged.added,
+            judged.failures + judged.liars.len() as u64,
+            started,
+        );
+        Ok(judged.good.pop())
+    }
+
     /// One round: from the cache, else fetched (and cached).
     pub async fn get(
         &self,
@@ -568,6 +639,63 @@ impl FetchCascade {
         self.fetch(chain, round..=round, now).await?;
         Ok(self.cache.get(chain, round)?)
     }
+}
+
+/// One peer's answer to a head request, judged.
+#[derive(Debug, PartialEq, Eq)]
+enum Head {
+    /// No answer (the request failed or timed out).
+    Failed,
+    /// An empty answer: nothing held (or a server before head requests).
+    Nothing,
+    /// A round past the caller's limit (not judged: clocks differ).
+    Ahead(u64),
+    /// Several rounds, a malformed one, round 0, or a signature that does
+    /// not verify: the sender is banned.
+    Lie,
+    /// A verified round.
+    Good(VerifiedBeacon),
+}
+
+/// Judges `answer` to a head request for `chain`.
+fn judge_head(
+    chain: &ChainInfo,
+    verifier: &zks_beacon::ReferenceVerifier,
+    answer: Option<Vec<ServedRound>>,
+    max_round: u64,
+) -> Head {
+    let Some(mut served) = answer else {
+        return Head::Failed;
+    };
+    if served.len() > 1 {
+        return Head::Lie;
+    }
+    let Some((round, sig, prev)) = served.pop() else {
+        return Head::Nothing;
+    };
+    if round > max_round {
+        return Head::Ahead(round);
+    }
+    if round == 0 {
+        return Head::Lie;
+    }
+    match Beacon::new(chain.scheme, round, sig, prev).map(|b| verifier.verified(b)) {
+        Ok(Ok(b)) => Head::Good(b),
+        _ => Head::Lie,
+    }
+}
+
+/// What the answers to head requests came to.
+#[derive(Default)]
+struct HeadsJudged {
+    /// Verified rounds, one per round number, oldest first.
+    good: Vec<VerifiedBeacon>,
+    /// Rounds of `good` new to the cache.
+    added: u64,
+    /// Peers that sent a round that does not verify, or several.
+    liars: Vec<PeerId>,
+    /// Requests that failed or timed out.
+    failures: u64,
 }
 
 /// Splits the gaps of a chunk into at most `n` contiguous request ranges.
@@ -660,4 +788,77 @@ async fn ask_parts(
             (peer, first, last, swarm.request(peer, req).await)
         });
     futures::future::join_all(requests).await
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::*;
+
+    fn recorded(n: usize) -> (u64, Vec<u8>) {
+        let line = zks_testkit::QUICKNET.lines().nth(n).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        (
+            v["round"].as_u64().unwrap(),
+            unhex(v["signature"].as_str().unwrap()),
+        )
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Every class of answer to a head request: only one well-formed,
+    /// verifying round within the limit is taken; several rounds, round 0,
+    /// a malformed or false signature are lies; a round past the limit is
+    /// left alone; an empty answer is nothing, a missing one a failure.
+    #[test]
+    fn head_answers_are_judged_by_class() {
+        let chain = ChainInfo::quicknet();
+        let verifier = zks_beacon::ReferenceVerifier::new(&chain).unwrap();
+        let judge =
+            |answer: Option<Vec<ServedRound>>, max: u64| judge_head(&chain, &verifier, answer, max);
+        let (round, sig) = recorded(100);
+        let (other_round, other_sig) = recorded(101);
+        match judge(Some(vec![(round, sig.clone(), None)]), u64::MAX) {
+            Head::Good(b) => assert_eq!(b.round(), round),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(judge(None, u64::MAX), Head::Failed);
+        assert_eq!(judge(Some(vec![]), u64::MAX), Head::Nothing);
+        assert_eq!(
+            judge(Some(vec![(round, sig.clone(), None)]), round - 1),
+            Head::Ahead(round)
+        );
+        assert_eq!(
+            judge(
+                Some(vec![
+                    (round, sig.clone(), None),
+                    (other_round, other_sig.clone(), None)
+                ]),
+                u64::MAX
+            ),
+            Head::Lie,
+            "two rounds"
+        );
+        assert_eq!(
+            judge(Some(vec![(round, other_sig, None)]), u64::MAX),
+            Head::Lie,
+            "another round's signature"
+        );
+        let mut flipped = sig.clone();
+        flipped[3] ^= 1;
+        assert_eq!(
+            judge(Some(vec![(round, flipped, None)]), u64::MAX),
+            Head::Lie
+        );
+        assert_eq!(
+            judge(Some(vec![(round, sig[..20].to_vec(), None)]), u64::MAX),
+            Head::Lie,
+            "a short signature"
+        );
+        assert_eq!(judge(Some(vec![(0, sig, None)]), u64::MAX), Head::Lie);
+    }
 }

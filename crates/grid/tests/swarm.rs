@@ -162,6 +162,17 @@ async fn wait_for_peers(client: &SwarmClient, n: usize) {
     panic!("peers did not connect");
 }
 
+/// Waits until `n` connected peers are identified as grid nodes.
+async fn wait_for_grid_peers(client: &SwarmClient, n: usize) {
+    for _ in 0..200 {
+        if client.grid_peers().await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("grid peers were not identified");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_fetches_from_the_swarm_and_bans_a_lying_peer() {
     let signer = signer();
@@ -948,4 +959,85 @@ async fn a_relay_slot_is_renewed_and_carries_circuits_after_its_first_reservatio
         .send_direct(MSG, node.peer_id(), vec![relayed], b"still there?".to_vec())
         .await;
     assert_eq!(answer.as_deref(), Ok(&b"ok"[..]), "{answer:?}");
+}
+
+/// Head requests: a node asks its connected peers for their newest round
+/// (`/zks/chunk/1.0.0` with first = last = u64::MAX), takes the newest one
+/// that verifies into its cache, bans a peer whose head does not verify,
+/// and leaves a head past the caller's limit alone (its sender is not
+/// banned: the clocks may disagree).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_heads_are_verified_the_newest_kept_and_a_liar_banned() {
+    let signer = signer();
+    let chain = signer.chain().clone();
+    let (good, _) = BatchVerifier::new(&chain).unwrap().verify_split(
+        signer.sign_range(1, 40).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(2),
+    );
+    // An honest peer following the chain up to round 30, one behind it at
+    // round 20, and a liar whose head (round 40) carries round 39's
+    // signature (a tampered disk).
+    let (_d1, _a, a_client) = node(&signer, &good[..30], vec![]).await;
+    let a_addr = addr_of(&a_client, "/tcp/").await;
+    let (_d2, _b, b_client) = node(&signer, &good[..20], vec![]).await;
+    let b_addr = addr_of(&b_client, "/tcp/").await;
+    let sig_39 = good[38].beacon().signature().to_vec();
+    let lies = tampered(&chain, &good[39..40], |_| sig_39.clone());
+    let (_d3, _l, liar_client) = node(&signer, &lies, vec![]).await;
+    let liar_addr = addr_of(&liar_client, "/tcp/").await;
+
+    let (_d4, fresh, fresh_client) = node(&signer, &good[..5], vec![a_addr, b_addr]).await;
+    wait_for_grid_peers(&fresh_client, 2).await;
+    let head = fresh
+        .peer_heads(&chain, u64::MAX - 1, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("a head");
+    assert_eq!(head.round(), 30, "the newest of the peers' heads");
+    assert!(fresh.cache().get(&chain, 30).unwrap().is_some());
+    assert!(fresh.cache().get(&chain, 20).unwrap().is_some());
+    assert_eq!(fresh.stats()["swarm"].failures, 0);
+
+    // A limit below every head: nothing taken, nobody banned.
+    let (_d5, cautious, cautious_client) =
+        node(&signer, &[], vec![addr_of(&a_client, "/tcp/").await]).await;
+    wait_for_grid_peers(&cautious_client, 1).await;
+    assert_eq!(
+        cautious
+            .peer_heads(&chain, 29, Duration::from_secs(5))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(cautious.cache().latest(&chain).unwrap(), None);
+    assert!(
+        cautious_client
+            .peers()
+            .await
+            .unwrap()
+            .contains(&a_client.peer_id())
+    );
+
+    // The liar's head is refused, not cached, and the liar banned; the
+    // honest head (30) is still the newest.
+    fresh_client
+        .dial(liar_client.peer_id(), vec![liar_addr])
+        .await
+        .unwrap();
+    wait_for_grid_peers(&fresh_client, 3).await;
+    let head = fresh
+        .peer_heads(&chain, u64::MAX - 1, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("a head");
+    assert_eq!(head.round(), 30);
+    assert_eq!(fresh.cache().get(&chain, 40).unwrap(), None);
+    assert!(fresh.stats()["swarm"].failures >= 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let peers = fresh_client.peers().await.unwrap();
+    assert!(
+        !peers.contains(&liar_client.peer_id()),
+        "the liar is banned"
+    );
+    assert!(peers.contains(&a_client.peer_id()));
 }

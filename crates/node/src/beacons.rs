@@ -191,6 +191,17 @@ impl Node {
         Ok(self.inner.binding_cache.get_or_init(|| cache).clone())
     }
 
+    /// When a grid-pad message of the history was sealed at the earliest:
+    /// the Unix time its binding round was due (the round's chain's
+    /// genesis + period × (round − 1)). `None` for one-time-pad messages
+    /// and for a round of a chain this home does not know.
+    pub fn sealed_after(&self, message: &zks_store::MessageRecord) -> Option<u64> {
+        let (hash, round) = (message.chain_hash.as_deref()?, message.round?);
+        self.with_store(|store| Ok(round_time(store, hash, round)))
+            .ok()
+            .flatten()
+    }
+
     /// Chooses the chain outgoing messages are bound to (by name or hash).
     pub fn set_binding_chain(&self, chain: &str) -> Result<ChainInfo, NodeError> {
         self.with_store_mut(|store| {
@@ -306,23 +317,92 @@ pub(crate) fn binding_chain(store: &Store) -> Result<ChainInfo, NodeError> {
     find_chain(store, &chain_hex)
 }
 
-/// The newest verified round of the binding chain in the cache, as a
-/// message binding.
+/// The recent quicknet round shipped inside the release
+/// (`crates/node/data/quicknet-shipped.jsonl`, provenance in the README
+/// beside it): what a fresh install binds to when no source gave it a
+/// round yet.
+const SHIPPED_QUICKNET: &str = include_str!("../data/quicknet-shipped.jsonl");
+
+/// The shipped quicknet round, parsed and verified with the reference
+/// verifier on first use (once per process): public beacons are verified,
+/// never trusted, and a release whose shipped round does not verify binds
+/// nothing to it.
+pub(crate) fn shipped_round() -> Result<&'static VerifiedBeacon, NodeError> {
+    static SHIPPED: std::sync::OnceLock<Result<VerifiedBeacon, String>> =
+        std::sync::OnceLock::new();
+    SHIPPED
+        .get_or_init(|| verify_shipped(SHIPPED_QUICKNET))
+        .as_ref()
+        .map_err(|e| {
+            NodeError::Beacon(format!(
+                "the beacon round shipped with this release is unusable: {e}"
+            ))
+        })
+}
+
+/// Parses and verifies the one quicknet round of `text`.
+fn verify_shipped(text: &str) -> Result<VerifiedBeacon, String> {
+    let chain = ChainInfo::quicknet();
+    let mut parsed = parse_beacon_list(chain.scheme, text).map_err(|e| e.to_string())?;
+    if parsed.len() != 1 {
+        return Err(format!("{} rounds instead of one", parsed.len()));
+    }
+    let beacon = parsed
+        .pop()
+        .ok_or("no round")?
+        .map_err(|m| m.error.to_string())?;
+    ReferenceVerifier::new(&chain)
+        .map_err(|e| e.to_string())?
+        .verified(beacon)
+        .map_err(|e| e.to_string())
+}
+
+/// The round an outgoing grid-pad message binds to, chosen now without
+/// waiting on any network: the newest verified round of the binding chain
+/// in the cache (where imports, the keeper's fetches from grid peers and
+/// drand, and the rounds of incoming messages all land). When the cache
+/// holds none of that chain, or the binding chain is quicknet, the newest
+/// quicknet round held or shipped with the release (the envelope names its
+/// chain, so a message of a custom binding chain may be bound to quicknet).
+/// Never refused for lack of a round.
 pub(crate) fn binding(store: &Store, cache: &BeaconCache) -> Result<RoundBinding, NodeError> {
     let chain = binding_chain(store)?;
-    let latest = cache.latest(&chain).map_err(cache_err)?.ok_or_else(|| {
-        NodeError::NoBeacon(format!(
-            "no verified round of {} is known on this device yet; import beacons with `zks beacon import --chain {}` (or let the grid fetch them)",
-            chain.name, chain.name
-        ))
-    })?;
-    let beacon = latest.beacon();
-    Ok(RoundBinding {
+    let quicknet = ChainInfo::quicknet();
+    let cached = cache.latest(&chain).map_err(cache_err)?;
+    if chain.hash != quicknet.hash
+        && let Some(held) = cached
+    {
+        return Ok(binding_of(&chain, held.beacon()));
+    }
+    let cached = if chain.hash == quicknet.hash {
+        cached
+    } else {
+        cache.latest(&quicknet).map_err(cache_err)?
+    };
+    let shipped = shipped_round()?;
+    let best = match &cached {
+        Some(held) if held.round() >= shipped.round() => held,
+        _ => shipped,
+    };
+    Ok(binding_of(&quicknet, best.beacon()))
+}
+
+fn binding_of(chain: &ChainInfo, beacon: &Beacon) -> RoundBinding {
+    RoundBinding {
         chain_hash: chain.hash.0,
         round: beacon.round(),
         randomness: beacon.randomness(),
         signature: Some(hint(beacon)),
-    })
+    }
+}
+
+/// The Unix time a round of a known chain was due (genesis + period ×
+/// (round − 1)): a message bound to it was sealed no earlier. `None` for
+/// a chain this home does not know.
+pub(crate) fn round_time(store: &Store, chain_hash: &[u8], round: u64) -> Option<u64> {
+    let chains = known_chains(store).ok()?;
+    let chain = chains.iter().find(|c| c.hash.0[..] == *chain_hash)?;
+    Some(chain.time_of_round(round))
 }
 
 /// Resolves incoming rounds from the beacon cache, verifying signature
@@ -600,10 +680,8 @@ mod tests {
         );
         assert_eq!(cache.coverage(&quicknet).unwrap().rounds, 4);
         assert_eq!(
-            node.with_store(|store| binding(store, &cache))
-                .unwrap()
-                .round,
-            rounds[..4].iter().map(|r| r.0).max().unwrap()
+            cache.latest(&quicknet).unwrap().map(|b| b.round()),
+            rounds[..4].iter().map(|r| r.0).max()
         );
         // The move happens once: a restart finds nothing more to move.
         node.stop().await;
@@ -648,5 +726,224 @@ mod tests {
         assert_eq!(dropped.len(), 2);
         assert!(dropped.contains(&rounds[1].0) && dropped.contains(&rounds[2].0));
         assert!(moved.dropped.iter().any(|d| d.1.contains("unknown chain")));
+    }
+
+    /// The round shipped with the release is the newest recorded quicknet
+    /// round (whose provenance tests/data/README.md gives), and it verifies
+    /// with the reference verifier; a tampered copy does not load.
+    #[test]
+    fn shipped_round_is_the_newest_recorded_one_and_verifies() {
+        let shipped = shipped_round().expect("the shipped round verifies");
+        let newest = quicknet_rounds(usize::MAX)
+            .into_iter()
+            .max_by_key(|r| r.0)
+            .unwrap();
+        assert_eq!(shipped.round(), newest.0);
+        assert_eq!(shipped.beacon().signature(), &newest.1[..]);
+        assert_eq!(SHIPPED_QUICKNET.trim(), QUICKNET.lines().last().unwrap());
+
+        // A bit flipped in the signature, a round moved, two rounds, none,
+        // garbage: each refused.
+        let mut forged = newest.1.clone();
+        forged[7] ^= 1;
+        let line = |round: u64, sig: &[u8]| {
+            format!(r#"{{"round":{round},"signature":"{}"}}"#, hex::encode(sig))
+        };
+        assert!(verify_shipped(&line(newest.0, &newest.1)).is_ok());
+        assert!(verify_shipped(&line(newest.0, &forged)).is_err());
+        assert!(verify_shipped(&line(newest.0 - 1, &newest.1)).is_err());
+        let two = format!(
+            "{}\n{}",
+            line(newest.0, &newest.1),
+            line(newest.0, &newest.1)
+        );
+        assert!(verify_shipped(&two).unwrap_err().contains("2 rounds"));
+        assert!(verify_shipped("").is_err());
+        assert!(verify_shipped("not json").is_err());
+    }
+
+    fn devnet() -> zks_beacon::DevnetSigner {
+        // Live: its newest rounds are due now.
+        let genesis = now_secs() - 3 * 100;
+        zks_beacon::DevnetSigner::test(zks_beacon::Scheme::UnchainedG1Rfc9380, 3, genesis)
+    }
+
+    fn devnet_lines(
+        signer: &zks_beacon::DevnetSigner,
+        rounds: std::ops::RangeInclusive<u64>,
+    ) -> String {
+        signer
+            .sign_range(*rounds.start(), *rounds.end())
+            .unwrap()
+            .iter()
+            .map(|b| b.to_json() + "\n")
+            .collect()
+    }
+
+    /// Binding never fails for lack of a round: an empty cache binds to the
+    /// shipped quicknet round, a cache holding only older rounds too; a
+    /// newer cached round wins; a custom binding chain with no round held
+    /// falls back to quicknet, and binds to its own rounds once it has some.
+    #[tokio::test]
+    async fn binding_takes_the_newest_round_held_or_shipped_and_never_fails() {
+        let tmp = tempfile::tempdir().unwrap();
+        let node = started(tmp.path()).await;
+        let quicknet = ChainInfo::quicknet();
+        let shipped = shipped_round().unwrap();
+        let bind = || {
+            node.with_store(|store| binding(store, &node.beacon_cache(u64::MAX)?))
+                .unwrap()
+        };
+        let fresh = bind();
+        assert_eq!(
+            (fresh.chain_hash, fresh.round),
+            (quicknet.hash.0, shipped.round())
+        );
+        assert_eq!(
+            fresh.signature.as_deref(),
+            Some(shipped.beacon().signature())
+        );
+        assert_eq!(fresh.randomness, shipped.beacon().randomness());
+
+        // Only older rounds held: the shipped one is newer.
+        let older: String = QUICKNET
+            .lines()
+            .take(160)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        node.import_beacons("quicknet", &older).unwrap();
+        assert_eq!(bind().round, shipped.round());
+
+        // A custom chain with no round held: quicknet's shipped round (the
+        // envelope names its chain); with rounds: its newest.
+        let signer = devnet();
+        node.add_chain(&signer.chain().to_info_json()).unwrap();
+        node.set_binding_chain(&signer.chain().hash.to_hex())
+            .unwrap();
+        let fallback = bind();
+        assert_eq!(
+            (fallback.chain_hash, fallback.round),
+            (quicknet.hash.0, shipped.round())
+        );
+        node.import_beacons(
+            &signer.chain().hash.to_hex(),
+            &devnet_lines(&signer, 90..=95),
+        )
+        .unwrap();
+        let own = bind();
+        assert_eq!((own.chain_hash, own.round), (signer.chain().hash.0, 95));
+    }
+
+    /// The chunk file slot of `round` in the cache under `root` now holds
+    /// `sig` (a tampered disk: how a peer serving a false head is made).
+    fn tamper(root: &Path, chain: &ChainInfo, round: u64, sig: &[u8]) {
+        use std::io::{Seek, SeekFrom, Write};
+        let chunk = zks_grid::CHUNK_ROUNDS;
+        let (index, sig_len) = ((round - 1) / chunk, sig.len() as u64);
+        let slot = round - 1 - index * chunk;
+        let path = root
+            .join(chain.hash.to_hex())
+            .join(format!("{index}.chunk"));
+        let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.seek(SeekFrom::Start(64 + chunk / 8 + sig_len + slot * sig_len))
+            .unwrap();
+        file.write_all(sig).unwrap();
+    }
+
+    fn on_loopback(bootstrap: Vec<libp2p::Multiaddr>, grid: bool) -> crate::OnlineConfig {
+        crate::OnlineConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            bootstrap,
+            grid,
+            ..crate::OnlineConfig::default()
+        }
+    }
+
+    async fn address(swarm: &zks_grid::SwarmClient) -> libp2p::Multiaddr {
+        crate::listen_addresses(swarm).await[0].parse().unwrap()
+    }
+
+    /// Waits until `peer` is connected and identified as a grid node.
+    async fn wait_for_peer(swarm: &zks_grid::SwarmClient, peer: libp2p::PeerId) {
+        for _ in 0..200 {
+            if swarm.grid_peers().await.unwrap().contains(&peer) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{peer} did not connect");
+    }
+
+    /// The binding keeper asks the connected peers for their newest round:
+    /// a node whose cache holds only old rounds binds to the newer round a
+    /// peer serves (verified, kept in its cache); a peer serving a false
+    /// signature for its head is not believed and is banned. No drand
+    /// source is configured (loopback only).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_keeper_binds_to_a_peers_newer_round_and_bans_a_lying_peer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let quicknet = ChainInfo::quicknet();
+        let rounds = quicknet_rounds(usize::MAX);
+        let (head, head_sig) = rounds.last().cloned().unwrap();
+        let honest = started(&tmp.path().join("honest")).await;
+        honest.import_beacons("quicknet", QUICKNET).unwrap();
+        // The liar's head carries the signature of another round.
+        let liar = started(&tmp.path().join("liar")).await;
+        liar.import_beacons("quicknet", QUICKNET).unwrap();
+        let other_sig = &rounds[rounds.len() - 2].1;
+        tamper(&liar.cache_dir(), &quicknet, head, other_sig);
+        // The fresh node holds old rounds only (up to 12040883).
+        let fresh = started(&tmp.path().join("fresh")).await;
+        let older: String = QUICKNET
+            .lines()
+            .take(160)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fresh.import_beacons("quicknet", &older).unwrap();
+        let old_newest = rounds[159].0;
+
+        let liar_swarm = liar.go_online(on_loopback(vec![], false)).await.unwrap();
+        let liar_addr = address(&liar_swarm).await;
+        let fresh_swarm = fresh
+            .go_online(on_loopback(vec![liar_addr], true))
+            .await
+            .unwrap();
+        wait_for_peer(&fresh_swarm, liar_swarm.peer_id()).await;
+        fresh.refresh_binding_now().await.unwrap();
+        let cache = fresh.beacon_cache(u64::MAX).unwrap();
+        assert_eq!(
+            cache.latest(&quicknet).unwrap().unwrap().round(),
+            old_newest
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !fresh_swarm
+                .peers()
+                .await
+                .unwrap()
+                .contains(&liar_swarm.peer_id()),
+            "the liar is banned"
+        );
+        // Until a better round comes, messages bind to the shipped one.
+        let bound = fresh.with_store(|store| binding(store, &cache)).unwrap();
+        assert_eq!(bound.round, shipped_round().unwrap().round());
+        assert_eq!(bound.signature.as_deref(), Some(&head_sig[..]));
+
+        let honest_swarm = honest.go_online(on_loopback(vec![], false)).await.unwrap();
+        let honest_addr = address(&honest_swarm).await;
+        fresh_swarm
+            .dial(honest_swarm.peer_id(), vec![honest_addr])
+            .await
+            .unwrap();
+        wait_for_peer(&fresh_swarm, honest_swarm.peer_id()).await;
+        fresh.refresh_binding_now().await.unwrap();
+        let held = cache.latest(&quicknet).unwrap().unwrap();
+        assert_eq!(held.round(), head, "the peer's head is in the cache");
+        assert_eq!(held.beacon().signature(), &head_sig[..]);
+        let bound = fresh.with_store(|store| binding(store, &cache)).unwrap();
+        assert_eq!((bound.chain_hash, bound.round), (quicknet.hash.0, head));
+        for node in [fresh, honest, liar] {
+            node.stop().await;
+        }
     }
 }

@@ -38,9 +38,6 @@ pub enum NodeError {
     /// A true-pad operation was refused.
     #[error(transparent)]
     Pad(#[from] zks_pad::PadError),
-    /// No verified beacon is available to bind a message to.
-    #[error("{0}")]
-    NoBeacon(String),
     /// Beacons or chain information are unusable.
     #[error("{0}")]
     Beacon(String),
@@ -98,7 +95,6 @@ impl NodeError {
             NodeError::Envelope(_) => "bad_message",
             NodeError::Open(_) => "cannot_open",
             NodeError::Pad(_) => "pad",
-            NodeError::NoBeacon(_) => "no_beacon",
             NodeError::Beacon(_) => "bad_beacons",
             NodeError::BadInput(_) => "bad_input",
             NodeError::Corrupt(_) => "corrupt",

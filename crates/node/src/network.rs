@@ -20,8 +20,14 @@ use crate::{Node, NodeError};
 
 /// Per-request timeout of HTTP sources (drand API, gateways).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often an online node fetches a fresh round to bind messages to.
+/// How often an online node that has a recent round to bind messages to
+/// looks for a newer one (its peers' heads, then the cascade).
 const BINDING_REFRESH: Duration = Duration::from_secs(60);
+/// The first wait after a pass that found nothing newer (the peers may not
+/// be connected yet); it doubles up to [`BINDING_REFRESH`].
+const BINDING_RETRY: Duration = Duration::from_secs(5);
+/// How long one peer may take to answer a head request.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often an online node rereads the seeding switch.
 const SETTINGS_POLL: Duration = Duration::from_secs(2);
 /// Rounds behind the head a seeding pass makes sure it holds.
@@ -386,15 +392,26 @@ impl Node {
             cascade,
             seeder,
         });
-        // Keep a recent verified round of the binding chain, so grid-pad
-        // messages can be sealed (through the cascade: cache, peers, HTTP).
+        // Keep the round grid-pad messages bind to recent: the connected
+        // peers' heads, then the cascade (providers, drand HTTP). Sealing
+        // never waits for this; it takes the best round held at the time.
         let keeper = self.clone();
         self.spawn_until_stopped(async move {
+            let mut retry = BINDING_RETRY;
             loop {
-                if let Err(e) = keeper.refresh_binding(&sources).await {
+                let improved = keeper.refresh_binding(&sources).await.unwrap_or_else(|e| {
                     tracing::debug!("no fresh binding round: {e}");
-                }
-                tokio::time::sleep(BINDING_REFRESH).await;
+                    false
+                });
+                let wait = if improved {
+                    retry = BINDING_RETRY;
+                    BINDING_REFRESH
+                } else {
+                    let wait = retry;
+                    retry = (retry * 2).min(BINDING_REFRESH);
+                    wait
+                };
+                tokio::time::sleep(wait).await;
             }
         });
         // The switch may be flipped by another process on this home (the
@@ -417,23 +434,64 @@ impl Node {
         Ok(())
     }
 
-    /// Fetches the binding chain's newest round through `cascade` (verified
-    /// there and kept in the beacon cache, where binding reads it).
-    async fn refresh_binding(&self, cascade: &FetchCascade) -> Result<(), NodeError> {
+    /// One pass of the binding keeper: asks the connected peers for their
+    /// newest round of the binding chain (verified, kept in the beacon
+    /// cache; a peer whose round does not verify is banned), and when none
+    /// of them has one of the last [`BINDING_REFRESH`], fetches the current
+    /// round through `cascade` (providers, drand HTTP). A custom binding
+    /// chain with no round held also has quicknet's heads asked (what its
+    /// messages fall back to). True when the cache now holds a newer round
+    /// to bind to than before.
+    pub(crate) async fn refresh_binding(&self, cascade: &FetchCascade) -> Result<bool, NodeError> {
         let chain = self.with_store(crate::beacons::binding_chain)?;
+        let cache = cascade.cache();
+        let newest = |chain: &ChainInfo| -> Result<u64, NodeError> {
+            Ok(cache
+                .latest(chain)
+                .map_err(NodeError::grid)?
+                .map_or(0, |b| b.round()))
+        };
+        let quicknet = ChainInfo::quicknet();
+        let before = (newest(&chain)?, newest(&quicknet)?);
         let now = now_secs();
-        let round = chain.round_at(now);
-        if round == 0 {
-            return Ok(());
-        }
-        cascade
-            .get(&chain, round, now)
+        let max_round = chain.round_at(now + crate::MAX_ROUND_AHEAD_SECS);
+        let head = cascade
+            .peer_heads(&chain, max_round, HEAD_TIMEOUT)
             .await
             .map_err(NodeError::grid)?
-            .ok_or_else(|| {
-                NodeError::NoBeacon(format!("round {round} of {} is not available", chain.name))
-            })?;
-        Ok(())
+            .map_or(0, |b| b.round());
+        let current = chain.round_at(now);
+        let recent = current.saturating_sub(BINDING_REFRESH.as_secs() / chain.period.max(1));
+        if current > 0
+            && head < recent
+            && let Err(e) = cascade.get(&chain, current, now).await
+        {
+            tracing::debug!("round {current} of {} not fetched: {e}", chain.name);
+        }
+        if chain.hash != quicknet.hash && newest(&chain)? == 0 {
+            let max_round = quicknet.round_at(now + crate::MAX_ROUND_AHEAD_SECS);
+            cascade
+                .peer_heads(&quicknet, max_round, HEAD_TIMEOUT)
+                .await
+                .map_err(NodeError::grid)?;
+        }
+        let after = (newest(&chain)?, newest(&quicknet)?);
+        Ok(after.0 > before.0 || (after.0 == 0 && after.1 > before.1))
+    }
+
+    /// Runs one pass of the binding keeper now (tests; the keeper itself
+    /// runs on its own schedule while online with the grid).
+    #[cfg(test)]
+    pub(crate) async fn refresh_binding_now(&self) -> Result<bool, NodeError> {
+        let cascade = self
+            .inner
+            .grid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|g| g.cascade.clone())
+            .ok_or(NodeError::Stopped)?;
+        self.refresh_binding(&cascade).await
     }
 
     /// Applies the seeding switch to the running seeder, if online.

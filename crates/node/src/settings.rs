@@ -10,8 +10,8 @@ use crate::{Node, NodeError};
 const KEY: &str = "app";
 
 /// Public drand HTTP endpoints (League of Entropy), used when the user set
-/// none. Only contacted when the node fetches beacons (seeding, or binding
-/// a message when no verified round is held).
+/// none. Only contacted when the node fetches beacons (seeding, or the
+/// binding keeper when no connected peer has a round of the last minute).
 pub const DEFAULT_DRAND_URLS: [&str; 4] = [
     "https://api.drand.sh",
     "https://api2.drand.sh",

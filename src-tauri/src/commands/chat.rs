@@ -84,8 +84,10 @@ pub fn history(node: &AppNode, contact: &str) -> Result<Vec<ChatMessage>, IpcErr
             } else {
                 (None, None)
             };
+            let sealed_after = node.sealed_after(&m);
             Ok(ChatMessage {
                 id: m.id,
+                sealed_after,
                 outgoing: m.outgoing,
                 mode: m.mode,
                 kind: m.kind,
@@ -309,17 +311,11 @@ mod tests {
         let (alice, _bob) = paired().await;
         assert!(history(&alice.app, "Bob").unwrap().is_empty());
 
-        // Without a verified round there is nothing to bind a message to.
-        let err = send(&alice.app, "Bob", "hello", false).unwrap_err();
-        assert_eq!(err.code, "no_beacon");
-        assert!(!err.message.is_empty());
-        assert!(history(&alice.app, "Bob").unwrap().is_empty());
-
-        let imported = alice.node().import_beacons("quicknet", QUICKNET).unwrap();
-        assert!(imported.added > 0, "{imported:?}");
+        // A fresh home with no beacon at all still sends: the message binds
+        // to the quicknet round shipped with the release.
         let sent = send(&alice.app, "Bob", "hello, Bob ✓", false).unwrap();
         assert_eq!(sent.protection, "Post-quantum encrypted");
-        assert!(sent.round.is_some());
+        assert_eq!(sent.round, Some(30_663_002));
 
         let messages = history(&alice.app, "Bob").unwrap();
         assert_eq!(messages.len(), 1);
@@ -330,6 +326,8 @@ mod tests {
         assert_eq!(m.kind, "text");
         assert_eq!(m.text, "hello, Bob ✓");
         assert_eq!(m.round, sent.round);
+        // Its age: round 30663002 of quicknet was due 2026-07-23 07:39:30 UTC.
+        assert_eq!(m.sealed_after, Some(1_784_792_370));
         // Nobody is online to deliver it to: it stays queued.
         assert_eq!(m.state.as_deref(), Some("queued"));
         assert!(m.created_at > 0);
@@ -342,6 +340,7 @@ mod tests {
             "kind",
             "text",
             "round",
+            "sealed_after",
             "state",
             "error",
             "created_at",

@@ -9,6 +9,8 @@ import { contact, sampleLiveGrid, sampleNodeStatus, transfer, watchDrops } from 
 import { nodeStatus } from '../lib/nodeStatus.svelte';
 
 
+/** 3 Dec 2026 10:40 UTC: when the rounds of the sample grid-pad messages were due. */
+const SEALED_AT = 1_796_294_400;
 const status = sampleNodeStatus({ data_dir: '/tmp/home', uptime_secs: 1 });
 
 describe('Chat', () => {
@@ -123,6 +125,7 @@ describe('Chat', () => {
         kind: 'text',
         text: 'hello',
         round: 4242,
+        sealed_after: SEALED_AT,
         state: 'queued',
         error: null,
         created_at: now,
@@ -150,6 +153,7 @@ describe('Chat', () => {
                 text: String(a.text),
                 mode: a.pad ? 'pad' : 'grid',
                 round: a.pad ? null : 4243,
+                sealed_after: a.pad ? null : SEALED_AT,
               }),
             );
             return {
@@ -172,7 +176,7 @@ describe('Chat', () => {
           message({ id: 2, text: 'queued one', state: 'queued', round: 4001 }),
           message({ id: 3, text: 'delivered one', state: 'delivered', round: 4002 }),
           message({ id: 4, text: 'refused one', state: 'failed', error: 'cannot_open: bad key' }),
-          message({ id: 5, text: 'pad one', mode: 'pad', round: null, state: 'delivered' }),
+          message({ id: 5, text: 'pad one', mode: 'pad', round: null, sealed_after: null, state: 'delivered' }),
         ],
       });
       render(Chat);
@@ -183,13 +187,18 @@ describe('Chat', () => {
       expect(incoming.classList.contains('outgoing')).toBe(false);
       expect(queued.classList.contains('outgoing')).toBe(true);
       expect(within(incoming).getByText('hi there')).toBeTruthy();
-      expect(within(incoming).getByText('Post-quantum encrypted · round 4000')).toBeTruthy();
+      expect(within(incoming).getByText('Post-quantum encrypted')).toBeTruthy();
+      // Sent and received grid-pad messages show how old their round is.
+      const sealed = `sealed after ${new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' }).format(new Date(SEALED_AT * 1000))}`;
+      expect(within(incoming).getByText((t) => t.startsWith(sealed))).toBeTruthy();
       expect(within(incoming).queryByText(/queued|delivered|failed/)).toBeNull();
       expect(within(queued).getByText('queued')).toBeTruthy();
-      expect(within(queued).getByText('Post-quantum encrypted · round 4001')).toBeTruthy();
+      expect(within(queued).getByText('Post-quantum encrypted')).toBeTruthy();
+      expect(within(queued).getByText((t) => t.startsWith(sealed)).getAttribute('title')).toContain('round 4001');
       expect(within(delivered).getByText('delivered')).toBeTruthy();
       expect(within(failed).getByText('failed: cannot_open: bad key')).toBeTruthy();
       expect(within(pad).getByText('Perfect secrecy (one-time pad)')).toBeTruthy();
+      expect(pad.textContent).not.toContain('sealed after');
       // Only the one-time pad is called perfect secrecy.
       for (const item of [incoming, queued, delivered, failed]) {
         expect(item.textContent).not.toContain('Perfect secrecy');
@@ -230,16 +239,16 @@ describe('Chat', () => {
       expect(b.count('chat_send')).toBe(1);
     });
 
-    it('shows why nothing was sent when there is no beacon yet', async () => {
-      const message =
-        'no verified round of quicknet is known on this device yet; import beacons with `zks beacon import --chain quicknet` (or let the grid fetch them)';
-      backend({ sendError: { code: 'no_beacon', message } });
+    it('shows why nothing was sent, in words without commands', async () => {
+      const message = 'the one-time pad shared with Alice is used up; import a new one to keep using it';
+      backend({ sendError: { code: 'pad', message } });
       render(Chat);
       await screen.findByText('No messages yet.');
       const box = screen.getByRole('textbox', { name: 'Message to Alice' });
       await fireEvent.input(box, { target: { value: 'hello' } });
       await fireEvent.keyDown(box, { key: 'Enter' });
       const alert = await screen.findByRole('alert');
+      expect(alert.textContent).toContain('Not sent.');
       expect(alert.textContent).toContain(message);
       // The draft is kept for another try.
       expect((box as HTMLTextAreaElement).value).toBe('hello');
@@ -331,6 +340,7 @@ describe('Chat files', () => {
         kind: 'file',
         text: 'plans.pdf',
         round: 4000,
+        sealed_after: SEALED_AT,
         state: null,
         error: null,
         created_at: now,
@@ -342,6 +352,7 @@ describe('Chat files', () => {
         kind: 'text',
         text: 'here are the plans',
         round: 4001,
+        sealed_after: SEALED_AT,
         state: null,
         error: null,
         created_at: now,
@@ -392,6 +403,7 @@ describe('Chat files', () => {
               kind: 'file',
               text: name,
               round: a.pad ? null : 4002,
+              sealed_after: a.pad ? null : SEALED_AT,
               state: 'queued',
               error: null,
               created_at: now,
@@ -418,7 +430,8 @@ describe('Chat files', () => {
     const [offer, text] = within(list).getAllByRole('listitem');
     expect(within(offer).getByText('File offer')).toBeTruthy();
     expect(within(offer).getByText('plans.pdf')).toBeTruthy();
-    expect(within(offer).getByText('Post-quantum encrypted · round 4000')).toBeTruthy();
+    expect(within(offer).getByText('Post-quantum encrypted')).toBeTruthy();
+    expect(within(offer).getByText(/^sealed after /)).toBeTruthy();
     expect(within(text).queryByText('File offer')).toBeNull();
 
     // Alice's transfers, not Bob's: open ones first.
@@ -555,6 +568,7 @@ describe('Chat unread counts', () => {
       kind: 'text',
       text: `message ${id}`,
       round: 4000 + id,
+      sealed_after: SEALED_AT,
       state: null,
       error: null,
       created_at: now,
@@ -781,6 +795,7 @@ describe('Chat file messages', () => {
       kind: 'file',
       text,
       round: 4000 + id,
+      sealed_after: SEALED_AT,
       state: outgoing ? 'delivered' : null,
       error: null,
       created_at: now,
@@ -813,6 +828,7 @@ describe('Chat file messages', () => {
         kind: 'text',
         text: 'see the plans',
         round: 4002,
+        sealed_after: SEALED_AT,
         state: null,
         error: null,
         created_at: now,
@@ -864,7 +880,8 @@ describe('Chat file messages', () => {
     expect(within(offer).getByText('Alice offers this file')).toBeTruthy();
     expect(within(offer).getByText('3.0 MiB')).toBeTruthy();
     // The message's own line says when and what protects it; the card does not repeat it.
-    expect(within(first).getAllByText('Post-quantum encrypted · round 4001')).toHaveLength(1);
+    expect(within(first).getAllByText('Post-quantum encrypted')).toHaveLength(1);
+    expect(within(first).getAllByText(/^sealed after /)).toHaveLength(1);
     expect(within(offer).queryByText('Post-quantum encrypted')).toBeNull();
     expect(within(first).queryByText('File offer')).toBeNull();
     expect(within(second).getByText('see the plans')).toBeTruthy();

@@ -195,6 +195,8 @@ struct InboxLine {
     mode: String,
     kind: String,
     round: Option<u64>,
+    /// Grid pad: Unix time the binding round was due (sealed no earlier).
+    sealed_after: Option<u64>,
     state: Option<String>,
     text: String,
     created_at: i64,
@@ -216,8 +218,10 @@ fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Ve
             } else {
                 None
             };
+            let sealed_after = node.sealed_after(&m);
             lines.push(InboxLine {
                 id: m.id,
+                sealed_after,
                 contact: name.clone(),
                 direction: if m.outgoing { "out" } else { "in" },
                 mode: m.mode,
@@ -248,8 +252,12 @@ pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitC
                     .map(|s| format!(" [{s}]"))
                     .unwrap_or_default();
                 let file = if line.kind == "file" { "[file] " } else { "" };
+                let sealed = line
+                    .sealed_after
+                    .map(|t| format!(" (sealed after {})", utc_minute(t)))
+                    .unwrap_or_default();
                 println!(
-                    "{:>5} {arrow} {}{state}: {file}{}",
+                    "{:>5} {arrow} {}{state}{sealed}: {file}{}",
                     line.id, line.contact, line.text
                 );
             }
@@ -261,5 +269,39 @@ pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitC
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+    }
+}
+
+/// `unix` as "2026-07-23 07:39 UTC" (the civil date of days since the
+/// epoch, Howard Hinnant's algorithm; the CLI prints UTC, the app local
+/// time).
+fn utc_minute(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let (hour, minute) = ((unix % 86_400) / 3600, (unix % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_minute;
+
+    #[test]
+    fn round_times_print_as_utc_minutes() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        // quicknet round 30663002, the round shipped with the release.
+        assert_eq!(utc_minute(1_784_792_370), "2026-07-23 07:39 UTC");
+        assert_eq!(utc_minute(1_796_294_400), "2026-12-03 10:40 UTC");
+        // A leap day and the turn of a century.
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_minute(4_107_542_399), "2100-02-28 23:59 UTC");
     }
 }

@@ -14,6 +14,13 @@
 //!   than asked; an empty answer means "ask someone else" (unknown chain,
 //!   nothing held, or the peer's or the node's upload rate exhausted).
 //!
+//! Head request: `first == last == u64::MAX` ([`HEAD_ROUND`]) asks for the
+//! server's newest held round of the chain: the answer carries at most one
+//! round, of any number. It is what a node without a recent round of its
+//! own asks its connected peers (see `FetchCascade::peer_heads`); a server
+//! of a release before head requests finds no such round and answers
+//! empty, which the requester reads as "nothing here".
+//!
 //! The answer is unverified: the requester checks every round
 //! ([`to_beacons`], then the batch verifier) and bans a peer that sent a bad
 //! signature.
@@ -50,6 +57,25 @@ pub struct RangeRequest {
     pub first: u64,
     /// Last round.
     pub last: u64,
+}
+
+/// The round number that makes a [`RangeRequest`] a head request.
+pub const HEAD_ROUND: u64 = u64::MAX;
+
+impl RangeRequest {
+    /// The head request for `chain`: "your newest round of it".
+    pub fn head(chain: [u8; 32]) -> RangeRequest {
+        RangeRequest {
+            chain,
+            first: HEAD_ROUND,
+            last: HEAD_ROUND,
+        }
+    }
+
+    /// Whether this is a head request.
+    pub fn is_head(&self) -> bool {
+        self.first == HEAD_ROUND && self.last == HEAD_ROUND
+    }
 }
 
 /// One served round: number, signature and (chained) previous signature.
@@ -285,13 +311,20 @@ impl EventLoop {
             self.chunk_readers.clone(),
         );
         let rounds = request.first..=request.last;
+        let head = request.is_head();
         tokio::spawn(async move {
             let Ok(_permit) = readers.acquire_owned().await else {
                 return;
             };
-            let rounds = tokio::task::spawn_blocking(move || read_range(&cache, &chain, rounds))
-                .await
-                .unwrap_or_default();
+            let rounds = tokio::task::spawn_blocking(move || {
+                if head {
+                    read_head(&cache, &chain)
+                } else {
+                    read_range(&cache, &chain, rounds)
+                }
+            })
+            .await
+            .unwrap_or_default();
             let _ = back.unbounded_send(RangeAnswer {
                 peer,
                 channel,
@@ -344,6 +377,25 @@ impl EventLoop {
     }
 }
 
+/// The newest round of `chain` the cache holds, if any (a blocking read).
+fn read_head(cache: &BeaconCache, chain: &ChainInfo) -> Vec<ServedRound> {
+    match cache.latest(chain) {
+        Ok(held) => held.into_iter().map(|b| served(b.beacon())).collect(),
+        Err(e) => {
+            tracing::warn!("cannot serve a head request: {e}");
+            Vec::new()
+        }
+    }
+}
+
+fn served(b: &Beacon) -> ServedRound {
+    (
+        b.round(),
+        b.signature().to_vec(),
+        b.previous_signature().map(<[u8]>::to_vec),
+    )
+}
+
 /// The rounds of `chain` the cache holds in `rounds` (a blocking read).
 fn read_range(
     cache: &BeaconCache,
@@ -351,17 +403,7 @@ fn read_range(
     rounds: RangeInclusive<u64>,
 ) -> Vec<ServedRound> {
     match cache.get_range(chain, rounds) {
-        Ok(held) => held
-            .into_iter()
-            .map(|b| {
-                let b = b.beacon();
-                (
-                    b.round(),
-                    b.signature().to_vec(),
-                    b.previous_signature().map(<[u8]>::to_vec),
-                )
-            })
-            .collect(),
+        Ok(held) => held.iter().map(|b| served(b.beacon())).collect(),
         Err(e) => {
             tracing::warn!("cannot serve a chunk range: {e}");
             Vec::new()

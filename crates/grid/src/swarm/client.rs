@@ -28,6 +28,8 @@ pub(super) enum Command {
     },
     /// The connected peers.
     Peers { reply: oneshot::Sender<Vec<PeerId>> },
+    /// The connected peers identified as grid nodes.
+    GridPeers { reply: oneshot::Sender<Vec<PeerId>> },
     /// Announce in the DHT that we hold (part of) a chunk.
     Provide { chain: ChainHash, chunk: u64 },
     /// Look up a chunk's providers in the DHT.
@@ -162,6 +164,13 @@ impl SwarmClient {
     /// Connected peers.
     pub async fn peers(&self) -> Result<Vec<PeerId>, SwarmError> {
         self.ask(|reply| Command::Peers { reply }).await
+    }
+
+    /// Connected peers identified as grid nodes (they speak the grid's
+    /// DHT protocol, so the chunk protocol too); a peer counts once
+    /// Identify told us its protocols, a moment after connecting.
+    pub async fn grid_peers(&self) -> Result<Vec<PeerId>, SwarmError> {
+        self.ask(|reply| Command::GridPeers { reply }).await
     }
 
     /// Announces that this node holds (part of) a chunk.

@@ -123,6 +123,9 @@ impl EventLoop {
             Command::Peers { reply } => {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
             }
+            Command::GridPeers { reply } => {
+                let _ = reply.send(self.grid_peers.iter().copied().collect());
+            }
             Command::Connections { peer, reply } => {
                 let _ = reply.send(self.connections_to(peer));
             }

@@ -56,8 +56,8 @@ pub use budget::{
     RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
 };
 pub use chunk::{
-    CHUNK_PROTOCOL, ChunkCodec, RangeRequest, ServedRound, decode_response, encode_response,
-    to_beacons,
+    CHUNK_PROTOCOL, ChunkCodec, HEAD_ROUND, RangeRequest, ServedRound, decode_response,
+    encode_response, to_beacons,
 };
 pub use client::SwarmClient;
 pub use dht::KAD_PROTOCOL;

@@ -31,6 +31,12 @@ text: string,
  */
 round: number | null, 
 /**
+ * Grid pad: the Unix time (seconds) that round was due, so the
+ * message was sealed no earlier ("sealed after …"); `null` for the
+ * one-time pad or a round of a chain this home does not know.
+ */
+sealed_after: number | null, 
+/**
  * For outgoing messages: `queued`, `delivered` or `failed`.
  */
 state: 'queued' | 'delivered' | 'failed' | null, 
