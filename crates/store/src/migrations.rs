@@ -180,6 +180,12 @@ const STEPS: &[M<'static>] = &[
         "ALTER TABLE contacts ADD COLUMN rendezvous BLOB
             CHECK (rendezvous IS NULL OR length(rendezvous) = 32);",
     ),
+    // 9: offline mailboxes: which queued envelopes went to mailbox hosts,
+    // and the UTC day of each contact's last successful mailbox poll.
+    M::up(
+        "ALTER TABLE outbox ADD COLUMN mailboxed INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE contacts ADD COLUMN mailbox_polled_day INTEGER;",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.
