@@ -1,0 +1,328 @@
+//! Offline mailboxes: messages for a contact who is away wait on grid
+//! seeders (`/zks/mailbox/1.0.0`) until it comes online.
+//!
+//! Sender: once a contact looks unreachable (its oldest queued envelope
+//! was accepted [`MAILBOX_AFTER_SECS`] ago and a direct attempt failed),
+//! each of its queued envelopes is deposited, in order, with
+//! [`MAILBOX_HOSTS`] hosts chosen by DHT closeness to today's mailbox id
+//! for that contact ([`zks_pad::mailbox`]); a host that refuses (full,
+//! quota, not offered) is passed over for the next closest. The envelope
+//! is then marked `mailbox` and direct delivery goes on as usual: the
+//! contact's acknowledgement (`dup` once it got it from a mailbox) ends it.
+//!
+//! Recipient: when online, every [`POLL_EVERY`] and whenever a new peer
+//! connects, each contact's mailbox ids of the days since its last
+//! successful poll (at most the hosts' 14-day time to live) are fetched
+//! from the closest hosts, opened in deposit order through the normal open
+//! path (the envelope's AEAD authenticates the sender; duplicates from
+//! several hosts or from the direct path are dropped by the usual rules,
+//! a different envelope reusing a key or pad range is still the alarm),
+//! and acknowledged so the hosts delete them.
+//!
+//! Host: a daemon with seeding on and a public address holds mailboxes
+//! under its data directory (`mailboxes/`, capped by `mailbox_cap_mb`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libp2p::PeerId;
+use zks_grid::mailbox::{MAX_ENVELOPE, MailboxStore, Quotas, Refusal};
+use zks_grid::swarm::SwarmClient;
+use zks_pad::mailbox::{mailbox_id, poll_days};
+use zks_pad::rendezvous::DAY_SECS;
+
+use crate::clock::now_secs;
+use crate::{Node, NodeError, NodeEvent};
+
+/// Hosts each envelope is deposited with.
+pub const MAILBOX_HOSTS: usize = 3;
+/// Seconds a contact's oldest queued envelope waits (with a failed direct
+/// attempt) before its envelopes go to mailboxes.
+pub const MAILBOX_AFTER_SECS: i64 = 5;
+/// How often an online node polls its mailboxes (besides when it comes
+/// online and when a peer connects).
+pub const POLL_EVERY: Duration = Duration::from_secs(120);
+/// Hosts that offer mailboxes asked per mailbox id when polling.
+const FETCH_HOSTS: usize = 6;
+/// How long a closest-peers lookup may take.
+const LOOKUP: Duration = Duration::from_secs(5);
+/// Envelopes taken from the outbox for mailboxes at once.
+const BATCH: usize = 256;
+
+/// Errors after which an envelope is left in its mailbox (to be fetched
+/// again at the next poll): the node could not open it *now*.
+fn transient(e: &NodeError) -> bool {
+    matches!(
+        e.code(),
+        "no_beacon" | "bad_beacons" | "stopped" | "store" | "io" | "locked" | "busy" | "grid"
+    )
+}
+
+impl Node {
+    /// Where this home holds mailboxes for others.
+    pub fn mailbox_dir(&self) -> std::path::PathBuf {
+        self.data_dir().path().join("mailboxes")
+    }
+
+    /// Opens this home's mailbox store with the settings' cap.
+    pub(crate) fn open_mailboxes(&self) -> Result<Arc<MailboxStore>, NodeError> {
+        let cap = self.settings()?.mailbox_cap_mb.saturating_mul(1 << 20);
+        MailboxStore::open(&self.mailbox_dir(), cap, Quotas::default())
+            .map(Arc::new)
+            .map_err(|e| NodeError::Io(e.to_string()))
+    }
+
+    /// Runs the sender and recipient sides of mailboxes over `swarm` until
+    /// the node stops; `hosted`, if any, is this node's own store, whose
+    /// cap follows the settings.
+    pub(crate) fn run_mailboxes(&self, swarm: SwarmClient, hosted: Option<Arc<MailboxStore>>) {
+        let sender = self.clone();
+        let deposits = swarm.clone();
+        self.spawn_until_stopped(async move { sender.deposit_loop(deposits, hosted).await });
+        let recipient = self.clone();
+        self.spawn_until_stopped(async move { recipient.poll_loop(swarm).await });
+    }
+
+    async fn deposit_loop(self, swarm: SwarmClient, hosted: Option<Arc<MailboxStore>>) {
+        // Envelopes too large for a mailbox (files go direct only).
+        let mut too_large: HashSet<i64> = HashSet::new();
+        loop {
+            if let (Some(store), Ok(settings)) = (&hosted, self.settings()) {
+                store.set_cap(settings.mailbox_cap_mb.saturating_mul(1 << 20));
+            }
+            let items = self.with_store(|store| {
+                Ok(store.outbox_for_mailboxes(now_secs() as i64, MAILBOX_AFTER_SECS, BATCH)?)
+            });
+            let items = match items {
+                Ok(items) => items,
+                Err(NodeError::Stopped) => return,
+                Err(e) => {
+                    tracing::warn!("cannot read the outbox for mailboxes: {e}");
+                    Vec::new()
+                }
+            };
+            let mut by_contact: Vec<(i64, Vec<zks_store::OutboxItem>)> = Vec::new();
+            for item in items {
+                if too_large.contains(&item.id) {
+                    continue;
+                }
+                match by_contact.last_mut() {
+                    Some((c, list)) if *c == item.contact_id => list.push(item),
+                    _ => match by_contact.iter_mut().find(|(c, _)| *c == item.contact_id) {
+                        Some((_, list)) => list.push(item),
+                        None => by_contact.push((item.contact_id, vec![item])),
+                    },
+                }
+            }
+            for (contact, items) in by_contact {
+                self.deposit_for(&swarm, contact, items, &mut too_large)
+                    .await;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Deposits `items` (one contact's, in order) with the hosts closest
+    /// to today's mailbox id of that contact.
+    async fn deposit_for(
+        &self,
+        swarm: &SwarmClient,
+        contact_id: i64,
+        items: Vec<zks_store::OutboxItem>,
+        too_large: &mut HashSet<i64>,
+    ) {
+        let contact =
+            self.with_store(|store| Ok(store.contacts()?.into_iter().find(|c| c.id == contact_id)));
+        let Ok(Some(contact)) = contact else { return };
+        let Ok(recipient) = contact.peer_id.parse::<PeerId>() else {
+            return;
+        };
+        let Ok(Some(secret)) = self.rendezvous_secret(&contact) else {
+            return;
+        };
+        let day = now_secs() / DAY_SECS;
+        let id = mailbox_id(&secret, day, &recipient.to_bytes());
+        let candidates: Vec<PeerId> = swarm
+            .closest_peers(id.to_vec(), LOOKUP)
+            .await
+            .into_iter()
+            .filter(|p| *p != recipient)
+            .collect();
+        // Peers that do not host (or cannot be reached) this pass.
+        let mut skip: HashSet<PeerId> = HashSet::new();
+        for item in items {
+            if item.envelope.len() > MAX_ENVELOPE {
+                too_large.insert(item.id);
+                continue;
+            }
+            let mut stored = Vec::new();
+            for host in &candidates {
+                if stored.len() >= MAILBOX_HOSTS {
+                    break;
+                }
+                if skip.contains(host) {
+                    continue;
+                }
+                match swarm
+                    .mailbox_deposit(*host, id, item.envelope.clone())
+                    .await
+                {
+                    Ok(Ok(_)) => stored.push(*host),
+                    Ok(Err(Refusal::NotOffered | Refusal::Malformed)) | Err(_) => {
+                        skip.insert(*host);
+                    }
+                    Ok(Err(refusal)) => {
+                        tracing::debug!(%host, "mailbox host refused a deposit: {refusal}");
+                    }
+                }
+            }
+            if stored.is_empty() {
+                tracing::debug!(contact = %contact.name, "no mailbox host took the envelope");
+                return;
+            }
+            tracing::debug!(contact = %contact.name, hosts = stored.len(), "envelope deposited in mailboxes");
+            if self
+                .with_store_mut(|store| Ok(store.outbox_mailboxed(item.id)?))
+                .is_err()
+            {
+                return;
+            }
+            self.emit(NodeEvent::MessageMailboxed {
+                message_id: item.message_id,
+            });
+        }
+    }
+
+    async fn poll_loop(self, swarm: SwarmClient) {
+        let mut known: HashSet<PeerId> = HashSet::new();
+        let mut last: Option<Instant> = None;
+        loop {
+            let peers: HashSet<PeerId> = match swarm.peers().await {
+                Ok(peers) => peers.into_iter().collect(),
+                Err(_) => return,
+            };
+            let arrived = peers.difference(&known).count() > 0;
+            known = peers;
+            if last.is_none_or(|t| t.elapsed() >= POLL_EVERY) || arrived {
+                last = Some(Instant::now());
+                if let Err(NodeError::Stopped) = self.poll_mailboxes(&swarm).await {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Fetches, opens and acknowledges what waits in every contact's
+    /// mailboxes; how many messages arrived.
+    pub async fn poll_mailboxes(&self, swarm: &SwarmClient) -> Result<usize, NodeError> {
+        let contacts = self.with_store(|store| Ok(store.contacts()?))?;
+        let mut arrived = 0;
+        for contact in contacts {
+            arrived += self.poll_contact(swarm, &contact).await?;
+        }
+        Ok(arrived)
+    }
+
+    async fn poll_contact(
+        &self,
+        swarm: &SwarmClient,
+        contact: &zks_store::ContactRecord,
+    ) -> Result<usize, NodeError> {
+        let Some(secret) = self.rendezvous_secret(contact)? else {
+            return Ok(0);
+        };
+        let me = swarm.peer_id().to_bytes();
+        let now = now_secs();
+        let polled = self.with_store(|store| Ok(store.mailbox_polled_day(contact.id)?))?;
+        let mut all_answered = true;
+        let mut arrived = 0;
+        let sender: Option<PeerId> = contact.peer_id.parse().ok();
+        for day in poll_days(now, polled) {
+            let id = mailbox_id(&secret, day, &me);
+            let hosts = swarm.closest_peers(id.to_vec(), LOOKUP).await;
+            let mut answered = 0;
+            for host in hosts {
+                if answered >= FETCH_HOSTS || Some(host) == sender {
+                    continue;
+                }
+                match self.drain(swarm, host, id).await {
+                    Ok(Some(n)) => {
+                        answered += 1;
+                        arrived += n;
+                    }
+                    Ok(None) => {}
+                    Err(NodeError::Stopped) => return Err(NodeError::Stopped),
+                    Err(e) => {
+                        answered += 1;
+                        tracing::warn!(%host, "mailbox left for later: {e}");
+                        all_answered = false;
+                    }
+                }
+            }
+            if answered == 0 {
+                all_answered = false;
+            }
+        }
+        if all_answered {
+            let today = now / DAY_SECS;
+            self.with_store_mut(|store| Ok(store.set_mailbox_polled_day(contact.id, today)?))?;
+        }
+        Ok(arrived)
+    }
+
+    /// Fetches mailbox `id` from `host` to the end, opening and then
+    /// acknowledging each page. `None`: the host does not offer mailboxes
+    /// or cannot be reached; an error: an envelope could not be opened now
+    /// (it and those after it stay for the next poll).
+    async fn drain(
+        &self,
+        swarm: &SwarmClient,
+        host: PeerId,
+        id: [u8; 32],
+    ) -> Result<Option<usize>, NodeError> {
+        let mut after = 0;
+        let mut arrived = 0;
+        loop {
+            let fetched = match swarm.mailbox_fetch(host, id, after).await {
+                Ok(Ok(fetched)) => fetched,
+                Ok(Err(_)) | Err(_) => return Ok((after > 0).then_some(arrived)),
+            };
+            let mut done = after;
+            let mut stuck = None;
+            for (seq, envelope) in fetched.envelopes {
+                let node = self.clone();
+                let opened = tokio::task::spawn_blocking(move || node.open(&envelope))
+                    .await
+                    .map_err(|e| NodeError::Io(format!("opening a message failed: {e}")))?;
+                match opened {
+                    Ok(message) => {
+                        arrived += 1;
+                        self.emit(NodeEvent::MessageReceived { from: message.from });
+                    }
+                    Err(e) if transient(&e) => {
+                        stuck = Some(e);
+                        break;
+                    }
+                    // Duplicates (from another host or the direct path),
+                    // and envelopes that will never open here (not ours,
+                    // forged, or a key reuse, whose alarm the open path
+                    // raised): acknowledged so the host drops them.
+                    Err(e) => tracing::debug!(%host, "mailbox envelope not stored: {e}"),
+                }
+                done = seq;
+            }
+            if done > after {
+                let _ = swarm.mailbox_ack(host, id, done).await;
+            }
+            if let Some(e) = stuck {
+                return Err(e);
+            }
+            if !fetched.more || done == after {
+                return Ok(Some(arrived));
+            }
+            after = done;
+        }
+    }
+}
