@@ -180,3 +180,70 @@ fn messages_wait_in_mailboxes_while_both_are_offline_and_arrive_once_in_order() 
     });
     drop((d1, d2, dfull));
 }
+
+/// Apparent size and disk blocks (512-byte units, as `du`) of a tree.
+fn disk_use(dir: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = (0, 0);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return total;
+    };
+    for e in entries.flatten() {
+        let meta = e.metadata().unwrap();
+        total.0 += meta.len();
+        total.1 += meta.blocks() * 512;
+        if meta.is_dir() {
+            let (a, b) = disk_use(&e.path());
+            total.0 += a;
+            total.1 += b;
+        }
+    }
+    total
+}
+
+/// The mailbox measurement (run by hand: `cargo nextest run -p zks-cli
+/// --test cli_mailbox --run-ignored only`): 1,000 messages wait in three
+/// seeders' mailboxes; the time from Bob's daemon starting to all of them
+/// in his history, and each seeder's disk for them.
+#[test]
+#[ignore = "a measurement, not a check; minutes in a debug build"]
+fn measure_a_thousand_waiting_messages() {
+    let n: usize = std::env::var("ZKS_MAILBOX_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let home = |n: &str| -> PathBuf { t.join(n) };
+    for s in ["s1", "s2", "s3"] {
+        ok(&run(&home(s), &["settings", "set", "seeding", "true"]));
+    }
+    let (_d1, s1) = daemon(&home("s1"), true, None);
+    let (_d2, _) = daemon(&home("s2"), true, Some(&s1));
+    let (_d3, _) = daemon(&home("s3"), true, Some(&s1));
+    let (a, b) = (home("alice"), home("bob"));
+    pair(t, &a, &b);
+    let (da, _) = daemon(&a, false, Some(&s1));
+    let started = Instant::now();
+    for i in 0..n {
+        ok(&run(&a, &["send", "Bob", &format!("message {i:04}")]));
+    }
+    eprintln!("queued {n} in {:?}", started.elapsed());
+    until("all in mailboxes", 600, || {
+        inbox(&a).iter().filter(|l| l["state"] == "mailbox").count() >= n
+    });
+    eprintln!("all in mailboxes after {:?}", started.elapsed());
+    drop(da);
+    let (bytes, blocks) = disk_use(&home("s1").join("mailboxes"));
+    eprintln!(
+        "seeder s1 holds {} envelopes: {bytes} bytes in files, {blocks} bytes of disk blocks",
+        held(&home("s1"))
+    );
+    let online = Instant::now();
+    let (_db, _) = daemon(&b, false, Some(&s1));
+    until("Bob has them all", 600, || {
+        inbox(&b).iter().filter(|l| l["direction"] == "in").count() >= n
+    });
+    eprintln!("Bob online to all {n} delivered: {:?}", online.elapsed());
+    until("the seeders deleted them", 60, || held(&home("s1")) == 0);
+}

@@ -164,10 +164,20 @@ impl Node {
                 if skip.contains(host) {
                     continue;
                 }
-                match swarm
+                let mut answer = swarm
                     .mailbox_deposit(*host, id, item.envelope.clone())
-                    .await
-                {
+                    .await;
+                // Over the host's deposit rate: wait a little and again.
+                for _ in 0..20 {
+                    if !matches!(answer, Ok(Err(Refusal::Rate))) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    answer = swarm
+                        .mailbox_deposit(*host, id, item.envelope.clone())
+                        .await;
+                }
+                match answer {
                     Ok(Ok(_)) => stored.push(*host),
                     Ok(Err(Refusal::NotOffered | Refusal::Malformed)) | Err(_) => {
                         skip.insert(*host);
@@ -236,93 +246,175 @@ impl Node {
         let me = swarm.peer_id().to_bytes();
         let now = now_secs();
         let polled = self.with_store(|store| Ok(store.mailbox_polled_day(contact.id)?))?;
-        let mut all_answered = true;
-        let mut arrived = 0;
         let sender: Option<PeerId> = contact.peer_id.parse().ok();
+        let mut all_done = true;
+        let mut arrived = 0;
         for day in poll_days(now, polled) {
             let id = mailbox_id(&secret, day, &me);
-            let hosts = swarm.closest_peers(id.to_vec(), LOOKUP).await;
-            let mut answered = 0;
-            for host in hosts {
-                if answered >= FETCH_HOSTS || Some(host) == sender {
+            let mut held: Vec<(PeerId, Vec<(u64, Vec<u8>)>)> = Vec::new();
+            for host in swarm.closest_peers(id.to_vec(), LOOKUP).await {
+                if held.len() >= FETCH_HOSTS || Some(host) == sender {
                     continue;
                 }
-                match self.drain(swarm, host, id).await {
-                    Ok(Some(n)) => {
-                        answered += 1;
-                        arrived += n;
-                    }
-                    Ok(None) => {}
-                    Err(NodeError::Stopped) => return Err(NodeError::Stopped),
-                    Err(e) => {
-                        answered += 1;
-                        tracing::warn!(%host, "mailbox left for later: {e}");
-                        all_answered = false;
-                    }
+                if let Some(envelopes) = collect(swarm, host, id).await {
+                    held.push((host, envelopes));
                 }
             }
-            if answered == 0 {
-                all_answered = false;
+            if held.is_empty() {
+                all_done = false;
+                continue;
+            }
+            match self.open_merged(swarm, id, &held).await {
+                Ok(n) => arrived += n,
+                Err(NodeError::Stopped) => return Err(NodeError::Stopped),
+                Err(e) => {
+                    tracing::warn!(contact = %contact.name, "mailbox messages left for later: {e}");
+                    all_done = false;
+                }
             }
         }
-        if all_answered {
+        if all_done {
             let today = now / DAY_SECS;
             self.with_store_mut(|store| Ok(store.set_mailbox_polled_day(contact.id, today)?))?;
         }
         Ok(arrived)
     }
 
-    /// Fetches mailbox `id` from `host` to the end, opening and then
-    /// acknowledging each page. `None`: the host does not offer mailboxes
-    /// or cannot be reached; an error: an envelope could not be opened now
-    /// (it and those after it stay for the next poll).
-    async fn drain(
+    /// Opens what the hosts in `held` hold for mailbox `id`, each envelope
+    /// once, in the sender's order ([`merge_in_order`]), then acknowledges
+    /// on each host what was dealt with. An envelope that cannot be opened
+    /// *now* stops there: it and the ones after it stay for the next poll.
+    async fn open_merged(
         &self,
         swarm: &SwarmClient,
-        host: PeerId,
         id: [u8; 32],
-    ) -> Result<Option<usize>, NodeError> {
-        let mut after = 0;
+        held: &[(PeerId, Vec<(u64, Vec<u8>)>)],
+    ) -> Result<usize, NodeError> {
+        let lists: Vec<Vec<&[u8]>> = held
+            .iter()
+            .map(|(_, e)| e.iter().map(|(_, b)| b.as_slice()).collect())
+            .collect();
+        let mut done: HashSet<[u8; 32]> = HashSet::new();
         let mut arrived = 0;
-        loop {
-            let fetched = match swarm.mailbox_fetch(host, id, after).await {
-                Ok(Ok(fetched)) => fetched,
-                Ok(Err(_)) | Err(_) => return Ok((after > 0).then_some(arrived)),
-            };
-            let mut done = after;
-            let mut stuck = None;
-            for (seq, envelope) in fetched.envelopes {
-                let node = self.clone();
-                let opened = tokio::task::spawn_blocking(move || node.open(&envelope))
-                    .await
-                    .map_err(|e| NodeError::Io(format!("opening a message failed: {e}")))?;
-                match opened {
-                    Ok(message) => {
-                        arrived += 1;
-                        self.emit(NodeEvent::MessageReceived { from: message.from });
-                    }
-                    Err(e) if transient(&e) => {
-                        stuck = Some(e);
-                        break;
-                    }
-                    // Duplicates (from another host or the direct path),
-                    // and envelopes that will never open here (not ours,
-                    // forged, or a key reuse, whose alarm the open path
-                    // raised): acknowledged so the host drops them.
-                    Err(e) => tracing::debug!(%host, "mailbox envelope not stored: {e}"),
+        let mut stuck = None;
+        for envelope in merge_in_order(&lists) {
+            let node = self.clone();
+            let bytes = envelope.to_vec();
+            let opened = tokio::task::spawn_blocking(move || node.open(&bytes))
+                .await
+                .map_err(|e| NodeError::Io(format!("opening a message failed: {e}")))?;
+            match opened {
+                Ok(message) => {
+                    arrived += 1;
+                    self.emit(NodeEvent::MessageReceived { from: message.from });
                 }
-                done = seq;
+                Err(e) if transient(&e) => {
+                    stuck = Some(e);
+                    break;
+                }
+                // Duplicates (from the direct path), and envelopes that
+                // will never open here (not ours, forged, or a key reuse,
+                // whose alarm the open path raised): the host drops them.
+                Err(e) => tracing::debug!("mailbox envelope not stored: {e}"),
             }
-            if done > after {
-                let _ = swarm.mailbox_ack(host, id, done).await;
-            }
-            if let Some(e) = stuck {
-                return Err(e);
-            }
-            if !fetched.more || done == after {
-                return Ok(Some(arrived));
-            }
-            after = done;
+            done.insert(*blake3::hash(envelope).as_bytes());
         }
+        for (host, envelopes) in held {
+            // Up to the last envelope before the first one not dealt with.
+            let upto = envelopes
+                .iter()
+                .take_while(|(_, b)| done.contains(blake3::hash(b).as_bytes()))
+                .last()
+                .map(|(seq, _)| *seq);
+            if let Some(upto) = upto {
+                let _ = swarm.mailbox_ack(*host, id, upto).await;
+            }
+        }
+        match stuck {
+            Some(e) => Err(e),
+            None => Ok(arrived),
+        }
+    }
+}
+
+/// Everything `host` holds in mailbox `id`, in deposit order, at most
+/// [`MAX_COLLECT`] envelopes (the rest comes at the next poll); `None`
+/// when the host does not offer mailboxes or cannot be reached.
+async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<Vec<(u64, Vec<u8>)>> {
+    let mut all: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut after = 0;
+    loop {
+        let fetched = match swarm.mailbox_fetch(host, id, after).await {
+            Ok(Ok(fetched)) => fetched,
+            // A host lost mid-way: what came so far is still good.
+            Ok(Err(_)) | Err(_) => return (!all.is_empty()).then_some(all),
+        };
+        let Some(last) = fetched.envelopes.last().map(|(s, _)| *s) else {
+            return Some(all);
+        };
+        if last <= after {
+            return Some(all);
+        }
+        all.extend(fetched.envelopes);
+        if !fetched.more || all.len() >= MAX_COLLECT {
+            return Some(all);
+        }
+        after = last;
+    }
+}
+
+/// Envelopes kept from one host per mailbox and poll.
+const MAX_COLLECT: usize = 2_000;
+
+/// One order of the envelopes several hosts hold, each once: every host
+/// received the sender's envelopes in its order, perhaps with gaps (it was
+/// down, or full), so each list is a subsequence of the sender's order.
+/// Starting from the longest list, each envelope another list has and the
+/// merge lacks goes right after its predecessor in that list (or first):
+/// a gap in one host is filled from another in the right place.
+pub(crate) fn merge_in_order<'a>(lists: &[Vec<&'a [u8]>]) -> Vec<&'a [u8]> {
+    let mut order: Vec<usize> = (0..lists.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(lists[*i].len()));
+    let mut merged: Vec<&'a [u8]> = Vec::new();
+    let mut seen: HashSet<&'a [u8]> = HashSet::new();
+    for i in order {
+        let mut at = 0;
+        for envelope in &lists[i] {
+            if seen.contains(envelope) {
+                at = merged
+                    .iter()
+                    .position(|e| e == envelope)
+                    .map_or(at, |p| p + 1);
+            } else {
+                merged.insert(at, envelope);
+                seen.insert(envelope);
+                at += 1;
+            }
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_in_order;
+
+    fn merge(lists: &[&[u8]]) -> Vec<u8> {
+        let lists: Vec<Vec<&[u8]>> = lists.iter().map(|l| l.chunks(1).collect()).collect();
+        merge_in_order(&lists).iter().map(|e| e[0]).collect()
+    }
+
+    #[test]
+    fn gaps_in_one_host_are_filled_in_place_from_another() {
+        assert_eq!(merge(&[b"1267", b"1234567", b"12"]), b"1234567");
+        assert_eq!(merge(&[b"34", b"1234"]), b"1234");
+        assert_eq!(merge(&[b"12456", b"12345"]), b"123456");
+        // Without a list holding both, any order keeping each list's is right.
+        let both = merge(&[b"135", b"245"]);
+        assert_eq!(both.len(), 5);
+        let at = |x: u8| both.iter().position(|e| *e == x).unwrap();
+        assert!(at(b'1') < at(b'3') && at(b'3') < at(b'5'));
+        assert!(at(b'2') < at(b'4') && at(b'4') < at(b'5'));
+        assert_eq!(merge(&[]), b"");
     }
 }

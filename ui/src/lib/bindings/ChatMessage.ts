@@ -31,9 +31,10 @@ text: string,
  */
 round: number | null, 
 /**
- * For outgoing messages: `queued`, `delivered` or `failed`.
+ * For outgoing messages: `queued`, `mailbox` (held by mailbox hosts
+ * while the contact is away), `delivered` or `failed`.
  */
-state: 'queued' | 'delivered' | 'failed' | null, 
+state: 'queued' | 'mailbox' | 'delivered' | 'failed' | null, 
 /**
  * The last delivery error, if any.
  */
