@@ -66,7 +66,7 @@ fn held(home: &Path) -> usize {
         .flatten()
         .filter(|d| d.file_name() != "tmp")
         .filter_map(|d| std::fs::read_dir(d.path()).ok())
-        .flat_map(|files| files.flatten())
+        .flat_map(Iterator::flatten)
         .filter(|f| f.path().extension().is_some_and(|e| e == "env"))
         .count()
 }

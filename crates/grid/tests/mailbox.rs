@@ -235,7 +235,7 @@ async fn a_hostile_depositor_is_held_to_its_quotas_and_others_still_deposit() {
         }
         assert!(stored < 10, "the depositor quota never bit");
     };
-    assert_eq!(refusal, Err::<(), _>(Refusal::DepositorQuota).unwrap_err());
+    assert_eq!(refusal, Refusal::DepositorQuota);
     let (bytes, _) = h.store.usage();
     assert!(bytes <= 10_000, "held {bytes} bytes for one depositor");
     // Another depositor is not affected.

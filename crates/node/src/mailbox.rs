@@ -251,7 +251,7 @@ impl Node {
         let mut arrived = 0;
         for day in poll_days(now, polled) {
             let id = mailbox_id(&secret, day, &me);
-            let mut held: Vec<(PeerId, Vec<(u64, Vec<u8>)>)> = Vec::new();
+            let mut held: Vec<(PeerId, Held)> = Vec::new();
             for host in swarm.closest_peers(id.to_vec(), LOOKUP).await {
                 if held.len() >= FETCH_HOSTS || Some(host) == sender {
                     continue;
@@ -288,7 +288,7 @@ impl Node {
         &self,
         swarm: &SwarmClient,
         id: [u8; 32],
-        held: &[(PeerId, Vec<(u64, Vec<u8>)>)],
+        held: &[(PeerId, Held)],
     ) -> Result<usize, NodeError> {
         let lists: Vec<Vec<&[u8]>> = held
             .iter()
@@ -340,7 +340,7 @@ impl Node {
 /// Everything `host` holds in mailbox `id`, in deposit order, at most
 /// [`MAX_COLLECT`] envelopes (the rest comes at the next poll); `None`
 /// when the host does not offer mailboxes or cannot be reached.
-async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<Vec<(u64, Vec<u8>)>> {
+async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<Held> {
     let mut all: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut after = 0;
     loop {
@@ -362,6 +362,9 @@ async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<Vec<
         after = last;
     }
 }
+
+/// What one host holds in a mailbox: `(seq, envelope)` in deposit order.
+type Held = Vec<(u64, Vec<u8>)>;
 
 /// Envelopes kept from one host per mailbox and poll.
 const MAX_COLLECT: usize = 2_000;
