@@ -18,7 +18,7 @@ use common::{Running, free_port, ok, pair, run, zks};
 /// address (`…/p2p/<peer id>`).
 fn daemon(home: &Path, public: bool, bootstrap: Option<&str>) -> (Running, String) {
     let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
-    let mut args = vec!["daemon", "--listen", &addr, "--run-for", "120"];
+    let mut args = vec!["daemon", "--listen", &addr, "--run-for", "900"];
     if public {
         args.extend(["--external", &addr]);
     }

@@ -43,6 +43,8 @@ pub const MAILBOX_AFTER_SECS: i64 = 5;
 /// How often an online node polls its mailboxes (besides when it comes
 /// online and when a peer connects).
 pub const POLL_EVERY: Duration = Duration::from_secs(120);
+/// The shortest time between two polls started by peers connecting.
+const MIN_POLL_GAP: Duration = Duration::from_secs(10);
 /// Hosts that offer mailboxes asked per mailbox id when polling.
 const FETCH_HOSTS: usize = 6;
 /// How long a closest-peers lookup may take.
@@ -156,34 +158,34 @@ impl Node {
                 too_large.insert(item.id);
                 continue;
             }
+            // The closest hosts not passed over, MAILBOX_HOSTS at once (in
+            // parallel; each host still gets the envelopes in order), then
+            // the next ones for each that refused.
             let mut stored = Vec::new();
-            for host in &candidates {
-                if stored.len() >= MAILBOX_HOSTS {
-                    break;
-                }
-                if skip.contains(host) {
-                    continue;
-                }
-                let mut answer = swarm
-                    .mailbox_deposit(*host, id, item.envelope.clone())
-                    .await;
-                // Over the host's deposit rate: wait a little and again.
-                for _ in 0..20 {
-                    if !matches!(answer, Ok(Err(Refusal::Rate))) {
-                        break;
+            let mut next = 0;
+            while stored.len() < MAILBOX_HOSTS && next < candidates.len() {
+                let mut batch = Vec::new();
+                while batch.len() + stored.len() < MAILBOX_HOSTS && next < candidates.len() {
+                    if !skip.contains(&candidates[next]) {
+                        batch.push(candidates[next]);
                     }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    answer = swarm
-                        .mailbox_deposit(*host, id, item.envelope.clone())
-                        .await;
+                    next += 1;
                 }
-                match answer {
-                    Ok(Ok(_)) => stored.push(*host),
-                    Ok(Err(Refusal::NotOffered | Refusal::Malformed)) | Err(_) => {
-                        skip.insert(*host);
-                    }
-                    Ok(Err(refusal)) => {
-                        tracing::debug!(%host, "mailbox host refused a deposit: {refusal}");
+                let answers = futures::future::join_all(
+                    batch
+                        .iter()
+                        .map(|host| deposit(swarm, *host, id, &item.envelope)),
+                )
+                .await;
+                for (host, answer) in batch.into_iter().zip(answers) {
+                    match answer {
+                        Ok(Ok(_)) => stored.push(host),
+                        Ok(Err(Refusal::NotOffered | Refusal::Malformed)) | Err(_) => {
+                            skip.insert(host);
+                        }
+                        Ok(Err(refusal)) => {
+                            tracing::debug!(%host, "mailbox host refused a deposit: {refusal}");
+                        }
                     }
                 }
             }
@@ -205,6 +207,7 @@ impl Node {
     }
 
     async fn poll_loop(self, swarm: SwarmClient) {
+        let started = Instant::now();
         let mut known: HashSet<PeerId> = HashSet::new();
         let mut last: Option<Instant> = None;
         loop {
@@ -213,8 +216,17 @@ impl Node {
                 Err(_) => return,
             };
             let arrived = peers.difference(&known).count() > 0;
+            let connected = !peers.is_empty();
             known = peers;
-            if last.is_none_or(|t| t.elapsed() >= POLL_EVERY) || arrived {
+            // The first poll once a peer is up (or after a while alone);
+            // then every POLL_EVERY, and when a peer connects, at most
+            // every MIN_POLL_GAP (on the public network peers come and go
+            // all the time).
+            let due = match last {
+                None => connected || started.elapsed() >= MIN_POLL_GAP,
+                Some(t) => t.elapsed() >= POLL_EVERY || (arrived && t.elapsed() >= MIN_POLL_GAP),
+            };
+            if due {
                 last = Some(Instant::now());
                 if let Err(NodeError::Stopped) = self.poll_mailboxes(&swarm).await {
                     return;
@@ -335,6 +347,25 @@ impl Node {
             None => Ok(arrived),
         }
     }
+}
+
+/// Deposits `envelope` with `host`, waiting out the host's deposit rate
+/// (up to a second).
+async fn deposit(
+    swarm: &SwarmClient,
+    host: PeerId,
+    id: [u8; 32],
+    envelope: &[u8],
+) -> Result<Result<u64, Refusal>, zks_grid::SwarmError> {
+    let mut answer = swarm.mailbox_deposit(host, id, envelope.to_vec()).await;
+    for _ in 0..20 {
+        if !matches!(answer, Ok(Err(Refusal::Rate))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        answer = swarm.mailbox_deposit(host, id, envelope.to_vec()).await;
+    }
+    answer
 }
 
 /// Everything `host` holds in mailbox `id`, in deposit order, at most
