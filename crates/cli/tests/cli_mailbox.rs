@@ -178,6 +178,16 @@ fn messages_wait_in_mailboxes_while_both_are_offline_and_arrive_once_in_order() 
     until("the seeders deleted what Bob acknowledged", 20, || {
         held(&home("s1")) == 0 && held(&home("s2")) == 0
     });
+    // Alice comes back: her direct resends are answered `dup`, and each
+    // message ends delivered, still once at Bob.
+    let (_da, _) = daemon(&a, false, Some(&s1));
+    until("Alice's messages delivered", 40, || {
+        inbox(&a).iter().all(|l| l["state"] == "delivered")
+    });
+    assert_eq!(
+        inbox(&b).iter().filter(|l| l["direction"] == "in").count(),
+        50
+    );
     drop((d1, d2, dfull));
 }
 
