@@ -268,7 +268,9 @@ impl Node {
                 if held.len() >= FETCH_HOSTS || Some(host) == sender {
                     continue;
                 }
-                if let Some(envelopes) = collect(swarm, host, id).await {
+                if let Some((envelopes, complete)) = collect(swarm, host, id).await {
+                    // The rest waits for the next poll of this day.
+                    all_done &= complete;
                     held.push((host, envelopes));
                 }
             }
@@ -369,26 +371,37 @@ async fn deposit(
 }
 
 /// Everything `host` holds in mailbox `id`, in deposit order, at most
-/// [`MAX_COLLECT`] envelopes (the rest comes at the next poll); `None`
+/// [`MAX_COLLECT`] envelopes and about [`MAX_COLLECT_BYTES`] (the rest
+/// comes at the next poll, after the acknowledgement), and whether that
+/// was all (not cut short by a cap or a lost host); `None`
 /// when the host does not offer mailboxes or cannot be reached.
-async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<Held> {
+async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<(Held, bool)> {
     let mut all: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut bytes = 0;
     let mut after = 0;
     loop {
         let fetched = match swarm.mailbox_fetch(host, id, after).await {
             Ok(Ok(fetched)) => fetched,
             // A host lost mid-way: what came so far is still good.
-            Ok(Err(_)) | Err(_) => return (!all.is_empty()).then_some(all),
+            Ok(Err(_)) | Err(_) => return (!all.is_empty()).then_some((all, false)),
         };
         let Some(last) = fetched.envelopes.last().map(|(s, _)| *s) else {
-            return Some(all);
+            return Some((all, true));
         };
         if last <= after {
-            return Some(all);
+            return Some((all, true));
         }
+        bytes += fetched
+            .envelopes
+            .iter()
+            .map(|(_, e)| e.len())
+            .sum::<usize>();
         all.extend(fetched.envelopes);
-        if !fetched.more || all.len() >= MAX_COLLECT {
-            return Some(all);
+        if !fetched.more {
+            return Some((all, true));
+        }
+        if all.len() >= MAX_COLLECT || bytes >= MAX_COLLECT_BYTES {
+            return Some((all, false));
         }
         after = last;
     }
@@ -397,8 +410,12 @@ async fn collect(swarm: &SwarmClient, host: PeerId, id: [u8; 32]) -> Option<Held
 /// What one host holds in a mailbox: `(seq, envelope)` in deposit order.
 type Held = Vec<(u64, Vec<u8>)>;
 
-/// Envelopes kept from one host per mailbox and poll.
+/// Envelopes kept from one host per mailbox and poll (an honest host's
+/// quota per mailbox).
 const MAX_COLLECT: usize = 2_000;
+/// Envelope bytes kept from one host per mailbox and poll (an honest
+/// host's quota per mailbox): a hostile host cannot make a poll hold more.
+const MAX_COLLECT_BYTES: usize = 32 << 20;
 
 /// One order of the envelopes several hosts hold, each once: every host
 /// received the sender's envelopes in its order, perhaps with gaps (it was
