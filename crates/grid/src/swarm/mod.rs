@@ -4,7 +4,8 @@
 //! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), the public
 //! Amino DHT (`/ipfs/kad/1.0.0`) for finding the grid and contacts, GossipSub
 //! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
-//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, Bitswap
+//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, offline
+//! mailboxes (`/zks/mailbox/1.0.0`, seeders only), Bitswap
 //! (`/ipfs/bitswap/1.2.0`) serving complete chunks by CID, mDNS on
 //! LANs, and a block list for peers that sent bad signatures.
 //!
