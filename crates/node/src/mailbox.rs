@@ -22,7 +22,7 @@
 //! Host: a daemon with seeding on and a public address holds mailboxes
 //! under its data directory (`mailboxes/`, capped by `mailbox_cap_mb`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,11 @@ pub const MAILBOX_AFTER_SECS: i64 = 5;
 /// How often an online node polls its mailboxes (besides when it comes
 /// online and when a peer connects).
 pub const POLL_EVERY: Duration = Duration::from_secs(120);
+/// How long a contact's envelopes wait after no host took one.
+const NO_HOST_PAUSE: Duration = Duration::from_secs(30);
+/// Candidate hosts asked per deposit pass (the closest to the id; on the
+/// public network many connected peers are not grid peers at all).
+const MAX_CANDIDATES: usize = 20;
 /// The shortest time between two polls started by peers connecting.
 const MIN_POLL_GAP: Duration = Duration::from_secs(10);
 /// Hosts that offer mailboxes asked per mailbox id when polling.
@@ -89,6 +94,8 @@ impl Node {
     async fn deposit_loop(self, swarm: SwarmClient, hosted: Option<Arc<MailboxStore>>) {
         // Envelopes too large for a mailbox (files go direct only).
         let mut too_large: HashSet<i64> = HashSet::new();
+        // Contacts whose envelopes no host took, and until when to wait.
+        let mut resting: HashMap<i64, Instant> = HashMap::new();
         loop {
             if let (Some(store), Ok(settings)) = (&hosted, self.settings()) {
                 store.set_cap(settings.mailbox_cap_mb.saturating_mul(1 << 20));
@@ -117,31 +124,42 @@ impl Node {
                     },
                 }
             }
+            resting.retain(|_, until| *until > Instant::now());
             for (contact, items) in by_contact {
-                self.deposit_for(&swarm, contact, items, &mut too_large)
-                    .await;
+                if resting.contains_key(&contact) {
+                    continue;
+                }
+                if !self
+                    .deposit_for(&swarm, contact, items, &mut too_large)
+                    .await
+                {
+                    resting.insert(contact, Instant::now() + NO_HOST_PAUSE);
+                }
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
     /// Deposits `items` (one contact's, in order) with the hosts closest
-    /// to today's mailbox id of that contact.
+    /// to today's mailbox id of that contact; false when no host took one
+    /// (none around, or all full).
     async fn deposit_for(
         &self,
         swarm: &SwarmClient,
         contact_id: i64,
         items: Vec<zks_store::OutboxItem>,
         too_large: &mut HashSet<i64>,
-    ) {
+    ) -> bool {
         let contact =
             self.with_store(|store| Ok(store.contacts()?.into_iter().find(|c| c.id == contact_id)));
-        let Ok(Some(contact)) = contact else { return };
+        let Ok(Some(contact)) = contact else {
+            return false;
+        };
         let Ok(recipient) = contact.peer_id.parse::<PeerId>() else {
-            return;
+            return false;
         };
         let Ok(Some(secret)) = self.rendezvous_secret(&contact) else {
-            return;
+            return false;
         };
         let day = now_secs() / DAY_SECS;
         let id = mailbox_id(&secret, day, &recipient.to_bytes());
@@ -150,6 +168,7 @@ impl Node {
             .await
             .into_iter()
             .filter(|p| *p != recipient)
+            .take(MAX_CANDIDATES)
             .collect();
         // Peers that do not host (or cannot be reached) this pass.
         let mut skip: HashSet<PeerId> = HashSet::new();
@@ -191,19 +210,20 @@ impl Node {
             }
             if stored.is_empty() {
                 tracing::debug!(contact = %contact.name, "no mailbox host took the envelope");
-                return;
+                return false;
             }
             tracing::debug!(contact = %contact.name, hosts = stored.len(), "envelope deposited in mailboxes");
             if self
                 .with_store_mut(|store| Ok(store.outbox_mailboxed(item.id)?))
                 .is_err()
             {
-                return;
+                return false;
             }
             self.emit(NodeEvent::MessageMailboxed {
                 message_id: item.message_id,
             });
         }
+        true
     }
 
     async fn poll_loop(self, swarm: SwarmClient) {
