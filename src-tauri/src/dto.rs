@@ -67,8 +67,9 @@ pub struct ChatMessage {
     /// message was sealed no earlier ("sealed after …"); `null` for the
     /// one-time pad or a round of a chain this home does not know.
     pub sealed_after: Option<u64>,
-    /// For outgoing messages: `queued`, `delivered` or `failed`.
-    #[ts(type = "'queued' | 'delivered' | 'failed' | null")]
+    /// For outgoing messages: `queued`, `mailbox` (held by mailbox hosts
+    /// while the contact is away), `delivered` or `failed`.
+    #[ts(type = "'queued' | 'mailbox' | 'delivered' | 'failed' | null")]
     pub state: Option<String>,
     /// The last delivery error, if any.
     pub error: Option<String>,
@@ -188,6 +189,11 @@ pub struct SettingsEdit {
     #[serde(default)]
     #[ts(optional)]
     pub auto_lock_minutes: Option<u32>,
+    /// Disk cap, in MiB, of the mailboxes held for others while seeding
+    /// (0: none). Absent: kept as stored.
+    #[serde(default)]
+    #[ts(optional)]
+    pub mailbox_cap_mb: Option<u64>,
 }
 
 /// Settings after a save, and which of the changes wait for the node to go

@@ -124,6 +124,7 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
         NodeEvent::Started
         | NodeEvent::Stopping
         | NodeEvent::MessageDelivered { .. }
+        | NodeEvent::MessageMailboxed { .. }
         | NodeEvent::TransferProgress { .. } => None,
     }
 }

@@ -239,3 +239,99 @@ fn fetches_killed_at_random_moments_leave_only_verifying_rounds() {
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
     assert_held_rounds_verify(&home, tmp.path(), &hash, &info, (1..=30_000).step_by(271));
 }
+
+/// Envelope files a seeder holds in its mailboxes.
+fn mailbox_files(home: &Path) -> usize {
+    let Ok(boxes) = std::fs::read_dir(home.join("mailboxes")) else {
+        return 0;
+    };
+    boxes
+        .flatten()
+        .filter(|d| d.file_name() != "tmp")
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flat_map(Iterator::flatten)
+        .filter(|f| f.path().extension().is_some_and(|e| e == "env"))
+        .count()
+}
+
+/// A mailbox seeder (seeding on, declared public) on its own port.
+fn mailbox_seeder(home: &Path, port: u16, bootstrap: Option<&str>) -> Running {
+    let addr = format!("/ip4/127.0.0.1/tcp/{port}");
+    let mut extra = vec!["--external", addr.as_str()];
+    if let Some(b) = bootstrap {
+        extra.extend(["--bootstrap", b]);
+    }
+    daemon_on(home, port, &extra)
+}
+
+fn peer_of(home: &Path) -> String {
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join("daemon.json")).unwrap()).unwrap();
+    info["peer_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn mailbox_seeders_killed_during_deposit_and_fetch_lose_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (s1, s2, s3) = (t.join("s1"), t.join("s2"), t.join("s3"));
+    let (p1, p2, p3) = (free_port(), free_port(), free_port());
+    for s in [&s1, &s2, &s3] {
+        ok(&run(s, &["settings", "set", "seeding", "true"]));
+    }
+    let mut d1 = Some(mailbox_seeder(&s1, p1, None));
+    let boot = format!("/ip4/127.0.0.1/tcp/{p1}/p2p/{}", peer_of(&s1));
+    let mut d2 = Some(mailbox_seeder(&s2, p2, Some(&boot)));
+    let _d3 = mailbox_seeder(&s3, p3, Some(&boot));
+    let (a, b) = (t.join("a"), t.join("b"));
+    pair(t, &a, &b);
+    let da = daemon(&a, &["--bootstrap", &boot]);
+    let mut moments = Moments::new();
+    let sent: Vec<String> = (0..20).map(|i| format!("m{i:02}")).collect();
+    for text in &sent {
+        ok(&run(&a, &["send", "Bob", text, "--wait", "0"]));
+    }
+    // Deposits start about 5 s after the first direct attempt failed: s2
+    // dies at a random moment among them and comes back.
+    std::thread::sleep(Duration::from_millis(4_500) + moments.next(1_500));
+    drop(d2.take());
+    std::thread::sleep(moments.next(500));
+    d2 = Some(mailbox_seeder(&s2, p2, Some(&boot)));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while inbox(&a).iter().any(|l| l["state"] != "mailbox") {
+        assert!(
+            Instant::now() < deadline,
+            "not all in mailboxes: {:?}",
+            inbox(&a)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(da);
+    // Bob comes online; s1 dies at a random moment while he fetches.
+    let _db = daemon(&b, &["--bootstrap", &boot]);
+    std::thread::sleep(moments.next(1_500));
+    drop(d1.take());
+    std::thread::sleep(moments.next(500));
+    d1 = Some(mailbox_seeder(&s1, p1, None));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let got = loop {
+        let got: Vec<String> = inbox(&b)
+            .iter()
+            .filter(|l| l["direction"] == "in")
+            .map(|l| l["text"].as_str().unwrap().to_owned())
+            .collect();
+        if got.len() >= sent.len() || Instant::now() > deadline {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(got, sent, "every message once, in order");
+    // Seeders that were not killed during the fetch delete what Bob
+    // acknowledged.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mailbox_files(&s3) > 0 {
+        assert!(Instant::now() < deadline, "s3 still holds envelopes");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop((d1, d2));
+}

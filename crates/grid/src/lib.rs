@@ -10,6 +10,7 @@ pub mod car;
 pub mod cascade;
 pub mod gateway;
 pub mod http;
+pub mod mailbox;
 pub mod relay;
 pub mod swarm;
 

@@ -18,6 +18,7 @@ mod files;
 mod history;
 mod home;
 mod logging;
+mod mailbox;
 mod network;
 mod node;
 mod online;
@@ -44,13 +45,16 @@ pub use files::TransferInfo;
 pub use history::{HistoryPlan, HistoryProgress, HistoryReport, MAX_HISTORY_ROUNDS, PinnedRange};
 pub use home::DataDir;
 pub use logging::init_logging;
+pub use mailbox::{MAILBOX_AFTER_SECS, MAILBOX_HOSTS, POLL_EVERY};
 pub use network::{GridSources, SeedPlan, Seeder};
 pub use node::{Node, NodeConfig, NodeEvent};
 pub use online::{OnlineConfig, listen_addresses};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use sealing::{OpenedMessage, Protection, Sealed};
-pub use settings::{DEFAULT_BOOTSTRAP, DEFAULT_DRAND_URLS, MIN_CACHE_BUDGET, Settings};
+pub use settings::{
+    DEFAULT_BOOTSTRAP, DEFAULT_DRAND_URLS, MAX_MAILBOX_CAP_MB, MIN_CACHE_BUDGET, Settings,
+};
 pub use status::{ChainCoverage, DatabaseStatus, GridStatus, LiveGrid, NodeStatus, SeedStatus};
 pub use vault::{
     KEY_FILE, KeyChange, KeyProtection, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV, Unlock, VaultState,

@@ -42,6 +42,12 @@ pub enum NodeEvent {
         /// The message's id in the history.
         message_id: i64,
     },
+    /// One of our messages for a contact who is away now waits in
+    /// mailboxes on grid seeders ("in mailbox").
+    MessageMailboxed {
+        /// The message's id in the history.
+        message_id: i64,
+    },
     /// A pairing finished because the contact's reply arrived over the
     /// network.
     PairingFinished {

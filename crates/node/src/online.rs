@@ -71,6 +71,19 @@ impl Node {
         }
         let cache = std::sync::Arc::new(cache);
         let keypair = self.libp2p_keypair()?;
+        // The daemon and the app may host mailboxes for others (offered
+        // only while seeding and publicly reachable); one-shot commands not.
+        let hosted = if config.grid {
+            match self.open_mailboxes() {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    tracing::warn!("not hosting mailboxes: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let swarm_config = |listen: Vec<libp2p::Multiaddr>| zks_grid::SwarmConfig {
             listen,
             bootstrap: bootstrap.clone(),
@@ -79,6 +92,7 @@ impl Node {
             serve_rounds_per_sec: settings.upload_rounds_per_sec,
             direct: crate::wire::direct_protocols(),
             inbound: Some(tx.clone()),
+            mailbox: hosted.clone(),
             ..zks_grid::SwarmConfig::new(keypair.clone())
         };
         let started = match zks_grid::swarm::start(swarm_config(listen), cache.clone()).await {
@@ -96,6 +110,7 @@ impl Node {
             self.keep_listen_port(&client, settings.listen_port).await;
         }
         self.run_messaging(client.clone(), rx);
+        self.run_mailboxes(client.clone(), hosted);
         self.run_rendezvous(client.clone());
         if config.grid {
             self.start_grid(client.clone()).await?;

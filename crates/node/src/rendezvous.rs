@@ -41,7 +41,7 @@ impl Node {
     /// before there were any, the weaker one from its session id. `None`
     /// for a contact restored from a backup and not paired again (no
     /// session to find it by).
-    fn rendezvous_secret(
+    pub(crate) fn rendezvous_secret(
         &self,
         contact: &zks_store::ContactRecord,
     ) -> Result<Option<Zeroizing<[u8; 32]>>, NodeError> {

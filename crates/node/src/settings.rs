@@ -71,6 +71,9 @@ pub struct Settings {
     /// home (0: never; at most 1440, a day). Keyring homes
     /// ignore it: they have no passphrase to lock with.
     pub auto_lock_minutes: u32,
+    /// Disk cap, in MiB, of the mailboxes this device holds for others
+    /// while seeding and publicly reachable (0: hold none).
+    pub mailbox_cap_mb: u64,
 }
 
 impl Default for Settings {
@@ -87,9 +90,13 @@ impl Default for Settings {
             notifications: true,
             listen_port: 0,
             auto_lock_minutes: 0,
+            mailbox_cap_mb: 1024,
         }
     }
 }
+
+/// The largest mailbox cap, in MiB (1 TiB).
+pub const MAX_MAILBOX_CAP_MB: u64 = 1 << 20;
 
 fn bad(message: String) -> NodeError {
     NodeError::BadInput(message)
@@ -167,6 +174,12 @@ impl Settings {
             return Err(bad(format!(
                 "the beacon cache needs at least {} MiB",
                 MIN_CACHE_BUDGET >> 20
+            )));
+        }
+        if self.mailbox_cap_mb > MAX_MAILBOX_CAP_MB {
+            return Err(bad(format!(
+                "mailbox cap: {} MiB is more than {MAX_MAILBOX_CAP_MB} MiB (1 TiB); choose less, or 0 to hold no mailboxes",
+                self.mailbox_cap_mb
             )));
         }
         if self.auto_lock_minutes > MAX_AUTO_LOCK_MINUTES {
@@ -263,6 +276,10 @@ mod tests {
                 "auto-lock: 1441 minutes",
             ),
             (Box::new(|s| s.auto_lock_minutes = u32::MAX), "at most 1440"),
+            (
+                Box::new(|s| s.mailbox_cap_mb = MAX_MAILBOX_CAP_MB + 1),
+                "mailbox cap",
+            ),
         ];
         for (change, needle) in cases {
             let mut bad = s.clone();

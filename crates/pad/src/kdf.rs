@@ -29,6 +29,8 @@ pub(crate) const RENDEZVOUS_SECRET: &str = "zks pairing v1 rendezvous secret";
 pub(crate) const RENDEZVOUS_LEGACY: &str = "zks session v1 legacy rendezvous secret";
 /// `derive_key` context of one day's rendezvous key (secret ‖ day).
 pub(crate) const RENDEZVOUS_DAY: &str = "zks rendezvous v1 day key";
+/// `derive_key` context of one day's mailbox id (secret ‖ day ‖ recipient).
+pub(crate) const MAILBOX_DAY: &str = "zks mailbox v1 day id";
 /// `derive_key` context that turns injected randomness into an ML-KEM seed.
 pub(crate) const MLKEM_SEED: &str = "zks v1 ml-kem-768 key seed";
 

@@ -24,6 +24,7 @@ mod fuzz;
 mod identity;
 pub mod invite;
 mod kdf;
+pub mod mailbox;
 pub mod pairing;
 pub mod rendezvous;
 pub mod session;

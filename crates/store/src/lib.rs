@@ -14,6 +14,7 @@ mod contacts;
 mod error;
 mod history;
 mod identity;
+mod mailbox;
 mod migrations;
 mod outbox;
 mod pads;

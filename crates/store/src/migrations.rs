@@ -180,7 +180,13 @@ const STEPS: &[M<'static>] = &[
         "ALTER TABLE contacts ADD COLUMN rendezvous BLOB
             CHECK (rendezvous IS NULL OR length(rendezvous) = 32);",
     ),
-    // 9: indexes for a busy outbox: each contact's queue in sending order
+    // 9: offline mailboxes: which queued envelopes went to mailbox hosts,
+    // and the UTC day of each contact's last successful mailbox poll.
+    M::up(
+        "ALTER TABLE outbox ADD COLUMN mailboxed INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE contacts ADD COLUMN mailbox_polled_day INTEGER;",
+    ),
+    // 10: indexes for a busy outbox: each contact's queue in sending order
     // (without it, finding the queues' heads read every queued row once per
     // queued row), and a message's delivery state by its id (delivered rows
     // stay, so that was a scan of every message ever sent).

@@ -155,12 +155,16 @@ impl Store {
         })
     }
 
-    /// The delivery state of a message (`queued`, `delivered`, `failed`), if
-    /// it went through the outbox, with the last error.
+    /// The delivery state of a message (`queued`, `mailbox` — queued and
+    /// held by mailbox hosts —, `delivered`, `failed`), if it went through
+    /// the outbox, with the last error.
     pub fn delivery_state(&self, message_id: i64) -> Result<Option<(String, Option<String>)>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT state, last_error FROM outbox WHERE message_id = ?1")?
+            .prepare_cached(
+                "SELECT CASE WHEN state = 'queued' AND mailboxed = 1 THEN 'mailbox' ELSE state END,
+                        last_error FROM outbox WHERE message_id = ?1",
+            )?
             .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }

@@ -116,6 +116,7 @@ pub fn save(node: &AppNode, edit: SettingsEdit) -> Result<SavedSettings, IpcErro
         mdns: edit.mdns,
         notifications: edit.notifications,
         auto_lock_minutes: edit.auto_lock_minutes.unwrap_or(before.auto_lock_minutes),
+        mailbox_cap_mb: edit.mailbox_cap_mb.unwrap_or(before.mailbox_cap_mb),
         ..before.clone()
     };
     let settings = node.save_settings(&wanted)?;
@@ -188,6 +189,7 @@ mod tests {
             mdns: s.mdns,
             notifications: s.notifications,
             auto_lock_minutes: Some(s.auto_lock_minutes),
+            mailbox_cap_mb: None,
         }
     }
 
@@ -235,6 +237,7 @@ mod tests {
             "notifications",
             "listen_port",
             "auto_lock_minutes",
+            "mailbox_cap_mb",
         ] {
             assert!(json["settings"].get(key).is_some(), "settings.{key}");
         }
@@ -257,6 +260,7 @@ mod tests {
             mdns: false,
             notifications: false,
             auto_lock_minutes: Some(15),
+            mailbox_cap_mb: None,
         };
         let saved = save(&t.app, edit.clone()).unwrap();
         assert_eq!(edit_of(&saved.settings), edit);

@@ -26,6 +26,7 @@ const settings: Settings = {
   notifications: false,
   listen_port: 40123,
   auto_lock_minutes: 0,
+  mailbox_cap_mb: 1024,
 };
 
 describe('settings form', () => {
@@ -58,6 +59,7 @@ describe('settings form', () => {
         cache_budget_bytes: 4 * GiB,
         mdns: true,
         notifications: false,
+        mailbox_cap_mb: 1024,
       },
     });
   });
@@ -82,6 +84,15 @@ describe('settings form', () => {
     });
     expect(fromForm({ ...form, budget: 'lots' })).toEqual({
       error: 'cache budget: enter a number of GiB, e.g. 4 GiB or 512 MiB',
+    });
+    expect(fromForm({ ...form, mailboxCap: ' 2,048 ' })).toMatchObject({
+      edit: { mailbox_cap_mb: 2048 },
+    });
+    expect(fromForm({ ...form, mailboxCap: '0' })).toMatchObject({
+      edit: { mailbox_cap_mb: 0 },
+    });
+    expect(fromForm({ ...form, mailboxCap: 'big' })).toEqual({
+      error: 'mailbox cap: enter a whole number of MiB, or 0 to hold no mailboxes',
     });
   });
 

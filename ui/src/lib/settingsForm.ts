@@ -19,6 +19,8 @@ export interface SettingsForm {
   budget: string;
   budgetUnit: BudgetUnit;
   notifications: boolean;
+  /** Mailbox disk cap in MiB (held for others while seeding). */
+  mailboxCap: string;
 }
 
 /** Non-empty trimmed lines. */
@@ -52,6 +54,7 @@ export function toForm(s: Settings): SettingsForm {
     budget: budget.value,
     budgetUnit: budget.unit,
     notifications: s.notifications,
+    mailboxCap: String(s.mailbox_cap_mb),
   };
 }
 
@@ -65,6 +68,7 @@ export function sameForm(a: SettingsForm, b: SettingsForm): boolean {
       gateways: lines(f.gateways),
       chains: lines(f.chains),
       uploadCap: f.uploadCap.trim(),
+      mailboxCap: f.mailboxCap.trim(),
       budget: parseBudget(f.budget, f.budgetUnit) ?? f.budget.trim(),
       budgetUnit: '',
     });
@@ -106,6 +110,10 @@ export function fromForm(
   if (budget === null) {
     return { error: `cache budget: enter a number of ${f.budgetUnit}, e.g. 4 GiB or 512 MiB` };
   }
+  const mailbox = f.mailboxCap.trim().replace(/[\s,]/g, '');
+  if (!/^\d+$/.test(mailbox) || !Number.isSafeInteger(Number(mailbox))) {
+    return { error: 'mailbox cap: enter a whole number of MiB, or 0 to hold no mailboxes' };
+  }
   return {
     edit: {
       chains: lines(f.chains),
@@ -116,6 +124,7 @@ export function fromForm(
       cache_budget_bytes: budget,
       mdns: f.mdns,
       notifications: f.notifications,
+      mailbox_cap_mb: Number(mailbox),
     },
   };
 }

@@ -112,6 +112,7 @@ export function settingsPage(over: Partial<SettingsPage> = {}): SettingsPage {
       notifications: true,
       listen_port: 40123,
       auto_lock_minutes: 0,
+      mailbox_cap_mb: 1024,
     },
     default_drand_urls: ['https://api.drand.sh'],
     default_bootstrap: ['/dnsaddr/bootstrap.example.net/p2p/12D3KooWBootstrapPeerQm1o2r4Tq8yJbVw6kLp5sHd3eUi'],

@@ -205,6 +205,16 @@ describe('Chat', () => {
       }
     });
 
+    it('says "in mailbox" for a message held by mailbox hosts', async () => {
+      backend({
+        history: [message({ id: 7, text: 'while you were away', state: 'mailbox', round: 4003 })],
+      });
+      render(Chat);
+      const list = await screen.findByRole('list', { name: 'Messages with Alice' });
+      const [item] = within(list).getAllByRole('listitem');
+      expect(within(item).getByText('in mailbox')).toBeTruthy();
+    });
+
     it('sends with the Send button and refreshes the history', async () => {
       const b = backend();
       render(Chat);

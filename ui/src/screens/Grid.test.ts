@@ -174,6 +174,7 @@ function settings(seeding: boolean): Settings {
     notifications: true,
     listen_port: 0,
     auto_lock_minutes: 0,
+    mailbox_cap_mb: 1024,
   };
 }
 

@@ -33,6 +33,7 @@ const stored: NodeSettings = {
   notifications: true,
   listen_port: 40123,
   auto_lock_minutes: 0,
+  mailbox_cap_mb: 1024,
 };
 
 function page(over: Partial<SettingsPage> = {}): SettingsPage {
@@ -140,6 +141,7 @@ describe('Settings', () => {
           cache_budget_bytes: 4 * GiB,
           mdns: false,
           notifications: true,
+          mailbox_cap_mb: 1024,
         },
       },
     ]);

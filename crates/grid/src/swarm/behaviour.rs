@@ -26,6 +26,7 @@ use super::direct::{Direct, DirectProtocol, InboundMessage};
 use super::event_loop::EventLoop;
 use super::gossip::topic;
 use super::info::{INFO_PROTOCOL, InfoCodec};
+use super::mailbox::{MAILBOX_PROTOCOL, MailboxCodec};
 use super::relay_slots::{RelaySlots, relay_config};
 use crate::cache::BeaconCache;
 
@@ -53,6 +54,9 @@ pub struct SwarmConfig {
     pub inbound: Option<mpsc::Sender<InboundMessage>>,
     /// Per-peer rates and connection caps ([`Limits::default`] in use).
     pub limits: Limits,
+    /// The mailbox store to serve `/zks/mailbox/1.0.0` from; offered only
+    /// while seeding and publicly reachable (`None`: never offered).
+    pub mailbox: Option<Arc<crate::mailbox::MailboxStore>>,
 }
 
 impl SwarmConfig {
@@ -70,6 +74,7 @@ impl SwarmConfig {
             direct: Vec::new(),
             inbound: None,
             limits: Limits::default(),
+            mailbox: None,
         }
     }
 }
@@ -155,6 +160,7 @@ pub(super) struct Behaviour {
     pub(super) amino: kad::Behaviour<kad::store::MemoryStore>,
     pub(super) gossipsub: gossipsub::Behaviour,
     pub(super) chunks: request_response::Behaviour<ChunkCodec>,
+    pub(super) mailbox: request_response::Behaviour<MailboxCodec>,
     pub(super) mdns: libp2p::swarm::behaviour::toggle::Toggle<mdns::tokio::Behaviour>,
     pub(super) autonat: autonat::Behaviour,
     pub(super) relay_client: relay::client::Behaviour,
@@ -260,6 +266,16 @@ pub async fn start(
                         .with_request_timeout(Duration::from_secs(30))
                         .with_max_concurrent_streams(64),
                 ),
+                mailbox: request_response::Behaviour::with_codec(
+                    MailboxCodec,
+                    [(
+                        StreamProtocol::new(MAILBOX_PROTOCOL),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(20))
+                        .with_max_concurrent_streams(16),
+                ),
                 mdns: mdns.into(),
                 autonat: autonat::Behaviour::new(peer_id, autonat::Config::default()),
                 relay_client,
@@ -302,6 +318,7 @@ pub async fn start(
     }
     let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
     let (range_answer_tx, range_answers) = mpsc::unbounded();
+    let (mailbox_answer_tx, mailbox_answers) = mpsc::unbounded();
     let bitswap = super::bitswap::start(
         swarm.behaviour().bitswap.new_control(),
         cache.clone(),
@@ -337,6 +354,13 @@ pub async fn start(
         relay: RelaySlots::new(),
         amino_state: Amino::new(),
         grid_peers: std::collections::HashSet::new(),
+        mailbox: config.mailbox.clone(),
+        mailbox_answers,
+        mailbox_answer_tx,
+        pending_mailbox: HashMap::new(),
+        pending_closest: HashMap::new(),
+        deposits: HashMap::new(),
+        last_sweep: None,
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient {

@@ -106,6 +106,20 @@ pub(super) enum Command {
         peer: PeerId,
         reply: oneshot::Sender<Vec<ConnectedPoint>>,
     },
+    /// Send a request on `/zks/mailbox/1.0.0`.
+    Mailbox {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, SwarmError>>,
+    },
+    /// Look up the grid peers closest to a key.
+    ClosestPeers {
+        key: Vec<u8>,
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    /// Whether this node offers mailboxes now.
+    OffersMailboxes { reply: oneshot::Sender<bool> },
     /// Connect to a peer unless connected already.
     Dial {
         peer: PeerId,
@@ -430,5 +444,103 @@ impl SwarmClient {
             Ok(Err(reason)) => Err(fail(reason)),
             Err(_) => Err(fail(format!("no Bitswap block within {timeout:?}"))),
         }
+    }
+
+    /// Sends raw request bytes on `/zks/mailbox/1.0.0` to `peer` (dialing
+    /// `addresses` if given and not connected) and returns the raw answer;
+    /// [`mailbox_deposit`](Self::mailbox_deposit), [`mailbox_fetch`](Self::mailbox_fetch)
+    /// and [`mailbox_ack`](Self::mailbox_ack) build and read them.
+    pub async fn mailbox_request(
+        &self,
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>, SwarmError> {
+        self.ask(|reply| Command::Mailbox {
+            peer,
+            addresses,
+            request,
+            reply,
+        })
+        .await?
+    }
+
+    async fn mailbox_typed<T>(
+        &self,
+        peer: PeerId,
+        request: super::MailboxRequest,
+        decode: fn(&[u8]) -> Option<Result<T, crate::mailbox::Refusal>>,
+    ) -> Result<Result<T, crate::mailbox::Refusal>, SwarmError> {
+        let answer = self
+            .mailbox_request(peer, Vec::new(), request.encode())
+            .await?;
+        decode(&answer).ok_or_else(|| SwarmError::Request {
+            peer,
+            reason: "malformed mailbox answer".into(),
+        })
+    }
+
+    /// Deposits `envelope` in mailbox `id` on `peer`: the `seq` it is
+    /// stored under, or the host's refusal.
+    pub async fn mailbox_deposit(
+        &self,
+        peer: PeerId,
+        id: [u8; 32],
+        envelope: Vec<u8>,
+    ) -> Result<Result<u64, crate::mailbox::Refusal>, SwarmError> {
+        let request = super::MailboxRequest::Deposit { id, envelope };
+        self.mailbox_typed(peer, request, super::mailbox::decode_deposited)
+            .await
+    }
+
+    /// The envelopes mailbox `id` on `peer` holds after cursor `after`.
+    pub async fn mailbox_fetch(
+        &self,
+        peer: PeerId,
+        id: [u8; 32],
+        after: u64,
+    ) -> Result<Result<crate::mailbox::Fetched, crate::mailbox::Refusal>, SwarmError> {
+        let request = super::MailboxRequest::Fetch { id, after };
+        self.mailbox_typed(peer, request, super::mailbox::decode_fetched)
+            .await
+    }
+
+    /// Deletes the envelopes of mailbox `id` on `peer` up to cursor `upto`:
+    /// how many were deleted.
+    pub async fn mailbox_ack(
+        &self,
+        peer: PeerId,
+        id: [u8; 32],
+        upto: u64,
+    ) -> Result<Result<u32, crate::mailbox::Refusal>, SwarmError> {
+        let request = super::MailboxRequest::Ack { id, upto };
+        self.mailbox_typed(peer, request, super::mailbox::decode_acked)
+            .await
+    }
+
+    /// The grid peers closest to `key` (a Kademlia lookup, at most
+    /// `timeout`), closest first, with the connected grid peers added:
+    /// the candidate mailbox hosts for a mailbox id.
+    pub async fn closest_peers(&self, key: Vec<u8>, timeout: Duration) -> Vec<PeerId> {
+        let target = libp2p::kad::KBucketKey::new(key.clone());
+        let query = self.ask(|reply| Command::ClosestPeers { key, reply });
+        let mut found = match tokio::time::timeout(timeout, query).await {
+            Ok(Ok(peers)) => peers,
+            _ => Vec::new(),
+        };
+        for peer in self.peers().await.unwrap_or_default() {
+            if !found.contains(&peer) {
+                found.push(peer);
+            }
+        }
+        found.retain(|p| *p != self.peer_id);
+        found.sort_by_key(|p| target.distance(&libp2p::kad::KBucketKey::from(*p)));
+        found
+    }
+
+    /// Whether this node offers mailboxes now (a store, seeding on and
+    /// publicly reachable).
+    pub async fn offers_mailboxes(&self) -> Result<bool, SwarmError> {
+        self.ask(|reply| Command::OffersMailboxes { reply }).await
     }
 }

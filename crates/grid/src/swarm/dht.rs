@@ -111,11 +111,19 @@ impl EventLoop {
     pub(super) fn on_kad_event(&mut self, event: kad::Event) {
         match event {
             kad::Event::OutboundQueryProgressed {
-                result: kad::QueryResult::GetClosestPeers(Ok(found)),
+                id,
+                result: kad::QueryResult::GetClosestPeers(result),
                 ..
             } => {
-                for peer in found.peers {
+                let peers = match result {
+                    Ok(found) => found.peers,
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+                };
+                for peer in &peers {
                     self.remember(peer.peer_id, &peer.addrs);
+                }
+                if let Some(reply) = self.pending_closest.remove(&id) {
+                    let _ = reply.send(peers.into_iter().map(|p| p.peer_id).collect());
                 }
             }
             kad::Event::OutboundQueryProgressed {

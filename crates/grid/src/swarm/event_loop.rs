@@ -79,6 +79,19 @@ pub(super) struct EventLoop {
     pub(super) amino_state: Amino,
     /// Connected peers whose Identify lists our Kademlia (grid peers).
     pub(super) grid_peers: HashSet<PeerId>,
+    /// The mailbox store (`/zks/mailbox/1.0.0`), if this node may host.
+    pub(super) mailbox: Option<Arc<crate::mailbox::MailboxStore>>,
+    /// Mailbox answers computed off the swarm task, and their sender.
+    pub(super) mailbox_answers: mpsc::UnboundedReceiver<super::mailbox::MailboxAnswer>,
+    pub(super) mailbox_answer_tx: mpsc::UnboundedSender<super::mailbox::MailboxAnswer>,
+    /// Our mailbox requests waiting for their answers.
+    pub(super) pending_mailbox: HashMap<request_response::OutboundRequestId, PendingAnswer>,
+    /// Closest-peer lookups in flight.
+    pub(super) pending_closest: HashMap<kad::QueryId, oneshot::Sender<Vec<PeerId>>>,
+    /// Deposit budgets per depositor.
+    pub(super) deposits: HashMap<PeerId, UploadBudget>,
+    /// When expired mailbox envelopes were last swept.
+    pub(super) last_sweep: Option<Instant>,
 }
 
 impl EventLoop {
@@ -95,10 +108,17 @@ impl EventLoop {
                 Some(answer) = self.range_answers.next() => {
                     self.respond_range(answer.peer, answer.channel, answer.rounds);
                 }
+                Some(answer) = self.mailbox_answers.next() => {
+                    self.respond_mailbox(answer.channel, answer.answer);
+                }
                 _ = tick.tick() => {
                     self.unban_expired();
                     self.keep_relay_slots();
                     self.discover_grid();
+                    if self.last_sweep.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
+                        self.last_sweep = Some(Instant::now());
+                        self.sweep_mailboxes();
+                    }
                 }
             }
         }
@@ -173,6 +193,19 @@ impl EventLoop {
             Command::Respond { to, answer } => self.respond(to, answer),
             Command::AddChain { chain } => self.add_chain(chain),
             Command::Publish { chain, json } => self.publish(chain, json),
+            Command::Mailbox {
+                peer,
+                addresses,
+                request,
+                reply,
+            } => self.send_mailbox(peer, addresses, request, reply),
+            Command::ClosestPeers { key, reply } => {
+                let id = self.swarm.behaviour_mut().kademlia.get_closest_peers(key);
+                self.pending_closest.insert(id, reply);
+            }
+            Command::OffersMailboxes { reply } => {
+                let _ = reply.send(self.offers_mailboxes());
+            }
         }
     }
 
@@ -350,6 +383,7 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(event)) => self.on_kad_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Amino(event)) => self.on_amino_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Chunks(event)) => self.on_chunk_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Mailbox(event)) => self.on_mailbox_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Direct((index, event))) => {
                 self.on_direct_event(index, event);
             }

@@ -4,7 +4,8 @@
 //! (`/zks/kad/1.0.0`) with provider records per (chain, chunk), the public
 //! Amino DHT (`/ipfs/kad/1.0.0`) for finding the grid and contacts, GossipSub
 //! (`zks/beacon/<chainhash>`, verified before forwarding), request-response
-//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, Bitswap
+//! (`/zks/chunk/1.0.0`) serving ranges of chunks from the cache, offline
+//! mailboxes (`/zks/mailbox/1.0.0`, seeders only), Bitswap
 //! (`/ipfs/bitswap/1.2.0`) serving complete chunks by CID, mDNS on
 //! LANs, and a block list for peers that sent bad signatures.
 //!
@@ -23,6 +24,8 @@
 //! - [`bitswap`]: `/ipfs/bitswap/1.2.0`, complete chunks by CID to and
 //!   from any IPFS node.
 //! - [`info`]: `/zks/chain-info/1.0.0`, a chain's info by its hash.
+//! - [`mailbox`]: `/zks/mailbox/1.0.0`, sealed envelopes held for offline
+//!   recipients by seeders (storage in [`crate::mailbox`]).
 //! - [`direct`]: request/response protocols between paired peers, carried
 //!   for their owner (the node) as it describes them.
 //! - [`gossip`]: the `zks/beacon/<chain hash>` topics and judging what
@@ -45,6 +48,7 @@ mod direct;
 mod event_loop;
 mod gossip;
 mod info;
+mod mailbox;
 mod relay_slots;
 
 pub use amino::{
@@ -65,6 +69,11 @@ pub use direct::{BytesCodec, DirectProtocol, INBOUND_QUEUE, InboundMessage, Inbo
 pub use event_loop::BAN;
 pub use gossip::GOSSIP_WINDOW_SECS;
 pub use info::{INFO_PROTOCOL, InfoCodec};
+pub use mailbox::{
+    DEPOSITS_PER_SEC, MAILBOX_PROTOCOL, MAX_REQUEST as MAILBOX_MAX_REQUEST,
+    MAX_RESPONSE as MAILBOX_MAX_RESPONSE, MailboxCodec, MailboxRequest, decode_acked,
+    decode_deposited, decode_fetched, encode_fetched,
+};
 pub use relay_slots::{
     RELAY_CIRCUIT_BYTES, RELAY_CIRCUIT_DURATION, RELAY_CIRCUITS_PER_PEER, RELAY_MAX_CIRCUITS,
     RELAY_MAX_RESERVATIONS, RELAY_PROBES, RELAY_RESERVATIONS_PER_PEER, RELAY_RETRY, RELAY_SLOTS,

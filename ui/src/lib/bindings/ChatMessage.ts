@@ -37,9 +37,10 @@ round: number | null,
  */
 sealed_after: number | null, 
 /**
- * For outgoing messages: `queued`, `delivered` or `failed`.
+ * For outgoing messages: `queued`, `mailbox` (held by mailbox hosts
+ * while the contact is away), `delivered` or `failed`.
  */
-state: 'queued' | 'delivered' | 'failed' | null, 
+state: 'queued' | 'mailbox' | 'delivered' | 'failed' | null, 
 /**
  * The last delivery error, if any.
  */

@@ -12,6 +12,10 @@ from: string, } | { "kind": "message_delivered",
 /**
  * The message's id in the history.
  */
+message_id: number, } | { "kind": "message_mailboxed", 
+/**
+ * The message's id in the history.
+ */
 message_id: number, } | { "kind": "pairing_finished", 
 /**
  * The new contact's name.

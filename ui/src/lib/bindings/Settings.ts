@@ -53,4 +53,9 @@ listen_port: number,
  * home (0: never; at most 1440, a day). Keyring homes
  * ignore it: they have no passphrase to lock with.
  */
-auto_lock_minutes: number, };
+auto_lock_minutes: number, 
+/**
+ * Disk cap, in MiB, of the mailboxes this device holds for others
+ * while seeding and publicly reachable (0: hold none).
+ */
+mailbox_cap_mb: number, };

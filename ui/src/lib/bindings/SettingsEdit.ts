@@ -44,4 +44,9 @@ notifications: boolean,
  * never). Absent: kept as stored, so the main form's save never undoes
  * what the Security section saved.
  */
-auto_lock_minutes?: number, };
+auto_lock_minutes?: number, 
+/**
+ * Disk cap, in MiB, of the mailboxes held for others while seeding
+ * (0: none). Absent: kept as stored.
+ */
+mailbox_cap_mb?: number, };
