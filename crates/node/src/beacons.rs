@@ -142,6 +142,9 @@ impl Node {
         valid.sort_by_key(VerifiedBeacon::round);
         valid.dedup_by_key(|b| b.round());
         let added = cache.put(&chain, &valid).map_err(cache_err)?;
+        if added > 0 {
+            self.forget_binding();
+        }
         let latest_round = cache.latest(&chain).map_err(cache_err)?.map(|b| b.round());
         Ok(BeaconImport {
             chain: chain.name.clone(),
@@ -189,6 +192,47 @@ impl Node {
         }
         let cache = Arc::new(self.beacon_cache(u64::MAX)?);
         Ok(self.inner.binding_cache.get_or_init(|| cache).clone())
+    }
+
+    /// The binding of the next grid-pad message ([`binding_on`] the
+    /// chain chosen in the settings), reusing the
+    /// one looked up less than [`BINDING_MEMO`] ago for the same chosen
+    /// chain: finding the newest held round reads the cache's directory
+    /// and chunk bitmaps, which at a thousand messages a second was a
+    /// large share of sealing. A round at most that much staler is
+    /// harmless (binding promises the newest round this home *had*, not
+    /// the newest in the world; rounds come every 3 s at best).
+    pub(crate) fn current_binding(&self, store: &Store) -> Result<RoundBinding, NodeError> {
+        let chain = binding_chain(store)?;
+        let now = std::time::Instant::now();
+        let mut memo = self
+            .inner
+            .binding_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, hash, held)) = memo.as_ref()
+            && *hash == chain.hash.0
+            && now.duration_since(*at) < BINDING_MEMO
+        {
+            return Ok(held.clone());
+        }
+        let fresh = binding_on(&chain, &*self.binding_cache()?)?;
+        *memo = Some((now, chain.hash.0, fresh.clone()));
+        Ok(fresh)
+    }
+
+    /// Drops the remembered binding, so the next seal looks again: called
+    /// where this node itself puts a newer round into the cache (an
+    /// import, a round an incoming message proved, the binding keeper), so
+    /// an answer binds to the round its question just taught us. Rounds
+    /// arriving otherwise (gossip, fetches) are seen within
+    /// [`BINDING_MEMO`].
+    pub(crate) fn forget_binding(&self) {
+        *self
+            .inner
+            .binding_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// When a grid-pad message of the history was sealed at the earliest:
@@ -317,6 +361,9 @@ pub(crate) fn binding_chain(store: &Store) -> Result<ChainInfo, NodeError> {
     find_chain(store, &chain_hex)
 }
 
+/// How long [`Node::current_binding`] reuses a looked-up binding.
+pub(crate) const BINDING_MEMO: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The recent quicknet round shipped inside the release
 /// (`crates/node/data/quicknet-shipped.jsonl`, provenance in the README
 /// beside it): what a fresh install binds to when no source gave it a
@@ -357,22 +404,28 @@ fn verify_shipped(text: &str) -> Result<VerifiedBeacon, String> {
         .map_err(|e| e.to_string())
 }
 
+/// [`binding_on`] the chain chosen in the settings (tests; the node
+/// seals with [`Node::current_binding`]).
+#[cfg(test)]
+pub(crate) fn binding(store: &Store, cache: &BeaconCache) -> Result<RoundBinding, NodeError> {
+    binding_on(&binding_chain(store)?, cache)
+}
+
 /// The round an outgoing grid-pad message binds to, chosen now without
-/// waiting on any network: the newest verified round of the binding chain
+/// waiting on any network: the newest verified round of `chain`
 /// in the cache (where imports, the keeper's fetches from grid peers and
 /// drand, and the rounds of incoming messages all land). When the cache
-/// holds none of that chain, or the binding chain is quicknet, the newest
+/// holds none of that chain, or `chain` is quicknet, the newest
 /// quicknet round held or shipped with the release (the envelope names its
 /// chain, so a message of a custom binding chain may be bound to quicknet).
 /// Never refused for lack of a round.
-pub(crate) fn binding(store: &Store, cache: &BeaconCache) -> Result<RoundBinding, NodeError> {
-    let chain = binding_chain(store)?;
+fn binding_on(chain: &ChainInfo, cache: &BeaconCache) -> Result<RoundBinding, NodeError> {
     let quicknet = ChainInfo::quicknet();
-    let cached = cache.latest(&chain).map_err(cache_err)?;
+    let cached = cache.latest(chain).map_err(cache_err)?;
     if chain.hash != quicknet.hash
         && let Some(held) = cached
     {
-        return Ok(binding_of(&chain, held.beacon()));
+        return Ok(binding_of(chain, held.beacon()));
     }
     let cached = if chain.hash == quicknet.hash {
         cached

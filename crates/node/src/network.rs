@@ -476,7 +476,11 @@ impl Node {
                 .map_err(NodeError::grid)?;
         }
         let after = (newest(&chain)?, newest(&quicknet)?);
-        Ok(after.0 > before.0 || (after.0 == 0 && after.1 > before.1))
+        let improved = after.0 > before.0 || (after.0 == 0 && after.1 > before.1);
+        if improved {
+            self.forget_binding();
+        }
+        Ok(improved)
     }
 
     /// Runs one pass of the binding keeper now (tests; the keeper itself

@@ -124,6 +124,9 @@ pub(crate) struct Inner {
     /// The beacon cache as message binding and incoming rounds use it,
     /// opened on first use and kept (see [`Node::binding_cache`]).
     pub(crate) binding_cache: std::sync::OnceLock<Arc<zks_grid::BeaconCache>>,
+    /// The last binding looked up for sealing: when, for which chosen
+    /// chain, and the binding (see [`Node::current_binding`]).
+    pub(crate) binding_memo: Mutex<Option<(Instant, [u8; 32], zks_pad::RoundBinding)>>,
     /// Recent rendezvous lookups of contacts (see `rendezvous.rs`).
     pub(crate) lookups: crate::rendezvous::Lookups,
 }
@@ -162,6 +165,7 @@ impl Node {
                 transfers: crate::files::Transfers::default(),
                 grid: Mutex::new(None),
                 binding_cache: std::sync::OnceLock::new(),
+                binding_memo: Mutex::new(None),
                 lookups: crate::rendezvous::Lookups::default(),
             }),
         };

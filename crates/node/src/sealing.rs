@@ -12,7 +12,7 @@ use zks_pad::truepad::{self, claimed_range};
 use zks_pad::{Envelope, Mode, OpenError, PadBook, PadError, Session};
 use zks_store::{ContactRecord, NewMessage};
 
-use crate::beacons::{CacheRounds, binding};
+use crate::beacons::CacheRounds;
 use crate::clock::now_secs;
 use crate::content::Outgoing;
 use crate::pads::{PadFile, book_of, read_range, sync_pad, wipe_range_unsynced};
@@ -144,8 +144,7 @@ impl Node {
                     Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
                         NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
-                let cache = self.binding_cache()?;
-                let binding = binding(store, &cache)?;
+                let binding = self.current_binding(store)?;
                 let envelope =
                     session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
                 let message = NewMessage {
@@ -393,10 +392,14 @@ impl Node {
                     None,
                     auto_accept,
                 )?;
+                let learned = !verified.is_empty();
                 for (chain, beacon) in verified {
                     cache
                         .put(&chain, &[beacon])
                         .map_err(|e| NodeError::Io(e.to_string()))?;
+                }
+                if learned {
+                    self.forget_binding();
                 }
                 let message = NewMessage {
                     outgoing: false,
