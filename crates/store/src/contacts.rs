@@ -181,7 +181,7 @@ impl Store {
 
     /// Every contact, by name.
     pub fn contacts(&self) -> Result<Vec<ContactRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts ORDER BY name"
         ))?;
         let rows = stmt.query_map([], contact_from_row)?;
@@ -191,11 +191,10 @@ impl Store {
     /// The contact with this name.
     pub fn contact(&self, name: &str) -> Result<ContactRecord> {
         self.conn
-            .query_row(
-                &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE name = ?1"),
-                [name],
-                contact_from_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE name = ?1"
+            ))?
+            .query_row([name], contact_from_row)
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no contact named {name:?}")))
     }
@@ -220,11 +219,10 @@ impl Store {
     pub fn contact_by_session(&self, session_id: &[u8]) -> Result<Option<ContactRecord>> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE session_id = ?1"),
-                [session_id],
-                contact_from_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE session_id = ?1"
+            ))?
+            .query_row([session_id], contact_from_row)
             .optional()?)
     }
 

@@ -24,7 +24,7 @@ mod transfers;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 pub use backup::{
     BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, PADS_UNKNOWN_SETTING,
@@ -157,22 +157,37 @@ impl Store {
     /// together or none do. Inside [`Store::atomically`] it is a savepoint of
     /// that transaction instead, committed with it.
     fn write<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // Our own cached statements rather than rusqlite's transactions,
+        // which parse their BEGIN / SAVEPOINT text on every call.
+        let outer = self.conn.is_autocommit();
+        let (begin, commit) = if outer {
+            ("BEGIN IMMEDIATE", "COMMIT")
+        } else {
+            ("SAVEPOINT write", "RELEASE write")
+        };
         let written = (|| {
-            if self.conn.is_autocommit() {
-                let tx = self
-                    .conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let value = f(&tx)?;
-                tx.commit()?;
-                Ok(value)
-            } else {
-                let savepoint = self.conn.savepoint()?;
-                let value = f(&savepoint)?;
-                savepoint.commit()?;
-                Ok(value)
+            self.exec(begin)?;
+            match f(&self.conn).and_then(|value| Ok((value, self.exec(commit)?))) {
+                Ok((value, ())) => Ok(value),
+                Err(e) => {
+                    if outer {
+                        let _ = self.exec("ROLLBACK");
+                    } else {
+                        let _ = self.exec("ROLLBACK TO write");
+                        let _ = self.exec("RELEASE write");
+                    }
+                    Err(e)
+                }
             }
         })();
         written.map_err(|e| explain_full(e, &self.path))
+    }
+
+    /// Runs one statement without results through the statement cache
+    /// (transaction control on every message's path).
+    fn exec(&self, sql: &str) -> Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
     }
 
     /// Runs `f` as one step of the transaction [`Store::atomically`] opened:
@@ -187,18 +202,17 @@ impl Store {
                 StoreError::Conflict("a savepoint needs an open transaction".into()).into(),
             );
         }
-        self.conn
-            .execute_batch("SAVEPOINT step")
-            .map_err(|e| explain_full(e.into(), &self.path))?;
+        self.exec("SAVEPOINT step")
+            .map_err(|e| explain_full(e, &self.path))?;
         match f(self) {
             Ok(value) => {
-                self.conn
-                    .execute_batch("RELEASE step")
-                    .map_err(|e| explain_full(e.into(), &self.path))?;
+                self.exec("RELEASE step")
+                    .map_err(|e| explain_full(e, &self.path))?;
                 Ok(value)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK TO step; RELEASE step");
+                let _ = self.exec("ROLLBACK TO step");
+                let _ = self.exec("RELEASE step");
                 Err(e)
             }
         }
@@ -243,19 +257,18 @@ impl Store {
         if !self.conn.is_autocommit() {
             return Err(StoreError::Conflict("a transaction is already open".into()).into());
         }
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| explain_full(e.into(), &self.path))?;
+        self.exec("BEGIN IMMEDIATE")
+            .map_err(|e| explain_full(e, &self.path))?;
         match f(self) {
-            Ok(value) => match self.conn.execute_batch("COMMIT") {
+            Ok(value) => match self.exec("COMMIT") {
                 Ok(()) => Ok(value),
                 Err(e) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                    Err(explain_full(e.into(), &self.path).into())
+                    let _ = self.exec("ROLLBACK");
+                    Err(explain_full(e, &self.path).into())
                 }
             },
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.exec("ROLLBACK");
                 Err(e)
             }
         }

@@ -5,6 +5,21 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::{OutboxItem, Result, Store};
 
+/// Queued envelopes not yet with mailbox hosts, of every contact whose
+/// oldest queued envelope was tried at least once and was created no later
+/// than `?1`; oldest first. Reads only the queues (`outbox_queue`), not
+/// the history of delivered messages.
+pub(crate) const MAILBOX_SQL: &str =
+    "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM contacts c
+     JOIN outbox o ON o.contact_id = c.id AND o.state = 'queued'
+     WHERE o.mailboxed = 0
+       AND EXISTS (
+         SELECT 1 FROM outbox h JOIN messages m ON m.id = h.message_id
+         WHERE h.id = (SELECT id FROM outbox WHERE contact_id = c.id AND state = 'queued'
+                       ORDER BY id LIMIT 1)
+           AND h.attempts >= 1 AND m.created_at <= ?1)
+     ORDER BY o.id";
+
 impl Store {
     /// Queued envelopes not yet in any mailbox, oldest first, of contacts
     /// that look unreachable at `now` (Unix seconds): the contact's oldest
@@ -16,16 +31,8 @@ impl Store {
         after_secs: i64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM outbox o
-             WHERE o.state = 'queued' AND o.mailboxed = 0
-               AND EXISTS (
-                 SELECT 1 FROM outbox h JOIN messages m ON m.id = h.message_id
-                 WHERE h.id = (SELECT min(id) FROM outbox WHERE contact_id = o.contact_id AND state = 'queued')
-                   AND h.attempts >= 1 AND m.created_at <= ?1)
-             ORDER BY o.id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now - after_secs, limit as i64], |r| {
+        let mut stmt = self.conn.prepare_cached(MAILBOX_SQL)?;
+        let rows = stmt.query_map(params![now - after_secs], |r| {
             Ok(OutboxItem {
                 id: r.get(0)?,
                 message_id: r.get(1)?,
@@ -34,7 +41,7 @@ impl Store {
                 attempts: r.get::<_, i64>(4)? as u32,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.take(limit).collect::<rusqlite::Result<_>>()?)
     }
 
     /// Marks a queued envelope as held by mailbox hosts (direct delivery
@@ -53,11 +60,8 @@ impl Store {
     pub fn mailbox_polled_day(&self, contact_id: i64) -> Result<Option<u64>> {
         let day: Option<Option<i64>> = self
             .conn
-            .query_row(
-                "SELECT mailbox_polled_day FROM contacts WHERE id = ?1",
-                [contact_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT mailbox_polled_day FROM contacts WHERE id = ?1")?
+            .query_row([contact_id], |r| r.get(0))
             .optional()?;
         Ok(day.flatten().map(|d| d.max(0) as u64))
     }

@@ -189,9 +189,12 @@ const STEPS: &[M<'static>] = &[
     // 10: indexes for a busy outbox: each contact's queue in sending order
     // (without it, finding the queues' heads read every queued row once per
     // queued row), and a message's delivery state by its id (delivered rows
-    // stay, so that was a scan of every message ever sent).
+    // stay, so that was a scan of every message ever sent). Not a partial
+    // index (`WHERE state = 'queued'`): SQLite re-prepares a statement with
+    // bound parameters that may use a partial index each time they change,
+    // which cost the outbox queries a parse per call.
     M::up(
-        "CREATE INDEX outbox_queue ON outbox (contact_id, id) WHERE state = 'queued';
+        "CREATE INDEX outbox_queue ON outbox (contact_id, state, id);
          CREATE INDEX outbox_message ON outbox (message_id);",
     ),
 ];

@@ -22,6 +22,29 @@ pub struct OutboxItem {
     pub attempts: u32,
 }
 
+// The outbox's hot queries, kept here so a test can check their plans.
+// No `LIMIT ?`: SQLite re-prepares a statement whose LIMIT is a bound
+// parameter every time it is bound; the callers stop reading instead.
+
+/// Each contact's oldest queued envelope, if due (`?1`: now): one indexed
+/// step per contact (`outbox_queue`), however long the queues are.
+pub(crate) const DUE_SQL: &str =
+    "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM contacts c
+     JOIN outbox o ON o.id = (SELECT id FROM outbox
+                              WHERE contact_id = c.id AND state = 'queued'
+                              ORDER BY id LIMIT 1)
+     WHERE o.next_attempt_at <= ?1
+     ORDER BY o.id";
+
+/// One contact's (`?1`) queue in sending order.
+pub(crate) const RUN_SQL: &str = "SELECT id, message_id, contact_id, envelope, attempts FROM outbox
+     WHERE contact_id = ?1 AND state = 'queued' ORDER BY id";
+
+/// A message's (`?1`) delivery state and last error.
+pub(crate) const STATE_SQL: &str =
+    "SELECT CASE WHEN state = 'queued' AND mailboxed = 1 THEN 'mailbox' ELSE state END,
+            last_error FROM outbox WHERE message_id = ?1";
+
 impl Store {
     /// Records an outgoing message, the session state (grid mode) that
     /// sealed it, and its envelope in the outbox, atomically.
@@ -57,15 +80,8 @@ impl Store {
     pub fn due_outbox(&self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
         // One indexed step per contact (the `outbox_queue` index), however
         // long the queues are.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.id, o.message_id, o.contact_id, o.envelope, o.attempts FROM contacts c
-             JOIN outbox o ON o.id = (SELECT id FROM outbox
-                                      WHERE contact_id = c.id AND state = 'queued'
-                                      ORDER BY id LIMIT 1)
-             WHERE o.next_attempt_at <= ?1
-             ORDER BY o.id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now, limit as i64], |r| {
+        let mut stmt = self.conn.prepare_cached(DUE_SQL)?;
+        let rows = stmt.query_map(params![now], |r| {
             Ok(OutboxItem {
                 id: r.get(0)?,
                 message_id: r.get(1)?,
@@ -74,7 +90,7 @@ impl Store {
                 attempts: r.get::<_, i64>(4)? as u32,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.take(limit).collect::<rusqlite::Result<_>>()?)
     }
 
     /// A contact's queued envelopes in sending order, from the oldest: at
@@ -86,11 +102,8 @@ impl Store {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<OutboxItem>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, message_id, contact_id, envelope, attempts FROM outbox
-             WHERE contact_id = ?1 AND state = 'queued' ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![contact_id, limit as i64], |r| {
+        let mut stmt = self.conn.prepare_cached(RUN_SQL)?;
+        let rows = stmt.query_map(params![contact_id], |r| {
             Ok(OutboxItem {
                 id: r.get(0)?,
                 message_id: r.get(1)?,
@@ -101,7 +114,7 @@ impl Store {
         })?;
         let mut run = Vec::new();
         let mut bytes = 0;
-        for row in rows {
+        for row in rows.take(limit) {
             let item = row?;
             bytes += item.envelope.len();
             if !run.is_empty() && bytes > max_bytes {
@@ -161,10 +174,7 @@ impl Store {
     pub fn delivery_state(&self, message_id: i64) -> Result<Option<(String, Option<String>)>> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT CASE WHEN state = 'queued' AND mailboxed = 1 THEN 'mailbox' ELSE state END,
-                        last_error FROM outbox WHERE message_id = ?1",
-            )?
+            .prepare_cached(STATE_SQL)?
             .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
@@ -305,18 +315,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
         for sql in [
-            "SELECT o.id FROM contacts c JOIN outbox o ON o.id = (SELECT id FROM outbox
-               WHERE contact_id = c.id AND state = 'queued' ORDER BY id LIMIT 1)
-             WHERE o.next_attempt_at <= 0 ORDER BY o.id LIMIT 16",
-            "SELECT id FROM outbox WHERE contact_id = 1 AND state = 'queued' ORDER BY id LIMIT 256",
-            "SELECT state, last_error FROM outbox WHERE message_id = 1",
+            super::DUE_SQL,
+            super::RUN_SQL,
+            super::STATE_SQL,
+            crate::mailbox::MAILBOX_SQL,
         ] {
             let mut stmt = store
                 .conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap();
             let plan: Vec<String> = stmt
-                .query_map([], |r| r.get::<_, String>(3))
+                .query_map([rusqlite::types::Null], |r| r.get::<_, String>(3))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();

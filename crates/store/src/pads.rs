@@ -101,14 +101,11 @@ fn query_one(
     filter: &str,
     value: &dyn rusqlite::ToSql,
 ) -> Result<Option<PadLedger>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM pad_ledgers WHERE {filter}"),
-        [value],
-        from_row,
-    )
-    .optional()?
-    .map(parse)
-    .transpose()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM pad_ledgers WHERE {filter}"))?
+        .query_row([value], from_row)
+        .optional()?
+        .map(parse)
+        .transpose()
 }
 
 /// Records the ranges of the contact's half seen used, in the caller's
@@ -174,7 +171,7 @@ impl Store {
 
     /// Every ledger, retired ones included, oldest import first.
     pub fn pad_ledgers(&self) -> Result<Vec<PadLedger>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM pad_ledgers ORDER BY imported_at, pad_id"
         ))?;
         let rows = stmt

@@ -341,7 +341,7 @@ impl Store {
     pub fn transfers(&self) -> Result<Vec<TransferRecord>> {
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM transfers ORDER BY id DESC"))?;
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM transfers ORDER BY id DESC"))?;
         let rows = stmt.query_map([], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -349,7 +349,7 @@ impl Store {
     /// Incoming transfers that should be moving (`accepted` or
     /// `transferring`), oldest first: what a receiver loop picks up.
     pub fn receiving_transfers(&self) -> Result<Vec<TransferRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM transfers
              WHERE outgoing = 0 AND state IN ('accepted', 'transferring') ORDER BY id"
         ))?;
@@ -361,11 +361,10 @@ impl Store {
     pub fn transfer(&self, transfer_id: &[u8]) -> Result<Option<TransferRecord>> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM transfers WHERE transfer_id = ?1"),
-                [transfer_id],
-                from_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM transfers WHERE transfer_id = ?1"
+            ))?
+            .query_row([transfer_id], from_row)
             .optional()?)
     }
 
