@@ -7,6 +7,7 @@
 #     files    scripts/bench-files.sh 1024 10240  (~15 min; 31 GiB free disk)
 #     grid     scripts/bench-grid.sh 262144       (~10 min; 1000000 alone: ~35 min)
 #     flood    cargo bench -p zks-cli --bench flood_memory (~2 min)
+#     chat     cargo bench -p zks-scenarios --bench chat_latency, 3 runs (~5 min)
 #     idle     scripts/measure-idle.sh 60         (~3 min)
 #   scripts/bench.sh --report       only rewrite BENCHMARKS.md
 #
@@ -20,7 +21,7 @@ export ZKS_BENCH_OUT="${ZKS_BENCH_OUT:-$ARTIFACTS/bench}"
 mkdir -p "$ZKS_BENCH_OUT"
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(beacon pad files grid flood idle)
+[ ${#names[@]} -gt 0 ] || names=(beacon pad files grid flood chat idle)
 run_part() { # name
   case "$1" in
     beacon) "$ROOT/scripts/bench-beacon.sh" 9000 ;;
@@ -33,6 +34,12 @@ run_part() { # name
     flood)
       step "flood_memory"
       (cd "$ROOT" && ZKS_FLOOD_SECS=10 cargo bench -q -p zks-cli --bench flood_memory) ;;
+    chat)
+      step "chat_latency (3 runs)"
+      for run in 1 2 3; do
+        (cd "$ROOT" && ZKS_BENCH_RUN=$run cargo bench -q -p zks-scenarios --bench chat_latency -- 300) ||
+          return 1
+      done ;;
     idle) "$ROOT/scripts/measure-idle.sh" 60 ;;
   esac
 }
@@ -43,8 +50,8 @@ failed=0
 for name in "${names[@]}"; do
   case "$name" in
     --report) continue ;;
-    beacon|pad|files|grid|flood|idle) ;;
-    *) die "no benchmark '$name' (beacon pad files grid flood idle, or --report)" ;;
+    beacon|pad|files|grid|flood|chat|idle) ;;
+    *) die "no benchmark '$name' (beacon pad files grid flood chat idle, or --report)" ;;
   esac
   log="$ZKS_BENCH_OUT/$name.log"
   if run_part "$name" 2>&1 | tee "$log"; then

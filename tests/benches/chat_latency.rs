@@ -13,6 +13,10 @@
 //! hold every message exactly once, in order.
 //!
 //!     cargo bench -p zks-scenarios --bench chat_latency [-- COUNT]
+//!
+//! `ZKS_BENCH_OUT`, if set, is a folder for the figures as
+//! `chat-<ZKS_BENCH_RUN>.json` (`scripts/bench.sh chat` runs it three
+//! times for the report's medians and spreads).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -45,6 +49,7 @@ async fn main() {
     alice.node.set_contact_addresses("Bob", &[b_addr]).unwrap();
     bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
     let mut events = alice.node.subscribe();
+    let mut figures = serde_json::Map::new();
 
     for mode in [Mode::Grid, Mode::Pad] {
         if mode == Mode::Pad {
@@ -71,7 +76,7 @@ async fn main() {
                 samples.push(started.elapsed());
             }
         }
-        report("chat round trip, one at a time", mode, &mut samples);
+        let one = report("chat round trip, one at a time", mode, &mut samples);
 
         // Loaded: one message a millisecond, each timed.
         let mut sent_at: HashMap<i64, Instant> = HashMap::new();
@@ -84,8 +89,9 @@ async fn main() {
         while samples.len() < total {
             tokio::select! {
                 _ = tick.tick(), if sent < total => {
+                    let at = Instant::now();
                     let id = alice.node.send("Bob", format!("load {sent}").as_bytes(), mode).unwrap().message_id;
-                    sent_at.insert(id, Instant::now());
+                    sent_at.insert(id, at);
                     sent += 1;
                 }
                 event = events.recv() => match event {
@@ -111,11 +117,12 @@ async fn main() {
             }
         }
         let rate = total as f64 / started.elapsed().as_secs_f64();
-        report(
+        let mut loaded = report(
             &format!("latency at {rate:.0} msg/s offered"),
             mode,
             &mut samples,
         );
+        loaded["rate"] = rate.into();
 
         // Sustained: both send as fast as they can.
         let before_a = received(&alice, "Bob").len();
@@ -163,6 +170,26 @@ async fn main() {
             BURST as f64 / took.as_secs_f64(),
             BURST as f64 / queued.as_secs_f64(),
         );
+        figures.insert(
+            format!("{mode:?}").to_lowercase(),
+            serde_json::json!({
+                "one_at_a_time": one,
+                "loaded": loaded,
+                "sustained": {
+                    "messages": BURST,
+                    "per_sec": BURST as f64 / took.as_secs_f64(),
+                    "queued_per_sec": BURST as f64 / queued.as_secs_f64(),
+                },
+            }),
+        );
+    }
+    if let Some(out) = std::env::var_os("ZKS_BENCH_OUT") {
+        let run = std::env::var("ZKS_BENCH_RUN").unwrap_or_else(|_| "1".into());
+        figures.insert("count".into(), count.into());
+        figures.insert("loaded_secs".into(), LOADED_SECS.into());
+        let path = std::path::Path::new(&out).join(format!("chat-{run}.json"));
+        std::fs::write(&path, serde_json::Value::Object(figures).to_string()).unwrap();
+        println!("figures in {}", path.display());
     }
 }
 
@@ -176,7 +203,8 @@ fn received(n: &zks_scenarios::TestNode, from: &str) -> Vec<String> {
         .collect()
 }
 
-fn report(what: &str, mode: Mode, samples: &mut [Duration]) {
+/// Prints the figures of `samples` and returns them (milliseconds).
+fn report(what: &str, mode: Mode, samples: &mut [Duration]) -> serde_json::Value {
     samples.sort();
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
     println!(
@@ -187,4 +215,12 @@ fn report(what: &str, mode: Mode, samples: &mut [Duration]) {
         mean.as_secs_f64() * 1e3,
         samples.last().unwrap().as_secs_f64() * 1e3,
     );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    serde_json::json!({
+        "samples": samples.len(),
+        "p50_ms": ms(percentile(samples, 0.5)),
+        "p99_ms": ms(percentile(samples, 0.99)),
+        "mean_ms": ms(mean),
+        "max_ms": ms(*samples.last().unwrap()),
+    })
 }
