@@ -162,6 +162,28 @@ test.describe('chat and grid', () => {
     await expect(page.getByTestId('reuse-alarm')).toHaveCount(0);
   });
 
+  test('a message for an absent contact shows it waits in a mailbox, then delivered', async ({ app }) => {
+    const { page } = app;
+    await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
+    const box = page.getByRole('textbox', { name: 'Message to Bob' });
+    await box.fill('See you tomorrow');
+    await box.press('Enter');
+    const bubble = page
+      .getByRole('list', { name: 'Messages with Bob' })
+      .getByRole('listitem')
+      .filter({ hasText: 'See you tomorrow' });
+    await expect(bubble).toContainText('queued');
+    await expect(bubble).toContainText(/sealed after/);
+    // The first message of this conversation (the mock starts with none).
+    await mock(page, 'settle', 1, 'mailbox');
+    await expect(bubble).toContainText('in mailbox');
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-mailbox');
+    await mock(page, 'settle', 1, 'delivered');
+    await expect(bubble).toContainText('delivered');
+    await expect(bubble).not.toContainText('in mailbox');
+  });
+
   test('import a one-time pad for a contact; the file is overwritten', async ({ app }) => {
     const { page } = app;
     await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
@@ -387,6 +409,7 @@ interface MockControls {
   offer(from: string, name: string, size: number): string;
   progress(id: string, bytesDone: number): void;
   finish(id: string, state: string, error?: string | null): void;
+  settle(id: number, state: 'mailbox' | 'delivered'): void;
 }
 
 type Page = import('@playwright/test').Page;

@@ -319,6 +319,7 @@ export function installMockBackend(options: MockOptions): void {
     mdns: true,
     notifications: true,
     listen_port: 40123,
+    mailbox_cap_mb: 1024,
   };
   type Settings = typeof settings;
   const AUTOSTART_PATH = '/home/e2e/.config/autostart/zks-entropy-grid.desktop';
@@ -932,6 +933,17 @@ export function installMockBackend(options: MockOptions): void {
       });
       emit('node-event', { kind: 'message_received', from });
       return id;
+    },
+    /** A sent message's delivery state changes (`mailbox`, `delivered`), as
+     * the node reports it: stored, then announced. */
+    settle(id: number, state: 'mailbox' | 'delivered'): void {
+      const m = history.find((x) => x.id === id);
+      if (!m || !m.outgoing) throw new Error(`no sent message ${id}`);
+      m.state = state;
+      emit('node-event', {
+        kind: state === 'mailbox' ? 'message_mailboxed' : 'message_delivered',
+        message_id: id,
+      });
     },
     /** A contact offers a file, as the node reports it: stored, then announced. */
     offer(from: string, name: string, size: number): string {
