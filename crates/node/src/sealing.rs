@@ -96,11 +96,12 @@ impl Node {
     /// reservations) and the contact's pad copy (its wiped bytes). One call
     /// covers a whole batch.
     pub(crate) fn make_durable_for(&self, contact: &str) -> Result<(), NodeError> {
-        let pad = self.with_store(|store| {
-            store.make_durable()?;
+        // The syncs run without the store, so sealing and opening go on.
+        let (wal, pad) = self.with_store(|store| {
             let record = store.contact(contact)?;
-            Ok(store.active_pad(record.id)?)
+            Ok((store.durability(), store.active_pad(record.id)?))
         })?;
+        wal.sync()?;
         if let Some(pad) = pad {
             crate::pads::sync_pad(&self.pad_file(&pad)?.path)?;
         }
@@ -337,7 +338,7 @@ impl Node {
             }
         }
         if results.iter().any(Result::is_ok) {
-            self.with_store(|store| Ok(store.make_durable()?))?;
+            self.with_store(|store| Ok(store.durability()))?.sync()?;
         }
         Ok(results)
     }

@@ -227,20 +227,15 @@ impl Store {
     /// be lost, or a key or pad range could be used again) and before a
     /// received batch is acknowledged.
     pub fn make_durable(&self) -> Result<()> {
-        let mut wal = self.path.as_os_str().to_owned();
-        wal.push("-wal");
-        let wal = std::path::PathBuf::from(wal);
-        match std::fs::File::open(&wal) {
-            Ok(file) => file.sync_data().map_err(|e| {
-                explain_full(
-                    StoreError::Io(format!("syncing {}: {e}", wal.display())),
-                    &self.path,
-                )
-            }),
-            // No log: everything is in the database file, synced by the
-            // checkpoint that removed it.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::Io(format!("opening {}: {e}", wal.display()))),
+        self.durability().sync()
+    }
+
+    /// What [`Store::make_durable`] syncs, to sync it without holding the
+    /// store (other threads go on sealing and opening meanwhile; the sync
+    /// covers every commit made before it starts).
+    pub fn durability(&self) -> Durability {
+        Durability {
+            db: self.path.clone(),
         }
     }
 
@@ -271,6 +266,34 @@ impl Store {
                 let _ = self.exec("ROLLBACK");
                 Err(e)
             }
+        }
+    }
+}
+
+/// The write-ahead log of a store, to make its commits durable
+/// ([`Store::make_durable`], [`Store::durability`]).
+#[derive(Debug, Clone)]
+pub struct Durability {
+    db: PathBuf,
+}
+
+impl Durability {
+    /// Syncs the write-ahead log to the disk.
+    pub fn sync(&self) -> Result<()> {
+        let mut wal = self.db.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        match std::fs::File::open(&wal) {
+            Ok(file) => file.sync_data().map_err(|e| {
+                explain_full(
+                    StoreError::Io(format!("syncing {}: {e}", wal.display())),
+                    &self.db,
+                )
+            }),
+            // No log: everything is in the database file, synced by the
+            // checkpoint that removed it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Io(format!("opening {}: {e}", wal.display()))),
         }
     }
 }
