@@ -176,14 +176,14 @@ fn main() {
     let queries: Vec<(&str, String, Option<i64>)> = vec![
         ("very common word", "the".into(), None),
         ("common word", "meeting".into(), None),
-        ("rare word", rare.clone(), None),
+        ("uncommon word", rare.clone(), None),
         ("two words", format!("the {medium}"), None),
         ("three words", "see you tomorrow".into(), None),
         ("typing: 1 letter", "t".into(), None),
         ("typing: 2 letters", "ka".into(), None),
         ("typing: 3 letters", "lor".into(), None),
         ("one contact, common", "meeting".into(), Some(contacts[3])),
-        ("one contact, rare", rare, Some(contacts[3])),
+        ("one contact, uncommon", rare, Some(contacts[3])),
         ("no match", "zebracorn".into(), None),
     ];
     println!(
