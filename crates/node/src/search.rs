@@ -20,6 +20,7 @@ pub struct SearchHit {
     /// Sent by us.
     pub outgoing: bool,
     /// `text`, or `file` when the match is in an offered file's name.
+    #[cfg_attr(feature = "ts", ts(type = "'text' | 'file'"))]
     pub kind: String,
     /// Unix time the message was stored.
     pub created_at: i64,
