@@ -23,7 +23,7 @@ use zks_node::NodeEvent;
 use crate::dto::{
     AcceptedInvite, ChatMessage, GridLive, GridStatus, HISTORY_EVENT, HistoryProgress,
     HistoryReport, InviteCode, NODE_EVENT, NodeStatus, PadImported, PinnedRange, SavedSettings,
-    SentMessage, SettingsEdit, SettingsPage, Transfer, VaultStatus,
+    SearchHit, SentMessage, SettingsEdit, SettingsPage, Transfer, VaultStatus,
 };
 use crate::error::IpcError;
 
@@ -56,6 +56,7 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         InviteCode,
         AcceptedInvite,
         ChatMessage,
+        SearchHit,
         SentMessage,
         PadImported,
         Transfer,

@@ -9,7 +9,7 @@ use ts_rs::TS;
 
 pub use zks_node::{
     ChainCoverage, Contact, GridStatus, HistoryProgress, HistoryReport, LiveGrid, NodeEvent,
-    NodeStatus, PadStatus, PinnedRange, SeedStatus, Settings, TransferInfo,
+    NodeStatus, PadStatus, PinnedRange, SearchHit, SeedStatus, Settings, TransferInfo,
 };
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.

@@ -92,6 +92,7 @@ pub fn run() {
             commands::chat::chat_send,
             commands::chat::chat_unread,
             commands::chat::chat_mark_read,
+            commands::chat::chat_search,
             commands::chat::pad_import,
             commands::files::transfers_list,
             commands::files::file_send,

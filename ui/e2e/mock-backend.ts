@@ -611,6 +611,31 @@ export function installMockBackend(options: MockOptions): void {
         contact.pad = { pad_id: 'e2e0', size: 1 << 20, send_left: (1 << 19) - 32, receive_left: 1 << 19 };
         return { pad: { ...contact.pad }, destroyed: args.destroy_source === true };
       }
+      case 'chat_search': {
+        // Words ANDed, case-insensitive, newest first (the node: FTS5 over the history).
+        const words = String(args.text ?? '')
+          .toLowerCase()
+          .split(/\s+/)
+          .filter((w) => /[\p{L}\p{N}]/u.test(w));
+        if (words.length === 0) {
+          throw { code: 'bad_input', message: 'the search text is empty: type a word to look for' };
+        }
+        if (args.contact != null && !contacts.some((c) => c.name === args.contact)) {
+          throw { code: 'bad_input', message: `no contact named ${JSON.stringify(args.contact)}` };
+        }
+        return history
+          .filter((m) => args.contact == null || m.contact === args.contact)
+          .filter((m) => m.kind !== 'control' && words.every((w) => m.text.toLowerCase().includes(w)))
+          .sort((a, b) => b.id - a.id)
+          .map((m) => ({
+            message_id: m.id,
+            contact: m.contact,
+            outgoing: m.outgoing,
+            kind: m.kind,
+            created_at: m.created_at,
+            snippet: m.text,
+          }));
+      }
       case 'chat_history':
         return history
           .filter((m) => m.contact === args.contact)

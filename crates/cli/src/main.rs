@@ -59,6 +59,8 @@ enum Command {
     Send(cmd::messaging::SendArgs),
     /// Show the messages with your contacts.
     Inbox(cmd::messaging::InboxArgs),
+    /// Search the messages with your contacts for words.
+    Search(cmd::search::SearchArgs),
     /// Send, accept, decline, pause and cancel files.
     #[command(subcommand)]
     File(cmd::files::FileCommand),
@@ -192,6 +194,9 @@ fn main() -> ExitCode {
             }
             Command::Pair(command) => {
                 with_node(cli.home, |node| cmd::pair::run(node, command)).await
+            }
+            Command::Search(args) => {
+                with_node(cli.home, |node| cmd::search::run(node, &args)).await
             }
             Command::Contacts(args) => {
                 with_node(cli.home, |node| cmd::pair::contacts(node, args)).await

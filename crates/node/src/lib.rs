@@ -27,6 +27,7 @@ mod pairing;
 mod reach;
 mod rendezvous;
 mod sealing;
+mod search;
 mod settings;
 mod status;
 #[cfg(test)]
@@ -52,6 +53,7 @@ pub use online::{OnlineConfig, listen_addresses};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
 pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
 pub use sealing::{OpenedMessage, Protection, Sealed};
+pub use search::{MAX_SEARCH_HITS, SearchHit};
 pub use settings::{
     DEFAULT_BOOTSTRAP, DEFAULT_DRAND_URLS, MAX_MAILBOX_CAP_MB, MIN_CACHE_BUDGET, Settings,
 };

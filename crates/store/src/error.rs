@@ -63,6 +63,10 @@ pub enum StoreError {
     /// The change conflicts with what is stored (a name taken, a code used twice).
     #[error("{0}")]
     Conflict(String),
+    /// Input the operation does not accept (e.g. a search with no word in
+    /// it); nothing was read or changed.
+    #[error("{0}")]
+    BadInput(String),
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),

@@ -18,6 +18,7 @@ mod mailbox;
 mod migrations;
 mod outbox;
 mod pads;
+mod search;
 mod settings;
 mod transfers;
 
@@ -36,6 +37,9 @@ pub use error::StoreError;
 pub use history::{MessageRecord, NewMessage};
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};
+pub use search::{
+    MAX_SEARCH_BYTES, MAX_SEARCH_WORDS, SNIPPET_CLOSE, SNIPPET_OPEN, SearchHit, fts_query,
+};
 pub use transfers::{
     NewTransfer, TransferChange, TransferRecord, TransferState, UnknownTransferState,
 };

@@ -9,7 +9,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::chains::{LegacyBeacon, read_legacy_beacons};
 use crate::{Result, StoreError};
 
-const STEPS: &[M<'static>] = &[
+pub(crate) const STEPS: &[M<'static>] = &[
     // 1: settings, one JSON value per key.
     M::up(
         "CREATE TABLE settings (
@@ -196,6 +196,40 @@ const STEPS: &[M<'static>] = &[
     M::up(
         "CREATE INDEX outbox_queue ON outbox (contact_id, state, id);
          CREATE INDEX outbox_message ON outbox (message_id);",
+    ),
+    // 11: full-text search over the chat: an FTS5 index of the text of
+    // `text` messages and the file names of `file` messages (not `control`
+    // bookkeeping), kept in step with `messages` by triggers and filled
+    // with the rows already there. It keeps its own copy of the text (for
+    // snippets) inside the encrypted database. `secure-delete` makes a
+    // delete remove the row's tokens from the index at once instead of
+    // leaving them until a merge; prefix indexes of 2 and 3 characters
+    // keep a search for a short word being typed fast.
+    M::up(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5 (
+            body,
+            tokenize = 'unicode61 remove_diacritics 2',
+            prefix = '2 3'
+         );
+         INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+         CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+            WHEN new.kind IN ('text', 'file')
+         BEGIN
+            INSERT INTO messages_fts (rowid, body) VALUES (new.id, CAST(new.body AS TEXT));
+         END;
+         CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+            WHEN old.kind IN ('text', 'file')
+         BEGIN
+            DELETE FROM messages_fts WHERE rowid = old.id;
+         END;
+         CREATE TRIGGER messages_fts_update AFTER UPDATE OF id, body, kind ON messages
+         BEGIN
+            DELETE FROM messages_fts WHERE rowid = old.id;
+            INSERT INTO messages_fts (rowid, body)
+               SELECT new.id, CAST(new.body AS TEXT) WHERE new.kind IN ('text', 'file');
+         END;
+         INSERT INTO messages_fts (rowid, body)
+            SELECT id, CAST(body AS TEXT) FROM messages WHERE kind IN ('text', 'file');",
     ),
 ];
 

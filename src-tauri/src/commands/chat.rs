@@ -1,7 +1,8 @@
 //! Commands of the Chat screen: a contact's history with each sent message's
 //! delivery state, sending a message (queued in the outbox; the app's own
 //! swarm, or a running `zks daemon`, delivers it), importing the one-time
-//! pad shared with the contact, and the unread counts.
+//! pad shared with the contact, the unread counts, and search over the
+//! history.
 //!
 //! Unread counts compare each conversation with the newest message the
 //! window marked as read there, kept by the app in `<home>/desktop-state.json`
@@ -10,7 +11,7 @@
 use tauri::State;
 use zks_node::{Mode, Node};
 
-use crate::dto::{ChatMessage, PadImported, SentMessage, UnreadCounts};
+use crate::dto::{ChatMessage, PadImported, SearchHit, SentMessage, UnreadCounts};
 use crate::error::IpcError;
 use crate::local_state::{self, LocalState};
 use crate::state::AppNode;
@@ -68,6 +69,31 @@ pub fn chat_mark_read(
     up_to: i64,
 ) -> Result<UnreadCounts, IpcError> {
     mark_read(&node, &contact, up_to)
+}
+
+/// Hits shown for one search in the window.
+pub const SEARCH_LIMIT: usize = 100;
+
+/// The messages holding every word of `text` (the last one may be half
+/// typed), newest first, with `contact` only or with everyone.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn chat_search(
+    node: State<'_, AppNode>,
+    text: String,
+    contact: Option<String>,
+) -> Result<Vec<SearchHit>, IpcError> {
+    search(&node, &text, contact.as_deref())
+}
+
+/// Plain form of [`chat_search`]: at most [`SEARCH_LIMIT`] hits; text with
+/// no word and an unknown contact are `bad_input`.
+pub fn search(
+    node: &AppNode,
+    text: &str,
+    contact: Option<&str>,
+) -> Result<Vec<SearchHit>, IpcError> {
+    Ok(node.get()?.search(text, contact, SEARCH_LIMIT)?)
 }
 
 /// Plain form of [`chat_history`].
@@ -369,6 +395,50 @@ mod tests {
         // No pad is shared with Bob.
         assert!(send(&alice.app, "Bob", "hi", true).is_err());
         assert!(history(&alice.app, "Bob").unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn search_finds_messages_and_refuses_bad_input() {
+        let (alice, bob) = paired().await;
+        for n in [&alice, &bob] {
+            n.node().import_beacons("quicknet", QUICKNET).unwrap();
+        }
+        let sent = send(&alice.app, "Bob", "see you at the harbour", false).unwrap();
+        let got = deliver(&bob, &alice, "Harbour at eight then");
+        let hits = search(&alice.app, "harb", None).unwrap();
+        assert_eq!(
+            hits.iter().map(|h| h.message_id).collect::<Vec<_>>(),
+            vec![got, sent.message_id]
+        );
+        assert_eq!(hits[0].contact, "Bob");
+        assert!(!hits[0].outgoing && hits[1].outgoing);
+        assert_eq!(hits[0].snippet, "«Harbour» at eight then");
+        assert_eq!(search(&alice.app, "eight", Some("Bob")).unwrap().len(), 1);
+        assert!(search(&alice.app, "lunch", None).unwrap().is_empty());
+        let json = serde_json::to_value(&hits[0]).unwrap();
+        for key in [
+            "message_id",
+            "contact",
+            "outgoing",
+            "kind",
+            "created_at",
+            "snippet",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        for (text, contact) in [
+            ("", None),
+            ("  ", None),
+            ("*", None),
+            ("harbour", Some("Nobody")),
+        ] {
+            let err = search(&alice.app, text, contact).unwrap_err();
+            assert_eq!(err.code, "bad_input", "{text:?}: {}", err.message);
+        }
+        assert_eq!(
+            search(&test_support::failed(), "x", None).unwrap_err().code,
+            "data_dir"
+        );
     }
 
     #[test]

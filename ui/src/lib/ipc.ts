@@ -22,6 +22,7 @@ import type { NodeStatus } from './bindings/NodeStatus';
 import type { PadImported } from './bindings/PadImported';
 import type { PinnedRange } from './bindings/PinnedRange';
 import type { SavedSettings } from './bindings/SavedSettings';
+import type { SearchHit } from './bindings/SearchHit';
 import type { SentMessage } from './bindings/SentMessage';
 import type { Settings } from './bindings/Settings';
 import type { SettingsEdit } from './bindings/SettingsEdit';
@@ -56,6 +57,7 @@ export type {
   PadImported,
   PinnedRange,
   SavedSettings,
+  SearchHit,
   SentMessage,
   Settings,
   SettingsEdit,
@@ -161,6 +163,10 @@ export const api = {
     call<Contact>('contacts_verify', code ? { name, code } : { name }),
   /** The history with a contact, oldest first. */
   chatHistory: (contact: string) => call<ChatMessage[]>('chat_history', { contact }),
+  /** Messages holding every word of `text` (the last may be half typed),
+   * newest first; with `contact`, only that conversation. */
+  chatSearch: (text: string, contact: string | null = null) =>
+    call<SearchHit[]>('chat_search', { text, contact }),
   /** Queues a message; `pad` uses the one-time pad instead of the grid pad. */
   chatSend: (contact: string, text: string, pad = false) =>
     call<SentMessage>('chat_send', { contact, text, pad }),

@@ -947,3 +947,125 @@ describe('Chat file messages', () => {
     expect(within(list).getByRole('article', { name: 'plans.pdf' }).querySelector('button')).toBeNull();
   });
 });
+
+describe('Chat search', () => {
+  const now = Math.floor(Date.now() / 1000);
+  afterEach(() => vi.restoreAllMocks());
+  function msg(id: number, text: string, outgoing = false): ChatMessage {
+    return {
+      id,
+      outgoing,
+      mode: 'grid',
+      kind: 'text',
+      text,
+      round: 4000 + id,
+      sealed_after: SEALED_AT,
+      state: outgoing ? 'delivered' : null,
+      error: null,
+      created_at: now,
+    };
+  }
+  const histories: Record<string, ChatMessage[]> = {
+    Alice: [msg(1, 'hello Alice')],
+    Bob: [msg(2, 'Dinner at the harbour?', true), msg(3, 'unrelated'), msg(4, 'Harbour at eight')],
+  };
+
+  /** A backend whose `chat_search` answers from `histories` as the node
+   * would (words, newest first, `«…»` marks) and refuses text with no word. */
+  function backend() {
+    const searches: Record<string, unknown>[] = [];
+    mockIPC((cmd, payload) => {
+      const a = (payload ?? {}) as Record<string, unknown>;
+      switch (cmd) {
+        case 'contacts_list':
+          return Object.keys(histories).map((name) => contact({ name, verified: true }));
+        case 'chat_history':
+          return (histories[String(a.contact)] ?? []).map((m) => ({ ...m }));
+        case 'chat_search': {
+          searches.push(a);
+          const text = String(a.text).trim().toLowerCase();
+          if (!/[\p{L}\p{N}]/u.test(text)) {
+            throw { code: 'bad_input', message: `"${String(a.text)}" has no letter or digit to search for` };
+          }
+          return Object.entries(histories)
+            .flatMap(([name, h]) => h.map((m) => ({ name, m })))
+            .filter(({ m }) => m.text.toLowerCase().includes(text))
+            .sort((x, y) => y.m.id - x.m.id)
+            .map(({ name, m }) => ({
+              message_id: m.id,
+              contact: name,
+              outgoing: m.outgoing,
+              kind: m.kind,
+              created_at: m.created_at,
+              snippet: m.text.replace(new RegExp(`(${text}\\w*)`, 'i'), '«$1»'),
+            }));
+        }
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    return searches;
+  }
+
+  it('finds messages in every conversation and opens one at the message', async () => {
+    const searches = backend();
+    const scrolled: Element[] = [];
+    Element.prototype.scrollIntoView = vi.fn(function (this: Element) {
+      scrolled.push(this);
+    });
+    render(Chat);
+    const pane = screen.getByRole('region', { name: 'Conversation' });
+    await within(pane).findByRole('heading', { name: 'Alice' });
+
+    const box = screen.getByRole('searchbox', { name: 'Search messages' });
+    await fireEvent.input(box, { target: { value: 'harb' } });
+    const results = await screen.findByRole('region', { name: 'Search results' });
+    const found = within(results).getAllByRole('button');
+    expect(found.map((b) => b.textContent)).toEqual([
+      'Bob Harbour at eight',
+      'You to Bob Dinner at the harbour?',
+    ]);
+    // The matching words are marked, as text (never as HTML).
+    expect([...results.querySelectorAll('mark')].map((m) => m.textContent)).toEqual(['Harbour', 'harbour']);
+    expect(searches).toEqual([{ text: 'harb', contact: null }]);
+
+    // A hit opens its conversation, scrolled to the message, which is marked.
+    await fireEvent.click(found[1]);
+    await within(pane).findByRole('heading', { name: 'Bob' });
+    await waitFor(() => expect(scrolled.length).toBe(1));
+    expect(scrolled[0].getAttribute('data-message-id')).toBe('2');
+    expect(scrolled[0].classList.contains('found')).toBe(true);
+    expect(pane.querySelector('[data-message-id="4"]')?.classList.contains('found')).toBe(false);
+
+    // Another hit in the same conversation moves the mark.
+    await fireEvent.click(found[0]);
+    await waitFor(() => expect(scrolled.length).toBe(2));
+    expect(scrolled[1].getAttribute('data-message-id')).toBe('4');
+    expect(pane.querySelector('[data-message-id="2"]')?.classList.contains('found')).toBe(false);
+
+    // No match says so; clearing the box ends the search without asking the node.
+    await fireEvent.input(box, { target: { value: 'zebra' } });
+    expect(await within(results).findByText('No message matches.')).toBeTruthy();
+    await fireEvent.input(box, { target: { value: '   ' } });
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Search results' })).toBeNull());
+    expect(searches.map((s) => s.text)).toEqual(['harb', 'zebra']);
+  });
+
+  it("shows the node's error for text with no word, and recovers", async () => {
+    backend();
+    render(Chat);
+    const box = await screen.findByRole('searchbox', { name: 'Search messages' });
+    await fireEvent.input(box, { target: { value: '* ( )' } });
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toBe('"* ( )" has no letter or digit to search for');
+    expect(screen.queryByRole('region', { name: 'Search results' })).toBeNull();
+    await fireEvent.input(box, { target: { value: 'hello' } });
+    const results = await screen.findByRole('region', { name: 'Search results' });
+    expect(within(results).getByRole('button').textContent).toBe('Alice hello Alice');
+    expect(screen.queryByRole('alert')).toBeNull();
+    // Escape clears the box and the results.
+    await fireEvent.keyDown(box, { key: 'Escape' });
+    expect((box as HTMLInputElement).value).toBe('');
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Search results' })).toBeNull());
+  });
+});

@@ -275,7 +275,7 @@ pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitC
 /// `unix` as "2026-07-23 07:39 UTC" (the civil date of days since the
 /// epoch, Howard Hinnant's algorithm; the CLI prints UTC, the app local
 /// time).
-fn utc_minute(unix: u64) -> String {
+pub(crate) fn utc_minute(unix: u64) -> String {
     let days = (unix / 86_400) as i64;
     let (hour, minute) = ((unix % 86_400) / 3600, (unix % 3600) / 60);
     let z = days + 719_468;

@@ -11,6 +11,7 @@ pub(crate) mod message;
 pub(crate) mod messaging;
 pub(crate) mod pad;
 pub(crate) mod pair;
+pub(crate) mod search;
 pub(crate) mod settings;
 pub(crate) mod status;
 
