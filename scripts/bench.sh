@@ -8,6 +8,7 @@
 #     grid     scripts/bench-grid.sh 262144       (~10 min; 1000000 alone: ~35 min)
 #     flood    cargo bench -p zks-cli --bench flood_memory (~2 min)
 #     chat     cargo bench -p zks-scenarios --bench chat_latency, 3 runs (~5 min)
+#     search   cargo bench -p zks-store --bench search (~2 min)
 #     idle     scripts/measure-idle.sh 60         (~3 min)
 #   scripts/bench.sh --report       only rewrite BENCHMARKS.md
 #
@@ -21,7 +22,7 @@ export ZKS_BENCH_OUT="${ZKS_BENCH_OUT:-$ARTIFACTS/bench}"
 mkdir -p "$ZKS_BENCH_OUT"
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(beacon pad files grid flood chat idle)
+[ ${#names[@]} -gt 0 ] || names=(beacon pad files grid flood chat search idle)
 run_part() { # name
   case "$1" in
     beacon) "$ROOT/scripts/bench-beacon.sh" 9000 ;;
@@ -40,6 +41,9 @@ run_part() { # name
         (cd "$ROOT" && ZKS_BENCH_RUN=$run cargo bench -q -p zks-scenarios --bench chat_latency -- 300) ||
           return 1
       done ;;
+    search)
+      step "search over 100,000 messages"
+      (cd "$ROOT" && cargo bench -q -p zks-store --bench search) ;;
     idle) "$ROOT/scripts/measure-idle.sh" 60 ;;
   esac
 }
@@ -50,8 +54,8 @@ failed=0
 for name in "${names[@]}"; do
   case "$name" in
     --report) continue ;;
-    beacon|pad|files|grid|flood|chat|idle) ;;
-    *) die "no benchmark '$name' (beacon pad files grid flood chat idle, or --report)" ;;
+    beacon|pad|files|grid|flood|chat|search|idle) ;;
+    *) die "no benchmark '$name' (beacon pad files grid flood chat search idle, or --report)" ;;
   esac
   log="$ZKS_BENCH_OUT/$name.log"
   if run_part "$name" 2>&1 | tee "$log"; then
