@@ -48,7 +48,7 @@ impl Node {
         };
         // Checked before the contact, so a bad search says so first.
         zks_store::fts_query(text).map_err(bad)?;
-        self.with_store(|store| {
+        self.with_store_mut(|store| {
             let contact_id = match contact {
                 Some(name) => Some(
                     store

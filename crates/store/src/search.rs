@@ -66,8 +66,14 @@ impl Store {
     /// one may be the start of a word), with one contact or all, newest
     /// first, at most `limit`. Text with no word in it, or too long, is
     /// [`StoreError::BadInput`].
-    pub fn search(&self, text: &str, contact: Option<i64>, limit: usize) -> Result<Vec<SearchHit>> {
+    pub fn search(
+        &mut self,
+        text: &str,
+        contact: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
         let query = fts_query(text)?;
+        self.index_pending()?;
         let hit = |r: &rusqlite::Row<'_>| {
             Ok(SearchHit {
                 message_id: r.get(0)?,
@@ -92,6 +98,28 @@ impl Store {
                 let rows = stmt.query_map(rusqlite::params![query, id], hit)?;
                 rows.take(limit).collect::<rusqlite::Result<_>>()?
             }
+        })
+    }
+}
+
+impl Store {
+    /// Indexes the messages stored since the last search (their ids wait
+    /// in `messages_fts_pending`, migration 11), in one transaction: one
+    /// index segment for all of them instead of one per message stored.
+    /// Returns how many were indexed.
+    pub fn index_pending(&mut self) -> Result<usize> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "INSERT INTO messages_fts (rowid, body)
+                     SELECT m.id, CAST(m.body AS TEXT) FROM messages_fts_pending p
+                     JOIN messages m ON m.id = p.id
+                     WHERE m.kind IN ('text', 'file')",
+                )?
+                .execute([])?;
+            tx.prepare_cached("DELETE FROM messages_fts_pending")?
+                .execute([])?;
+            Ok(n)
         })
     }
 }
@@ -435,6 +463,55 @@ mod tests {
             );
         }
         assert_eq!(tokens, 0, "the index still holds terms");
+    }
+
+    /// New messages wait to be indexed until the next search; one deleted
+    /// (or edited) while waiting is indexed as it is then, and an id SQLite
+    /// gives out again after the newest message was deleted is indexed too.
+    #[test]
+    fn messages_waiting_to_be_indexed_are_found_as_they_are_then() {
+        let (_dir, mut store, bob, _carol) = setup();
+        let pending = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT count(*) FROM messages_fts_pending", [], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        let a = store
+            .record_message(bob, None, None, &text(true, "first draft"))
+            .unwrap();
+        assert_eq!(pending(&store), 1, "stored, not yet indexed");
+        store
+            .conn
+            .execute(
+                "UPDATE messages SET body = CAST('final version' AS BLOB) WHERE id = ?1",
+                [a],
+            )
+            .unwrap();
+        let b = store
+            .record_message(bob, None, None, &text(true, "thrown away"))
+            .unwrap();
+        store
+            .conn
+            .execute("DELETE FROM messages WHERE id = ?1", [b])
+            .unwrap();
+        assert!(store.search("draft", None, 10).unwrap().is_empty());
+        assert_eq!(ids(&store.search("final", None, 10).unwrap()), vec![a]);
+        assert!(store.search("thrown", None, 10).unwrap().is_empty());
+        assert_eq!(pending(&store), 0, "a search indexes what waits");
+        // The newest message deleted after it was indexed: its id may be
+        // given out again, and the new message is still indexed.
+        store
+            .conn
+            .execute("DELETE FROM messages WHERE id = ?1", [a])
+            .unwrap();
+        let c = store
+            .record_message(bob, None, None, &text(true, "second life"))
+            .unwrap();
+        assert_eq!(ids(&store.search("second", None, 10).unwrap()), vec![c]);
+        assert!(store.search("final", None, 10).unwrap().is_empty());
     }
 
     /// FTS5 hands the matches over newest first and SQLite sorts nothing,
