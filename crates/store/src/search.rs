@@ -102,6 +102,14 @@ impl Store {
     }
 }
 
+/// Indexes the waiting messages. CROSS JOIN keeps the (short) waiting list
+/// as the outer loop; without it the planner, having no statistics, read
+/// every message (50 ms a search at 100,000 messages).
+const INDEX_PENDING_SQL: &str = "INSERT INTO messages_fts (rowid, body)
+     SELECT m.id, CAST(m.body AS TEXT) FROM messages_fts_pending p
+     CROSS JOIN messages m ON m.id = p.id
+     WHERE m.kind IN ('text', 'file')";
+
 impl Store {
     /// Indexes the messages stored since the last search (their ids wait
     /// in `messages_fts_pending`, migration 11), in one transaction: one
@@ -109,14 +117,7 @@ impl Store {
     /// Returns how many were indexed.
     pub fn index_pending(&mut self) -> Result<usize> {
         self.write(|tx| {
-            let n = tx
-                .prepare_cached(
-                    "INSERT INTO messages_fts (rowid, body)
-                     SELECT m.id, CAST(m.body AS TEXT) FROM messages_fts_pending p
-                     JOIN messages m ON m.id = p.id
-                     WHERE m.kind IN ('text', 'file')",
-                )?
-                .execute([])?;
+            let n = tx.prepare_cached(INDEX_PENDING_SQL)?.execute([])?;
             tx.prepare_cached("DELETE FROM messages_fts_pending")?
                 .execute([])?;
             Ok(n)
@@ -543,6 +544,26 @@ mod tests {
                 "{sql}: {plan:?}"
             );
         }
+    }
+
+    /// Indexing the waiting messages reads only them, not every message.
+    #[test]
+    fn indexing_what_waits_reads_only_the_waiting_list() {
+        let (_dir, store, _, _) = setup();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {INDEX_PENDING_SQL}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            !plan
+                .iter()
+                .any(|step| step.starts_with("SCAN m") && !step.starts_with("SCAN messages_fts")),
+            "{plan:?}"
+        );
     }
 
     /// A database filled before migration 11: its chat messages and file
