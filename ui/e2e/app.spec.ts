@@ -184,6 +184,25 @@ test.describe('chat and grid', () => {
     await expect(bubble).not.toContainText('in mailbox');
   });
 
+  test('search finds a message in another conversation and opens it there', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    await mock(page, 'receive', 'Bob', 'The harbour photos are in the shared folder');
+    await mock(page, 'receive', 'Alice', 'Lunch at the harbour on Friday?');
+    await mock(page, 'receive', 'Bob', 'Unrelated news');
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill('harbour');
+    const results = page.getByRole('region', { name: 'Search results' });
+    await expect(results.getByRole('button')).toHaveCount(2);
+    await expect(results.locator('mark').first()).toHaveText(/harbour/i);
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-search');
+    await results.getByRole('button', { name: /photos/ }).click();
+    await expect(page.getByRole('heading', { level: 2, name: 'Bob' })).toBeVisible();
+    await expect(
+      page.getByRole('list', { name: 'Messages with Bob' }).getByText('The harbour photos are in the shared folder'),
+    ).toBeVisible();
+  });
+
   test('import a one-time pad for a contact; the file is overwritten', async ({ app }) => {
     const { page } = app;
     await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();

@@ -633,7 +633,12 @@ export function installMockBackend(options: MockOptions): void {
             outgoing: m.outgoing,
             kind: m.kind,
             created_at: m.created_at,
-            snippet: m.text,
+            // The node marks each matching word between « and ».
+            snippet: words.reduce(
+              (text, w) =>
+                text.replace(new RegExp(`(${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`, 'giu'), '«$1»'),
+              m.text,
+            ),
           }));
       }
       case 'chat_history':
