@@ -376,6 +376,24 @@ pub(crate) fn test_paired(store: &mut Store, name: &str) -> i64 {
         .unwrap()
 }
 
+/// The steps of SQLite's plan for `sql` run with `params` (the `detail`
+/// column of `EXPLAIN QUERY PLAN`), for tests that pin a query's plan.
+#[cfg(test)]
+pub(crate) fn test_query_plan(
+    store: &Store,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Vec<String> {
+    store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map(params, |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// A contact to add in tests.
 #[cfg(test)]
 pub(crate) fn test_contact(name: &str, peer: &str) -> NewContact {

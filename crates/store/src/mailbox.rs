@@ -32,15 +32,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<OutboxItem>> {
         let mut stmt = self.conn.prepare_cached(MAILBOX_SQL)?;
-        let rows = stmt.query_map(params![now - after_secs], |r| {
-            Ok(OutboxItem {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                contact_id: r.get(2)?,
-                envelope: r.get(3)?,
-                attempts: r.get::<_, i64>(4)? as u32,
-            })
-        })?;
+        let rows = stmt.query_map(params![now - after_secs], OutboxItem::from_row)?;
         Ok(rows.take(limit).collect::<rusqlite::Result<_>>()?)
     }
 

@@ -22,6 +22,20 @@ pub struct OutboxItem {
     pub attempts: u32,
 }
 
+impl OutboxItem {
+    /// An item from a row of `id, message_id, contact_id, envelope,
+    /// attempts` (the columns every outbox query selects).
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
+        Ok(OutboxItem {
+            id: r.get(0)?,
+            message_id: r.get(1)?,
+            contact_id: r.get(2)?,
+            envelope: r.get(3)?,
+            attempts: r.get::<_, i64>(4)? as u32,
+        })
+    }
+}
+
 // The outbox's hot queries, kept here so a test can check their plans.
 // No `LIMIT ?`: SQLite re-prepares a statement whose LIMIT is a bound
 // parameter every time it is bound; the callers stop reading instead.
@@ -81,15 +95,7 @@ impl Store {
         // One indexed step per contact (the `outbox_queue` index), however
         // long the queues are.
         let mut stmt = self.conn.prepare_cached(DUE_SQL)?;
-        let rows = stmt.query_map(params![now], |r| {
-            Ok(OutboxItem {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                contact_id: r.get(2)?,
-                envelope: r.get(3)?,
-                attempts: r.get::<_, i64>(4)? as u32,
-            })
-        })?;
+        let rows = stmt.query_map(params![now], OutboxItem::from_row)?;
         Ok(rows.take(limit).collect::<rusqlite::Result<_>>()?)
     }
 
@@ -103,15 +109,7 @@ impl Store {
         max_bytes: usize,
     ) -> Result<Vec<OutboxItem>> {
         let mut stmt = self.conn.prepare_cached(RUN_SQL)?;
-        let rows = stmt.query_map(params![contact_id], |r| {
-            Ok(OutboxItem {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                contact_id: r.get(2)?,
-                envelope: r.get(3)?,
-                attempts: r.get::<_, i64>(4)? as u32,
-            })
-        })?;
+        let rows = stmt.query_map(params![contact_id], OutboxItem::from_row)?;
         let mut run = Vec::new();
         let mut bytes = 0;
         for row in rows.take(limit) {
@@ -320,15 +318,7 @@ mod tests {
             super::STATE_SQL,
             crate::mailbox::MAILBOX_SQL,
         ] {
-            let mut stmt = store
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap();
-            let plan: Vec<String> = stmt
-                .query_map([rusqlite::types::Null], |r| r.get::<_, String>(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let plan = crate::test_query_plan(&store, sql, [rusqlite::types::Null]);
             assert!(
                 !plan
                     .iter()

@@ -521,18 +521,8 @@ mod tests {
     fn searches_read_the_index_in_order_without_a_sort() {
         let (_dir, store, _, _) = setup();
         for (sql, params) in [(SEARCH_SQL, 1), (SEARCH_CONTACT_SQL, 2)] {
-            let mut stmt = store
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap();
             let values = vec![rusqlite::types::Value::Text("\"x\"*".into()); params];
-            let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(values), |r| {
-                    r.get::<_, String>(3)
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let plan = crate::test_query_plan(&store, sql, rusqlite::params_from_iter(values));
             assert!(
                 plan[0].starts_with("SCAN messages_fts VIRTUAL TABLE"),
                 "{sql}: {plan:?}"
@@ -550,14 +540,7 @@ mod tests {
     #[test]
     fn indexing_what_waits_reads_only_the_waiting_list() {
         let (_dir, store, _, _) = setup();
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {INDEX_PENDING_SQL}"))
-            .unwrap()
-            .query_map([], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let plan = crate::test_query_plan(&store, INDEX_PENDING_SQL, []);
         assert!(
             !plan
                 .iter()
