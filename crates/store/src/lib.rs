@@ -222,21 +222,17 @@ impl Store {
         }
     }
 
-    /// Makes every transaction committed so far (by any process) survive a
-    /// power loss: commits are durable across process crashes as soon as
-    /// they return (WAL, `synchronous = NORMAL`), and this syncs the
-    /// write-ahead log to the disk. One call covers any number of commits,
-    /// so a batch of messages costs one sync. Called before sealed bytes
-    /// leave the device (their session state or pad reservation must not
-    /// be lost, or a key or pad range could be used again) and before a
-    /// received batch is acknowledged.
-    pub fn make_durable(&self) -> Result<()> {
-        self.durability().sync()
-    }
-
-    /// What [`Store::make_durable`] syncs, to sync it without holding the
-    /// store (other threads go on sealing and opening meanwhile; the sync
-    /// covers every commit made before it starts).
+    /// The handle that makes every transaction committed so far (by any
+    /// process) survive a power loss ([`Durability::sync`]): commits are
+    /// durable across process crashes as soon as they return (WAL,
+    /// `synchronous = NORMAL`), and the sync writes the write-ahead log to
+    /// the disk. One sync covers any number of commits, so a batch of
+    /// messages costs one. Used before sealed bytes leave the device (their
+    /// session state or pad reservation must not be lost, or a key or pad
+    /// range could be used again) and before a received batch is
+    /// acknowledged; the handle lets the sync run without holding the store
+    /// (other threads go on sealing and opening; the sync covers every
+    /// commit made before it starts).
     pub fn durability(&self) -> Durability {
         Durability {
             db: self.path.clone(),
@@ -275,7 +271,7 @@ impl Store {
 }
 
 /// The write-ahead log of a store, to make its commits durable
-/// ([`Store::make_durable`], [`Store::durability`]).
+/// ([`Store::durability`]).
 #[derive(Debug, Clone)]
 pub struct Durability {
     db: PathBuf,
