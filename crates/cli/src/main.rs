@@ -57,6 +57,12 @@ enum Command {
     Daemon(cmd::messaging::DaemonArgs),
     /// Send a message to a contact over the network (queued until delivered).
     Send(cmd::messaging::SendArgs),
+    /// React to a message with an emoji, or take your reaction back.
+    React(cmd::chat::ReactArgs),
+    /// Change the text of a message you sent less than 24 hours ago.
+    Edit(cmd::chat::EditArgs),
+    /// Delete a message from this device, or yours for everyone.
+    Delete(cmd::chat::DeleteArgs),
     /// Show the messages with your contacts.
     Inbox(cmd::messaging::InboxArgs),
     /// Search the messages with your contacts for words.
@@ -141,6 +147,24 @@ fn main() -> ExitCode {
                 node.stop().await;
                 result
             }
+            Command::React(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::chat::react(&node, &args).await;
+                node.stop().await;
+                result
+            }
+            Command::Edit(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::chat::edit(&node, &args).await;
+                node.stop().await;
+                result
+            }
+            Command::Delete(args) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::chat::delete(&node, &args).await;
+                node.stop().await;
+                result
+            }
             Command::File(command) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::files::run(&node, command).await;
@@ -199,7 +223,10 @@ fn main() -> ExitCode {
                 with_node(cli.home, |node| cmd::search::run(node, &args)).await
             }
             Command::Contacts(args) => {
-                with_node(cli.home, |node| cmd::pair::contacts(node, args)).await
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::pair::contacts(&node, args).await;
+                node.stop().await;
+                result
             }
             Command::Seal(args) => {
                 with_node(cli.home, |node| cmd::message::seal(node, &args)).await

@@ -717,7 +717,7 @@ mod tests {
         let node = started(tmp.path()).await;
         assert_eq!(
             node.status().unwrap().database.schema_version,
-            11,
+            zks_store::SCHEMA_VERSION,
             "migrated to the latest schema"
         );
         let cache = node.beacon_cache(u64::MAX).unwrap();

@@ -8,7 +8,11 @@
 use zeroize::Zeroizing;
 use zks_pad::file::{FileMessage, FileProtection, TransferId};
 use zks_pad::{Mode, PadBook};
-use zks_store::{ContactRecord, NewTransfer, Store, TransferChange, TransferState};
+use zks_store::{
+    ContactRecord, ConversationChange, NewTransfer, Store, TransferChange, TransferState,
+};
+
+use crate::wire::chat::ChatControl;
 
 use crate::NodeError;
 
@@ -23,13 +27,17 @@ pub(crate) struct Outgoing {
     pub body: Vec<u8>,
     /// The transfer the message creates or moves.
     pub transfer: Option<TransferChange>,
+    /// What a conversation control message changes.
+    pub change: Option<ConversationChange>,
+    /// The ref of the message a reply quotes.
+    pub reply_to: Option<Vec<u8>>,
 }
 
 impl Outgoing {
     /// A chat message. Text may not start with a NUL byte, which marks
     /// file-transfer control messages.
     pub(crate) fn text(plaintext: &[u8]) -> Result<Outgoing, NodeError> {
-        if FileMessage::is_file_message(plaintext) {
+        if plaintext.first() == Some(&0) {
             return Err(NodeError::BadInput(
                 "a message cannot start with a NUL byte".into(),
             ));
@@ -39,7 +47,39 @@ impl Outgoing {
             kind: "text",
             body: plaintext.to_vec(),
             transfer: None,
+            change: None,
+            reply_to: None,
         })
+    }
+
+    /// A conversation control message with what it changes here; a reply
+    /// is chat text quoting a message.
+    pub(crate) fn control(control: &ChatControl, change: Option<ConversationChange>) -> Outgoing {
+        let (kind, body, reply_to) = recorded(control);
+        Outgoing {
+            plaintext: Zeroizing::new(control.encode()),
+            kind,
+            body,
+            transfer: None,
+            change,
+            reply_to,
+        }
+    }
+}
+
+/// What the history keeps of a conversation control message, on both
+/// sides: its kind, body and quoted ref. A reply is chat text; the others
+/// are `control` bookkeeping whose body only names what they did (never
+/// the text they carry: an edit's text lives in the edited message only;
+/// who set the timer when is kept with the contact).
+pub(crate) fn recorded(control: &ChatControl) -> (&'static str, Vec<u8>, Option<Vec<u8>>) {
+    let tag = |t: &str| ("control", t.as_bytes().to_vec(), None);
+    match control {
+        ChatControl::Reply { to, text } => ("text", text.clone(), Some(to.to_vec())),
+        ChatControl::Timer { .. } => tag("timer"),
+        ChatControl::React { .. } => tag("react"),
+        ChatControl::Edit { .. } => tag("edit"),
+        ChatControl::Delete { .. } => tag("delete"),
     }
 }
 
@@ -59,6 +99,8 @@ pub(crate) struct Incoming {
     pub body: Vec<u8>,
     pub transfer: Option<TransferChange>,
     pub notice: Option<FileNotice>,
+    pub change: Option<ConversationChange>,
+    pub reply_to: Option<Vec<u8>>,
 }
 
 /// Classifies an opened plaintext: chat text, or a file-transfer control
@@ -72,12 +114,17 @@ pub(crate) fn incoming(
     book: Option<&mut PadBook>,
     auto_accept: bool,
 ) -> Result<Incoming, NodeError> {
+    if ChatControl::is_chat_control(plaintext) {
+        return crate::conversation::incoming(store, contact, plaintext, mode);
+    }
     if !FileMessage::is_file_message(plaintext) {
         return Ok(Incoming {
             kind: "text",
             body: plaintext.to_vec(),
             transfer: None,
             notice: None,
+            change: None,
+            reply_to: None,
         });
     }
     let message = FileMessage::parse(plaintext)
@@ -94,6 +141,8 @@ pub(crate) fn incoming(
                 error,
             }),
             notice: Some(FileNotice::Closed(id)),
+            change: None,
+            reply_to: None,
         })
     };
     let ours = existing.as_ref().filter(|t| t.contact_id == contact.id);
@@ -142,6 +191,8 @@ pub(crate) fn incoming(
                     },
                 })),
                 notice: Some(FileNotice::Offered(id)),
+                change: None,
+                reply_to: None,
             })
         }
         // Only the receiver of our offer declines or finishes it.

@@ -47,6 +47,23 @@ pub struct QueuedMessage {
     pub protection: Protection,
     /// The beacon round its key is bound to (grid pad).
     pub round: Option<u64>,
+    /// One-time pad: the pad bytes it used.
+    pub pad_used: Option<u64>,
+    /// One-time pad: the bytes left for sending afterwards.
+    pub pad_left: Option<u64>,
+}
+
+impl QueuedMessage {
+    /// The queued message `id` sealed as `sealed`.
+    pub(crate) fn of(sealed: &crate::Sealed, id: Option<i64>) -> QueuedMessage {
+        QueuedMessage {
+            message_id: id.unwrap_or_default(),
+            protection: sealed.protection,
+            round: sealed.round,
+            pad_used: sealed.pad_used,
+            pad_left: sealed.pad_left,
+        }
+    }
 }
 
 /// What the receiver answers for an envelope.
@@ -108,11 +125,7 @@ impl Node {
         let (sealed, id) =
             self.seal_inner(contact, mode, true, |_, _| Outgoing::text(plaintext))?;
         self.inner.outbox_wake.notify_one();
-        Ok(QueuedMessage {
-            message_id: id.unwrap_or_default(),
-            protection: sealed.protection,
-            round: sealed.round,
-        })
+        Ok(QueuedMessage::of(&sealed, id))
     }
 
     /// Where a contact can be reached (libp2p multiaddresses, at most 8,
@@ -168,6 +181,8 @@ impl Node {
     /// The conversation with a contact, oldest first: chat text and file
     /// offers (file-transfer bookkeeping messages are left out).
     pub fn history(&self, contact: &str) -> Result<Vec<zks_store::MessageRecord>, NodeError> {
+        // What disappeared stays away even when no node runs the timer.
+        self.expire_messages()?;
         self.with_store(|store| {
             let record = store.contact(contact)?;
             let mut all = store.messages(record.id)?;
@@ -190,6 +205,8 @@ impl Node {
         self.spawn_until_stopped(async move { caller.call_contacts(calls).await });
         let files = self.clone();
         self.spawn_until_stopped(async move { files.transfer_loop(swarm).await });
+        let expiry = self.clone();
+        self.spawn_until_stopped(expiry.expiry_loop());
     }
 
     /// Connects to every contact at its stored addresses once, as this node

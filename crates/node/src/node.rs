@@ -37,6 +37,12 @@ pub enum NodeEvent {
         /// The contact's name.
         from: String,
     },
+    /// Messages of a conversation with a disappearing-messages timer
+    /// reached their time and were deleted.
+    MessagesExpired {
+        /// How many.
+        count: u64,
+    },
     /// A contact acknowledged one of our messages.
     MessageDelivered {
         /// The message's id in the history.

@@ -46,6 +46,13 @@ pub struct Contact {
     pub pad: Option<crate::pads::PadStatus>,
     /// Restored from a backup without keys: pair again before messaging.
     pub needs_pairing: bool,
+    /// The disappearing-messages timer: seconds a message lives, 0 = off.
+    pub timer_secs: u32,
+    /// Who changed the timer last: we (`true`) or the contact.
+    pub timer_set_by_me: bool,
+    /// When the timer was last changed (Unix seconds, the changer's
+    /// clock); `null` if never.
+    pub timer_set_at: Option<i64>,
 }
 
 /// The result of accepting an invite: the reply to give back, and the contact.
@@ -345,5 +352,8 @@ pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, N
         role: c.role,
         pad,
         needs_pairing,
+        timer_secs: c.timer_secs,
+        timer_set_by_me: c.timer_set_by_me,
+        timer_set_at: (c.timer_set_at > 0).then_some(c.timer_set_at),
     })
 }

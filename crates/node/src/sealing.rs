@@ -16,6 +16,7 @@ use crate::beacons::CacheRounds;
 use crate::clock::now_secs;
 use crate::content::Outgoing;
 use crate::pads::{PadFile, book_of, read_range, sync_pad, wipe_range_unsynced};
+use crate::wire::chat::{REF_LEN, ref_of};
 use crate::{Node, NodeError, NodeEvent};
 
 /// What protects a message, in the words the UI shows.
@@ -58,6 +59,9 @@ pub struct Sealed {
     pub round: Option<u64>,
     /// Pad bytes left for sending afterwards (true pad).
     pub pad_left: Option<u64>,
+    /// Pad bytes this message used (true pad: its length and its one-time
+    /// MAC key, plus a file's bytes for a file offer).
+    pub pad_used: Option<u64>,
 }
 
 /// An opened message.
@@ -156,6 +160,9 @@ impl Node {
                     chain_hash: Some(binding.chain_hash.to_vec()),
                     round: Some(binding.round),
                     transfer: out.transfer.clone(),
+                    reference: Some(ref_of(&envelope).to_vec()),
+                    reply_to: out.reply_to.clone(),
+                    change: out.change.clone(),
                 };
                 let state = session.to_bytes();
                 let queued = if queue {
@@ -173,6 +180,7 @@ impl Node {
                     protection: Protection::PostQuantum,
                     round: Some(binding.round),
                     pad_left: None,
+                    pad_used: None,
                 };
                 Ok((sealed, queued))
             })
@@ -190,12 +198,14 @@ impl Node {
         queue: bool,
         prepare: impl FnOnce(&ContactRecord, Option<&mut PadBook>) -> Result<Outgoing, NodeError>,
     ) -> Result<(Sealed, Option<i64>), NodeError> {
+        let mut used_before = 0;
         let (record, pad, book, range, out) = self.with_store_mut(|store| {
             store.atomically(|store| {
                 let record = store.contact(contact)?;
                 let pad = Node::active_pad_of(store, &record)?;
                 let mut book = book_of(&pad)?;
                 let from = book.used;
+                used_before = from;
                 let out = prepare(&record, Some(&mut book))?;
                 let range = book.reserve(out.plaintext.len() as u64)?;
                 store.reserve_pad(&pad.pad_id, from, book.used)?;
@@ -222,6 +232,9 @@ impl Node {
             chain_hash: None,
             round: None,
             transfer: out.transfer.clone(),
+            reference: Some(ref_of(&envelope).to_vec()),
+            reply_to: out.reply_to.clone(),
+            change: out.change.clone(),
         };
         let queued = self.with_store_mut(|store| {
             Ok(if queue {
@@ -240,6 +253,7 @@ impl Node {
             protection: Protection::PerfectSecrecy,
             round: None,
             pad_left: Some(book.left()),
+            pad_used: Some(book.used - used_before),
         };
         Ok((sealed, queued))
     }
@@ -410,6 +424,9 @@ impl Node {
                     chain_hash: Some(opened.chain_hash.to_vec()),
                     round: Some(opened.round),
                     transfer: incoming.transfer,
+                    reference: Some(hash[..REF_LEN].to_vec()),
+                    reply_to: incoming.reply_to,
+                    change: incoming.change,
                 };
                 store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
                 store.note_accepted_envelope(record.id, hash)?;
@@ -458,6 +475,9 @@ impl Node {
                     chain_hash: None,
                     round: None,
                     transfer: incoming.transfer,
+                    reference: Some(hash[..REF_LEN].to_vec()),
+                    reply_to: incoming.reply_to,
+                    change: incoming.change,
                 };
                 let ledger = zks_store::PadReceived {
                     pad_id: &pad.pad_id,

@@ -48,6 +48,8 @@ impl Node {
         };
         // Checked before the contact, so a bad search says so first.
         zks_store::fts_query(text).map_err(bad)?;
+        // Nothing that disappeared is found.
+        self.expire_messages()?;
         self.with_store_mut(|store| {
             let contact_id = match contact {
                 Some(name) => Some(

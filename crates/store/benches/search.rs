@@ -129,6 +129,7 @@ fn fill(store: &mut Store, messages: usize, words: &[String], rng: &mut Rng) -> 
                         chain_hash: Some(vec![7; 32]),
                         round: Some(30_000_000 + rng.below(1_000_000)),
                         transfer: None,
+                        ..NewMessage::default()
                     };
                     let to = contacts[rng.below(contacts.len() as u64) as usize];
                     store.record_message(to, None, None, &message)?;

@@ -31,6 +31,12 @@ pub struct ContactRecord {
     pub session_id: Vec<u8>,
     /// Unix time of pairing.
     pub created_at: i64,
+    /// The disappearing-messages timer: seconds a message lives, 0 = off.
+    pub timer_secs: u32,
+    /// When the timer was last changed (the changer's clock; 0 = never).
+    pub timer_set_at: i64,
+    /// Whether we changed it last.
+    pub timer_set_by_me: bool,
 }
 
 /// A contact to add when a pairing completes.
@@ -60,7 +66,7 @@ pub struct NewContact {
 }
 
 const CONTACT_COLUMNS: &str = "id, name, peer_id, identity_key, addresses, safety_code, verified,
-     role, session_id, created_at";
+     role, session_id, created_at, timer_secs, timer_set_at, timer_set_by_me";
 
 fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
     let addresses: String = row.get(4)?;
@@ -75,6 +81,9 @@ fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
         role: row.get(7)?,
         session_id: row.get(8)?,
         created_at: row.get(9)?,
+        timer_secs: row.get(10)?,
+        timer_set_at: row.get(11)?,
+        timer_set_by_me: row.get(12)?,
     })
 }
 
@@ -169,6 +178,7 @@ impl Store {
                     chain_hash: None,
                     round: None,
                     transfer: None,
+                    ..NewMessage::default()
                 };
                 let message_id = insert_message(tx, id, &message)?;
                 tx.prepare_cached("INSERT INTO outbox (message_id, contact_id, envelope, state) VALUES (?1, ?2, ?3, 'queued')")?.execute(
@@ -197,6 +207,17 @@ impl Store {
             .query_row([name], contact_from_row)
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no contact named {name:?}")))
+    }
+
+    /// The contact with this row id.
+    pub fn contact_by_id(&self, id: i64) -> Result<ContactRecord> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1"
+            ))?
+            .query_row([id], contact_from_row)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no contact with id {id}")))
     }
 
     /// A contact's rendezvous secret (secret; `None` for a pairing made

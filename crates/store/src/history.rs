@@ -7,7 +7,7 @@ use rusqlite::params;
 use crate::{Result, Store, now};
 
 /// A message to record in the history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMessage {
     /// Sent by us.
     pub outgoing: bool,
@@ -24,6 +24,14 @@ pub struct NewMessage {
     pub round: Option<u64>,
     /// A transfer created or moved by this message, in the same transaction.
     pub transfer: Option<crate::TransferChange>,
+    /// The message's ref: the first 16 bytes of its envelope's BLAKE3
+    /// hash, the id both sides use for it.
+    pub reference: Option<Vec<u8>>,
+    /// The ref of the message this one replies to.
+    pub reply_to: Option<Vec<u8>>,
+    /// What this (control) message changes in the conversation, in the
+    /// same transaction.
+    pub change: Option<crate::ConversationChange>,
 }
 
 /// A message of the history.
@@ -47,6 +55,43 @@ pub struct MessageRecord {
     pub round: Option<u64>,
     /// Unix time stored.
     pub created_at: i64,
+    /// Its ref (see [`NewMessage::reference`]); `None` for messages from
+    /// before refs.
+    pub reference: Option<Vec<u8>>,
+    /// The ref of the message it replies to.
+    pub reply_to: Option<Vec<u8>>,
+    /// Unix time of its last edit.
+    pub edited_at: Option<i64>,
+    /// Unix time it was deleted for everyone (its body is then empty).
+    pub deleted_at: Option<i64>,
+    /// Unix time it disappears (the conversation's timer).
+    pub expires_at: Option<i64>,
+}
+
+/// The columns [`MessageRecord::from_row`] reads, in its order.
+pub(crate) const MESSAGE_COLUMNS: &str = "id, contact_id, outgoing, mode, body, chain_hash, round,
+     created_at, kind, ref, reply_to, edited_at, deleted_at, expires_at";
+
+impl MessageRecord {
+    /// A row of [`MESSAGE_COLUMNS`].
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+        Ok(MessageRecord {
+            id: r.get(0)?,
+            contact_id: r.get(1)?,
+            outgoing: r.get(2)?,
+            mode: r.get(3)?,
+            body: r.get(4)?,
+            chain_hash: r.get(5)?,
+            round: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+            created_at: r.get(7)?,
+            kind: r.get(8)?,
+            reference: r.get(9)?,
+            reply_to: r.get(10)?,
+            edited_at: r.get(11)?,
+            deleted_at: r.get(12)?,
+            expires_at: r.get(13)?,
+        })
+    }
 }
 
 impl Store {
@@ -74,48 +119,61 @@ impl Store {
 
     /// The history with a contact, oldest first.
     pub fn messages(&self, contact_id: i64) -> Result<Vec<MessageRecord>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, contact_id, outgoing, mode, body, chain_hash, round, created_at, kind
-             FROM messages WHERE contact_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([contact_id], |r| {
-            Ok(MessageRecord {
-                id: r.get(0)?,
-                contact_id: r.get(1)?,
-                outgoing: r.get(2)?,
-                mode: r.get(3)?,
-                body: r.get(4)?,
-                chain_hash: r.get(5)?,
-                round: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
-                created_at: r.get(7)?,
-                kind: r.get(8)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE contact_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([contact_id], MessageRecord::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
 /// Inserts a message and applies its transfer change; returns its id.
 pub(crate) fn insert_message(
     tx: &rusqlite::Connection,
     contact_id: i64,
     message: &NewMessage,
 ) -> Result<i64> {
-    tx.prepare_cached("INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at, kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-        params![
-            contact_id,
-            message.outgoing,
-            message.mode,
-            message.body,
-            message.chain_hash,
-            message.round.map(|r| r as i64),
-            now(),
-            message.kind
-        ],
-    )?;
+    // A message disappears `timer_secs` after it is stored when the
+    // conversation's timer is on.
+    let at = now();
+    tx.prepare_cached(
+        "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at,
+                               kind, ref, reply_to, expires_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+                CASE WHEN timer_secs > 0 THEN ?7 + timer_secs END
+         FROM contacts WHERE id = ?1",
+    )?
+    .execute(params![
+        contact_id,
+        message.outgoing,
+        message.mode,
+        message.body,
+        message.chain_hash,
+        message.round.map(|r| r as i64),
+        at,
+        message.kind,
+        message.reference,
+        message.reply_to,
+    ])
+    .and_then(|n| {
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(rusqlite::Error::QueryReturnedNoRows)
+        }
+    })
+    .map_err(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => {
+            crate::StoreError::NotFound(format!("no contact with id {contact_id}"))
+        }
+        e => e.into(),
+    })?;
     let id = tx.last_insert_rowid();
     if let Some(change) = &message.transfer {
         crate::transfers::apply(tx, contact_id, id, change)?;
+    }
+    if let Some(change) = &message.change {
+        crate::conversation::apply(tx, change, at)?;
     }
     Ok(id)
 }
@@ -138,6 +196,7 @@ mod tests {
             chain_hash: Some(vec![5; 32]),
             round: Some(7),
             transfer: None,
+            ..NewMessage::default()
         };
         store
             .record_message(id, Some(b"new state"), None, &msg)

@@ -11,6 +11,7 @@ mod backup;
 mod chains;
 mod cipher;
 mod contacts;
+mod conversation;
 mod error;
 mod history;
 mod identity;
@@ -33,6 +34,7 @@ pub use backup::{
 pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
 pub use contacts::{ContactRecord, NewContact};
+pub use conversation::{ConversationChange, Reaction};
 pub use error::StoreError;
 pub use history::{MessageRecord, NewMessage};
 pub use outbox::OutboxItem;
@@ -56,6 +58,9 @@ pub mod test_support {
         crate::migrations::plaintext_at(path, version)
     }
 }
+
+/// The schema version this release migrates every database to.
+pub const SCHEMA_VERSION: u32 = migrations::LATEST_VERSION;
 
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -83,6 +83,7 @@ mod tests {
             chain_hash: None,
             round: None,
             transfer: None,
+            ..NewMessage::default()
         }
     }
 

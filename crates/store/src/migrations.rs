@@ -237,6 +237,31 @@ pub(crate) const STEPS: &[M<'static>] = &[
          INSERT INTO messages_fts (rowid, body)
             SELECT id, CAST(body AS TEXT) FROM messages WHERE kind IN ('text', 'file');",
     ),
+    // 12: conversations: each message's `ref` (the first 16 bytes of its
+    // envelope's BLAKE3 hash, which both sides know; NULL for messages
+    // from before), the message a reply quotes (`reply_to`, a ref), when
+    // it was edited or deleted for everyone, when it disappears
+    // (`expires_at`); one reaction per side per message; each
+    // conversation's disappearing-messages timer and who set it when.
+    M::up(
+        "ALTER TABLE messages ADD COLUMN ref BLOB CHECK (ref IS NULL OR length(ref) = 16);
+         ALTER TABLE messages ADD COLUMN reply_to BLOB CHECK (reply_to IS NULL OR length(reply_to) = 16);
+         ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+         ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
+         ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+         CREATE INDEX messages_by_ref ON messages (contact_id, ref);
+         CREATE INDEX messages_expiring ON messages (expires_at);
+         CREATE TABLE reactions (
+            message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            outgoing   INTEGER NOT NULL,
+            emoji      TEXT NOT NULL,
+            at         INTEGER NOT NULL,
+            PRIMARY KEY (message_id, outgoing)
+         ) STRICT, WITHOUT ROWID;
+         ALTER TABLE contacts ADD COLUMN timer_secs INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE contacts ADD COLUMN timer_set_at INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE contacts ADD COLUMN timer_set_by_me INTEGER NOT NULL DEFAULT 0;",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

@@ -201,6 +201,7 @@ mod tests {
             chain_hash: None,
             round: Some(1),
             transfer: None,
+            ..NewMessage::default()
         }
     }
 

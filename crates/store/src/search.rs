@@ -182,6 +182,7 @@ mod tests {
             chain_hash: None,
             round: None,
             transfer: None,
+            ..NewMessage::default()
         }
     }
 

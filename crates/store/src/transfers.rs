@@ -518,6 +518,7 @@ mod tests {
             chain_hash: None,
             round: None,
             transfer: Some(TransferChange::Create(t)),
+            ..NewMessage::default()
         }
     }
 

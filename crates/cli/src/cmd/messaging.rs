@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
-use zks_node::{Mode, Node, OnlineConfig};
+use zks_node::{Mode, Node, OnlineConfig, QueuedMessage};
 
 use crate::output;
 
@@ -51,6 +51,9 @@ pub(crate) struct SendArgs {
     /// Use the one-time pad (perfect secrecy) instead of the grid pad.
     #[arg(long)]
     pad: bool,
+    /// Reply to this message (its id in `zks inbox`), quoting it.
+    #[arg(long, value_name = "ID")]
+    reply_to: Option<i64>,
     /// Without a running daemon: seconds to wait for delivery before leaving
     /// the message queued.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
@@ -121,6 +124,9 @@ struct SendReport {
     to: String,
     protection: &'static str,
     round: Option<u64>,
+    /// One-time pad: the bytes this message used, and those left.
+    pad_used: Option<u64>,
+    pad_left: Option<u64>,
     state: String,
     detail: Option<String>,
 }
@@ -134,7 +140,23 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
         (None, None) => bail!("give a TEXT or --file PATH"),
     };
     let mode = if args.pad { Mode::Pad } else { Mode::Grid };
-    let queued = node.send(&args.to, &plaintext, mode)?;
+    let queued = match args.reply_to {
+        Some(id) => node.send_reply(&args.to, &plaintext, mode, id)?,
+        None => node.send(&args.to, &plaintext, mode)?,
+    };
+    deliver(node, &queued, &args.to, args.wait, args.json).await
+}
+
+/// Hands a queued message to the running daemon, or, without one, brings
+/// the network up for at most `wait` seconds to deliver it; then reports
+/// what became of it. Exits 1 if the contact refused it.
+pub(crate) async fn deliver(
+    node: &Node,
+    queued: &QueuedMessage,
+    to: &str,
+    wait: u64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let (state, detail) = if node.running_daemon().is_some() {
         (
             "queued".to_owned(),
@@ -142,7 +164,7 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
         )
     } else {
         let _client = node.go_online(OnlineConfig::default()).await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
         loop {
             let (state, error) = node
                 .delivery_state(queued.message_id)?
@@ -150,8 +172,7 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
             if state != "queued" || tokio::time::Instant::now() >= deadline {
                 let detail = match state.as_str() {
                     "queued" => Some(format!(
-                        "{} is not reachable now ({}); it stays queued for the next `zks daemon` or `zks send`",
-                        args.to,
+                        "{to} is not reachable now ({}); it stays queued for the next `zks daemon` or `zks send`",
                         error.unwrap_or_else(|| "no answer yet".into())
                     )),
                     _ => error,
@@ -163,19 +184,24 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
     };
     let report = SendReport {
         message_id: queued.message_id,
-        to: args.to.clone(),
+        to: to.to_owned(),
         protection: queued.protection.label(),
         round: queued.round,
+        pad_used: queued.pad_used,
+        pad_left: queued.pad_left,
         state,
         detail,
     };
-    if args.json {
+    if json {
         output::json(&report)?;
     } else {
         println!(
             "{} to {} ({}): {}",
             report.message_id, report.to, report.protection, report.state
         );
+        if let (Some(used), Some(left)) = (report.pad_used, report.pad_left) {
+            println!("  used {used} bytes of your one-time pad; {left} left for sending");
+        }
         if let Some(d) = &report.detail {
             println!("  {d}");
         }
@@ -200,6 +226,15 @@ struct InboxLine {
     state: Option<String>,
     text: String,
     created_at: i64,
+    /// The message this one replies to.
+    reply_to: Option<zks_node::Quote>,
+    /// Unix time of its last edit.
+    edited_at: Option<i64>,
+    /// Deleted for everyone (the text is gone).
+    deleted: bool,
+    /// Unix time it disappears.
+    expires_at: Option<i64>,
+    reactions: Vec<zks_node::MessageReaction>,
 }
 
 fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Vec<InboxLine>> {
@@ -209,7 +244,8 @@ fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Ve
     };
     let mut lines = Vec::new();
     for name in names {
-        for m in node.history(&name)? {
+        for entry in node.conversation(&name)? {
+            let m = entry.message;
             if m.id <= after {
                 continue;
             }
@@ -230,6 +266,11 @@ fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Ve
                 state,
                 text: String::from_utf8_lossy(&m.body).into_owned(),
                 created_at: m.created_at,
+                reply_to: entry.quote,
+                edited_at: m.edited_at,
+                deleted: m.deleted_at.is_some(),
+                expires_at: m.expires_at,
+                reactions: entry.reactions,
             });
         }
     }
@@ -256,9 +297,32 @@ pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitC
                     .sealed_after
                     .map(|t| format!(" (sealed after {})", utc_minute(t)))
                     .unwrap_or_default();
+                if let Some(quote) = &line.reply_to {
+                    let quoted = match (quote.message_id, quote.deleted) {
+                        (None, _) => "a message no longer here".to_owned(),
+                        (Some(id), true) => format!("{id} (deleted)"),
+                        (Some(id), false) => format!("{id} \"{}\"", quote.excerpt),
+                    };
+                    println!("{:>5}    ↪ reply to {quoted}", "");
+                }
+                let text = if line.deleted {
+                    "(deleted)".to_owned()
+                } else if line.edited_at.is_some() {
+                    format!("{} (edited)", line.text)
+                } else {
+                    line.text.clone()
+                };
+                let reactions: String = line
+                    .reactions
+                    .iter()
+                    .map(|r| {
+                        let by = if r.mine { "you" } else { line.contact.as_str() };
+                        format!(" [{} {by}]", r.emoji)
+                    })
+                    .collect();
                 println!(
-                    "{:>5} {arrow} {}{state}{sealed}: {file}{}",
-                    line.id, line.contact, line.text
+                    "{:>5} {arrow} {}{state}{sealed}: {file}{text}{reactions}",
+                    line.id, line.contact
                 );
             }
         }

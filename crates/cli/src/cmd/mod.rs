@@ -3,6 +3,7 @@
 pub(crate) mod backup;
 pub(crate) mod beacon;
 pub(crate) mod car;
+pub(crate) mod chat;
 pub(crate) mod devnet;
 pub(crate) mod files;
 pub(crate) mod grid;

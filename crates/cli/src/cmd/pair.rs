@@ -83,6 +83,8 @@ pub(crate) struct ContactsArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ContactsCommand {
+    /// Set the disappearing-messages timer of a conversation (both sides).
+    Timer(crate::cmd::chat::TimerArgs),
     /// Write a contact's safety code as a QR code (PNG), to compare by scanning.
     Qr {
         /// The contact.
@@ -150,6 +152,13 @@ fn print_contact(c: &Contact) {
             pad.send_left, pad.receive_left
         );
     }
+    if c.timer_secs > 0 {
+        let by = if c.timer_set_by_me { "you" } else { &c.name };
+        println!(
+            "  disappearing  after {} (set by {by})",
+            crate::cmd::chat::describe(c.timer_secs)
+        );
+    }
 }
 
 pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode> {
@@ -199,8 +208,11 @@ pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        Some(ContactsCommand::Timer(timer)) => {
+            return crate::cmd::chat::timer(node, &timer).await;
+        }
         Some(ContactsCommand::Qr { name, out }) => {
             let contact = node.contacts()?.into_iter().find(|c| c.name == name);
             let Some(contact) = contact else {

@@ -118,6 +118,8 @@ impl Node {
                     state,
                     error: error.map(Into::into),
                 }),
+                change: None,
+                reply_to: None,
             })
         })?;
         self.inner.outbox_wake.notify_one();

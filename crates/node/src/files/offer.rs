@@ -113,6 +113,8 @@ impl Node {
                     chunk_hashes: Some(chunk_hashes.clone()),
                     state: TransferState::Offered,
                 })),
+                change: None,
+                reply_to: None,
             })
         })?;
         tracing::info!(transfer = %hex::encode(id), ?message_id, size, "file offered");

@@ -436,6 +436,8 @@ impl Node {
                     kind: "control",
                     body: TransferState::Completed.as_str().as_bytes().to_vec(),
                     transfer: None,
+                    change: None,
+                    reply_to: None,
                 })
             })?;
             self.inner.outbox_wake.notify_one();

@@ -4,6 +4,7 @@
 //! the protocol's specification: its wire format, caps, rates and answer
 //! codes. [`direct_protocols`] hands both to the grid's swarm.
 
+pub mod chat;
 pub mod file;
 pub mod msg;
 
