@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use zks_node::{
-    ChainCoverage, Contact, GridStatus, HistoryProgress, HistoryReport, LiveGrid, NodeEvent,
-    NodeStatus, PadStatus, PinnedRange, SearchHit, SeedStatus, Settings, TransferInfo,
+    ChainCoverage, Contact, GridStatus, HistoryProgress, HistoryReport, LiveGrid, MessageReaction,
+    NodeEvent, NodeStatus, PadStatus, PinnedRange, QueuedMessage, Quote, SearchHit, SeedStatus,
+    Settings, TransferInfo,
 };
 
 /// Name of the Tauri event that carries every [`NodeEvent`] to the window.
@@ -75,6 +76,16 @@ pub struct ChatMessage {
     pub error: Option<String>,
     /// Unix time (seconds) it was stored.
     pub created_at: i64,
+    /// The message it replies to.
+    pub reply_to: Option<Quote>,
+    /// Reactions to it, ours and the contact's (one each at most).
+    pub reactions: Vec<MessageReaction>,
+    /// Unix time (seconds) of its last edit.
+    pub edited_at: Option<i64>,
+    /// Deleted for everyone: `text` is empty and the bubble says so.
+    pub deleted: bool,
+    /// Unix time (seconds) it disappears (the conversation's timer).
+    pub expires_at: Option<i64>,
 }
 
 /// Unread messages per contact name: incoming chat messages and file offers
@@ -90,6 +101,22 @@ pub struct SentMessage {
     pub protection: String,
     /// The beacon round its key is bound to (grid pad).
     pub round: Option<u64>,
+    /// One-time pad: the pad bytes it used.
+    pub pad_used: Option<u64>,
+    /// One-time pad: the bytes left for sending afterwards.
+    pub pad_left: Option<u64>,
+}
+
+impl From<&QueuedMessage> for SentMessage {
+    fn from(queued: &QueuedMessage) -> SentMessage {
+        SentMessage {
+            message_id: queued.message_id,
+            protection: queued.protection.label().to_owned(),
+            round: queued.round,
+            pad_used: queued.pad_used,
+            pad_left: queued.pad_left,
+        }
+    }
 }
 
 /// A one-time pad imported for a contact.

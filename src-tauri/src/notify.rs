@@ -125,6 +125,7 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
         | NodeEvent::Stopping
         | NodeEvent::MessageDelivered { .. }
         | NodeEvent::MessageMailboxed { .. }
+        | NodeEvent::MessagesExpired { .. }
         | NodeEvent::TransferProgress { .. } => None,
     }
 }

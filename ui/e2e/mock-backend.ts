@@ -103,6 +103,9 @@ export function installMockBackend(options: MockOptions): void {
     addresses: string[];
     role: string;
     pad: { pad_id: string; size: number; send_left: number; receive_left: number } | null;
+    timer_secs?: number;
+    timer_set_by_me?: boolean;
+    timer_set_at?: number | null;
   };
 
   const contacts: Contact[] = options.noContacts
@@ -148,7 +151,69 @@ export function installMockBackend(options: MockOptions): void {
     state: string | null;
     error: string | null;
     created_at: number;
+    /** The id of the message it replies to. */
+    reply_to?: number | null;
+    reactions?: { emoji: string; mine: boolean }[];
+    edited_at?: number | null;
+    deleted?: boolean;
+    expires_at?: number | null;
   }[] = [];
+  /** A history row as chat_history answers it (the node's ChatMessage). */
+  function chatMessage(m: (typeof history)[number]) {
+    const { contact: _contact, reply_to, ...rest } = m;
+    const quoted = reply_to == null ? undefined : history.find((x) => x.id === reply_to);
+    return {
+      ...rest,
+      reply_to:
+        reply_to == null
+          ? null
+          : quoted
+            ? {
+                message_id: quoted.id,
+                outgoing: quoted.outgoing,
+                excerpt: quoted.deleted ? '' : quoted.text.slice(0, 120),
+                deleted: quoted.deleted === true,
+              }
+            : { message_id: null, outgoing: false, excerpt: '', deleted: false },
+      reactions: (m.reactions ?? []).map((r) => ({ ...r })),
+      edited_at: m.edited_at ?? null,
+      deleted: m.deleted === true,
+      expires_at: m.expires_at ?? null,
+    };
+  }
+  function messageById(id: unknown) {
+    const m = history.find((x) => x.id === id);
+    if (!m) throw { code: 'bad_input', message: `there is no message ${String(id)}` };
+    return m;
+  }
+  function sent(m: { id: number; mode: string; round: number | null }) {
+    const pad = m.mode === 'pad';
+    return {
+      message_id: m.id,
+      protection: pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
+      round: m.round,
+      pad_used: pad ? 64 : null,
+      pad_left: pad ? 8 * 1024 * 1024 : null,
+    };
+  }
+  /** A control message (reaction, edit, delete, timer) the conversation does not show. */
+  function control(contact: string, mode: string) {
+    const m = {
+      contact,
+      id: history.length + 1,
+      outgoing: true,
+      mode,
+      kind: 'control',
+      text: '',
+      round: mode === 'pad' ? null : BOUND_ROUND,
+      sealed_after: mode === 'pad' ? null : quicknetTime(BOUND_ROUND),
+      state: 'queued',
+      error: null,
+      created_at: now(),
+    };
+    history.push(m);
+    return sent(m);
+  }
 
   type Transfer = {
     id: string;
@@ -585,7 +650,13 @@ export function installMockBackend(options: MockOptions): void {
         return contact;
       }
       case 'contacts_list':
-        return contacts.map((c) => ({ ...c }));
+        return contacts.map((c) => ({
+          timer_secs: 0,
+          timer_set_by_me: false,
+          timer_set_at: null,
+          needs_pairing: false,
+          ...c,
+        }));
       case 'contacts_verify': {
         const contact = contacts.find((c) => c.name === args.name);
         if (!contact) throw { code: 'not_found', message: `no contact named ${String(args.name)}` };
@@ -643,8 +714,52 @@ export function installMockBackend(options: MockOptions): void {
       }
       case 'chat_history':
         return history
-          .filter((m) => m.contact === args.contact)
-          .map(({ contact: _contact, ...m }) => ({ ...m }));
+          .filter((m) => m.contact === args.contact && m.kind !== 'control')
+          .map(chatMessage);
+      case 'chat_react': {
+        const m = messageById(args.message_id);
+        if (m.deleted) throw { code: 'bad_input', message: `message ${m.id} was deleted` };
+        const others = (m.reactions ?? []).filter((r) => !r.mine);
+        m.reactions = typeof args.emoji === 'string' ? [...others, { emoji: args.emoji, mine: true }] : others;
+        return control(m.contact, m.mode);
+      }
+      case 'chat_edit': {
+        const m = messageById(args.message_id);
+        if (!m.outgoing) {
+          throw { code: 'bad_input', message: `message ${m.id} is not yours; you can only edit your own messages` };
+        }
+        if (typeof args.text !== 'string' || args.text.trim() === '') {
+          throw { code: 'bad_input', message: 'the new text is empty (delete the message instead)' };
+        }
+        m.text = args.text;
+        m.edited_at = now();
+        return control(m.contact, m.mode);
+      }
+      case 'chat_delete': {
+        const m = messageById(args.message_id);
+        if (args.for_everyone !== true) {
+          history.splice(history.indexOf(m), 1);
+          return null;
+        }
+        if (!m.outgoing) {
+          throw {
+            code: 'bad_input',
+            message: `message ${m.id} is not yours; you can only delete for everyone your own messages`,
+          };
+        }
+        m.deleted = true;
+        m.text = '';
+        m.reactions = [];
+        return control(m.contact, m.mode);
+      }
+      case 'chat_set_timer': {
+        const contact = contacts.find((c) => c.name === args.contact);
+        if (!contact) throw { code: 'bad_input', message: `no contact named ${String(args.contact)}` };
+        contact.timer_secs = Number(args.secs);
+        contact.timer_set_by_me = true;
+        contact.timer_set_at = now();
+        return control(contact.name, 'grid');
+      }
       case 'chat_send': {
         if (!contacts.some((c) => c.name === args.contact)) {
           throw { code: 'store', message: `no contact named ${String(args.contact)}` };
@@ -665,13 +780,10 @@ export function installMockBackend(options: MockOptions): void {
           state: 'queued',
           error: null,
           created_at: now(),
+          reply_to: typeof args.reply_to === 'number' ? messageById(args.reply_to).id : null,
         };
         history.push(message);
-        return {
-          message_id: message.id,
-          protection: pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
-          round: message.round,
-        };
+        return sent(message);
       }
       case 'chat_unread':
         return unreadCounts();
@@ -946,9 +1058,10 @@ export function installMockBackend(options: MockOptions): void {
       return listeners.get(event)?.size ?? 0;
     },
     /** A chat message from a contact arrives: stored, then announced. */
-    receive(from: string, text: string): number {
+    receive(from: string, text: string, replyTo: number | null = null): number {
       const id = history.length + 1;
       history.push({
+        reply_to: replyTo,
         contact: from,
         id,
         outgoing: false,
@@ -974,6 +1087,37 @@ export function installMockBackend(options: MockOptions): void {
         kind: state === 'mailbox' ? 'message_mailboxed' : 'message_delivered',
         message_id: id,
       });
+    },
+    /** The contact reacts to message `id` (`null` takes the reaction back). */
+    reactFrom(from: string, id: number, emoji: string | null): void {
+      const m = history.find((x) => x.id === id);
+      if (!m) throw new Error(`no message ${id}`);
+      const mine = (m.reactions ?? []).filter((r) => r.mine);
+      m.reactions = emoji === null ? mine : [...mine, { emoji, mine: false }];
+      emit('node-event', { kind: 'message_received', from });
+    },
+    /** The contact edits (`text`) or deletes (`null`) their message `id`. */
+    changeFrom(from: string, id: number, text: string | null): void {
+      const m = history.find((x) => x.id === id);
+      if (!m || m.outgoing) throw new Error(`no message ${id} from ${from}`);
+      if (text === null) {
+        m.deleted = true;
+        m.text = '';
+        m.reactions = [];
+      } else {
+        m.text = text;
+        m.edited_at = now();
+      }
+      emit('node-event', { kind: 'message_received', from });
+    },
+    /** The contact sets the conversation's timer. */
+    timerFrom(from: string, secs: number): void {
+      const c = contacts.find((x) => x.name === from);
+      if (!c) throw new Error(`no contact ${from}`);
+      c.timer_secs = secs;
+      c.timer_set_by_me = false;
+      c.timer_set_at = now();
+      emit('node-event', { kind: 'message_received', from });
     },
     /** A contact offers a file, as the node reports it: stored, then announced. */
     offer(from: string, name: string, size: number): string {

@@ -26,7 +26,8 @@ pub fn chat_history(
     history(&node, &contact)
 }
 
-/// Seals `text` for `contact` (with the one-time pad if `pad`) and queues it.
+/// Seals `text` for `contact` (with the one-time pad if `pad`) and queues
+/// it; with `reply_to`, as a reply quoting that message.
 #[tauri::command(rename_all = "snake_case")]
 #[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
 pub fn chat_send(
@@ -34,8 +35,58 @@ pub fn chat_send(
     contact: String,
     text: String,
     pad: bool,
+    reply_to: Option<i64>,
 ) -> Result<SentMessage, IpcError> {
-    send(&node, &contact, &text, pad)
+    send_reply(&node, &contact, &text, pad, reply_to)
+}
+
+/// Sets our reaction to a message (`emoji` `null` removes it) and tells
+/// the contact.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn chat_react(
+    node: State<'_, AppNode>,
+    message_id: i64,
+    emoji: Option<String>,
+) -> Result<SentMessage, IpcError> {
+    react(&node, message_id, emoji.as_deref())
+}
+
+/// Replaces the text of our message (sent less than 24 h ago), here and at
+/// the contact's.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn chat_edit(
+    node: State<'_, AppNode>,
+    message_id: i64,
+    text: String,
+) -> Result<SentMessage, IpcError> {
+    edit(&node, message_id, &text)
+}
+
+/// Deletes a message from this history, or (`for_everyone`) our own
+/// message sent less than 24 h ago at the contact's too; returns the
+/// control message sent then.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn chat_delete(
+    node: State<'_, AppNode>,
+    message_id: i64,
+    for_everyone: bool,
+) -> Result<Option<SentMessage>, IpcError> {
+    delete(&node, message_id, for_everyone)
+}
+
+/// Sets the disappearing-messages timer with `contact` (seconds, 0 = off)
+/// on both sides.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn chat_set_timer(
+    node: State<'_, AppNode>,
+    contact: String,
+    secs: u32,
+) -> Result<SentMessage, IpcError> {
+    set_timer(&node, &contact, secs)
 }
 
 /// Imports the one-time pad file at `path` (a full path) for `contact`;
@@ -99,9 +150,10 @@ pub fn search(
 /// Plain form of [`chat_history`].
 pub fn history(node: &AppNode, contact: &str) -> Result<Vec<ChatMessage>, IpcError> {
     let node = node.get()?;
-    node.history(contact)?
+    node.conversation(contact)?
         .into_iter()
-        .map(|m| {
+        .map(|entry| {
+            let m = entry.message;
             let (state, error) = if m.outgoing {
                 match node.delivery_state(m.id)? {
                     Some((state, error)) => (Some(state), error),
@@ -122,24 +174,80 @@ pub fn history(node: &AppNode, contact: &str) -> Result<Vec<ChatMessage>, IpcErr
                 state,
                 error,
                 created_at: m.created_at,
+                reply_to: entry.quote,
+                reactions: entry.reactions,
+                edited_at: m.edited_at,
+                deleted: m.deleted_at.is_some(),
+                expires_at: m.expires_at,
             })
         })
         .collect()
 }
 
-/// Plain form of [`chat_send`]. Empty (or all-blank) text is refused.
+/// Plain form of [`chat_send`] without a quote.
 pub fn send(node: &AppNode, contact: &str, text: &str, pad: bool) -> Result<SentMessage, IpcError> {
+    send_reply(node, contact, text, pad, None)
+}
+
+/// Plain form of [`chat_send`]. Empty (or all-blank) text is refused.
+pub fn send_reply(
+    node: &AppNode,
+    contact: &str,
+    text: &str,
+    pad: bool,
+    reply_to: Option<i64>,
+) -> Result<SentMessage, IpcError> {
     let node = node.get()?;
     if text.trim().is_empty() {
         return Err(IpcError::new("bad_input", "type a message to send"));
     }
     let mode = if pad { Mode::Pad } else { Mode::Grid };
-    let queued = node.send(contact, text.as_bytes(), mode)?;
-    Ok(SentMessage {
-        message_id: queued.message_id,
-        protection: queued.protection.label().to_owned(),
-        round: queued.round,
-    })
+    let queued = match reply_to {
+        Some(id) => node.send_reply(contact, text.as_bytes(), mode, id)?,
+        None => node.send(contact, text.as_bytes(), mode)?,
+    };
+    Ok(SentMessage::from(&queued))
+}
+
+/// Plain form of [`chat_react`].
+pub fn react(
+    node: &AppNode,
+    message_id: i64,
+    emoji: Option<&str>,
+) -> Result<SentMessage, IpcError> {
+    Ok(SentMessage::from(&node.get()?.react(message_id, emoji)?))
+}
+
+/// Plain form of [`chat_edit`]. Empty (or all-blank) text is refused.
+pub fn edit(node: &AppNode, message_id: i64, text: &str) -> Result<SentMessage, IpcError> {
+    let node = node.get()?;
+    if text.trim().is_empty() {
+        return Err(IpcError::new(
+            "bad_input",
+            "the new text is empty (delete the message instead)",
+        ));
+    }
+    Ok(SentMessage::from(&node.edit(message_id, text.as_bytes())?))
+}
+
+/// Plain form of [`chat_delete`].
+pub fn delete(
+    node: &AppNode,
+    message_id: i64,
+    for_everyone: bool,
+) -> Result<Option<SentMessage>, IpcError> {
+    let sent = node.get()?.delete_message(message_id, for_everyone)?;
+    Ok(sent.as_ref().map(SentMessage::from))
+}
+
+/// Plain form of [`chat_set_timer`]; the change travels under the grid
+/// pad.
+pub fn set_timer(node: &AppNode, contact: &str, secs: u32) -> Result<SentMessage, IpcError> {
+    Ok(SentMessage::from(&node.get()?.set_timer(
+        contact,
+        secs,
+        Mode::Grid,
+    )?))
 }
 
 /// Plain form of [`pad_import`]. The file is destroyed only after the

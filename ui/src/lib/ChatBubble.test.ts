@@ -17,6 +17,11 @@ function message(over: Partial<ChatMessage>): ChatMessage {
     state: 'delivered',
     error: null,
     created_at: SHIPPED_AT + 3600,
+    reply_to: null,
+    reactions: [],
+    edited_at: null,
+    deleted: false,
+    expires_at: null,
     ...over,
   };
 }

@@ -36,8 +36,10 @@ export type { DatabaseStatus } from './bindings/DatabaseStatus';
 export type { KeyProtection } from './bindings/KeyProtection';
 export type { LiveGrid } from './bindings/LiveGrid';
 export type { NetworkStatus } from './bindings/NetworkStatus';
+export type { MessageReaction } from './bindings/MessageReaction';
 export type { PadStatus } from './bindings/PadStatus';
 export type { Protection } from './bindings/Protection';
+export type { Quote } from './bindings/Quote';
 export type { SeedStatus } from './bindings/SeedStatus';
 export type { SourceStats } from './bindings/SourceStats';
 export type { TransferState } from './bindings/TransferState';
@@ -167,9 +169,22 @@ export const api = {
    * newest first; with `contact`, only that conversation. */
   chatSearch: (text: string, contact: string | null = null) =>
     call<SearchHit[]>('chat_search', { text, contact }),
-  /** Queues a message; `pad` uses the one-time pad instead of the grid pad. */
-  chatSend: (contact: string, text: string, pad = false) =>
-    call<SentMessage>('chat_send', { contact, text, pad }),
+  /** Queues a message; `pad` uses the one-time pad instead of the grid pad;
+   * `replyTo` quotes that message of the conversation. */
+  chatSend: (contact: string, text: string, pad = false, replyTo: number | null = null) =>
+    call<SentMessage>('chat_send', { contact, text, pad, reply_to: replyTo }),
+  /** Sets our reaction to a message; `null` takes it back. */
+  chatReact: (messageId: number, emoji: string | null) =>
+    call<SentMessage>('chat_react', { message_id: messageId, emoji }),
+  /** Replaces the text of our message (sent less than 24 h ago) on both sides. */
+  chatEdit: (messageId: number, text: string) =>
+    call<SentMessage>('chat_edit', { message_id: messageId, text }),
+  /** Deletes a message here, or ours for everyone (sent less than 24 h ago). */
+  chatDelete: (messageId: number, forEveryone: boolean) =>
+    call<SentMessage | null>('chat_delete', { message_id: messageId, for_everyone: forEveryone }),
+  /** Sets the conversation's disappearing-messages timer (seconds, 0 = off). */
+  chatSetTimer: (contact: string, secs: number) =>
+    call<SentMessage>('chat_set_timer', { contact, secs }),
   /** Imports the pad file at `path` (a full path) for `contact`; `replace`
    * replaces a pad with bytes left; `destroySource` then wipes the file. */
   padImport: (contact: string, path: string, replace: boolean, destroySource: boolean) =>

@@ -37,6 +37,9 @@ export function contact(over: Partial<Contact> = {}): Contact {
     role: 'responder',
     pad: null,
     needs_pairing: false,
+    timer_secs: 0,
+    timer_set_by_me: false,
+    timer_set_at: null,
     ...over,
   };
 }

@@ -129,6 +129,11 @@ describe('Chat', () => {
         state: 'queued',
         error: null,
         created_at: now,
+        reply_to: null,
+        reactions: [],
+        edited_at: null,
+        deleted: false,
+        expires_at: null,
         ...over,
       };
     }
@@ -231,6 +236,7 @@ describe('Chat', () => {
         contact: 'Alice',
         text: 'hello Alice',
         pad: false,
+        reply_to: null,
       });
       expect(b.count('chat_history')).toBeGreaterThanOrEqual(2);
       expect((box as HTMLTextAreaElement).value).toBe('');
@@ -285,6 +291,7 @@ describe('Chat', () => {
         contact: 'Alice',
         text: 'secret',
         pad: true,
+        reply_to: null,
       });
     });
 
@@ -354,6 +361,11 @@ describe('Chat files', () => {
         state: null,
         error: null,
         created_at: now,
+        reply_to: null,
+        reactions: [],
+        edited_at: null,
+        deleted: false,
+        expires_at: null,
       },
       {
         id: 2,
@@ -366,6 +378,11 @@ describe('Chat files', () => {
         state: null,
         error: null,
         created_at: now,
+        reply_to: null,
+        reactions: [],
+        edited_at: null,
+        deleted: false,
+        expires_at: null,
       },
     ];
     const calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -417,6 +434,11 @@ describe('Chat files', () => {
               state: 'queued',
               error: null,
               created_at: now,
+              reply_to: null,
+              reactions: [],
+              edited_at: null,
+              deleted: false,
+              expires_at: null,
             });
             return { ...t };
           }
@@ -582,6 +604,11 @@ describe('Chat unread counts', () => {
       state: null,
       error: null,
       created_at: now,
+      reply_to: null,
+      reactions: [],
+      edited_at: null,
+      deleted: false,
+      expires_at: null,
       ...over,
     };
   }
@@ -809,6 +836,11 @@ describe('Chat file messages', () => {
       state: outgoing ? 'delivered' : null,
       error: null,
       created_at: now,
+      reply_to: null,
+      reactions: [],
+      edited_at: null,
+      deleted: false,
+      expires_at: null,
     };
   }
 
@@ -842,6 +874,11 @@ describe('Chat file messages', () => {
         state: null,
         error: null,
         created_at: now,
+        reply_to: null,
+        reactions: [],
+        edited_at: null,
+        deleted: false,
+        expires_at: null,
       },
       fileMessage(3, 'notes.txt', true),
       // Its transfer is not listed (yet): a plain file bubble.
@@ -963,6 +1000,11 @@ describe('Chat search', () => {
       state: outgoing ? 'delivered' : null,
       error: null,
       created_at: now,
+      reply_to: null,
+      reactions: [],
+      edited_at: null,
+      deleted: false,
+      expires_at: null,
     };
   }
   const histories: Record<string, ChatMessage[]> = {
@@ -1067,5 +1109,209 @@ describe('Chat search', () => {
     await fireEvent.keyDown(box, { key: 'Escape' });
     expect((box as HTMLInputElement).value).toBe('');
     await waitFor(() => expect(screen.queryByRole('region', { name: 'Search results' })).toBeNull());
+  });
+});
+
+describe('Chat replies, reactions, edits, deletes and the timer', () => {
+  const now = Math.floor(Date.now() / 1000);
+
+  function msg(id: number, text: string, over: Partial<ChatMessage> = {}): ChatMessage {
+    return {
+      id,
+      outgoing: false,
+      mode: 'grid',
+      kind: 'text',
+      text,
+      round: 4242,
+      sealed_after: SEALED_AT,
+      state: null,
+      error: null,
+      created_at: now,
+      reply_to: null,
+      reactions: [],
+      edited_at: null,
+      deleted: false,
+      expires_at: null,
+      ...over,
+    };
+  }
+
+  /** A backend with Alice, a conversation that the commands change as the node would. */
+  function backend(history: ChatMessage[], fail: Record<string, { code: string; message: string }> = {}) {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    const alice = contact({ name: 'Alice', verified: true });
+    mockIPC(
+      (cmd, args) => {
+        const a = (args ?? {}) as Record<string, unknown>;
+        calls.push({ cmd, args: a });
+        if (fail[cmd]) throw fail[cmd];
+        const sent = { message_id: 99, protection: 'Post-quantum encrypted', round: 4243, pad_used: null, pad_left: null };
+        const find = (id: unknown) => history.find((m) => m.id === id)!;
+        switch (cmd) {
+          case 'contacts_list':
+            return [{ ...alice }];
+          case 'chat_history':
+            return history.map((m) => ({ ...m }));
+          case 'chat_send': {
+            const quoted = a.reply_to == null ? null : find(a.reply_to);
+            history.push(
+              msg(history.length + 1, String(a.text), {
+                outgoing: true,
+                state: 'queued',
+                reply_to: quoted
+                  ? { message_id: quoted.id, outgoing: quoted.outgoing, excerpt: quoted.text, deleted: false }
+                  : null,
+              }),
+            );
+            return sent;
+          }
+          case 'chat_react': {
+            const m = find(a.message_id);
+            const others = m.reactions.filter((r) => !r.mine);
+            m.reactions = a.emoji == null ? others : [...others, { emoji: String(a.emoji), mine: true }];
+            return sent;
+          }
+          case 'chat_edit':
+            Object.assign(find(a.message_id), { text: String(a.text), edited_at: now });
+            return sent;
+          case 'chat_delete': {
+            const m = find(a.message_id);
+            if (a.for_everyone) Object.assign(m, { text: '', deleted: true, reactions: [] });
+            else history.splice(history.indexOf(m), 1);
+            return a.for_everyone ? sent : null;
+          }
+          case 'chat_set_timer':
+            Object.assign(alice, { timer_secs: a.secs, timer_set_by_me: true, timer_set_at: now });
+            return sent;
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    return { calls, args: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args) };
+  }
+
+  async function bubble(text: string): Promise<HTMLElement> {
+    return (await screen.findByText(text)).closest('li') as HTMLElement;
+  }
+
+  it('replies to a message with its quote, and a click on the quote shows it', async () => {
+    const b = backend([msg(1, 'dinner at eight?')]);
+    render(Chat);
+    const asked = await bubble('dinner at eight?');
+    await fireEvent.click(within(asked).getByRole('button', { name: 'Reply' }));
+    const context = screen.getByTestId('composer-context');
+    expect(context.textContent).toContain('Replying to Alice');
+    expect(context.textContent).toContain('dinner at eight?');
+    const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+    expect(document.activeElement).toBe(box);
+    await fireEvent.input(box, { target: { value: 'yes!' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    await waitFor(() => expect(b.args('chat_send')).toEqual([{ contact: 'Alice', text: 'yes!', pad: false, reply_to: 1 }]));
+    const reply = await bubble('yes!');
+    const quote = within(reply).getByRole('button', { name: 'Replying to Alice: dinner at eight?' });
+    expect(screen.queryByTestId('composer-context')).toBeNull();
+    await fireEvent.click(quote);
+    await waitFor(() => expect(asked.classList.contains('found')).toBe(true));
+  });
+
+  it('Escape drops a reply being written', async () => {
+    backend([msg(1, 'question')]);
+    render(Chat);
+    await fireEvent.click(within(await bubble('question')).getByRole('button', { name: 'Reply' }));
+    const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+    await fireEvent.keyDown(box, { key: 'Escape' });
+    expect(screen.queryByTestId('composer-context')).toBeNull();
+  });
+
+  it('reacts with one emoji, changes it and takes it back', async () => {
+    const b = backend([msg(1, 'we won', { reactions: [{ emoji: '🎉', mine: false }] })]);
+    render(Chat);
+    let row = await bubble('we won');
+    expect(within(row).getByText('🎉 from Alice')).toBeTruthy();
+    await fireEvent.click(within(row).getByRole('button', { name: 'React' }));
+    await fireEvent.click(within(row).getByRole('button', { name: 'React 👍' }));
+    await waitFor(() => expect(within(row).getByText('👍 from you')).toBeTruthy());
+    await fireEvent.click(within(row).getByRole('button', { name: 'React' }));
+    expect(within(row).getByRole('button', { name: 'React 👍' }).getAttribute('aria-pressed')).toBe('true');
+    await fireEvent.click(within(row).getByRole('button', { name: 'React ❤️' }));
+    row = await bubble('we won');
+    await waitFor(() => expect(within(row).getByText('❤️ from you')).toBeTruthy());
+    // A click on my own reaction takes it back; the contact's stays.
+    await fireEvent.click(within(row).getByText('❤️ from you').closest('button')!);
+    await waitFor(() => expect(within(row).queryByText('❤️ from you')).toBeNull());
+    expect(within(row).getByText('🎉 from Alice')).toBeTruthy();
+    expect(b.args('chat_react')).toEqual([
+      { message_id: 1, emoji: '👍' },
+      { message_id: 1, emoji: '❤️' },
+      { message_id: 1, emoji: null },
+    ]);
+  });
+
+  it('edits and deletes only my own recent messages', async () => {
+    const b = backend([
+      msg(1, 'theirs'),
+      msg(2, 'mine, with a tpyo', { outgoing: true, state: 'delivered' }),
+      msg(3, 'mine, old', { outgoing: true, state: 'delivered', created_at: now - 25 * 3600 }),
+    ]);
+    render(Chat);
+    const theirs = await bubble('theirs');
+    expect(within(theirs).queryByRole('button', { name: 'Edit' })).toBeNull();
+    const old = await bubble('mine, old');
+    expect(within(old).queryByRole('button', { name: 'Edit' })).toBeNull();
+    await fireEvent.click(within(old).getByRole('button', { name: 'Delete' }));
+    expect(within(old).queryByRole('button', { name: 'Delete for everyone' })).toBeNull();
+    expect(within(old).getByRole('button', { name: 'Delete for me' })).toBeTruthy();
+
+    const mine = await bubble('mine, with a tpyo');
+    await fireEvent.click(within(mine).getByRole('button', { name: 'Edit' }));
+    expect(screen.getByTestId('composer-context').textContent).toContain('Editing your message');
+    const box = screen.getByRole('textbox', { name: 'Message to Alice' }) as HTMLTextAreaElement;
+    expect(box.value).toBe('mine, with a tpyo');
+    await fireEvent.input(box, { target: { value: 'mine, with a typo' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save edit' }));
+    const edited = await bubble('mine, with a typo');
+    expect(within(edited).getByText('edited')).toBeTruthy();
+    expect(b.args('chat_edit')).toEqual([{ message_id: 2, text: 'mine, with a typo' }]);
+    expect(b.args('chat_send')).toEqual([]);
+
+    await fireEvent.click(within(edited).getByRole('button', { name: 'Delete' }));
+    await fireEvent.click(within(edited).getByRole('button', { name: 'Delete for everyone' }));
+    expect(await screen.findByText('You deleted this message')).toBeTruthy();
+    await fireEvent.click(within(theirs).getByRole('button', { name: 'Delete' }));
+    await fireEvent.click(within(theirs).getByRole('button', { name: 'Delete for me' }));
+    await waitFor(() => expect(screen.queryByText('theirs')).toBeNull());
+    expect(b.args('chat_delete')).toEqual([
+      { message_id: 2, for_everyone: true },
+      { message_id: 1, for_everyone: false },
+    ]);
+  });
+
+  it('shows a refused action as an error and keeps the conversation', async () => {
+    backend([msg(1, 'hello')], {
+      chat_react: { code: 'pad', message: 'the one-time pad is used up' },
+    });
+    render(Chat);
+    const row = await bubble('hello');
+    await fireEvent.click(within(row).getByRole('button', { name: 'React' }));
+    await fireEvent.click(within(row).getByRole('button', { name: 'React 👍' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('the one-time pad is used up');
+    expect(screen.getByText('hello')).toBeTruthy();
+  });
+
+  it('sets the disappearing-messages timer and says who set it', async () => {
+    const b = backend([msg(1, 'short-lived', { expires_at: now + 300 })]);
+    render(Chat);
+    const row = await bubble('short-lived');
+    expect(within(row).getByText(/^disappears /)).toBeTruthy();
+    const select = screen.getByRole('combobox', { name: 'Disappearing messages' }) as HTMLSelectElement;
+    expect(select.value).toBe('0');
+    expect(screen.queryByTestId('timer-set-by')).toBeNull();
+    await fireEvent.change(select, { target: { value: '3600' } });
+    await waitFor(() =>
+      expect(screen.getByTestId('timer-set-by').textContent).toBe('Messages disappear after 1 hour, set by you'),
+    );
+    expect(b.args('chat_set_timer')).toEqual([{ contact: 'Alice', secs: 3600 }]);
   });
 });

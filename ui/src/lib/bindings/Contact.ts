@@ -36,4 +36,17 @@ pad: PadStatus | null,
 /**
  * Restored from a backup without keys: pair again before messaging.
  */
-needs_pairing: boolean, };
+needs_pairing: boolean, 
+/**
+ * The disappearing-messages timer: seconds a message lives, 0 = off.
+ */
+timer_secs: number, 
+/**
+ * Who changed the timer last: we (`true`) or the contact.
+ */
+timer_set_by_me: boolean, 
+/**
+ * When the timer was last changed (Unix seconds, the changer's
+ * clock); `null` if never.
+ */
+timer_set_at: number | null, };

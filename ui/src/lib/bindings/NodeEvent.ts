@@ -8,7 +8,11 @@ export type NodeEvent = { "kind": "started" } | { "kind": "stopping" } | { "kind
 /**
  * The contact's name.
  */
-from: string, } | { "kind": "message_delivered", 
+from: string, } | { "kind": "messages_expired", 
+/**
+ * How many.
+ */
+count: number, } | { "kind": "message_delivered", 
 /**
  * The message's id in the history.
  */

@@ -15,4 +15,12 @@ protection: string,
 /**
  * The beacon round its key is bound to (grid pad).
  */
-round: number | null, };
+round: number | null, 
+/**
+ * One-time pad: the pad bytes it used.
+ */
+pad_used: number | null, 
+/**
+ * One-time pad: the bytes left for sending afterwards.
+ */
+pad_left: number | null, };
