@@ -58,6 +58,8 @@ if [ "$profile" = test ]; then
   # gnome-keyring: a real Secret Service for the keyring tests.
   packages+=(xvfb xdotool x11-utils imagemagick chromium webkit2gtk-driver dbus-x11
             dbus-daemon gnome-keyring)
+  # Color emoji in screenshots (reactions), as a desktop has them.
+  packages+=(fonts-noto-color-emoji)
   # The network-namespace test (cli_nat): ip for namespaces and veths,
   # nftables for the NAT router, sysctl (procps) for forwarding.
   packages+=(nftables iproute2 procps)

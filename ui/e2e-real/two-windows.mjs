@@ -75,6 +75,20 @@ class Window {
     const id = await this.waitFor(xpath, what);
     await call(this.base, 'POST', `${this.session}/element/${id}/value`, { text });
   }
+  /** Moves the pointer over the element (shows a message's actions). */
+  async hover(xpath, what) {
+    const id = await this.waitFor(xpath, what);
+    await call(this.base, 'POST', `${this.session}/actions`, {
+      actions: [
+        {
+          type: 'pointer',
+          id: 'mouse',
+          parameters: { pointerType: 'mouse' },
+          actions: [{ type: 'pointerMove', duration: 0, origin: { [ELEMENT]: id }, x: 0, y: 0 }],
+        },
+      ],
+    });
+  }
   async value(id) {
     return call(this.base, 'GET', `${this.session}/element/${id}/property/value`);
   }
@@ -168,6 +182,26 @@ try {
   await alice.shot('chat');
   await bob.shot('chat');
   console.log('two windows paired over the network and exchanged a message each way');
+
+  // 5. Bob reacts to Alice's message and replies to it, quoting it.
+  const aliceMessage = "//ol[starts-with(@aria-label, 'Messages with')]/li[contains(., 'Hello Bob, from a real window')]";
+  await bob.hover(aliceMessage, "Alice's message at Bob");
+  await bob.click(`${aliceMessage}//button[normalize-space(.)='React']`, 'React');
+  await bob.click(`${aliceMessage}//button[@aria-label='React 👍']`, 'the 👍 reaction');
+  await bob.hover(aliceMessage, "Alice's message at Bob");
+  await bob.click(`${aliceMessage}//button[normalize-space(.)='Reply']`, 'Reply');
+  await bob.type("//textarea[starts-with(@aria-label, 'Message to')]", 'the composer', 'Quoting you\uE007');
+  await alice.waitFor(
+    "//ol[starts-with(@aria-label, 'Messages with')]/li[contains(., 'Hello Bob, from a real window')]//*[contains(., 'from " + bobAtAlice + "')]",
+    "Bob's reaction at Alice",
+  );
+  await alice.waitFor(
+    "//ol[starts-with(@aria-label, 'Messages with')]/li[contains(., 'Quoting you')]//button[contains(@aria-label, 'Replying to You')]",
+    "Bob's reply quoting Alice's message",
+  );
+  await alice.shot('conversation');
+  await bob.shot('conversation');
+  console.log('a reaction and a quoting reply reached the other window');
 } finally {
   await alice.close();
   await bob.close();

@@ -184,6 +184,64 @@ test.describe('chat and grid', () => {
     await expect(bubble).not.toContainText('in mailbox');
   });
 
+  test('replies, reactions, edits, deletes and the timer show in the conversation', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    const asked = await mock(page, 'receive', 'Alice', 'Dinner at the harbour on Friday?');
+    const messages = page.getByRole('list', { name: 'Messages with Alice' });
+    const question = messages.locator(`[data-message-id="${asked}"]`);
+    await expect(question).toBeVisible();
+
+    // Hovering a message shows its actions; reply quotes it.
+    await question.hover();
+    await question.getByRole('button', { name: 'Reply' }).click();
+    await expect(page.getByTestId('composer-context')).toContainText('Replying to Alice');
+    const box = page.getByRole('textbox', { name: 'Message to Alice' });
+    await box.fill('Yes! Eight o\'clock?');
+    await box.press('Enter');
+    const reply = messages.locator(`[data-message-id="${asked + 1}"]`);
+    await expect(reply).toContainText('Eight o');
+    await expect(reply.getByRole('button', { name: /Replying to Alice/ })).toBeVisible();
+
+    // I react to her question; she reacts to my reply.
+    await question.hover();
+    await question.getByRole('button', { name: 'React' }).click();
+    await question.getByRole('button', { name: 'React ❤️' }).click();
+    await expect(question.getByText('❤️ from you')).toHaveCount(1);
+    await mock(page, 'reactFrom', 'Alice', asked + 1, '👍');
+    await expect(reply.getByText('👍 from Alice')).toHaveCount(1);
+
+    // I fix my reply; she takes back an earlier message.
+    const early = await mock(page, 'receive', 'Alice', 'Ignore my last message');
+    await reply.hover();
+    await reply.getByRole('button', { name: 'Edit' }).click();
+    await expect(box).toHaveValue('Yes! Eight o\'clock?');
+    await box.fill('Yes! Half past eight?');
+    await page.getByRole('button', { name: 'Save edit' }).click();
+    const edited = reply;
+    await expect(edited).toContainText('Half past eight');
+    await expect(edited).toContainText('edited');
+    await mock(page, 'changeFrom', 'Alice', early, null);
+    await expect(messages.getByText('This message was deleted')).toBeVisible();
+
+    // Alice turns on disappearing messages; the header says she did.
+    await mock(page, 'timerFrom', 'Alice', 3600);
+    await expect(page.getByTestId('timer-set-by')).toHaveText('Messages disappear after 1 hour, set by Alice');
+    await expect(page.getByRole('combobox', { name: 'Disappearing messages' })).toHaveValue('3600');
+    await edited.hover();
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-conversation');
+
+    // The delete panel of my own message offers both deletes.
+    await edited.getByRole('button', { name: 'Delete' }).click();
+    await expect(edited.getByRole('button', { name: 'Delete for everyone' })).toBeVisible();
+    await app.screenshot('chat-delete');
+    await edited.getByRole('button', { name: 'Delete for everyone' }).click();
+    await expect(messages.getByText('You deleted this message')).toBeVisible();
+    await page.getByRole('combobox', { name: 'Disappearing messages' }).selectOption('300');
+    await expect(page.getByTestId('timer-set-by')).toHaveText('Messages disappear after 5 minutes, set by you');
+  });
+
   test('search finds a message in another conversation and opens it there', async ({ app }) => {
     const { page } = app;
     await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
@@ -422,7 +480,10 @@ test.describe('grid, offline', () => {
 /** The mocked backend's controls in the page (see mock-backend.ts). */
 interface MockControls {
   emit(event: string, payload: unknown): number;
-  receive(from: string, text: string): number;
+  receive(from: string, text: string, replyTo?: number | null): number;
+  reactFrom(from: string, id: number, emoji: string | null): void;
+  changeFrom(from: string, id: number, text: string | null): void;
+  timerFrom(from: string, secs: number): void;
   listening(event: string): number;
   transferId(name: string): string;
   offer(from: string, name: string, size: number): string;

@@ -65,7 +65,10 @@ fn replies_reactions_edits_deletes_and_the_timer_reach_the_other_daemon() {
     let question = id_of(&at_a, "lunch at the harbour?");
 
     // Alice replies quoting it, and reacts.
-    ok(&run(&a, &["send", "Bob", "yes, at one", "--reply-to", &question]));
+    ok(&run(
+        &a,
+        &["send", "Bob", "yes, at one", "--reply-to", &question],
+    ));
     ok(&run(&a, &["react", &question, "👍"]));
     let at_b = wait_until(&b, "Alice's reply and reaction", |l| {
         by_text(l, "yes, at one").is_some()
@@ -91,7 +94,10 @@ fn replies_reactions_edits_deletes_and_the_timer_reach_the_other_daemon() {
     assert_eq!(search(&a, "harbour"), 0);
     assert_eq!(search(&a, "station"), 1);
     let human = ok(&run(&a, &["inbox"]));
-    assert!(human.contains("lunch at the station? (edited) [👍 you]"), "{human}");
+    assert!(
+        human.contains("lunch at the station? (edited) [👍 you]"),
+        "{human}"
+    );
     assert!(human.contains("↪ reply to"), "{human}");
 
     // Alice cannot edit or delete Bob's message for everyone; nothing changes.
@@ -104,7 +110,8 @@ fn replies_reactions_edits_deletes_and_the_timer_reach_the_other_daemon() {
     // Bob deletes it for everyone.
     ok(&run(&b, &["delete", &mine, "--for-everyone"]));
     let at_a = wait_until(&a, "Bob's delete", |l| {
-        l.iter().any(|m| m["id"].to_string() == question && m["deleted"] == true)
+        l.iter()
+            .any(|m| m["id"].to_string() == question && m["deleted"] == true)
     });
     assert!(by_text(&at_a, "lunch at the station?").is_none());
     assert_eq!(search(&a, "station"), 0);
@@ -175,6 +182,9 @@ fn bad_conversation_arguments_exit_2_and_change_nothing() {
     }
     // Clap refuses what it can on its own (exit 2 as well).
     fails(&run(&a, &["react", "abc", "👍"]), "invalid value");
-    fails(&run(&a, &["react", &id, "👍", "--remove"]), "cannot be used");
+    fails(
+        &run(&a, &["react", &id, "👍", "--remove"]),
+        "cannot be used",
+    );
     assert_eq!(inbox(&a), before, "nothing changed");
 }

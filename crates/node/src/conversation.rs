@@ -1,5 +1,5 @@
 //! Replies, reactions, edits, deletes for everyone and the
-//! disappearing-messages timer (decision 0067): each a sealed control
+//! disappearing-messages timer (decision 0066): each a sealed control
 //! message ([`crate::wire::chat`]) queued and delivered in order with the
 //! chat, in either mode, and applied on both sides in the transaction that
 //! records it.
