@@ -217,7 +217,10 @@ fn main() -> ExitCode {
                 with_node(cli.home, |node| cmd::car::run(node, command)).await
             }
             Command::Pair(command) => {
-                with_node(cli.home, |node| cmd::pair::run(node, command)).await
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::pair::run(&node, command).await;
+                node.stop().await;
+                result
             }
             Command::Search(args) => {
                 with_node(cli.home, |node| cmd::search::run(node, &args)).await

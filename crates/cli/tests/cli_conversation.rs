@@ -111,7 +111,7 @@ fn replies_reactions_edits_deletes_and_the_timer_reach_the_other_daemon() {
     ok(&run(&b, &["delete", &mine, "--for-everyone"]));
     let at_a = wait_until(&a, "Bob's delete", |l| {
         l.iter()
-            .any(|m| m["id"].to_string() == question && m["deleted"] == true)
+            .any(|m| m["id"] == question.parse::<i64>().unwrap() && m["deleted"] == true)
     });
     assert!(by_text(&at_a, "lunch at the station?").is_none());
     assert_eq!(search(&a, "station"), 0);

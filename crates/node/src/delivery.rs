@@ -236,6 +236,17 @@ impl Node {
         // Chunk requests are served concurrently, at most this many at once.
         let serving = std::sync::Arc::new(tokio::sync::Semaphore::new(FILE_SERVERS));
         while let Some(message) = inbound.next().await {
+            if message.protocol == crate::wire::invite::PROTOCOL {
+                let node = self.clone();
+                let request = message.envelope;
+                let answer = tokio::task::spawn_blocking(move || node.serve_invite(&request))
+                    .await
+                    .unwrap_or_else(|e| format!("err:io: {e}").into_bytes());
+                if swarm.acknowledge(message.reply, answer).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             if message.protocol == crate::wire::file::PROTOCOL {
                 let Ok(permit) = serving.clone().acquire_owned().await else {
                     return;

@@ -74,6 +74,9 @@ pub enum NodeError {
     /// a harmless duplicate).
     #[error("key or pad reuse detected: {0}")]
     KeyReuse(String),
+    /// Another device could not be reached over the network.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl NodeError {
@@ -105,6 +108,7 @@ impl NodeError {
             NodeError::NoKeyring(_) => "no_keyring",
             NodeError::Busy(_) => "busy",
             NodeError::KeyReuse(_) => "key_reuse",
+            NodeError::Unreachable(_) => "unreachable",
         }
     }
 }

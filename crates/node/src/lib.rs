@@ -18,6 +18,7 @@ mod error;
 mod files;
 mod history;
 mod home;
+mod link;
 mod logging;
 mod mailbox;
 mod network;

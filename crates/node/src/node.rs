@@ -127,6 +127,8 @@ pub(crate) struct Inner {
     pub(crate) transfers: crate::files::Transfers,
     /// The grid while online (swarm, cascade, seeder).
     pub(crate) grid: Mutex<Option<crate::network::GridRuntime>>,
+    /// The swarm while online (set by [`Node::go_online`]).
+    pub(crate) swarm: Mutex<Option<zks_grid::swarm::SwarmClient>>,
     /// The beacon cache as message binding and incoming rounds use it,
     /// opened on first use and kept (see [`Node::binding_cache`]).
     pub(crate) binding_cache: std::sync::OnceLock<Arc<zks_grid::BeaconCache>>,
@@ -170,6 +172,7 @@ impl Node {
                 outbox_wake: tokio::sync::Notify::new(),
                 transfers: crate::files::Transfers::default(),
                 grid: Mutex::new(None),
+                swarm: Mutex::new(None),
                 binding_cache: std::sync::OnceLock::new(),
                 binding_memo: Mutex::new(None),
                 lookups: crate::rendezvous::Lookups::default(),
@@ -259,6 +262,13 @@ impl Node {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         drop(grid);
+        let swarm = self
+            .inner
+            .swarm
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(swarm);
         let lock = self
             .inner
             .home_lock

@@ -109,6 +109,9 @@ impl Node {
         if stable {
             self.keep_listen_port(&client, settings.listen_port).await;
         }
+        if let Ok(mut swarm) = self.inner.swarm.lock() {
+            *swarm = Some(client.clone());
+        }
         self.run_messaging(client.clone(), rx);
         self.run_mailboxes(client.clone(), hosted);
         self.run_rendezvous(client.clone());
@@ -120,6 +123,11 @@ impl Node {
 }
 
 impl Node {
+    /// The swarm of this node while it is online.
+    pub(crate) fn online_swarm(&self) -> Option<SwarmClient> {
+        self.inner.swarm.lock().ok()?.clone()
+    }
+
     /// Stores the TCP port the swarm got, when it is not the stored one.
     async fn keep_listen_port(&self, client: &SwarmClient, stored: u16) {
         let port = listen_addresses(client).await.iter().find_map(|a| {

@@ -24,6 +24,10 @@ pub struct InviteCode {
     pub expires_at: u64,
     /// The name it introduces us by.
     pub name: String,
+    /// The invite link's `ZKS1:` text (a QR code of version ≤ 10 that a
+    /// camera reads): the full invite is fetched over the network from this
+    /// node. `None` when this node has no address to give (not online).
+    pub link_text: Option<String>,
 }
 
 /// A contact as front ends show it.
@@ -146,6 +150,7 @@ impl Node {
                 text: qr::to_text(pending.invite().as_bytes())?,
                 expires_at,
                 name: my_name,
+                link_text: crate::link::link_text(pending.invite(), &self.advertised_addresses()),
             })
         })
     }

@@ -7,7 +7,14 @@
 //!         expires u64 | name (u16 len) | addresses (u8 count, u16 len each) | sig 64 | check 4
 //! reply:  "ZK" 1 2 | identity key 32 | x25519 32 | ml-kem-768 ct 1088 | invite hash 32 |
 //!         name | addresses | sig 64 | check 4
+//! link:   "ZK" 1 3 | invite hash 32 | identity key 32 | expires u64 |
+//!         addresses (u8 count, u16 len each) | check 4
 //! ```
+//! A link is the small form of an invite for a QR code a camera reads
+//! (version ≤ 10): the full invite stays with the inviter's node, which
+//! hands it over the network to whoever presents its hash; the hash in the
+//! link then checks it (so the link needs no signature of its own: the
+//! invite it commits to is signed).
 //! The signature covers everything before it; the checksum (BLAKE3, 4 bytes)
 //! everything before it, so a damaged code is told apart from a forged one.
 
@@ -19,6 +26,11 @@ const MAGIC: &[u8; 2] = b"ZK";
 pub const VERSION: u8 = 1;
 const KIND_INVITE: u8 = 1;
 const KIND_REPLY: u8 = 2;
+const KIND_LINK: u8 = 3;
+/// Most bytes an invite link may take, so that its `ZKS1:` text fits a QR
+/// code of version 10 at error correction M (311 alphanumeric characters:
+/// 5 for the prefix, 3 base45 characters per 2 bytes).
+pub const MAX_LINK_BYTES: usize = 204;
 /// Size of an ML-KEM-768 encapsulation key.
 pub const MLKEM_EK_LEN: usize = 1184;
 /// Size of an ML-KEM-768 ciphertext.
@@ -156,14 +168,18 @@ pub(crate) fn frame(body: &[u8], signature: &[u8; 64]) -> Vec<u8> {
 /// Checks the frame (magic, version, kind, checksum) and returns a reader
 /// over the body plus the signature and the signed bytes.
 fn open_code(bytes: &[u8], expected_kind: u8) -> Result<(Reader<'_>, [u8; 64], &[u8]), CodeError> {
-    let kind_name = |k: u8| if k == KIND_INVITE { "invite" } else { "reply" };
+    let kind_name = |k: u8| match k {
+        KIND_INVITE => "invite",
+        KIND_REPLY => "reply",
+        _ => "invite link",
+    };
     if bytes.len() < 4 || &bytes[..2] != MAGIC {
         return Err(CodeError::NotACode);
     }
     if bytes[2] != VERSION {
         return Err(CodeError::UnsupportedVersion(bytes[2]));
     }
-    if bytes[3] != KIND_INVITE && bytes[3] != KIND_REPLY {
+    if ![KIND_INVITE, KIND_REPLY, KIND_LINK].contains(&bytes[3]) {
         return Err(CodeError::NotACode);
     }
     if bytes[3] != expected_kind {
@@ -224,6 +240,13 @@ impl Invite {
 
     /// Decodes and checks an invite (not its expiry; see [`Invite::check_fresh`]).
     pub fn decode(bytes: &[u8]) -> Result<Invite, CodeError> {
+        if code_kind(bytes) == Some("invite link") {
+            // Not a wrong kind: the full invite comes over the network.
+            return Err(CodeError::WrongKind {
+                expected: "invite",
+                found: "invite link",
+            });
+        }
         let (mut r, signature, signed) = open_code(bytes, KIND_INVITE)?;
         let identity_key = r.array::<32>("identity key")?;
         let x25519 = r.array::<32>("x25519 key")?;
@@ -330,12 +353,142 @@ impl Reply {
     }
 }
 
-/// Tells an invite from a reply without decoding it fully.
+/// Tells an invite, a reply and an invite link apart without decoding them.
 pub fn code_kind(bytes: &[u8]) -> Option<&'static str> {
     match bytes {
         [b'Z', b'K', _, KIND_INVITE, ..] => Some("invite"),
         [b'Z', b'K', _, KIND_REPLY, ..] => Some("reply"),
+        [b'Z', b'K', _, KIND_LINK, ..] => Some("invite link"),
         _ => None,
+    }
+}
+
+/// The small form of an invite (see the module's documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteLink {
+    /// BLAKE3 of the full invite's bytes ([`Invite::hash`]).
+    pub invite_hash: [u8; 32],
+    /// The inviter's Ed25519 identity key (its PeerId).
+    pub identity_key: [u8; 32],
+    /// When the invite expires (Unix seconds).
+    pub expires_at: u64,
+    /// Where the inviter's node listens (as many as fit).
+    pub addresses: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+impl InviteLink {
+    /// The link to `invite`, with as many of `addresses` as fit in
+    /// [`MAX_LINK_BYTES`], in order; `None` when not even one fits.
+    pub fn to(invite: &Invite, addresses: &[String]) -> Option<InviteLink> {
+        let fixed = 4 + 32 + 32 + 8 + 1 + 4;
+        let mut budget = MAX_LINK_BYTES - fixed;
+        let mut chosen = Vec::new();
+        for a in clean_addresses(addresses) {
+            if 2 + a.len() <= budget {
+                budget -= 2 + a.len();
+                chosen.push(a);
+            }
+        }
+        if chosen.is_empty() {
+            return None;
+        }
+        let mut w = Writer::new();
+        w.raw(MAGIC).u8(VERSION).u8(KIND_LINK);
+        w.raw(&invite.hash())
+            .raw(&invite.sender.identity_key)
+            .u64(invite.expires_at);
+        w.u8(u8::try_from(chosen.len()).unwrap_or(0));
+        for a in &chosen {
+            w.bytes16(a.as_bytes());
+        }
+        let check = blake3::hash(w.as_slice());
+        w.raw(&check.as_bytes()[..4]);
+        Some(InviteLink {
+            invite_hash: invite.hash(),
+            identity_key: invite.sender.identity_key,
+            expires_at: invite.expires_at,
+            addresses: chosen,
+            bytes: w.finish(),
+        })
+    }
+
+    /// Decodes a link (not its expiry: see [`InviteLink::check_fresh`]).
+    pub fn decode(bytes: &[u8]) -> Result<InviteLink, CodeError> {
+        if bytes.len() > MAX_LINK_BYTES {
+            return Err(CodeError::Damaged("too long for an invite link".into()));
+        }
+        if bytes.len() < 4 || &bytes[..2] != MAGIC {
+            return Err(CodeError::NotACode);
+        }
+        if bytes[2] != VERSION {
+            return Err(CodeError::UnsupportedVersion(bytes[2]));
+        }
+        match code_kind(bytes) {
+            Some("invite link") => {}
+            Some(found) => {
+                return Err(CodeError::WrongKind {
+                    expected: "invite link",
+                    found,
+                });
+            }
+            None => return Err(CodeError::NotACode),
+        }
+        if bytes.len() < 8 {
+            return Err(CodeError::Damaged("too short".into()));
+        }
+        let (body, check) = bytes.split_at(bytes.len() - 4);
+        if &blake3::hash(body).as_bytes()[..4] != check {
+            return Err(CodeError::Damaged("checksum mismatch".into()));
+        }
+        let mut r = Reader::new(body);
+        r.take(4, "header")?;
+        let invite_hash = r.array::<32>("invite hash")?;
+        let identity_key = r.array::<32>("identity key")?;
+        let expires_at = r.u64("expiry")?;
+        let count = usize::from(r.u8("address count")?);
+        if count == 0 || count > MAX_ADDRESSES {
+            return Err(CodeError::Damaged("no address, or too many".into()));
+        }
+        let mut addresses = Vec::with_capacity(count);
+        for _ in 0..count {
+            let a = r.bytes16(MAX_ADDRESS_LEN, "address")?;
+            addresses.push(
+                String::from_utf8(a.to_vec())
+                    .map_err(|_| CodeError::Damaged("an address is not UTF-8".into()))?,
+            );
+        }
+        r.finish()?;
+        Ok(InviteLink {
+            invite_hash,
+            identity_key,
+            expires_at,
+            addresses,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Refuses a link past its expiry at Unix time `now`.
+    pub fn check_fresh(&self, now: u64) -> Result<(), CodeError> {
+        if now > self.expires_at {
+            return Err(CodeError::Expired(now - self.expires_at));
+        }
+        Ok(())
+    }
+
+    /// Checks that `invite` is the one this link commits to.
+    pub fn check(&self, invite: &Invite) -> Result<(), CodeError> {
+        if invite.hash() != self.invite_hash || invite.sender.identity_key != self.identity_key {
+            return Err(CodeError::Damaged(
+                "the invite handed over does not match the link's commitment".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The encoded link (what the small QR code carries).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 

@@ -33,7 +33,7 @@ mod wire;
 
 pub use envelope::{Direction, Envelope, EnvelopeError, Mode};
 pub use identity::{BadIdentity, Identity, peer_id_of};
-pub use invite::{CodeError, Invite, Reply, Sender};
+pub use invite::{CodeError, Invite, InviteLink, Reply, Sender};
 /// The libp2p identity types this crate's [`Identity`] converts to.
 pub use libp2p_identity;
 pub use pairing::{Paired, PairingError, PendingInvite, SafetyCode, accept};

@@ -115,6 +115,15 @@ pub fn from_text(text: &str) -> Result<Vec<u8>, QrError> {
     Ok(bytes)
 }
 
+/// The version (1 to 40: the symbol is 17 + 4 × version modules wide) of the QR code
+/// [`render_svg`] and [`render_png`] draw for `text`.
+pub fn version_of(text: &str) -> Result<u8, QrError> {
+    match encode(text)?.version() {
+        qrcode::Version::Normal(v) => Ok(u8::try_from(v).unwrap_or(u8::MAX)),
+        qrcode::Version::Micro(_) => Err(QrError::Render("a micro QR code was made".into())),
+    }
+}
+
 /// A standalone SVG document of the QR code for `text`: black modules on white, 4 units a
 /// module, with a quiet zone of 4 modules.
 pub fn render_svg(text: &str) -> Result<String, QrError> {
@@ -341,6 +350,59 @@ mod tests {
             s.to_be_bytes()[0]
         };
         (0..len).map(|_| next()).collect()
+    }
+
+    /// A 640×480 webcam frame: the QR code of `text` `side` pixels wide
+    /// (scaled, nearest neighbour) on a grey background, off centre,
+    /// blurred with a 3×3 box (out of focus by about a pixel) and with
+    /// sensor noise.
+    fn webcam_frame(text: &str, side: usize, seed: u64) -> Vec<u8> {
+        let (w, h) = (640usize, 480usize);
+        let (n, luma) = frame(text, 1);
+        let n = n as usize;
+        let mut img = vec![128u8; w * h];
+        let (left, top) = (140, 50);
+        for y in 0..side {
+            for x in 0..side {
+                // Black on white, a little washed out, as a lit screen looks.
+                let v = luma[(y * n / side) * n + x * n / side];
+                img[(top + y) * w + left + x] = if v == 0 { 40 } else { 215 };
+            }
+        }
+        {
+            let src = img.clone();
+            for y in 1..h - 1 {
+                for x in 1..w - 1 {
+                    let mut sum = 0u32;
+                    for dy in 0..3 {
+                        for dx in 0..3 {
+                            sum += u32::from(src[(y + dy - 1) * w + x + dx - 1]);
+                        }
+                    }
+                    img[y * w + x] = (sum / 9) as u8;
+                }
+            }
+        }
+        for (p, noise) in img.iter_mut().zip(fill(w * h, seed)) {
+            *p = p.saturating_add(noise % 16).saturating_sub(8);
+        }
+        img
+    }
+
+    #[test]
+    fn a_version_10_code_on_a_blurred_webcam_frame_decodes() {
+        // The largest invite link (204 bytes): its text needs version 10.
+        let text = to_text(&fill(204, 3)).unwrap();
+        assert_eq!(version_of(&text).unwrap(), 10);
+        // 57 modules and the quiet zone in about 380 pixels: under 6 pixels a
+        // module, as a phone held 30 cm from a laptop screen sees it.
+        let img = webcam_frame(&text, 380, 11);
+        assert_eq!(decode_luma(640, 480, &img).unwrap(), text);
+        // The full invite (2,400 characters, version 31) does not survive
+        // the same frame: too many modules for the pixels.
+        let long = to_text(&fill(1_600, 5)).unwrap();
+        assert!(version_of(&long).unwrap() > 30);
+        assert!(decode_luma(640, 480, &webcam_frame(&long, 380, 11)).is_err());
     }
 
     fn frame(text: &str, px: usize) -> (u32, Vec<u8>) {

@@ -35,6 +35,10 @@ pub(crate) struct InviteArgs {
     /// Also write the QR code as a PNG image.
     #[arg(long, value_name = "PNG")]
     qr: Option<PathBuf>,
+    /// Also write the invite link's small QR code (version ≤ 10, for a
+    /// camera) as a PNG image; needs a running daemon (its addresses).
+    #[arg(long, value_name = "PNG")]
+    link_qr: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -161,11 +165,18 @@ fn print_contact(c: &Contact) {
     }
 }
 
-pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode> {
     match command {
         PairCommand::Invite(args) => {
             let invite = node.create_invite(args.name.as_deref(), args.ttl)?;
             save(&invite.text, args.out.as_deref(), args.qr.as_deref())?;
+            match (&args.link_qr, &invite.link_text) {
+                (Some(path), Some(link)) => save(link, None, Some(path))?,
+                (Some(_), None) => anyhow::bail!(
+                    "no invite link without a running daemon (`zks daemon`): the link's QR code holds its addresses; the full code was made"
+                ),
+                (None, _) => {}
+            }
             if args.json {
                 output::json(&invite)?;
             } else {
@@ -174,11 +185,17 @@ pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode>
                     "invite from {:?}, valid for {} s and for one pairing; the other device runs `zks pair accept`",
                     invite.name, args.ttl
                 );
+                if let Some(link) = &invite.link_text {
+                    eprintln!(
+                        "or, while this home's daemon is online, the short link (small QR, `--link-qr`): {link}"
+                    );
+                }
             }
         }
         PairCommand::Accept(args) => {
-            let accepted =
-                node.accept_invite(&code_input(&args.invite)?, args.as_name.as_deref())?;
+            let accepted = node
+                .accept_code(&code_input(&args.invite)?, args.as_name.as_deref())
+                .await?;
             save(
                 &accepted.reply_text,
                 args.out.as_deref(),

@@ -344,3 +344,63 @@ fn mutated_replies_reach_the_field_parser_and_never_panic() {
         code_outcome(&decoded)
     });
 }
+
+#[test]
+fn an_invite_link_commits_to_its_invite_and_fits_a_small_qr() {
+    use crate::invite::{InviteLink, MAX_LINK_BYTES};
+    let (_, _, pending, _, _) = pair();
+    let invite = pending.invite();
+    // Addresses past the budget are left out; the full invite has them all.
+    let many: Vec<String> = (0..8)
+        .map(|i| format!("/ip4/192.168.1.{i}/udp/4001/quic-v1"))
+        .collect();
+    let link = InviteLink::to(invite, &many).unwrap();
+    assert!(link.as_bytes().len() <= MAX_LINK_BYTES);
+    assert!(link.addresses.len() >= 2 && link.addresses.len() < 8);
+    assert_eq!(link.addresses[..], many[..link.addresses.len()]);
+    let back = InviteLink::decode(link.as_bytes()).unwrap();
+    assert_eq!(back, link);
+    assert_eq!(code_kind(link.as_bytes()), Some("invite link"));
+    back.check(invite).unwrap();
+    back.check_fresh(NOW).unwrap();
+    assert!(matches!(
+        back.check_fresh(NOW + 601),
+        Err(CodeError::Expired(1))
+    ));
+    // Another invite (even from the same device) does not match it.
+    let other = PendingInvite::create(
+        &Identity::generate(&mut rng(1)),
+        "Alice",
+        &many,
+        NOW + 600,
+        &mut rng(9),
+    );
+    assert!(matches!(
+        back.check(other.invite()),
+        Err(CodeError::Damaged(_))
+    ));
+    // A link is not an invite, and the reverse; nothing fits no address.
+    assert!(matches!(
+        Invite::decode(link.as_bytes()),
+        Err(CodeError::WrongKind {
+            expected: "invite",
+            found: "invite link"
+        })
+    ));
+    assert!(matches!(
+        InviteLink::decode(invite.as_bytes()),
+        Err(CodeError::Damaged(_) | CodeError::WrongKind { .. })
+    ));
+    assert!(InviteLink::to(invite, &[]).is_none());
+    assert!(InviteLink::to(invite, &["x".repeat(300)]).is_none());
+    // Every cut and every flipped byte is refused, never a panic.
+    let bytes = link.as_bytes();
+    for cut in 0..bytes.len() {
+        assert!(InviteLink::decode(&bytes[..cut]).is_err(), "cut {cut}");
+    }
+    for i in 0..bytes.len() {
+        let mut bad = bytes.to_vec();
+        bad[i] ^= 0x20;
+        assert!(InviteLink::decode(&bad).is_err(), "byte {i}");
+    }
+}
