@@ -31,6 +31,14 @@ pub struct InviteCode {
     pub name: String,
     /// The QR code of `text`, a standalone SVG document.
     pub qr_svg: String,
+    /// The invite link's `ZKS1:` text: a small QR code (version ≤ 10) a
+    /// camera reads, the full invite then coming over the network from
+    /// this app; `null` when this app has no address to give.
+    pub link_text: Option<String>,
+    /// The QR code of `link_text`.
+    pub link_qr_svg: Option<String>,
+    /// Its QR version (1–40; ≤ 10).
+    pub link_qr_version: Option<u8>,
 }
 
 /// The result of accepting an invite: the reply to give back, and the contact.

@@ -85,6 +85,11 @@ impl Node {
                     "cannot reach the device that made this invite link ({e}); both devices must be online and reach each other, or use the full code"
                 ))
             })?;
+        if answer.starts_with(b"err:busy") {
+            return Err(NodeError::Busy(
+                "the device that made this invite link is busy; try again in a moment".into(),
+            ));
+        }
         if let Some(reason) = answer.strip_prefix(b"err:") {
             return Err(NodeError::BadInput(format!(
                 "the device that made this invite link refused: {}",

@@ -32,10 +32,11 @@ pub fn pairing_create_invite(
     create_invite(&node, name.as_deref(), ttl_secs)
 }
 
-/// Accepts someone's invite; returns the reply to show them and the contact.
+/// Accepts someone's invite (the full code, or an invite link whose invite
+/// comes over the network); returns the reply to show them and the contact.
 #[tauri::command(rename_all = "snake_case")]
 #[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
-pub fn pairing_accept(
+pub async fn pairing_accept(
     node: State<'_, AppNode>,
     text: Option<String>,
     image_base64: Option<String>,
@@ -47,6 +48,7 @@ pub fn pairing_accept(
         image_base64.as_deref(),
         as_name.as_deref(),
     )
+    .await
 }
 
 /// Finishes a pairing with the reply to one of our invites.
@@ -103,16 +105,25 @@ pub fn create_invite(
     }
     let invite = node.create_invite(name, ttl)?;
     let qr_svg = svg_of(&invite.text)?;
+    // Without its picture a link is no use on screen; the full code stays.
+    let link = invite.link_text.and_then(|text| {
+        let svg = svg_of(&text).ok()?;
+        let version = qr::version_of(&text).ok()?;
+        Some((text, svg, version))
+    });
     Ok(InviteCode {
         text: invite.text,
         expires_at: invite.expires_at,
         name: invite.name,
         qr_svg,
+        link_qr_svg: link.as_ref().map(|l| l.1.clone()),
+        link_qr_version: link.as_ref().map(|l| l.2),
+        link_text: link.map(|l| l.0),
     })
 }
 
 /// Plain form of [`pairing_accept`].
-pub fn accept(
+pub async fn accept(
     node: &AppNode,
     text: Option<&str>,
     image_base64: Option<&str>,
@@ -120,7 +131,7 @@ pub fn accept(
 ) -> Result<AcceptedInvite, IpcError> {
     let node = node.get()?;
     let input = code_input(text, image_base64)?;
-    let accepted = node.accept_invite(&input, non_empty(as_name))?;
+    let accepted = node.accept_code(&input, non_empty(as_name)).await?;
     // The pairing is stored by now; a reply that cannot be drawn is still
     // given as text rather than hiding a contact that exists.
     let reply_qr_svg = match svg_of(&accepted.reply_text) {
@@ -313,6 +324,34 @@ mod tests {
         assert_eq!(default.name, "Alice");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_online_app_shows_a_small_qr_code_another_app_accepts() {
+        let alice = node("alice-link").await;
+        let bob = node("bob-link").await;
+        // Offline: only the full code.
+        let offline = create_invite(&alice.app, Some("Alice"), Some(600)).unwrap();
+        assert!(offline.link_text.is_none() && offline.link_qr_svg.is_none());
+        let (_swarm, _) = alice
+            .node()
+            .serve_home(zks_node::OnlineConfig {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                ..zks_node::OnlineConfig::default()
+            })
+            .await
+            .unwrap();
+        let invite = create_invite(&alice.app, Some("Alice"), Some(600)).unwrap();
+        let link = invite.link_text.clone().unwrap();
+        assert!(invite.link_qr_version.unwrap() <= 10);
+        assert!(invite.link_qr_svg.unwrap().contains("viewBox"));
+        assert!(link.len() < invite.text.len() / 5);
+        let accepted = accept(&bob.app, Some(&link), None, None).await.unwrap();
+        assert_eq!(accepted.contact.name, "Alice");
+        // Used: the same link is refused, with the reason.
+        let err = accept(&bob.app, Some(&link), None, None).await.unwrap_err();
+        assert!(err.message.contains("already accepted"), "{}", err.message);
+        alice.node().stop().await;
+    }
+
     #[tokio::test]
     async fn invite_lifetime_out_of_range_is_refused() {
         let alice = node("ttl").await;
@@ -333,7 +372,9 @@ mod tests {
 
         // Bob reads Alice's QR code from an image file.
         let png = qr::render_png(&invite.text, 4).unwrap();
-        let accepted = accept(&bob.app, None, Some(&base64_encode(&png)), None).unwrap();
+        let accepted = accept(&bob.app, None, Some(&base64_encode(&png)), None)
+            .await
+            .unwrap();
         assert_eq!(accepted.contact.name, "Alice");
         assert_eq!(accepted.contact.role, "responder");
         assert!(!accepted.contact.verified);
@@ -375,7 +416,9 @@ mod tests {
         let alice = node("alice").await;
         let bob = node("bob").await;
         let invite = create_invite(&alice.app, Some("Alice"), None).unwrap();
-        let accepted = accept(&bob.app, Some(&invite.text), None, Some("Al")).unwrap();
+        let accepted = accept(&bob.app, Some(&invite.text), None, Some("Al"))
+            .await
+            .unwrap();
         let json = serde_json::to_value(&accepted).unwrap();
         for key in ["reply_text", "reply_qr_svg", "contact"] {
             assert!(json.get(key).is_some(), "{key}");
@@ -409,13 +452,17 @@ mod tests {
         let mut damaged = invite.text.clone();
         damaged.truncate(damaged.len() - 7);
         damaged.push_str("*******");
-        let err = accept(&bob.app, Some(&damaged), None, None).unwrap_err();
+        let err = accept(&bob.app, Some(&damaged), None, None)
+            .await
+            .unwrap_err();
         assert!(
             ["bad_qr", "bad_code"].contains(&err.code.as_str()),
             "{err:?}"
         );
         assert!(!err.message.is_empty());
-        let err = accept(&bob.app, Some("hello there"), None, None).unwrap_err();
+        let err = accept(&bob.app, Some("hello there"), None, None)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, "bad_qr");
         let err = accept(
             &bob.app,
@@ -423,10 +470,11 @@ mod tests {
             Some(&base64_encode(b"\x89PNG\r\n\x1a\nnope")),
             None,
         )
+        .await
         .unwrap_err();
         assert_eq!(err.code, "bad_qr");
         assert_eq!(
-            accept(&bob.app, None, None, None).unwrap_err().code,
+            accept(&bob.app, None, None, None).await.unwrap_err().code,
             "bad_input"
         );
         assert!(contacts(&bob.app).unwrap().is_empty());
@@ -436,14 +484,20 @@ mod tests {
         assert_eq!(err.code, "bad_code");
         let stranger = node("stranger").await;
         let other = create_invite(&stranger.app, Some("S"), None).unwrap();
-        let reply = accept(&bob.app, Some(&other.text), None, None).unwrap();
+        let reply = accept(&bob.app, Some(&other.text), None, None)
+            .await
+            .unwrap();
         let err = finish(&alice.app, Some(&reply.reply_text), None, None).unwrap_err();
         assert_eq!(err.code, "bad_input");
         assert!(contacts(&alice.app).unwrap().is_empty());
 
         // An invite accepted twice is refused the second time.
-        accept(&bob.app, Some(&invite.text), None, Some("Alice")).unwrap();
-        let err = accept(&bob.app, Some(&invite.text), None, Some("Alice 2")).unwrap_err();
+        accept(&bob.app, Some(&invite.text), None, Some("Alice"))
+            .await
+            .unwrap();
+        let err = accept(&bob.app, Some(&invite.text), None, Some("Alice 2"))
+            .await
+            .unwrap_err();
         assert_eq!(err.code, "bad_input");
         assert_eq!(contacts(&bob.app).unwrap().len(), 2);
     }
@@ -453,7 +507,9 @@ mod tests {
         let alice = node("alice").await;
         let bob = node("bob").await;
         let invite = create_invite(&alice.app, Some("Alice"), None).unwrap();
-        let accepted = accept(&bob.app, Some(&invite.text), None, None).unwrap();
+        let accepted = accept(&bob.app, Some(&invite.text), None, None)
+            .await
+            .unwrap();
         let real = accepted.contact.safety_code.clone();
         let wrong: String = real
             .chars()
@@ -475,8 +531,8 @@ mod tests {
         assert!(verify(&bob.app, "Nobody", None).is_err());
     }
 
-    #[test]
-    fn a_failed_node_answers_with_its_error() {
+    #[tokio::test]
+    async fn a_failed_node_answers_with_its_error() {
         let failed = test_support::failed();
         assert_eq!(contacts(&failed).unwrap_err().code, "data_dir");
         assert_eq!(
@@ -484,7 +540,10 @@ mod tests {
             "data_dir"
         );
         assert_eq!(
-            accept(&failed, Some("x"), None, None).unwrap_err().code,
+            accept(&failed, Some("x"), None, None)
+                .await
+                .unwrap_err()
+                .code,
             "data_dir"
         );
         assert_eq!(

@@ -19,4 +19,18 @@ name: string,
 /**
  * The QR code of `text`, a standalone SVG document.
  */
-qr_svg: string, };
+qr_svg: string, 
+/**
+ * The invite link's `ZKS1:` text: a small QR code (version ≤ 10) a
+ * camera reads, the full invite then coming over the network from
+ * this app; `null` when this app has no address to give.
+ */
+link_text: string | null, 
+/**
+ * The QR code of `link_text`.
+ */
+link_qr_svg: string | null, 
+/**
+ * Its QR version (1–40; ≤ 10).
+ */
+link_qr_version: number | null, };
