@@ -10,10 +10,11 @@
 //! commands in [`commands::vault`].
 //!
 //! Modules, each using only those listed after it (no cycles): `shell`
-//! (the entry point) → [`commands`] → `wiring` (a started node to the
-//! window, the network, notifications) → `tray` → [`state`] (the node slot
-//! and its lifecycle) → `notify`, `local_state`, `autostart`, [`dto`],
-//! [`error`].
+//! (the entry point) → [`commands`] → `camera` (the Pairing screen's
+//! camera: the web view's capture, frames read by the QR decoder) →
+//! `wiring` (a started node to the window, the network, notifications) →
+//! `tray` → [`state`] (the node slot and its lifecycle) → `notify`,
+//! `local_state`, `autostart`, [`dto`], [`error`].
 
 // "Start seeding at login" is an XDG autostart entry, built on Linux only;
 // macOS (login items) and Windows (the Run key) do not have it yet.
@@ -21,6 +22,7 @@
 pub mod autostart;
 #[cfg(test)]
 mod bindings;
+mod camera;
 pub mod commands;
 pub mod dto;
 pub mod error;

@@ -51,6 +51,9 @@ pub fn run() {
             app.manage(commands::grid::HistoryJob::default());
             tray::build(app.handle())?;
             tray::keep_fresh(app.handle());
+            if let Some(window) = app.get_webview_window(tray::MAIN_WINDOW) {
+                crate::camera::allow_camera(&window);
+            }
             if let Some(node) = &running {
                 wiring::node_started(app.handle(), node);
             }
@@ -86,6 +89,7 @@ pub fn run() {
             commands::pairing::pairing_create_invite,
             commands::pairing::pairing_accept,
             commands::pairing::pairing_finish,
+            commands::pairing::pairing_scan_frame,
             commands::pairing::contacts_list,
             commands::pairing::contacts_verify,
             commands::chat::chat_history,

@@ -615,7 +615,24 @@ export function installMockBackend(options: MockOptions): void {
           expires_at: now() + (typeof args.ttl_secs === 'number' ? args.ttl_secs : 3600),
           name,
           qr_svg: QR_SVG,
+          // The small code of an online app (the QR shown is the same stand-in).
+          link_text: options.offlineGrid ? null : 'ZKS1:LINK 6BFOXN%TS3DH 2Z-8*G3V9%1F0NK:FDA',
+          link_qr_svg: options.offlineGrid ? null : QR_SVG,
+          link_qr_version: options.offlineGrid ? null : 7,
         };
+      }
+      case 'pairing_scan_frame': {
+        // The test reads frames with a third-party decoder (jsQR) through
+        // page.exposeFunction; without one, no frame shows a code.
+        const decode = (window as unknown as {
+          __zksDecodeFrame?: (w: number, h: number, b64: string) => Promise<string | null>;
+        }).__zksDecodeFrame;
+        const w = Number(args.width);
+        const h = Number(args.height);
+        if (!(w > 0 && h > 0 && w * h <= 1920 * 1080)) {
+          throw { code: 'bad_input', message: `a camera frame of ${w}×${h} pixels is not taken` };
+        }
+        return decode ? decode(w, h, String(args.luma_base64)) : null;
       }
       case 'pairing_accept': {
         const name = typeof args.as_name === 'string' && args.as_name ? args.as_name : 'Carol';

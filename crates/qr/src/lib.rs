@@ -137,9 +137,10 @@ pub fn render_svg(text: &str) -> Result<String, QrError> {
         .build())
 }
 
-/// An 8-bit greyscale PNG of the QR code for `text`, each module `module_px`×`module_px`
-/// pixels (1 to 32), with a quiet zone of 4 modules.
-pub fn render_png(text: &str, module_px: u32) -> Result<Vec<u8>, QrError> {
+/// The QR code for `text` as 8-bit greyscale pixels (0 black, 255 white), each module
+/// `module_px`×`module_px` (1 to 32), with a quiet zone of 4 modules: the square's side and
+/// its pixels, row by row.
+pub fn render_luma(text: &str, module_px: u32) -> Result<(u32, Vec<u8>), QrError> {
     if !(1..=32).contains(&module_px) {
         let msg = format!("a module must be 1 to 32 pixels wide, not {module_px}");
         return Err(QrError::BadArgument(msg));
@@ -147,6 +148,17 @@ pub fn render_png(text: &str, module_px: u32) -> Result<Vec<u8>, QrError> {
     let code = encode(text)?;
     let (side, luma) = rasterize(code.width(), &code.to_colors(), module_px as usize);
     let side = u32::try_from(side).map_err(|_| QrError::Render("the image is too large".into()))?;
+    Ok((side, luma))
+}
+
+/// An 8-bit greyscale PNG of the QR code for `text`, each module `module_px`×`module_px`
+/// pixels (1 to 32), with a quiet zone of 4 modules.
+pub fn render_png(text: &str, module_px: u32) -> Result<Vec<u8>, QrError> {
+    if !(1..=32).contains(&module_px) {
+        let msg = format!("a module must be 1 to 32 pixels wide, not {module_px}");
+        return Err(QrError::BadArgument(msg));
+    }
+    let (side, luma) = render_luma(text, module_px)?;
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, side, side);
     encoder.set_color(png::ColorType::Grayscale);

@@ -68,6 +68,27 @@ pub fn pairing_finish(
     )
 }
 
+/// Reads a QR code in one greyscale camera frame of the Pairing screen's
+/// camera (`width`×`height`, one byte a pixel, in base64): its text, or
+/// `null` when the frame shows none yet.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn pairing_scan_frame(
+    width: u32,
+    height: u32,
+    luma_base64: String,
+) -> Result<Option<String>, IpcError> {
+    scan_frame(width, height, &luma_base64)
+}
+
+/// Plain form of [`pairing_scan_frame`].
+pub fn scan_frame(width: u32, height: u32, luma_base64: &str) -> Result<Option<String>, IpcError> {
+    crate::camera::check_frame(width, height, luma_base64.len())?;
+    let luma = base64_decode(luma_base64)
+        .ok_or_else(|| IpcError::new("bad_input", "the camera frame is not base64"))?;
+    crate::camera::scan_frame(width, height, &luma)
+}
+
 /// Every contact.
 #[tauri::command(rename_all = "snake_case")]
 #[allow(clippy::needless_pass_by_value)] // Tauri hands `State` over by value.
@@ -243,31 +264,33 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Standard base64 with padding (tests send what the window sends).
+#[cfg(test)]
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::{self, node};
-
-    fn base64_encode(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
 
     #[test]
     fn base64_round_trips_and_refuses_garbage() {
@@ -303,6 +326,23 @@ mod tests {
             assert_eq!(code_input(text, image).unwrap_err().code, "bad_input");
         }
         assert_eq!(code_input(None, Some("!!")).unwrap_err().code, "bad_input");
+    }
+
+    #[test]
+    fn camera_frames_in_base64_are_read_or_refused() {
+        let (side, luma) = zks_qr::render_luma("ZKS1:CAMERA", 4).unwrap();
+        let found = scan_frame(side, side, &base64_encode(&luma)).unwrap();
+        assert_eq!(found.as_deref(), Some("ZKS1:CAMERA"));
+        assert_eq!(scan_frame(8, 8, &base64_encode(&[255; 64])).unwrap(), None);
+        for (w, h, data) in [
+            (8, 8, "not base64!".to_owned()),
+            (8, 8, base64_encode(&[0; 10])),
+            (4000, 4000, base64_encode(&[0; 16])),
+            (8, 8, base64_encode(&[0; 1000])),
+        ] {
+            let err = scan_frame(w, h, &data).unwrap_err();
+            assert_eq!(err.code, "bad_input", "{w}×{h}: {}", err.message);
+        }
     }
 
     #[tokio::test]

@@ -156,6 +156,10 @@ export const api = {
   /** `ttl_secs` defaults to an hour on the backend (1 minute to 7 days). */
   pairingCreateInvite: (args: { name?: string; ttl_secs?: number } = {}) =>
     call<InviteCode>('pairing_create_invite', args),
+  /** Reads a QR code in a greyscale camera frame (one byte a pixel):
+   * its text, or null when the frame shows none yet. */
+  pairingScanFrame: (width: number, height: number, lumaBase64: string) =>
+    call<string | null>('pairing_scan_frame', { width, height, luma_base64: lumaBase64 }),
   pairingAccept: (input: CodeInput) =>
     call<AcceptedInvite>('pairing_accept', { ...input }),
   pairingFinish: (input: CodeInput) => call<Contact>('pairing_finish', { ...input }),

@@ -43,6 +43,9 @@ describe('Pairing: show my code', () => {
       expires_at: Math.floor(Date.now() / 1000) + 90,
       name: 'Alice',
       qr_svg: SVG,
+      link_text: null,
+      link_qr_svg: null,
+      link_qr_version: null,
     };
     const calls = backend({ pairing_create_invite: () => invite });
     render(Pairing);
@@ -72,6 +75,9 @@ describe('Pairing: show my code', () => {
         expires_at: Math.floor(Date.now() / 1000) + 600,
         name: 'A',
         qr_svg: SVG,
+        link_text: null,
+        link_qr_svg: null,
+        link_qr_version: null,
       }),
     });
     render(Pairing);
@@ -187,10 +193,10 @@ describe('Pairing: their code', () => {
     expect(calls).toEqual([]);
   });
 
-  it('says plainly that the camera is not available yet', () => {
+  it('offers the camera for their code and their reply, and never says perfect secrecy', () => {
     backend({});
     render(Pairing);
-    expect(screen.getByText(/Camera scanning is not available in this build yet/)).toBeTruthy();
+    expect(screen.getAllByRole('button', { name: 'Scan with camera' }).length).toBe(2);
     expect(screen.getAllByText(/Post-quantum encrypted/).length).toBeGreaterThan(0);
     expect(document.body.textContent).not.toMatch(/perfect secrecy/i);
   });
@@ -266,6 +272,9 @@ describe('Pairing: their reply over the network', () => {
     expires_at: Math.floor(Date.now() / 1000) + 3600,
     name: 'Alice',
     qr_svg: SVG,
+    link_text: null,
+    link_qr_svg: null,
+    link_qr_version: null,
   });
 
   it('goes straight to the safety code when the pairing finishes over the network', async () => {
