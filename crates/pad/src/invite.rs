@@ -130,6 +130,11 @@ fn write_sender_tail(w: &mut Writer, sender: &Sender) {
 fn read_sender_tail(r: &mut Reader<'_>) -> Result<(String, Vec<String>), CodeError> {
     let name = String::from_utf8(r.bytes16(MAX_NAME, "name")?.to_vec())
         .map_err(|_| CodeError::Damaged("the name is not UTF-8".into()))?;
+    Ok((name, read_addresses(r)?))
+}
+
+/// A count (u8, at most [`MAX_ADDRESSES`]) and that many UTF-8 addresses.
+fn read_addresses(r: &mut Reader<'_>) -> Result<Vec<String>, CodeError> {
     let count = usize::from(r.u8("address count")?);
     if count > MAX_ADDRESSES {
         return Err(CodeError::Damaged("too many addresses".into()));
@@ -142,7 +147,15 @@ fn read_sender_tail(r: &mut Reader<'_>) -> Result<(String, Vec<String>), CodeErr
                 .map_err(|_| CodeError::Damaged("an address is not UTF-8".into()))?,
         );
     }
-    Ok((name, addresses))
+    Ok(addresses)
+}
+
+/// Refuses a code past `expires_at` at Unix time `now`.
+fn check_expiry(expires_at: u64, now: u64) -> Result<(), CodeError> {
+    if now > expires_at {
+        return Err(CodeError::Expired(now - expires_at));
+    }
+    Ok(())
 }
 
 /// Signs and closes `w` (which holds the body) into the final bytes.
@@ -274,10 +287,7 @@ impl Invite {
 
     /// Refuses an invite past its expiry at Unix time `now`.
     pub fn check_fresh(&self, now: u64) -> Result<(), CodeError> {
-        if now > self.expires_at {
-            return Err(CodeError::Expired(now - self.expires_at));
-        }
-        Ok(())
+        check_expiry(self.expires_at, now)
     }
 
     /// The encoded invite (what the text form and QR code carry).
@@ -446,17 +456,9 @@ impl InviteLink {
         let invite_hash = r.array::<32>("invite hash")?;
         let identity_key = r.array::<32>("identity key")?;
         let expires_at = r.u64("expiry")?;
-        let count = usize::from(r.u8("address count")?);
-        if count == 0 || count > MAX_ADDRESSES {
-            return Err(CodeError::Damaged("no address, or too many".into()));
-        }
-        let mut addresses = Vec::with_capacity(count);
-        for _ in 0..count {
-            let a = r.bytes16(MAX_ADDRESS_LEN, "address")?;
-            addresses.push(
-                String::from_utf8(a.to_vec())
-                    .map_err(|_| CodeError::Damaged("an address is not UTF-8".into()))?,
-            );
+        let addresses = read_addresses(&mut r)?;
+        if addresses.is_empty() {
+            return Err(CodeError::Damaged("no address".into()));
         }
         r.finish()?;
         Ok(InviteLink {
@@ -470,10 +472,7 @@ impl InviteLink {
 
     /// Refuses a link past its expiry at Unix time `now`.
     pub fn check_fresh(&self, now: u64) -> Result<(), CodeError> {
-        if now > self.expires_at {
-            return Err(CodeError::Expired(now - self.expires_at));
-        }
-        Ok(())
+        check_expiry(self.expires_at, now)
     }
 
     /// Checks that `invite` is the one this link commits to.

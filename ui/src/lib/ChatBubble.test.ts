@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { protectionLabel, sealedAfterLabel } from './ChatBubble.svelte';
 import type { ChatMessage } from './ipc';
+import { chatMessage } from './testing';
 
 /** Round 30663002 of quicknet (the round shipped with the release). */
 const SHIPPED_AT = 1_784_792_370;
 
 function message(over: Partial<ChatMessage>): ChatMessage {
-  return {
-    id: 1,
-    outgoing: true,
-    mode: 'grid',
-    kind: 'text',
-    text: 'hello',
-    round: 30_663_002,
-    sealed_after: SHIPPED_AT,
-    state: 'delivered',
-    error: null,
-    created_at: SHIPPED_AT + 3600,
-    reply_to: null,
-    reactions: [],
-    edited_at: null,
-    deleted: false,
-    expires_at: null,
-    ...over,
-  };
+  return chatMessage(over);
 }
 
 describe('the "sealed after" label of a grid-pad message', () => {

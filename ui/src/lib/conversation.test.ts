@@ -1,28 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { canChange, excerpt, quoteText, timerChoices, timerLabel, timerSetBy } from './conversation';
 import type { ChatMessage } from './ipc';
+import { chatMessage } from './testing';
 
 const NOW = 1_796_294_400;
 
 function message(over: Partial<ChatMessage>): ChatMessage {
-  return {
-    id: 1,
-    outgoing: true,
-    mode: 'grid',
-    kind: 'text',
-    text: 'hello',
-    round: 1,
-    sealed_after: null,
-    state: 'delivered',
-    error: null,
-    created_at: NOW - 60,
-    reply_to: null,
-    reactions: [],
-    edited_at: null,
-    deleted: false,
-    expires_at: null,
-    ...over,
-  };
+  return chatMessage({ created_at: NOW - 60, ...over });
 }
 
 describe('conversation helpers', () => {

@@ -2,7 +2,7 @@
 // only tests import it).
 import { expect } from 'vitest';
 import { waitFor } from '@testing-library/svelte';
-import type { Contact, LiveGrid, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
+import type { ChatMessage, Contact, LiveGrid, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -22,6 +22,29 @@ export function transfer(over: Partial<Transfer>): Transfer {
     path: null,
     created_at: 1_700_000_000,
     message_id: null,
+    ...over,
+  };
+}
+
+/** A chat message with sensible defaults: an outgoing grid-pad text, delivered,
+ * bound to quicknet round 30663002 (the round shipped with the release). */
+export function chatMessage(over: Partial<ChatMessage> = {}): ChatMessage {
+  return {
+    id: 1,
+    outgoing: true,
+    mode: 'grid',
+    kind: 'text',
+    text: 'hello',
+    round: 30_663_002,
+    sealed_after: 1_784_792_370,
+    state: 'delivered',
+    error: null,
+    created_at: 1_784_792_370 + 3600,
+    reply_to: null,
+    reactions: [],
+    edited_at: null,
+    deleted: false,
+    expires_at: null,
     ...over,
   };
 }

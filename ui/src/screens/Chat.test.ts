@@ -5,7 +5,7 @@ import { emit } from '@tauri-apps/api/event';
 import Chat from './Chat.svelte';
 import App from '../App.svelte';
 import { NODE_EVENT, type ChatMessage, type Transfer } from '../lib/ipc';
-import { contact, sampleLiveGrid, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
+import { chatMessage, contact, sampleLiveGrid, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
 import { nodeStatus } from '../lib/nodeStatus.svelte';
 
 
@@ -1116,25 +1116,10 @@ describe('Chat replies, reactions, edits, deletes and the timer', () => {
   const now = Math.floor(Date.now() / 1000);
 
   function msg(id: number, text: string, over: Partial<ChatMessage> = {}): ChatMessage {
-    return {
-      id,
-      outgoing: false,
-      mode: 'grid',
-      kind: 'text',
-      text,
-      round: 4242,
-      sealed_after: SEALED_AT,
-      state: null,
-      error: null,
-      created_at: now,
-      reply_to: null,
-      reactions: [],
-      edited_at: null,
-      deleted: false,
-      expires_at: null,
-      ...over,
-    };
+    const incoming = { outgoing: false, round: 4242, sealed_after: SEALED_AT, state: null };
+    return chatMessage({ id, text, ...incoming, created_at: now, ...over });
   }
+
 
   /** A backend with Alice, a conversation that the commands change as the node would. */
   function backend(history: ChatMessage[], fail: Record<string, { code: string; message: string }> = {}) {
