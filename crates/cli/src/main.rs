@@ -47,6 +47,8 @@ enum Command {
     /// Pair with someone through invite and reply codes (text, QR image or file).
     #[command(subcommand)]
     Pair(cmd::pair::PairCommand),
+    /// Show or choose the name your contacts see in your invites and replies.
+    Name(cmd::pair::NameArgs),
     /// List contacts with their safety codes, or mark one as verified.
     Contacts(cmd::pair::ContactsArgs),
     /// Seal a message for a contact into an envelope file.
@@ -195,6 +197,7 @@ fn main() -> ExitCode {
             Command::Pair(command) => {
                 with_node(cli.home, |node| cmd::pair::run(node, command)).await
             }
+            Command::Name(args) => with_node(cli.home, |node| cmd::pair::name(node, &args)).await,
             Command::Search(args) => {
                 with_node(cli.home, |node| cmd::search::run(node, &args)).await
             }
