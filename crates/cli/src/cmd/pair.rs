@@ -185,13 +185,10 @@ pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode>
             }
         }
         PairCommand::Accept(args) => {
-            if let Some(name) = &args.name {
-                node.set_display_name(name)?;
-            } else if !node.display_name()?.chosen {
-                eprintln!(
-                    "note: you have not chosen a name (`zks name NAME`): your reply carries none, and they name you themselves"
-                );
-            }
+            let unnamed = match &args.name {
+                Some(name) => !node.set_display_name(name)?.chosen,
+                None => !node.display_name()?.chosen,
+            };
             let accepted =
                 node.accept_invite(&code_input(&args.invite)?, args.as_name.as_deref())?;
             save(
@@ -208,6 +205,11 @@ pub(crate) fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode>
                     accepted.contact.name
                 );
                 eprintln!("safety code: {}", accepted.contact.safety_code);
+            }
+            if unnamed {
+                eprintln!(
+                    "note: you have not chosen a name (`zks name NAME`): your reply carries none, and they name you themselves"
+                );
             }
         }
         PairCommand::Finish(args) => {
