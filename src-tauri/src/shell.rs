@@ -88,6 +88,8 @@ pub fn run() {
             commands::pairing::pairing_finish,
             commands::pairing::contacts_list,
             commands::pairing::contacts_verify,
+            commands::pairing::identity_name_get,
+            commands::pairing::identity_name_set,
             commands::chat::chat_history,
             commands::chat::chat_send,
             commands::chat::chat_unread,
