@@ -60,11 +60,11 @@ async fn pairing_through_qr_images_gives_both_sides_the_same_safety_code() {
     assert!(!contact.verified);
     let verified = alice
         .node
-        .verify_contact(&contact.name, Some(&accepted.contact.safety_code))
+        .verify_contact(&contact.name, Some(&accepted.contact.safety_code), false)
         .unwrap();
     assert!(verified.verified);
     let wrong = "00000 00000 00000 00000 00000 00000 00000 00000";
-    assert!(bob.node.verify_contact("alice", Some(wrong)).is_err());
+    assert!(bob.node.verify_contact("alice", Some(wrong), true).is_err());
     assert!(!bob.node.contacts().unwrap()[0].verified);
 }
 
@@ -98,7 +98,7 @@ async fn grid_pad_messages_flow_both_ways_bound_to_a_verified_round() {
 async fn a_receiver_without_the_round_verifies_the_signature_hint() {
     let alice = start_test_node().await;
     let bob = start_test_node().await;
-    let invite = alice.node.create_invite(None, 600).unwrap();
+    let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
     let accepted = bob
         .node
         .accept_invite(invite.text.as_bytes(), Some("Alice"))
@@ -314,7 +314,7 @@ async fn invites_are_single_use_and_expire() {
     let alice = start_test_node().await;
     let bob = start_test_node().await;
     let carol = start_test_node().await;
-    let invite = alice.node.create_invite(None, 600).unwrap();
+    let invite = alice.node.create_invite(Some("Alice"), 600).unwrap();
     let accepted = bob
         .node
         .accept_invite(invite.text.as_bytes(), Some("A"))

@@ -61,6 +61,7 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         PadImported,
         Transfer,
         zks_node::TransferState,
+        zks_node::DisplayName,
         VaultStatus,
     );
     Ok(())

@@ -92,6 +92,8 @@ pub fn run() {
             commands::pairing::pairing_scan_frame,
             commands::pairing::contacts_list,
             commands::pairing::contacts_verify,
+            commands::pairing::identity_name_get,
+            commands::pairing::identity_name_set,
             commands::chat::chat_history,
             commands::chat::chat_send,
             commands::chat::chat_react,

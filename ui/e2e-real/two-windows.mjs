@@ -126,8 +126,15 @@ try {
     "Bob's wrong-passphrase message",
   );
   await bob.type("//input[@id='passphrase']", "Bob's passphrase field", `${passphrase}\uE007`);
+
+  // At first start each window asks for the name contacts will see.
+  await bob.waitFor("//input[@id='display-name']", "Bob's name step");
+  await bob.shot('name');
+  await bob.type("//input[@id='display-name']", "Bob's name field", 'Bob\uE007');
   await bob.waitFor("//nav[@aria-label='Main']//*[contains(., 'Node running')]", "Bob's unlocked app");
-  console.log("bob's window was unlocked through its Unlock screen");
+  console.log("bob's window was unlocked through its Unlock screen and named");
+  await alice.type("//input[@id='display-name']", "Alice's name field", 'Alice\uE007');
+  await alice.waitFor("//nav[@aria-label='Main']//*[contains(., 'Node running')]", "Alice's app");
 
   // 1. Alice makes her code.
   await alice.nav('Pairing');

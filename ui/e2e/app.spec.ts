@@ -70,15 +70,108 @@ test.describe('pairing', () => {
     await expect(groups).toHaveText(['16180', '33988', '74989', '48482', '04586', '83436', '56381', '17720']);
     await expect(page.getByRole('heading', { name: 'Safety code with Carol' })).toBeVisible();
 
-    // Compare, then mark as verified.
-    await page.getByRole('button', { name: 'Mark as verified' }).click();
+    // Compare: the button waits for their code (typed) or the checkbox.
+    const mark = page.getByRole('button', { name: 'Mark as verified' });
+    await expect(mark).toBeDisabled();
+    await page.getByLabel('Type the code their device shows').fill('16180 33988 74989 48482');
+    await expect(mark).toBeDisabled();
+    await page
+      .getByLabel('Type the code their device shows')
+      .fill('16180 33988 74989 48482 04586 83436 56381 17720');
+    await expect(page.getByText('Their code matches yours.')).toBeVisible();
+    await expect(mark).toBeEnabled();
+    await page.getByRole('heading', { name: 'Safety code with Carol' }).scrollIntoViewIfNeeded();
+    await app.screenshot('pairing-verify');
+    await mark.click();
     const step2 = page.getByRole('region', { name: '2 Their code' });
     await expect(step2.getByText('Verified', { exact: true })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Mark as verified' })).toHaveCount(0);
-    expect((await app.callsOf('contacts_verify')).map((c) => c.args)).toEqual([{ name: 'Carol' }]);
+    expect((await app.callsOf('contacts_verify')).map((c) => c.args)).toEqual([
+      { name: 'Carol', code: '16180 33988 74989 48482 04586 83436 56381 17720' },
+    ]);
 
     await page.getByText('Paired with').scrollIntoViewIfNeeded();
     await app.screenshot('pairing');
+
+    // My code is still there after a visit to another screen.
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Chat' })).toBeVisible();
+    await page.getByRole('button', { name: 'Pairing', exact: true }).click();
+    await expect(page.getByRole('img', { name: 'QR code of my invite' }).locator('svg')).toBeVisible();
+    await expect(page.getByText('Invite from')).toContainText('Erin');
+    await expect(page.getByRole('button', { name: 'Make a new code' })).toBeVisible();
+    expect((await app.callsOf('pairing_create_invite')).length).toBe(1);
+    await app.screenshot('pairing-code-kept');
+  });
+});
+
+test.describe('first start', () => {
+  test.use({ viewport: SMALL, mock: { noName: true } });
+
+  test('asks for the name contacts see, then uses it in the invite', async ({ app }) => {
+    const { page } = app;
+    const heading = page.getByRole('heading', { name: 'What should contacts see as your name?' });
+    await expect(heading).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Main' })).toHaveCount(0);
+    const field = page.getByLabel('Your name', { exact: true });
+    await expect(field).toHaveValue('');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('alert')).toContainText('Type the name your contacts should see');
+    await field.fill('x'.repeat(70));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('alert')).toContainText('too long');
+    expect(await app.callsOf('identity_name_set')).toEqual([]);
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('first-start-name');
+
+    await field.fill('  Erin  ');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Chat' })).toBeVisible();
+    expect((await app.callsOf('identity_name_set')).map((c) => c.args)).toEqual([{ name: 'Erin' }]);
+
+    // The invite introduces me by it without typing it again.
+    await page.getByRole('button', { name: 'Pairing', exact: true }).click();
+    await expect(page.getByLabel('My name in the code')).toHaveAttribute('placeholder', 'Erin');
+    await page.getByRole('button', { name: 'Make my code' }).click();
+    await expect(page.getByText('Invite from')).toContainText('Erin');
+    expect((await app.callsOf('pairing_create_invite')).map((c) => c.args)).toEqual([{}]);
+  });
+});
+
+test.describe('an unverified contact', () => {
+  // Tall enough for the header, a bubble and the safety code in one picture.
+  test.use({ viewport: { width: 900, height: 1100 } });
+
+  test('is labelled so in the header and the bubbles until the code is compared', async ({ app }) => {
+    const { page } = app;
+    await mock(page, 'receive', 'Bob', 'Is this really you?');
+    await page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }).click();
+    const pane = page.getByRole('region', { name: 'Conversation' });
+    await expect(pane.locator('header')).toContainText('Post-quantum encrypted · not verified');
+    const bubbles = pane.getByRole('list', { name: 'Messages with Bob' });
+    await expect(bubbles.getByText('Post-quantum encrypted · not verified')).toBeVisible();
+    const mark = pane.getByRole('button', { name: 'Mark as verified' });
+    await expect(mark).toBeDisabled();
+    await pane.getByLabel('Type the code their device shows').fill('27182 81828 00000');
+    await expect(pane.getByText(/This does not match the code above/)).toBeVisible();
+    await expect(mark).toBeDisabled();
+    await expectNoHorizontalScroll(page);
+    await app.screenshot('chat-unverified');
+
+    await pane.getByLabel('Type the code their device shows').fill('');
+    await pane.getByLabel('Or: I compared all 40 digits with theirs and they match').check();
+    await expect(mark).toBeEnabled();
+    await mark.click();
+    // Verified: the safety code form goes, the contact list says so.
+    await expect(pane.getByRole('button', { name: 'Mark as verified' })).toHaveCount(0);
+    await expect(
+      page.getByRole('navigation', { name: 'Contacts' }).getByRole('button', { name: /Bob/ }),
+    ).toContainText('Verified');
+    expect((await app.callsOf('contacts_verify')).map((c) => c.args)).toEqual([
+      { name: 'Bob', compared: true },
+    ]);
+    await expect(pane.locator('header')).not.toContainText('not verified');
+    await expect(bubbles.getByText('Post-quantum encrypted', { exact: true })).toBeVisible();
   });
 });
 

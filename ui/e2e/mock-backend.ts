@@ -54,6 +54,9 @@ export interface MockOptions {
   /** Start locked: `unlock` a passphrase home (its passphrase is
    * E2E_PASSPHRASE), or `create` a new one. Default: running, passphrase home. */
   vault?: 'unlock' | 'create';
+  /** No display name chosen yet: the app asks for one before its screens
+   * (default: chosen, "e2e-host"). */
+  noName?: boolean;
   /** The home's key is in the OS keyring (no Lock now; it can get a
    * passphrase and go back), and the machine has a keyring. */
   keyring?: boolean;
@@ -522,6 +525,23 @@ export function installMockBackend(options: MockOptions): void {
     message: `the passphrase must have at least ${MIN_PASSPHRASE} characters`,
   };
 
+  // The name contacts see, checked as the node checks it.
+  let displayName = options.noName ? '' : 'e2e-host';
+  let nameChosen = !options.noName;
+  function checkName(typed: unknown): string {
+    const name = String(typed ?? '').trim();
+    if (!name) {
+      throw { code: 'bad_input', message: 'the name is empty; type the name your contacts should see' };
+    }
+    if ([...name].length > 64 || new TextEncoder().encode(name).length > 64) {
+      throw { code: 'bad_input', message: 'the name is too long: at most 64 characters' };
+    }
+    if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(name)) {
+      throw { code: 'bad_input', message: 'the name contains a control character' };
+    }
+    return name;
+  }
+
   function answer(cmd: string, args: Record<string, unknown>): unknown {
     if (vaultLocked && !cmd.startsWith('vault_') && !cmd.startsWith('plugin:')) {
       throw { code: 'locked', message: 'this home is locked; unlock it with its passphrase first' };
@@ -608,8 +628,20 @@ export function installMockBackend(options: MockOptions): void {
             },
           ],
         };
+      case 'identity_name_get':
+        return { name: displayName, chosen: nameChosen };
+      case 'identity_name_set':
+        displayName = checkName(args.name);
+        nameChosen = true;
+        return { name: displayName, chosen: true };
       case 'pairing_create_invite': {
-        const name = typeof args.name === 'string' && args.name ? args.name : 'e2e-host';
+        if (typeof args.name === 'string') {
+          displayName = checkName(args.name);
+          nameChosen = true;
+        } else if (!nameChosen) {
+          throw { code: 'bad_input', message: 'choose the name your contacts will see before making an invite' };
+        }
+        const name = displayName;
         return {
           text: `ZKS1:${'6BFOXN%TS3DH 2Z-8*G3V9%1F0NK:FDA'.repeat(6)}`,
           expires_at: now() + (typeof args.ttl_secs === 'number' ? args.ttl_secs : 3600),
@@ -677,8 +709,12 @@ export function installMockBackend(options: MockOptions): void {
       case 'contacts_verify': {
         const contact = contacts.find((c) => c.name === args.name);
         if (!contact) throw { code: 'not_found', message: `no contact named ${String(args.name)}` };
-        if (typeof args.code === 'string' && args.code.replace(/\s+/g, '') !== contact.safety_code.replace(/\s+/g, '')) {
-          throw { code: 'mismatch', message: 'the safety code does not match; the contact stays unverified' };
+        if (typeof args.code === 'string' && args.code.trim()) {
+          if (args.code.replace(/[\s-]+/g, '') !== contact.safety_code.replace(/\s+/g, '')) {
+            throw { code: 'bad_input', message: 'the safety code does not match; do not mark this contact as verified' };
+          }
+        } else if (args.compared !== true) {
+          throw { code: 'bad_input', message: 'compare the safety code first: give the code their device shows, or confirm that you compared all 40 digits and they match' };
         }
         contact.verified = true;
         return { ...contact };

@@ -1,15 +1,19 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { render, screen, fireEvent } from '@testing-library/svelte';
+import { render, screen, fireEvent, waitFor } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import App from './App.svelte';
 import { vault } from './lib/vault.svelte';
+import { displayName } from './lib/displayName.svelte';
 import { nodeStatus } from './lib/nodeStatus.svelte';
 import { sampleNodeStatus, settingsPage, vaultStatus } from './lib/testing';
 
 const status = sampleNodeStatus();
 
 describe('app shell', () => {
-  beforeEach(() => vault.reset());
+  beforeEach(() => {
+    vault.reset();
+    displayName.reset();
+  });
 
   it('shows navigation and the live node status', async () => {
     mockIPC((cmd) => {
@@ -102,5 +106,67 @@ describe('app shell', () => {
     locked = true;
     await nodeStatus.refresh();
     expect(await screen.findByRole('heading', { level: 1, name: 'Unlock' })).toBeTruthy();
+  });
+});
+
+describe('the name step at first start', () => {
+  beforeEach(() => {
+    vault.reset();
+    displayName.reset();
+  });
+
+  it('asks for the name contacts see before the main screens, once', async () => {
+    let chosen: string | null = null;
+    const sets: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'identity_name_get') return { name: chosen ?? '', chosen: chosen !== null };
+      if (cmd === 'identity_name_set') {
+        const name = (args as { name: string }).name;
+        sets.push(name);
+        if (name.length > 64) throw { code: 'bad_input', message: 'the name is too long' };
+        chosen = name;
+        return { name, chosen: true };
+      }
+      if (cmd === 'vault_status') return vaultStatus({});
+      return status;
+    });
+    render(App);
+    const field = await screen.findByLabelText('Your name');
+    expect(
+      screen.getByRole('heading', { name: 'What should contacts see as your name?' }),
+    ).toBeTruthy();
+    expect((field as HTMLInputElement).value).toBe('');
+    expect(screen.queryByRole('navigation', { name: 'Main' })).toBeNull();
+
+    // Empty and control characters are refused before the node is asked.
+    await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Type the name/);
+    // (A text field drops line breaks itself; a tab stays.)
+    await fireEvent.input(field, { target: { value: 'Al\tice' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    await waitFor(() =>
+      expect(screen.getByRole('alert').textContent).toMatch(/control character/),
+    );
+    await fireEvent.input(field, { target: { value: 'x'.repeat(65) } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/too long/));
+    expect(sets).toEqual([]);
+
+    await fireEvent.input(field, { target: { value: '  Alice  ' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    expect(await screen.findByRole('navigation', { name: 'Main' })).toBeTruthy();
+    expect(sets).toEqual(['Alice']);
+    expect(screen.queryByLabelText('Your name')).toBeNull();
+  });
+
+  it('is skipped once a name was chosen', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'identity_name_get') return { name: 'Alice', chosen: true };
+      if (cmd === 'vault_status') return vaultStatus({});
+      return status;
+    });
+    render(App);
+    expect(await screen.findByText('Node running · v0.1.0')).toBeTruthy();
+    expect(screen.queryByLabelText('Your name')).toBeNull();
   });
 });

@@ -47,6 +47,8 @@ enum Command {
     /// Pair with someone through invite and reply codes (text, QR image or file).
     #[command(subcommand)]
     Pair(cmd::pair::PairCommand),
+    /// Show or choose the name your contacts see in your invites and replies.
+    Name(cmd::pair::NameArgs),
     /// List contacts with their safety codes, or mark one as verified.
     Contacts(cmd::pair::ContactsArgs),
     /// Seal a message for a contact into an envelope file.
@@ -222,6 +224,7 @@ fn main() -> ExitCode {
                 node.stop().await;
                 result
             }
+            Command::Name(args) => with_node(cli.home, |node| cmd::pair::name(node, &args)).await,
             Command::Search(args) => {
                 with_node(cli.home, |node| cmd::search::run(node, &args)).await
             }

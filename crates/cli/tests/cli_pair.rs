@@ -244,7 +244,7 @@ fn bad_codes_envelopes_and_arguments_exit_2_and_change_nothing() {
         "",
     );
     fails(
-        &zks(&home, &["contacts", "verify", "nobody"]),
+        &zks(&home, &["contacts", "verify", "nobody", "--compared"]),
         "no contact named",
     );
     let usage = zks(&home, &["seal", "--to", "x"]);
@@ -255,4 +255,64 @@ fn bad_codes_envelopes_and_arguments_exit_2_and_change_nothing() {
         b"\x89PNG\r\n\x1a\nnot really",
         "inputs are never modified"
     );
+}
+
+#[test]
+fn the_name_is_chosen_before_inviting_and_bad_names_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    assert!(ok(&zks(&a, &["name"])).contains("no name chosen yet"));
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&zks(&a, &["name", "--json"]))).unwrap();
+    assert_eq!(shown, serde_json::json!({ "name": "", "chosen": false }));
+    fails(&zks(&a, &["pair", "invite"]), "`zks name NAME`");
+
+    let long = "x".repeat(65);
+    for (bad, says) in [
+        ("", "empty"),
+        ("   ", "empty"),
+        (long.as_str(), "too long"),
+        ("Al\nice", "control character"),
+        ("Al\u{1b}ice", "control character"),
+    ] {
+        fails(&zks(&a, &["name", bad]), says);
+        fails(&zks(&a, &["pair", "invite", "--name", bad]), says);
+    }
+    assert!(ok(&zks(&a, &["name"])).contains("no name chosen yet"));
+
+    assert_eq!(ok(&zks(&a, &["name", "  Alice  "])), "Alice\n");
+    assert_eq!(ok(&zks(&a, &["name"])), "Alice\n");
+    let invite = ok(&zks(&a, &["pair", "invite", "--json"]));
+    let invite: serde_json::Value = serde_json::from_str(&invite).unwrap();
+    assert_eq!(invite["name"], "Alice");
+
+    // Accepting names us when asked to; then the inviter sees that name.
+    let reply = zks(
+        &b,
+        &[
+            "pair",
+            "accept",
+            invite["text"].as_str().unwrap(),
+            "--name",
+            "Bob",
+        ],
+    );
+    let reply = ok(&reply);
+    assert_eq!(ok(&zks(&b, &["name"])), "Bob\n");
+    ok(&zks(&a, &["pair", "finish", reply.trim()]));
+    assert_eq!(contacts(&a)[0]["name"], "Bob");
+
+    // Verifying needs the comparison: no flag is a usage error (exit 2),
+    // a wrong code is refused, `--compared` is the person's word.
+    let usage = zks(&a, &["contacts", "verify", "Bob"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("--compared"));
+    let wrong = "00000 00000 00000 00000 00000 00000 00000 00000";
+    fails(
+        &zks(&a, &["contacts", "verify", "Bob", "--code", wrong]),
+        "does not match",
+    );
+    assert_eq!(contacts(&a)[0]["verified"], false);
+    ok(&zks(&a, &["contacts", "verify", "Bob", "--compared"]));
+    assert_eq!(contacts(&a)[0]["verified"], true);
 }

@@ -54,7 +54,10 @@ pub use network::{GridSources, SeedPlan, Seeder};
 pub use node::{Node, NodeConfig, NodeEvent};
 pub use online::{OnlineConfig, listen_addresses};
 pub use pads::{MAX_PAD, PadStatus, create_pad_file, destroy_file};
-pub use pairing::{AcceptedInvite, Contact, FINISH_GRACE_SECS, InviteCode, decode_code_input};
+pub use pairing::{
+    AcceptedInvite, Contact, DisplayName, FINISH_GRACE_SECS, InviteCode, MAX_DISPLAY_NAME,
+    NAME_NOT_CHOSEN, NOT_COMPARED, check_display_name, decode_code_input,
+};
 pub use sealing::{OpenedMessage, Protection, Sealed};
 pub use search::{MAX_SEARCH_HITS, SearchHit};
 pub use settings::{

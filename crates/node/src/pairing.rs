@@ -59,6 +59,53 @@ pub struct Contact {
     pub timer_set_at: Option<i64>,
 }
 
+/// The name contacts see in our invites and replies.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DisplayName {
+    /// The name (empty until chosen).
+    pub name: String,
+    /// Whether the person chose it; until then invites are refused and
+    /// replies carry no name.
+    pub chosen: bool,
+}
+
+/// Why an invite without a name is refused before one was chosen.
+pub const NAME_NOT_CHOSEN: &str = "choose the name your contacts will see before making an invite";
+
+/// Why marking a contact as verified without a comparison is refused.
+pub const NOT_COMPARED: &str = "compare the safety code first: give the code their device shows, or confirm that you compared all 40 digits and they match";
+
+/// Longest display name in characters (also at most this many bytes of
+/// UTF-8: the invite's limit).
+pub const MAX_DISPLAY_NAME: usize = zks_pad::invite::MAX_NAME;
+
+/// Checks a display name the person typed: trimmed, 1 to
+/// [`MAX_DISPLAY_NAME`] characters (and bytes of UTF-8), no control
+/// characters (line breaks, tabs, bidirectional-text overrides that could
+/// disguise it). Returns it trimmed.
+pub fn check_display_name(name: &str) -> Result<String, NodeError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(NodeError::BadInput(
+            "the name is empty; type the name your contacts should see".into(),
+        ));
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME || name.len() > MAX_DISPLAY_NAME {
+        return Err(NodeError::BadInput(format!(
+            "the name is too long: at most {MAX_DISPLAY_NAME} characters (and {MAX_DISPLAY_NAME} bytes of UTF-8, fewer characters outside Latin script)"
+        )));
+    }
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if let Some(c) = name.chars().find(|&c| c.is_control() || bidi(c)) {
+        return Err(NodeError::BadInput(format!(
+            "the name contains a control character ({}); use letters, digits, spaces and punctuation",
+            c.escape_unicode()
+        )));
+    }
+    Ok(name.to_owned())
+}
+
 /// The result of accepting an invite: the reply to give back, and the contact.
 #[derive(Debug, Clone, Serialize)]
 pub struct AcceptedInvite {
@@ -94,15 +141,23 @@ pub fn decode_code_input(input: &[u8]) -> Result<Vec<u8>, NodeError> {
 }
 
 impl Node {
-    /// This node's identity, created on first use.
+    /// This node's identity, created on first use, with the name new
+    /// invites and replies introduce us by: the one the person chose, or
+    /// empty until they do (nothing from the system is sent silently).
     pub(crate) fn identity(store: &mut Store) -> Result<(Identity, String), NodeError> {
         let (seed, name) = match store.identity()? {
             Some(found) => found,
             None => {
                 let fresh = Identity::generate(&mut rand_core::OsRng);
-                let name = std::env::var("USER").unwrap_or_else(|_| "ZKS user".into());
-                store.create_identity(fresh.seed(), &name)?
+                store.create_identity(fresh.seed(), "")?
             }
+        };
+        // Homes made before the name was asked for hold the system's user
+        // name, never chosen: it is not sent either.
+        let name = if store.display_name_chosen()? {
+            name
+        } else {
+            String::new()
         };
         let seed: [u8; 32] = seed
             .as_slice()
@@ -117,7 +172,7 @@ impl Node {
         self.with_store_mut(|store| Ok(Node::identity(store)?.0.libp2p_keypair()))
     }
 
-    /// This node's PeerId and display name.
+    /// This node's PeerId and display name (empty until chosen).
     pub fn whoami(&self) -> Result<(String, String), NodeError> {
         self.with_store_mut(|store| {
             let (identity, name) = Node::identity(store)?;
@@ -125,17 +180,45 @@ impl Node {
         })
     }
 
-    /// Makes an invite valid for `ttl_secs`, optionally renaming ourselves.
+    /// The name contacts see in our invites and replies, and whether the
+    /// person chose it yet (front ends ask for it before pairing).
+    pub fn display_name(&self) -> Result<DisplayName, NodeError> {
+        self.with_store_mut(|store| {
+            let (_, name) = Node::identity(store)?;
+            Ok(DisplayName {
+                chosen: store.display_name_chosen()?,
+                name,
+            })
+        })
+    }
+
+    /// Sets the name contacts see in our new invites and replies (see
+    /// [`check_display_name`]); returns it as stored.
+    pub fn set_display_name(&self, name: &str) -> Result<DisplayName, NodeError> {
+        let name = check_display_name(name)?;
+        self.with_store_mut(|store| {
+            Node::identity(store)?;
+            store.set_display_name(&name)?;
+            Ok(DisplayName { name, chosen: true })
+        })
+    }
+
+    /// Makes an invite valid for `ttl_secs`. `name`, when given, becomes our
+    /// display name first (see [`Self::set_display_name`]); without one, a
+    /// name must have been chosen before: an invite introduces us by it.
     pub fn create_invite(
         &self,
         name: Option<&str>,
         ttl_secs: u64,
     ) -> Result<InviteCode, NodeError> {
+        let chosen = name.map(check_display_name).transpose()?;
         self.with_store_mut(|store| {
             let (identity, mut my_name) = Node::identity(store)?;
-            if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
-                store.set_display_name(name)?;
-                my_name = name.to_owned();
+            if let Some(name) = chosen {
+                store.set_display_name(&name)?;
+                my_name = name;
+            } else if !store.display_name_chosen()? {
+                return Err(NodeError::BadInput(NAME_NOT_CHOSEN.into()));
             }
             let expires_at = now_secs().saturating_add(ttl_secs);
             let pending = PendingInvite::create(
@@ -209,14 +292,8 @@ impl Node {
             let Some((state, expires_at)) = store.pending_invite(&reply.invite_hash)? else {
                 // The same device's reply again (it may have arrived over the
                 // network first): the pairing is done, nothing changes.
-                let replier = peer_id_of(&reply.sender.identity_key).map(|p| p.to_string());
-                if store.invite_used(&reply.invite_hash)?
-                    && let Some(known) = store
-                        .contacts()?
-                        .into_iter()
-                        .find(|c| Ok(&c.peer_id) == replier.as_ref())
-                {
-                    return contact_from(store, known);
+                if let Some(known) = paired_by(store, &reply)? {
+                    return Ok(known);
                 }
                 let why = if store.invite_used(&reply.invite_hash)? {
                     "the invite this reply answers was already used for a pairing"
@@ -233,7 +310,15 @@ impl Node {
             let paired = pending.finish(&reply)?;
             let record = new_contact(as_name, &paired, Role::Initiator)?;
             let name = record.name.clone();
-            let id = store.complete_pairing(&reply.invite_hash, &record)?;
+            let id = match store.complete_pairing(&reply.invite_hash, &record) {
+                Ok(id) => id,
+                // Another process (the daemon, given the same reply over the
+                // network) finished it in between: the same answer as above.
+                Err(e) => match paired_by(store, &reply)? {
+                    Some(known) => return Ok(known),
+                    None => return Err(e.into()),
+                },
+            };
             contact_from(store, stored_contact(store, id, &name)?)
         })
     }
@@ -281,24 +366,50 @@ impl Node {
         })
     }
 
-    /// Marks a contact as verified after comparing the safety code. When
-    /// `code` is given it must match.
-    pub fn verify_contact(&self, name: &str, code: Option<&str>) -> Result<Contact, NodeError> {
+    /// Marks a contact as verified after comparing the safety code. The
+    /// comparison is required: either `code`, the code the contact's device
+    /// shows, which must match, or `compared`, the person's word that they
+    /// compared all 40 digits and they match.
+    pub fn verify_contact(
+        &self,
+        name: &str,
+        code: Option<&str>,
+        compared: bool,
+    ) -> Result<Contact, NodeError> {
         self.with_store_mut(|store| {
             let contact = store.contact(name)?;
-            if let Some(code) = code {
-                let given = zks_pad::SafetyCode::parse(code).ok_or_else(|| {
-                    NodeError::BadInput("a safety code is 40 digits (8 groups of 5)".into())
-                })?;
-                if given.to_string() != contact.safety_code {
-                    return Err(NodeError::BadInput(format!(
-                        "the safety code does not match the one of {name}; do not mark this contact as verified"
-                    )));
+            match code {
+                Some(code) => {
+                    let given = zks_pad::SafetyCode::parse(code).ok_or_else(|| {
+                        NodeError::BadInput("a safety code is 40 digits (8 groups of 5)".into())
+                    })?;
+                    if given.to_string() != contact.safety_code {
+                        return Err(NodeError::BadInput(format!(
+                            "the safety code does not match the one of {name}; do not mark this contact as verified"
+                        )));
+                    }
                 }
+                None if !compared => return Err(NodeError::BadInput(NOT_COMPARED.into())),
+                None => {}
             }
             store.set_verified(contact.id)?;
             contact_from(store, store.contact(name)?)
         })
+    }
+}
+
+/// The contact that `reply`'s device became when its invite was used by
+/// it already (the same reply finished twice), if so.
+fn paired_by(store: &Store, reply: &Reply) -> Result<Option<Contact>, NodeError> {
+    if !store.invite_used(&reply.invite_hash)? {
+        return Ok(None);
+    }
+    let Ok(replier) = peer_id_of(&reply.sender.identity_key).map(|p| p.to_string()) else {
+        return Ok(None);
+    };
+    match store.contacts()?.into_iter().find(|c| c.peer_id == replier) {
+        Some(known) => Ok(Some(contact_from(store, known)?)),
+        None => Ok(None),
     }
 }
 
@@ -361,4 +472,106 @@ pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, N
         timer_set_by_me: c.timer_set_by_me,
         timer_set_at: (c.timer_set_at > 0).then_some(c.timer_set_at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_display_name_is_trimmed_and_bad_ones_are_refused_clearly() {
+        assert_eq!(check_display_name("  Alice B.  ").unwrap(), "Alice B.");
+        assert_eq!(check_display_name("Zoë 🙂").unwrap(), "Zoë 🙂");
+        let long = "a".repeat(MAX_DISPLAY_NAME);
+        assert_eq!(check_display_name(&long).unwrap(), long);
+        for (bad, says) in [
+            ("", "empty"),
+            ("   \t ", "empty"),
+            (&*"a".repeat(MAX_DISPLAY_NAME + 1), "too long"),
+            // 22 characters but 66 bytes: the invite would cut it.
+            (&*"語".repeat(22), "too long"),
+            ("Alice\nBob", "control character"),
+            ("Al\u{0}ice", "control character"),
+            ("Al\u{1b}[31mice", "control character"),
+            ("Alice\u{202e}ecilA", "control character"),
+        ] {
+            let err = check_display_name(bad).unwrap_err();
+            assert_eq!(err.code(), "bad_input", "{bad:?}");
+            assert!(err.to_string().contains(says), "{bad:?}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_invite_before_a_name_is_chosen_and_no_system_name_is_sent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let alice = crate::test_support::started(&tmp.path().join("alice")).await;
+        let bob = crate::test_support::started(&tmp.path().join("bob")).await;
+        let fresh = alice.display_name().unwrap();
+        assert_eq!(
+            fresh,
+            DisplayName {
+                name: String::new(),
+                chosen: false
+            }
+        );
+        let err = alice.create_invite(None, 600).unwrap_err();
+        assert_eq!(err.to_string(), NAME_NOT_CHOSEN);
+        for bad in ["", "x\ny", &"n".repeat(65)] {
+            assert_eq!(alice.set_display_name(bad).unwrap_err().code(), "bad_input");
+            assert!(alice.create_invite(Some(bad), 600).is_err(), "{bad:?}");
+        }
+        assert!(
+            !alice.display_name().unwrap().chosen,
+            "bad names change nothing"
+        );
+
+        let set = alice.set_display_name("  Alice ").unwrap();
+        assert_eq!(
+            set,
+            DisplayName {
+                name: "Alice".into(),
+                chosen: true
+            }
+        );
+        assert_eq!(alice.whoami().unwrap().1, "Alice");
+        let invite = alice.create_invite(None, 600).unwrap();
+        assert_eq!(invite.name, "Alice");
+
+        // Bob never chose a name: his reply carries none, so Alice names him.
+        let accepted = bob.accept_invite(invite.text.as_bytes(), None).unwrap();
+        assert_eq!(accepted.contact.name, "Alice");
+        let contact = alice
+            .finish_pairing(accepted.reply_text.as_bytes(), None)
+            .unwrap();
+        assert_eq!(contact.name, "contact");
+    }
+
+    #[tokio::test]
+    async fn marking_verified_needs_the_matching_code_or_an_explicit_comparison() {
+        let tmp = tempfile::tempdir().unwrap();
+        let alice = crate::test_support::started(&tmp.path().join("alice")).await;
+        let bob = crate::test_support::started(&tmp.path().join("bob")).await;
+        let invite = alice.create_invite(Some("Alice"), 600).unwrap();
+        let accepted = bob.accept_invite(invite.text.as_bytes(), None).unwrap();
+        let bob_at_alice = alice
+            .finish_pairing(accepted.reply_text.as_bytes(), Some("Bob"))
+            .unwrap();
+
+        let err = alice.verify_contact("Bob", None, false).unwrap_err();
+        assert_eq!(err.to_string(), NOT_COMPARED);
+        let wrong = "00000 00000 00000 00000 00000 00000 00000 00000";
+        assert!(
+            alice.verify_contact("Bob", Some(wrong), true).is_err(),
+            "a typed code must match"
+        );
+        assert!(alice.verify_contact("Bob", Some("123"), false).is_err());
+        assert!(!alice.contacts().unwrap()[0].verified);
+
+        let verified = alice
+            .verify_contact("Bob", Some(&bob_at_alice.safety_code), false)
+            .unwrap();
+        assert!(verified.verified);
+        let by_word = bob.verify_contact("Alice", None, true).unwrap();
+        assert!(by_word.verified);
+    }
 }

@@ -5,6 +5,10 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::{Result, Store, now};
 
+/// The setting that records that the person chose their display name (an
+/// identity is created with an empty one; the app asks at first start).
+pub const NAME_CHOSEN_SETTING: &str = "display_name_chosen";
+
 impl Store {
     /// The identity seed and display name, if one was created.
     pub fn identity(&self) -> Result<Option<(Vec<u8>, String)>> {
@@ -29,13 +33,28 @@ impl Store {
         })
     }
 
-    /// Changes the display name shown in new invites.
+    /// Changes the display name shown in new invites and replies, and
+    /// records that the person chose it ([`NAME_CHOSEN_SETTING`]), in one
+    /// transaction. Does nothing before an identity exists.
     pub fn set_display_name(&mut self, name: &str) -> Result<()> {
         self.write(|tx| {
-            tx.prepare_cached("UPDATE identity SET name = ?1 WHERE id = 1")?
+            let changed = tx
+                .prepare_cached("UPDATE identity SET name = ?1 WHERE id = 1")?
                 .execute([name])?;
+            if changed == 1 {
+                tx.prepare_cached(
+                    "INSERT INTO settings (key, value) VALUES (?1, 'true')
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute([NAME_CHOSEN_SETTING])?;
+            }
             Ok(())
         })
+    }
+
+    /// Whether the person chose the display name ([`Self::set_display_name`]).
+    pub fn display_name_chosen(&self) -> Result<bool> {
+        Ok(self.setting::<bool>(NAME_CHOSEN_SETTING)?.unwrap_or(false))
     }
 
     /// Keeps an invite's secrets until its reply arrives.
@@ -74,5 +93,28 @@ impl Store {
             .query_row([invite_hash], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+
+    #[test]
+    fn the_display_name_counts_as_chosen_once_set_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+            // Before an identity exists, setting a name changes nothing.
+            store.set_display_name("Early").unwrap();
+            assert!(!store.display_name_chosen().unwrap());
+            store.create_identity(&[7; 32], "").unwrap();
+            assert!(!store.display_name_chosen().unwrap());
+            store.set_display_name("Alice").unwrap();
+            assert!(store.display_name_chosen().unwrap());
+        }
+        let store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        assert!(store.display_name_chosen().unwrap());
+        assert_eq!(store.identity().unwrap().unwrap().1, "Alice");
     }
 }

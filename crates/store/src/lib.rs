@@ -37,6 +37,7 @@ pub use contacts::{ContactRecord, NewContact};
 pub use conversation::{ConversationChange, Reaction};
 pub use error::StoreError;
 pub use history::{MessageRecord, NewMessage};
+pub use identity::NAME_CHOSEN_SETTING;
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};
 pub use search::{

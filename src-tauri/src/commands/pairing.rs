@@ -3,7 +3,7 @@
 //! verifying contacts. Each is a thin call into the node's pairing API.
 
 use tauri::State;
-use zks_node::{Contact, NodeError};
+use zks_node::{Contact, DisplayName, NodeError};
 use zks_qr as qr;
 
 use crate::dto::{AcceptedInvite, InviteCode};
@@ -96,15 +96,39 @@ pub fn contacts_list(node: State<'_, AppNode>) -> Result<Vec<Contact>, IpcError>
     contacts(&node)
 }
 
-/// Marks a contact as verified; a given `code` must match its safety code.
+/// Marks a contact as verified after the comparison: a given `code` must
+/// match its safety code; without one, `compared` must be true (the
+/// person's word that all 40 digits match).
 #[tauri::command(rename_all = "snake_case")]
 #[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
 pub fn contacts_verify(
     node: State<'_, AppNode>,
     name: String,
     code: Option<String>,
+    compared: Option<bool>,
 ) -> Result<Contact, IpcError> {
-    verify(&node, &name, code.as_deref())
+    verify(&node, &name, code.as_deref(), compared.unwrap_or(false))
+}
+
+/// The name contacts see in our invites and replies, and whether it was
+/// chosen (the window asks for it at first start until it is).
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands `State` over by value.
+pub fn identity_name_get(node: State<'_, AppNode>) -> Result<DisplayName, IpcError> {
+    Ok(node.get()?.display_name()?)
+}
+
+/// Chooses the name contacts see (trimmed, 1 to 64 characters, no control
+/// characters; `bad_input` otherwise).
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn identity_name_set(node: State<'_, AppNode>, name: String) -> Result<DisplayName, IpcError> {
+    set_name(&node, &name)
+}
+
+/// Plain form of [`identity_name_set`].
+pub fn set_name(node: &AppNode, name: &str) -> Result<DisplayName, IpcError> {
+    Ok(node.get()?.set_display_name(name)?)
 }
 
 /// Plain form of [`pairing_create_invite`]. `ttl_secs` defaults to
@@ -187,8 +211,15 @@ pub fn contacts(node: &AppNode) -> Result<Vec<Contact>, IpcError> {
 }
 
 /// Plain form of [`contacts_verify`]; an empty `code` counts as none.
-pub fn verify(node: &AppNode, name: &str, code: Option<&str>) -> Result<Contact, IpcError> {
-    Ok(node.get()?.verify_contact(name, non_empty(code))?)
+pub fn verify(
+    node: &AppNode,
+    name: &str,
+    code: Option<&str>,
+    compared: bool,
+) -> Result<Contact, IpcError> {
+    Ok(node
+        .get()?
+        .verify_contact(name, non_empty(code), compared)?)
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -393,6 +424,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_name_is_chosen_once_and_bad_names_are_refused() {
+        let alice = node("named").await;
+        let fresh = alice.app.get().unwrap().display_name().unwrap();
+        assert!(!fresh.chosen);
+        assert_eq!(fresh.name, "");
+        let err = create_invite(&alice.app, None, None).unwrap_err();
+        assert_eq!(err.code, "bad_input");
+        assert!(err.message.contains("choose the name"), "{}", err.message);
+        for (bad, says) in [
+            ("", "empty"),
+            ("  ", "empty"),
+            (&*"x".repeat(65), "too long"),
+            ("a\u{7}b", "control"),
+        ] {
+            let err = set_name(&alice.app, bad).unwrap_err();
+            assert_eq!(err.code, "bad_input", "{bad:?}");
+            assert!(err.message.contains(says), "{bad:?}: {}", err.message);
+        }
+        let named = set_name(&alice.app, " Alice ").unwrap();
+        assert_eq!((named.name.as_str(), named.chosen), ("Alice", true));
+        assert_eq!(create_invite(&alice.app, None, None).unwrap().name, "Alice");
+        let json = serde_json::to_value(&named).unwrap();
+        assert_eq!(json, serde_json::json!({ "name": "Alice", "chosen": true }));
+    }
+
+    #[tokio::test]
     async fn invite_lifetime_out_of_range_is_refused() {
         let alice = node("ttl").await;
         for ttl in [0, 59, MAX_TTL_SECS + 1, u64::MAX] {
@@ -444,10 +501,25 @@ mod tests {
         assert_eq!(contacts(&bob.app).unwrap(), vec![accepted.contact.clone()]);
 
         // Alice marks Bob verified with the code Bob's screen shows.
-        let verified = verify(&alice.app, "Bob", Some(&accepted.contact.safety_code)).unwrap();
+        let verified = verify(
+            &alice.app,
+            "Bob",
+            Some(&accepted.contact.safety_code),
+            false,
+        )
+        .unwrap();
         assert!(verified.verified);
-        // Bob marks Alice verified without typing the code; an empty code is none.
-        assert!(verify(&bob.app, "Alice", Some("  ")).unwrap().verified);
+        // Bob marks Alice verified without typing the code: an empty code
+        // is none, and then he must say that he compared the digits.
+        let err = verify(&bob.app, "Alice", Some("  "), false).unwrap_err();
+        assert_eq!(err.code, "bad_input");
+        assert!(err.message.contains("compare"), "{}", err.message);
+        assert!(!contacts(&bob.app).unwrap()[0].verified);
+        assert!(
+            verify(&bob.app, "Alice", Some("  "), true)
+                .unwrap()
+                .verified
+        );
         assert!(contacts(&bob.app).unwrap()[0].verified);
     }
 
@@ -559,16 +631,18 @@ mod tests {
                 c => c,
             })
             .collect();
-        let err = verify(&bob.app, "Alice", Some(&wrong)).unwrap_err();
+        let err = verify(&bob.app, "Alice", Some(&wrong), true).unwrap_err();
         assert_eq!(err.code, "bad_input");
         assert!(err.message.contains("does not match"), "{}", err.message);
         assert_eq!(
-            verify(&bob.app, "Alice", Some("123")).unwrap_err().code,
+            verify(&bob.app, "Alice", Some("123"), true)
+                .unwrap_err()
+                .code,
             "bad_input"
         );
         assert!(!contacts(&bob.app).unwrap()[0].verified);
         // An unknown contact is an error, not a panic.
-        assert!(verify(&bob.app, "Nobody", None).is_err());
+        assert!(verify(&bob.app, "Nobody", None, true).is_err());
     }
 
     #[tokio::test]
@@ -590,6 +664,10 @@ mod tests {
             finish(&failed, Some("x"), None, None).unwrap_err().code,
             "data_dir"
         );
-        assert_eq!(verify(&failed, "x", None).unwrap_err().code, "data_dir");
+        assert_eq!(
+            verify(&failed, "x", None, true).unwrap_err().code,
+            "data_dir"
+        );
+        assert_eq!(set_name(&failed, "x").unwrap_err().code, "data_dir");
     }
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { render, screen } from '@testing-library/svelte';
+import ChatBubble from './ChatBubble.svelte';
 import { protectionLabel, sealedAfterLabel } from './ChatBubble.svelte';
 import type { ChatMessage } from './ipc';
 import { chatMessage } from './testing';
@@ -40,5 +42,26 @@ describe('the "sealed after" label of a grid-pad message', () => {
     expect(protectionLabel(message({ mode: 'pad', round: null, sealed_after: null }))).toBe(
       'Perfect secrecy (one-time pad)',
     );
+  });
+});
+
+describe('the protection label under a bubble', () => {
+  it('says "not verified" for an unverified contact, in both modes', () => {
+    const { unmount } = render(ChatBubble, { props: { message: message({}), verified: false } });
+    expect(screen.getByText('Post-quantum encrypted · not verified')).toBeTruthy();
+    unmount();
+    render(ChatBubble, {
+      props: {
+        message: message({ id: 2, mode: 'pad', round: null, sealed_after: null }),
+        verified: false,
+      },
+    });
+    expect(screen.getByText('Perfect secrecy (one-time pad) · not verified')).toBeTruthy();
+  });
+
+  it('says nothing more for a verified contact (the default)', () => {
+    render(ChatBubble, { props: { message: message({}) } });
+    expect(screen.getByText('Post-quantum encrypted')).toBeTruthy();
+    expect(screen.queryByText(/not verified/)).toBeNull();
   });
 });

@@ -11,6 +11,7 @@ import type { AcceptedInvite } from './bindings/AcceptedInvite';
 import type { Autostart } from './bindings/Autostart';
 import type { ChatMessage } from './bindings/ChatMessage';
 import type { Contact } from './bindings/Contact';
+import type { DisplayName } from './bindings/DisplayName';
 import type { GridLive } from './bindings/GridLive';
 import type { GridStatus } from './bindings/GridStatus';
 import type { HistoryProgress } from './bindings/HistoryProgress';
@@ -48,6 +49,7 @@ export type {
   Autostart,
   ChatMessage,
   Contact,
+  DisplayName,
   GridLive,
   GridStatus,
   HistoryProgress,
@@ -164,9 +166,16 @@ export const api = {
     call<AcceptedInvite>('pairing_accept', { ...input }),
   pairingFinish: (input: CodeInput) => call<Contact>('pairing_finish', { ...input }),
   contactsList: () => call<Contact[]>('contacts_list'),
-  /** A given `code` must match the contact's safety code or it is refused. */
-  contactsVerify: (name: string, code?: string) =>
-    call<Contact>('contacts_verify', code ? { name, code } : { name }),
+  /** Marks a contact verified after the comparison: the `code` their device
+   * shows (refused unless it matches), or `compared`, the person's word that
+   * they compared all 40 digits. Neither: refused (`bad_input`). */
+  contactsVerify: (name: string, proof: { code: string } | { compared: true }) =>
+    call<Contact>('contacts_verify', { name, ...proof }),
+  /** The name contacts see in our invites and replies, and whether it was chosen. */
+  identityNameGet: () => call<DisplayName>('identity_name_get'),
+  /** Chooses that name (trimmed, 1–64 characters, no control characters;
+   * `bad_input` otherwise). */
+  identityNameSet: (name: string) => call<DisplayName>('identity_name_set', { name }),
   /** The history with a contact, oldest first. */
   chatHistory: (contact: string) => call<ChatMessage[]>('chat_history', { contact }),
   /** Messages holding every word of `text` (the last may be half typed),

@@ -53,8 +53,9 @@ describe('Chat', () => {
     expect(alice.getAttribute('aria-current')).toBe('true');
     const pane = screen.getByRole('region', { name: 'Conversation' });
     expect(within(pane).getByText('Post-quantum encrypted')).toBeTruthy();
+    expect(within(pane).queryByText(/not verified/)).toBeNull();
     await fireEvent.click(bob);
-    expect(within(pane).getByText(/Perfect secrecy — 10.0 MiB of pad left/)).toBeTruthy();
+    expect(within(pane).getByText(/Perfect secrecy — 10.0 MiB of pad left\. · not verified/)).toBeTruthy();
     // Bob is not verified: his safety code can be compared from here.
     expect(within(pane).getByRole('button', { name: 'Mark as verified' })).toBeTruthy();
   });
@@ -1298,5 +1299,34 @@ describe('Chat replies, reactions, edits, deletes and the timer', () => {
       expect(screen.getByTestId('timer-set-by').textContent).toBe('Messages disappear after 1 hour, set by you'),
     );
     expect(b.args('chat_set_timer')).toEqual([{ contact: 'Alice', secs: 3600 }]);
+  });
+});
+
+describe('Chat: an unverified contact', () => {
+  it('says "not verified" next to the protection, in the header and under each bubble', async () => {
+    const message = chatMessage({
+      outgoing: false,
+      text: 'hi there',
+      round: 4242,
+      sealed_after: SEALED_AT,
+      state: null,
+      created_at: SEALED_AT + 60,
+    });
+    mockIPC(
+      (cmd) => {
+        if (cmd === 'contacts_list') return [contact({ name: 'Alice', verified: false })];
+        if (cmd === 'chat_history') return [message];
+        if (cmd === 'chat_unread') return {};
+        if (cmd === 'chat_mark_read') return {};
+        if (cmd === 'transfers_list') return [];
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    render(Chat);
+    const pane = await screen.findByRole('region', { name: 'Conversation' });
+    const list = await within(pane).findByRole('list', { name: 'Messages with Alice' });
+    expect(within(list).getByText('Post-quantum encrypted · not verified')).toBeTruthy();
+    expect(within(pane).getAllByText('Post-quantum encrypted · not verified')).toHaveLength(2);
   });
 });

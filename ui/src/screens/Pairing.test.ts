@@ -1,10 +1,14 @@
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import Pairing from './Pairing.svelte';
 import { NODE_EVENT, type AcceptedInvite, type Contact, type InviteCode } from '../lib/ipc';
 import { contact } from '../lib/testing';
+import { pairingInvite } from '../lib/pairingInvite.svelte';
+
+// The code shown in step 1 outlives the screen (module state): start clean.
+beforeEach(() => pairingInvite.clear());
 
 const SVG =
   '<?xml version="1.0" standalone="yes"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><path d="M0 0h4v4H0z"/></svg>';
@@ -47,7 +51,10 @@ describe('Pairing: show my code', () => {
       link_qr_svg: null,
       link_qr_version: null,
     };
-    const calls = backend({ pairing_create_invite: () => invite });
+    const calls = backend({
+      pairing_create_invite: () => invite,
+      identity_name_get: () => ({ name: 'Alice', chosen: true }),
+    });
     render(Pairing);
 
     await fireEvent.input(screen.getByLabelText('My name in the code'), {
@@ -57,7 +64,11 @@ describe('Pairing: show my code', () => {
 
     const qr = await screen.findByRole('img', { name: 'QR code of my invite' });
     expect(qr.querySelector('svg')).toBeTruthy();
-    expect(calls).toEqual([{ cmd: 'pairing_create_invite', args: { name: 'Alice' } }]);
+    // A name typed here becomes the chosen name: it is read again.
+    expect(calls).toEqual([
+      { cmd: 'pairing_create_invite', args: { name: 'Alice' } },
+      { cmd: 'identity_name_get', args: {} },
+    ]);
     const text = screen.getByLabelText('My code as text') as HTMLTextAreaElement;
     expect(text.value).toBe('ZKS1:INVITE TEXT');
     expect(text.readOnly).toBe(true);
@@ -216,10 +227,14 @@ describe('Pairing: finish with their reply', () => {
 
     expect(await screen.findByText('Safety code with Bob')).toBeTruthy();
     expect(safetyGroups()).toHaveLength(8);
-    await fireEvent.input(screen.getByLabelText('Code their device shows (optional)'), {
+    const mark = screen.getByRole('button', { name: 'Mark as verified' }) as HTMLButtonElement;
+    expect(mark.disabled).toBe(true);
+    await fireEvent.input(screen.getByLabelText('Type the code their device shows'), {
       target: { value: CODE },
     });
-    await fireEvent.click(screen.getByRole('button', { name: 'Mark as verified' }));
+    expect(screen.getByText('Their code matches yours.')).toBeTruthy();
+    expect(mark.disabled).toBe(false);
+    await fireEvent.click(mark);
 
     expect(await screen.findByText('Verified')).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Mark as verified' })).toBeNull();
@@ -228,26 +243,42 @@ describe('Pairing: finish with their reply', () => {
     expect(calls[1].args).toEqual({ name: 'Bob', code: CODE });
   });
 
-  it('refuses a mismatching code and stays unverified', async () => {
+  it('refuses a mismatching code, even with the box ticked, and stays unverified', async () => {
+    const bob = contact({ name: 'Bob', role: 'initiator' });
+    const calls = backend({ pairing_finish: () => bob });
+    render(Pairing);
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:REPLY' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
+    await fireEvent.input(await screen.findByLabelText('Type the code their device shows'), {
+      target: { value: '99999 99999 99999 99999 99999 99999 99999 99999' },
+    });
+    expect(screen.getByText(/This does not match the code above/)).toBeTruthy();
+    await fireEvent.click(
+      screen.getByLabelText('Or: I compared all 40 digits with theirs and they match'),
+    );
+    const mark = screen.getByRole('button', { name: 'Mark as verified' }) as HTMLButtonElement;
+    expect(mark.disabled).toBe(true);
+    await fireEvent.click(mark);
+    expect(calls.map((c) => c.cmd)).toEqual(['pairing_finish']);
+    expect(screen.queryByText('Verified')).toBeNull();
+  });
+
+  it('shows the backend refusing to verify in an alert', async () => {
     const bob = contact({ name: 'Bob', role: 'initiator' });
     backend({
       pairing_finish: () => bob,
       contacts_verify: () => {
-        throw {
-          code: 'bad_input',
-          message: 'the safety code does not match the one of Bob; do not mark this contact as verified',
-        };
+        throw { code: 'bad_input', message: 'no contact named "Bob"' };
       },
     });
     render(Pairing);
     await fireEvent.input(screen.getByLabelText('Paste their reply'), { target: { value: 'ZKS1:REPLY' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
-    await fireEvent.input(await screen.findByLabelText('Code their device shows (optional)'), {
-      target: { value: '99999 99999 99999 99999 99999 99999 99999 99999' },
+    await fireEvent.input(await screen.findByLabelText('Type the code their device shows'), {
+      target: { value: CODE },
     });
     await fireEvent.click(screen.getByRole('button', { name: 'Mark as verified' }));
-    expect((await screen.findByRole('alert')).textContent).toContain('does not match');
-    expect(screen.getByRole('button', { name: 'Mark as verified' })).toBeTruthy();
+    expect((await screen.findByRole('alert')).textContent).toContain('no contact named');
     expect(screen.queryByText('Verified')).toBeNull();
   });
 
@@ -304,10 +335,13 @@ describe('Pairing: their reply over the network', () => {
     // Nothing was pasted or finished by hand.
     expect(calls.map((c) => c.cmd)).toEqual(['pairing_create_invite', 'contacts_list']);
 
-    // Verifying works as after a pasted reply.
+    // Verifying works as after a pasted reply; here by ticking the box.
+    await fireEvent.click(
+      within(step3).getByLabelText('Or: I compared all 40 digits with theirs and they match'),
+    );
     await fireEvent.click(screen.getByRole('button', { name: 'Mark as verified' }));
     expect(await within(step3).findByText('Verified')).toBeTruthy();
-    expect(calls[2]).toEqual({ cmd: 'contacts_verify', args: { name: 'Bob' } });
+    expect(calls[2]).toEqual({ cmd: 'contacts_verify', args: { name: 'Bob', compared: true } });
 
     // Back to the form: the paste path is still there.
     await fireEvent.click(screen.getByRole('button', { name: 'Finish another pairing' }));
@@ -349,5 +383,78 @@ describe('Pairing: their reply over the network', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
     expect(await screen.findByText('Safety code with Bob')).toBeTruthy();
     expect(step3.textContent).not.toContain('over the network');
+  });
+});
+
+describe('Pairing: the code outlives the screen', () => {
+  const invite = (secondsLeft = 3600): InviteCode => ({
+    text: 'ZKS1:KEPT',
+    expires_at: Math.floor(Date.now() / 1000) + secondsLeft,
+    name: 'Alice',
+    qr_svg: SVG,
+    link_text: null,
+    link_qr_svg: null,
+    link_qr_version: null,
+  });
+
+  it('is still shown after going to another screen and back', async () => {
+    const calls = backend({ pairing_create_invite: () => invite() });
+    const first = render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    await screen.findByRole('img', { name: 'QR code of my invite' });
+    first.unmount();
+
+    render(Pairing);
+    expect(screen.getByRole('img', { name: 'QR code of my invite' })).toBeTruthy();
+    expect((screen.getByLabelText('My code as text') as HTMLTextAreaElement).value).toBe(
+      'ZKS1:KEPT',
+    );
+    expect(screen.getByRole('button', { name: 'Make a new code' })).toBeTruthy();
+    expect(calls.map((c) => c.cmd)).toEqual(['pairing_create_invite']);
+  });
+
+  it('is gone when the screen opens after it expired', () => {
+    backend({});
+    pairingInvite.show(invite(-5));
+    render(Pairing);
+    expect(screen.queryByRole('img', { name: 'QR code of my invite' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Make my code' })).toBeTruthy();
+    expect(pairingInvite.invite).toBeNull();
+  });
+
+  it('is gone when the screen opens after a pairing used it, even on another screen', async () => {
+    backend({ pairing_create_invite: () => invite() });
+    const first = render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    await screen.findByRole('img', { name: 'QR code of my invite' });
+    first.unmount();
+
+    // Their reply arrives while another screen is shown.
+    await emit(NODE_EVENT, { kind: 'pairing_finished', contact: 'Bob' });
+    await waitFor(() => expect(pairingInvite.used).toBe(true));
+    expect(pairingInvite.pairedWith).toBe('Bob');
+
+    render(Pairing);
+    expect(screen.queryByRole('img', { name: 'QR code of my invite' })).toBeNull();
+    expect(pairingInvite.invite).toBeNull();
+  });
+
+  it('is used up by a pairing finished by hand in step 3', async () => {
+    const bob = contact({ name: 'Bob', role: 'initiator' });
+    backend({ pairing_create_invite: () => invite(), pairing_finish: () => bob });
+    const first = render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    await screen.findByRole('img', { name: 'QR code of my invite' });
+    await fireEvent.input(screen.getByLabelText('Paste their reply'), {
+      target: { value: 'ZKS1:REPLY' },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Finish' }));
+    await screen.findByText('Safety code with Bob');
+    // Still shown while the screen is open…
+    expect(screen.getByRole('img', { name: 'QR code of my invite' })).toBeTruthy();
+    first.unmount();
+    // …and gone the next time.
+    render(Pairing);
+    expect(screen.queryByRole('img', { name: 'QR code of my invite' })).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
-//! `zks pair invite|accept|finish` and `zks contacts [verify]`: pairing
-//! through files, `ZKS1:` text and QR images, fully offline.
+//! `zks pair invite|accept|finish`, `zks contacts [verify]` and `zks name`:
+//! pairing through files, `ZKS1:` text and QR images, fully offline.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +23,8 @@ pub(crate) enum PairCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct InviteArgs {
-    /// The name the invite introduces you by.
+    /// The name the invite introduces you by (becomes your name, as `zks
+    /// name NAME`); needed unless you chose one already.
     #[arg(long)]
     name: Option<String>,
     /// Seconds the invite stays valid.
@@ -52,6 +53,10 @@ pub(crate) struct AcceptArgs {
     /// Name to give the new contact (default: the name in the invite).
     #[arg(long = "as", value_name = "NAME")]
     as_name: Option<String>,
+    /// The name your reply introduces you by (becomes your name, as `zks
+    /// name NAME`; without one chosen, the reply carries none).
+    #[arg(long)]
+    name: Option<String>,
     /// Also write the reply's ZKS1: text to this file.
     #[arg(long, value_name = "REPLY")]
     out: Option<PathBuf>,
@@ -106,13 +111,20 @@ pub(crate) enum ContactsCommand {
         /// Its addresses (none: forget them all).
         addresses: Vec<String>,
     },
-    /// Mark a contact as verified after comparing the safety code in person.
+    /// Mark a contact as verified after comparing the safety code in person:
+    /// give the code their device shows (`--code`, refused if it differs),
+    /// or say that you compared all 40 digits and they match (`--compared`).
+    #[command(group(clap::ArgGroup::new("comparison").required(true).args(["code", "compared"])))]
     Verify {
         /// The contact.
         name: String,
         /// The code the contact's device shows; refused if it differs.
         #[arg(long)]
         code: Option<String>,
+        /// You compared all 40 digits with the ones their device shows and
+        /// they match.
+        #[arg(long)]
+        compared: bool,
     },
 }
 
@@ -168,12 +180,22 @@ fn print_contact(c: &Contact) {
 pub(crate) async fn run(node: &Node, command: PairCommand) -> anyhow::Result<ExitCode> {
     match command {
         PairCommand::Invite(args) => {
+            if args.name.is_none() && !node.display_name()?.chosen {
+                anyhow::bail!(
+                    "choose the name your contacts will see first: `zks name NAME` (or pass --name NAME)"
+                );
+            }
+            if args.link_qr.is_some() && node.running_daemon().is_none() {
+                anyhow::bail!(
+                    "no invite link without a running daemon (`zks daemon`): the link's QR code holds its addresses (without --link-qr the full code works offline)"
+                );
+            }
             let invite = node.create_invite(args.name.as_deref(), args.ttl)?;
             save(&invite.text, args.out.as_deref(), args.qr.as_deref())?;
             match (&args.link_qr, &invite.link_text) {
                 (Some(path), Some(link)) => save(link, None, Some(path))?,
                 (Some(_), None) => anyhow::bail!(
-                    "no invite link without a running daemon (`zks daemon`): the link's QR code holds its addresses; the full code was made"
+                    "the running daemon gave no address for an invite link; use the full code"
                 ),
                 (None, _) => {}
             }
@@ -193,6 +215,10 @@ pub(crate) async fn run(node: &Node, command: PairCommand) -> anyhow::Result<Exi
             }
         }
         PairCommand::Accept(args) => {
+            let unnamed = match &args.name {
+                Some(name) => !node.set_display_name(name)?.chosen,
+                None => !node.display_name()?.chosen,
+            };
             let accepted = node
                 .accept_code(&code_input(&args.invite)?, args.as_name.as_deref())
                 .await?;
@@ -210,6 +236,11 @@ pub(crate) async fn run(node: &Node, command: PairCommand) -> anyhow::Result<Exi
                     accepted.contact.name
                 );
                 eprintln!("safety code: {}", accepted.contact.safety_code);
+            }
+            if unnamed {
+                eprintln!(
+                    "note: you have not chosen a name (`zks name NAME`): your reply carries none, and they name you themselves"
+                );
             }
         }
         PairCommand::Finish(args) => {
@@ -246,8 +277,12 @@ pub(crate) async fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<
             node.set_contact_addresses(&name, &addresses)?;
             println!("{name}: {} address(es) stored", addresses.len());
         }
-        Some(ContactsCommand::Verify { name, code }) => {
-            let contact = node.verify_contact(&name, code.as_deref())?;
+        Some(ContactsCommand::Verify {
+            name,
+            code,
+            compared,
+        }) => {
+            let contact = node.verify_contact(&name, code.as_deref(), compared)?;
             if args.json {
                 output::json(&contact)?;
             } else {
@@ -264,6 +299,33 @@ pub(crate) async fn contacts(node: &Node, args: ContactsArgs) -> anyhow::Result<
                 contacts.iter().for_each(print_contact);
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NameArgs {
+    /// The new name (trimmed; 1 to 64 characters, no control characters).
+    /// Without it, show the current one.
+    new: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `zks name [NEW]`: show or choose the name contacts see in your invites
+/// and replies.
+pub(crate) fn name(node: &Node, args: &NameArgs) -> anyhow::Result<ExitCode> {
+    let shown = match &args.new {
+        Some(new) => node.set_display_name(new)?,
+        None => node.display_name()?,
+    };
+    if args.json {
+        output::json(&shown)?;
+    } else if shown.chosen {
+        println!("{}", shown.name);
+    } else {
+        println!("no name chosen yet; choose the one your contacts will see with `zks name NAME`");
     }
     Ok(ExitCode::SUCCESS)
 }
