@@ -118,6 +118,13 @@ pub(crate) fn apply(tx: &rusqlite::Connection, change: &ConversationChange, at: 
     Ok(())
 }
 
+/// Whether any message's time is up at `?1`.
+const ANY_EXPIRED_SQL: &str = "SELECT 1 FROM messages WHERE expires_at <= ?1 LIMIT 1";
+/// Deletes the messages whose time is up at `?1` that the contact has.
+const EXPIRE_SQL: &str = "DELETE FROM messages WHERE expires_at <= ?1
+     AND NOT EXISTS (SELECT 1 FROM outbox
+                     WHERE outbox.message_id = messages.id AND outbox.state = 'queued')";
+
 impl Store {
     /// The message with this id.
     pub fn message(&self, id: i64) -> Result<MessageRecord> {
@@ -181,7 +188,7 @@ impl Store {
     pub fn any_expired(&self, now: i64) -> Result<bool> {
         Ok(self
             .conn
-            .prepare_cached("SELECT 1 FROM messages WHERE expires_at <= ?1 LIMIT 1")?
+            .prepare_cached(ANY_EXPIRED_SQL)?
             .query_row([now], |_| Ok(()))
             .optional()?
             .is_some())
@@ -195,16 +202,7 @@ impl Store {
         if !self.any_expired(now)? {
             return Ok(0);
         }
-        self.write(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "DELETE FROM messages WHERE expires_at <= ?1
-                     AND NOT EXISTS (SELECT 1 FROM outbox
-                                     WHERE outbox.message_id = messages.id
-                                       AND outbox.state = 'queued')",
-                )?
-                .execute([now])?)
-        })
+        self.write(|tx| Ok(tx.prepare_cached(EXPIRE_SQL)?.execute([now])?))
     }
 }
 
@@ -241,6 +239,33 @@ mod tests {
             .iter()
             .map(|h| h.message_id)
             .collect()
+    }
+
+    /// Finding a message by its ref and the sweep of expired messages read
+    /// their indexes, never the whole history (the expiry index is partial:
+    /// the sweep's comparison implies `expires_at IS NOT NULL`).
+    #[test]
+    fn ref_lookups_and_the_sweep_use_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        let by_ref =
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE contact_id = ?1 AND ref = ?2");
+        let plan = crate::test_query_plan(&store, &by_ref, [1, 2]);
+        assert!(
+            plan.iter().any(|s| s.contains("messages_by_ref")),
+            "{plan:?}"
+        );
+        for sql in [ANY_EXPIRED_SQL, EXPIRE_SQL] {
+            let plan = crate::test_query_plan(&store, sql, [1]);
+            assert!(
+                plan.iter().any(|s| s.contains("messages_expiring")),
+                "{sql}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|s| s.starts_with("SCAN messages")),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]
