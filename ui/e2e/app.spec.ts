@@ -49,9 +49,15 @@ test.describe('pairing', () => {
     // 1. Show my code
     await page.getByLabel('My name in the code').fill('Erin');
     await page.getByRole('button', { name: 'Make my code' }).click();
-    const qr = page.getByRole('img', { name: 'QR code of my invite' });
+    // An online app shows the small code a camera reads first.
+    const small = page.getByRole('img', { name: 'Small QR code of my invite' });
+    await expect(small.locator('svg')).toBeVisible();
+    await expect(page.getByTestId('small-code')).toContainText('QR version 7');
+    await expect(page.getByLabel('My code as text')).toHaveValue(/^ZKS1:LINK/);
+    await page.getByRole('button', { name: /Show the full code/ }).click();
+    const qr = page.getByRole('img', { name: 'QR code of my invite', exact: true });
     await expect(qr.locator('svg')).toBeVisible();
-    await expect(page.getByLabel('My code as text')).toHaveValue(/^ZKS1:/);
+    await expect(page.getByLabel('My code as text')).toHaveValue(/^ZKS1:6BFOXN/);
     await expect(page.getByText('Invite from')).toContainText('Erin');
     await expect(page.getByRole('timer')).toHaveText(/^(60:00|59:[0-5]\d)$/);
     await expect(page.getByRole('button', { name: 'Make a new code' })).toBeVisible();
@@ -97,7 +103,7 @@ test.describe('pairing', () => {
     await page.getByRole('button', { name: 'Chat', exact: true }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Chat' })).toBeVisible();
     await page.getByRole('button', { name: 'Pairing', exact: true }).click();
-    await expect(page.getByRole('img', { name: 'QR code of my invite' }).locator('svg')).toBeVisible();
+    await expect(page.getByRole('img', { name: /QR code of my invite/ }).locator('svg')).toBeVisible();
     await expect(page.getByText('Invite from')).toContainText('Erin');
     await expect(page.getByRole('button', { name: 'Make a new code' })).toBeVisible();
     expect((await app.callsOf('pairing_create_invite')).length).toBe(1);

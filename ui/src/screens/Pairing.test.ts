@@ -397,6 +397,28 @@ describe('Pairing: the code outlives the screen', () => {
     link_qr_version: null,
   });
 
+  it('shows the small code of an online app first, and the full code on request', async () => {
+    backend({
+      pairing_create_invite: () => ({
+        ...invite(),
+        link_text: 'ZKS1:SMALL',
+        link_qr_svg: SVG,
+        link_qr_version: 7,
+      }),
+    });
+    render(Pairing);
+    await fireEvent.click(screen.getByRole('button', { name: 'Make my code' }));
+    expect(await screen.findByRole('img', { name: 'Small QR code of my invite' })).toBeTruthy();
+    const text = screen.getByLabelText('My code as text') as HTMLTextAreaElement;
+    expect(text.value).toBe('ZKS1:SMALL');
+    expect(screen.getByTestId('small-code').textContent).toContain('QR version 7');
+    await fireEvent.click(screen.getByRole('button', { name: /Show the full code/ }));
+    expect(screen.getByRole('img', { name: 'QR code of my invite' })).toBeTruthy();
+    expect(text.value).toBe('ZKS1:KEPT');
+    await fireEvent.click(screen.getByRole('button', { name: 'Show the small code for a camera' }));
+    expect(text.value).toBe('ZKS1:SMALL');
+  });
+
   it('is still shown after going to another screen and back', async () => {
     const calls = backend({ pairing_create_invite: () => invite() });
     const first = render(Pairing);
