@@ -236,7 +236,7 @@ async fn true_pad_messages_flow_both_ways_and_never_reuse_pad_bytes() {
 
     // Exhaustion is refused with the numbers, with no fallback.
     let left = alice.node.pad_status("Bob").unwrap().send_left;
-    let too_big = vec![0u8; left as usize];
+    let too_big = vec![b'x'; left as usize];
     match alice.node.seal("Bob", &too_big, Mode::Pad) {
         Err(NodeError::Pad(e)) => assert!(e.to_string().contains("used up"), "{e}"),
         other => panic!("expected exhaustion, got {other:?}"),
