@@ -89,6 +89,34 @@ class Window {
       ],
     });
   }
+  /** Clicks a message action (shown while the pointer is over its
+   * message): scrolls the message into view, moves the pointer over it and
+   * clicks the action once it is shown, trying again until it is. */
+  async clickAction(row, action, what) {
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const id = await this.find(row);
+        await call(this.base, 'POST', `${this.session}/execute/sync`, {
+          script: "arguments[0].scrollIntoView({ block: 'center' });",
+          args: [{ [ELEMENT]: id }],
+        });
+        await this.hover(row, what);
+        const button = await this.find(`${row}${action}`);
+        if (await call(this.base, 'GET', `${this.session}/element/${button}/displayed`)) {
+          await call(this.base, 'POST', `${this.session}/element/${button}/click`, {});
+          return;
+        }
+        last = 'not shown yet';
+      } catch (e) {
+        last = String(e);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await this.shot('failed');
+    throw new Error(`${this.name}: ${what} could not be clicked (${last})`);
+  }
   async value(id) {
     return call(this.base, 'GET', `${this.session}/element/${id}/property/value`);
   }
@@ -192,11 +220,9 @@ try {
 
   // 5. Bob reacts to Alice's message and replies to it, quoting it.
   const aliceMessage = "//ol[starts-with(@aria-label, 'Messages with')]/li[contains(., 'Hello Bob, from a real window')]";
-  await bob.hover(aliceMessage, "Alice's message at Bob");
-  await bob.click(`${aliceMessage}//button[normalize-space(.)='React']`, 'React');
+  await bob.clickAction(aliceMessage, "//button[normalize-space(.)='React']", 'React');
   await bob.click(`${aliceMessage}//button[@aria-label='React 👍']`, 'the 👍 reaction');
-  await bob.hover(aliceMessage, "Alice's message at Bob");
-  await bob.click(`${aliceMessage}//button[normalize-space(.)='Reply']`, 'Reply');
+  await bob.clickAction(aliceMessage, "//button[normalize-space(.)='Reply']", 'Reply');
   await bob.type("//textarea[starts-with(@aria-label, 'Message to')]", 'the composer', 'Quoting you\uE007');
   await alice.waitFor(
     "//ol[starts-with(@aria-label, 'Messages with')]/li[contains(., 'Hello Bob, from a real window')]//*[contains(., 'from " + bobAtAlice + "')]",
