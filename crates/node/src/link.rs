@@ -70,12 +70,9 @@ impl Node {
                 "the invite link holds no address this app can dial".into(),
             ));
         }
-        let (swarm, _own) = match self.online_swarm() {
-            Some(swarm) => (swarm, None),
-            None => {
-                let own = self.request_swarm().await?;
-                (own.clone(), Some(own))
-            }
+        let swarm = match self.online_swarm() {
+            Some(swarm) => swarm,
+            None => self.request_swarm().await?,
         };
         let answer = swarm
             .send_direct(invite::ID, peer, addresses, link.invite_hash.to_vec())

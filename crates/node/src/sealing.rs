@@ -198,18 +198,16 @@ impl Node {
         queue: bool,
         prepare: impl FnOnce(&ContactRecord, Option<&mut PadBook>) -> Result<Outgoing, NodeError>,
     ) -> Result<(Sealed, Option<i64>), NodeError> {
-        let mut used_before = 0;
-        let (record, pad, book, range, out) = self.with_store_mut(|store| {
+        let (record, pad, book, range, out, used_before) = self.with_store_mut(|store| {
             store.atomically(|store| {
                 let record = store.contact(contact)?;
                 let pad = Node::active_pad_of(store, &record)?;
                 let mut book = book_of(&pad)?;
                 let from = book.used;
-                used_before = from;
                 let out = prepare(&record, Some(&mut book))?;
                 let range = book.reserve(out.plaintext.len() as u64)?;
                 store.reserve_pad(&pad.pad_id, from, book.used)?;
-                Ok((record, pad, book, range, out))
+                Ok((record, pad, book, range, out, from))
             })
         })?;
         let file = &self.pad_file(&pad)?;
