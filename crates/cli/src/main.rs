@@ -108,6 +108,9 @@ fn main() -> ExitCode {
             Command::Beacon(cmd::beacon::BeaconCommand::Import(args)) => {
                 with_node(cli.home, |node| cmd::beacon::import(node, &args)).await
             }
+            Command::Beacon(cmd::beacon::BeaconCommand::Bind(args)) => {
+                with_node(cli.home, |node| cmd::beacon::bind(node, &args)).await
+            }
             Command::Beacon(cmd::beacon::BeaconCommand::Get(args)) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::grid::get(&node, &args).await;

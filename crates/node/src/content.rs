@@ -31,6 +31,8 @@ pub(crate) struct Outgoing {
     pub change: Option<ConversationChange>,
     /// The ref of the message a reply quotes.
     pub reply_to: Option<Vec<u8>>,
+    /// The round a timelocked message opens at.
+    pub timelock: Option<zks_store::Timelock>,
 }
 
 impl Outgoing {
@@ -49,6 +51,7 @@ impl Outgoing {
             transfer: None,
             change: None,
             reply_to: None,
+            timelock: None,
         })
     }
 
@@ -63,6 +66,7 @@ impl Outgoing {
             transfer: None,
             change,
             reply_to,
+            timelock: None,
         }
     }
 }
@@ -80,6 +84,8 @@ pub(crate) fn recorded(control: &ChatControl) -> (&'static str, Vec<u8>, Option<
         ChatControl::React { .. } => tag("react"),
         ChatControl::Edit { .. } => tag("edit"),
         ChatControl::Delete { .. } => tag("delete"),
+        // The text is not known until the round: the body starts empty.
+        ChatControl::Timelocked { .. } => ("text", Vec::new(), None),
     }
 }
 
@@ -101,6 +107,7 @@ pub(crate) struct Incoming {
     pub notice: Option<FileNotice>,
     pub change: Option<ConversationChange>,
     pub reply_to: Option<Vec<u8>>,
+    pub timelock: Option<zks_store::Timelock>,
 }
 
 /// Classifies an opened plaintext: chat text, or a file-transfer control
@@ -125,6 +132,7 @@ pub(crate) fn incoming(
             notice: None,
             change: None,
             reply_to: None,
+            timelock: None,
         });
     }
     let message = FileMessage::parse(plaintext)
@@ -143,6 +151,7 @@ pub(crate) fn incoming(
             notice: Some(FileNotice::Closed(id)),
             change: None,
             reply_to: None,
+            timelock: None,
         })
     };
     let ours = existing.as_ref().filter(|t| t.contact_id == contact.id);
@@ -193,6 +202,7 @@ pub(crate) fn incoming(
                 notice: Some(FileNotice::Offered(id)),
                 change: None,
                 reply_to: None,
+                timelock: None,
             })
         }
         // Only the receiver of our offer declines or finishes it.

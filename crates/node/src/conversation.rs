@@ -141,6 +141,12 @@ impl Node {
         }
         let (record, target) = self.target(message_id)?;
         let age = own_recent(&target, "edit")?;
+        if target.opens_at.is_some() {
+            // A new text would reach the contact before the round.
+            return Err(NodeError::BadInput(format!(
+                "message {message_id} is timelocked; it cannot be edited (delete it for everyone instead)"
+            )));
+        }
         let control = ChatControl::Edit {
             to: reference(&target)?,
             age,
@@ -392,6 +398,7 @@ pub(crate) fn incoming(
             notice: None,
             change,
             reply_to,
+            timelock: None,
         }
     };
     let target = |to: &Ref| -> Result<Option<MessageRecord>, NodeError> {
@@ -410,6 +417,11 @@ pub(crate) fn incoming(
     };
     match &control {
         ChatControl::Reply { .. } => Ok(record(None)),
+        ChatControl::Timelocked { file } => {
+            let mut recorded = record(None);
+            recorded.timelock = Some(crate::timelock::incoming_lock(store, file)?);
+            Ok(recorded)
+        }
         ChatControl::React { to, emoji } => {
             let Some(message) = target(to)? else {
                 return Ok(record(None));
@@ -435,6 +447,11 @@ pub(crate) fn incoming(
                     "{} may only change their own chat messages, and sent {what} of another",
                     contact.name
                 )));
+            }
+            if message.opens_at.is_some() && matches!(control, ChatControl::Edit { .. }) {
+                return Err(NodeError::BadInput(
+                    "a timelocked message cannot be edited".into(),
+                ));
             }
             if u64::from(*age) > EDIT_WINDOW_SECS + EDIT_WINDOW_SLACK_SECS {
                 return Err(NodeError::BadInput(format!(

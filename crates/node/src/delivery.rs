@@ -207,6 +207,8 @@ impl Node {
         self.spawn_until_stopped(async move { files.transfer_loop(swarm).await });
         let expiry = self.clone();
         self.spawn_until_stopped(expiry.expiry_loop());
+        let opener = self.clone();
+        self.spawn_until_stopped(opener.opener_loop());
     }
 
     /// Connects to every contact at its stored addresses once, as this node

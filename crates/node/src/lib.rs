@@ -34,6 +34,7 @@ mod settings;
 mod status;
 #[cfg(test)]
 mod test_support;
+mod timelock;
 mod vault;
 pub mod wire;
 
@@ -64,6 +65,7 @@ pub use settings::{
     DEFAULT_BOOTSTRAP, DEFAULT_DRAND_URLS, MAX_MAILBOX_CAP_MB, MIN_CACHE_BUDGET, Settings,
 };
 pub use status::{ChainCoverage, DatabaseStatus, GridStatus, LiveGrid, NodeStatus, SeedStatus};
+pub use timelock::MAX_OPEN_AHEAD_SECS;
 pub use vault::{
     KEY_FILE, KeyChange, KeyProtection, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV, Unlock, VaultState,
     WEAK_KDF_ENV, keyring_available, vault_state,

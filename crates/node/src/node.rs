@@ -43,6 +43,11 @@ pub enum NodeEvent {
         /// How many.
         count: u64,
     },
+    /// Timelocked messages reached their round and were opened.
+    MessagesOpened {
+        /// How many.
+        count: u64,
+    },
     /// A contact acknowledged one of our messages.
     MessageDelivered {
         /// The message's id in the history.
@@ -135,6 +140,8 @@ pub(crate) struct Inner {
     /// The last binding looked up for sealing: when, for which chosen
     /// chain, and the binding (see [`Node::current_binding`]).
     pub(crate) binding_memo: Mutex<Option<(Instant, [u8; 32], zks_pad::RoundBinding)>>,
+    /// Timelocked messages the opener gave up on (damaged files).
+    pub(crate) timelock_failures: crate::timelock::Failures,
     /// Recent rendezvous lookups of contacts (see `rendezvous.rs`).
     pub(crate) lookups: crate::rendezvous::Lookups,
 }
@@ -175,6 +182,7 @@ impl Node {
                 swarm: Mutex::new(None),
                 binding_cache: std::sync::OnceLock::new(),
                 binding_memo: Mutex::new(None),
+                timelock_failures: Default::default(),
                 lookups: crate::rendezvous::Lookups::default(),
             }),
         };

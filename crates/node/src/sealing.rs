@@ -163,6 +163,7 @@ impl Node {
                     reference: Some(ref_of(&envelope).to_vec()),
                     reply_to: out.reply_to.clone(),
                     change: out.change.clone(),
+                    timelock: out.timelock.clone(),
                 };
                 let state = session.to_bytes();
                 let queued = if queue {
@@ -233,6 +234,7 @@ impl Node {
             reference: Some(ref_of(&envelope).to_vec()),
             reply_to: out.reply_to.clone(),
             change: out.change.clone(),
+            timelock: out.timelock.clone(),
         };
         let queued = self.with_store_mut(|store| {
             Ok(if queue {
@@ -425,6 +427,7 @@ impl Node {
                     reference: Some(hash[..REF_LEN].to_vec()),
                     reply_to: incoming.reply_to,
                     change: incoming.change,
+                    timelock: incoming.timelock,
                 };
                 store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
                 store.note_accepted_envelope(record.id, hash)?;
@@ -476,6 +479,7 @@ impl Node {
                     reference: Some(hash[..REF_LEN].to_vec()),
                     reply_to: incoming.reply_to,
                     change: incoming.change,
+                    timelock: incoming.timelock,
                 };
                 let ledger = zks_store::PadReceived {
                     pad_id: &pad.pad_id,

@@ -32,6 +32,35 @@ pub struct NewMessage {
     /// What this (control) message changes in the conversation, in the
     /// same transaction.
     pub change: Option<crate::ConversationChange>,
+    /// The round that opens it, for a timelocked message.
+    pub timelock: Option<Timelock>,
+}
+
+/// The drand round a timelocked message opens at.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Timelock {
+    /// The chain's hash.
+    pub chain_hash: Vec<u8>,
+    /// The round.
+    pub round: u64,
+    /// Unix time the round is published.
+    pub opens_at: i64,
+    /// A received message: the timelocked file, kept until it opens (the
+    /// body stays empty until then). `None` for ours.
+    pub file: Option<Vec<u8>>,
+}
+
+/// A received message still waiting for its round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedMessage {
+    /// Its id.
+    pub id: i64,
+    /// The chain's hash.
+    pub chain_hash: Vec<u8>,
+    /// The round that opens it.
+    pub round: u64,
+    /// The timelocked file.
+    pub file: Vec<u8>,
 }
 
 /// A message of the history.
@@ -66,11 +95,19 @@ pub struct MessageRecord {
     pub deleted_at: Option<i64>,
     /// Unix time it disappears (the conversation's timer).
     pub expires_at: Option<i64>,
+    /// A timelocked message: Unix time its round is published.
+    pub opens_at: Option<i64>,
+    /// A timelocked message: the round that opens it.
+    pub opens_round: Option<u64>,
+    /// A received timelocked message that has not opened yet (its body is
+    /// empty).
+    pub locked: bool,
 }
 
 /// The columns [`MessageRecord::from_row`] reads, in its order.
 pub(crate) const MESSAGE_COLUMNS: &str = "id, contact_id, outgoing, mode, body, chain_hash, round,
-     created_at, kind, ref, reply_to, edited_at, deleted_at, expires_at";
+     created_at, kind, ref, reply_to, edited_at, deleted_at, expires_at, opens_at, tlock_round,
+     tlock IS NOT NULL";
 
 impl MessageRecord {
     /// A row of [`MESSAGE_COLUMNS`].
@@ -90,6 +127,9 @@ impl MessageRecord {
             edited_at: r.get(11)?,
             deleted_at: r.get(12)?,
             expires_at: r.get(13)?,
+            opens_at: r.get(14)?,
+            opens_round: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+            locked: r.get(16)?,
         })
     }
 }
@@ -125,6 +165,50 @@ impl Store {
         let rows = stmt.query_map([contact_id], MessageRecord::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    /// Received timelocked messages whose round was due by Unix time `now`,
+    /// oldest round first, at most `limit`.
+    pub fn locked_due(&self, now: i64, limit: usize) -> Result<Vec<LockedMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, tlock_chain, tlock_round, tlock FROM messages
+             WHERE tlock IS NOT NULL AND opens_at <= ?1 ORDER BY opens_at, id",
+        )?;
+        let rows = stmt.query_map([now], |r| {
+            Ok(LockedMessage {
+                id: r.get(0)?,
+                chain_hash: r.get(1)?,
+                round: r.get::<_, i64>(2)? as u64,
+                file: r.get(3)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows.take(limit) {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+
+    /// The earliest time a received timelocked message opens, if any waits.
+    pub fn next_locked(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT min(opens_at) FROM messages WHERE tlock IS NOT NULL")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Puts the opened text of timelocked message `id` in place and drops
+    /// the locked file; false when it was not locked (already opened, or
+    /// gone). The search index follows in the same transaction.
+    pub fn open_locked(&mut self, id: i64, body: &[u8]) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE messages SET body = ?2, tlock = NULL WHERE id = ?1 AND tlock IS NOT NULL",
+                )?
+                .execute(params![id, body])?
+                == 1)
+        })
+    }
 }
 
 /// Inserts a message and applies its transfer change; returns its id.
@@ -134,13 +218,17 @@ pub(crate) fn insert_message(
     message: &NewMessage,
 ) -> Result<i64> {
     // A message disappears `timer_secs` after it is stored when the
-    // conversation's timer is on.
+    // conversation's timer is on; a timelocked one `timer_secs` after it
+    // opens.
     let at = now();
+    let lock = message.timelock.as_ref();
     tx.prepare_cached(
         "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at,
-                               kind, ref, reply_to, expires_at)
+                               kind, ref, reply_to, expires_at,
+                               tlock_chain, tlock_round, opens_at, tlock)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-                CASE WHEN timer_secs > 0 THEN ?7 + timer_secs END
+                CASE WHEN timer_secs > 0 THEN max(?7, coalesce(?13, 0)) + timer_secs END,
+                ?11, ?12, ?13, ?14
          FROM contacts WHERE id = ?1",
     )?
     .execute(params![
@@ -154,6 +242,10 @@ pub(crate) fn insert_message(
         message.kind,
         message.reference,
         message.reply_to,
+        lock.map(|l| &l.chain_hash),
+        lock.map(|l| l.round as i64),
+        lock.map(|l| l.opens_at),
+        lock.and_then(|l| l.file.as_ref()),
     ])
     .and_then(|n| {
         if n == 1 {

@@ -36,7 +36,7 @@ pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, si
 pub use contacts::{ContactRecord, NewContact};
 pub use conversation::{ConversationChange, Reaction};
 pub use error::StoreError;
-pub use history::{MessageRecord, NewMessage};
+pub use history::{LockedMessage, MessageRecord, NewMessage, Timelock};
 pub use identity::NAME_CHOSEN_SETTING;
 pub use outbox::OutboxItem;
 pub use pads::{PadLedger, PadReceived};

@@ -268,6 +268,18 @@ pub(crate) const STEPS: &[M<'static>] = &[
          ALTER TABLE contacts ADD COLUMN timer_set_at INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE contacts ADD COLUMN timer_set_by_me INTEGER NOT NULL DEFAULT 0;",
     ),
+    // 13: messages that open at a chosen time (drand timelock, decision
+    // 0069). `tlock_chain`/`tlock_round` name the round that opens it and
+    // `opens_at` its time, on both sides; `tlock` is the timelocked file a
+    // received message waits with (its body is empty until then), cleared
+    // when it opens. The partial index is what the opener scans.
+    M::up(
+        "ALTER TABLE messages ADD COLUMN tlock_chain BLOB CHECK (tlock_chain IS NULL OR length(tlock_chain) = 32);
+         ALTER TABLE messages ADD COLUMN tlock_round INTEGER;
+         ALTER TABLE messages ADD COLUMN opens_at INTEGER;
+         ALTER TABLE messages ADD COLUMN tlock BLOB;
+         CREATE INDEX messages_locked ON messages (opens_at) WHERE tlock IS NOT NULL;",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

@@ -28,6 +28,31 @@ pub(crate) enum BeaconCommand {
     Import(ImportArgs),
     /// Print one round as drand JSON, from the cache or the sources.
     Get(super::grid::GetArgs),
+    /// Choose the chain messages are bound to (and timelocked to, when it
+    /// can timelock; quicknet otherwise).
+    Bind(BindArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BindArgs {
+    /// Chain name or hash (built in, or learned by `zks fetch` or `zks beacon import --chain-info`).
+    #[arg(value_name = "NAME|HASH")]
+    chain: String,
+}
+
+pub(crate) fn bind(node: &zks_node::Node, args: &BindArgs) -> anyhow::Result<ExitCode> {
+    let chain = node.set_binding_chain(&args.chain)?;
+    println!(
+        "messages are now bound to {} ({}){}",
+        chain.name,
+        chain.hash.to_hex(),
+        if zks_tlock::check_chain(&chain).is_ok() {
+            "; timelocked messages use it too"
+        } else {
+            "; it cannot timelock, so timelocked messages use quicknet"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Args)]
@@ -165,7 +190,7 @@ pub(crate) fn run(command: BeaconCommand) -> anyhow::Result<ExitCode> {
     match command {
         BeaconCommand::Verify(args) => verify(&args),
         BeaconCommand::Bench(args) => bench(&args),
-        BeaconCommand::Import(_) | BeaconCommand::Get(_) => {
+        BeaconCommand::Import(_) | BeaconCommand::Get(_) | BeaconCommand::Bind(_) => {
             bail!("this command runs with the node")
         }
     }

@@ -52,8 +52,18 @@ pub(crate) struct SendArgs {
     #[arg(long)]
     pad: bool,
     /// Reply to this message (its id in `zks inbox`), quoting it.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with_all = ["open_at", "open_in"])]
     reply_to: Option<i64>,
+    /// Deliver now, open at this time (drand timelock), e.g.
+    /// 2026-12-24T18:00Z: not even the contact can read it before.
+    #[arg(long, value_name = "TIME", conflicts_with = "open_in")]
+    open_at: Option<String>,
+    /// Deliver now, open after this long (drand timelock), e.g. 90s, 2h, 3d.
+    #[arg(long, value_name = "DURATION")]
+    open_in: Option<String>,
+    /// Allow --open-at/--open-in beyond a year from now.
+    #[arg(long)]
+    far: bool,
     /// Without a running daemon: seconds to wait for delivery before leaving
     /// the message queued.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
@@ -140,9 +150,19 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
         (None, None) => bail!("give a TEXT or --file PATH"),
     };
     let mode = if args.pad { Mode::Pad } else { Mode::Grid };
-    let queued = match args.reply_to {
-        Some(id) => node.send_reply(&args.to, &plaintext, mode, id)?,
-        None => node.send(&args.to, &plaintext, mode)?,
+    let now = super::grid::now();
+    let open_at = match (&args.open_at, &args.open_in) {
+        (Some(at), _) => Some(super::tlock::parse_time(at)?),
+        (None, Some(within)) => Some(now.saturating_add(super::tlock::parse_duration(within)?)),
+        (None, None) => None,
+    };
+    if let Some(at) = open_at {
+        super::tlock::check_open_at(at, now, args.far)?;
+    }
+    let queued = match (args.reply_to, open_at) {
+        (_, Some(at)) => node.send_timelocked(&args.to, &plaintext, mode, at)?,
+        (Some(id), None) => node.send_reply(&args.to, &plaintext, mode, id)?,
+        (None, None) => node.send(&args.to, &plaintext, mode)?,
     };
     deliver(node, &queued, &args.to, args.wait, args.json).await
 }
@@ -235,6 +255,12 @@ struct InboxLine {
     /// Unix time it disappears.
     expires_at: Option<i64>,
     reactions: Vec<zks_node::MessageReaction>,
+    /// Timelocked: Unix time its drand round is published (it opens then).
+    opens_at: Option<i64>,
+    /// Timelocked: the drand round that opens it.
+    opens_round: Option<u64>,
+    /// Received, timelocked and not open yet (`text` is empty).
+    locked: bool,
 }
 
 fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Vec<InboxLine>> {
@@ -271,6 +297,9 @@ fn inbox_lines(node: &Node, with: Option<&str>, after: i64) -> anyhow::Result<Ve
                 deleted: m.deleted_at.is_some(),
                 expires_at: m.expires_at,
                 reactions: entry.reactions,
+                opens_at: m.opens_at,
+                opens_round: m.opens_round,
+                locked: m.locked,
             });
         }
     }
@@ -305,8 +334,18 @@ pub(crate) async fn inbox(node: &Node, args: &InboxArgs) -> anyhow::Result<ExitC
                     };
                     println!("{:>5}    ↪ reply to {quoted}", "");
                 }
+                let opens = |t: i64| utc_minute(u64::try_from(t).unwrap_or(0));
                 let text = if line.deleted {
                     "(deleted)".to_owned()
+                } else if let (true, Some(at)) = (line.locked, line.opens_at) {
+                    format!("(locked until {}, drand timelock)", opens(at))
+                } else if let Some(at) = line.opens_at {
+                    let when = if line.direction == "out" {
+                        format!("opens for {} at", line.contact)
+                    } else {
+                        "opened at".to_owned()
+                    };
+                    format!("{} ({when} {}, drand timelock)", line.text, opens(at))
                 } else if line.edited_at.is_some() {
                     format!("{} (edited)", line.text)
                 } else {

@@ -202,7 +202,9 @@ fn write_atomically(
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let n = write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(n)

@@ -120,6 +120,7 @@ impl Node {
                 }),
                 change: None,
                 reply_to: None,
+                timelock: None,
             })
         })?;
         self.inner.outbox_wake.notify_one();

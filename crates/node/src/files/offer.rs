@@ -115,6 +115,7 @@ impl Node {
                 })),
                 change: None,
                 reply_to: None,
+                timelock: None,
             })
         })?;
         tracing::info!(transfer = %hex::encode(id), ?message_id, size, "file offered");

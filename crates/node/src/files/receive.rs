@@ -438,6 +438,7 @@ impl Node {
                     transfer: None,
                     change: None,
                     reply_to: None,
+                    timelock: None,
                 })
             })?;
             self.inner.outbox_wake.notify_one();

@@ -13,6 +13,8 @@
 //!   3 edit    ref (16) ‖ age (u32 BE) ‖ text (the rest, ≥ 1 byte)
 //!   4 delete  ref (16) ‖ age (u32 BE)
 //!   5 timer   seconds (u32 BE, 0 = off) ‖ set_at (u64 BE, Unix seconds)
+//!   6 timelocked  age file with one tlock stanza (the rest, ≥ 1 byte):
+//!             chat text that opens at a drand round (decision 0069)
 //! ```
 //!
 //! `ref` names a message of the conversation: the first 16 bytes of the
@@ -91,6 +93,12 @@ pub enum ChatControl {
         /// When the sender made the change (Unix seconds).
         set_at: u64,
     },
+    /// Chat text timelocked to a drand round: an age file (`zks_tlock`)
+    /// whose content is the text.
+    Timelocked {
+        /// The timelocked file.
+        file: Vec<u8>,
+    },
 }
 
 /// Why a control message cannot be read.
@@ -154,6 +162,10 @@ impl ChatControl {
                 out.push(5);
                 out.extend_from_slice(&secs.to_be_bytes());
                 out.extend_from_slice(&set_at.to_be_bytes());
+            }
+            ChatControl::Timelocked { file } => {
+                out.push(6);
+                out.extend_from_slice(file);
             }
         }
         out
@@ -226,6 +238,9 @@ impl ChatControl {
                 check_timer(secs)?;
                 Ok(ChatControl::Timer { secs, set_at })
             }
+            6 => Ok(ChatControl::Timelocked {
+                file: text_of(rest)?,
+            }),
             other => Err(ChatControlError::Kind(other)),
         }
     }
@@ -291,6 +306,9 @@ mod tests {
                 set_at: 1_796_294_400,
             },
             ChatControl::Timer { secs: 0, set_at: 1 },
+            ChatControl::Timelocked {
+                file: b"age-encryption.org/v1\n".to_vec(),
+            },
         ] {
             let bytes = control.encode();
             assert!(ChatControl::is_chat_control(&bytes));

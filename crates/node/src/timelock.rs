@@ -1,0 +1,230 @@
+//! Messages that open at a chosen time (decision 0069): the text is first
+//! timelocked to the drand round of that time (`zks_tlock`, an age file
+//! with a tlock stanza), then sealed for the contact as any message (grid
+//! pad or true pad), so only the contact can open the envelope and only
+//! the round's beacon opens what is inside.
+//!
+//! The receiver keeps the timelocked file with an empty message until the
+//! round is out; the opener ([`Node::open_due_timelocks`], every second
+//! while messaging runs) takes the round from the beacon cache, or through
+//! the grid's fetch cascade, opens the file and puts the text in place in
+//! one write. Without the round (offline, not cached) the message waits.
+//!
+//! The lock is pairing-based (not post-quantum) and rests on the drand
+//! signers not publishing a round early; the outer seal keeps its own
+//! guarantee. THREAT_MODEL.md says so.
+
+use std::collections::HashSet;
+use std::sync::PoisonError;
+
+use zks_beacon::ChainInfo;
+use zks_pad::Mode;
+use zks_store::{Store, Timelock};
+
+use crate::clock::now_secs;
+use crate::content::Outgoing;
+use crate::delivery::QueuedMessage;
+use crate::wire::chat::ChatControl;
+use crate::{Node, NodeError, NodeEvent};
+
+/// The furthest ahead a message may be timelocked: ten years. Neither the
+/// chain nor pairing-based cryptography is sure to last longer; front ends
+/// ask before anything beyond a year.
+pub const MAX_OPEN_AHEAD_SECS: u64 = 10 * 365 * 86_400;
+/// How many due messages one pass of the opener takes.
+const OPEN_BATCH: usize = 64;
+
+/// The chain messages are timelocked to: the binding chain when it can be
+/// used for timelock (quicknet by default; a devnet in tests), else
+/// quicknet.
+fn timelock_chain(store: &Store) -> Result<ChainInfo, NodeError> {
+    let chain = crate::beacons::binding_chain(store)?;
+    Ok(if zks_tlock::check_chain(&chain).is_ok() {
+        chain
+    } else {
+        ChainInfo::quicknet()
+    })
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(tlock_err)`
+fn tlock_err(e: zks_tlock::TlockError) -> NodeError {
+    NodeError::BadInput(format!("timelock: {e}"))
+}
+
+impl Node {
+    /// Sends `text` to `contact` so that it opens at Unix time `open_at`
+    /// (at the first round of the timelock chain published then or later).
+    pub fn send_timelocked(
+        &self,
+        contact: &str,
+        text: &[u8],
+        mode: Mode,
+        open_at: u64,
+    ) -> Result<QueuedMessage, NodeError> {
+        Outgoing::text(text)?;
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Err(NodeError::BadInput("the message is empty".into()));
+        }
+        let now = now_secs();
+        if open_at <= now {
+            return Err(NodeError::BadInput(
+                "that time has passed: choose a time in the future".into(),
+            ));
+        }
+        if open_at - now > MAX_OPEN_AHEAD_SECS {
+            return Err(NodeError::BadInput(
+                "that is more than 10 years ahead: the chain and its cryptography may not last that long".into(),
+            ));
+        }
+        let chain = self.with_store(timelock_chain)?;
+        let round = zks_tlock::round_for_time(&chain, open_at);
+        let file =
+            zks_tlock::seal_bytes(&chain, round, text, &mut rand_core::OsRng).map_err(tlock_err)?;
+        let lock = Timelock {
+            chain_hash: chain.hash.0.to_vec(),
+            round,
+            opens_at: i64::try_from(chain.time_of_round(round)).unwrap_or(i64::MAX),
+            file: None,
+        };
+        let control = ChatControl::Timelocked { file };
+        let (sealed, id) = self.seal_inner(contact, mode, true, |_, _| {
+            let mut out = Outgoing::control(&control, None);
+            out.body = text.to_vec();
+            out.timelock = Some(lock);
+            Ok(out)
+        })?;
+        self.inner.outbox_wake.notify_one();
+        Ok(QueuedMessage::of(&sealed, id))
+    }
+
+    /// Opens the received timelocked messages whose round is due and can be
+    /// had (the beacon cache, then the grid's cascade when online). Returns
+    /// how many opened. Messages that cannot be opened at all (a damaged
+    /// file) are reported once and left locked.
+    pub async fn open_due_timelocks(&self) -> Result<usize, NodeError> {
+        let now = now_secs();
+        let due = self.with_store(|store| {
+            Ok(store.locked_due(i64::try_from(now).unwrap_or(i64::MAX), OPEN_BATCH)?)
+        })?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let chains = self.with_store(crate::beacons::known_chains)?;
+        let cache = self.binding_cache()?;
+        let cascade = self
+            .inner
+            .grid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|g| g.cascade.clone());
+        let mut opened = 0;
+        for locked in due {
+            if self.timelock_failed(locked.id) {
+                continue;
+            }
+            let Some(chain) = chains
+                .iter()
+                .find(|c| c.hash.0[..] == locked.chain_hash[..])
+            else {
+                self.note_timelock_failure(locked.id, "its chain is not known here");
+                continue;
+            };
+            let mut beacon = cache.get(chain, locked.round).map_err(NodeError::grid)?;
+            if beacon.is_none()
+                && let Some(cascade) = &cascade
+            {
+                beacon = match cascade.get(chain, locked.round, now).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::debug!(round = locked.round, "timelock round not fetched: {e}");
+                        None
+                    }
+                };
+            }
+            let Some(beacon) = beacon else {
+                continue;
+            };
+            let text = match zks_tlock::open_bytes(&locked.file, chain, &beacon) {
+                Ok(text) => text,
+                Err(e) => {
+                    self.note_timelock_failure(locked.id, &e.to_string());
+                    continue;
+                }
+            };
+            if Outgoing::text(&text).is_err() {
+                self.note_timelock_failure(locked.id, "it holds no chat text");
+                continue;
+            }
+            if self.with_store_mut(|store| Ok(store.open_locked(locked.id, &text)?))? {
+                opened += 1;
+            }
+        }
+        if opened > 0 {
+            tracing::debug!(opened, "timelocked messages opened");
+            self.emit(NodeEvent::MessagesOpened {
+                count: opened as u64,
+            });
+        }
+        Ok(opened)
+    }
+
+    fn timelock_failed(&self, id: i64) -> bool {
+        self.inner
+            .timelock_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&id)
+    }
+
+    fn note_timelock_failure(&self, id: i64, why: &str) {
+        tracing::warn!(message = id, "a timelocked message cannot be opened: {why}");
+        self.inner
+            .timelock_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+    }
+
+    /// Opens due timelocked messages every second until the node stops.
+    pub(crate) async fn opener_loop(self) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.open_due_timelocks().await {
+                tracing::warn!("cannot open timelocked messages: {e}");
+            }
+        }
+    }
+}
+
+/// What a received timelocked message records: the round that opens it
+/// (of a chain this home knows and that can timelock, at most ten years
+/// and an hour ahead) and the file to keep until then.
+pub(crate) fn incoming_lock(store: &Store, file: &[u8]) -> Result<Timelock, NodeError> {
+    let (round, hash) = zks_tlock::peek(file).map_err(tlock_err)?;
+    let chains = crate::beacons::known_chains(store)?;
+    let chain = chains.iter().find(|c| c.hash == hash).ok_or_else(|| {
+        NodeError::BadInput(format!(
+            "a timelocked message for chain {}, which this home does not know",
+            hash.to_hex()
+        ))
+    })?;
+    zks_tlock::check_chain(chain).map_err(tlock_err)?;
+    let opens_at = chain.time_of_round(round);
+    if opens_at > now_secs() + MAX_OPEN_AHEAD_SECS + crate::MAX_ROUND_AHEAD_SECS {
+        return Err(NodeError::BadInput(
+            "a timelocked message that opens more than 10 years ahead".into(),
+        ));
+    }
+    Ok(Timelock {
+        chain_hash: hash.0.to_vec(),
+        round,
+        opens_at: i64::try_from(opens_at).unwrap_or(i64::MAX),
+        file: Some(file.to_vec()),
+    })
+}
+
+/// The set of messages the opener gave up on (kept per process).
+pub(crate) type Failures = std::sync::Mutex<HashSet<i64>>;
