@@ -5,8 +5,10 @@
 // the client is pointed at.
 //
 // Usage:
-//   node tlock.mjs encrypt ROUND IN OUT  timelockEncrypt IN's bytes to quicknet round ROUND;
-//                                        OUT gets tlock-js's output (always armored age)
+//   node tlock.mjs encrypt ROUND IN OUT [--binary]
+//                                        timelockEncrypt IN's bytes to quicknet round ROUND;
+//                                        OUT gets tlock-js's output (always armored age), or
+//                                        with --binary the age file inside that armor
 //   node tlock.mjs decrypt IN OUT        timelockDecrypt IN (armored or binary age); OUT
 //                                        gets the plaintext
 //   node tlock.mjs serve [SECONDS]       only the server: prints `serving <url>` (the
@@ -41,6 +43,14 @@ const INFO = {
 }
 const TIMEOUT_MS = 30_000
 
+// The bytes inside tlock-js's armor (its own decodeArmor is not exported).
+const unarmor = (text) => {
+  const lines = text.trimEnd().split('\n')
+  if (lines[0] !== '-----BEGIN AGE ENCRYPTED FILE-----' || lines.at(-1) !== '-----END AGE ENCRYPTED FILE-----') {
+    throw new Error('tlock-js did not write an armored age file')
+  }
+  return Buffer.from(lines.slice(1, -1).join(''), 'base64')
+}
 const say = (line) => process.stdout.write(`${line}\n`)
 const fail = (reason) => {
   say(`err ${String(reason).replace(/\n/g, ' ')}`)
@@ -105,16 +115,19 @@ if (mode === 'serve') {
   const client = new HttpChainClient(new HttpCachingChain(`${base}/${INFO.hash}`, options), options)
   try {
     let output
+    const binary = mode === 'encrypt' && args[3] === '--binary'
+    if (binary) args.pop()
     if (mode === 'encrypt' && args.length === 3) {
       const round = Number(args[0])
       if (!Number.isSafeInteger(round)) fail(`bad round ${args[0]}`)
-      output = Buffer.from(await timelockEncrypt(round, fs.readFileSync(args[1]), client), 'utf8')
+      const armored = await timelockEncrypt(round, fs.readFileSync(args[1]), client)
+      output = binary ? unarmor(armored) : Buffer.from(armored, 'utf8')
     } else if (mode === 'decrypt' && args.length === 2) {
       // timelockDecrypt takes a string: armored text, or binary age as one
       // char per byte (it reads it back with Buffer.from(…, 'binary')).
       output = await timelockDecrypt(fs.readFileSync(args[0], 'latin1'), client)
     } else {
-      fail('usage: node tlock.mjs encrypt ROUND IN OUT | decrypt IN OUT | serve [SECONDS]')
+      fail('usage: node tlock.mjs encrypt ROUND IN OUT [--binary] | decrypt IN OUT | serve [SECONDS]')
     }
     fs.writeFileSync(args[args.length - 1], output)
     say(`ok bytes=${output.length} requests=${requests.join(',')}`)
