@@ -86,6 +86,9 @@ enum Command {
     /// True one-time pads: create, import, status.
     #[command(subcommand)]
     Pad(cmd::pad::PadCommand),
+    /// drand timelock: lock a file until a future time, open locked files.
+    #[command(subcommand)]
+    Tlock(cmd::tlock::TlockCommand),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
                     "say what to do: --http ADDR to serve a devnet, or a subcommand (info, sign)"
                 )),
             },
+            Command::Tlock(command) => cmd::tlock::run(cli.home, command).await,
             Command::Daemon(args) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::messaging::daemon(&node, args).await;

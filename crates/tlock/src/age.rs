@@ -165,7 +165,7 @@ fn header_mac(file_key: &[u8]) -> Hmac<Sha256> {
 
 /// Writes a whole header (stanzas, then the MAC under `file_key`).
 pub(crate) fn write_header(
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
     stanzas: &[Stanza],
     file_key: &[u8],
 ) -> Result<(), TlockError> {
@@ -217,7 +217,7 @@ fn chunk_nonce(counter: u64, last: bool) -> Nonce {
 }
 
 /// Reads until `buf` is full or the input ends; returns how much was read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(input: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
@@ -233,8 +233,8 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Writes the payload: `nonce`, then `input` in sealed chunks. Returns the
 /// plaintext length.
 pub(crate) fn write_payload(
-    input: &mut impl Read,
-    out: &mut impl Write,
+    input: &mut (impl Read + ?Sized),
+    out: &mut (impl Write + ?Sized),
     file_key: &[u8],
     nonce: &[u8; 16],
 ) -> Result<u64, TlockError> {
@@ -274,8 +274,8 @@ pub(crate) fn write_payload(
 /// written before the refusal is not to be used (callers write to a
 /// temporary place and keep it only on success).
 pub(crate) fn read_payload(
-    input: &mut impl BufRead,
-    out: &mut impl Write,
+    input: &mut (impl BufRead + ?Sized),
+    out: &mut (impl Write + ?Sized),
     file_key: &[u8],
 ) -> Result<u64, TlockError> {
     let mut nonce = [0u8; 16];

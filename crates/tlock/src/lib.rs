@@ -127,8 +127,8 @@ pub fn round_for_time(chain: &ChainInfo, at: u64) -> u64 {
 pub fn seal(
     chain: &ChainInfo,
     round: u64,
-    input: &mut impl Read,
-    output: &mut impl Write,
+    input: &mut (impl Read + ?Sized),
+    output: &mut (impl Write + ?Sized),
     armor: bool,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<u64, TlockError> {
@@ -146,7 +146,7 @@ pub fn seal(
     let mut nonce = [0u8; 16];
     rng.fill_bytes(&mut nonce);
     if armor {
-        let mut armored = armor::ArmorWriter::new(output)?;
+        let mut armored = armor::ArmorWriter::new(&mut *output)?;
         age::write_header(&mut armored, &[stanza], &file_key[..])?;
         let n = age::write_payload(input, &mut armored, &file_key[..], &nonce)?;
         armored.finish()?;
@@ -258,7 +258,7 @@ impl Locked<'_> {
         mut self,
         chain: &ChainInfo,
         beacon: &VerifiedBeacon,
-        output: &mut impl Write,
+        output: &mut (impl Write + ?Sized),
     ) -> Result<u64, TlockError> {
         if chain.hash != self.chain || beacon.chain_hash() != self.chain {
             return Err(TlockError::WrongChain {

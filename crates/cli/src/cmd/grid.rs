@@ -113,7 +113,7 @@ pub(crate) fn parse_rounds(s: &str) -> Result<RangeInclusive<u64>, String> {
     Ok(a..=b)
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -121,7 +121,7 @@ fn now() -> u64 {
 
 impl SourceArgs {
     /// The node's description of these sources.
-    fn sources(&self) -> GridSources {
+    pub(crate) fn sources(&self) -> GridSources {
         GridSources {
             bootstrap: self.bootstrap.clone(),
             listen: self.listen.clone(),

@@ -15,6 +15,7 @@ pub(crate) mod pair;
 pub(crate) mod search;
 pub(crate) mod settings;
 pub(crate) mod status;
+pub(crate) mod tlock;
 
 use std::path::PathBuf;
 
