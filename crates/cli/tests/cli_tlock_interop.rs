@@ -235,6 +235,15 @@ fn files_zks_sealed_open_with_tlock_js() {
     let opened = tmp.path().join("opened-armor.txt");
     js_open(&armored, &opened);
     assert_eq!(std::fs::read_to_string(&opened).unwrap(), plain);
+
+    // An empty file: one empty last chunk, which tlock-js opens too.
+    let empty = tmp.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let sealed = tmp.path().join("empty.age");
+    zks_seal(&home, &[], &empty, &sealed);
+    let opened = tmp.path().join("opened-empty.txt");
+    js_open(&sealed, &opened);
+    assert_eq!(std::fs::read(&opened).unwrap(), b"");
 }
 
 #[test]
