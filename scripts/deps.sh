@@ -164,7 +164,7 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
 fi
 
 # The third-party implementations the interop tests start (js-libp2p,
-# Helia, @ipld/car), exactly as locked; skipped likewise.
+# Helia, @ipld/car, tlock-js), exactly as locked; skipped likewise.
 if [ "$profile" = test ]; then
   stamp="$ROOT/tests/interop/node_modules/.zks-lock-stamp"
   if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/tests/interop/package-lock.json" "$stamp"; then

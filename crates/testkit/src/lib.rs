@@ -11,7 +11,7 @@
 //!   refused input changed nothing.
 //! - [`PASSPHRASE`]: the passphrase test homes are locked with.
 //! - [`JsPeer`], [`interop_command`]: the third-party implementations of
-//!   `tests/interop` (js-libp2p, Helia, @ipld/car) the interop tests start.
+//!   `tests/interop` (js-libp2p, Helia, @ipld/car, tlock-js) the interop tests start.
 
 #![forbid(unsafe_code)]
 
@@ -100,7 +100,7 @@ mod tests {
 }
 
 /// The folder of the third-party implementations the interop tests start
-/// (`tests/interop`: js-libp2p, Helia, @ipld/car; `scripts/deps.sh test`
+/// (`tests/interop`: js-libp2p, Helia, @ipld/car, tlock-js; `scripts/deps.sh test`
 /// installs its packages).
 pub fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
