@@ -9,7 +9,8 @@
 // Every call is recorded in window.__ZKS_MOCK__.calls for the tests to read.
 // Tests drive the backend's side through window.__ZKS_MOCK__: emit() delivers
 // an event (node events, or Tauri's drag-drop events with file paths, as the
-// real window sends them), receive() delivers a chat message, and
+// real window sends them), receive() delivers a chat message,
+// receiveLocked()/openLocked() a timelocked one that opens later, and
 // offer()/progress()/finish() move file transfers. The settings are checked
 // like the node checks them (a bad field refuses the whole save), and the
 // live grid's counters grow with a clock that moves 3 s per grid_live call,
@@ -160,7 +161,24 @@ export function installMockBackend(options: MockOptions): void {
     edited_at?: number | null;
     deleted?: boolean;
     expires_at?: number | null;
+    /** A timelocked message: when it opens, its round, whether it is still shut here. */
+    opens_at?: number | null;
+    opens_round?: number | null;
+    locked?: boolean;
   }[] = [];
+  /** The text of locked incoming messages, until their round is out. */
+  const lockedText = new Map<number, string>();
+  /** The first quicknet round published at or after Unix time `t`. */
+  const quicknetRoundAt = (t: number) => Math.max(1, Math.ceil((t - 1_692_803_367) / 3) + 1);
+  /** A locked message's round is published: its text shows, `messages_opened` goes out. */
+  function openLocked(id: number): void {
+    const m = history.find((x) => x.id === id);
+    if (!m || !m.locked) return;
+    m.text = lockedText.get(id) ?? '';
+    m.locked = false;
+    lockedText.delete(id);
+    emit('node-event', { kind: 'messages_opened', count: 1 });
+  }
   /** A history row as chat_history answers it (the node's ChatMessage). */
   function chatMessage(m: (typeof history)[number]) {
     const { contact: _contact, reply_to, ...rest } = m;
@@ -182,6 +200,9 @@ export function installMockBackend(options: MockOptions): void {
       edited_at: m.edited_at ?? null,
       deleted: m.deleted === true,
       expires_at: m.expires_at ?? null,
+      opens_at: m.opens_at ?? null,
+      opens_round: m.opens_round ?? null,
+      locked: m.locked === true,
     };
   }
   function messageById(id: unknown) {
@@ -821,6 +842,17 @@ export function installMockBackend(options: MockOptions): void {
           throw { code: 'bad_input', message: 'type a message to send' };
         }
         const pad = args.pad === true;
+        // open_at: timelocked to the first quicknet round at or after it, as the node does.
+        let opensRound: number | null = null;
+        if (args.open_at != null) {
+          const at = Number(args.open_at);
+          if (!Number.isInteger(at)) throw { code: 'bad_input', message: 'open_at is not a Unix time' };
+          if (at <= now()) throw { code: 'bad_input', message: 'that time has passed' };
+          if (at - now() > 3650 * 86_400) {
+            throw { code: 'bad_input', message: 'that time is more than 10 years ahead' };
+          }
+          opensRound = quicknetRoundAt(at);
+        }
         const message = {
           contact: String(args.contact),
           id: history.length + 1,
@@ -834,6 +866,9 @@ export function installMockBackend(options: MockOptions): void {
           error: null,
           created_at: now(),
           reply_to: typeof args.reply_to === 'number' ? messageById(args.reply_to).id : null,
+          opens_at: opensRound === null ? null : quicknetTime(opensRound),
+          opens_round: opensRound,
+          locked: false,
         };
         history.push(message);
         return sent(message);
@@ -1130,6 +1165,38 @@ export function installMockBackend(options: MockOptions): void {
       emit('node-event', { kind: 'message_received', from });
       return id;
     },
+    /** A timelocked message from a contact arrives, shut until its round is
+     * published (about `inSecs` from now): stored with no text, announced;
+     * then, unless `autoOpen` is false, it opens by itself at that time like
+     * the node's (`openLocked`). */
+    receiveLocked(from: string, text: string, inSecs: number, autoOpen = true): number {
+      const id = history.length + 1;
+      const round = quicknetRoundAt(now() + inSecs);
+      lockedText.set(id, text);
+      history.push({
+        contact: from,
+        id,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'text',
+        text: '',
+        round: 16_384 * 40 + 5_002,
+        sealed_after: quicknetTime(16_384 * 40 + 5_002),
+        state: null,
+        error: null,
+        created_at: now(),
+        opens_at: quicknetTime(round),
+        opens_round: round,
+        locked: true,
+      });
+      emit('node-event', { kind: 'message_received', from });
+      if (autoOpen) {
+        const wait = Math.max(0, quicknetTime(round) * 1000 - Date.now());
+        setTimeout(() => openLocked(id), wait);
+      }
+      return id;
+    },
+    openLocked,
     /** A sent message's delivery state changes (`mailbox`, `delivered`), as
      * the node reports it: stored, then announced. */
     settle(id: number, state: 'mailbox' | 'delivered'): void {

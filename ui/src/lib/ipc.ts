@@ -183,9 +183,17 @@ export const api = {
   chatSearch: (text: string, contact: string | null = null) =>
     call<SearchHit[]>('chat_search', { text, contact }),
   /** Queues a message; `pad` uses the one-time pad instead of the grid pad;
-   * `replyTo` quotes that message of the conversation. */
-  chatSend: (contact: string, text: string, pad = false, replyTo: number | null = null) =>
-    call<SentMessage>('chat_send', { contact, text, pad, reply_to: replyTo }),
+   * `replyTo` quotes that message of the conversation; `openAt` (Unix
+   * seconds) timelocks the text to the drand round of that time, so the
+   * contact can read it only from then (`bad_input` for a time passed or
+   * more than 10 years ahead). */
+  chatSend: (
+    contact: string,
+    text: string,
+    pad = false,
+    replyTo: number | null = null,
+    openAt: number | null = null,
+  ) => call<SentMessage>('chat_send', { contact, text, pad, reply_to: replyTo, open_at: openAt }),
   /** Sets our reaction to a message; `null` takes it back. */
   chatReact: (messageId: number, emoji: string | null) =>
     call<SentMessage>('chat_react', { message_id: messageId, emoji }),

@@ -45,6 +45,9 @@ export function chatMessage(over: Partial<ChatMessage> = {}): ChatMessage {
     edited_at: null,
     deleted: false,
     expires_at: null,
+    opens_at: null,
+    opens_round: null,
+    locked: false,
     ...over,
   };
 }

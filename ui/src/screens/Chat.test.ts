@@ -6,6 +6,7 @@ import Chat from './Chat.svelte';
 import App from '../App.svelte';
 import { NODE_EVENT, type ChatMessage, type Transfer } from '../lib/ipc';
 import { chatMessage, contact, sampleLiveGrid, sampleNodeStatus, transfer, watchDrops } from '../lib/testing';
+import { parseLocalInput, toLocalInput } from '../lib/timelock';
 import { nodeStatus } from '../lib/nodeStatus.svelte';
 
 
@@ -135,6 +136,9 @@ describe('Chat', () => {
         edited_at: null,
         deleted: false,
         expires_at: null,
+        opens_at: null,
+        opens_round: null,
+        locked: false,
         ...over,
       };
     }
@@ -160,6 +164,8 @@ describe('Chat', () => {
                 mode: a.pad ? 'pad' : 'grid',
                 round: a.pad ? null : 4243,
                 sealed_after: a.pad ? null : SEALED_AT,
+                opens_at: typeof a.open_at === 'number' ? a.open_at : null,
+                opens_round: typeof a.open_at === 'number' ? 9_000_000 : null,
               }),
             );
             return {
@@ -238,6 +244,7 @@ describe('Chat', () => {
         text: 'hello Alice',
         pad: false,
         reply_to: null,
+        open_at: null,
       });
       expect(b.count('chat_history')).toBeGreaterThanOrEqual(2);
       expect((box as HTMLTextAreaElement).value).toBe('');
@@ -293,6 +300,7 @@ describe('Chat', () => {
         text: 'secret',
         pad: true,
         reply_to: null,
+        open_at: null,
       });
     });
 
@@ -327,6 +335,165 @@ describe('Chat', () => {
       expect(alarm.textContent).toContain('Key or pad reuse detected.');
       expect(alarm.textContent).toContain('A message from Alice reuses the key');
       expect(alarm.textContent).not.toContain('not this one');
+    });
+
+    describe('open at a chosen time', () => {
+      afterEach(() => vi.restoreAllMocks());
+
+      const sends = (b: ReturnType<typeof backend>) => b.calls.filter((c) => c.cmd === 'chat_send').map((c) => c.args);
+
+      async function openPicker(): Promise<HTMLElement> {
+        const toggle = screen.getByRole('button', { name: /Open at…/ });
+        expect(toggle.getAttribute('aria-expanded')).toBe('false');
+        await fireEvent.click(toggle);
+        expect(toggle.getAttribute('aria-expanded')).toBe('true');
+        return screen.getByRole('group', { name: 'Open at a chosen time' });
+      }
+
+      it('sends with the time picked, says when it opens, then resets', async () => {
+        const b = backend();
+        render(Chat);
+        await screen.findByText('No messages yet.');
+        const picker = await openPicker();
+        const before = Math.floor(Date.now() / 1000);
+        await fireEvent.click(within(picker).getByRole('button', { name: 'In 1 hour' }));
+        // The picker closes; the composer says when it opens.
+        expect(screen.queryByRole('group', { name: 'Open at a chosen time' })).toBeNull();
+        const chosen = screen.getByTestId('open-at-chosen');
+        expect(chosen.textContent).toMatch(/Opens at .+ \(drand timelock\)/);
+        expect(chosen.textContent).not.toMatch(/perfect secrecy/i);
+
+        const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+        await fireEvent.input(box, { target: { value: 'later, Alice' } });
+        await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+        const item = (await screen.findByText('later, Alice')).closest('li')!;
+        expect(within(item).getByText(/^opens for Alice at .+ \(drand timelock\)$/)).toBeTruthy();
+        const [args] = sends(b);
+        expect(args).toMatchObject({ contact: 'Alice', text: 'later, Alice', pad: false, reply_to: null });
+        expect(args.open_at).toBeGreaterThanOrEqual(before + 3600);
+        expect(args.open_at).toBeLessThanOrEqual(before + 3602);
+
+        // The option resets after sending: the next message is ordinary.
+        expect(screen.queryByTestId('open-at-chosen')).toBeNull();
+        await fireEvent.input(box, { target: { value: 'now' } });
+        await fireEvent.keyDown(box, { key: 'Enter' });
+        await screen.findByText('now');
+        expect(sends(b)[1].open_at).toBeNull();
+      });
+
+      it('refuses a custom time that has passed, inline, and sends nothing', async () => {
+        const b = backend();
+        render(Chat);
+        await screen.findByText('No messages yet.');
+        const picker = await openPicker();
+        const input = within(picker).getByLabelText('Or pick a date and time') as HTMLInputElement;
+        await fireEvent.input(input, { target: { value: '2020-01-01T09:00' } });
+        await fireEvent.keyDown(input, { key: 'Enter' });
+        expect((await screen.findByRole('alert')).textContent).toBe('That time has passed — pick a later one.');
+        expect(screen.queryByTestId('open-at-chosen')).toBeNull();
+        expect(sends(b)).toEqual([]);
+
+        // A time to come is taken with Set.
+        await fireEvent.input(input, { target: { value: toLocalInput(Math.floor(Date.now() / 1000) + 7200) } });
+        await fireEvent.click(within(picker).getByRole('button', { name: 'Set' }));
+        expect(screen.getByTestId('open-at-chosen')).toBeTruthy();
+        expect(screen.queryByRole('alert')).toBeNull();
+        expect(sends(b)).toEqual([]);
+      });
+
+      it('asks before a time more than a year ahead, refuses more than ten years', async () => {
+        const b = backend();
+        render(Chat);
+        await screen.findByText('No messages yet.');
+        const picker = await openPicker();
+        const input = within(picker).getByLabelText('Or pick a date and time');
+        const now = Math.floor(Date.now() / 1000);
+        await fireEvent.input(input, { target: { value: toLocalInput(now + 11 * 365 * 86_400) } });
+        await fireEvent.click(within(picker).getByRole('button', { name: 'Set' }));
+        expect((await screen.findByRole('alert')).textContent).toBe(
+          'That is more than 10 years ahead — pick an earlier time.',
+        );
+
+        const far = toLocalInput(now + 2 * 365 * 86_400);
+        await fireEvent.input(input, { target: { value: far } });
+        await fireEvent.click(within(picker).getByRole('button', { name: 'Set' }));
+        const confirm = screen.getByTestId('open-at-confirm');
+        expect(confirm.textContent).toContain('is more than a year away.');
+        expect(screen.queryByTestId('open-at-chosen')).toBeNull();
+        await fireEvent.click(within(confirm).getByRole('button', { name: 'Yes, open it then' }));
+        expect(screen.getByTestId('open-at-chosen')).toBeTruthy();
+
+        const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+        await fireEvent.input(box, { target: { value: 'for 2028' } });
+        await fireEvent.keyDown(box, { key: 'Enter' });
+        await screen.findByText('for 2028');
+        expect(sends(b).map((a) => a.open_at)).toEqual([parseLocalInput(far)]);
+      });
+
+      it('does not send when the chosen time passed before sending', async () => {
+        const b = backend();
+        render(Chat);
+        await screen.findByText('No messages yet.');
+        const picker = await openPicker();
+        await fireEvent.click(within(picker).getByRole('button', { name: 'In 1 minute' }));
+        const box = screen.getByRole('textbox', { name: 'Message to Alice' });
+        await fireEvent.input(box, { target: { value: 'too late' } });
+        const later = Date.now() + 120_000;
+        vi.spyOn(Date, 'now').mockReturnValue(later);
+        await fireEvent.keyDown(box, { key: 'Enter' });
+        expect((await screen.findByRole('alert')).textContent).toBe('That time has passed — pick a later one.');
+        expect(sends(b)).toEqual([]);
+        expect((box as HTMLTextAreaElement).value).toBe('too late');
+      });
+
+      it('is cleared, and works from the keyboard: Escape closes it', async () => {
+        backend();
+        render(Chat);
+        await screen.findByText('No messages yet.');
+        const toggle = screen.getByRole('button', { name: /Open at…/ });
+        const picker = await openPicker();
+        // The picker takes the focus; Escape gives it back to the button.
+        expect(document.activeElement).toBe(within(picker).getByRole('button', { name: 'In 1 minute' }));
+        await fireEvent.keyDown(document.activeElement!, { key: 'Escape' });
+        expect(screen.queryByRole('group', { name: 'Open at a chosen time' })).toBeNull();
+        expect(document.activeElement).toBe(toggle);
+
+        await fireEvent.click(toggle);
+        await fireEvent.click(screen.getByRole('button', { name: 'Tomorrow 9:00' }));
+        expect(screen.getByTestId('open-at-chosen')).toBeTruthy();
+        await fireEvent.click(screen.getByRole('button', { name: 'Clear the opening time' }));
+        expect(screen.queryByTestId('open-at-chosen')).toBeNull();
+      });
+
+      it('is not offered while editing', async () => {
+        backend({ history: [message({ id: 1, text: 'mine', created_at: Math.floor(Date.now() / 1000) })] });
+        render(Chat);
+        const item = (await screen.findByText('mine')).closest('li')!;
+        expect(screen.getByRole('button', { name: /Open at…/ })).toBeTruthy();
+        await fireEvent.click(within(item).getByRole('button', { name: 'Edit' }));
+        expect(screen.queryByRole('button', { name: /Open at…/ })).toBeNull();
+      });
+
+      it('shows a locked message with its countdown, and its text once it opens', async () => {
+        const opensAt = Math.floor(Date.now() / 1000) + 30;
+        const b = backend({
+          history: [
+            message({ id: 1, outgoing: false, state: null, text: '', locked: true, opens_at: opensAt, opens_round: 9_000_001 }),
+          ],
+        });
+        render(Chat);
+        const locked = await screen.findByTestId('locked-bubble');
+        expect(locked.textContent).toMatch(/Opens at .+ \(drand timelock\)/);
+        expect(within(locked).getByRole('timer').textContent).toMatch(/^00:(29|30)$/);
+        const before = b.count('chat_history');
+
+        Object.assign(b.history[0], { locked: false, text: 'It is time.' });
+        await emit(NODE_EVENT, { kind: 'messages_opened', count: 1 });
+        const item = (await screen.findByText('It is time.')).closest('li')!;
+        expect(within(item).getByText(/^opened at .+ · drand timelock$/)).toBeTruthy();
+        expect(screen.queryByTestId('locked-bubble')).toBeNull();
+        expect(b.count('chat_history')).toBe(before + 1);
+      });
     });
   });
 });
@@ -367,6 +534,9 @@ describe('Chat files', () => {
         edited_at: null,
         deleted: false,
         expires_at: null,
+        opens_at: null,
+        opens_round: null,
+        locked: false,
       },
       {
         id: 2,
@@ -384,6 +554,9 @@ describe('Chat files', () => {
         edited_at: null,
         deleted: false,
         expires_at: null,
+        opens_at: null,
+        opens_round: null,
+        locked: false,
       },
     ];
     const calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -440,6 +613,9 @@ describe('Chat files', () => {
               edited_at: null,
               deleted: false,
               expires_at: null,
+              opens_at: null,
+              opens_round: null,
+              locked: false,
             });
             return { ...t };
           }
@@ -610,6 +786,9 @@ describe('Chat unread counts', () => {
       edited_at: null,
       deleted: false,
       expires_at: null,
+      opens_at: null,
+      opens_round: null,
+      locked: false,
       ...over,
     };
   }
@@ -842,6 +1021,9 @@ describe('Chat file messages', () => {
       edited_at: null,
       deleted: false,
       expires_at: null,
+      opens_at: null,
+      opens_round: null,
+      locked: false,
     };
   }
 
@@ -880,6 +1062,9 @@ describe('Chat file messages', () => {
         edited_at: null,
         deleted: false,
         expires_at: null,
+        opens_at: null,
+        opens_round: null,
+        locked: false,
       },
       fileMessage(3, 'notes.txt', true),
       // Its transfer is not listed (yet): a plain file bubble.
@@ -1006,6 +1191,9 @@ describe('Chat search', () => {
       edited_at: null,
       deleted: false,
       expires_at: null,
+      opens_at: null,
+      opens_round: null,
+      locked: false,
     };
   }
   const histories: Record<string, ChatMessage[]> = {
@@ -1194,7 +1382,7 @@ describe('Chat replies, reactions, edits, deletes and the timer', () => {
     expect(document.activeElement).toBe(box);
     await fireEvent.input(box, { target: { value: 'yes!' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
-    await waitFor(() => expect(b.args('chat_send')).toEqual([{ contact: 'Alice', text: 'yes!', pad: false, reply_to: 1 }]));
+    await waitFor(() => expect(b.args('chat_send')).toEqual([{ contact: 'Alice', text: 'yes!', pad: false, reply_to: 1, open_at: null }]));
     const reply = await bubble('yes!');
     const quote = within(reply).getByRole('button', { name: 'Replying to Alice: dinner at eight?' });
     expect(screen.queryByTestId('composer-context')).toBeNull();

@@ -70,4 +70,20 @@ deleted: boolean,
 /**
  * Unix time (seconds) it disappears (the conversation's timer).
  */
-expires_at: number | null, };
+expires_at: number | null, 
+/**
+ * A timelocked ("open at") message: the Unix time (seconds) its content
+ * opens, i.e. when its drand quicknet round is published; `null` for
+ * ordinary messages. Set on both sides.
+ */
+opens_at: number | null, 
+/**
+ * The drand quicknet round the content is timelocked to.
+ */
+opens_round: number | null, 
+/**
+ * The content has not been opened on this side yet (the recipient's copy
+ * before its round is published): `text` is empty until then. The
+ * sender's own copy is never locked.
+ */
+locked: boolean, };

@@ -12,6 +12,10 @@ from: string, } | { "kind": "messages_expired",
 /**
  * How many.
  */
+count: number, } | { "kind": "messages_opened", 
+/**
+ * How many timelocked messages opened (their drand round was published).
+ */
 count: number, } | { "kind": "message_delivered", 
 /**
  * The message's id in the history.
