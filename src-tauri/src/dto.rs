@@ -94,6 +94,13 @@ pub struct ChatMessage {
     pub deleted: bool,
     /// Unix time (seconds) it disappears (the conversation's timer).
     pub expires_at: Option<i64>,
+    /// Timelocked (drand): Unix time (seconds) its round is published and
+    /// it opens; `null` for other messages. Set on both sides.
+    pub opens_at: Option<i64>,
+    /// Timelocked: the drand round that opens it.
+    pub opens_round: Option<u64>,
+    /// Received, timelocked and not open yet: `text` is empty until then.
+    pub locked: bool,
 }
 
 /// Unread messages per contact name: incoming chat messages and file offers

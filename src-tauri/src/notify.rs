@@ -126,6 +126,7 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
         | NodeEvent::MessageDelivered { .. }
         | NodeEvent::MessageMailboxed { .. }
         | NodeEvent::MessagesExpired { .. }
+        | NodeEvent::MessagesOpened { .. }
         | NodeEvent::TransferProgress { .. } => None,
     }
 }

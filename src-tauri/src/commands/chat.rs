@@ -36,8 +36,18 @@ pub fn chat_send(
     text: String,
     pad: bool,
     reply_to: Option<i64>,
+    open_at: Option<u64>,
 ) -> Result<SentMessage, IpcError> {
-    send_reply(&node, &contact, &text, pad, reply_to)
+    match open_at {
+        Some(_) if reply_to.is_some() => {
+            Err(IpcError::new(
+                "bad_input",
+                "a message that opens later cannot quote another (yet); send it without the reply",
+            ))
+        }
+        Some(at) => send_timelocked(&node, &contact, &text, pad, at),
+        None => send_reply(&node, &contact, &text, pad, reply_to),
+    }
 }
 
 /// Sets our reaction to a message (`emoji` `null` removes it) and tells
@@ -179,6 +189,9 @@ pub fn history(node: &AppNode, contact: &str) -> Result<Vec<ChatMessage>, IpcErr
                 edited_at: m.edited_at,
                 deleted: m.deleted_at.is_some(),
                 expires_at: m.expires_at,
+                opens_at: m.opens_at,
+                opens_round: m.opens_round,
+                locked: m.locked,
             })
         })
         .collect()
@@ -206,6 +219,24 @@ pub fn send_reply(
         Some(id) => node.send_reply(contact, text.as_bytes(), mode, id)?,
         None => node.send(contact, text.as_bytes(), mode)?,
     };
+    Ok(SentMessage::from(&queued))
+}
+
+/// Plain form of [`chat_send`] with an opening time: the text is
+/// timelocked to the drand round of Unix time `open_at`.
+pub fn send_timelocked(
+    node: &AppNode,
+    contact: &str,
+    text: &str,
+    pad: bool,
+    open_at: u64,
+) -> Result<SentMessage, IpcError> {
+    let node = node.get()?;
+    if text.trim().is_empty() {
+        return Err(IpcError::new("bad_input", "type a message to send"));
+    }
+    let mode = if pad { Mode::Pad } else { Mode::Grid };
+    let queued = node.send_timelocked(contact, text.as_bytes(), mode, open_at)?;
     Ok(SentMessage::from(&queued))
 }
 

@@ -72,18 +72,15 @@ deleted: boolean,
  */
 expires_at: number | null, 
 /**
- * A timelocked ("open at") message: the Unix time (seconds) its content
- * opens, i.e. when its drand quicknet round is published; `null` for
- * ordinary messages. Set on both sides.
+ * Timelocked (drand): Unix time (seconds) its round is published and
+ * it opens; `null` for other messages. Set on both sides.
  */
 opens_at: number | null, 
 /**
- * The drand quicknet round the content is timelocked to.
+ * Timelocked: the drand round that opens it.
  */
 opens_round: number | null, 
 /**
- * The content has not been opened on this side yet (the recipient's copy
- * before its round is published): `text` is empty until then. The
- * sender's own copy is never locked.
+ * Received, timelocked and not open yet: `text` is empty until then.
  */
 locked: boolean, };

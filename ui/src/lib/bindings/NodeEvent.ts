@@ -14,7 +14,7 @@ from: string, } | { "kind": "messages_expired",
  */
 count: number, } | { "kind": "messages_opened", 
 /**
- * How many timelocked messages opened (their drand round was published).
+ * How many.
  */
 count: number, } | { "kind": "message_delivered", 
 /**
