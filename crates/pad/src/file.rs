@@ -17,11 +17,21 @@
 //! ```text
 //! control: 00 "ZKF" version=1 kind | transfer id 16 | …
 //!   offer (1):   name (u16 len) | size u64 | blake3 32 | chunk size u32 |
-//!                mode u8 | grid: key 32 / pad: offset u64
+//!                mode u8 | grid: key 32 / pad: offset u64 |
+//!                [timelock: 1 | round u64 | chain hash 32]
 //!   decline (2), cancel (3), done (4): nothing more
 //! grid chunk:    ciphertext | tag 32
 //! pad chunk:     a true-pad envelope
 //! ```
+//!
+//! A timelocked file (decision 0070) is offered like any other: what
+//! travels is the age file `zks_tlock` made of it, and the offer's size and
+//! hash are that file's. The optional trailing field says so and names the
+//! drand round (and chain) that opens it; the name is the real file's. A
+//! parser from before it refuses such an offer (its bytes do not end where
+//! it expects), so an old receiver never mistakes the locked file for the
+//! file itself. The field is absent or whole: kind 1, a round ≥ 1 and a
+//! chain hash; any other kind, round 0, a cut or bytes after it are refused.
 
 use std::ops::Range;
 
@@ -42,6 +52,9 @@ pub const CHUNK_SIZE: u32 = 1 << 20;
 pub const MAX_NAME: usize = 255;
 /// Largest file offered: 2^40 bytes (1 TiB), a million chunks.
 pub const MAX_FILE: u64 = 1 << 40;
+/// The kind byte of an offer's optional timelock field: a drand timelock
+/// (the only kind).
+const TIMELOCK_DRAND: u8 = 1;
 
 /// A transfer's identifier (random, chosen by the sender).
 pub type TransferId = [u8; 16];
@@ -70,6 +83,15 @@ impl std::fmt::Debug for FileProtection {
     }
 }
 
+/// The drand round a timelocked file opens at, as its offer names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfferTimelock {
+    /// The round whose signature opens the file (≥ 1).
+    pub round: u64,
+    /// The hash of the drand chain the round belongs to.
+    pub chain: [u8; 32],
+}
+
 /// A file offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileOffer {
@@ -85,6 +107,9 @@ pub struct FileOffer {
     pub chunk_size: u32,
     /// How the chunks are protected.
     pub protection: FileProtection,
+    /// Set when what travels is the file timelocked to a drand round (an
+    /// age file; `size` and `blake3` are of it).
+    pub timelock: Option<OfferTimelock>,
 }
 
 impl FileOffer {
@@ -182,6 +207,9 @@ impl FileMessage {
                     FileProtection::Grid { key } => w.u8(1).raw(&key[..]),
                     FileProtection::Pad { offset } => w.u8(2).u64(*offset),
                 };
+                if let Some(lock) = &o.timelock {
+                    w.u8(TIMELOCK_DRAND).u64(lock.round).raw(&lock.chain);
+                }
             }
             FileMessage::Decline(id) => {
                 w.u8(2).raw(id);
@@ -241,6 +269,19 @@ impl FileMessage {
                     }
                     _ => return Err(WireError::Invalid("file mode")),
                 };
+                let timelock = if r.at_end() {
+                    None
+                } else {
+                    if r.u8("file timelock")? != TIMELOCK_DRAND {
+                        return Err(WireError::Invalid("file timelock"));
+                    }
+                    let round = r.u64("timelock round")?;
+                    if round == 0 {
+                        return Err(WireError::Invalid("timelock round"));
+                    }
+                    let chain = r.array::<32>("timelock chain")?;
+                    Some(OfferTimelock { round, chain })
+                };
                 FileMessage::Offer(FileOffer {
                     id,
                     name,
@@ -248,6 +289,7 @@ impl FileMessage {
                     blake3,
                     chunk_size,
                     protection,
+                    timelock,
                 })
             }
             2 => FileMessage::Decline(id),
@@ -349,6 +391,17 @@ mod tests {
             blake3: [9; 32],
             chunk_size: CHUNK_SIZE,
             protection,
+            timelock: None,
+        }
+    }
+
+    fn locked(protection: FileProtection) -> FileOffer {
+        FileOffer {
+            timelock: Some(OfferTimelock {
+                round: 12_040_883,
+                chain: [0x52; 32],
+            }),
+            ..offer(protection)
         }
     }
 
@@ -358,8 +411,10 @@ mod tests {
             key: Zeroizing::new([1; 32]),
         };
         for m in [
-            FileMessage::Offer(offer(grid)),
+            FileMessage::Offer(offer(grid.clone())),
             FileMessage::Offer(offer(FileProtection::Pad { offset: 4096 })),
+            FileMessage::Offer(locked(grid)),
+            FileMessage::Offer(locked(FileProtection::Pad { offset: 4096 })),
             FileMessage::Decline([1; 16]),
             FileMessage::Cancel([2; 16]),
             FileMessage::Done([3; 16]),
@@ -367,14 +422,108 @@ mod tests {
             let bytes = m.encode();
             assert!(FileMessage::is_file_message(&bytes));
             assert_eq!(FileMessage::parse(&bytes).unwrap(), m);
+            // Every cut is refused, but one: a timelocked offer cut just
+            // before its optional field is the offer without it (what keeps
+            // anyone from cutting it is the envelope's MAC around it).
+            let whole_field = match &m {
+                FileMessage::Offer(o) if o.timelock.is_some() => Some(bytes.len() - 41),
+                _ => None,
+            };
             for cut in 0..bytes.len() {
+                if Some(cut) == whole_field {
+                    let FileMessage::Offer(o) = &m else {
+                        unreachable!()
+                    };
+                    let without = FileOffer {
+                        timelock: None,
+                        ..o.clone()
+                    };
+                    assert_eq!(
+                        FileMessage::parse(&bytes[..cut]),
+                        Ok(FileMessage::Offer(without))
+                    );
+                    continue;
+                }
                 assert!(FileMessage::parse(&bytes[..cut]).is_err(), "cut at {cut}");
             }
             let mut longer = bytes.to_vec();
             longer.push(0);
-            assert_eq!(FileMessage::parse(&longer), Err(WireError::Trailing));
+            // After an offer without a timelock, a byte more starts a
+            // timelock field of no known kind.
+            let expected = match &m {
+                FileMessage::Offer(o) if o.timelock.is_none() => {
+                    WireError::Invalid("file timelock")
+                }
+                _ => WireError::Trailing,
+            };
+            assert_eq!(FileMessage::parse(&longer), Err(expected));
         }
         assert!(!FileMessage::is_file_message(b"hello"));
+    }
+
+    /// The timelock field of an offer is absent or whole and canonical:
+    /// every other shape is refused with the field it broke, and nothing
+    /// may follow it.
+    #[test]
+    fn malformed_timelock_fields_are_refused() {
+        for protection in [
+            FileProtection::Grid {
+                key: Zeroizing::new([1; 32]),
+            },
+            FileProtection::Pad { offset: 7 },
+        ] {
+            let plain = FileMessage::Offer(offer(protection.clone())).encode();
+            let good = FileMessage::Offer(locked(protection)).encode();
+            // The field is the last 41 bytes: kind, round, chain.
+            assert_eq!(good.len(), plain.len() + 41);
+            assert_eq!(&good[..plain.len()], &plain[..]);
+            let field = plain.len();
+            let with = |change: &dyn Fn(&mut Vec<u8>)| {
+                let mut bytes = good.to_vec();
+                change(&mut bytes);
+                FileMessage::parse(&bytes)
+            };
+            // Unknown kinds (0 included: "no timelock" is the field's absence).
+            for kind in [0u8, 2, 0xff] {
+                assert_eq!(
+                    with(&|b| b[field] = kind),
+                    Err(WireError::Invalid("file timelock"))
+                );
+            }
+            // Round 0 does not exist.
+            assert_eq!(
+                with(&|b| b[field + 1..field + 9].copy_from_slice(&[0; 8])),
+                Err(WireError::Invalid("timelock round"))
+            );
+            // Cut anywhere inside the field.
+            for cut in field + 1..good.len() {
+                let what = if cut < field + 9 {
+                    "timelock round"
+                } else {
+                    "timelock chain"
+                };
+                assert_eq!(
+                    FileMessage::parse(&good[..cut]),
+                    Err(WireError::Truncated(what)),
+                    "cut at {cut}"
+                );
+            }
+            // Anything after it, even a second field.
+            assert_eq!(with(&|b| b.push(0)), Err(WireError::Trailing));
+            assert_eq!(
+                with(&|b| {
+                    let again = b[field..].to_vec();
+                    b.extend_from_slice(&again);
+                }),
+                Err(WireError::Trailing)
+            );
+            // The largest round is a round.
+            let far = with(&|b| b[field + 1..field + 9].copy_from_slice(&[0xff; 8])).unwrap();
+            let FileMessage::Offer(far) = far else {
+                panic!("an offer")
+            };
+            assert_eq!(far.timelock.unwrap().round, u64::MAX);
+        }
     }
 
     #[test]
@@ -472,7 +621,7 @@ mod tests {
         );
     }
 
-    fn sample_offer(pad: bool) -> Vec<u8> {
+    fn sample_offer(pad: bool, timelocked: bool) -> Vec<u8> {
         let protection = if pad {
             FileProtection::Pad { offset: 77 }
         } else {
@@ -480,7 +629,12 @@ mod tests {
                 key: Zeroizing::new([3; 32]),
             }
         };
-        FileMessage::Offer(offer(protection)).encode().to_vec()
+        let offer = if timelocked {
+            locked(protection)
+        } else {
+            offer(protection)
+        };
+        FileMessage::Offer(offer).encode().to_vec()
     }
 
     /// A valid control message of any kind from generated fields.
@@ -510,14 +664,20 @@ mod tests {
                 blake3: [kind; 32],
                 chunk_size,
                 protection,
+                // Kind 5: a timelocked file.
+                timelock: (kind == 5).then(|| OfferTimelock {
+                    round: offset.max(1),
+                    chain: [kind; 32],
+                }),
             }),
         }
     }
 
-    /// Offsets of an offer's fields after the magic and version.
+    /// Offsets of an offer's fields after the magic and version (the
+    /// timelock field's, after either protection, among them).
     fn offer_fields(name_len: usize) -> Vec<usize> {
         let name_end = 22 + 2 + name_len;
-        vec![
+        let mut fields = vec![
             5,
             6,
             22,
@@ -526,7 +686,11 @@ mod tests {
             name_end + 40,
             name_end + 44,
             name_end + 45,
-        ]
+        ];
+        for lock in [name_end + 45 + 8, name_end + 45 + 32] {
+            fields.extend([lock, lock + 1, lock + 9]);
+        }
+        fields
     }
 
     /// Valid control messages from generated fields, mutated after the
@@ -600,8 +764,13 @@ mod tests {
         /// A valid offer with one byte changed is refused or parses to a
         /// different message that still re-encodes exactly.
         #[test]
-        fn mutated_offers_never_alias(pad: bool, at in 0usize..400, flip in 1u8..=255) {
-            let good = sample_offer(pad);
+        fn mutated_offers_never_alias(
+            pad: bool,
+            timelocked: bool,
+            at in 0usize..400,
+            flip in 1u8..=255,
+        ) {
+            let good = sample_offer(pad, timelocked);
             let mut bad = good.clone();
             let at = at % bad.len();
             bad[at] ^= flip;

@@ -134,6 +134,10 @@ impl<'a> Reader<'a> {
         }
         self.take(len, what)
     }
+    /// Whether every byte was read (an optional trailing field is absent).
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.data.len()
+    }
     pub(crate) fn finish(&self) -> Result<(), WireError> {
         if self.pos == self.data.len() {
             Ok(())

@@ -87,6 +87,7 @@ fn main() {
             blake3: [9; 32],
             chunk_size: zks_pad::file::CHUNK_SIZE,
             protection,
+            timelock: None,
         })
     };
     let grid = FileProtection::Grid {
@@ -99,6 +100,14 @@ fn main() {
         "offer_pad",
         &offer(FileProtection::Pad { offset: 77 }).encode(),
     );
+    let mut timelocked = offer(FileProtection::Pad { offset: 77 });
+    if let FileMessage::Offer(o) = &mut timelocked {
+        o.timelock = Some(zks_pad::file::OfferTimelock {
+            round: 12_040_883,
+            chain: [0x52; 32],
+        });
+    }
+    write(out, "file_message", "offer_timelocked", &timelocked.encode());
     write(
         out,
         "file_message",
