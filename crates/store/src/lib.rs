@@ -44,7 +44,7 @@ pub use search::{
     MAX_SEARCH_BYTES, MAX_SEARCH_WORDS, SNIPPET_CLOSE, SNIPPET_OPEN, SearchHit, fts_query,
 };
 pub use transfers::{
-    NewTransfer, TransferChange, TransferRecord, TransferState, UnknownTransferState,
+    NewTransfer, TransferChange, TransferLock, TransferRecord, TransferState, UnknownTransferState,
 };
 
 /// Helpers for tests of other crates (feature `test-support`).

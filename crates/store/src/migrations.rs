@@ -280,6 +280,20 @@ pub(crate) const STEPS: &[M<'static>] = &[
          ALTER TABLE messages ADD COLUMN tlock BLOB;
          CREATE INDEX messages_locked ON messages (opens_at) WHERE tlock IS NOT NULL;",
     ),
+    // 14: files that open at a chosen time (drand timelock, decision 0070).
+    // What travels is the age file `zks_tlock` made of the file; on both
+    // sides `tlock_chain`/`tlock_round` name the round that opens it and
+    // `opens_at` its time. `locked` is set on a received one until it
+    // opened: a completed transfer whose `path` is still the age file,
+    // which the opener turns into the file at its round. The partial
+    // index is what the opener scans.
+    M::up(
+        "ALTER TABLE transfers ADD COLUMN tlock_chain BLOB CHECK (tlock_chain IS NULL OR length(tlock_chain) = 32);
+         ALTER TABLE transfers ADD COLUMN tlock_round INTEGER;
+         ALTER TABLE transfers ADD COLUMN opens_at INTEGER;
+         ALTER TABLE transfers ADD COLUMN locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1));
+         CREATE INDEX transfers_locked ON transfers (opens_at) WHERE locked = 1;",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

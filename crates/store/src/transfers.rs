@@ -136,6 +136,17 @@ impl FromSql for TransferState {
     }
 }
 
+/// The drand round a timelocked file opens at (decision 0070).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferLock {
+    /// The chain's hash (32 bytes).
+    pub chain_hash: Vec<u8>,
+    /// The round whose signature opens the file.
+    pub round: u64,
+    /// Unix time the round is published.
+    pub opens_at: i64,
+}
+
 /// A transfer to create with its offer message.
 #[derive(Debug, Clone)]
 pub struct NewTransfer {
@@ -165,6 +176,9 @@ pub struct NewTransfer {
     pub chunk_hashes: Option<Vec<u8>>,
     /// Initial state (`offered`, or `accepted` when files are auto-accepted).
     pub state: TransferState,
+    /// A timelocked file: the round that opens it (what travels is the age
+    /// file). A received one starts `locked`.
+    pub timelock: Option<TransferLock>,
 }
 
 /// A change to a transfer made together with a message.
@@ -232,6 +246,11 @@ pub struct TransferRecord {
     pub created_at: i64,
     /// Unix time of the last change.
     pub updated_at: i64,
+    /// A timelocked file: the round that opens it.
+    pub timelock: Option<TransferLock>,
+    /// Received, timelocked and not opened yet: once completed, `path` is
+    /// the age file, not the file.
+    pub locked: bool,
 }
 
 impl TransferRecord {
@@ -244,7 +263,7 @@ impl TransferRecord {
 
 const COLUMNS: &str = "id, transfer_id, contact_id, message_id, outgoing, name, size, blake3,
      chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, bytes_done, state, error,
-     created_at, updated_at, bytes_sent, pad_id";
+     created_at, updated_at, bytes_sent, pad_id, tlock_chain, tlock_round, opens_at, locked";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<TransferRecord> {
     Ok(TransferRecord {
@@ -270,6 +289,19 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TransferRecord> {
         updated_at: r.get(19)?,
         bytes_sent: r.get::<_, i64>(20)? as u64,
         pad_id: r.get(21)?,
+        timelock: match (
+            r.get::<_, Option<Vec<u8>>>(22)?,
+            r.get::<_, Option<i64>>(23)?,
+            r.get::<_, Option<i64>>(24)?,
+        ) {
+            (Some(chain_hash), Some(round), Some(opens_at)) => Some(TransferLock {
+                chain_hash,
+                round: round as u64,
+                opens_at,
+            }),
+            _ => None,
+        },
+        locked: r.get(25)?,
     })
 }
 
@@ -295,9 +327,9 @@ pub(crate) fn apply(
             tx.prepare_cached(
                 "INSERT INTO transfers (transfer_id, contact_id, message_id, outgoing, name, size,
                     blake3, chunk_size, mode, secret, pad_offset, path, chunk_hashes, done, state,
-                    created_at, updated_at, pad_id)
+                    created_at, updated_at, pad_id, tlock_chain, tlock_round, opens_at, locked)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16,
-                         ?17)",
+                         ?17, ?18, ?19, ?20, ?21)",
             )?
             .execute(params![
                 t.transfer_id,
@@ -316,7 +348,11 @@ pub(crate) fn apply(
                 done,
                 t.state,
                 now(),
-                t.pad_id
+                t.pad_id,
+                t.timelock.as_ref().map(|l| &l.chain_hash),
+                t.timelock.as_ref().map(|l| l.round as i64),
+                t.timelock.as_ref().map(|l| l.opens_at),
+                !t.outgoing && t.timelock.is_some(),
             ])?;
         }
         TransferChange::State {
@@ -448,6 +484,52 @@ impl Store {
             .optional()?)
     }
 
+    /// Received timelocked files that arrived whole and whose round was due
+    /// by Unix time `now`, earliest first, at most `limit`: what the opener
+    /// turns into files.
+    pub fn locked_transfers_due(&self, now: i64, limit: usize) -> Result<Vec<TransferRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM transfers
+             WHERE locked = 1 AND opens_at <= ?1 AND state = 'completed' ORDER BY opens_at, id"
+        ))?;
+        let rows = stmt.query_map([now], from_row)?;
+        let mut out = Vec::new();
+        for row in rows.take(limit) {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+
+    /// A received timelocked file opened: `path` is now the file itself.
+    /// False when it was not waiting (opened already, or failed).
+    pub fn open_locked_transfer(&mut self, transfer_id: &[u8], path: &str) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE transfers SET path = ?1, locked = 0, updated_at = ?2
+                     WHERE transfer_id = ?3 AND locked = 1 AND state = 'completed'",
+                )?
+                .execute(params![path, now(), transfer_id])?
+                == 1)
+        })
+    }
+
+    /// A received timelocked file that arrived whole but cannot be opened
+    /// (damaged, or not what its offer said): failed with `error`, its
+    /// `path` cleared. It stays `locked` (it never opened). False when it
+    /// was not waiting.
+    pub fn fail_locked_transfer(&mut self, transfer_id: &[u8], error: &str) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE transfers SET state = 'failed', error = ?1, path = '', updated_at = ?2
+                     WHERE transfer_id = ?3 AND locked = 1 AND state = 'completed'",
+                )?
+                .execute(params![error, now(), transfer_id])?
+                == 1)
+        })
+    }
+
     /// Marks a received transfer complete at its final path (unless it was
     /// closed meanwhile); returns whether it did.
     pub fn complete_transfer(
@@ -487,6 +569,7 @@ mod tests {
             path: String::new(),
             chunk_hashes: None,
             state: TransferState::Offered,
+            timelock: None,
         }
     }
 
@@ -568,6 +651,83 @@ mod tests {
         let moving = store.receiving_transfers().unwrap();
         assert_eq!(moving.len(), 1);
         assert_eq!(moving[0].transfer_id, vec![2; 16]);
+    }
+
+    /// A received timelocked file is locked from its offer on; the opener
+    /// sees it only once it arrived whole and its round is due, and it
+    /// opens or fails once. Ours is never locked.
+    #[test]
+    fn a_received_timelocked_file_waits_for_its_round_then_opens_or_fails_once() {
+        let (_dir, mut store, contact) = store_with_contact();
+        let lock = TransferLock {
+            chain_hash: vec![0x52; 32],
+            round: 40,
+            opens_at: 1_000,
+        };
+        for (id, outgoing) in [(1u8, false), (2, false), (3, true)] {
+            let t = NewTransfer {
+                outgoing,
+                timelock: Some(lock.clone()),
+                ..new_transfer(id)
+            };
+            store
+                .record_message(contact, None, None, &offer(t))
+                .unwrap();
+        }
+        let t = store.transfer(&[1; 16]).unwrap().unwrap();
+        assert_eq!((t.timelock.as_ref(), t.locked), (Some(&lock), true));
+        let ours = store.transfer(&[3; 16]).unwrap().unwrap();
+        assert_eq!((ours.timelock.as_ref(), ours.locked), (Some(&lock), false));
+        let plain = store
+            .record_message(contact, None, None, &offer(new_transfer(4)))
+            .map(|_| store.transfer(&[4; 16]).unwrap().unwrap())
+            .unwrap();
+        assert_eq!((plain.timelock, plain.locked), (None, false));
+
+        // Not before it arrived whole, nor before its round.
+        assert!(store.locked_transfers_due(5_000, 10).unwrap().is_empty());
+        for id in [1u8, 2, 3] {
+            store
+                .set_transfer_state(&[id; 16], TransferState::Transferring, None)
+                .unwrap();
+            assert!(
+                store
+                    .complete_transfer(&[id; 16], &format!("/d/.zks-{id}.tlock"), 10)
+                    .unwrap()
+            );
+        }
+        assert!(store.locked_transfers_due(999, 10).unwrap().is_empty());
+        let due = store.locked_transfers_due(1_000, 10).unwrap();
+        assert_eq!(
+            due.iter().map(|t| t.transfer_id[0]).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(store.locked_transfers_due(1_000, 1).unwrap().len(), 1);
+
+        assert!(store.open_locked_transfer(&[1; 16], "/d/a.bin").unwrap());
+        assert!(!store.open_locked_transfer(&[1; 16], "/d/b.bin").unwrap());
+        let opened = store.transfer(&[1; 16]).unwrap().unwrap();
+        assert_eq!(
+            (opened.path.as_str(), opened.locked, opened.state),
+            ("/d/a.bin", false, TransferState::Completed)
+        );
+        assert!(!store.fail_locked_transfer(&[1; 16], "late").unwrap());
+
+        assert!(store.fail_locked_transfer(&[2; 16], "damaged").unwrap());
+        let failed = store.transfer(&[2; 16]).unwrap().unwrap();
+        assert_eq!(
+            (
+                failed.state,
+                failed.error.as_deref(),
+                failed.path.as_str(),
+                failed.locked
+            ),
+            (TransferState::Failed, Some("damaged"), "", true)
+        );
+        assert!(!store.open_locked_transfer(&[2; 16], "/d/x").unwrap());
+        assert!(store.locked_transfers_due(i64::MAX, 10).unwrap().is_empty());
+        // Ours is not the opener's business.
+        assert!(!store.open_locked_transfer(&[3; 16], "/d/y").unwrap());
     }
 
     #[test]
