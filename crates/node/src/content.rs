@@ -167,6 +167,12 @@ pub(crate) fn incoming(
                     "a file offer must travel in the mode of its file".into(),
                 ));
             }
+            // A timelocked file: its round is checked like a message's.
+            let timelock = offer
+                .timelock
+                .as_ref()
+                .map(|lock| crate::timelock::incoming_file_lock(store, lock))
+                .transpose()?;
             let mut pad_id = None;
             if let (Some(book), Some(range)) = (book, offer.pad_range()) {
                 book.accept(range)?;
@@ -198,6 +204,7 @@ pub(crate) fn incoming(
                     } else {
                         TransferState::Offered
                     },
+                    timelock,
                 })),
                 notice: Some(FileNotice::Offered(id)),
                 change: None,

@@ -93,6 +93,13 @@ pub enum NodeEvent {
         /// What happened and what to do.
         detail: String,
     },
+    /// A received timelocked file reached its round and opened: the file is
+    /// now in place (its transfer's `path`). A file that cannot be opened
+    /// ends its transfer as `failed` ([`NodeEvent::TransferFinished`]).
+    TransferOpened {
+        /// The transfer (hex).
+        transfer_id: String,
+    },
     /// A transfer ended: `completed`, `declined`, `cancelled` or `failed`.
     TransferFinished {
         /// The transfer (hex).

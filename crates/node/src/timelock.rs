@@ -10,16 +10,24 @@
 //! the grid's fetch cascade, opens the file and puts the text in place in
 //! one write. Without the round (offline, not cached) the message waits.
 //!
+//! Files that open at a chosen time (decision 0070) take the same path
+//! with the file: `files/offer.rs` streams it through `zks_tlock::seal`
+//! into an age file that is offered like any file, and the receiver keeps
+//! that age file when it arrived whole; the opener's second pass turns it
+//! into the file at its round (`files/unlock.rs`).
+//!
 //! The lock is pairing-based (not post-quantum) and rests on the drand
 //! signers not publishing a round early; the outer seal keeps its own
 //! guarantee. THREAT_MODEL.md says so.
 
 use std::collections::HashSet;
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
 
-use zks_beacon::ChainInfo;
+use zks_beacon::{ChainInfo, VerifiedBeacon};
+use zks_grid::{BeaconCache, FetchCascade};
 use zks_pad::Mode;
-use zks_store::{Store, Timelock};
+use zks_pad::file::OfferTimelock;
+use zks_store::{Store, Timelock, TransferLock};
 
 use crate::clock::now_secs;
 use crate::content::Outgoing;
@@ -33,6 +41,8 @@ use crate::{Node, NodeError, NodeEvent};
 pub const MAX_OPEN_AHEAD_SECS: u64 = 10 * 365 * 86_400;
 /// How many due messages one pass of the opener takes.
 const OPEN_BATCH: usize = 64;
+/// How many due files one pass of the opener takes (each is read whole).
+const OPEN_FILES_BATCH: usize = 4;
 
 /// The chain messages are timelocked to: the binding chain when it can be
 /// used for timelock (quicknet by default; a devnet in tests), else
@@ -51,6 +61,67 @@ fn tlock_err(e: zks_tlock::TlockError) -> NodeError {
     NodeError::BadInput(format!("timelock: {e}"))
 }
 
+/// The chain and round something timelocked at Unix time `open_at` is
+/// locked to: the first round of the timelock chain published then or
+/// later. Refuses a time that has passed or is more than ten years ahead.
+pub(crate) fn lock_round(store: &Store, open_at: u64) -> Result<(ChainInfo, u64), NodeError> {
+    let now = now_secs();
+    if open_at <= now {
+        return Err(NodeError::BadInput(
+            "that time has passed: choose a time in the future".into(),
+        ));
+    }
+    if open_at - now > MAX_OPEN_AHEAD_SECS {
+        return Err(NodeError::BadInput(
+            "that is more than 10 years ahead: the chain and its cryptography may not last that long".into(),
+        ));
+    }
+    let chain = timelock_chain(store)?;
+    let round = zks_tlock::round_for_time(&chain, open_at);
+    Ok((chain, round))
+}
+
+/// Unix time a round is published, as the store keeps it.
+pub(crate) fn opens_at(chain: &ChainInfo, round: u64) -> i64 {
+    i64::try_from(chain.time_of_round(round)).unwrap_or(i64::MAX)
+}
+
+/// Where the opener finds the beacon of a due round: the beacon cache,
+/// then (online) the grid's fetch cascade.
+struct RoundSources {
+    chains: Vec<ChainInfo>,
+    cache: Arc<BeaconCache>,
+    cascade: Option<Arc<FetchCascade>>,
+}
+
+impl RoundSources {
+    fn chain(&self, hash: &[u8]) -> Option<&ChainInfo> {
+        self.chains.iter().find(|c| c.hash.0[..] == hash[..])
+    }
+
+    /// The verified beacon of `round` of `chain`, if it can be had now.
+    async fn beacon(
+        &self,
+        chain: &ChainInfo,
+        round: u64,
+        now: u64,
+    ) -> Result<Option<VerifiedBeacon>, NodeError> {
+        if let Some(beacon) = self.cache.get(chain, round).map_err(NodeError::grid)? {
+            return Ok(Some(beacon));
+        }
+        let Some(cascade) = &self.cascade else {
+            return Ok(None);
+        };
+        Ok(match cascade.get(chain, round, now).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!(round, "timelock round not fetched: {e}");
+                None
+            }
+        })
+    }
+}
+
 impl Node {
     /// Sends `text` to `contact` so that it opens at Unix time `open_at`
     /// (at the first round of the timelock chain published then or later).
@@ -65,25 +136,13 @@ impl Node {
         if text.iter().all(u8::is_ascii_whitespace) {
             return Err(NodeError::BadInput("the message is empty".into()));
         }
-        let now = now_secs();
-        if open_at <= now {
-            return Err(NodeError::BadInput(
-                "that time has passed: choose a time in the future".into(),
-            ));
-        }
-        if open_at - now > MAX_OPEN_AHEAD_SECS {
-            return Err(NodeError::BadInput(
-                "that is more than 10 years ahead: the chain and its cryptography may not last that long".into(),
-            ));
-        }
-        let chain = self.with_store(timelock_chain)?;
-        let round = zks_tlock::round_for_time(&chain, open_at);
+        let (chain, round) = self.with_store(|store| lock_round(store, open_at))?;
         let file =
             zks_tlock::seal_bytes(&chain, round, text, &mut rand_core::OsRng).map_err(tlock_err)?;
         let lock = Timelock {
             chain_hash: chain.hash.0.to_vec(),
             round,
-            opens_at: i64::try_from(chain.time_of_round(round)).unwrap_or(i64::MAX),
+            opens_at: opens_at(&chain, round),
             file: None,
         };
         let control = ChatControl::Timelocked { file };
@@ -97,52 +156,76 @@ impl Node {
         Ok(QueuedMessage::of(&sealed, id))
     }
 
-    /// Opens the received timelocked messages whose round is due and can be
-    /// had (the beacon cache, then the grid's cascade when online). Returns
-    /// how many opened. Messages that cannot be opened at all (a damaged
-    /// file) are reported once and left locked.
+    /// Offers the file at `path` to `contact` so that it opens at Unix time
+    /// `open_at`: it is streamed through the timelock (to the first round
+    /// of the timelock chain published then or later) into a sealed copy,
+    /// and that copy is offered and sent as any file in `mode`. Blocking:
+    /// call it off the async runtime (a large file takes a while).
+    pub fn send_timelocked_file(
+        &self,
+        contact: &str,
+        path: &std::path::Path,
+        mode: Mode,
+        open_at: u64,
+    ) -> Result<crate::TransferInfo, NodeError> {
+        let (chain, round) = self.with_store(|store| lock_round(store, open_at))?;
+        let lock = crate::files::FileLock {
+            chain: &chain,
+            round,
+            opens_at: opens_at(&chain, round),
+        };
+        self.offer_file(contact, path, mode, Some(lock))
+    }
+
+    /// Opens the received timelocked messages and files whose round is due
+    /// and can be had (the beacon cache, then the grid's cascade when
+    /// online). Returns how many opened. Messages that cannot be opened at
+    /// all (a damaged file) are reported once and left locked; such a file
+    /// fails its transfer.
     pub async fn open_due_timelocks(&self) -> Result<usize, NodeError> {
         let now = now_secs();
-        let due = self.with_store(|store| {
-            Ok(store.locked_due(i64::try_from(now).unwrap_or(i64::MAX), OPEN_BATCH)?)
+        let at = i64::try_from(now).unwrap_or(i64::MAX);
+        let (due, files) = self.with_store(|store| {
+            Ok((
+                store.locked_due(at, OPEN_BATCH)?,
+                store.locked_transfers_due(at, OPEN_FILES_BATCH)?,
+            ))
         })?;
-        if due.is_empty() {
+        if due.is_empty() && files.is_empty() {
             return Ok(0);
         }
-        let chains = self.with_store(crate::beacons::known_chains)?;
-        let cache = self.binding_cache()?;
-        let cascade = self
-            .inner
-            .grid
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map(|g| g.cascade.clone());
+        let sources = RoundSources {
+            chains: self.with_store(crate::beacons::known_chains)?,
+            cache: self.binding_cache()?,
+            cascade: self
+                .inner
+                .grid
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|g| g.cascade.clone()),
+        };
+        let opened = self.open_due_messages(due, &sources, now).await?;
+        let files = self.open_due_files(files, &sources, now).await?;
+        Ok(opened + files)
+    }
+
+    async fn open_due_messages(
+        &self,
+        due: Vec<zks_store::LockedMessage>,
+        sources: &RoundSources,
+        now: u64,
+    ) -> Result<usize, NodeError> {
         let mut opened = 0;
         for locked in due {
             if self.timelock_failed(locked.id) {
                 continue;
             }
-            let Some(chain) = chains
-                .iter()
-                .find(|c| c.hash.0[..] == locked.chain_hash[..])
-            else {
+            let Some(chain) = sources.chain(&locked.chain_hash) else {
                 self.note_timelock_failure(locked.id, "its chain is not known here");
                 continue;
             };
-            let mut beacon = cache.get(chain, locked.round).map_err(NodeError::grid)?;
-            if beacon.is_none()
-                && let Some(cascade) = &cascade
-            {
-                beacon = match cascade.get(chain, locked.round, now).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::debug!(round = locked.round, "timelock round not fetched: {e}");
-                        None
-                    }
-                };
-            }
-            let Some(beacon) = beacon else {
+            let Some(beacon) = sources.beacon(chain, locked.round, now).await? else {
                 continue;
             };
             let text = match zks_tlock::open_bytes(&locked.file, chain, &beacon) {
@@ -165,6 +248,46 @@ impl Node {
             self.emit(NodeEvent::MessagesOpened {
                 count: opened as u64,
             });
+        }
+        Ok(opened)
+    }
+
+    /// The opener's second pass: received timelocked files that arrived
+    /// whole and whose round is due. Each is opened off the async threads
+    /// (`Node::open_locked_file`), streaming; one whose age file cannot
+    /// be opened fails its transfer with the reason, and one that hit an
+    /// I/O error here (a full disk) waits until the next start.
+    async fn open_due_files(
+        &self,
+        due: Vec<zks_store::TransferRecord>,
+        sources: &RoundSources,
+        now: u64,
+    ) -> Result<usize, NodeError> {
+        let mut opened = 0;
+        for t in due {
+            if self.unlock_failed(&t.transfer_id) {
+                continue;
+            }
+            let Some(lock) = t.timelock.clone() else {
+                continue;
+            };
+            let Some(chain) = sources.chain(&lock.chain_hash).cloned() else {
+                self.fail_locked_file(&t, "its drand chain is not known here");
+                continue;
+            };
+            let Some(beacon) = sources.beacon(&chain, lock.round, now).await? else {
+                continue;
+            };
+            let node = self.clone();
+            let record = t.clone();
+            let outcome = tokio::task::spawn_blocking(move || {
+                node.open_locked_file(&record, &chain, &beacon)
+            })
+            .await
+            .map_err(|e| NodeError::Io(format!("opening a timelocked file stopped: {e}")))?;
+            if outcome {
+                opened += 1;
+            }
         }
         Ok(opened)
     }
@@ -223,6 +346,37 @@ pub(crate) fn incoming_lock(store: &Store, file: &[u8]) -> Result<Timelock, Node
         round,
         opens_at: i64::try_from(opens_at).unwrap_or(i64::MAX),
         file: Some(file.to_vec()),
+    })
+}
+
+/// What a received timelocked file's offer records: the round that opens
+/// it, checked like a message's (a chain this home knows and that can
+/// timelock, at most ten years and an hour ahead).
+pub(crate) fn incoming_file_lock(
+    store: &Store,
+    lock: &OfferTimelock,
+) -> Result<TransferLock, NodeError> {
+    let chains = crate::beacons::known_chains(store)?;
+    let chain = chains
+        .iter()
+        .find(|c| c.hash.0 == lock.chain)
+        .ok_or_else(|| {
+            NodeError::BadInput(format!(
+                "a timelocked file for chain {}, which this home does not know",
+                hex::encode(lock.chain)
+            ))
+        })?;
+    zks_tlock::check_chain(chain).map_err(tlock_err)?;
+    let at = chain.time_of_round(lock.round);
+    if at > now_secs() + MAX_OPEN_AHEAD_SECS + crate::MAX_ROUND_AHEAD_SECS {
+        return Err(NodeError::BadInput(
+            "a timelocked file that opens more than 10 years ahead".into(),
+        ));
+    }
+    Ok(TransferLock {
+        chain_hash: lock.chain.to_vec(),
+        round: lock.round,
+        opens_at: opens_at(chain, lock.round),
     })
 }
 

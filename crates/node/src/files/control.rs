@@ -182,6 +182,10 @@ impl Node {
         if !t.outgoing && t.state != TransferState::Completed && !t.path.is_empty() {
             let _ = std::fs::remove_file(&t.path);
         }
+        // A timelocked file's sealed copy is not needed once it ended.
+        if t.outgoing && t.timelock.is_some() {
+            let _ = std::fs::remove_file(self.sealed_copy(&t.transfer_id));
+        }
     }
 
     pub(super) fn wipe_transfer_pad(&self, t: &TransferRecord) -> Result<(), NodeError> {

@@ -1,7 +1,9 @@
-//! Hashing: a file whole and per chunk before it is offered, and the
-//! receiver's running hash of the verified prefix.
+//! Hashing: a file whole and per chunk before it is offered (or, for a
+//! timelocked file, its age file as it is written), and the receiver's
+//! running hash of the verified prefix.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,6 +29,76 @@ pub(super) fn hash_file(path: &Path, size: u64) -> Result<([u8; 32], Vec<u8>), N
         at += len as u64;
     }
     Ok((*whole.finalize().as_bytes(), chunks))
+}
+
+/// A writer that hashes what passes through it, whole and per chunk of
+/// [`CHUNK_SIZE`], exactly as [`hash_file`] hashes the file written: the
+/// timelocked copy of a file is hashed as it is sealed, not read back.
+pub(super) struct HashingWriter<W> {
+    inner: W,
+    whole: blake3::Hasher,
+    chunk: blake3::Hasher,
+    in_chunk: u64,
+    chunks: Vec<u8>,
+    len: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub(super) fn new(inner: W) -> HashingWriter<W> {
+        HashingWriter {
+            inner,
+            whole: blake3::Hasher::new(),
+            chunk: blake3::Hasher::new(),
+            in_chunk: 0,
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn note(&mut self, mut data: &[u8]) {
+        self.whole.update(data);
+        self.len += data.len() as u64;
+        while !data.is_empty() {
+            let room = (u64::from(CHUNK_SIZE) - self.in_chunk) as usize;
+            let (now, rest) = data.split_at(room.min(data.len()));
+            self.chunk.update(now);
+            self.in_chunk += now.len() as u64;
+            if self.in_chunk == u64::from(CHUNK_SIZE) {
+                self.chunks
+                    .extend_from_slice(self.chunk.finalize().as_bytes());
+                self.chunk = blake3::Hasher::new();
+                self.in_chunk = 0;
+            }
+            data = rest;
+        }
+    }
+
+    /// The writer back, with the whole hash, the chunks' hashes and the
+    /// length of what was written.
+    pub(super) fn finish(mut self) -> (W, [u8; 32], Vec<u8>, u64) {
+        if self.in_chunk > 0 {
+            self.chunks
+                .extend_from_slice(self.chunk.finalize().as_bytes());
+        }
+        (
+            self.inner,
+            *self.whole.finalize().as_bytes(),
+            self.chunks,
+            self.len,
+        )
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.note(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The whole file's BLAKE3, computed as the verified prefix grows, so the
@@ -92,5 +164,30 @@ impl RunningHash {
     pub(super) fn finish(mut self, done: &[u8], file: &File) -> Result<[u8; 32], NodeError> {
         self.advance(done, file)?;
         Ok(*self.hasher.finalize().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the writer computes on the way is what hashing the written
+    /// file gives, at every chunk boundary and written in odd pieces.
+    #[test]
+    fn the_hashing_writer_agrees_with_hashing_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunk = CHUNK_SIZE as usize;
+        for len in [0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk + 17] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let path = dir.path().join(format!("{len}"));
+            let mut w = HashingWriter::new(File::create(&path).unwrap());
+            for piece in data.chunks(65_536 + 16) {
+                w.write_all(piece).unwrap();
+            }
+            let (file, whole, chunks, written) = w.finish();
+            drop(file);
+            assert_eq!(written, len as u64);
+            assert_eq!(hash_file(&path, len as u64).unwrap(), (whole, chunks));
+        }
     }
 }

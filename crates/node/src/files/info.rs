@@ -41,6 +41,15 @@ pub struct TransferInfo {
     pub created_at: i64,
     /// The offer's message in the conversation (`Node::history`).
     pub message_id: Option<i64>,
+    /// A timelocked file (drand): Unix time its round is published and it
+    /// opens for the receiver; `null` for other files. Set on both sides.
+    pub opens_at: Option<i64>,
+    /// A timelocked file: the drand round that opens it.
+    pub opens_round: Option<u64>,
+    /// Received, timelocked and not opened yet: there is no file until its
+    /// round (`path` is `null`); once it arrived whole, the node opens it
+    /// by itself when the round is out.
+    pub locked: bool,
 }
 
 impl Node {
@@ -60,7 +69,7 @@ impl Node {
                 let sent = s.sent.lock().unwrap_or_else(PoisonError::into_inner);
                 (sent.distinct, sent.total)
             });
-        let shown_path = t.outgoing || t.state == TransferState::Completed;
+        let shown_path = t.outgoing || (t.state == TransferState::Completed && !t.locked);
         TransferInfo {
             id: hex::encode(&t.transfer_id),
             contact,
@@ -80,6 +89,9 @@ impl Node {
             path: shown_path.then(|| t.path.clone()).filter(|p| !p.is_empty()),
             created_at: t.created_at,
             message_id: t.message_id,
+            opens_at: t.timelock.as_ref().map(|l| l.opens_at),
+            opens_round: t.timelock.as_ref().map(|l| l.round),
+            locked: t.locked,
         }
     }
 

@@ -21,6 +21,9 @@ pub(crate) struct Transfers {
     pub(super) stopping: Mutex<HashSet<TransferId>>,
     /// Wakes the loop that starts receivers.
     pub(crate) wake: tokio::sync::Notify,
+    /// Received timelocked files whose opening hit an I/O error in this
+    /// process (a full disk): left locked, tried again after a restart.
+    pub(super) unlock_failures: Mutex<HashSet<Vec<u8>>>,
     /// Accept every offer as it arrives (`zks daemon --auto-accept-files`).
     pub(crate) auto_accept: std::sync::atomic::AtomicBool,
     /// Fault injection for tests: flip a bit in this many served chunks.

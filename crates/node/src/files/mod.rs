@@ -14,6 +14,11 @@
 //! sender. Decline, cancel and done travel as sealed grid-pad control
 //! messages through the outbox, so they too survive restarts.
 //!
+//! A timelocked file (decision 0070) travels as the age file of it: the
+//! sender offers and serves its sealed copy, the receiver keeps the age
+//! file when it arrived whole (the transfer is `completed` and `locked`)
+//! and [`unlock`] turns it into the file once its round is out.
+//!
 //! Where each part lives:
 //!
 //! - [`offer`]: hashing a file and queueing its sealed offer (`send_file`).
@@ -27,6 +32,8 @@
 //! - [`info`]: [`TransferInfo`] as the front ends see it, lookup by id.
 //! - [`record`]: reading stored transfer records (ids, bitmaps, offers, pads).
 //! - [`live`]: in-memory state of this process's transfers.
+//! - [`unlock`]: a received timelocked file opened at its round (the
+//!   opener in `timelock.rs` calls it; decision 0070).
 
 use std::time::Duration;
 
@@ -39,9 +46,11 @@ mod placement;
 mod receive;
 mod record;
 mod serve;
+mod unlock;
 
 pub use info::TransferInfo;
 pub(crate) use live::Transfers;
+pub(crate) use offer::FileLock;
 
 /// How often progress events are published per transfer.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);

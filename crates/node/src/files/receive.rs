@@ -85,6 +85,7 @@ impl Node {
     /// Starts receivers for accepted transfers until the node stops; runs
     /// with the swarm (see `go_online`).
     pub(crate) async fn transfer_loop(self, swarm: SwarmClient) {
+        self.sweep_sealed_copies();
         loop {
             let open = self.with_store(|store| Ok(store.receiving_transfers()?));
             let open = match open {
@@ -189,7 +190,14 @@ impl Node {
             self.with_store_mut(|s| Ok(s.set_transfer_progress(&t.transfer_id, &t.done, 0)?))?;
         }
         if t.path.is_empty() {
-            let partial = dir.join(format!(".zks-{}.part", hex::encode(id)));
+            // A timelocked file arrives as its age file, which stays (under
+            // this name) until its round opens it.
+            let extension = if t.timelock.is_some() {
+                "tlock"
+            } else {
+                "part"
+            };
+            let partial = dir.join(format!(".zks-{}.{extension}", hex::encode(id)));
             let file = OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -409,15 +417,29 @@ impl Node {
             );
             return Ok(());
         }
-        let target = place_file(partial, dir, &t.name)?;
-        let path = target.to_string_lossy().into_owned();
         let id = parse_id(&t.transfer_id)?;
+        let path = if let Some(lock) = &t.timelock {
+            // Timelocked: the age file is kept as it is until its round;
+            // it must be locked to the round its offer named.
+            if let Err(why) = check_locked_file(partial, lock) {
+                self.fail_transfer(t, &why);
+                return Ok(());
+            }
+            partial.to_string_lossy().into_owned()
+        } else {
+            place_file(partial, dir, &t.name)?
+                .to_string_lossy()
+                .into_owned()
+        };
         let completed =
             self.with_store_mut(|s| Ok(s.complete_transfer(&t.transfer_id, &path, t.size)?))?;
-        let _ = std::fs::remove_file(partial);
+        if t.timelock.is_none() || !completed {
+            let _ = std::fs::remove_file(partial);
+        }
         if !completed {
             // Cancelled while the last chunks came in: the whole, verified
-            // file stays where it landed; nothing more to tell the sender.
+            // file stays where it landed (a timelocked one does not: nothing
+            // would open it); nothing more to tell the sender.
             tracing::info!(
                 path,
                 "a transfer finished after it was cancelled; the file is kept"
@@ -443,7 +465,7 @@ impl Node {
             })?;
             self.inner.outbox_wake.notify_one();
         }
-        tracing::info!(transfer = %hex::encode(id), path, "file received");
+        tracing::info!(transfer = %hex::encode(id), path, locked = t.timelock.is_some(), "file received");
         self.emit(NodeEvent::TransferFinished {
             transfer_id: hex::encode(id),
             state: TransferState::Completed,
@@ -451,4 +473,21 @@ impl Node {
         });
         Ok(())
     }
+}
+
+/// Checks that a received timelocked file is an age file locked to the
+/// round (and chain) its offer named; the reason otherwise.
+fn check_locked_file(path: &Path, lock: &zks_store::TransferLock) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| format!("cannot read the timelocked file: {e}"))?;
+    let locked = zks_tlock::read_header(std::io::BufReader::new(file))
+        .map_err(|e| format!("the sender's timelocked file cannot be used: {e}"))?;
+    if locked.round() != lock.round || locked.chain().0[..] != lock.chain_hash[..] {
+        return Err(format!(
+            "the sender's file is timelocked to round {} of chain {}, not to the round {} its offer named",
+            locked.round(),
+            locked.chain().to_hex(),
+            lock.round
+        ));
+    }
+    Ok(())
 }

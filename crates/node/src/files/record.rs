@@ -2,7 +2,7 @@
 //! they were made from and the pad they reserved bytes in.
 
 use zeroize::Zeroizing;
-use zks_pad::file::{FileOffer, FileProtection, TransferId};
+use zks_pad::file::{FileOffer, FileProtection, OfferTimelock, TransferId};
 use zks_store::{ContactRecord, PadLedger, Store, TransferRecord};
 
 use crate::NodeError;
@@ -43,6 +43,13 @@ pub(super) fn offer_of(t: &TransferRecord) -> Option<FileOffer> {
         blake3: t.blake3.as_slice().try_into().unwrap_or_default(),
         chunk_size: t.chunk_size,
         protection,
+        timelock: match &t.timelock {
+            Some(lock) => Some(OfferTimelock {
+                round: lock.round,
+                chain: lock.chain_hash.as_slice().try_into().ok()?,
+            }),
+            None => None,
+        },
     })
 }
 

@@ -226,7 +226,13 @@ impl Node {
             Ok(None) | Err(_) => return Err(unknown()),
         };
         let offer = offer_of(&t).ok_or_else(unknown)?;
-        let file = File::open(&t.path)
+        // A timelocked file is served from its sealed copy.
+        let source = if t.timelock.is_some() {
+            self.sealed_copy(id)
+        } else {
+            std::path::PathBuf::from(&t.path)
+        };
+        let file = File::open(&source)
             .map_err(|e| (CHUNK_CHANGED, format!("the file cannot be read: {e}")))?;
         let session_id: [u8; 16] = contact
             .session_id
