@@ -1,7 +1,9 @@
 //! drand timelock through the real binary: drand's own ciphertext opens
 //! with `zks tlock open`; two daemons on a local devnet exchange a message
 //! that opens five seconds later, locked until then on the receiving side;
-//! bad times and bad files exit 2 and change nothing.
+//! a file sent with `--open-in 5s` arrives locked (no file at the
+//! destination) and opens with identical bytes; bad times and bad files
+//! exit 2 and change nothing.
 
 mod common;
 
@@ -193,7 +195,10 @@ fn an_open_at_message_arrives_locked_and_opens_at_its_devnet_round() {
     let id = sent[0]["message_id"].to_string();
     // Ours shows its text, with the time it opens for Bob.
     let mine = inbox(&a);
-    let m = mine.iter().find(|l| l["id"] == sent[0]["message_id"]).unwrap();
+    let m = mine
+        .iter()
+        .find(|l| l["id"] == sent[0]["message_id"])
+        .unwrap();
     assert_eq!(m["text"], "see you at five");
     assert_eq!(m["locked"], false);
     let opens_at = m["opens_at"].as_i64().expect("opens_at");
@@ -241,4 +246,137 @@ fn an_open_at_message_arrives_locked_and_opens_at_its_devnet_round() {
     assert_eq!(opened["opens_round"], m["opens_round"]);
     let hits = json_lines(&ok(&run(&b, &["search", "five", "--json"])));
     assert_eq!(hits.len(), 1, "the opened text is searchable");
+}
+
+fn transfers(home: &Path) -> Vec<serde_json::Value> {
+    json_lines(&ok(&run(home, &["transfers", "--json"])))
+}
+
+/// Waits (up to 30 s) until `home` lists transfer `id` so that `done` holds.
+fn wait_transfer(
+    home: &Path,
+    id: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let all = transfers(home);
+        if let Some(t) = all.iter().find(|t| t["id"] == id)
+            && done(t)
+        {
+            return t.clone();
+        }
+        assert!(Instant::now() < deadline, "never {what}: {all:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_open_in_file_arrives_locked_and_opens_with_identical_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_devnet, hash, url) = fast_devnet();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for home in [&a, &b] {
+        ok(&common::fetch_from(home, &hash, "1..1", &url)
+            .output()
+            .unwrap());
+        ok(&run(home, &["beacon", "bind", &hash]));
+        ok(&run(
+            home,
+            &["settings", "set", "drand_urls", &format!("[\"{url}\"]")],
+        ));
+        ok(&run(home, &["settings", "set", "mdns", "false"]));
+    }
+    let _da = daemon(&a, &[]);
+    let _db = daemon(&b, &[]);
+    pair(tmp.path(), &a, &b);
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 99)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let source = tmp.path().join("plans.bin");
+    std::fs::write(&source, &data).unwrap();
+    let src = source.to_str().unwrap();
+
+    // Bad times and clashing options: exit 2, nothing offered, nothing sealed.
+    for (args, words) in [
+        (vec!["--open-at", "2020-01-01T00:00Z"], "has passed"),
+        (vec!["--open-at", "2046-01-01T00:00Z"], "more than 10 years"),
+        (vec!["--open-in", "400d"], "--far"),
+        (vec!["--open-in", "5x"], "is not a duration"),
+        (vec!["--open-at", "tomorrow"], "is not a time"),
+        (
+            vec!["--open-at", "2030-01-01T00:00Z", "--open-in", "5s"],
+            "cannot be used with",
+        ),
+    ] {
+        let mut all = vec!["file", "send", "Bob", src];
+        all.extend(args.iter().copied());
+        fails(&run(&a, &all), words);
+    }
+    assert!(transfers(&a).is_empty(), "a refused send left a transfer");
+    assert!(
+        std::fs::read_dir(a.join("timelocked")).map_or(true, |mut d| d.next().is_none()),
+        "a refused send left a sealed copy"
+    );
+
+    let sent_at = now();
+    let sent = json_lines(&ok(&run(
+        &a,
+        &["file", "send", "Bob", src, "--open-in", "5s", "--json"],
+    )));
+    let id = sent[0]["id"].as_str().unwrap().to_owned();
+    let opens_at = sent[0]["opens_at"].as_i64().expect("opens_at");
+    assert!(
+        opens_at >= sent_at + 5 && opens_at <= sent_at + 8,
+        "{}",
+        sent[0]
+    );
+    assert_eq!(sent[0]["name"], "plans.bin");
+    assert_eq!(sent[0]["locked"], false);
+    assert!(sent[0]["size"].as_u64().unwrap() > data.len() as u64);
+    let human = ok(&run(&a, &["transfers"]));
+    assert!(human.contains("opens for Bob at"), "{human}");
+
+    // Bob is offered it locked, accepts, and gets only the age file.
+    let offer = wait_transfer(&b, &id, "offered", |t| t["state"] == "offered");
+    assert_eq!(
+        (&offer["locked"], &offer["opens_at"]),
+        (&true.into(), &opens_at.into())
+    );
+    ok(&run(&b, &["file", "accept", &id[..8]]));
+    let downloads = b.join("downloads");
+    let placed = downloads.join("plans.bin");
+    let arrived = wait_transfer(&b, &id, "completed", |t| {
+        t["state"] == "completed" || t["locked"] == false
+    });
+    if now() < opens_at {
+        assert_eq!(arrived["locked"], true, "{arrived}");
+        assert!(arrived["path"].is_null(), "{arrived}");
+        assert!(!placed.exists(), "the file exists before its round");
+        let names: Vec<String> = std::fs::read_dir(&downloads)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!(".zks-{id}.tlock")]);
+        let human = ok(&run(&b, &["transfers"]));
+        assert!(human.contains("locked: opens at"), "{human}");
+        assert!(human.contains("drand timelock"), "{human}");
+    }
+
+    // Then it opens by itself, not before its round, with the same bytes.
+    let opened = wait_transfer(&b, &id, "opened", |t| t["locked"] == false);
+    assert!(now() >= opens_at, "opened before its round's time");
+    assert_eq!(opened["state"], "completed");
+    assert_eq!(opened["path"].as_str().unwrap(), placed.to_str().unwrap());
+    assert_eq!(std::fs::read(&placed).unwrap(), data);
+    let human = ok(&run(&b, &["file", "list"]));
+    assert!(human.contains("opened at"), "{human}");
+    // Alice learnt it arrived; her sealed copy is gone.
+    wait_transfer(&a, &id, "completed", |t| t["state"] == "completed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(a.join("timelocked")).is_ok_and(|mut d| d.next().is_some()) {
+        assert!(Instant::now() < deadline, "the sealed copy stayed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

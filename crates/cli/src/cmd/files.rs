@@ -5,6 +5,10 @@
 //! same home moves the bytes. Without a daemon, `file send` and
 //! `file accept` bring the network up themselves and stay until the
 //! transfer ends (or `--wait` seconds pass), showing progress.
+//!
+//! `file send --open-at/--open-in` timelocks the file first (drand
+//! timelock, decision 0070): the contact receives it locked, and their
+//! daemon opens it when the round is out.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -41,6 +45,17 @@ pub(crate) struct FileSendArgs {
     /// Seal it with the one-time pad (perfect secrecy; the pad must hold it).
     #[arg(long)]
     pad: bool,
+    /// Deliver now, open at this time (drand timelock), e.g.
+    /// 2026-12-24T18:00Z: the file is timelocked first, so not even the
+    /// contact can open it before.
+    #[arg(long, value_name = "TIME", conflicts_with = "open_in")]
+    open_at: Option<String>,
+    /// Deliver now, open after this long (drand timelock), e.g. 90s, 2h, 3d.
+    #[arg(long, value_name = "DURATION")]
+    open_in: Option<String>,
+    /// Allow --open-at/--open-in beyond a year from now.
+    #[arg(long)]
+    far: bool,
     /// Without a running daemon: give up waiting after this many seconds
     /// (the offer stays; the next `zks daemon` serves it). Default: until
     /// the transfer ends.
@@ -105,6 +120,19 @@ fn print_transfer(t: &TransferInfo, json: bool) -> anyhow::Result<()> {
     );
     if let Some(e) = &t.error {
         println!("  {e}");
+    }
+    if let (Some(at), Some(round)) = (t.opens_at, t.opens_round) {
+        let when = super::tlock::utc(u64::try_from(at).unwrap_or(0));
+        if t.outgoing {
+            println!(
+                "  opens for {} at {when} (round {round}, drand timelock)",
+                t.contact
+            );
+        } else if t.locked {
+            println!("  locked: opens at {when} (round {round}, drand timelock)");
+        } else if t.state == TransferState::Completed {
+            println!("  opened at {when} · drand timelock (round {round})");
+        }
     }
     if let Some(p) = &t.path
         && (t.state == TransferState::Completed || t.outgoing)
@@ -187,9 +215,17 @@ pub(crate) async fn run(node: &Node, command: FileCommand) -> anyhow::Result<Exi
     match command {
         FileCommand::Send(args) => {
             let mode = if args.pad { Mode::Pad } else { Mode::Grid };
+            let open_at = super::tlock::open_time(
+                args.open_at.as_deref(),
+                args.open_in.as_deref(),
+                args.far,
+            )?;
             let (sender, to, path) = (node.clone(), args.to.clone(), args.path.clone());
-            let offered =
-                tokio::task::spawn_blocking(move || sender.send_file(&to, &path, mode)).await??;
+            let offered = tokio::task::spawn_blocking(move || match open_at {
+                Some(at) => sender.send_timelocked_file(&to, &path, mode, at),
+                None => sender.send_file(&to, &path, mode),
+            })
+            .await??;
             if !args.json {
                 println!(
                     "offered {} to {} as {}",

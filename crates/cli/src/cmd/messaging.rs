@@ -150,15 +150,8 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
         (None, None) => bail!("give a TEXT or --file PATH"),
     };
     let mode = if args.pad { Mode::Pad } else { Mode::Grid };
-    let now = super::grid::now();
-    let open_at = match (&args.open_at, &args.open_in) {
-        (Some(at), _) => Some(super::tlock::parse_time(at)?),
-        (None, Some(within)) => Some(now.saturating_add(super::tlock::parse_duration(within)?)),
-        (None, None) => None,
-    };
-    if let Some(at) = open_at {
-        super::tlock::check_open_at(at, now, args.far)?;
-    }
+    let open_at =
+        super::tlock::open_time(args.open_at.as_deref(), args.open_in.as_deref(), args.far)?;
     let queued = match (args.reply_to, open_at) {
         (_, Some(at)) => node.send_timelocked(&args.to, &plaintext, mode, at)?,
         (Some(id), None) => node.send_reply(&args.to, &plaintext, mode, id)?,

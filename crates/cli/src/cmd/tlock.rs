@@ -90,6 +90,23 @@ pub(crate) async fn run(home: Option<PathBuf>, command: TlockCommand) -> anyhow:
     }
 }
 
+/// The time `--open-at TIME` or `--open-in DURATION` asks for (`zks send`,
+/// `zks file send`), checked like [`check_open_at`]; `None` without either.
+pub(crate) fn open_time(
+    open_at: Option<&str>,
+    open_in: Option<&str>,
+    far: bool,
+) -> anyhow::Result<Option<u64>> {
+    let now = super::grid::now();
+    let at = match (open_at, open_in) {
+        (Some(at), _) => parse_time(at)?,
+        (None, Some(within)) => now.saturating_add(parse_duration(within)?),
+        (None, None) => return Ok(None),
+    };
+    check_open_at(at, now, far)?;
+    Ok(Some(at))
+}
+
 /// Refuses a past time, and one too far ahead (without `far`, beyond a year).
 pub(crate) fn check_open_at(at: u64, now: u64, far: bool) -> anyhow::Result<()> {
     if at <= now {
