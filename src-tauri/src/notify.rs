@@ -1,6 +1,6 @@
 //! Desktop notifications for what happens while the window is not in front:
 //! a new message, a file offered, a transfer that completed or failed, a
-//! pairing finished over the network.
+//! timelocked file that opened, a pairing finished over the network.
 //!
 //! Which event deserves a notification, and its words, is [`notice_for`], a
 //! plain function. Notifications never carry a message's text or a file's
@@ -66,7 +66,8 @@ pub(crate) struct Facts {
     /// that contact not announced before, or `None` when the event brought
     /// none (file-transfer bookkeeping messages raise the event too).
     pub(crate) new_message_kind: Option<String>,
-    /// For `transfer_finished`: the transfer, if the node still lists it.
+    /// For `transfer_finished` and `transfer_opened`: the transfer, if the
+    /// node still lists it.
     pub(crate) transfer: Option<TransferInfo>,
 }
 
@@ -93,6 +94,13 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
             let contact = t.map_or("your contact", |t| t.contact.as_str());
             let outgoing = t.map(|t| t.outgoing);
             match (state, outgoing) {
+                // A timelocked file arrived: there is no file to open yet.
+                (TransferState::Completed, Some(false)) if t.is_some_and(|t| t.locked) => {
+                    Some(Notice::new(
+                        format!("Timelocked file from {contact} received"),
+                        "It opens by itself at its time (drand timelock).",
+                    ))
+                }
                 (TransferState::Completed, Some(true)) => Some(Notice::new(
                     format!("File delivered to {contact}"),
                     "It arrived complete and verified.",
@@ -112,6 +120,16 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
                 // Declined and cancelled transfers were someone's choice.
                 _ => None,
             }
+        }
+        NodeEvent::TransferOpened { .. } => {
+            let contact = facts
+                .transfer
+                .as_ref()
+                .map_or("your contact", |t| t.contact.as_str());
+            Some(Notice::new(
+                format!("Timelocked file from {contact} opened"),
+                "Its time came; it is in your downloads folder.",
+            ))
         }
         NodeEvent::PairingFinished { contact } => Some(Notice::new(
             format!("Paired with {contact}"),
@@ -231,7 +249,8 @@ impl Notifier {
                 }
                 facts
             }
-            NodeEvent::TransferFinished { transfer_id, .. } => Facts {
+            NodeEvent::TransferFinished { transfer_id, .. }
+            | NodeEvent::TransferOpened { transfer_id } => Facts {
                 transfer: self.node.transfer(transfer_id).ok(),
                 ..Facts::default()
             },
@@ -288,6 +307,7 @@ pub(crate) fn watch(app: &AppHandle, node: &Node) {
                 NodeEvent::MessageReceived { .. }
                     | NodeEvent::TransferOffered { .. }
                     | NodeEvent::TransferFinished { .. }
+                    | NodeEvent::TransferOpened { .. }
                     | NodeEvent::PairingFinished { .. }
                     | NodeEvent::KeyReuseDetected { .. }
             ) {
@@ -336,6 +356,9 @@ mod tests {
             path: Some("/home/me/Downloads/secret-plans.pdf".into()),
             created_at: 1,
             message_id: Some(3),
+            opens_at: None,
+            opens_round: None,
+            locked: false,
         }
     }
 
@@ -453,6 +476,52 @@ mod tests {
                 assert!(!all.contains("secret"), "{all}");
             }
         }
+    }
+
+    /// A timelocked file that arrived is not yet a file; when it opens,
+    /// that is announced — by who, never by name.
+    #[test]
+    fn timelocked_files_are_announced_when_they_arrive_and_when_they_open() {
+        let locked = TransferInfo {
+            opens_at: Some(1_800_000_000),
+            opens_round: Some(4242),
+            locked: true,
+            path: None,
+            ..transfer(false, TransferState::Completed)
+        };
+        let finished = NodeEvent::TransferFinished {
+            transfer_id: "ab".repeat(16),
+            state: TransferState::Completed,
+            error: None,
+        };
+        let facts = Facts {
+            transfer: Some(locked.clone()),
+            ..Facts::default()
+        };
+        assert_eq!(
+            text(&notice_for(&finished, &facts)),
+            "Timelocked file from Alice received | It opens by itself at its time (drand timelock)."
+        );
+        let opened = NodeEvent::TransferOpened {
+            transfer_id: "ab".repeat(16),
+        };
+        let facts = Facts {
+            transfer: Some(TransferInfo {
+                locked: false,
+                ..locked
+            }),
+            ..Facts::default()
+        };
+        let shown = text(&notice_for(&opened, &facts));
+        assert_eq!(
+            shown,
+            "Timelocked file from Alice opened | Its time came; it is in your downloads folder."
+        );
+        assert!(!shown.contains("secret"));
+        assert_eq!(
+            text(&notice_for(&opened, &Facts::default())),
+            "Timelocked file from your contact opened | Its time came; it is in your downloads folder."
+        );
     }
 
     #[test]

@@ -19,16 +19,20 @@ pub fn transfers_list(node: State<'_, AppNode>) -> Result<Vec<Transfer>, IpcErro
     list(&node)
 }
 
-/// Offers the file at `path` to `contact` (with the one-time pad if `pad`).
-/// Hashing a large file takes a while, so it runs off the async runtime.
+/// Offers the file at `path` to `contact` (with the one-time pad if `pad`);
+/// with `open_at` (Unix seconds) timelocked to the drand round of that
+/// time first, so it opens for the contact then ("deliver now, open at…").
+/// Hashing (or timelocking) a large file takes a while, so it runs off the
+/// async runtime.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn file_send(
     node: State<'_, AppNode>,
     contact: String,
     path: String,
     pad: bool,
+    open_at: Option<u64>,
 ) -> Result<Transfer, IpcError> {
-    send(&node, &contact, &path, pad).await
+    send(&node, &contact, &path, pad, open_at).await
 }
 
 /// Accepts an offered file, or resumes a paused one.
@@ -100,6 +104,7 @@ pub async fn send(
     contact: &str,
     path: &str,
     pad: bool,
+    open_at: Option<u64>,
 ) -> Result<Transfer, IpcError> {
     let node = node.get()?;
     let contact = contact.trim();
@@ -118,8 +123,11 @@ pub async fn send(
     }
     let mode = if pad { Mode::Pad } else { Mode::Grid };
     let contact = contact.to_owned();
-    let info = tokio::task::spawn_blocking(move || node.send_file(&contact, &path, mode))
-        .await
+    let info = tokio::task::spawn_blocking(move || match open_at {
+        Some(at) => node.send_timelocked_file(&contact, &path, mode, at),
+        None => node.send_file(&contact, &path, mode),
+    })
+    .await
         .map_err(|e| IpcError::new("internal", format!("sending the file stopped: {e}")))??;
     Ok(Transfer::from(info))
 }
@@ -271,7 +279,7 @@ mod tests {
         assert!(list(&alice.app).unwrap().is_empty());
         let path = source(&alice, "notes.txt", 3000);
 
-        let sent = send(&alice.app, " Bob ", path.to_str().unwrap(), false)
+        let sent = send(&alice.app, " Bob ", path.to_str().unwrap(), false, None)
             .await
             .unwrap();
         let t = &sent.info;
@@ -348,13 +356,13 @@ mod tests {
             ("", file, "bad_input"),
             ("  ", file, "bad_input"),
         ] {
-            let err = send(&alice.app, contact, path, false).await.unwrap_err();
+            let err = send(&alice.app, contact, path, false, None).await.unwrap_err();
             assert_eq!(err.code, code, "{contact:?} {path:?}: {err:?}");
             assert!(!err.message.is_empty());
         }
         // An unknown contact, and the pad with a contact who shares none.
-        assert!(send(&alice.app, "Nobody", file, false).await.is_err());
-        let err = send(&alice.app, "Bob", file, true).await.unwrap_err();
+        assert!(send(&alice.app, "Nobody", file, false, None).await.is_err());
+        let err = send(&alice.app, "Bob", file, true, None).await.unwrap_err();
         assert_eq!(err.code, "bad_input", "{err:?}");
         assert!(err.message.contains("pad"), "{}", err.message);
 
@@ -366,6 +374,49 @@ mod tests {
         );
     }
 
+    /// "Deliver now, open at…": the file is timelocked (quicknet here) and
+    /// offered; ours says when it opens for Bob. A time that passed is
+    /// refused and changes nothing.
+    #[tokio::test]
+    async fn a_file_sent_to_open_later_says_when_it_opens() {
+        let (alice, _bob) = paired().await;
+        let path = source(&alice, "gift.txt", 2000);
+        let path = path.to_str().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let err = send(&alice.app, "Bob", path, false, Some(now - 10))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "bad_input", "{err:?}");
+        assert!(list(&alice.app).unwrap().is_empty());
+
+        let sent = send(&alice.app, "Bob", path, false, Some(now + 3600))
+            .await
+            .unwrap();
+        let t = &sent.info;
+        assert_eq!((t.name.as_str(), t.outgoing, t.locked), ("gift.txt", true, false));
+        let opens_at = t.opens_at.unwrap();
+        assert!(opens_at >= (now + 3600) as i64 && opens_at <= (now + 3603) as i64);
+        let round = t.opens_round.unwrap();
+        let quicknet = zks_beacon::ChainInfo::quicknet();
+        assert_eq!(quicknet.time_of_round(round), opens_at as u64);
+        assert!(quicknet.time_of_round(round - 1) < now + 3600);
+        // What travels is the age file, a little larger than the file.
+        assert!(t.size > 2000 && t.size < 2000 + 2048, "{t:?}");
+        let json = serde_json::to_value(&sent).unwrap();
+        assert_eq!(json["opens_at"], opens_at);
+        assert_eq!(json["opens_round"], round);
+        assert_eq!(json["locked"], false);
+        // An ordinary file has none of it.
+        let plain = send(&alice.app, "Bob", path, false, None).await.unwrap();
+        assert_eq!(
+            (plain.info.opens_at, plain.info.opens_round, plain.info.locked),
+            (None, None, false)
+        );
+    }
+
     #[tokio::test]
     async fn bad_ids_are_refused_and_change_nothing() {
         let (alice, _bob) = paired().await;
@@ -374,6 +425,7 @@ mod tests {
             "Bob",
             source(&alice, "x.bin", 5).to_str().unwrap(),
             false,
+            None,
         )
         .await
         .unwrap();
@@ -414,7 +466,7 @@ mod tests {
 
         // The folder of a file we sent, by the file or by the folder.
         let path = source(&alice, "shown.txt", 4);
-        send(&alice.app, "Bob", path.to_str().unwrap(), false)
+        send(&alice.app, "Bob", path.to_str().unwrap(), false, None)
             .await
             .unwrap();
         let folder = std::fs::canonicalize(path.parent().unwrap()).unwrap();
@@ -457,7 +509,7 @@ mod tests {
             .build()
             .unwrap();
         let err = rt
-            .block_on(send(&failed, "Bob", "/tmp/x", false))
+            .block_on(send(&failed, "Bob", "/tmp/x", false, None))
             .unwrap_err();
         assert_eq!(err.code, "data_dir");
     }
@@ -469,7 +521,7 @@ mod tests {
         let mut events = bob.node().subscribe();
 
         let path = source(&alice, "photo.jpg", 3 * 1024 * 1024 + 7);
-        let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false)
+        let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false, None)
             .await
             .unwrap();
         let id = sent.info.id.clone();
@@ -518,7 +570,7 @@ mod tests {
 
         // A second offer, declined: Alice learns it.
         let path = source(&alice, "unwanted.bin", 1000);
-        let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false)
+        let sent = send(&alice.app, "Bob", path.to_str().unwrap(), false, None)
             .await
             .unwrap();
         wait_state(&bob, &sent.info.id, TransferState::Offered).await;
