@@ -11,7 +11,8 @@
 // an event (node events, or Tauri's drag-drop events with file paths, as the
 // real window sends them), receive() delivers a chat message,
 // receiveLocked()/openLocked() a timelocked one that opens later, and
-// offer()/progress()/finish() move file transfers. The settings are checked
+// offer()/progress()/finish() move file transfers (offerLocked()/openFile()
+// a timelocked file: file_send takes open_at too). The settings are checked
 // like the node checks them (a bad field refuses the whole save), and the
 // live grid's counters grow with a clock that moves 3 s per grid_live call,
 // so the throughput plot fills without waiting.
@@ -170,6 +171,18 @@ export function installMockBackend(options: MockOptions): void {
   const lockedText = new Map<number, string>();
   /** The first quicknet round published at or after Unix time `t`. */
   const quicknetRoundAt = (t: number) => Math.max(1, Math.ceil((t - 1_692_803_367) / 3) + 1);
+  /** `open_at` of chat_send and file_send: timelocked to the first quicknet
+   * round at or after it, as the node does (null without it). */
+  function openRound(openAt: unknown): number | null {
+    if (openAt == null) return null;
+    const at = Number(openAt);
+    if (!Number.isInteger(at)) throw { code: 'bad_input', message: 'open_at is not a Unix time' };
+    if (at <= now()) throw { code: 'bad_input', message: 'that time has passed: choose a time in the future' };
+    if (at - now() > 3650 * 86_400) {
+      throw { code: 'bad_input', message: 'that is more than 10 years ahead' };
+    }
+    return quicknetRoundAt(at);
+  }
   /** A locked message's round is published: its text shows, `messages_opened` goes out. */
   function openLocked(id: number): void {
     const m = history.find((x) => x.id === id);
@@ -255,6 +268,10 @@ export function installMockBackend(options: MockOptions): void {
     path: string | null;
     created_at: number;
     message_id: number | null;
+    /** A timelocked file: when it opens, its round, whether it is still locked here. */
+    opens_at: number | null;
+    opens_round: number | null;
+    locked: boolean;
   };
   const MiB = 1024 * 1024;
   const DOWNLOADS = '/home/e2e/Downloads';
@@ -275,6 +292,9 @@ export function installMockBackend(options: MockOptions): void {
       path: null,
       created_at: now(),
       message_id: null,
+      opens_at: null,
+      opens_round: null,
+      locked: false,
       ...t,
       size: whole(t.size ?? 1000),
       bytes_done: whole(t.bytes_done),
@@ -357,6 +377,17 @@ export function installMockBackend(options: MockOptions): void {
         created_at: t0 - 100_000,
       }),
     );
+  }
+  /** Timelocked files that open by themselves once finished. */
+  const autoOpenFiles = new Set<string>();
+  /** A received timelocked file's round is published: the node opens it
+   * into the downloads folder and says so (`transfer_opened`). */
+  function openFile(id: string): void {
+    const t = transfer(id);
+    if (!t.locked || t.state !== 'completed') return;
+    t.locked = false;
+    t.path = `${DOWNLOADS}/${t.name}`;
+    emit('node-event', { kind: 'transfer_opened', transfer_id: t.id });
   }
   function transfer(id: unknown): Transfer {
     const t = transfers.find((x) => x.id === id || (typeof id === 'string' && id.length >= 4 && x.id.startsWith(id)));
@@ -842,17 +873,7 @@ export function installMockBackend(options: MockOptions): void {
           throw { code: 'bad_input', message: 'type a message to send' };
         }
         const pad = args.pad === true;
-        // open_at: timelocked to the first quicknet round at or after it, as the node does.
-        let opensRound: number | null = null;
-        if (args.open_at != null) {
-          const at = Number(args.open_at);
-          if (!Number.isInteger(at)) throw { code: 'bad_input', message: 'open_at is not a Unix time' };
-          if (at <= now()) throw { code: 'bad_input', message: 'that time has passed' };
-          if (at - now() > 3650 * 86_400) {
-            throw { code: 'bad_input', message: 'that time is more than 10 years ahead' };
-          }
-          opensRound = quicknetRoundAt(at);
-        }
+        const opensRound = openRound(args.open_at);
         const message = {
           contact: String(args.contact),
           id: history.length + 1,
@@ -899,13 +920,17 @@ export function installMockBackend(options: MockOptions): void {
           throw { code: 'bad_input', message: `no one-time pad is shared with ${contact.name}` };
         }
         const name = path.split('/').pop()!;
+        // Timelocked: what travels is the age file, a little larger.
+        const opensRound = openRound(args.open_at);
         const t = newTransfer({
           name,
           contact: contact.name,
           outgoing: true,
-          size: 2.5 * MiB,
+          size: 2.5 * MiB + (opensRound === null ? 0 : 888),
           protection: pad ? 'perfect_secrecy' : 'post_quantum',
           path,
+          opens_at: opensRound === null ? null : quicknetTime(opensRound),
+          opens_round: opensRound,
         });
         transfers.unshift(t);
         t.message_id = history.length + 1;
@@ -1267,16 +1292,56 @@ export function installMockBackend(options: MockOptions): void {
       t.bytes_done = bytesDone;
       emit('node-event', { kind: 'transfer_progress', transfer_id: t.id, bytes_done: bytesDone, size: t.size });
     },
-    /** A transfer ends; a completed incoming file lands in the downloads folder. */
+    /** A transfer ends; a completed incoming file lands in the downloads
+     * folder — a timelocked one stays locked (no file) and opens by itself
+     * at its time, like the node's (`openFile`). */
     finish(id: string, state: string, error: string | null = null): void {
       const t = transfer(id);
       t.state = state;
       t.error = error;
       if (state === 'completed') {
         t.bytes_done = t.size;
-        if (!t.outgoing) t.path = `${DOWNLOADS}/${t.name}`;
+        if (!t.outgoing && !t.locked) t.path = `${DOWNLOADS}/${t.name}`;
+        if (!t.outgoing && t.locked && t.opens_at !== null && autoOpenFiles.has(t.id)) {
+          const wait = Math.max(0, t.opens_at * 1000 - Date.now());
+          setTimeout(() => openFile(t.id), wait);
+        }
       }
       emit('node-event', { kind: 'transfer_finished', transfer_id: t.id, state, error });
     },
+    /** A contact offers a file timelocked to about `inSecs` from now (its
+     * quicknet round): stored locked, announced; once it is finished, it
+     * opens by itself at that time unless `autoOpen` is false. */
+    offerLocked(from: string, name: string, size: number, inSecs: number, autoOpen = true): string {
+      const round = quicknetRoundAt(now() + inSecs);
+      const t = newTransfer({
+        name,
+        contact: from,
+        size,
+        message_id: history.length + 1,
+        opens_at: quicknetTime(round),
+        opens_round: round,
+        locked: true,
+      });
+      if (autoOpen) autoOpenFiles.add(t.id);
+      transfers.unshift(t);
+      history.push({
+        contact: from,
+        id: t.message_id!,
+        outgoing: false,
+        mode: 'grid',
+        kind: 'file',
+        text: name,
+        round: 16_384 * 40 + 5_001,
+        sealed_after: quicknetTime(16_384 * 40 + 5_001),
+        state: null,
+        error: null,
+        created_at: now(),
+      });
+      emit('node-event', { kind: 'message_received', from });
+      emit('node-event', { kind: 'transfer_offered', transfer_id: t.id, from, name, size });
+      return t.id;
+    },
+    openFile,
   };
 }

@@ -1,6 +1,7 @@
-// Messages that open at a chosen time (drand timelock, issue #21), in the
-// built UI against the mocked backend (see mock-backend.ts: chat_send takes
-// open_at; receiveLocked() delivers a locked message that opens by itself).
+// Messages and files that open at a chosen time (drand timelock, issue #21),
+// in the built UI against the mocked backend (see mock-backend.ts: chat_send
+// and file_send take open_at; receiveLocked() delivers a locked message and
+// offerLocked() a locked file, each opening by itself at its time).
 import { test, expect, expectNoHorizontalScroll, type App } from './fixtures';
 
 type Page = import('@playwright/test').Page;
@@ -9,6 +10,12 @@ interface TimelockControls {
   receive(from: string, text: string): number;
   receiveLocked(from: string, text: string, inSecs: number, autoOpen?: boolean): number;
   openLocked(id: number): void;
+  offerLocked(from: string, name: string, size: number, inSecs: number, autoOpen?: boolean): string;
+  progress(id: string, bytesDone: number): void;
+  finish(id: string, state: string, error?: string | null): void;
+  openFile(id: string): void;
+  emit(event: string, payload: unknown): number;
+  listening(event: string): number;
 }
 
 function mock<K extends keyof TimelockControls>(
@@ -133,6 +140,91 @@ test.describe('chat, open at a chosen time', () => {
     await input.press('Escape');
     await expect(picker).toBeHidden();
     await expect(page.getByRole('button', { name: 'Open at…' })).toBeFocused();
+  });
+});
+
+/** Drags `paths` over the window and drops them, as Tauri reports it, once
+ * the conversation listens for drops. */
+async function dropFiles(page: Page, paths: string[], look?: () => Promise<void>): Promise<void> {
+  await expect.poll(() => mock(page, 'listening', 'tauri://drag-drop')).toBe(1);
+  const at = { x: 400, y: 300 };
+  await mock(page, 'emit', 'tauri://drag-enter', { paths, position: at });
+  await mock(page, 'emit', 'tauri://drag-over', { position: at });
+  await look?.();
+  await mock(page, 'emit', 'tauri://drag-drop', { paths, position: at });
+}
+
+test.describe('files, open at a chosen time', () => {
+  test.use({ viewport: { width: 1024, height: 820 }, locale: 'en-GB' });
+
+  test('files dropped with a time chosen are sent timelocked to it', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    await page.getByRole('button', { name: 'Open at…' }).click();
+    const before = Math.floor(Date.now() / 1000);
+    await page.getByRole('group', { name: 'Open at a chosen time' }).getByRole('button', { name: 'In 1 hour' }).click();
+
+    await dropFiles(page, ['/home/e2e/Pictures/surprise.png'], async () => {
+      // Before the drop, the window says what will happen.
+      const target = page.getByTestId('drop-target');
+      await expect(target).toContainText('Drop to send to Alice');
+      await expect(target).toContainText(/Post-quantum encrypted — Opens at .+ \(drand timelock\)/);
+      await app.screenshot('chat-timelock-drop');
+    });
+    const card = page.getByRole('article', { name: 'surprise.png' });
+    await expect(card).toBeVisible();
+    const line = card.getByTestId('transfer-timelock');
+    await expect(line).toHaveText(/^opens for Alice at .+ \(drand timelock\)$/);
+    await expect(line.locator('[title]')).toHaveAttribute('title', /not post-quantum/);
+    await expect(card).not.toContainText(/perfect secrecy/i);
+    const [send] = await app.callsOf('file_send');
+    expect(send.args).toMatchObject({ contact: 'Alice', path: '/home/e2e/Pictures/surprise.png', pad: false });
+    expect(send.args.open_at).toBeGreaterThanOrEqual(before + 3600);
+    expect(send.args.open_at).toBeLessThanOrEqual(before + 3605);
+    // The time stays chosen for the message being written.
+    await expect(page.getByTestId('open-at-chosen')).toBeVisible();
+    await expectNoHorizontalScroll(page);
+    await bothThemes(app, 'transfer-timelock-sent');
+  });
+
+  test('a timelocked file arrives locked with a countdown, then opens by itself', async ({ app }) => {
+    const { page } = app;
+    await expect(page.getByRole('heading', { level: 2, name: 'Alice' })).toBeVisible();
+    await mock(page, 'receive', 'Alice', 'Do not open this before the party!');
+    const id = await mock(page, 'offerLocked', 'Alice', 'party-playlist.zip', 38 * 1024 * 1024, 8);
+    const card = page.getByRole('article', { name: 'party-playlist.zip' });
+    await expect(card.getByTestId('transfer-timelock')).toHaveText(/^Opens at .+ \(drand timelock\)$/);
+    await expect(card.getByTestId('transfer-lock')).toBeVisible();
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await expect.poll(async () => (await app.callsOf('file_accept')).length).toBe(1);
+    await mock(page, 'progress', id, 20 * 1024 * 1024);
+    await expect(card.getByRole('progressbar')).toBeVisible();
+    await mock(page, 'finish', id, 'completed');
+
+    // Arrived whole, still locked: no file, no folder to show, a countdown.
+    await expect(card).toContainText('Received — locked until its time');
+    // (The pointer leaves the card, whose message actions it showed.)
+    await page.mouse.move(900, 760);
+    await expect(card.getByRole('timer')).toHaveText(/^00:0\d$/);
+    await expect(card.getByRole('button', { name: 'Show in folder' })).toHaveCount(0);
+    await expect(card).not.toContainText('Saved to');
+    await expect(card.getByTestId('transfer-timelock').locator('[title]')).toHaveAttribute(
+      'title',
+      /Timelocked to drand round \d+: nobody, not even the recipient/,
+    );
+    await expectNoHorizontalScroll(page);
+    await bothThemes(app, 'transfer-timelock-locked');
+
+    // Its round is published: the node opens it and says so.
+    await expect(card.getByTestId('transfer-timelock')).toHaveText(/^opened at .+ · drand timelock$/, {
+      timeout: 15_000,
+    });
+    await expect(card.getByTestId('transfer-lock')).toHaveCount(0);
+    await expect(card).toContainText('Received and verified');
+    await expect(card).toContainText('/home/e2e/Downloads/party-playlist.zip');
+    await expect(card.getByRole('button', { name: 'Show in folder' })).toBeVisible();
+    await expectNoHorizontalScroll(page);
+    await bothThemes(app, 'transfer-timelock-opened');
   });
 });
 

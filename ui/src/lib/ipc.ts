@@ -217,9 +217,11 @@ export const api = {
     call<UnreadCounts>('chat_mark_read', { contact, up_to: upTo }),
   /** Every transfer, newest first. */
   transfersList: () => call<Transfer[]>('transfers_list'),
-  /** Offers the file at `path` (a full path); `pad` uses the one-time pad. */
-  fileSend: (contact: string, path: string, pad = false) =>
-    call<Transfer>('file_send', { contact, path, pad }),
+  /** Offers the file at `path` (a full path); `pad` uses the one-time pad;
+   * `openAt` (Unix seconds) timelocks the file to the drand round of that
+   * time first ("deliver now, open at…"), so it opens for the contact then. */
+  fileSend: (contact: string, path: string, pad = false, openAt: number | null = null) =>
+    call<Transfer>('file_send', { contact, path, pad, open_at: openAt }),
   /** Accepts an offered file, or resumes a paused one. */
   fileAccept: (id: string) => call<Transfer>('file_accept', { id }),
   fileDecline: (id: string) => call<Transfer>('file_decline', { id }),

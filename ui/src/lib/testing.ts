@@ -22,6 +22,9 @@ export function transfer(over: Partial<Transfer>): Transfer {
     path: null,
     created_at: 1_700_000_000,
     message_id: null,
+    opens_at: null,
+    opens_round: null,
+    locked: false,
     ...over,
   };
 }

@@ -125,6 +125,10 @@ export class TransferFeed {
         this.reported.delete(event.transfer_id);
         void this.refresh();
         return true;
+      case 'transfer_opened':
+        // A timelocked file reached its round: it is a file now.
+        void this.refresh();
+        return true;
       default:
         return false;
     }
@@ -154,14 +158,20 @@ export class TransferFeed {
     await this.refresh();
   }
 
-  /** Offers each file to `contact`, one after the other; returns those refused. */
-  async sendFiles(contact: string, paths: string[], pad: boolean): Promise<SendFailure[]> {
+  /** Offers each file to `contact`, one after the other (each timelocked to
+   * `openAt`, Unix seconds, when given); returns those refused. */
+  async sendFiles(
+    contact: string,
+    paths: string[],
+    pad: boolean,
+    openAt: number | null = null,
+  ): Promise<SendFailure[]> {
     const failures: SendFailure[] = [];
     for (const path of paths) {
       const name = baseName(path);
       this.sending = [...this.sending, name];
       try {
-        await api.fileSend(contact, path, pad);
+        await api.fileSend(contact, path, pad, openAt);
       } catch (e) {
         failures.push({ path, name, error: toIpcError(e) });
       } finally {

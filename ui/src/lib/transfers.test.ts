@@ -7,6 +7,7 @@ import {
   percentDone,
   SpeedMeter,
   stateLabel,
+  transferTimelock,
 } from './transfers';
 import { baseName } from './transferFeed.svelte';
 import { endLine } from './TransferCard.svelte';
@@ -97,5 +98,43 @@ describe('transfers', () => {
     expect(baseName('/home/a/report.pdf')).toBe('report.pdf');
     expect(baseName('C:\\Users\\a\\photo.jpg')).toBe('photo.jpg');
     expect(baseName('/home/a/dir/')).toBe('dir');
+  });
+
+  it('words a timelocked file like the chat bubbles, and only while it can still open', () => {
+    const now = Date.UTC(2026, 11, 24, 12, 0) / 1000;
+    const at = Date.UTC(2026, 11, 24, 18, 0) / 1000;
+    const lock = { opens_at: at, opens_round: 4242 };
+    const words = (over: Parameters<typeof transfer>[0]) =>
+      transferTimelock(transfer({ ...lock, ...over }), now, 'en-GB', 'UTC');
+    expect(words({ state: 'transferring', locked: true })).toEqual({
+      label: 'Opens at 18:00 (drand timelock)',
+      locked: true,
+    });
+    expect(words({ state: 'completed', locked: true })).toEqual({
+      label: 'Opens at 18:00 (drand timelock)',
+      locked: true,
+    });
+    expect(words({ state: 'completed', locked: false })).toEqual({
+      label: 'opened at 18:00 · drand timelock',
+      locked: false,
+    });
+    expect(words({ state: 'offered', outgoing: true, contact: 'Bob' })).toEqual({
+      label: 'opens for Bob at 18:00 (drand timelock)',
+      locked: false,
+    });
+    expect(
+      transferTimelock(transfer({ ...lock, state: 'completed', outgoing: true, contact: 'Bob' }), at + 60, 'en-GB', 'UTC'),
+    ).toEqual({ label: 'openable by Bob since 18:00 (drand timelock)', locked: false });
+    // It will never open: no timelock line (the end line says why).
+    for (const state of ['failed', 'cancelled', 'declined'] as const) {
+      expect(words({ state, locked: true })).toBeNull();
+    }
+    // An ordinary file has none.
+    expect(transferTimelock(transfer({ state: 'completed' }), now)).toBeNull();
+    // Received but still locked: no file to call verified and saved yet.
+    expect(stateLabel(transfer({ ...lock, state: 'completed', locked: true }))).toBe(
+      'Received — locked until its time',
+    );
+    expect(stateLabel(transfer({ ...lock, state: 'completed', locked: false }))).toBe('Received and verified');
   });
 });

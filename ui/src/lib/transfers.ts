@@ -1,6 +1,7 @@
 // Plain helpers for showing file transfers: grouping, percentages, speed
 // from progress events over time, and the words for each state. No IPC here.
 import type { Transfer, TransferState } from './ipc';
+import { timelockLabel } from './timelock';
 
 /** States in which a transfer can still move (or be cancelled). */
 export const OPEN_STATES: readonly TransferState[] = ['offered', 'accepted', 'transferring', 'paused'];
@@ -40,6 +41,23 @@ export function percentDone(t: Pick<Transfer, 'bytes_done' | 'size' | 'state'>):
   return Math.max(0, Math.min(100, Math.floor((t.bytes_done / t.size) * 100)));
 }
 
+/** How a timelocked file (drand) shows on its card: the label (the chat
+ * bubbles' words: "Opens at 18:00 (drand timelock)", "opened at 18:00 ·
+ * drand timelock", ours "opens for Alice at 18:00 (drand timelock)") and
+ * whether it is still locked here (a received file with no file yet).
+ * Null for an ordinary file, and for one that ended without arriving
+ * (declined, cancelled, failed: it will never open). */
+export function transferTimelock(
+  t: Pick<Transfer, 'outgoing' | 'opens_at' | 'locked' | 'state' | 'contact'>,
+  now: number,
+  locale?: string,
+  timeZone?: string,
+): { label: string; locked: boolean } | null {
+  if (t.opens_at === null || !(OPEN_STATES.includes(t.state) || t.state === 'completed')) return null;
+  const label = timelockLabel(t, t.contact || 'the contact', now, locale, timeZone);
+  return label === null ? null : { label, locked: !t.outgoing && t.locked };
+}
+
 /** A transfer's state in words, from our side. */
 export function stateLabel(t: Transfer): string {
   const who = t.contact || 'the contact';
@@ -53,7 +71,9 @@ export function stateLabel(t: Transfer): string {
     case 'paused':
       return 'Paused';
     case 'completed':
-      return t.outgoing ? 'Delivered and verified' : 'Received and verified';
+      if (t.outgoing) return 'Delivered and verified';
+      // A timelocked file that arrived: verified, but no file until its round.
+      return t.locked ? 'Received — locked until its time' : 'Received and verified';
     case 'declined':
       return t.outgoing ? `Declined by ${who}` : 'You declined';
     case 'cancelled':

@@ -587,12 +587,15 @@ describe('Chat files', () => {
             return { pad: { ...PAD, pad_id: 'cd' }, destroyed: a.destroy_source === true };
           case 'file_send': {
             const name = String(a.path).split('/').pop()!;
+            const openAt = typeof a.open_at === 'number' ? a.open_at : null;
             const t = transfer({
               id: tid(10 + transfers.length),
               name,
               outgoing: true,
               path: String(a.path),
               created_at: now,
+              opens_at: openAt,
+              opens_round: openAt === null ? null : 9_000_000,
               protection: a.pad ? 'perfect_secrecy' : 'post_quantum',
               protection_label: a.pad ? 'Perfect secrecy (one-time pad)' : 'Post-quantum encrypted',
             });
@@ -737,7 +740,7 @@ describe('Chat files', () => {
     expect(target.textContent).toContain('Post-quantum encrypted');
     await emit('tauri://drag-drop', { paths: ['/home/me/x.png'], position: { x: 1, y: 1 } });
     await waitFor(() =>
-      expect(b.argsOf('file_send')).toEqual([{ contact: 'Alice', path: '/home/me/x.png', pad: false }]),
+      expect(b.argsOf('file_send')).toEqual([{ contact: 'Alice', path: '/home/me/x.png', pad: false, open_at: null }]),
     );
     expect(screen.queryByTestId('drop-target')).toBeNull();
     const list = screen.getByRole('list', { name: 'Messages with Alice' });
@@ -752,11 +755,60 @@ describe('Chat files', () => {
     );
     await emit('tauri://drag-drop', { paths: ['/home/me/y.png'], position: { x: 1, y: 1 } });
     await waitFor(() =>
-      expect(b.argsOf('file_send')).toContainEqual({ contact: 'Alice', path: '/home/me/y.png', pad: true }),
+      expect(b.argsOf('file_send')).toContainEqual({ contact: 'Alice', path: '/home/me/y.png', pad: true, open_at: null }),
     );
     const files = await screen.findByRole('region', { name: /Files with Alice/ });
     const y = await within(files).findByRole('article', { name: 'y.png' });
     expect(within(y).getByText('Perfect secrecy (one-time pad)')).toBeTruthy();
+  });
+
+  it('timelocks dropped files to the time chosen in the composer, and says so before the drop', async () => {
+    const b = backend();
+    render(Chat);
+    await screen.findByRole('list', { name: 'Messages with Alice' });
+    await b.hearsDrops();
+    await fireEvent.click(screen.getByRole('button', { name: /Open at…/ }));
+    const picker = screen.getByRole('group', { name: 'Open at a chosen time' });
+    const before = Math.floor(Date.now() / 1000);
+    await fireEvent.click(within(picker).getByRole('button', { name: 'In 1 hour' }));
+
+    await emit('tauri://drag-enter', { paths: ['/home/me/gift.zip'], position: { x: 1, y: 1 } });
+    const target = await screen.findByTestId('drop-target');
+    expect(target.textContent).toMatch(/Post-quantum encrypted — Opens at .+ \(drand timelock\)/);
+    expect(target.textContent).not.toContain('not timelocked');
+    await emit('tauri://drag-drop', { paths: ['/home/me/gift.zip'], position: { x: 1, y: 1 } });
+    await waitFor(() => expect(b.argsOf('file_send')).toHaveLength(1));
+    const [args] = b.argsOf('file_send');
+    expect(args).toMatchObject({ contact: 'Alice', path: '/home/me/gift.zip', pad: false });
+    expect(args.open_at).toBeGreaterThanOrEqual(before + 3600);
+    expect(args.open_at).toBeLessThanOrEqual(before + 3602);
+    // Our card says when it opens for Alice, with the timelock's honest title.
+    const card = await screen.findByRole('article', { name: 'gift.zip' });
+    const line = within(card).getByTestId('transfer-timelock');
+    expect(line.textContent).toMatch(/^opens for Alice at .+ \(drand timelock\)$/);
+    expect(line.querySelector('[title]')?.getAttribute('title')).toMatch(/not post-quantum/);
+    expect(card.textContent).not.toMatch(/perfect secrecy/i);
+    // The time stays chosen for the message being written.
+    expect(screen.getByTestId('open-at-chosen')).toBeTruthy();
+    expect(b.argsOf('chat_send')).toEqual([]);
+  });
+
+  it('sends no dropped file when the chosen time has passed meanwhile', async () => {
+    const b = backend();
+    render(Chat);
+    await screen.findByRole('list', { name: 'Messages with Alice' });
+    await b.hearsDrops();
+    await fireEvent.click(screen.getByRole('button', { name: /Open at…/ }));
+    const picker = screen.getByRole('group', { name: 'Open at a chosen time' });
+    await fireEvent.click(within(picker).getByRole('button', { name: 'In 1 minute' }));
+    // Two minutes later, the file is dropped.
+    const later = Date.now() + 120_000;
+    vi.spyOn(Date, 'now').mockReturnValue(later);
+    await emit('tauri://drag-enter', { paths: ['/home/me/late.txt'], position: { x: 1, y: 1 } });
+    await emit('tauri://drag-drop', { paths: ['/home/me/late.txt'], position: { x: 1, y: 1 } });
+    expect(await screen.findByText('That time has passed — pick a later one.')).toBeTruthy();
+    expect(b.argsOf('file_send')).toEqual([]);
+    vi.restoreAllMocks();
   });
 });
 

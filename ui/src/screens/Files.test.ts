@@ -311,6 +311,41 @@ describe('Files', () => {
     expect(screen.queryByRole('progressbar')).toBeNull();
   });
 
+  it('shows a timelocked file locked until the node says it opened, then where it is', async () => {
+    const opensAt = Math.floor(Date.now() / 1000) + 3600;
+    const b = backend({
+      transfers: [
+        transfer({
+          id: id(1),
+          name: 'surprise.png',
+          state: 'completed',
+          bytes_done: 1000,
+          opens_at: opensAt,
+          opens_round: 9_000_000,
+          locked: true,
+        }),
+      ],
+    });
+    render(Files);
+    const locked = await screen.findByRole('article', { name: 'surprise.png' });
+    expect(within(locked).getByTestId('transfer-lock')).toBeTruthy();
+    expect(within(locked).getByText(/^Opens at .+ \(drand timelock\)$/)).toBeTruthy();
+    expect(within(locked).getByRole('timer').textContent).toMatch(/^(59:\d\d|1:00:00)$/);
+    expect(within(locked).queryByRole('button', { name: 'Show in folder' })).toBeNull();
+
+    // The round came: the node opened it and says so.
+    const reads = b.argsOf('transfers_list').length;
+    b.transfers[0].locked = false;
+    b.transfers[0].path = '/home/me/Downloads/surprise.png';
+    await emit(NODE_EVENT, { kind: 'transfer_opened', transfer_id: id(1) });
+    await waitFor(() => expect(b.argsOf('transfers_list').length).toBeGreaterThan(reads));
+    const opened = await screen.findByRole('article', { name: 'surprise.png' });
+    await waitFor(() => expect(within(opened).getByText(/^opened at .+ · drand timelock$/)).toBeTruthy());
+    expect(within(opened).queryByTestId('transfer-lock')).toBeNull();
+    expect(within(opened).getByText('/home/me/Downloads/surprise.png')).toBeTruthy();
+    expect(within(opened).getByRole('button', { name: 'Show in folder' })).toBeTruthy();
+  });
+
   it('shows a new offer when one arrives', async () => {
     const b = backend();
     render(Files);
@@ -338,8 +373,8 @@ describe('Files', () => {
     await drop(['/home/me/a.txt', '/home/me/b.txt']);
     await waitFor(() =>
       expect(b.argsOf('file_send')).toEqual([
-        { contact: 'Alice', path: '/home/me/a.txt', pad: false },
-        { contact: 'Alice', path: '/home/me/b.txt', pad: false },
+        { contact: 'Alice', path: '/home/me/a.txt', pad: false, open_at: null },
+        { contact: 'Alice', path: '/home/me/b.txt', pad: false, open_at: null },
       ]),
     );
     expect(screen.queryByTestId('drop-target')).toBeNull();
@@ -367,7 +402,7 @@ describe('Files', () => {
     await fireEvent.click(screen.getByRole('checkbox', { name: 'Use one-time pad (10.0 MiB left)' }));
     await fireEvent.click(within(waiting).getByRole('button', { name: 'Send to Bob' }));
     await waitFor(() =>
-      expect(b.argsOf('file_send')).toEqual([{ contact: 'Bob', path: '/home/me/secret.txt', pad: true }]),
+      expect(b.argsOf('file_send')).toEqual([{ contact: 'Bob', path: '/home/me/secret.txt', pad: true, open_at: null }]),
     );
     expect(screen.queryByRole('region', { name: 'Files waiting for a contact' })).toBeNull();
     const sent = await screen.findByRole('article', { name: 'secret.txt' });

@@ -64,7 +64,11 @@ contact: string,
 /**
  * What happened and what to do.
  */
-detail: string, } | { "kind": "transfer_finished", 
+detail: string, } | { "kind": "transfer_opened", 
+/**
+ * The transfer (hex).
+ */
+transfer_id: string, } | { "kind": "transfer_finished", 
 /**
  * The transfer (hex).
  */

@@ -68,4 +68,19 @@ created_at: number,
 /**
  * The offer's message in the conversation (`Node::history`).
  */
-message_id: number | null, };
+message_id: number | null, 
+/**
+ * A timelocked file (drand): Unix time its round is published and it
+ * opens for the receiver; `null` for other files. Set on both sides.
+ */
+opens_at: number | null, 
+/**
+ * A timelocked file: the drand round that opens it.
+ */
+opens_round: number | null, 
+/**
+ * Received, timelocked and not opened yet: there is no file until its
+ * round (`path` is `null`); once it arrived whole, the node opens it
+ * by itself when the round is out.
+ */
+locked: boolean, };
