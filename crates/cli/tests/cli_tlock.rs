@@ -193,7 +193,10 @@ fn an_open_at_message_arrives_locked_and_opens_at_its_devnet_round() {
     let id = sent[0]["message_id"].to_string();
     // Ours shows its text, with the time it opens for Bob.
     let mine = inbox(&a);
-    let m = mine.iter().find(|l| l["id"] == sent[0]["message_id"]).unwrap();
+    let m = mine
+        .iter()
+        .find(|l| l["id"] == sent[0]["message_id"])
+        .unwrap();
     assert_eq!(m["text"], "see you at five");
     assert_eq!(m["locked"], false);
     let opens_at = m["opens_at"].as_i64().expect("opens_at");

@@ -34,6 +34,9 @@ pub struct NewMessage {
     pub change: Option<crate::ConversationChange>,
     /// The round that opens it, for a timelocked message.
     pub timelock: Option<Timelock>,
+    /// Our grid-pad chat text: the envelope as sent and its message key,
+    /// kept for not-before proofs (`(envelope, key)`).
+    pub proof: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The drand round a timelocked message opens at.
@@ -188,6 +191,26 @@ impl Store {
         Ok(out)
     }
 
+    /// What a not-before proof of message `id` discloses: the envelope as
+    /// sent and its message key (our grid-pad chat text only, not since
+    /// edited or deleted).
+    pub fn message_proof(&self, id: i64) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT proof_envelope, proof_key FROM messages WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Option<Vec<u8>>>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                ))
+            });
+        match row {
+            Ok((Some(envelope), Some(key))) => Ok(Some((envelope, key))),
+            Ok(_) | Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The earliest time a received timelocked message opens, if any waits.
     pub fn next_locked(&self) -> Result<Option<i64>> {
         Ok(self
@@ -225,10 +248,11 @@ pub(crate) fn insert_message(
     tx.prepare_cached(
         "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at,
                                kind, ref, reply_to, expires_at,
-                               tlock_chain, tlock_round, opens_at, tlock)
+                               tlock_chain, tlock_round, opens_at, tlock,
+                               proof_envelope, proof_key)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                 CASE WHEN timer_secs > 0 THEN max(?7, coalesce(?13, 0)) + timer_secs END,
-                ?11, ?12, ?13, ?14
+                ?11, ?12, ?13, ?14, ?15, ?16
          FROM contacts WHERE id = ?1",
     )?
     .execute(params![
@@ -246,6 +270,8 @@ pub(crate) fn insert_message(
         lock.map(|l| l.round as i64),
         lock.map(|l| l.opens_at),
         lock.and_then(|l| l.file.as_ref()),
+        message.proof.as_ref().map(|p| &p.0),
+        message.proof.as_ref().map(|p| &p.1),
     ])
     .and_then(|n| {
         if n == 1 {
