@@ -331,3 +331,59 @@ mod tests {
         assert_eq!(store.session_state(id).unwrap(), b"new state");
     }
 }
+
+#[cfg(test)]
+mod timelock_tests {
+    use super::*;
+    use crate::test_contact as contact;
+
+    /// A received timelocked message keeps its file until it opens, and a
+    /// backup carries it (and the round) to a restored home.
+    #[test]
+    fn a_locked_message_waits_opens_once_and_survives_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        store.create_identity(&[1; 32], "Alice").unwrap();
+        let id = store.complete_pairing(b"h", &contact("bob", "p1")).unwrap();
+        let lock = Timelock {
+            chain_hash: vec![3; 32],
+            round: 77,
+            opens_at: 1_000,
+            file: Some(b"age-encryption.org/v1 ...".to_vec()),
+        };
+        let msg = NewMessage {
+            mode: "pad".into(),
+            kind: "text".into(),
+            timelock: Some(lock.clone()),
+            ..NewMessage::default()
+        };
+        let m = store.record_message(id, None, None, &msg).unwrap();
+        let record = store.message(m).unwrap();
+        assert!(record.locked && record.body.is_empty());
+        assert_eq!(
+            (record.opens_at, record.opens_round),
+            (Some(1_000), Some(77))
+        );
+        assert!(store.locked_due(999, 10).unwrap().is_empty());
+        assert_eq!(store.next_locked().unwrap(), Some(1_000));
+
+        let backup = store.export_backup().unwrap();
+        let restored_dir = tempfile::tempdir().unwrap();
+        let mut restored = Store::open_in(restored_dir.path(), &crate::test_key()).unwrap();
+        restored.import_backup(&backup).unwrap();
+        for s in [&mut store, &mut restored] {
+            let due = s.locked_due(1_000, 10).unwrap();
+            assert_eq!(due.len(), 1);
+            assert_eq!(
+                (due[0].round, &due[0].chain_hash, &due[0].file),
+                (77, &lock.chain_hash, lock.file.as_ref().unwrap())
+            );
+            assert!(s.open_locked(due[0].id, b"opened").unwrap());
+            assert!(!s.open_locked(due[0].id, b"again").unwrap(), "once");
+            let opened = s.message(due[0].id).unwrap();
+            assert!(!opened.locked);
+            assert_eq!(opened.body, b"opened");
+            assert_eq!(s.next_locked().unwrap(), None);
+        }
+    }
+}
