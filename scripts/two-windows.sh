@@ -44,6 +44,20 @@ zks="$(dirname "$bin")/zks"
 for who in a b; do
   "$zks" --home "$work/home-$who" beacon import --chain quicknet "$ROOT/tests/data/quicknet.jsonl" >/dev/null
 done
+# A local devnet with one-second rounds, which both homes bind (and so
+# timelock) to and fetch from: the timelocked message of step 6 opens at a
+# round this machine publishes (quicknet's future rounds need the internet).
+"$zks" devnet --http 127.0.0.1:0 --period 1 --history 100 --run-for 600 >"$work/devnet.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "serving the drand HTTP API" "$work/devnet.out" 2>/dev/null && break; sleep 0.1; done
+devnet_hash="$(head -n1 "$work/devnet.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])')"
+devnet_url="$(grep -o 'http://[^ ]*' "$work/devnet.out" | head -n1)"
+[ -n "$devnet_hash" ] && [ -n "$devnet_url" ] || die "the devnet did not start: $(cat "$work/devnet.out")"
+for who in a b; do
+  "$zks" --home "$work/home-$who" fetch --chain "$devnet_hash" --rounds 1..1 --drand-url "$devnet_url" >/dev/null
+  "$zks" --home "$work/home-$who" beacon bind "$devnet_hash" >/dev/null
+  "$zks" --home "$work/home-$who" settings set drand_urls "[\"$devnet_url\"]" >/dev/null
+done
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ports=()
@@ -64,7 +78,7 @@ for port in "${ports[@]}"; do
   done
 done
 
-if ! timeout 240 node "$ROOT/ui/e2e-real/two-windows.mjs" "$bin" "$work/home-a" "$work/home-b" \
+if ! timeout 360 node "$ROOT/ui/e2e-real/two-windows.mjs" "$bin" "$work/home-a" "$work/home-b" \
     "${ports[0]}" "${ports[1]}" "$out"; then
   echo "--- tauri-driver logs ---" >&2
   tail -n 30 "$work"/driver-*.log >&2 || true

@@ -235,6 +235,36 @@ try {
   await alice.shot('conversation');
   await bob.shot('conversation');
   console.log('a reaction and a quoting reply reached the other window');
+
+  // 6. Alice sends a message that opens in a minute (drand timelock on the
+  // devnet both homes are bound to): Bob's window shows it locked with a
+  // countdown, then it opens by itself once the round is published.
+  await alice.click("//button[contains(@class, 'open-at-toggle')]", 'Open at…');
+  await alice.click("//div[contains(@class, 'open-at-quick')]//button[contains(., 'In 1 minute')]", 'In 1 minute');
+  await alice.waitFor("//*[@data-testid='open-at-chosen']", 'the chosen opening time');
+  await alice.type("//textarea[starts-with(@aria-label, 'Message to')]", 'the composer', 'Open me in a minute\uE007');
+  await alice.waitFor(
+    "//ol[starts-with(@aria-label, 'Messages with')]/li[contains(., 'Open me in a minute') and contains(., 'drand timelock')]",
+    "Alice's timelocked message with its opening time",
+  );
+  const locked = "//ol[starts-with(@aria-label, 'Messages with')]/li[.//*[@data-testid='locked-bubble']]";
+  await bob.waitFor(locked, 'the locked bubble at Bob');
+  const early = await bob.text(await bob.find("//ol[starts-with(@aria-label, 'Messages with')]"));
+  if (early.includes('Open me in a minute')) throw new Error('bob: the timelocked text showed before its round');
+  await alice.shot('timelock-sent');
+  await bob.shot('timelock-locked');
+  const openDeadline = Date.now() + 120_000;
+  for (;;) {
+    const list = await bob.text(await bob.find("//ol[starts-with(@aria-label, 'Messages with')]"));
+    if (list.includes('Open me in a minute')) break;
+    if (Date.now() > openDeadline) {
+      await bob.shot('failed');
+      throw new Error('bob: the timelocked message did not open within two minutes');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await bob.shot('timelock-opened');
+  console.log('a timelocked message arrived locked and opened at its round');
 } finally {
   await alice.close();
   await bob.close();

@@ -89,6 +89,9 @@ enum Command {
     /// drand timelock: lock a file until a future time, open locked files.
     #[command(subcommand)]
     Tlock(cmd::tlock::TlockCommand),
+    /// Not-before proofs: show anyone that a message was sealed after its drand round.
+    #[command(subcommand)]
+    Proof(cmd::proof::ProofCommand),
 }
 
 fn main() -> ExitCode {
@@ -144,6 +147,11 @@ fn main() -> ExitCode {
                 )),
             },
             Command::Tlock(command) => cmd::tlock::run(cli.home, command).await,
+            Command::Proof(cmd::proof::ProofCommand::Export(args)) => {
+                with_node(cli.home, |node| cmd::proof::export(node, &args)).await
+            }
+            // Needs nothing but this program: no home, no network.
+            Command::Proof(cmd::proof::ProofCommand::Verify(args)) => cmd::proof::verify(&args),
             Command::Daemon(args) => {
                 let node = cmd::start_node(cli.home).await?;
                 let result = cmd::messaging::daemon(&node, args).await;

@@ -26,6 +26,7 @@ mod node;
 mod online;
 mod pads;
 mod pairing;
+mod proof;
 mod reach;
 mod rendezvous;
 mod sealing;
@@ -59,6 +60,7 @@ pub use pairing::{
     AcceptedInvite, Contact, DisplayName, FINISH_GRACE_SECS, InviteCode, MAX_DISPLAY_NAME,
     NAME_NOT_CHOSEN, NOT_COMPARED, check_display_name, decode_code_input,
 };
+pub use proof::{NotBeforeProof, PROOF_FORMAT, ProofCheck, verify_proof};
 pub use sealing::{OpenedMessage, Protection, Sealed};
 pub use search::{MAX_SEARCH_HITS, SearchHit};
 pub use settings::{

@@ -150,8 +150,15 @@ impl Node {
                         NodeError::Corrupt(format!("the stored session is damaged: {e}"))
                     })?;
                 let binding = self.current_binding(store)?;
-                let envelope =
-                    session.seal(&binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
+                let (envelope, message_key) = session.seal_disclosing(
+                    &binding,
+                    plaintext,
+                    now_secs(),
+                    &mut rand_core::OsRng,
+                )?;
+                // Plain chat text keeps what a not-before proof discloses.
+                let proof = (out.kind == "text" && plaintext == out.body.as_slice())
+                    .then(|| (envelope.clone(), message_key.to_vec()));
                 let message = NewMessage {
                     outgoing: true,
                     mode: "grid".into(),
@@ -164,6 +171,7 @@ impl Node {
                     reply_to: out.reply_to.clone(),
                     change: out.change.clone(),
                     timelock: out.timelock.clone(),
+                    proof,
                 };
                 let state = session.to_bytes();
                 let queued = if queue {
@@ -235,6 +243,7 @@ impl Node {
             reply_to: out.reply_to.clone(),
             change: out.change.clone(),
             timelock: out.timelock.clone(),
+            proof: None,
         };
         let queued = self.with_store_mut(|store| {
             Ok(if queue {
@@ -428,6 +437,7 @@ impl Node {
                     reply_to: incoming.reply_to,
                     change: incoming.change,
                     timelock: incoming.timelock,
+                    proof: None,
                 };
                 store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
                 store.note_accepted_envelope(record.id, hash)?;
@@ -480,6 +490,7 @@ impl Node {
                     reply_to: incoming.reply_to,
                     change: incoming.change,
                     timelock: incoming.timelock,
+                    proof: None,
                 };
                 let ledger = zks_store::PadReceived {
                     pad_id: &pad.pad_id,

@@ -382,3 +382,134 @@ pub(crate) fn incoming_file_lock(
 
 /// The set of messages the opener gave up on (kept per process).
 pub(crate) type Failures = std::sync::Mutex<HashSet<i64>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{paired, relay};
+    use zks_beacon::{DevnetSigner, Scheme};
+
+    /// A devnet with one-second rounds whose round 100 is now; both homes
+    /// know it, bind and timelock to it, and hold rounds 1..=100.
+    fn devnet_for(nodes: [&Node; 2]) -> DevnetSigner {
+        let genesis = now_secs() - 99;
+        let signer = DevnetSigner::test(Scheme::UnchainedG1Rfc9380, 1, genesis);
+        let lines: Vec<String> = signer
+            .sign_range(1, 100)
+            .unwrap()
+            .iter()
+            .map(zks_beacon::Beacon::to_json)
+            .collect();
+        for node in nodes {
+            let chain = node.add_chain(&signer.chain().to_info_json()).unwrap();
+            node.set_binding_chain(&chain.hash.to_hex()).unwrap();
+            node.import_beacons(&chain.hash.to_hex(), &lines.join("\n"))
+                .unwrap();
+        }
+        signer
+    }
+
+    fn last(node: &Node, contact: &str) -> zks_store::MessageRecord {
+        node.history(contact).unwrap().pop().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pad_message_stays_locked_until_its_round_is_held_then_opens() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (alice, bob) = paired(tmp.path()).await;
+        let pad = tmp.path().join("pad");
+        crate::create_pad_file(&pad, 16 * 1024).unwrap();
+        alice.import_pad("Bob", &pad, false).unwrap();
+        bob.import_pad("Alice", &pad, false).unwrap();
+        let signer = devnet_for([&alice, &bob]);
+        let mut events = bob.subscribe();
+
+        let open_at = now_secs() + 2;
+        let sent = alice
+            .send_timelocked("Bob", b"happy new year", Mode::Pad, open_at)
+            .unwrap();
+        assert!(sent.pad_used.is_some(), "sealed under the one-time pad");
+        let mine = last(&alice, "Bob");
+        assert_eq!(mine.body, b"happy new year");
+        assert!(!mine.locked);
+        let opens_at = mine.opens_at.unwrap();
+        assert!(
+            opens_at >= open_at as i64,
+            "never opens before the time asked"
+        );
+        let round = mine.opens_round.unwrap();
+        assert_eq!(signer.chain().time_of_round(round) as i64, opens_at);
+
+        for r in relay(&alice, "Bob", &bob) {
+            r.unwrap();
+        }
+        let theirs = last(&bob, "Alice");
+        assert!(theirs.locked && theirs.body.is_empty());
+        assert_eq!(
+            (theirs.opens_at, theirs.opens_round),
+            (Some(opens_at), Some(round))
+        );
+        assert_eq!(theirs.mode, "pad");
+        // An edit of it is refused (its text would arrive before the round).
+        assert!(alice.edit(mine.id, b"changed").is_err());
+
+        // Not due yet; then due but the round is not held here: still locked.
+        assert_eq!(bob.open_due_timelocks().await.unwrap(), 0);
+        while now_secs() < opens_at as u64 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(bob.open_due_timelocks().await.unwrap(), 0);
+        assert!(last(&bob, "Alice").locked);
+        // The round arrives (as gossip or a fetch would put it in the cache).
+        let beacon = signer.sign(round, None).unwrap().to_json();
+        bob.import_beacons(&signer.chain().hash.to_hex(), &beacon)
+            .unwrap();
+        assert_eq!(bob.open_due_timelocks().await.unwrap(), 1);
+        let opened = last(&bob, "Alice");
+        assert!(!opened.locked);
+        assert_eq!(opened.body, b"happy new year");
+        let event = loop {
+            match events.recv().await.unwrap() {
+                NodeEvent::MessagesOpened { count } => break count,
+                _ => continue,
+            }
+        };
+        assert_eq!(event, 1);
+        assert_eq!(bob.open_due_timelocks().await.unwrap(), 0, "opened once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn damaged_or_far_timelocked_messages_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (alice, bob) = paired(tmp.path()).await;
+        let signer = devnet_for([&alice, &bob]);
+        // Bad times are refused before anything is sealed.
+        let now = now_secs();
+        for at in [now - 1, now, now + MAX_OPEN_AHEAD_SECS + 10] {
+            assert!(matches!(
+                alice.send_timelocked("Bob", b"x", Mode::Grid, at),
+                Err(NodeError::BadInput(_))
+            ));
+        }
+        assert!(alice.history("Bob").unwrap().is_empty());
+        // A control message carrying something that is not a timelocked
+        // file, and one locked to a round twenty years ahead.
+        let far_round = signer.chain().round_at(now + 20 * 365 * 86_400);
+        let far =
+            zks_tlock::seal_bytes(signer.chain(), far_round, b"x", &mut rand_core::OsRng).unwrap();
+        for file in [b"not an age file".to_vec(), far] {
+            let control = ChatControl::Timelocked { file };
+            alice
+                .seal_inner("Bob", Mode::Grid, true, |_, _| {
+                    Ok(Outgoing::control(&control, None))
+                })
+                .unwrap();
+        }
+        let results = relay(&alice, "Bob", &bob);
+        assert_eq!(results.len(), 2);
+        for r in results {
+            assert!(matches!(r, Err(NodeError::BadInput(_))), "{r:?}");
+        }
+        assert!(bob.history("Alice").unwrap().is_empty(), "nothing stored");
+    }
+}

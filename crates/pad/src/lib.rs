@@ -37,6 +37,6 @@ pub use invite::{CodeError, Invite, InviteLink, Reply, Sender};
 /// The libp2p identity types this crate's [`Identity`] converts to.
 pub use libp2p_identity;
 pub use pairing::{Paired, PairingError, PendingInvite, SafetyCode, accept};
-pub use session::{OpenError, Opened, Role, RoundBinding, RoundSource, Session};
+pub use session::{OpenError, Opened, Role, RoundBinding, RoundSource, Session, open_disclosed};
 pub use truepad::{PadBook, PadError, PadLayout};
 pub use wire::WireError;

@@ -313,6 +313,30 @@ pub(crate) fn apply_keystream(key: &[u8; 32], data: &mut [u8]) {
     }
 }
 
+/// Opens a grid-pad envelope with its disclosed message key `mk` (see
+/// [`Session::seal_disclosing`]) and the verified randomness of the round
+/// its header names: checks the tag in constant time and returns the
+/// plaintext. Needs no session. A tag that checks proves the envelope was
+/// made by someone holding `randomness`, so not before that round was
+/// published.
+pub fn open_disclosed(
+    envelope: &Envelope,
+    mk: &[u8; 32],
+    randomness: &[u8; 32],
+) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+    let Body::Grid(h) = &envelope.body else {
+        return Err(OpenError::NotGrid);
+    };
+    let (enc, mac_key) = message_keys(mk, &h.chain_hash, h.round, randomness, h.n);
+    let expected = mac(&mac_key, envelope.header_bytes(), &envelope.ciphertext);
+    if !bool::from(expected.ct_eq(envelope.tag.as_slice())) {
+        return Err(OpenError::BadTag);
+    }
+    let mut plaintext = Zeroizing::new(envelope.ciphertext.clone());
+    apply_keystream(&enc, &mut plaintext);
+    Ok(plaintext)
+}
+
 fn mac(key: &[u8; 32], header: &[u8], ciphertext: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new_keyed(key);
     h.update(header);
@@ -376,6 +400,21 @@ impl Session {
         now: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, EnvelopeError> {
+        Ok(self.seal_disclosing(binding, plaintext, now, rng)?.0)
+    }
+
+    /// [`Session::seal`], also returning the message's own key `mk` (before
+    /// it is bound to the round). Disclosing `mk` opens this one envelope
+    /// and no other (it is a one-way image of the chain key), and lets
+    /// anyone check, with the round's beacon, that the envelope is bound to
+    /// that round ([`open_disclosed`]): the basis of not-before proofs.
+    pub fn seal_disclosing(
+        &mut self,
+        binding: &RoundBinding,
+        plaintext: &[u8],
+        now: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(Vec<u8>, Zeroizing<[u8; 32]>), EnvelopeError> {
         if plaintext.len() as u64 > MAX_PLAINTEXT {
             return Err(EnvelopeError::TooLarge);
         }
@@ -427,7 +466,7 @@ impl Session {
         apply_keystream(&enc, &mut out[header.len()..]);
         let tag = *blake3::keyed_hash(&mac_key, &out).as_bytes();
         out.extend_from_slice(&tag);
-        Ok(out)
+        Ok((out, mk))
     }
 
     /// Opens a grid-pad envelope at time `now` (unix seconds). On any error

@@ -88,6 +88,24 @@ pub struct BackupMessage {
     pub round: Option<u64>,
     /// Unix time stored.
     pub created_at: i64,
+    /// A timelocked message: the round that opens it and, while it is
+    /// still locked, the timelocked file (hex), so a restored home opens
+    /// it when the round comes (decision 0069).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timelock: Option<BackupTimelock>,
+}
+
+/// The timelock of a backed-up message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupTimelock {
+    /// Chain hash (hex).
+    pub chain_hash: String,
+    /// The round.
+    pub round: u64,
+    /// Unix time the round is published.
+    pub opens_at: i64,
+    /// The timelocked file (hex), while the message is locked.
+    pub file: Option<String>,
 }
 
 /// Everything a backup holds.
@@ -133,6 +151,23 @@ impl Store {
                 if m.kind == "control" {
                     continue;
                 }
+                let timelock = match (m.opens_at, m.opens_round) {
+                    (Some(opens_at), Some(round)) => {
+                        let (chain, file): (Vec<u8>, Option<Vec<u8>>) = self
+                            .conn
+                            .prepare_cached(
+                                "SELECT tlock_chain, tlock FROM messages WHERE id = ?1",
+                            )?
+                            .query_row([m.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                        Some(BackupTimelock {
+                            chain_hash: hex::encode(chain),
+                            round,
+                            opens_at,
+                            file: file.map(hex::encode),
+                        })
+                    }
+                    _ => None,
+                };
                 messages.push(BackupMessage {
                     contact: c.name.clone(),
                     outgoing: m.outgoing,
@@ -142,6 +177,7 @@ impl Store {
                     chain_hash: m.chain_hash.map(hex::encode),
                     round: m.round,
                     created_at: m.created_at,
+                    timelock,
                 });
             }
         }
@@ -248,10 +284,25 @@ impl Store {
                     .map(hex::decode)
                     .transpose()
                     .map_err(|_| bad("chain hash"))?;
+                let lock = m.timelock.as_ref();
+                let lock_chain = lock
+                    .map(|l| hex::decode(&l.chain_hash))
+                    .transpose()
+                    .ok()
+                    .flatten()
+                    .filter(|c| c.len() == 32);
+                if lock.is_some() && lock_chain.is_none() {
+                    return Err(bad("timelock chain hash"));
+                }
+                let lock_file = lock
+                    .and_then(|l| l.file.as_deref())
+                    .map(hex::decode)
+                    .transpose()
+                    .map_err(|_| bad("timelocked file"))?;
                 tx.execute(
                     "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round,
-                        created_at, kind)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        created_at, kind, tlock_chain, tlock_round, opens_at, tlock)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     params![
                         contact,
                         m.outgoing,
@@ -260,7 +311,11 @@ impl Store {
                         chain,
                         m.round.map(|r| r as i64),
                         m.created_at,
-                        m.kind
+                        m.kind,
+                        lock_chain,
+                        lock.map(|l| l.round as i64),
+                        lock.map(|l| l.opens_at),
+                        lock_file,
                     ],
                 )?;
             }
@@ -391,9 +446,18 @@ mod tests {
             proptest::option::of(field_hex(32)),
             proptest::option::of(number()),
             any::<i64>(),
+            proptest::option::weighted(
+                0.2,
+                (
+                    field_hex(32),
+                    number(),
+                    any::<i64>(),
+                    proptest::option::of(field_hex(40)),
+                ),
+            ),
         )
-            .prop_map(|(contact, outgoing, body, chain_hash, round, created_at)| {
-                BackupMessage {
+            .prop_map(
+                |(contact, outgoing, body, chain_hash, round, created_at, lock)| BackupMessage {
                     contact,
                     outgoing,
                     mode: "grid".into(),
@@ -402,8 +466,14 @@ mod tests {
                     chain_hash,
                     round,
                     created_at,
-                }
-            })
+                    timelock: lock.map(|(chain_hash, round, opens_at, file)| BackupTimelock {
+                        chain_hash,
+                        round,
+                        opens_at,
+                        file,
+                    }),
+                },
+            )
     }
 
     fn pad() -> impl Strategy<Value = BackupPad> {

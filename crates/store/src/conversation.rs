@@ -89,14 +89,17 @@ pub(crate) fn apply(tx: &rusqlite::Connection, change: &ConversationChange, at: 
         }
         ConversationChange::Edit { message_id, body } => {
             tx.prepare_cached(
-                "UPDATE messages SET body = ?2, edited_at = ?3
+                "UPDATE messages SET body = ?2, edited_at = ?3,
+                                     proof_envelope = NULL, proof_key = NULL
                  WHERE id = ?1 AND deleted_at IS NULL",
             )?
             .execute(params![message_id, body, at])?;
         }
         ConversationChange::Delete { message_id } => {
             tx.prepare_cached(
-                "UPDATE messages SET body = x'', deleted_at = ?2, edited_at = NULL WHERE id = ?1",
+                "UPDATE messages SET body = x'', deleted_at = ?2, edited_at = NULL,
+                                     proof_envelope = NULL, proof_key = NULL
+                 WHERE id = ?1",
             )?
             .execute(params![message_id, at])?;
             tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?

@@ -34,6 +34,9 @@ pub struct NewMessage {
     pub change: Option<crate::ConversationChange>,
     /// The round that opens it, for a timelocked message.
     pub timelock: Option<Timelock>,
+    /// Our grid-pad chat text: the envelope as sent and its message key,
+    /// kept for not-before proofs (`(envelope, key)`).
+    pub proof: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The drand round a timelocked message opens at.
@@ -188,6 +191,26 @@ impl Store {
         Ok(out)
     }
 
+    /// What a not-before proof of message `id` discloses: the envelope as
+    /// sent and its message key (our grid-pad chat text only, not since
+    /// edited or deleted).
+    pub fn message_proof(&self, id: i64) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT proof_envelope, proof_key FROM messages WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Option<Vec<u8>>>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                ))
+            });
+        match row {
+            Ok((Some(envelope), Some(key))) => Ok(Some((envelope, key))),
+            Ok(_) | Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The earliest time a received timelocked message opens, if any waits.
     pub fn next_locked(&self) -> Result<Option<i64>> {
         Ok(self
@@ -225,10 +248,11 @@ pub(crate) fn insert_message(
     tx.prepare_cached(
         "INSERT INTO messages (contact_id, outgoing, mode, body, chain_hash, round, created_at,
                                kind, ref, reply_to, expires_at,
-                               tlock_chain, tlock_round, opens_at, tlock)
+                               tlock_chain, tlock_round, opens_at, tlock,
+                               proof_envelope, proof_key)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                 CASE WHEN timer_secs > 0 THEN max(?7, coalesce(?13, 0)) + timer_secs END,
-                ?11, ?12, ?13, ?14
+                ?11, ?12, ?13, ?14, ?15, ?16
          FROM contacts WHERE id = ?1",
     )?
     .execute(params![
@@ -246,6 +270,8 @@ pub(crate) fn insert_message(
         lock.map(|l| l.round as i64),
         lock.map(|l| l.opens_at),
         lock.and_then(|l| l.file.as_ref()),
+        message.proof.as_ref().map(|p| &p.0),
+        message.proof.as_ref().map(|p| &p.1),
     ])
     .and_then(|n| {
         if n == 1 {
@@ -303,5 +329,61 @@ mod tests {
         // A failing write (unknown contact) changes nothing.
         assert!(store.record_message(999, Some(b"x"), None, &msg).is_err());
         assert_eq!(store.session_state(id).unwrap(), b"new state");
+    }
+}
+
+#[cfg(test)]
+mod timelock_tests {
+    use super::*;
+    use crate::test_contact as contact;
+
+    /// A received timelocked message keeps its file until it opens, and a
+    /// backup carries it (and the round) to a restored home.
+    #[test]
+    fn a_locked_message_waits_opens_once_and_survives_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path(), &crate::test_key()).unwrap();
+        store.create_identity(&[1; 32], "Alice").unwrap();
+        let id = store.complete_pairing(b"h", &contact("bob", "p1")).unwrap();
+        let lock = Timelock {
+            chain_hash: vec![3; 32],
+            round: 77,
+            opens_at: 1_000,
+            file: Some(b"age-encryption.org/v1 ...".to_vec()),
+        };
+        let msg = NewMessage {
+            mode: "pad".into(),
+            kind: "text".into(),
+            timelock: Some(lock.clone()),
+            ..NewMessage::default()
+        };
+        let m = store.record_message(id, None, None, &msg).unwrap();
+        let record = store.message(m).unwrap();
+        assert!(record.locked && record.body.is_empty());
+        assert_eq!(
+            (record.opens_at, record.opens_round),
+            (Some(1_000), Some(77))
+        );
+        assert!(store.locked_due(999, 10).unwrap().is_empty());
+        assert_eq!(store.next_locked().unwrap(), Some(1_000));
+
+        let backup = store.export_backup().unwrap();
+        let restored_dir = tempfile::tempdir().unwrap();
+        let mut restored = Store::open_in(restored_dir.path(), &crate::test_key()).unwrap();
+        restored.import_backup(&backup).unwrap();
+        for s in [&mut store, &mut restored] {
+            let due = s.locked_due(1_000, 10).unwrap();
+            assert_eq!(due.len(), 1);
+            assert_eq!(
+                (due[0].round, &due[0].chain_hash, &due[0].file),
+                (77, &lock.chain_hash, lock.file.as_ref().unwrap())
+            );
+            assert!(s.open_locked(due[0].id, b"opened").unwrap());
+            assert!(!s.open_locked(due[0].id, b"again").unwrap(), "once");
+            let opened = s.message(due[0].id).unwrap();
+            assert!(!opened.locked);
+            assert_eq!(opened.body, b"opened");
+            assert_eq!(s.next_locked().unwrap(), None);
+        }
     }
 }

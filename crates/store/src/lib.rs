@@ -29,7 +29,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use backup::{
-    BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, PADS_UNKNOWN_SETTING,
+    BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, BackupTimelock,
+    PADS_UNKNOWN_SETTING,
 };
 pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};

@@ -273,8 +273,13 @@ pub(crate) const STEPS: &[M<'static>] = &[
     // `opens_at` its time, on both sides; `tlock` is the timelocked file a
     // received message waits with (its body is empty until then), cleared
     // when it opens. The partial index is what the opener scans.
+    // `proof_envelope`/`proof_key`: for our grid-pad chat text, the
+    // envelope as sent and its message key, what a not-before proof
+    // discloses (decision 0069); cleared by an edit or a delete.
     M::up(
-        "ALTER TABLE messages ADD COLUMN tlock_chain BLOB CHECK (tlock_chain IS NULL OR length(tlock_chain) = 32);
+        "ALTER TABLE messages ADD COLUMN proof_envelope BLOB;
+         ALTER TABLE messages ADD COLUMN proof_key BLOB CHECK (proof_key IS NULL OR length(proof_key) = 32);
+         ALTER TABLE messages ADD COLUMN tlock_chain BLOB CHECK (tlock_chain IS NULL OR length(tlock_chain) = 32);
          ALTER TABLE messages ADD COLUMN tlock_round INTEGER;
          ALTER TABLE messages ADD COLUMN opens_at INTEGER;
          ALTER TABLE messages ADD COLUMN tlock BLOB;

@@ -12,6 +12,7 @@ pub(crate) mod message;
 pub(crate) mod messaging;
 pub(crate) mod pad;
 pub(crate) mod pair;
+pub(crate) mod proof;
 pub(crate) mod search;
 pub(crate) mod settings;
 pub(crate) mod status;

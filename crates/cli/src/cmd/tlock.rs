@@ -195,7 +195,7 @@ fn reader(path: &Path) -> anyhow::Result<Box<dyn std::io::BufRead>> {
 
 /// Runs `write` into a temporary file next to `path` and renames it into
 /// place only if it succeeds (`-`: straight to standard output).
-fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
 ) -> anyhow::Result<u64> {

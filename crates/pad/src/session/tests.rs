@@ -944,3 +944,44 @@ fn stored_counters_at_their_end_are_refused() {
         Some(WireError::Invalid("counter"))
     );
 }
+
+/// A disclosed message key opens its own envelope with the round's
+/// randomness, and nothing else: not another round's randomness, not a
+/// changed byte, not the next message.
+#[test]
+fn a_disclosed_message_key_opens_its_envelope_and_proves_the_round() {
+    let (mut alice, mut bob) = sessions();
+    let rounds = Rounds::new();
+    let mut r = rng(41);
+    let (sealed, mk) = alice
+        .seal_disclosing(&rounds.binding(7), b"sealed after round 7", T0, &mut r)
+        .unwrap();
+    let next = alice
+        .seal(&rounds.binding(7), b"the next one", T0, &mut r)
+        .unwrap();
+    let envelope = Envelope::parse(&sealed).unwrap();
+    let randomness = rounds.0[&7];
+    let plain = open_disclosed(&envelope, &mk, &randomness).unwrap();
+    assert_eq!(&plain[..], b"sealed after round 7");
+    // The receiver opens the same bytes the usual way.
+    assert_eq!(
+        open(&mut bob, &sealed, &rounds).unwrap().plaintext,
+        plain[..]
+    );
+    assert!(matches!(
+        open_disclosed(&envelope, &mk, &rounds.0[&8]),
+        Err(OpenError::BadTag)
+    ));
+    let other = Envelope::parse(&next).unwrap();
+    assert!(matches!(
+        open_disclosed(&other, &mk, &randomness),
+        Err(OpenError::BadTag)
+    ));
+    for at in [0, sealed.len() / 2, sealed.len() - 1] {
+        let mut bad = sealed.clone();
+        bad[at] ^= 1;
+        if let Ok(e) = Envelope::parse(&bad) {
+            assert!(open_disclosed(&e, &mk, &randomness).is_err(), "byte {at}");
+        }
+    }
+}
