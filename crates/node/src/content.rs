@@ -186,7 +186,7 @@ pub(crate) fn incoming(
             Ok(Incoming {
                 kind: "file",
                 body: name.clone().into_bytes(),
-                transfer: Some(TransferChange::Create(NewTransfer {
+                transfer: Some(TransferChange::Create(Box::new(NewTransfer {
                     transfer_id: id.to_vec(),
                     outgoing: false,
                     name,
@@ -205,7 +205,7 @@ pub(crate) fn incoming(
                         TransferState::Offered
                     },
                     timelock,
-                })),
+                }))),
                 notice: Some(FileNotice::Offered(id)),
                 change: None,
                 reply_to: None,

@@ -174,7 +174,7 @@ impl Node {
             round,
             opens_at: opens_at(&chain, round),
         };
-        self.offer_file(contact, path, mode, Some(lock))
+        self.offer_file(contact, path, mode, Some(&lock))
     }
 
     /// Opens the received timelocked messages and files whose round is due

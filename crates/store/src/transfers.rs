@@ -184,8 +184,9 @@ pub struct NewTransfer {
 /// A change to a transfer made together with a message.
 #[derive(Debug, Clone)]
 pub enum TransferChange {
-    /// A new transfer (its offer).
-    Create(NewTransfer),
+    /// A new transfer (its offer), boxed: it is far larger than a state
+    /// change.
+    Create(Box<NewTransfer>),
     /// A transfer's state (decline, cancel, done).
     State {
         /// The transfer.
@@ -600,7 +601,7 @@ mod tests {
             body: vec![0],
             chain_hash: None,
             round: None,
-            transfer: Some(TransferChange::Create(t)),
+            transfer: Some(TransferChange::Create(Box::new(t))),
             ..NewMessage::default()
         }
     }

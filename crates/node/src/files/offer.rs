@@ -97,7 +97,7 @@ impl Node {
         contact: &str,
         path: &Path,
         mode: Mode,
-        lock: Option<FileLock<'_>>,
+        lock: Option<&FileLock<'_>>,
     ) -> Result<TransferInfo, NodeError> {
         let meta = std::fs::metadata(path).map_err(|e| io_err("read", path, &e))?;
         if !meta.is_file() {
@@ -131,7 +131,7 @@ impl Node {
         let path = std::fs::canonicalize(path).map_err(|e| io_err("resolve", path, &e))?;
         let mut id = [0u8; 16];
         OsRng.fill_bytes(&mut id);
-        let (size, blake3, chunk_hashes, sealed) = match &lock {
+        let (size, blake3, chunk_hashes, sealed) = match lock {
             None => {
                 let (blake3, chunk_hashes) = hash_file(&path, size)?;
                 (size, blake3, chunk_hashes, None)
@@ -151,7 +151,7 @@ impl Node {
                 size,
                 blake3,
                 chunk_hashes,
-                lock: lock.as_ref(),
+                lock,
             },
         );
         if offered.is_err()
@@ -224,7 +224,7 @@ impl Node {
                 plaintext: FileMessage::Offer(offer).encode(),
                 kind: "file",
                 body: name.clone().into_bytes(),
-                transfer: Some(TransferChange::Create(NewTransfer {
+                transfer: Some(TransferChange::Create(Box::new(NewTransfer {
                     transfer_id: id.to_vec(),
                     outgoing: true,
                     name: name.clone(),
@@ -243,7 +243,7 @@ impl Node {
                         round: l.round,
                         opens_at: l.opens_at,
                     }),
-                })),
+                }))),
                 change: None,
                 reply_to: None,
                 timelock: None,
