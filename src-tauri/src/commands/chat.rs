@@ -39,12 +39,10 @@ pub fn chat_send(
     open_at: Option<u64>,
 ) -> Result<SentMessage, IpcError> {
     match open_at {
-        Some(_) if reply_to.is_some() => {
-            Err(IpcError::new(
-                "bad_input",
-                "a message that opens later cannot quote another (yet); send it without the reply",
-            ))
-        }
+        Some(_) if reply_to.is_some() => Err(IpcError::new(
+            "bad_input",
+            "a message that opens later cannot quote another (yet); send it without the reply",
+        )),
         Some(at) => send_timelocked(&node, &contact, &text, pad, at),
         None => send_reply(&node, &contact, &text, pad, reply_to),
     }

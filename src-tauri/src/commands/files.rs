@@ -128,7 +128,7 @@ pub async fn send(
         None => node.send_file(&contact, &path, mode),
     })
     .await
-        .map_err(|e| IpcError::new("internal", format!("sending the file stopped: {e}")))??;
+    .map_err(|e| IpcError::new("internal", format!("sending the file stopped: {e}")))??;
     Ok(Transfer::from(info))
 }
 
@@ -356,7 +356,9 @@ mod tests {
             ("", file, "bad_input"),
             ("  ", file, "bad_input"),
         ] {
-            let err = send(&alice.app, contact, path, false, None).await.unwrap_err();
+            let err = send(&alice.app, contact, path, false, None)
+                .await
+                .unwrap_err();
             assert_eq!(err.code, code, "{contact:?} {path:?}: {err:?}");
             assert!(!err.message.is_empty());
         }
@@ -396,7 +398,10 @@ mod tests {
             .await
             .unwrap();
         let t = &sent.info;
-        assert_eq!((t.name.as_str(), t.outgoing, t.locked), ("gift.txt", true, false));
+        assert_eq!(
+            (t.name.as_str(), t.outgoing, t.locked),
+            ("gift.txt", true, false)
+        );
         let opens_at = t.opens_at.unwrap();
         assert!(opens_at >= (now + 3600) as i64 && opens_at <= (now + 3603) as i64);
         let round = t.opens_round.unwrap();
@@ -412,7 +417,11 @@ mod tests {
         // An ordinary file has none of it.
         let plain = send(&alice.app, "Bob", path, false, None).await.unwrap();
         assert_eq!(
-            (plain.info.opens_at, plain.info.opens_round, plain.info.locked),
+            (
+                plain.info.opens_at,
+                plain.info.opens_round,
+                plain.info.locked
+            ),
             (None, None, false)
         );
     }
