@@ -388,3 +388,107 @@ async fn bad_timelocked_sends_are_refused_and_change_nothing() {
     assert_eq!(alice.node.pad_status("Bob").unwrap(), pad_before);
     assert_eq!(sealed_copies(&alice), 0);
 }
+
+/// The peak resident memory of this process so far, in MiB (Linux).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// A large file through the whole path, timed: sealed and hashed into the
+/// sealed copy, sent over loopback, opened at its round; memory stays
+/// bounded (both nodes are in this process). Not run by default (it takes
+/// 2 GiB of disk and, in a debug build, minutes); measure in release:
+/// `ZKS_TLOCK_FILE_MIB=1024 cargo test --release -p zks-scenarios --test
+/// timelocked_files -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: a large file, minutes in a debug build"]
+async fn a_large_timelocked_file_goes_through_in_bounded_memory() {
+    let mib: usize = std::env::var("ZKS_TLOCK_FILE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let signer = devnet();
+    let (alice, bob, _swarms) = online_pair(&signer).await;
+    let src = tempfile::tempdir().unwrap();
+    let path = src.path().join("large.bin");
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let block = content(1 << 20, 11);
+        for i in 0..mib {
+            let mut b = block.clone();
+            b[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            out.write_all(&b).unwrap();
+        }
+    }
+    let whole = {
+        let mut h = blake3::Hasher::new();
+        h.update_reader(std::fs::File::open(&path).unwrap())
+            .unwrap();
+        h.finalize()
+    };
+    let rss_before = peak_rss_mib();
+    bob.node.set_auto_accept_files(true);
+    let started = std::time::Instant::now();
+    let t = alice
+        .node
+        .send_timelocked_file("Bob", &path, Mode::Grid, now() + 30)
+        .unwrap();
+    let sealed = started.elapsed();
+    let t = wait_for_long(&bob, &t.id, |t| t.state == "completed").await;
+    let sent = started.elapsed() - sealed;
+    assert!(t.locked);
+    let round = t.opens_round.unwrap();
+    publish(&bob, &signer, round).await;
+    let at = std::time::Instant::now();
+    let file = {
+        let mut tries = 0;
+        loop {
+            let t = bob.node.transfer(&t.id).unwrap();
+            if !t.locked {
+                break PathBuf::from(t.path.unwrap());
+            }
+            tries += 1;
+            assert!(tries < 6000, "never opened: {t:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let opened = at.elapsed();
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(&file).unwrap())
+        .unwrap();
+    assert_eq!(h.finalize(), whole, "the opened file is the file");
+    let rate = |d: Duration| mib as f64 / d.as_secs_f64();
+    eprintln!(
+        "{mib} MiB: sealed and hashed in {sealed:.2?} ({:.0} MiB/s), sent over loopback in {sent:.2?} ({:.0} MiB/s), opened (from the round's import, opener tick included) in {opened:.2?} ({:.0} MiB/s); peak RSS {rss_before:?} MiB before, {:?} MiB after (both nodes)",
+        rate(sealed),
+        rate(sent),
+        rate(opened),
+        peak_rss_mib()
+    );
+    if let (Some(before), Some(after)) = (rss_before, peak_rss_mib()) {
+        assert!(
+            after < before + 512,
+            "memory grew with the file: {before} → {after} MiB"
+        );
+    }
+}
+
+/// [`wait_for`] without its 60 s limit (a large file in a slow build).
+async fn wait_for_long(
+    n: &TestNode,
+    id: &str,
+    done: impl Fn(&TransferInfo) -> bool,
+) -> TransferInfo {
+    loop {
+        if let Ok(t) = n.node.transfer(id)
+            && done(&t)
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
