@@ -717,7 +717,7 @@ test.describe('files', () => {
       await expect(target).toBeHidden();
       await expect
         .poll(async () => (await app.callsOf('file_send')).map((c) => c.args))
-        .toEqual([{ contact: 'Alice', path: '/home/e2e/Pictures/sunset.jpg', pad: false }]);
+        .toEqual([{ contact: 'Alice', path: '/home/e2e/Pictures/sunset.jpg', pad: false, open_at: null }]);
       // The offer shows in the conversation as its own transfer (found by
       // its message id), not in a list apart.
       const messages = page.getByRole('list', { name: 'Messages with Alice' });
@@ -757,8 +757,8 @@ test.describe('files', () => {
       await expect
         .poll(async () => (await app.callsOf('file_send')).map((c) => c.args))
         .toEqual([
-          { contact: 'Alice', path: '/home/e2e/a.txt', pad: true },
-          { contact: 'Alice', path: '/home/e2e/b.txt', pad: true },
+          { contact: 'Alice', path: '/home/e2e/a.txt', pad: true, open_at: null },
+          { contact: 'Alice', path: '/home/e2e/b.txt', pad: true, open_at: null },
         ]);
       const active = page.getByRole('region', { name: /In progress/ });
       for (const name of ['a.txt', 'b.txt']) {
