@@ -33,6 +33,9 @@ use crate::{Node, NodeError, NodeEvent};
 pub const MAX_OPEN_AHEAD_SECS: u64 = 10 * 365 * 86_400;
 /// How many due messages one pass of the opener takes.
 const OPEN_BATCH: usize = 64;
+/// How long the opener waits before asking the network again for a round
+/// it could not get (the cache is looked at every pass).
+const FETCH_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The chain messages are timelocked to: the binding chain when it can be
 /// used for timelock (quicknet by default; a devnet in tests), else
@@ -133,6 +136,7 @@ impl Node {
             let mut beacon = cache.get(chain, locked.round).map_err(NodeError::grid)?;
             if beacon.is_none()
                 && let Some(cascade) = &cascade
+                && self.may_fetch_round(chain.hash.0, locked.round)
             {
                 beacon = match cascade.get(chain, locked.round, now).await {
                     Ok(b) => b,
@@ -167,6 +171,25 @@ impl Node {
             });
         }
         Ok(opened)
+    }
+
+    /// Whether the opener may ask the network for `round` now: once per
+    /// [`FETCH_RETRY`] per round, however many messages wait for it.
+    fn may_fetch_round(&self, chain: [u8; 32], round: u64) -> bool {
+        let mut asked = self
+            .inner
+            .timelock_fetches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        asked.retain(|_, at| now.duration_since(*at) < FETCH_RETRY);
+        match asked.entry((chain, round)) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now);
+                true
+            }
+        }
     }
 
     fn timelock_failed(&self, id: i64) -> bool {
@@ -228,6 +251,9 @@ pub(crate) fn incoming_lock(store: &Store, file: &[u8]) -> Result<Timelock, Node
 
 /// The set of messages the opener gave up on (kept per process).
 pub(crate) type Failures = std::sync::Mutex<HashSet<i64>>;
+/// When the opener last asked the network for a (chain, round).
+pub(crate) type Fetches =
+    std::sync::Mutex<std::collections::HashMap<([u8; 32], u64), std::time::Instant>>;
 
 #[cfg(test)]
 mod tests {
