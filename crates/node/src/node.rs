@@ -149,6 +149,8 @@ pub(crate) struct Inner {
     pub(crate) binding_memo: Mutex<Option<(Instant, [u8; 32], zks_pad::RoundBinding)>>,
     /// Timelocked messages the opener gave up on (damaged files).
     pub(crate) timelock_failures: crate::timelock::Failures,
+    /// When the opener last asked the network for a timelock round.
+    pub(crate) timelock_fetches: crate::timelock::Fetches,
     /// Recent rendezvous lookups of contacts (see `rendezvous.rs`).
     pub(crate) lookups: crate::rendezvous::Lookups,
 }
@@ -190,6 +192,7 @@ impl Node {
                 binding_cache: std::sync::OnceLock::new(),
                 binding_memo: Mutex::new(None),
                 timelock_failures: Default::default(),
+                timelock_fetches: Default::default(),
                 lookups: crate::rendezvous::Lookups::default(),
             }),
         };

@@ -43,6 +43,9 @@ pub const MAX_OPEN_AHEAD_SECS: u64 = 10 * 365 * 86_400;
 const OPEN_BATCH: usize = 64;
 /// How many due files one pass of the opener takes (each is read whole).
 const OPEN_FILES_BATCH: usize = 4;
+/// How long the opener waits before asking the network again for a round
+/// it could not get (the cache is looked at every pass).
+const FETCH_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The chain messages are timelocked to: the binding chain when it can be
 /// used for timelock (quicknet by default; a devnet in tests), else
@@ -99,9 +102,12 @@ impl RoundSources {
         self.chains.iter().find(|c| c.hash.0[..] == hash[..])
     }
 
-    /// The verified beacon of `round` of `chain`, if it can be had now.
+    /// The verified beacon of `round` of `chain`, if it can be had now: the
+    /// cache every pass, the network at most every [`FETCH_RETRY`] per round
+    /// (`node`'s memory of what it asked).
     async fn beacon(
         &self,
+        node: &Node,
         chain: &ChainInfo,
         round: u64,
         now: u64,
@@ -112,6 +118,9 @@ impl RoundSources {
         let Some(cascade) = &self.cascade else {
             return Ok(None);
         };
+        if !node.may_fetch_round(chain.hash.0, round) {
+            return Ok(None);
+        }
         Ok(match cascade.get(chain, round, now).await {
             Ok(b) => b,
             Err(e) => {
@@ -225,7 +234,7 @@ impl Node {
                 self.note_timelock_failure(locked.id, "its chain is not known here");
                 continue;
             };
-            let Some(beacon) = sources.beacon(chain, locked.round, now).await? else {
+            let Some(beacon) = sources.beacon(self, chain, locked.round, now).await? else {
                 continue;
             };
             let text = match zks_tlock::open_bytes(&locked.file, chain, &beacon) {
@@ -275,7 +284,7 @@ impl Node {
                 self.fail_locked_file(&t, "its drand chain is not known here");
                 continue;
             };
-            let Some(beacon) = sources.beacon(&chain, lock.round, now).await? else {
+            let Some(beacon) = sources.beacon(self, &chain, lock.round, now).await? else {
                 continue;
             };
             let node = self.clone();
@@ -290,6 +299,25 @@ impl Node {
             }
         }
         Ok(opened)
+    }
+
+    /// Whether the opener may ask the network for `round` now: once per
+    /// [`FETCH_RETRY`] per round, however many messages wait for it.
+    fn may_fetch_round(&self, chain: [u8; 32], round: u64) -> bool {
+        let mut asked = self
+            .inner
+            .timelock_fetches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        asked.retain(|_, at| now.duration_since(*at) < FETCH_RETRY);
+        match asked.entry((chain, round)) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now);
+                true
+            }
+        }
     }
 
     fn timelock_failed(&self, id: i64) -> bool {
@@ -382,6 +410,9 @@ pub(crate) fn incoming_file_lock(
 
 /// The set of messages the opener gave up on (kept per process).
 pub(crate) type Failures = std::sync::Mutex<HashSet<i64>>;
+/// When the opener last asked the network for a (chain, round).
+pub(crate) type Fetches =
+    std::sync::Mutex<std::collections::HashMap<([u8; 32], u64), std::time::Instant>>;
 
 #[cfg(test)]
 mod tests {

@@ -136,7 +136,7 @@ fn main() {
         std::fs::metadata(&plain).unwrap().len()
     );
     println!("{mib} MiB, {runs} runs, file to file (page cache), release build");
-    println!("| operation | median s | min–max s | MiB/s (median) |");
+    println!("| operation | median ms | min–max ms | MiB/s (median) |");
     println!("|---|---|---|---|");
     let mut medians = Vec::new();
     for (name, mut t) in times {
@@ -144,9 +144,10 @@ fn main() {
         let median = t[t.len() / 2];
         medians.push(median);
         println!(
-            "| {name} | {median:.2} | {:.2}–{:.2} | {:.0} |",
-            t[0],
-            t[t.len() - 1],
+            "| {name} | {:.1} | {:.1}–{:.1} | {:.0} |",
+            median * 1e3,
+            t[0] * 1e3,
+            t[t.len() - 1] * 1e3,
             mib as f64 / median
         );
     }
