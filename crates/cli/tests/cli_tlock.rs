@@ -143,13 +143,12 @@ fn fast_devnet() -> (common::Running, String, String) {
     (child, hash, url_in(lines.last().expect("a line")))
 }
 
-#[test]
-fn an_open_at_message_arrives_locked_and_opens_at_its_devnet_round() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_devnet, hash, url) = fast_devnet();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    for home in [&a, &b] {
-        // Learn the devnet chain, bind (and timelock) to it, fetch from it.
+/// A one-second devnet, homes `a` and `b` that learned its chain, bind
+/// (and so timelock) to it and fetch from it, their daemons, and the two
+/// paired. Keep what it returns alive for the test.
+fn paired_on_devnet(tmp: &Path, a: &Path, b: &Path) -> [common::Running; 3] {
+    let (devnet, hash, url) = fast_devnet();
+    for home in [a, b] {
         ok(&common::fetch_from(home, &hash, "1..1", &url)
             .output()
             .unwrap());
@@ -160,9 +159,17 @@ fn an_open_at_message_arrives_locked_and_opens_at_its_devnet_round() {
         ));
         ok(&run(home, &["settings", "set", "mdns", "false"]));
     }
-    let _da = daemon(&a, &[]);
-    let _db = daemon(&b, &[]);
-    pair(tmp.path(), &a, &b);
+    let da = daemon(a, &[]);
+    let db = daemon(b, &[]);
+    pair(tmp, a, b);
+    [devnet, da, db]
+}
+
+#[test]
+fn an_open_at_message_arrives_locked_and_opens_at_its_devnet_round() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let _running = paired_on_devnet(tmp.path(), &a, &b);
 
     let before = inbox(&a).len();
     // Bad times are refused before anything is sealed.
@@ -275,22 +282,8 @@ fn wait_transfer(
 #[test]
 fn an_open_in_file_arrives_locked_and_opens_with_identical_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_devnet, hash, url) = fast_devnet();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    for home in [&a, &b] {
-        ok(&common::fetch_from(home, &hash, "1..1", &url)
-            .output()
-            .unwrap());
-        ok(&run(home, &["beacon", "bind", &hash]));
-        ok(&run(
-            home,
-            &["settings", "set", "drand_urls", &format!("[\"{url}\"]")],
-        ));
-        ok(&run(home, &["settings", "set", "mdns", "false"]));
-    }
-    let _da = daemon(&a, &[]);
-    let _db = daemon(&b, &[]);
-    pair(tmp.path(), &a, &b);
+    let _running = paired_on_devnet(tmp.path(), &a, &b);
     let data: Vec<u8> = (0..3 * 1024 * 1024 + 99)
         .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();

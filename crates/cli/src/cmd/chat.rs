@@ -156,22 +156,9 @@ pub(crate) fn parse_timer(text: &str) -> anyhow::Result<u32> {
     if text.eq_ignore_ascii_case("off") || text == "0" {
         return Ok(0);
     }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let unit_secs: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => bail!("{text:?} is not a duration: use off, or e.g. 5m, 1h, 1d, 1w"),
-    };
-    let Ok(number) = number.parse::<u64>() else {
+    let Some(secs) = super::tlock::duration_secs(text) else {
         bail!("{text:?} is not a duration: use off, or e.g. 5m, 1h, 1d, 1w");
     };
-    let secs = number.saturating_mul(unit_secs);
     match u32::try_from(secs) {
         Ok(secs) if secs > 0 => Ok(secs),
         _ => bail!("{text:?} is out of range: from 5 seconds to 4 weeks, or off"),

@@ -45,17 +45,8 @@ pub(crate) struct FileSendArgs {
     /// Seal it with the one-time pad (perfect secrecy; the pad must hold it).
     #[arg(long)]
     pad: bool,
-    /// Deliver now, open at this time (drand timelock), e.g.
-    /// 2026-12-24T18:00Z: the file is timelocked first, so not even the
-    /// contact can open it before.
-    #[arg(long, value_name = "TIME", conflicts_with = "open_in")]
-    open_at: Option<String>,
-    /// Deliver now, open after this long (drand timelock), e.g. 90s, 2h, 3d.
-    #[arg(long, value_name = "DURATION")]
-    open_in: Option<String>,
-    /// Allow --open-at/--open-in beyond a year from now.
-    #[arg(long)]
-    far: bool,
+    #[command(flatten)]
+    open: super::tlock::OpenAtArgs,
     /// Without a running daemon: give up waiting after this many seconds
     /// (the offer stays; the next `zks daemon` serves it). Default: until
     /// the transfer ends.
@@ -215,11 +206,7 @@ pub(crate) async fn run(node: &Node, command: FileCommand) -> anyhow::Result<Exi
     match command {
         FileCommand::Send(args) => {
             let mode = if args.pad { Mode::Pad } else { Mode::Grid };
-            let open_at = super::tlock::open_time(
-                args.open_at.as_deref(),
-                args.open_in.as_deref(),
-                args.far,
-            )?;
+            let open_at = args.open.time()?;
             let (sender, to, path) = (node.clone(), args.to.clone(), args.path.clone());
             let offered = tokio::task::spawn_blocking(move || match open_at {
                 Some(at) => sender.send_timelocked_file(&to, &path, mode, at),

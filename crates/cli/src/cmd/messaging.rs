@@ -54,16 +54,8 @@ pub(crate) struct SendArgs {
     /// Reply to this message (its id in `zks inbox`), quoting it.
     #[arg(long, value_name = "ID", conflicts_with_all = ["open_at", "open_in"])]
     reply_to: Option<i64>,
-    /// Deliver now, open at this time (drand timelock), e.g.
-    /// 2026-12-24T18:00Z: not even the contact can read it before.
-    #[arg(long, value_name = "TIME", conflicts_with = "open_in")]
-    open_at: Option<String>,
-    /// Deliver now, open after this long (drand timelock), e.g. 90s, 2h, 3d.
-    #[arg(long, value_name = "DURATION")]
-    open_in: Option<String>,
-    /// Allow --open-at/--open-in beyond a year from now.
-    #[arg(long)]
-    far: bool,
+    #[command(flatten)]
+    open: super::tlock::OpenAtArgs,
     /// Without a running daemon: seconds to wait for delivery before leaving
     /// the message queued.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
@@ -150,8 +142,7 @@ pub(crate) async fn send(node: &Node, args: &SendArgs) -> anyhow::Result<ExitCod
         (None, None) => bail!("give a TEXT or --file PATH"),
     };
     let mode = if args.pad { Mode::Pad } else { Mode::Grid };
-    let open_at =
-        super::tlock::open_time(args.open_at.as_deref(), args.open_in.as_deref(), args.far)?;
+    let open_at = args.open.time()?;
     let queued = match (args.reply_to, open_at) {
         (_, Some(at)) => node.send_timelocked(&args.to, &plaintext, mode, at)?,
         (Some(id), None) => node.send_reply(&args.to, &plaintext, mode, id)?,

@@ -92,6 +92,29 @@ pub(crate) async fn run(home: Option<PathBuf>, command: TlockCommand) -> anyhow:
 
 /// The time `--open-at TIME` or `--open-in DURATION` asks for (`zks send`,
 /// `zks file send`), checked like [`check_open_at`]; `None` without either.
+/// `--open-at` / `--open-in` / `--far` of `zks send` and `zks file send`.
+#[derive(Debug, Args)]
+pub(crate) struct OpenAtArgs {
+    /// Deliver now, open at this time (drand timelock), e.g.
+    /// 2026-12-24T18:00Z: it is timelocked first, so not even the contact
+    /// can read it before.
+    #[arg(long, value_name = "TIME", conflicts_with = "open_in")]
+    open_at: Option<String>,
+    /// Deliver now, open after this long (drand timelock), e.g. 90s, 2h, 3d.
+    #[arg(long, value_name = "DURATION")]
+    open_in: Option<String>,
+    /// Allow --open-at/--open-in beyond a year from now.
+    #[arg(long)]
+    far: bool,
+}
+
+impl OpenAtArgs {
+    /// The time asked for, checked; `None` without --open-at/--open-in.
+    pub(crate) fn time(&self) -> anyhow::Result<Option<u64>> {
+        open_time(self.open_at.as_deref(), self.open_in.as_deref(), self.far)
+    }
+}
+
 pub(crate) fn open_time(
     open_at: Option<&str>,
     open_in: Option<&str>,
@@ -292,6 +315,15 @@ pub(crate) fn parse_time(text: &str) -> anyhow::Result<u64> {
 
 /// A whole number followed by s, m, h, d or w, as seconds.
 pub(crate) fn parse_duration(text: &str) -> anyhow::Result<u64> {
+    match duration_secs(text) {
+        Some(n) if n > 0 => Ok(n),
+        _ => bail!("{text:?} is not a duration like 90s, 30m, 2h, 3d or 1w"),
+    }
+}
+
+/// A whole number followed by s, m, h, d or w, as seconds (saturating);
+/// the one reader of such durations (`zks contacts timer` too).
+pub(crate) fn duration_secs(text: &str) -> Option<u64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
@@ -301,12 +333,12 @@ pub(crate) fn parse_duration(text: &str) -> anyhow::Result<u64> {
         "h" => 3600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        _ => bail!("{text:?} is not a duration like 90s, 30m, 2h, 3d or 1w"),
+        _ => return None,
     };
-    match number.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n.saturating_mul(unit_secs)),
-        _ => bail!("{text:?} is not a duration like 90s, 30m, 2h, 3d or 1w"),
-    }
+    number
+        .parse::<u64>()
+        .ok()
+        .map(|n| n.saturating_mul(unit_secs))
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
