@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zks_node::{Mode, NodeError, TransferInfo};
-use zks_scenarios::{TestNode, go_online, paired, share_pad};
+use zks_scenarios::{TestNode, online_pair, paired, share_pad, wait_for_transfer};
 
 /// Deterministic test content of `len` bytes.
 fn content(len: usize, seed: u8) -> Vec<u8> {
@@ -22,38 +22,8 @@ fn content(len: usize, seed: u8) -> Vec<u8> {
     out
 }
 
-async fn online_pair() -> (TestNode, TestNode, Vec<zks_grid::swarm::SwarmClient>) {
-    let (alice, bob) = paired().await;
-    let (a_swarm, a_addr) = go_online(&alice).await;
-    let (b_swarm, b_addr) = go_online(&bob).await;
-    alice.node.set_contact_addresses("Bob", &[b_addr]).unwrap();
-    bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
-    (alice, bob, vec![a_swarm, b_swarm])
-}
-
-/// Waits (up to 60 s) until `n`'s transfer `id` satisfies `done`.
-async fn wait_for(
-    n: &TestNode,
-    id: &str,
-    what: &str,
-    done: impl Fn(&TransferInfo) -> bool,
-) -> TransferInfo {
-    for _ in 0..600 {
-        if let Ok(t) = n.node.transfer(id)
-            && done(&t)
-        {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "transfer {id} never became {what}: {:?}",
-        n.node.transfer(id)
-    );
-}
-
 async fn wait_state(n: &TestNode, id: &str, state: &str) -> TransferInfo {
-    wait_for(n, id, state, |t| t.state == state).await
+    wait_for_transfer(n, id, state, |t| t.state == state).await
 }
 
 fn write_source(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
@@ -223,7 +193,7 @@ async fn a_paused_transfer_resumes_where_it_stopped() {
     let offered = alice.node.send_file("Bob", &path, Mode::Grid).unwrap();
     wait_state(&bob, &offered.id, "offered").await;
     bob.node.accept_transfer(&offered.id).unwrap();
-    wait_for(&bob, &offered.id, "partly received", |t| t.bytes_done > 0).await;
+    wait_for_transfer(&bob, &offered.id, "partly received", |t| t.bytes_done > 0).await;
     bob.node.pause_transfer(&offered.id).unwrap();
     // Let the receiver notice, then check it is stopped part way.
     tokio::time::sleep(Duration::from_millis(300)).await;

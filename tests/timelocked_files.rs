@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zks_beacon::{DevnetSigner, Scheme};
 use zks_node::{Mode, TransferInfo};
-use zks_scenarios::{TestNode, go_online, paired, share_pad, start_in};
+use zks_scenarios::{
+    TestNode, go_online, online_pair_of, paired, share_pad, start_in, wait_for_transfer,
+};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -49,32 +51,7 @@ async fn online_pair(
             .set_binding_chain(&signer.chain().hash.to_hex())
             .unwrap();
     }
-    let (a_swarm, a_addr) = go_online(&alice).await;
-    let (b_swarm, b_addr) = go_online(&bob).await;
-    alice.node.set_contact_addresses("Bob", &[b_addr]).unwrap();
-    bob.node.set_contact_addresses("Alice", &[a_addr]).unwrap();
-    (alice, bob, vec![a_swarm, b_swarm])
-}
-
-/// Waits (up to 60 s) until `n`'s transfer `id` satisfies `done`.
-async fn wait_for(
-    n: &TestNode,
-    id: &str,
-    what: &str,
-    done: impl Fn(&TransferInfo) -> bool,
-) -> TransferInfo {
-    for _ in 0..600 {
-        if let Ok(t) = n.node.transfer(id)
-            && done(&t)
-        {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "transfer {id} never became {what}: {:?}",
-        n.node.transfer(id)
-    );
+    online_pair_of(alice, bob).await
 }
 
 /// The files in `n`'s downloads folder (hidden ones included).
@@ -112,7 +89,7 @@ async fn publish(n: &TestNode, signer: &DevnetSigner, round: u64) {
 /// and checks what that means: no file at the destination, only its age
 /// file (hidden), no path shown.
 async fn locked(n: &TestNode, id: &str) -> TransferInfo {
-    let t = wait_for(n, id, "completed and locked", |t| t.state == "completed").await;
+    let t = wait_for_transfer(n, id, "completed and locked", |t| t.state == "completed").await;
     assert!(t.locked, "{t:?}");
     assert_eq!(t.path, None, "no file to show before its round");
     assert!(
@@ -127,7 +104,7 @@ async fn locked(n: &TestNode, id: &str) -> TransferInfo {
 
 /// Waits until a received timelocked transfer opened; returns its file.
 async fn opened(n: &TestNode, id: &str) -> PathBuf {
-    let t = wait_for(n, id, "opened", |t| !t.locked).await;
+    let t = wait_for_transfer(n, id, "opened", |t| !t.locked).await;
     assert_eq!(t.state, "completed");
     PathBuf::from(t.path.expect("the file's path once opened"))
 }
@@ -187,7 +164,7 @@ async fn a_timelocked_file_arrives_locked_in_both_modes_and_opens_at_its_round()
 
     // Bob is offered two locked files, then receives their age files.
     for t in [&grid, &pad] {
-        let offer = wait_for(&bob, &t.id, "offered", |t| t.state == "offered").await;
+        let offer = wait_for_transfer(&bob, &t.id, "offered", |t| t.state == "offered").await;
         assert_eq!(
             (offer.opens_at, offer.opens_round, offer.locked),
             (Some(opens_at), Some(round), true)
@@ -197,7 +174,7 @@ async fn a_timelocked_file_arrives_locked_in_both_modes_and_opens_at_its_round()
     }
     for t in [&grid, &pad] {
         locked(&bob, &t.id).await;
-        wait_for(&alice, &t.id, "completed", |t| t.state == "completed").await;
+        wait_for_transfer(&alice, &t.id, "completed", |t| t.state == "completed").await;
     }
     assert!(
         (now() as i64) < opens_at,
@@ -281,7 +258,7 @@ async fn a_damaged_timelocked_file_fails_with_its_reason_and_leaves_nothing() {
     std::fs::write(&age, &bytes).unwrap();
 
     publish(&bob, &signer, t.opens_round.unwrap()).await;
-    let failed = wait_for(&bob, &t.id, "failed", |t| t.state == "failed").await;
+    let failed = wait_for_transfer(&bob, &t.id, "failed", |t| t.state == "failed").await;
     let error = failed.error.unwrap();
     assert!(error.contains("damaged"), "{error}");
     assert_eq!(failed.path, None);
@@ -318,7 +295,7 @@ async fn timelocked_files_survive_restarts_of_sender_and_receiver() {
         .node
         .send_timelocked_file("Bob", &path, Mode::Grid, now() + 6)
         .unwrap();
-    wait_for(&bob, &t.id, "offered", |t| t.state == "offered").await;
+    wait_for_transfer(&bob, &t.id, "offered", |t| t.state == "offered").await;
 
     // Alice restarts before Bob accepts: her sealed copy stays and serves.
     let b_swarm = swarms.pop().unwrap();
@@ -477,7 +454,7 @@ async fn a_large_timelocked_file_goes_through_in_bounded_memory() {
     }
 }
 
-/// [`wait_for`] without its 60 s limit (a large file in a slow build).
+/// [`wait_for_transfer`] without its 60 s limit (a large file in a slow build).
 async fn wait_for_long(
     n: &TestNode,
     id: &str,

@@ -7,7 +7,7 @@ use futures::channel::mpsc;
 use tempfile::TempDir;
 use zks_grid::BeaconCache;
 use zks_grid::swarm::{self, INBOUND_QUEUE, SwarmClient, SwarmConfig};
-use zks_node::{DataDir, Node, NodeConfig};
+use zks_node::{DataDir, Node, NodeConfig, TransferInfo};
 
 pub use zks_testkit::QUICKNET;
 
@@ -117,4 +117,49 @@ pub async fn go_online_speaking(
     }
     n.node.run_messaging(client.clone(), rx);
     (client, addr.expect("listening"))
+}
+
+/// Alice and Bob (as [`paired`] makes them) online on loopback, each
+/// holding the other's address; keep the swarms alive for the test.
+pub async fn online_pair_of(
+    alice: TestNode,
+    bob: TestNode,
+) -> (TestNode, TestNode, Vec<SwarmClient>) {
+    let (a_swarm, a_addr) = go_online(&alice).await;
+    let (b_swarm, b_addr) = go_online(&bob).await;
+    alice
+        .node
+        .set_contact_addresses("Bob", &[b_addr])
+        .expect("Bob's address");
+    bob.node
+        .set_contact_addresses("Alice", &[a_addr])
+        .expect("Alice's address");
+    (alice, bob, vec![a_swarm, b_swarm])
+}
+
+/// [`paired`], then [`online_pair_of`].
+pub async fn online_pair() -> (TestNode, TestNode, Vec<SwarmClient>) {
+    let (alice, bob) = paired().await;
+    online_pair_of(alice, bob).await
+}
+
+/// Waits (up to 60 s) until `n`'s transfer `id` satisfies `done`.
+pub async fn wait_for_transfer(
+    n: &TestNode,
+    id: &str,
+    what: &str,
+    done: impl Fn(&TransferInfo) -> bool,
+) -> TransferInfo {
+    for _ in 0..600 {
+        if let Ok(t) = n.node.transfer(id)
+            && done(&t)
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "transfer {id} never became {what}: {:?}",
+        n.node.transfer(id)
+    );
 }

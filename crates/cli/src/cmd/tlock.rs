@@ -387,10 +387,20 @@ pub(crate) fn in_words(secs: u64) -> String {
 
 /// `2026-12-24 18:00:00 UTC`.
 pub(crate) fn utc(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let (year, month, day) = civil_from_days(secs / 86_400);
     let rem = secs % 86_400;
-    // Inverse of days_from_civil.
-    let z = days + 719_468;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01 (the inverse of
+/// [`days_from_civil`], H. Hinnant's `civil_from_days`).
+pub(crate) fn civil_from_days(days: u64) -> (i64, i64, i64) {
+    let z = i64::try_from(days).unwrap_or(i64::MAX / 2) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -399,12 +409,7 @@ pub(crate) fn utc(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (year, month, day)
 }
 
 #[cfg(test)]
