@@ -382,6 +382,29 @@ export function installMockBackend(options: MockOptions): void {
   const autoOpenFiles = new Set<string>();
   /** A received timelocked file's round is published: the node opens it
    * into the downloads folder and says so (`transfer_opened`). */
+  /** An incoming offer `t`, as the node reports it: stored with its chat
+   * message, then announced. */
+  function receiveOffer(t: Transfer): string {
+    const from = t.contact;
+    transfers.unshift(t);
+    history.push({
+      contact: from,
+      id: t.message_id!,
+      outgoing: false,
+      mode: 'grid',
+      kind: 'file',
+      text: t.name,
+      round: 16_384 * 40 + 5_001,
+      sealed_after: quicknetTime(16_384 * 40 + 5_001),
+      state: null,
+      error: null,
+      created_at: now(),
+    });
+    emit('node-event', { kind: 'message_received', from });
+    emit('node-event', { kind: 'transfer_offered', transfer_id: t.id, from, name: t.name, size: t.size });
+    return t.id;
+  }
+
   function openFile(id: string): void {
     const t = transfer(id);
     if (!t.locked || t.state !== 'completed') return;
@@ -1266,24 +1289,7 @@ export function installMockBackend(options: MockOptions): void {
     },
     /** A contact offers a file, as the node reports it: stored, then announced. */
     offer(from: string, name: string, size: number): string {
-      const t = newTransfer({ name, contact: from, size, message_id: history.length + 1 });
-      transfers.unshift(t);
-      history.push({
-        contact: from,
-        id: t.message_id!,
-        outgoing: false,
-        mode: 'grid',
-        kind: 'file',
-        text: name,
-        round: 16_384 * 40 + 5_001,
-        sealed_after: quicknetTime(16_384 * 40 + 5_001),
-        state: null,
-        error: null,
-        created_at: now(),
-      });
-      emit('node-event', { kind: 'message_received', from });
-      emit('node-event', { kind: 'transfer_offered', transfer_id: t.id, from, name, size });
-      return t.id;
+      return receiveOffer(newTransfer({ name, contact: from, size, message_id: history.length + 1 }));
     },
     /** Bytes move: the transfer is transferring and a progress event goes out. */
     progress(id: string, bytesDone: number): void {
@@ -1324,23 +1330,7 @@ export function installMockBackend(options: MockOptions): void {
         locked: true,
       });
       if (autoOpen) autoOpenFiles.add(t.id);
-      transfers.unshift(t);
-      history.push({
-        contact: from,
-        id: t.message_id!,
-        outgoing: false,
-        mode: 'grid',
-        kind: 'file',
-        text: name,
-        round: 16_384 * 40 + 5_001,
-        sealed_after: quicknetTime(16_384 * 40 + 5_001),
-        state: null,
-        error: null,
-        created_at: now(),
-      });
-      emit('node-event', { kind: 'message_received', from });
-      emit('node-event', { kind: 'transfer_offered', transfer_id: t.id, from, name, size });
-      return t.id;
+      return receiveOffer(t);
     },
     openFile,
   };
