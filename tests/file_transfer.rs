@@ -7,20 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zks_node::{Mode, NodeError, TransferInfo};
-use zks_scenarios::{TestNode, online_pair, paired, share_pad, wait_for_transfer};
-
-/// Deterministic test content of `len` bytes.
-fn content(len: usize, seed: u8) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    let mut x = u32::from(seed) | 1;
-    for b in &mut out {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        *b = x as u8;
-    }
-    out
-}
+use zks_scenarios::{TestNode, content, online_pair, paired, share_pad, wait_for_transfer};
 
 async fn wait_state(n: &TestNode, id: &str, state: &str) -> TransferInfo {
     wait_for_transfer(n, id, state, |t| t.state == state).await

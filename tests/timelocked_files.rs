@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zks_beacon::{DevnetSigner, Scheme};
 use zks_node::{Mode, TransferInfo};
 use zks_scenarios::{
-    TestNode, go_online, online_pair_of, paired, share_pad, start_in, wait_for_transfer,
+    TestNode, content, go_online, online_pair_of, paired, share_pad, start_in, wait_for_transfer,
 };
 
 fn now() -> u64 {
@@ -20,19 +20,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// Deterministic test content of `len` bytes.
-fn content(len: usize, seed: u8) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    let mut x = u32::from(seed) | 1;
-    for b in &mut out {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        *b = x as u8;
-    }
-    out
 }
 
 /// A live devnet with one-second rounds (its newest rounds are due now).

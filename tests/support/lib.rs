@@ -163,3 +163,16 @@ pub async fn wait_for_transfer(
         n.node.transfer(id)
     );
 }
+
+/// Deterministic test content of `len` bytes (xorshift from `seed`).
+pub fn content(len: usize, seed: u8) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    let mut x = u32::from(seed) | 1;
+    for b in &mut out {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    out
+}

@@ -120,27 +120,7 @@ describe('Chat', () => {
     const PAD = { pad_id: 'ab', size: 20 << 20, send_left: 10 << 20, receive_left: 10 << 20 };
 
     function message(over: Partial<ChatMessage>): ChatMessage {
-      return {
-        id: 1,
-        outgoing: true,
-        mode: 'grid',
-        kind: 'text',
-        text: 'hello',
-        round: 4242,
-        sealed_after: SEALED_AT,
-        state: 'queued',
-        error: null,
-        created_at: now,
-        reply_to: null,
-        reactions: [],
-        edited_at: null,
-        deleted: false,
-        expires_at: null,
-        opens_at: null,
-        opens_round: null,
-        locked: false,
-        ...over,
-      };
+      return chatMessage({ round: 4242, sealed_after: SEALED_AT, state: 'queued', created_at: now, ...over });
     }
 
     /** A backend with one contact, a history and a chat_send that appends. */
