@@ -67,15 +67,7 @@ pub(crate) async fn run(home: Option<PathBuf>, command: TlockCommand) -> anyhow:
     match command {
         TlockCommand::Seal(args) => {
             // Check the arguments before opening the home.
-            let now = super::grid::now();
-            let at = match (&args.at, &args.within) {
-                (Some(at), _) => Some(parse_time(at)?),
-                (None, Some(within)) => Some(now.saturating_add(parse_duration(within)?)),
-                (None, None) => None,
-            };
-            if let Some(at) = at {
-                check_open_at(at, now, args.far)?;
-            }
+            let at = open_time(args.at.as_deref(), args.within.as_deref(), args.far)?;
             let node = super::start_node(home).await?;
             let result = seal(&node, &args, at);
             node.stop().await;
