@@ -83,8 +83,12 @@ async fn a_file_is_offered_accepted_verified_and_lands_without_overwriting() {
         ["report (1).bin", "report.bin"],
         "no partial file left"
     );
-    // The sender learns it arrived.
-    wait_state(&alice, &offered.id, "completed").await;
+    // The sender learns it arrived, and what it served counts every chunk
+    // (chunks are asked for in parallel; none may be counted on a copy of
+    // the figures that is then dropped).
+    let sent = wait_state(&alice, &offered.id, "completed").await;
+    assert_eq!(sent.bytes_done, data.len() as u64, "{sent:?}");
+    assert!(sent.bytes_sent >= data.len() as u64, "{sent:?}");
     // Bob saw the offer, progress and the end as events.
     let mut kinds = Vec::new();
     while let Ok(e) = events.try_recv() {

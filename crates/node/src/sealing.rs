@@ -14,6 +14,7 @@ use zks_store::{ContactRecord, NewMessage};
 
 use crate::beacons::CacheRounds;
 use crate::clock::now_secs;
+use crate::content::FileNotice;
 use crate::content::Outgoing;
 use crate::pads::{PadFile, book_of, read_range, sync_pad, wipe_range_unsynced};
 use crate::wire::chat::{REF_LEN, ref_of};
@@ -439,6 +440,9 @@ impl Node {
                     timelock: incoming.timelock,
                     proof: None,
                 };
+                if let Some(FileNotice::Closed(id)) = &incoming.notice {
+                    self.keep_sent_figures(store, id)?;
+                }
                 store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
                 store.note_accepted_envelope(record.id, hash)?;
                 let opened = OpenedMessage {
@@ -496,6 +500,9 @@ impl Node {
                     pad_id: &pad.pad_id,
                     ranges: &received,
                 };
+                if let Some(FileNotice::Closed(id)) = &incoming.notice {
+                    self.keep_sent_figures(store, id)?;
+                }
                 store.record_message(record.id, None, Some(ledger), &message)?;
                 store.note_accepted_envelope(record.id, hash)?;
                 let opened = OpenedMessage {

@@ -6,7 +6,7 @@
 use std::sync::PoisonError;
 
 use zks_pad::Mode;
-use zks_pad::file::{self as padfile, FileMessage};
+use zks_pad::file::{self as padfile, FileMessage, TransferId};
 use zks_store::{TransferChange, TransferRecord, TransferState};
 
 use super::info::TransferInfo;
@@ -156,25 +156,44 @@ impl Node {
         }
     }
 
+    /// Writes what this node served of an outgoing transfer (bytes of
+    /// distinct chunks and in total) to `store`. Called in the transaction
+    /// that records the receiver's closing message, so a reader never sees
+    /// a transfer completed with the figures of an earlier, periodic save.
+    pub(crate) fn keep_sent_figures(
+        &self,
+        store: &mut zks_store::Store,
+        id: &TransferId,
+    ) -> Result<(), NodeError> {
+        let served = self
+            .transfers_state()
+            .serving
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned();
+        if let Some(served) = served {
+            let (distinct, total) = {
+                let sent = served.sent.lock().unwrap_or_else(PoisonError::into_inner);
+                (sent.distinct, sent.total)
+            };
+            store.set_transfer_sent(id, distinct, total)?;
+        }
+        Ok(())
+    }
+
     /// Forgets a closed transfer's in-memory state and wipes the pad bytes it
     /// reserved (they are never used again either way).
     pub(super) fn close_transfer(&self, t: &TransferRecord) {
         self.stop_receiver(t);
         if let Ok(id) = parse_id(&t.transfer_id) {
-            let served = self
-                .transfers_state()
+            // Keep the sender's final figures.
+            let _ = self.with_store_mut(|s| self.keep_sent_figures(s, &id));
+            self.transfers_state()
                 .serving
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&id);
-            // Keep the sender's final figures.
-            if let Some(served) = served {
-                let (distinct, total) = {
-                    let sent = served.sent.lock().unwrap_or_else(PoisonError::into_inner);
-                    (sent.distinct, sent.total)
-                };
-                let _ = self.with_store_mut(|s| Ok(s.set_transfer_sent(&id, distinct, total)?));
-            }
         }
         if let Err(e) = self.wipe_transfer_pad(t) {
             tracing::warn!("cannot wipe a finished transfer's pad bytes: {e}");

@@ -261,11 +261,15 @@ impl Node {
                 last_saved: Instant::now(),
             }),
         });
-        state
+        // Requests arrive in parallel: the first to get here wins, and the
+        // others count what they serve on its figures, not on a copy that
+        // would be dropped.
+        Ok(state
             .serving
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(*id, serving.clone());
-        Ok(serving)
+            .entry(*id)
+            .or_insert(serving)
+            .clone())
     }
 }
