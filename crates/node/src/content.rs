@@ -33,6 +33,8 @@ pub(crate) struct Outgoing {
     pub reply_to: Option<Vec<u8>>,
     /// The round a timelocked message opens at.
     pub timelock: Option<zks_store::Timelock>,
+    /// What a group copy stores of its group.
+    pub group: Option<zks_store::GroupChange>,
 }
 
 impl Outgoing {
@@ -52,6 +54,7 @@ impl Outgoing {
             change: None,
             reply_to: None,
             timelock: None,
+            group: None,
         })
     }
 
@@ -67,6 +70,7 @@ impl Outgoing {
             change,
             reply_to,
             timelock: None,
+            group: None,
         }
     }
 }
@@ -108,6 +112,10 @@ pub(crate) struct Incoming {
     pub change: Option<ConversationChange>,
     pub reply_to: Option<Vec<u8>>,
     pub timelock: Option<zks_store::Timelock>,
+    /// What a group message did (acted on after its transaction).
+    pub group: Option<crate::groups::GroupNotice>,
+    /// What a group message stores of its group.
+    pub group_change: Option<zks_store::GroupChange>,
 }
 
 /// Classifies an opened plaintext: chat text, or a file-transfer control
@@ -124,6 +132,9 @@ pub(crate) fn incoming(
     if ChatControl::is_chat_control(plaintext) {
         return crate::conversation::incoming(store, contact, plaintext, mode);
     }
+    if crate::wire::group::GroupWire::is_group_message(plaintext) {
+        return crate::groups::incoming(store, contact, plaintext, mode);
+    }
     if !FileMessage::is_file_message(plaintext) {
         return Ok(Incoming {
             kind: "text",
@@ -133,6 +144,8 @@ pub(crate) fn incoming(
             change: None,
             reply_to: None,
             timelock: None,
+            group: None,
+            group_change: None,
         });
     }
     let message = FileMessage::parse(plaintext)
@@ -152,6 +165,8 @@ pub(crate) fn incoming(
             change: None,
             reply_to: None,
             timelock: None,
+            group: None,
+            group_change: None,
         })
     };
     let ours = existing.as_ref().filter(|t| t.contact_id == contact.id);
@@ -210,6 +225,8 @@ pub(crate) fn incoming(
                 change: None,
                 reply_to: None,
                 timelock: None,
+                group: None,
+                group_change: None,
             })
         }
         // Only the receiver of our offer declines or finishes it.

@@ -399,6 +399,8 @@ pub(crate) fn incoming(
             change,
             reply_to,
             timelock: None,
+            group: None,
+            group_change: None,
         }
     };
     let target = |to: &Ref| -> Result<Option<MessageRecord>, NodeError> {

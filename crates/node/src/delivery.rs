@@ -112,6 +112,9 @@ impl Node {
         if let Some(notice) = &opened.file {
             self.after_file_message(&opened.from, notice);
         }
+        if let Some(notice) = &opened.group {
+            self.after_group_message(&opened.from, notice);
+        }
     }
 
     /// Seals `plaintext` for `contact` and queues it for delivery; the
@@ -209,6 +212,8 @@ impl Node {
         self.spawn_until_stopped(expiry.expiry_loop());
         let opener = self.clone();
         self.spawn_until_stopped(opener.opener_loop());
+        let groups = self.clone();
+        self.spawn_until_stopped(groups.group_copy_loop());
     }
 
     /// Connects to every contact at its stored addresses once, as this node

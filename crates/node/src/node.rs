@@ -100,6 +100,16 @@ pub enum NodeEvent {
         /// The transfer (hex).
         transfer_id: String,
     },
+    /// A group was made, changed, or we learned of it (ops arrived).
+    GroupChanged {
+        /// The group's id (hex).
+        group: String,
+    },
+    /// A message of a group was stored (ours or a member's).
+    GroupMessage {
+        /// The group's id (hex).
+        group: String,
+    },
     /// A transfer ended: `completed`, `declined`, `cancelled` or `failed`.
     TransferFinished {
         /// The transfer (hex).

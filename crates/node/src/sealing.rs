@@ -82,6 +82,9 @@ pub struct OpenedMessage {
     /// What a file-transfer control message did.
     #[serde(skip)]
     pub file: Option<crate::content::FileNotice>,
+    /// What a group message did.
+    #[serde(skip)]
+    pub group: Option<crate::groups::GroupNotice>,
 }
 
 impl Node {
@@ -173,6 +176,7 @@ impl Node {
                     change: out.change.clone(),
                     timelock: out.timelock.clone(),
                     proof,
+                    group: out.group.clone(),
                 };
                 let state = session.to_bytes();
                 let queued = if queue {
@@ -245,6 +249,7 @@ impl Node {
             change: out.change.clone(),
             timelock: out.timelock.clone(),
             proof: None,
+            group: out.group.clone(),
         };
         let queued = self.with_store_mut(|store| {
             Ok(if queue {
@@ -439,6 +444,7 @@ impl Node {
                     change: incoming.change,
                     timelock: incoming.timelock,
                     proof: None,
+                    group: incoming.group_change,
                 };
                 if let Some(FileNotice::Closed(id)) = &incoming.notice {
                     self.keep_sent_figures(store, id)?;
@@ -452,6 +458,7 @@ impl Node {
                     round: Some(opened.round),
                     chain_hash: Some(hex::encode(opened.chain_hash)),
                     file: incoming.notice,
+                    group: incoming.group,
                 };
                 Ok((opened, None))
             }
@@ -495,6 +502,7 @@ impl Node {
                     change: incoming.change,
                     timelock: incoming.timelock,
                     proof: None,
+                    group: incoming.group_change,
                 };
                 let ledger = zks_store::PadReceived {
                     pad_id: &pad.pad_id,
@@ -512,6 +520,7 @@ impl Node {
                     round: None,
                     chain_hash: None,
                     file: incoming.notice,
+                    group: incoming.group,
                 };
                 Ok((opened, Some((file, range))))
             }

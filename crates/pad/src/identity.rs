@@ -81,11 +81,7 @@ pub fn peer_id_of(public_key: &[u8; 32]) -> Result<PeerId, BadIdentity> {
 }
 
 /// Checks an Ed25519 signature by `public_key` over `message`.
-pub(crate) fn verify_signature(
-    public_key: &[u8; 32],
-    message: &[u8],
-    signature: &[u8; 64],
-) -> bool {
+pub fn verify_signature(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
     ed25519::PublicKey::try_from_bytes(public_key)
         .map(|pk| pk.verify(message, signature))
         .unwrap_or(false)

@@ -32,7 +32,7 @@ pub mod truepad;
 mod wire;
 
 pub use envelope::{Direction, Envelope, EnvelopeError, Mode};
-pub use identity::{BadIdentity, Identity, peer_id_of};
+pub use identity::{BadIdentity, Identity, peer_id_of, verify_signature};
 pub use invite::{CodeError, Invite, InviteLink, Reply, Sender};
 /// The libp2p identity types this crate's [`Identity`] converts to.
 pub use libp2p_identity;

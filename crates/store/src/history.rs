@@ -37,6 +37,9 @@ pub struct NewMessage {
     /// Our grid-pad chat text: the envelope as sent and its message key,
     /// kept for not-before proofs (`(envelope, key)`).
     pub proof: Option<(Vec<u8>, Vec<u8>)>,
+    /// What this (group control) message stores of a group, in the same
+    /// transaction.
+    pub group: Option<crate::GroupChange>,
 }
 
 /// The drand round a timelocked message opens at.
@@ -284,6 +287,9 @@ pub(crate) fn insert_message(
     }
     if let Some(change) = &message.change {
         crate::conversation::apply(tx, change, at)?;
+    }
+    if let Some(change) = &message.group {
+        crate::groups::apply(tx, change, id)?;
     }
     Ok(id)
 }

@@ -13,6 +13,7 @@ mod cipher;
 mod contacts;
 mod conversation;
 mod error;
+mod groups;
 mod history;
 mod identity;
 mod mailbox;
@@ -37,6 +38,9 @@ pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, si
 pub use contacts::{ContactRecord, NewContact};
 pub use conversation::{ConversationChange, Reaction};
 pub use error::StoreError;
+pub use groups::{
+    GroupChange, GroupCopy, GroupMessageRecord, GroupRecord, NewGroupText, PendingCopy,
+};
 pub use history::{LockedMessage, MessageRecord, NewMessage, Timelock};
 pub use identity::NAME_CHOSEN_SETTING;
 pub use outbox::OutboxItem;

@@ -299,6 +299,54 @@ pub(crate) const STEPS: &[M<'static>] = &[
          ALTER TABLE transfers ADD COLUMN locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1));
          CREATE INDEX transfers_locked ON transfers (opens_at) WHERE locked = 1;",
     ),
+    // 15: groups (decision 0071). A group is its signed ops (`group_ops`,
+    // each as received, keyed by its id), which every member folds into the
+    // same member list; `group_messages` are its texts, unique per author
+    // and message id (a copy arriving twice is stored once), ordered by
+    // (lamport, author, msg_id) on every member. `group_copies` are the
+    // pairwise copies of our texts, one per member, with the pairwise
+    // message that carries it once sealed (`message_id` NULL: not sealed
+    // yet, or the member is no contact of ours: `contact_id` NULL);
+    // `sealed` says it was (the pairwise message may be gone later).
+    M::up(
+        "CREATE TABLE groups (
+            id         INTEGER PRIMARY KEY,
+            group_id   BLOB NOT NULL UNIQUE CHECK (length(group_id) = 16),
+            created_at INTEGER NOT NULL
+         ) STRICT;
+         CREATE TABLE group_ops (
+            group_row INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+            op_id     BLOB NOT NULL CHECK (length(op_id) = 16),
+            op        BLOB NOT NULL,
+            PRIMARY KEY (group_row, op_id)
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE group_messages (
+            id         INTEGER PRIMARY KEY,
+            group_row  INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+            msg_id     BLOB NOT NULL CHECK (length(msg_id) = 16),
+            author     BLOB NOT NULL CHECK (length(author) = 32),
+            outgoing   INTEGER NOT NULL CHECK (outgoing IN (0, 1)),
+            lamport    INTEGER NOT NULL,
+            body       BLOB NOT NULL,
+            reply_author BLOB CHECK (reply_author IS NULL OR length(reply_author) = 32),
+            reply_id   BLOB CHECK (reply_id IS NULL OR length(reply_id) = 16),
+            mode       TEXT CHECK (mode IS NULL OR mode IN ('grid', 'pad')),
+            created_at INTEGER NOT NULL,
+            UNIQUE (group_row, author, msg_id)
+         ) STRICT;
+         CREATE INDEX group_messages_order ON group_messages (group_row, lamport, author, msg_id);
+         CREATE TABLE group_copies (
+            group_message INTEGER NOT NULL REFERENCES group_messages (id) ON DELETE CASCADE,
+            member        BLOB NOT NULL CHECK (length(member) = 32),
+            contact_id    INTEGER REFERENCES contacts (id) ON DELETE SET NULL,
+            message_id    INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+            mode          TEXT CHECK (mode IS NULL OR mode IN ('grid', 'pad')),
+            sealed        INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1)),
+            PRIMARY KEY (group_message, member)
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX group_copies_pending ON group_copies (group_message)
+            WHERE sealed = 0 AND contact_id IS NOT NULL;",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

@@ -247,6 +247,7 @@ impl Node {
                 change: None,
                 reply_to: None,
                 timelock: None,
+                group: None,
             })
         })?;
         tracing::info!(transfer = %hex::encode(id), ?message_id, size, timelocked = lock.is_some(), "file offered");

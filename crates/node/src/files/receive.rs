@@ -461,6 +461,7 @@ impl Node {
                     change: None,
                     reply_to: None,
                     timelock: None,
+                    group: None,
                 })
             })?;
             self.inner.outbox_wake.notify_one();

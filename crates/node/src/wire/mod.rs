@@ -9,6 +9,7 @@
 
 pub mod chat;
 pub mod file;
+pub mod group;
 pub mod invite;
 pub mod msg;
 

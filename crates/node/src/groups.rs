@@ -1,0 +1,1318 @@
+//! Groups (decision 0071): up to [`MAX_MEMBERS`] people, each message
+//! fanned out as one pairwise copy per member over the sessions we already
+//! have. A member with whom we share a true pad gets a pad copy, the others
+//! a grid-pad copy; what protected each copy is kept and shown per member.
+//! No server sees a group.
+//!
+//! Membership is a set of signed ops ([`crate::wire::group`]). Every member
+//! folds the ops it holds in the same order — (lamport, author key, op id)
+//! — with the same rules, so members holding the same ops hold the same
+//! member list, and concurrent changes by two admins end in the same state
+//! everywhere once the ops have spread:
+//! - the creator's `create` starts it (the creator is its first admin);
+//! - `add`, `remove`, `rename` and `admin` count only when their author is
+//!   an admin at that point of the fold; the creator cannot be removed;
+//! - `leave` counts when its author is a member; when the last admin
+//!   leaves, the remaining member with the smallest key becomes admin;
+//! - every op that counts raises the epoch by one.
+//!
+//! How ops spread: their author sends them to every member before and
+//! after the change (so a removed member learns it); an adder also sends
+//! the whole log to the new member; and a member that sees a member it did
+//! not know sends them the ops it made itself, so a change made
+//! concurrently with an add reaches the new member too.
+//!
+//! Texts carry a lamport clock (one more than anything the author had seen
+//! in the group) and are shown in (lamport, author key, message id) order
+//! on every member; a copy that arrives twice is stored once. A member
+//! accepts a text only from a member of its current fold, and senders fan
+//! out to the members of theirs, so a removed member receives nothing sent
+//! after the sender learned of the removal.
+
+use std::collections::BTreeMap;
+
+use rand_core::RngCore;
+use serde::Serialize;
+use zeroize::Zeroizing;
+use zks_pad::Mode;
+use zks_store::{ContactRecord, GroupChange, GroupMessageRecord, GroupRecord, NewGroupText, Store};
+
+use crate::content::{Incoming, Outgoing};
+use crate::wire::group::{
+    Action, GroupId, GroupWire, ID_LEN, Key, MAX_MEMBERS, Op, check_name, group_id,
+};
+use crate::{Node, NodeError, NodeEvent};
+
+/// What a member is, at a point of the fold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MemberState {
+    name: String,
+    admin: bool,
+}
+
+/// A group's state: what its ops say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fold {
+    id: GroupId,
+    name: String,
+    creator: Key,
+    members: BTreeMap<Key, MemberState>,
+    epoch: u64,
+    /// The highest lamport of its ops.
+    lamport: u64,
+}
+
+impl Fold {
+    /// Folds `ops` (any order, duplicates allowed); `None` without a valid
+    /// creation.
+    pub(crate) fn of(id: &GroupId, mut ops: Vec<Op>) -> Option<Fold> {
+        ops.retain(|op| &op.group == id);
+        ops.sort_by(|a, b| (a.lamport, a.author, a.id()).cmp(&(b.lamport, b.author, b.id())));
+        ops.dedup_by(|a, b| a.bytes == b.bytes);
+        let lamport = ops.iter().map(|op| op.lamport).max().unwrap_or(0);
+        let start = ops
+            .iter()
+            .position(|op| matches!(op.action, Action::Create { .. }))?;
+        let Action::Create { name, creator, .. } = &ops[start].action else {
+            return None;
+        };
+        let mut fold = Fold {
+            id: *id,
+            name: name.clone(),
+            creator: ops[start].author,
+            members: BTreeMap::from([(
+                ops[start].author,
+                MemberState {
+                    name: creator.clone(),
+                    admin: true,
+                },
+            )]),
+            epoch: 1,
+            lamport,
+        };
+        for op in &ops[start + 1..] {
+            if fold.apply(op) {
+                fold.epoch += 1;
+            }
+        }
+        Some(fold)
+    }
+
+    /// Applies one op; whether it counted.
+    fn apply(&mut self, op: &Op) -> bool {
+        let Some(author) = self.members.get(&op.author).cloned() else {
+            return false;
+        };
+        match &op.action {
+            Action::Create { .. } => false,
+            Action::Add { member, name } => {
+                if !author.admin
+                    || self.members.contains_key(member)
+                    || self.members.len() >= MAX_MEMBERS
+                {
+                    return false;
+                }
+                self.members.insert(
+                    *member,
+                    MemberState {
+                        name: name.clone(),
+                        admin: false,
+                    },
+                );
+                true
+            }
+            Action::Remove { member } => {
+                if !author.admin || *member == self.creator || self.members.remove(member).is_none()
+                {
+                    return false;
+                }
+                self.keep_an_admin();
+                true
+            }
+            Action::Rename { name } => {
+                if !author.admin {
+                    return false;
+                }
+                self.name = name.clone();
+                true
+            }
+            Action::Leave => {
+                self.members.remove(&op.author);
+                self.keep_an_admin();
+                true
+            }
+            Action::Admin { member } => match self.members.get_mut(member) {
+                Some(m) if author.admin && !m.admin => {
+                    m.admin = true;
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
+    fn keep_an_admin(&mut self) {
+        if !self.members.values().any(|m| m.admin)
+            && let Some(first) = self.members.values_mut().next()
+        {
+            first.admin = true;
+        }
+    }
+
+    fn is_admin(&self, key: &Key) -> bool {
+        self.members.get(key).is_some_and(|m| m.admin)
+    }
+}
+
+/// A member of a group as front ends show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupMember {
+    /// Our contact's name for them, else the name the group gives them.
+    pub name: String,
+    /// Their PeerId.
+    pub peer_id: String,
+    /// An admin (may add, remove and rename).
+    pub admin: bool,
+    /// Us.
+    pub me: bool,
+    /// They are our contact: our messages reach them. A member who is not
+    /// gets nothing from us (pair with them to write to them).
+    pub contact: bool,
+}
+
+/// A group as front ends show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupInfo {
+    /// Its id (hex).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// How many changes made it what it is.
+    pub epoch: u64,
+    /// Its members, admins first, then by name.
+    pub members: Vec<GroupMember>,
+    /// We are an admin.
+    pub admin: bool,
+    /// We are a member (else we left or were removed: read only).
+    pub member: bool,
+    /// Unix time we learned of it.
+    pub created_at: i64,
+}
+
+/// Where one copy of our group message is.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupDelivery {
+    /// The member.
+    pub name: String,
+    /// `sealing`, `queued`, `delivered`, `failed` or `not_sent` (the
+    /// member is no contact of ours, or left before it was sealed).
+    pub state: String,
+    /// `pad` (perfect secrecy) or `grid` (post-quantum), once sealed.
+    pub mode: Option<String>,
+}
+
+/// The message a group reply quotes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupQuote {
+    /// Its id here (`null`: not here).
+    pub message_id: Option<i64>,
+    /// Its author.
+    pub author: String,
+    /// The start of its text.
+    pub excerpt: String,
+}
+
+/// A message of a group as front ends show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupMessage {
+    /// Its id here.
+    pub id: i64,
+    /// Its author.
+    pub author: String,
+    /// Its author's PeerId.
+    pub author_peer_id: String,
+    /// Ours.
+    pub outgoing: bool,
+    /// The text.
+    pub text: String,
+    /// Unix time stored here.
+    pub created_at: i64,
+    /// The message it quotes.
+    pub quote: Option<GroupQuote>,
+    /// A received message: the mode of the copy that brought it.
+    pub mode: Option<String>,
+    /// Ours: each member's copy.
+    pub deliveries: Vec<GroupDelivery>,
+}
+
+/// What a group message did, acted on after its transaction committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupNotice {
+    /// Ops arrived; `appeared` are members we did not know before them.
+    Ops {
+        /// The group.
+        group: GroupId,
+        /// Members that appeared.
+        appeared: Vec<Key>,
+    },
+    /// A text arrived.
+    Text {
+        /// The group.
+        group: GroupId,
+    },
+}
+
+/// The kind and body pairwise group copies are kept under in the pairwise
+/// history (not shown in the conversation).
+const COPY_KIND: &str = "control";
+const COPY_BODY: &[u8] = b"group";
+
+/// Longest excerpt of a quoted message, in characters.
+const EXCERPT_CHARS: usize = 120;
+
+/// A stored group: its record, ops and fold.
+struct Loaded {
+    record: GroupRecord,
+    ops: Vec<Op>,
+    fold: Fold,
+}
+
+fn parse_ops(stored: Vec<Vec<u8>>) -> Vec<Op> {
+    stored.iter().filter_map(|b| Op::parse(b).ok()).collect()
+}
+
+fn gid_of(record: &GroupRecord) -> Option<GroupId> {
+    record.group_id.as_slice().try_into().ok()
+}
+
+fn load(store: &Store, record: GroupRecord) -> Result<Option<Loaded>, NodeError> {
+    let Some(id) = gid_of(&record) else {
+        return Ok(None);
+    };
+    let ops = parse_ops(store.group_ops(record.id)?);
+    Ok(Fold::of(&id, ops.clone()).map(|fold| Loaded { record, ops, fold }))
+}
+
+/// The live contact (paired, with a session) whose identity key is `key`.
+fn contact_with_key(store: &Store, key: &Key) -> Result<Option<ContactRecord>, NodeError> {
+    for c in store.contacts()? {
+        if c.identity_key.as_slice() == key && !store.session_state(c.id)?.is_empty() {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+fn peer_id_text(key: &Key) -> String {
+    zks_pad::peer_id_of(key)
+        .map(|p| p.to_string())
+        .unwrap_or_default()
+}
+
+fn bad(message: impl Into<String>) -> NodeError {
+    NodeError::BadInput(message.into())
+}
+
+/// A group message arriving from `contact`: what to store with it.
+pub(crate) fn incoming(
+    store: &Store,
+    contact: &ContactRecord,
+    plaintext: &[u8],
+    mode: Mode,
+) -> Result<Incoming, NodeError> {
+    let (seed, _) = store.identity()?.ok_or_else(|| {
+        NodeError::Corrupt("a message arrived before this home had an identity".into())
+    })?;
+    let seed: [u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| NodeError::Corrupt("the stored identity is damaged".into()))?;
+    let me = &zks_pad::Identity::from_seed(&seed)
+        .map_err(|e| NodeError::Corrupt(e.to_string()))?
+        .public_key();
+    let wire =
+        GroupWire::parse(plaintext).map_err(|e| bad(format!("a damaged group message: {e}")))?;
+    let gid = *wire.group();
+    let existing = store
+        .groups()?
+        .into_iter()
+        .find(|g| g.group_id.as_slice() == gid);
+    let known: Vec<Op> = match &existing {
+        Some(g) => parse_ops(store.group_ops(g.id)?),
+        None => Vec::new(),
+    };
+    let before = Fold::of(&gid, known.clone());
+    let sender: Key = contact
+        .identity_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| NodeError::Corrupt("a contact's identity key is damaged".into()))?;
+    let mut incoming = Incoming {
+        kind: COPY_KIND,
+        body: COPY_BODY.to_vec(),
+        transfer: None,
+        notice: None,
+        change: None,
+        reply_to: None,
+        timelock: None,
+        group: None,
+        group_change: None,
+    };
+    match wire {
+        GroupWire::Ops { ops, .. } => {
+            let new: Vec<Op> = ops
+                .into_iter()
+                .filter(|op| !known.iter().any(|k| k.bytes == op.bytes))
+                .collect();
+            let mut all = known;
+            all.extend(new.iter().cloned());
+            let Some(after) = Fold::of(&gid, all) else {
+                return Err(bad(
+                    "group changes without the group's creation (the group is unknown here)",
+                ));
+            };
+            let appeared = after
+                .members
+                .keys()
+                .filter(|k| *k != me && before.as_ref().is_none_or(|b| !b.members.contains_key(*k)))
+                .copied()
+                .collect();
+            incoming.group_change = Some(GroupChange::Ops {
+                group_id: gid.to_vec(),
+                ops: new
+                    .iter()
+                    .map(|op| (op.id().to_vec(), op.bytes.clone()))
+                    .collect(),
+            });
+            incoming.group = Some(GroupNotice::Ops {
+                group: gid,
+                appeared,
+            });
+        }
+        GroupWire::Text {
+            id,
+            lamport,
+            reply,
+            text,
+            ..
+        } => {
+            let Some(fold) = before else {
+                return Err(bad("a message to a group unknown here"));
+            };
+            if !fold.members.contains_key(me) {
+                return Err(bad(format!(
+                    "a message to the group {}, which you are no longer in",
+                    fold.name
+                )));
+            }
+            if !fold.members.contains_key(&sender) {
+                return Err(bad(format!(
+                    "{} is not a member of the group {}",
+                    contact.name, fold.name
+                )));
+            }
+            if std::str::from_utf8(&text).is_err() {
+                return Err(bad("a group message's text is not UTF-8"));
+            }
+            incoming.group_change = Some(GroupChange::Text {
+                group_id: gid.to_vec(),
+                message: GroupMessageRecord {
+                    id: 0,
+                    group_row: 0,
+                    msg_id: id.to_vec(),
+                    author: sender.to_vec(),
+                    outgoing: false,
+                    lamport,
+                    body: text,
+                    reply: reply.map(|(a, m)| (a.to_vec(), m.to_vec())),
+                    mode: Some(crate::content::mode_name(mode).into()),
+                    created_at: 0,
+                },
+            });
+            incoming.group = Some(GroupNotice::Text { group: gid });
+        }
+    }
+    Ok(incoming)
+}
+
+impl Node {
+    /// Our identity key.
+    fn my_key(&self) -> Result<Key, NodeError> {
+        self.with_store_mut(|store| Ok(Node::identity(store)?.0.public_key()))
+    }
+
+    /// The group named `name` (or whose hex id starts with it, 4 digits at
+    /// least).
+    fn find_group(&self, store: &Store, name: &str) -> Result<Loaded, NodeError> {
+        let mut found = Vec::new();
+        for record in store.groups()? {
+            let Some(loaded) = load(store, record)? else {
+                continue;
+            };
+            let hex_id = hex::encode(loaded.record.group_id.as_slice());
+            if loaded.fold.name == name
+                || (name.len() >= 4 && hex_id.starts_with(&name.to_ascii_lowercase()))
+            {
+                found.push(loaded);
+            }
+        }
+        match found.len() {
+            0 => Err(bad(format!("there is no group {name:?}"))),
+            1 => Ok(found.pop().expect("one")),
+            n => Err(bad(format!(
+                "{n} groups are called {name:?}; name one by its id (zks groups)"
+            ))),
+        }
+    }
+
+    /// Every group we are or were in, newest first.
+    pub fn groups(&self) -> Result<Vec<GroupInfo>, NodeError> {
+        let me = self.my_key()?;
+        self.with_store(|store| {
+            let mut out = Vec::new();
+            for record in store.groups()?.into_iter().rev() {
+                if let Some(loaded) = load(store, record)? {
+                    out.push(info(store, &me, &loaded)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// One group.
+    pub fn group(&self, name: &str) -> Result<GroupInfo, NodeError> {
+        let me = self.my_key()?;
+        self.with_store(|store| info(store, &me, &self.find_group(store, name)?))
+    }
+
+    /// Makes a group named `name` with `members` (contacts' names) and
+    /// tells them.
+    pub fn create_group(&self, name: &str, members: &[String]) -> Result<GroupInfo, NodeError> {
+        check_name(name.trim()).map_err(|e| bad(e.to_string()))?;
+        let name = name.trim();
+        if members.len() + 1 > MAX_MEMBERS {
+            return Err(bad(format!(
+                "a group has at most {MAX_MEMBERS} members, you included"
+            )));
+        }
+        let (ops, recipients) = self.with_store_mut(|store| {
+            let (identity, my_name) = Node::identity(store)?;
+            let my_name = if my_name.trim().is_empty() {
+                "me".to_owned()
+            } else {
+                my_name
+            };
+            let mut chosen: Vec<ContactRecord> = Vec::new();
+            for m in members {
+                let c = self.live_contact(store, m)?;
+                if c.identity_key == identity.public_key() {
+                    return Err(bad("you are in the group already"));
+                }
+                if chosen.iter().any(|o| o.identity_key == c.identity_key) {
+                    return Err(bad(format!("{m} is named twice")));
+                }
+                chosen.push(c);
+            }
+            let mut nonce = [0u8; ID_LEN];
+            rand_core::OsRng.fill_bytes(&mut nonce);
+            let gid = group_id(&identity.public_key(), &nonce);
+            let sign = |lamport: u64, action: Action| {
+                Op::sign(&identity, gid, lamport, action).map_err(|e| bad(e.to_string()))
+            };
+            let mut ops = vec![sign(
+                1,
+                Action::Create {
+                    nonce,
+                    name: name.to_owned(),
+                    creator: clip_name(&my_name),
+                },
+            )?];
+            for (i, c) in chosen.iter().enumerate() {
+                ops.push(sign(
+                    2 + i as u64,
+                    Action::Add {
+                        member: key_of(c)?,
+                        name: clip_name(&c.name),
+                    },
+                )?);
+            }
+            store.add_group_ops(&gid, &op_rows(&ops))?;
+            Ok((ops, chosen))
+        })?;
+        let gid = ops[0].group;
+        for c in &recipients {
+            self.send_ops(&c.name, &gid, &ops)?;
+        }
+        self.emit(NodeEvent::GroupChanged {
+            group: hex::encode(gid),
+        });
+        self.group(&hex::encode(gid))
+    }
+
+    /// Adds contact `contact` to `group` (admins only).
+    pub fn group_add(&self, group: &str, contact: &str) -> Result<GroupInfo, NodeError> {
+        let added = self.with_store(|store| self.live_contact(store, contact))?;
+        let key = key_of(&added)?;
+        self.change_group(group, |fold, _| {
+            if fold.members.contains_key(&key) {
+                return Err(bad(format!("{contact} is in the group already")));
+            }
+            if fold.members.len() >= MAX_MEMBERS {
+                return Err(bad(format!("a group has at most {MAX_MEMBERS} members")));
+            }
+            Ok(Action::Add {
+                member: key,
+                name: clip_name(&added.name),
+            })
+        })
+    }
+
+    /// Removes member `member` (a contact's or the group's name for them)
+    /// from `group` (admins only).
+    pub fn group_remove(&self, group: &str, member: &str) -> Result<GroupInfo, NodeError> {
+        self.change_group(group, |fold, store| {
+            let key = member_key(store, fold, member)?;
+            if key == fold.creator {
+                return Err(bad("the group's creator cannot be removed"));
+            }
+            Ok(Action::Remove { member: key })
+        })
+    }
+
+    /// Renames `group` (admins only).
+    pub fn group_rename(&self, group: &str, name: &str) -> Result<GroupInfo, NodeError> {
+        check_name(name.trim()).map_err(|e| bad(e.to_string()))?;
+        self.change_group(group, |_, _| {
+            Ok(Action::Rename {
+                name: name.trim().to_owned(),
+            })
+        })
+    }
+
+    /// Makes member `member` an admin of `group` (admins only).
+    pub fn group_admin(&self, group: &str, member: &str) -> Result<GroupInfo, NodeError> {
+        self.change_group(group, |fold, store| {
+            Ok(Action::Admin {
+                member: member_key(store, fold, member)?,
+            })
+        })
+    }
+
+    /// Leaves `group`: the others are told, and we get nothing new from it.
+    pub fn group_leave(&self, group: &str) -> Result<GroupInfo, NodeError> {
+        self.change_group(group, |_, _| Ok(Action::Leave))
+    }
+
+    /// Signs the op `make` returns, stores it and sends it to every member
+    /// before and after it (a new member gets the whole log).
+    fn change_group(
+        &self,
+        group: &str,
+        make: impl FnOnce(&Fold, &Store) -> Result<Action, NodeError>,
+    ) -> Result<GroupInfo, NodeError> {
+        let (gid, op, log, before, after) = self.with_store_mut(|store| {
+            let (identity, _) = Node::identity(store)?;
+            let me = identity.public_key();
+            let loaded = self.find_group(store, group)?;
+            let fold = &loaded.fold;
+            if !fold.members.contains_key(&me) {
+                return Err(bad(format!("you are no longer in the group {}", fold.name)));
+            }
+            let action = make(fold, store)?;
+            let admin_only = !matches!(action, Action::Leave);
+            if admin_only && !fold.is_admin(&me) {
+                return Err(bad(format!("only an admin of {} may change it", fold.name)));
+            }
+            let lamport = fold.lamport.max(store.group_lamport(loaded.record.id)?) + 1;
+            let op =
+                Op::sign(&identity, fold.id, lamport, action).map_err(|e| bad(e.to_string()))?;
+            let mut log = loaded.ops.clone();
+            log.push(op.clone());
+            let after = Fold::of(&fold.id, log.clone())
+                .ok_or_else(|| NodeError::Corrupt("a group lost its creation".into()))?;
+            if after.epoch == fold.epoch {
+                return Err(bad("that changes nothing in the group"));
+            }
+            store.add_group_ops(&fold.id, &op_rows(std::slice::from_ref(&op)))?;
+            Ok((fold.id, op, log, fold.clone(), after))
+        })?;
+        let me = self.my_key()?;
+        let mut told = std::collections::BTreeSet::new();
+        for key in before.members.keys().chain(after.members.keys()) {
+            if *key == me || !told.insert(*key) {
+                continue;
+            }
+            let contact = self.with_store(|store| contact_with_key(store, key))?;
+            let Some(contact) = contact else { continue };
+            let ops = if before.members.contains_key(key) {
+                std::slice::from_ref(&op)
+            } else {
+                log.as_slice()
+            };
+            self.send_ops(&contact.name, &gid, ops)?;
+        }
+        self.emit(NodeEvent::GroupChanged {
+            group: hex::encode(gid),
+        });
+        self.group(&hex::encode(gid))
+    }
+
+    /// Seals and queues ops of group `gid` for `contact` (grid pad: they
+    /// name members, not what anyone says).
+    fn send_ops(&self, contact: &str, gid: &GroupId, ops: &[Op]) -> Result<(), NodeError> {
+        let wire = GroupWire::Ops {
+            group: *gid,
+            ops: ops.to_vec(),
+        };
+        self.seal_inner(contact, Mode::Grid, true, |_, _| {
+            Ok(copy_outgoing(wire.encode(), None))
+        })?;
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Sends `text` to `group` (quoting its message `reply_to`): stored
+    /// here with one copy per member, then sealed for each (a pad copy to
+    /// a member we share a true pad with, a grid-pad copy to the others).
+    pub fn group_send(
+        &self,
+        group: &str,
+        text: &[u8],
+        reply_to: Option<i64>,
+    ) -> Result<GroupMessage, NodeError> {
+        Outgoing::text(text)?;
+        if std::str::from_utf8(text).is_err() {
+            return Err(bad("a group message must be UTF-8 text"));
+        }
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Err(bad("the message is empty"));
+        }
+        let me = self.my_key()?;
+        let id = self.with_store_mut(|store| {
+            let loaded = self.find_group(store, group)?;
+            let fold = &loaded.fold;
+            if !fold.members.contains_key(&me) {
+                return Err(bad(format!("you are no longer in the group {}", fold.name)));
+            }
+            let reply = match reply_to {
+                None => None,
+                Some(r) => {
+                    let quoted = store
+                        .group_message(r)?
+                        .filter(|m| m.group_row == loaded.record.id)
+                        .ok_or_else(|| bad(format!("the group has no message {r}")))?;
+                    Some((quoted.author, quoted.msg_id))
+                }
+            };
+            let mut copies = Vec::new();
+            for key in fold.members.keys().filter(|k| **k != me) {
+                copies.push((key.to_vec(), contact_with_key(store, key)?.map(|c| c.id)));
+            }
+            let mut msg_id = [0u8; ID_LEN];
+            rand_core::OsRng.fill_bytes(&mut msg_id);
+            let lamport = fold.lamport.max(store.group_lamport(loaded.record.id)?) + 1;
+            Ok(store.add_group_text(
+                loaded.record.id,
+                &NewGroupText {
+                    msg_id: msg_id.to_vec(),
+                    author: me.to_vec(),
+                    lamport,
+                    body: text.to_vec(),
+                    reply,
+                    copies,
+                },
+            )?)
+        })?;
+        self.seal_group_copies()?;
+        self.emit(NodeEvent::GroupMessage {
+            group: self.group_hex_of(id)?,
+        });
+        self.group_message_info(id)
+    }
+
+    /// Seals every copy of our group messages not sealed yet (after a
+    /// crash, the ones the fan-out did not reach); returns how many.
+    pub fn seal_group_copies(&self) -> Result<usize, NodeError> {
+        let mut sealed = 0;
+        loop {
+            let pending = self.with_store(|store| Ok(store.pending_group_copies(64)?))?;
+            if pending.is_empty() {
+                break;
+            }
+            for copy in pending {
+                let (contact, member_now) = self.with_store(|store| {
+                    let contact = store.contact_by_id(copy.contact_id).ok();
+                    let gid: Option<GroupId> = copy.group_id.as_slice().try_into().ok();
+                    let member = match gid {
+                        Some(gid) => {
+                            let ops = parse_ops(store.group_ops(copy.message.group_row)?);
+                            let key: Option<Key> = copy.member.as_slice().try_into().ok();
+                            Fold::of(&gid, ops)
+                                .zip(key)
+                                .is_some_and(|(f, k)| f.members.contains_key(&k))
+                        }
+                        None => false,
+                    };
+                    Ok((contact, member))
+                })?;
+                let Some(contact) = contact.filter(|_| member_now) else {
+                    self.with_store_mut(|store| {
+                        Ok(store.drop_group_copy(copy.message.id, &copy.member)?)
+                    })?;
+                    continue;
+                };
+                let wire = GroupWire::Text {
+                    group: copy.group_id.as_slice().try_into().expect("16 bytes"),
+                    id: copy.message.msg_id.as_slice().try_into().expect("16 bytes"),
+                    lamport: copy.message.lamport,
+                    reply: copy.message.reply.as_ref().and_then(|(a, m)| {
+                        Some((a.as_slice().try_into().ok()?, m.as_slice().try_into().ok()?))
+                    }),
+                    text: copy.message.body.clone(),
+                }
+                .encode();
+                let change = GroupChange::Copy {
+                    group_message: copy.message.id,
+                    member: copy.member.clone(),
+                };
+                let has_pad =
+                    self.with_store(|store| Ok(store.active_pad(contact.id)?.is_some()))?;
+                let pad = has_pad.then(|| {
+                    self.seal_inner(&contact.name, Mode::Pad, true, |_, _| {
+                        Ok(copy_outgoing(wire.clone(), Some(change.clone())))
+                    })
+                });
+                let sealed_elsewhere = || {
+                    self.with_store(|store| {
+                        Ok(store.group_copy_sealed(copy.message.id, &copy.member)?)
+                    })
+                    .unwrap_or(true)
+                };
+                match pad {
+                    Some(Ok(_)) => {}
+                    // Another process sealed it meanwhile.
+                    Some(Err(_)) if sealed_elsewhere() => continue,
+                    // No pad, or not enough of it left: the grid pad.
+                    _ => {
+                        if let Some(Err(e)) = &pad {
+                            tracing::info!(
+                                "a group copy for {} goes by the grid pad: {e}",
+                                contact.name
+                            );
+                        }
+                        if let Err(e) = self.seal_inner(&contact.name, Mode::Grid, true, |_, _| {
+                            Ok(copy_outgoing(wire.clone(), Some(change.clone())))
+                        }) {
+                            if sealed_elsewhere() {
+                                continue;
+                            }
+                            tracing::warn!("cannot seal a group copy for {}: {e}", contact.name);
+                            self.with_store_mut(|store| {
+                                Ok(store.drop_group_copy(copy.message.id, &copy.member)?)
+                            })?;
+                            continue;
+                        }
+                    }
+                }
+                sealed += 1;
+            }
+        }
+        if sealed > 0 {
+            self.inner.outbox_wake.notify_one();
+        }
+        Ok(sealed)
+    }
+
+    /// Seals group copies a crash left unsealed (another process's fan-out
+    /// too), every 5 seconds until the node stops.
+    pub(crate) async fn group_copy_loop(self) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.seal_group_copies() {
+                tracing::warn!("cannot seal group copies: {e}");
+            }
+        }
+    }
+
+    /// After a group message from `from` was stored.
+    pub(crate) fn after_group_message(&self, from: &str, notice: &GroupNotice) {
+        match notice {
+            GroupNotice::Ops { group, appeared } => {
+                if let Err(e) = self.introduce_own_ops(group, appeared) {
+                    tracing::warn!("cannot send our group changes to new members: {e}");
+                }
+                self.emit(NodeEvent::GroupChanged {
+                    group: hex::encode(group),
+                });
+            }
+            GroupNotice::Text { group } => {
+                tracing::debug!(from, "group message");
+                self.emit(NodeEvent::GroupMessage {
+                    group: hex::encode(group),
+                });
+            }
+        }
+    }
+
+    /// Sends the ops we made in `gid` to members that just appeared: what
+    /// we changed while they were being added reaches them too.
+    fn introduce_own_ops(&self, gid: &GroupId, appeared: &[Key]) -> Result<(), NodeError> {
+        if appeared.is_empty() {
+            return Ok(());
+        }
+        let me = self.my_key()?;
+        let (ours, recipients) = self.with_store(|store| {
+            let Some(record) = store
+                .groups()?
+                .into_iter()
+                .find(|g| g.group_id.as_slice() == gid)
+            else {
+                return Ok((Vec::new(), Vec::new()));
+            };
+            let ops: Vec<Op> = parse_ops(store.group_ops(record.id)?)
+                .into_iter()
+                .filter(|op| op.author == me)
+                .collect();
+            let mut recipients = Vec::new();
+            for key in appeared {
+                if let Some(c) = contact_with_key(store, key)? {
+                    recipients.push(c.name);
+                }
+            }
+            Ok((ops, recipients))
+        })?;
+        if ours.is_empty() {
+            return Ok(());
+        }
+        for name in recipients {
+            self.send_ops(&name, gid, &ours)?;
+        }
+        Ok(())
+    }
+
+    /// The messages of `group`, in the group's order.
+    pub fn group_messages(&self, group: &str) -> Result<Vec<GroupMessage>, NodeError> {
+        let me = self.my_key()?;
+        self.with_store(|store| {
+            let loaded = self.find_group(store, group)?;
+            let names = Names::of(store, &me, &loaded)?;
+            let messages = store.group_messages(loaded.record.id)?;
+            messages
+                .iter()
+                .map(|m| message_info(store, &names, m, &messages))
+                .collect()
+        })
+    }
+
+    fn group_message_info(&self, id: i64) -> Result<GroupMessage, NodeError> {
+        let me = self.my_key()?;
+        self.with_store(|store| {
+            let m = store
+                .group_message(id)?
+                .ok_or_else(|| bad(format!("there is no group message {id}")))?;
+            let record = store
+                .groups()?
+                .into_iter()
+                .find(|g| g.id == m.group_row)
+                .ok_or_else(|| NodeError::Corrupt("a group message without its group".into()))?;
+            let loaded = load(store, record)?
+                .ok_or_else(|| NodeError::Corrupt("a group lost its creation".into()))?;
+            let names = Names::of(store, &me, &loaded)?;
+            let messages = store.group_messages(loaded.record.id)?;
+            message_info(store, &names, &m, &messages)
+        })
+    }
+
+    fn group_hex_of(&self, message: i64) -> Result<String, NodeError> {
+        self.with_store(|store| {
+            let m = store
+                .group_message(message)?
+                .ok_or_else(|| bad(format!("there is no group message {message}")))?;
+            Ok(store
+                .groups()?
+                .into_iter()
+                .find(|g| g.id == m.group_row)
+                .map(|g| hex::encode(g.group_id))
+                .unwrap_or_default())
+        })
+    }
+
+    /// A contact we can write to.
+    fn live_contact(&self, store: &Store, name: &str) -> Result<ContactRecord, NodeError> {
+        let c = store
+            .contact(name)
+            .map_err(|_| bad(format!("there is no contact {name:?}")))?;
+        if store.session_state(c.id)?.is_empty() {
+            return Err(bad(format!(
+                "{name} was restored from a backup without keys: pair again first"
+            )));
+        }
+        Ok(c)
+    }
+}
+
+/// The names members go by here: our contact's name, else the group's.
+struct Names {
+    me: Key,
+    by_key: BTreeMap<Key, (String, bool)>,
+}
+
+impl Names {
+    fn of(store: &Store, me: &Key, loaded: &Loaded) -> Result<Names, NodeError> {
+        let mut by_key = BTreeMap::new();
+        // Former members too (their messages stay).
+        for op in &loaded.ops {
+            match &op.action {
+                Action::Add { member, name } => {
+                    by_key.entry(*member).or_insert((name.clone(), false));
+                }
+                Action::Create { creator, .. } => {
+                    by_key.entry(op.author).or_insert((creator.clone(), false));
+                }
+                _ => {}
+            }
+        }
+        for (key, m) in &loaded.fold.members {
+            by_key.insert(*key, (m.name.clone(), false));
+        }
+        for c in store.contacts()? {
+            if let Ok(key) = <Key>::try_from(c.identity_key.as_slice())
+                && by_key.contains_key(&key)
+            {
+                let live = !store.session_state(c.id)?.is_empty();
+                by_key.insert(key, (c.name, live));
+            }
+        }
+        Ok(Names { me: *me, by_key })
+    }
+
+    fn name(&self, key: &[u8]) -> String {
+        if key == self.me {
+            return "you".into();
+        }
+        <Key>::try_from(key)
+            .ok()
+            .and_then(|k| self.by_key.get(&k))
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| "someone who left".into())
+    }
+}
+
+fn info(store: &Store, me: &Key, loaded: &Loaded) -> Result<GroupInfo, NodeError> {
+    let names = Names::of(store, me, loaded)?;
+    let mut members: Vec<GroupMember> = loaded
+        .fold
+        .members
+        .iter()
+        .map(|(key, m)| GroupMember {
+            name: names.name(key),
+            peer_id: peer_id_text(key),
+            admin: m.admin,
+            me: key == me,
+            contact: key == me || names.by_key.get(key).is_some_and(|(_, live)| *live),
+        })
+        .collect();
+    members.sort_by(|a, b| (!a.admin, !a.me, &a.name).cmp(&(!b.admin, !b.me, &b.name)));
+    Ok(GroupInfo {
+        id: hex::encode(&loaded.record.group_id),
+        name: loaded.fold.name.clone(),
+        epoch: loaded.fold.epoch,
+        admin: loaded.fold.is_admin(me),
+        member: loaded.fold.members.contains_key(me),
+        members,
+        created_at: loaded.record.created_at,
+    })
+}
+
+fn message_info(
+    store: &Store,
+    names: &Names,
+    m: &GroupMessageRecord,
+    all: &[GroupMessageRecord],
+) -> Result<GroupMessage, NodeError> {
+    let quote = m.reply.as_ref().map(|(author, id)| {
+        let quoted = all.iter().find(|q| &q.author == author && &q.msg_id == id);
+        GroupQuote {
+            message_id: quoted.map(|q| q.id),
+            author: names.name(author),
+            excerpt: quoted
+                .map(|q| {
+                    let text = String::from_utf8_lossy(&q.body);
+                    let mut e: String = text.chars().take(EXCERPT_CHARS).collect();
+                    if text.chars().nth(EXCERPT_CHARS).is_some() {
+                        e.push('…');
+                    }
+                    e
+                })
+                .unwrap_or_default(),
+        }
+    });
+    let deliveries = if m.outgoing {
+        store
+            .group_copies(m.id)?
+            .into_iter()
+            .map(|c| GroupDelivery {
+                name: names.name(&c.member),
+                state: match (c.sealed, c.contact_id, c.state) {
+                    (true, _, Some(state)) => state,
+                    // The pairwise message went after it was delivered.
+                    (true, _, None) => "delivered".into(),
+                    (false, Some(_), _) => "sealing".into(),
+                    (false, None, _) => "not_sent".into(),
+                },
+                mode: c.mode,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(GroupMessage {
+        id: m.id,
+        author: names.name(&m.author),
+        author_peer_id: <Key>::try_from(m.author.as_slice())
+            .map(|k| peer_id_text(&k))
+            .unwrap_or_default(),
+        outgoing: m.outgoing,
+        text: String::from_utf8_lossy(&m.body).into_owned(),
+        created_at: m.created_at,
+        quote,
+        mode: m.mode.clone(),
+        deliveries,
+    })
+}
+
+/// The member of `fold` named `name` (our contact's name or the group's).
+fn member_key(store: &Store, fold: &Fold, name: &str) -> Result<Key, NodeError> {
+    if let Ok(c) = store.contact(name)
+        && let Ok(key) = <Key>::try_from(c.identity_key.as_slice())
+        && fold.members.contains_key(&key)
+    {
+        return Ok(key);
+    }
+    let named: Vec<&Key> = fold
+        .members
+        .iter()
+        .filter(|(_, m)| m.name == name)
+        .map(|(k, _)| k)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(**one),
+        [] => Err(bad(format!("{name} is not a member of {}", fold.name))),
+        _ => Err(bad(format!(
+            "{} members of {} are called {name}",
+            named.len(),
+            fold.name
+        ))),
+    }
+}
+
+fn key_of(c: &ContactRecord) -> Result<Key, NodeError> {
+    c.identity_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| NodeError::Corrupt("a contact's identity key is damaged".into()))
+}
+
+/// A name cut to what an op carries.
+fn clip_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > crate::wire::group::MAX_NAME_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    if out.trim().is_empty() {
+        "someone".into()
+    } else {
+        out
+    }
+}
+
+fn op_rows(ops: &[Op]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    ops.iter()
+        .map(|op| (op.id().to_vec(), op.bytes.clone()))
+        .collect()
+}
+
+/// A pairwise copy of a group message.
+fn copy_outgoing(plaintext: Vec<u8>, group: Option<GroupChange>) -> Outgoing {
+    Outgoing {
+        plaintext: Zeroizing::new(plaintext),
+        kind: COPY_KIND,
+        body: COPY_BODY.to_vec(),
+        transfer: None,
+        change: None,
+        reply_to: None,
+        timelock: None,
+        group,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zks_pad::Identity;
+
+    fn who(seed: u8) -> Identity {
+        Identity::from_seed(&[seed; 32]).unwrap()
+    }
+
+    struct G {
+        id: GroupId,
+        ops: Vec<Op>,
+    }
+
+    impl G {
+        fn new(creator: &Identity) -> G {
+            let nonce = [5; ID_LEN];
+            let id = group_id(&creator.public_key(), &nonce);
+            let create = Op::sign(
+                creator,
+                id,
+                1,
+                Action::Create {
+                    nonce,
+                    name: "Team".into(),
+                    creator: "A".into(),
+                },
+            )
+            .unwrap();
+            G {
+                id,
+                ops: vec![create],
+            }
+        }
+
+        fn op(&mut self, by: &Identity, lamport: u64, action: Action) -> Op {
+            let op = Op::sign(by, self.id, lamport, action).unwrap();
+            self.ops.push(op.clone());
+            op
+        }
+
+        fn fold(&self) -> Fold {
+            Fold::of(&self.id, self.ops.clone()).unwrap()
+        }
+    }
+
+    fn add(who: &Identity) -> Action {
+        Action::Add {
+            member: who.public_key(),
+            name: "m".into(),
+        }
+    }
+
+    #[test]
+    fn the_fold_follows_the_rules_whatever_order_the_ops_came_in() {
+        let (a, b, c, d) = (who(1), who(2), who(3), who(4));
+        let mut g = G::new(&a);
+        g.op(&a, 2, add(&b));
+        g.op(&a, 3, add(&c));
+        // B is no admin: its add and rename do not count.
+        g.op(&b, 4, add(&d));
+        g.op(&b, 4, Action::Rename { name: "B's".into() });
+        let fold = g.fold();
+        assert_eq!(fold.members.len(), 3);
+        assert_eq!((fold.name.as_str(), fold.epoch), ("Team", 3));
+        // Made admin, B may.
+        g.op(
+            &a,
+            5,
+            Action::Admin {
+                member: b.public_key(),
+            },
+        );
+        g.op(&b, 6, add(&d));
+        assert!(g.fold().members.contains_key(&d.public_key()));
+        // Nobody removes the creator; a member may leave.
+        g.op(
+            &b,
+            7,
+            Action::Remove {
+                member: a.public_key(),
+            },
+        );
+        g.op(&c, 7, Action::Leave);
+        let fold = g.fold();
+        assert!(fold.members.contains_key(&a.public_key()));
+        assert!(!fold.members.contains_key(&c.public_key()));
+        // Any order of the same ops, repeats included, folds the same.
+        let mut shuffled = g.ops.clone();
+        shuffled.reverse();
+        shuffled.push(g.ops[2].clone());
+        assert_eq!(Fold::of(&g.id, shuffled).unwrap(), fold);
+        // Without the creation there is no group.
+        assert!(Fold::of(&g.id, g.ops[1..].to_vec()).is_none());
+    }
+
+    #[test]
+    fn concurrent_changes_by_two_admins_end_the_same_everywhere() {
+        let (a, b, c, x, y) = (who(1), who(2), who(3), who(4), who(5));
+        let mut g = G::new(&a);
+        g.op(&a, 2, add(&b));
+        g.op(&a, 3, add(&c));
+        g.op(
+            &a,
+            4,
+            Action::Admin {
+                member: b.public_key(),
+            },
+        );
+        let base = g.ops.clone();
+        // A adds X while B removes C and adds Y, neither knowing.
+        let from_a = Op::sign(&a, g.id, 5, add(&x)).unwrap();
+        let from_b = vec![
+            Op::sign(
+                &b,
+                g.id,
+                5,
+                Action::Remove {
+                    member: c.public_key(),
+                },
+            )
+            .unwrap(),
+            Op::sign(&b, g.id, 6, add(&y)).unwrap(),
+        ];
+        let mut at_a = base.clone();
+        at_a.push(from_a.clone());
+        at_a.extend(from_b.clone());
+        let mut at_b = base.clone();
+        at_b.extend(from_b);
+        at_b.push(from_a);
+        let (fa, fb) = (
+            Fold::of(&g.id, at_a).unwrap(),
+            Fold::of(&g.id, at_b).unwrap(),
+        );
+        assert_eq!(fa, fb);
+        let keys: Vec<Key> = fa.members.keys().copied().collect();
+        let mut want = vec![
+            a.public_key(),
+            b.public_key(),
+            x.public_key(),
+            y.public_key(),
+        ];
+        want.sort();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn the_last_admin_leaving_hands_the_group_on() {
+        let (a, b, c) = (who(1), who(2), who(3));
+        let mut g = G::new(&a);
+        g.op(&a, 2, add(&b));
+        g.op(&a, 3, add(&c));
+        g.op(&a, 4, Action::Leave);
+        let fold = g.fold();
+        assert_eq!(fold.members.len(), 2);
+        assert_eq!(fold.members.values().filter(|m| m.admin).count(), 1);
+        let first = *fold.members.keys().next().unwrap();
+        assert!(fold.is_admin(&first));
+    }
+}
