@@ -65,6 +65,11 @@ enum Command {
     Edit(cmd::chat::EditArgs),
     /// Delete a message from this device, or yours for everyone.
     Delete(cmd::chat::DeleteArgs),
+    /// Small private groups: create, add, remove, rename, leave, send, show.
+    #[command(subcommand)]
+    Group(cmd::group::GroupCommand),
+    /// List your groups.
+    Groups(cmd::group::ListArgs),
     /// Show the messages with your contacts.
     Inbox(cmd::messaging::InboxArgs),
     /// Search the messages with your contacts for words.
@@ -163,6 +168,15 @@ fn main() -> ExitCode {
                 let result = cmd::messaging::send(&node, &args).await;
                 node.stop().await;
                 result
+            }
+            Command::Group(command) => {
+                let node = cmd::start_node(cli.home).await?;
+                let result = cmd::group::run(&node, &command).await;
+                node.stop().await;
+                result
+            }
+            Command::Groups(args) => {
+                with_node(cli.home, |node| cmd::group::list(node, &args)).await
             }
             Command::React(args) => {
                 let node = cmd::start_node(cli.home).await?;

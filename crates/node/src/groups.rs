@@ -67,7 +67,7 @@ impl Fold {
     /// creation.
     pub(crate) fn of(id: &GroupId, mut ops: Vec<Op>) -> Option<Fold> {
         ops.retain(|op| &op.group == id);
-        ops.sort_by(|a, b| (a.lamport, a.author, a.id()).cmp(&(b.lamport, b.author, b.id())));
+        ops.sort_by_key(|op| (op.lamport, op.author, op.id()));
         ops.dedup_by(|a, b| a.bytes == b.bytes);
         let lamport = ops.iter().map(|op| op.lamport).max().unwrap_or(0);
         let start = ops
@@ -282,7 +282,7 @@ struct Loaded {
     fold: Fold,
 }
 
-fn parse_ops(stored: Vec<Vec<u8>>) -> Vec<Op> {
+fn parse_ops(stored: &[Vec<u8>]) -> Vec<Op> {
     stored.iter().filter_map(|b| Op::parse(b).ok()).collect()
 }
 
@@ -294,7 +294,7 @@ fn load(store: &Store, record: GroupRecord) -> Result<Option<Loaded>, NodeError>
     let Some(id) = gid_of(&record) else {
         return Ok(None);
     };
-    let ops = parse_ops(store.group_ops(record.id)?);
+    let ops = parse_ops(&store.group_ops(record.id)?);
     Ok(Fold::of(&id, ops.clone()).map(|fold| Loaded { record, ops, fold }))
 }
 
@@ -343,7 +343,7 @@ pub(crate) fn incoming(
         .into_iter()
         .find(|g| g.group_id.as_slice() == gid);
     let known: Vec<Op> = match &existing {
-        Some(g) => parse_ops(store.group_ops(g.id)?),
+        Some(g) => parse_ops(&store.group_ops(g.id)?),
         None => Vec::new(),
     };
     let before = Fold::of(&gid, known.clone());
@@ -750,7 +750,7 @@ impl Node {
                     let gid: Option<GroupId> = copy.group_id.as_slice().try_into().ok();
                     let member = match gid {
                         Some(gid) => {
-                            let ops = parse_ops(store.group_ops(copy.message.group_row)?);
+                            let ops = parse_ops(&store.group_ops(copy.message.group_row)?);
                             let key: Option<Key> = copy.member.as_slice().try_into().ok();
                             Fold::of(&gid, ops)
                                 .zip(key)
@@ -876,7 +876,7 @@ impl Node {
             else {
                 return Ok((Vec::new(), Vec::new()));
             };
-            let ops: Vec<Op> = parse_ops(store.group_ops(record.id)?)
+            let ops: Vec<Op> = parse_ops(&store.group_ops(record.id)?)
                 .into_iter()
                 .filter(|op| op.author == me)
                 .collect();

@@ -7,6 +7,7 @@ pub(crate) mod chat;
 pub(crate) mod devnet;
 pub(crate) mod files;
 pub(crate) mod grid;
+pub(crate) mod group;
 pub(crate) mod key;
 pub(crate) mod message;
 pub(crate) mod messaging;

@@ -1,0 +1,248 @@
+//! Groups through the real binary (decision 0071): four daemons, all paired
+//! with each other, Alice and Bob also sharing a true pad. A group of the
+//! four exchanges 100 messages from all of them at once; each arrives once
+//! at every member and every member shows them in the same order, Alice's
+//! copies to Bob under the pad. A removed member receives nothing sent
+//! after its removal; two admins changing the group at the same moment end
+//! with the same group on every member. Bad commands exit 2 and change
+//! nothing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Running, daemon, json_lines, ok, quicknet, run};
+
+const NAMES: [&str; 4] = ["Alice", "Bob", "Carol", "Dan"];
+
+/// Pairs `a` (named `an`) with `b` (named `bn`) through code files.
+fn pair_as(tmp: &Path, (a, an): (&Path, &str), (b, bn): (&Path, &str)) {
+    let inv = tmp.join(format!("inv-{an}-{bn}.txt"));
+    let rep = tmp.join(format!("rep-{an}-{bn}.txt"));
+    let (inv, rep) = (inv.to_str().unwrap(), rep.to_str().unwrap());
+    ok(&run(a, &["pair", "invite", "--name", an, "--out", inv]));
+    ok(&run(b, &["pair", "accept", inv, "--as", an, "--out", rep]));
+    ok(&run(a, &["pair", "finish", rep, "--as", bn]));
+}
+
+fn groups(home: &Path) -> Vec<serde_json::Value> {
+    json_lines(&ok(&run(home, &["groups", "--json"])))
+}
+
+fn messages(home: &Path) -> Vec<serde_json::Value> {
+    json_lines(&ok(&run(home, &["group", "show", "Team", "--json"])))
+}
+
+fn until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// A group's state as one member sees it: name, epoch, members' PeerIds.
+fn state(home: &Path) -> (String, u64, Vec<String>) {
+    let g = &groups(home)[0];
+    let mut members: Vec<String> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["peer_id"].as_str().unwrap().to_owned())
+        .collect();
+    members.sort();
+    (
+        g["name"].as_str().unwrap().to_owned(),
+        g["epoch"].as_u64().unwrap(),
+        members,
+    )
+}
+
+fn fails(out: &std::process::Output, what: &str) {
+    assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.trim().is_empty() && !err.contains("panicked"),
+        "{what}: {err}"
+    );
+}
+
+#[test]
+fn four_daemons_share_a_group_in_one_order_and_its_changes_converge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let homes: Vec<PathBuf> = NAMES
+        .iter()
+        .map(|n| tmp.path().join(n.to_lowercase()))
+        .collect();
+    let _daemons: Vec<Running> = homes.iter().map(|h| daemon(h, &[])).collect();
+    for i in 0..4 {
+        for j in i + 1..4 {
+            pair_as(tmp.path(), (&homes[i], NAMES[i]), (&homes[j], NAMES[j]));
+        }
+    }
+    for h in &homes {
+        ok(&run(
+            h,
+            &["beacon", "import", "--chain", "quicknet", &quicknet()],
+        ));
+    }
+    let (a, b, c, d) = (&homes[0], &homes[1], &homes[2], &homes[3]);
+    // Alice and Bob also share a true pad.
+    let pad = tmp.path().join("pad");
+    let pad = pad.to_str().unwrap();
+    ok(&run(a, &["pad", "new", "--size", "256KiB", "--out", pad]));
+    ok(&run(a, &["pad", "import", "--contact", "Bob", pad]));
+    ok(&run(b, &["pad", "import", "--contact", "Alice", pad]));
+
+    // Bad commands change nothing.
+    fails(
+        &run(a, &["group", "create", "Team", "Nobody"]),
+        "unknown member",
+    );
+    fails(&run(a, &["group", "create", " ", "Bob"]), "empty name");
+    fails(
+        &run(a, &["group", "create", "Team", "Bob", "Bob"]),
+        "named twice",
+    );
+    fails(&run(a, &["group", "send", "Team", "hi"]), "no such group");
+    fails(&run(a, &["group", "show", "Team"]), "no such group");
+    assert!(groups(a).is_empty());
+
+    ok(&run(a, &["group", "create", "Team", "Bob", "Carol", "Dan"]));
+    for h in &homes {
+        until("every member knows the group", 30, || {
+            groups(h)
+                .first()
+                .is_some_and(|g| g["members"].as_array().unwrap().len() == 4)
+        });
+    }
+    // Only admins change it.
+    fails(
+        &run(b, &["group", "rename", "Team", "Mine"]),
+        "not an admin",
+    );
+
+    // 100 messages, all four sending at once.
+    std::thread::scope(|s| {
+        for (i, h) in homes.iter().enumerate() {
+            s.spawn(move || {
+                for k in 0..25 {
+                    ok(&run(
+                        h,
+                        &["group", "send", "Team", &format!("{} {k}", NAMES[i])],
+                    ));
+                }
+            });
+        }
+    });
+    for h in &homes {
+        until("all 100 messages everywhere", 90, || {
+            messages(h).len() >= 100
+        });
+    }
+    let order = |h: &Path| -> Vec<(String, String)> {
+        messages(h)
+            .iter()
+            .map(|m| {
+                (
+                    m["author_peer_id"].as_str().unwrap().to_owned(),
+                    m["text"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let first = order(a);
+    assert_eq!(first.len(), 100, "each message once");
+    let mut texts: Vec<&String> = first.iter().map(|(_, t)| t).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 100, "no message twice");
+    for h in &homes[1..] {
+        assert_eq!(order(h), first, "the same order at {}", h.display());
+    }
+    // Each sender's own messages keep their order.
+    for n in NAMES {
+        let mine: Vec<&String> = first
+            .iter()
+            .map(|(_, t)| t)
+            .filter(|t| t.starts_with(n))
+            .collect();
+        let want: Vec<String> = (0..25).map(|k| format!("{n} {k}")).collect();
+        assert_eq!(mine, want.iter().collect::<Vec<_>>());
+    }
+    // Alice's copies: Bob's under the pad, the others' under the grid pad,
+    // all delivered; Bob got Alice's under the pad.
+    until("Alice's copies delivered", 30, || {
+        messages(a)
+            .iter()
+            .filter(|m| m["outgoing"] == true)
+            .all(|m| {
+                m["deliveries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|d| d["state"] == "delivered")
+            })
+    });
+    for m in messages(a).iter().filter(|m| m["outgoing"] == true) {
+        let modes: Vec<(&str, &str)> = m["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["name"].as_str().unwrap(), d["mode"].as_str().unwrap()))
+            .collect();
+        assert!(modes.contains(&("Bob", "pad")), "{modes:?}");
+        assert!(modes.contains(&("Carol", "grid")) && modes.contains(&("Dan", "grid")));
+    }
+    assert!(
+        messages(b)
+            .iter()
+            .filter(|m| m["text"].as_str().unwrap().starts_with("Alice"))
+            .all(|m| m["mode"] == "pad")
+    );
+    let line = ok(&run(a, &["group", "send", "Team", "one more"]));
+    assert!(
+        line.contains("perfect secrecy for 1 of 3 members"),
+        "{line}"
+    );
+    assert!(!line.contains("perfect secrecy for 3"), "{line}");
+
+    // Alice removes Dan: what Bob sends after he knows reaches Dan no more.
+    ok(&run(a, &["group", "remove", "Team", "Dan"]));
+    until("Dan learns he was removed", 30, || {
+        groups(d)[0]["member"] == false
+    });
+    until("Bob learns Dan was removed", 30, || {
+        groups(b)[0]["members"].as_array().unwrap().len() == 3
+    });
+    let dan_had = messages(d).len();
+    ok(&run(b, &["group", "send", "Team", "after Dan left"]));
+    until("Carol gets it", 30, || {
+        messages(c).iter().any(|m| m["text"] == "after Dan left")
+    });
+    until("Alice gets it", 30, || {
+        messages(a).iter().any(|m| m["text"] == "after Dan left")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(messages(d).len(), dan_had, "Dan got nothing new");
+    fails(
+        &run(d, &["group", "send", "Team", "let me in"]),
+        "a removed member sends",
+    );
+
+    // Two admins at once: Alice removes Carol while Bob renames the group.
+    ok(&run(a, &["group", "admin", "Team", "Bob"]));
+    until("Bob is an admin", 30, || {
+        groups(b)[0]["admin"] == true && groups(c)[0]["epoch"] == groups(a)[0]["epoch"]
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| ok(&run(a, &["group", "remove", "Team", "Carol"])));
+        s.spawn(|| ok(&run(b, &["group", "rename", "Team", "Renamed"])));
+    });
+    until("Alice, Bob and Carol end the same", 30, || {
+        let (sa, sb, sc) = (state(a), state(b), state(c));
+        sa == sb && sb == sc && sa.0 == "Renamed" && sa.2.len() == 2
+    });
+    assert_eq!(groups(c)[0]["member"], false);
+}
