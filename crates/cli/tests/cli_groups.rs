@@ -246,3 +246,61 @@ fn four_daemons_share_a_group_in_one_order_and_its_changes_converge() {
     });
     assert_eq!(groups(c)[0]["member"], false);
 }
+
+#[test]
+fn members_who_are_not_contacts_are_introduced_through_the_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let homes: Vec<PathBuf> = NAMES[..3]
+        .iter()
+        .map(|n| tmp.path().join(n.to_lowercase()))
+        .collect();
+    let _daemons: Vec<Running> = homes.iter().map(|h| daemon(h, &[])).collect();
+    let (a, b, c) = (&homes[0], &homes[1], &homes[2]);
+    // Bob and Carol only know Alice.
+    pair_as(tmp.path(), (a, "Alice"), (b, "Bob"));
+    pair_as(tmp.path(), (a, "Alice"), (c, "Carol"));
+    for h in &homes {
+        ok(&run(
+            h,
+            &["beacon", "import", "--chain", "quicknet", &quicknet()],
+        ));
+    }
+    let contacts = |h: &Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&ok(&run(h, &["contacts", "--json"]))).unwrap()
+    };
+    assert_eq!(contacts(b).len(), 1);
+
+    ok(&run(a, &["group", "create", "Team", "Bob", "Carol"]));
+    // The one with the smaller key invites the other through Alice; the
+    // other accepts by itself and its reply comes back over the network.
+    for (h, other) in [(b, "Carol"), (c, "Bob")] {
+        until("introduced", 60, || {
+            contacts(h).iter().any(|x| x["name"] == other)
+                && groups(h).first().is_some_and(|g| {
+                    g["members"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|m| m["contact"] == true)
+                })
+        });
+    }
+    ok(&run(
+        b,
+        &["group", "send", "Team", "hello Carol, via nobody"],
+    ));
+    until("Carol reads Bob", 30, || {
+        messages(c)
+            .iter()
+            .any(|m| m["text"] == "hello Carol, via nobody" && m["author"] == "Bob")
+    });
+    let sent = messages(b);
+    let deliveries = sent.iter().find(|m| m["outgoing"] == true).unwrap()["deliveries"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        deliveries.iter().all(|d| d["state"] != "not_sent"),
+        "{deliveries:?}"
+    );
+}

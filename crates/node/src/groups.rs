@@ -265,6 +265,23 @@ pub enum GroupNotice {
         /// The group.
         group: GroupId,
     },
+    /// A member who is not our contact sent us a pairing invite through
+    /// the group: accept it, naming them `name`.
+    Intro {
+        /// The invite.
+        invite: Vec<u8>,
+        /// The group's name for them.
+        name: String,
+    },
+    /// A member's invite for another member who is our contact: pass it on.
+    Forward {
+        /// The group.
+        group: GroupId,
+        /// The member it is for.
+        to: Key,
+        /// The invite.
+        invite: Vec<u8>,
+    },
 }
 
 /// The kind and body pairwise group copies are kept under in the pairwise
@@ -274,6 +291,10 @@ const COPY_BODY: &[u8] = b"group";
 
 /// Longest excerpt of a quoted message, in characters.
 const EXCERPT_CHARS: usize = 120;
+/// How long an introduction's invite is valid.
+const INTRO_VALID_SECS: u64 = 7 * 24 * 3600;
+/// How long before a member who did not answer is invited again.
+const INTRO_AGAIN_SECS: i64 = 24 * 3600;
 
 /// A stored group: its record, ops and fold.
 struct Loaded {
@@ -435,6 +456,42 @@ pub(crate) fn incoming(
                 },
             });
             incoming.group = Some(GroupNotice::Text { group: gid });
+        }
+        GroupWire::Intro { to, invite, .. } => {
+            let Some(fold) = before else {
+                return Err(bad("an introduction for a group unknown here"));
+            };
+            if !fold.members.contains_key(&sender) {
+                return Err(bad(format!(
+                    "{} is not a member of the group {}",
+                    contact.name, fold.name
+                )));
+            }
+            let from = zks_pad::Invite::decode(&invite)
+                .map_err(|e| bad(format!("a damaged introduction: {e}")))?
+                .sender
+                .identity_key;
+            let (Some(inviter), true) = (fold.members.get(&from), fold.members.contains_key(&to))
+            else {
+                return Err(bad(
+                    "an introduction between people who are not both in the group",
+                ));
+            };
+            if from == to {
+                return Err(bad("an introduction of a member to themselves"));
+            }
+            incoming.group = Some(if &to == me {
+                GroupNotice::Intro {
+                    invite,
+                    name: inviter.name.clone(),
+                }
+            } else {
+                GroupNotice::Forward {
+                    group: gid,
+                    to,
+                    invite,
+                }
+            });
         }
     }
     Ok(incoming)
@@ -662,18 +719,151 @@ impl Node {
         self.group(&hex::encode(gid))
     }
 
-    /// Seals and queues ops of group `gid` for `contact` (grid pad: they
-    /// name members, not what anyone says).
+    /// Seals and queues ops of group `gid` for `contact`.
     fn send_ops(&self, contact: &str, gid: &GroupId, ops: &[Op]) -> Result<(), NodeError> {
-        let wire = GroupWire::Ops {
-            group: *gid,
-            ops: ops.to_vec(),
-        };
+        self.send_wire(
+            contact,
+            &GroupWire::Ops {
+                group: *gid,
+                ops: ops.to_vec(),
+            },
+        )
+    }
+
+    /// Seals and queues a group message for `contact` (grid pad: ops and
+    /// introductions name members and keys, not what anyone says).
+    fn send_wire(&self, contact: &str, wire: &GroupWire) -> Result<(), NodeError> {
         self.seal_inner(contact, Mode::Grid, true, |_, _| {
             Ok(copy_outgoing(wire.encode(), None))
         })?;
         self.inner.outbox_wake.notify_one();
         Ok(())
+    }
+
+    /// Introduces us to the members of `gid` who are not our contacts
+    /// (decision 0071): for each whose key is greater than ours (so only
+    /// one of two makes an invite), at most once a day, a pairing invite
+    /// travels to them through members who are our contacts — the one who
+    /// added them first. They accept it by themselves if it comes from a
+    /// member of the group, and their reply comes back over the network;
+    /// we finish only a reply signed by that member's key.
+    pub(crate) fn start_intros(&self, gid: &GroupId) -> Result<usize, NodeError> {
+        let me = self.my_key()?;
+        let now = crate::clock::now_secs();
+        let plan = self.with_store(|store| {
+            let Some(record) = store
+                .groups()?
+                .into_iter()
+                .find(|g| g.group_id.as_slice() == gid)
+            else {
+                return Ok(Vec::new());
+            };
+            let Some(loaded) = load(store, record)? else {
+                return Ok(Vec::new());
+            };
+            if !loaded.fold.members.contains_key(&me) {
+                return Ok(Vec::new());
+            }
+            let mut plan = Vec::new();
+            for (key, member) in &loaded.fold.members {
+                if *key <= me || contact_with_key(store, key)?.is_some() {
+                    continue;
+                }
+                if store
+                    .last_group_intro(key)?
+                    .is_some_and(|at| at + INTRO_AGAIN_SECS > now as i64)
+                {
+                    continue;
+                }
+                // Who can carry it: the member who added them, else every
+                // member who is our contact.
+                let adder = loaded.ops.iter().find_map(|op| match &op.action {
+                    Action::Add { member, .. } if member == key => Some(op.author),
+                    _ => None,
+                });
+                let mut relays = Vec::new();
+                if let Some(adder) = adder
+                    && let Some(c) = contact_with_key(store, &adder)?
+                {
+                    relays.push(c.name);
+                }
+                if relays.is_empty() {
+                    for k in loaded.fold.members.keys() {
+                        if let Some(c) = contact_with_key(store, k)? {
+                            relays.push(c.name);
+                        }
+                    }
+                }
+                if !relays.is_empty() {
+                    plan.push((*key, member.name.clone(), relays));
+                }
+            }
+            Ok(plan)
+        })?;
+        let addresses = self.advertised_addresses();
+        if addresses.is_empty() {
+            // Their reply could not reach us: wait until we are online.
+            return Ok(0);
+        }
+        for (key, name, relays) in &plan {
+            let invite = self.with_store_mut(|store| {
+                let (identity, my_name) = Node::identity(store)?;
+                let my_name = if my_name.trim().is_empty() {
+                    "someone".to_owned()
+                } else {
+                    my_name
+                };
+                let expires_at = now + INTRO_VALID_SECS;
+                let pending = zks_pad::PendingInvite::create(
+                    &identity,
+                    &my_name,
+                    &addresses,
+                    expires_at,
+                    &mut rand_core::OsRng,
+                );
+                let hash = pending.invite().hash();
+                store.add_pending_invite(&hash, &pending.to_bytes(), expires_at)?;
+                store.add_group_intro(&hash, key, name)?;
+                Ok(pending.invite().as_bytes().to_vec())
+            })?;
+            let wire = GroupWire::Intro {
+                group: *gid,
+                to: *key,
+                invite,
+            };
+            for relay in relays {
+                self.send_wire(relay, &wire)?;
+            }
+        }
+        Ok(plan.len())
+    }
+
+    /// Accepts a group member's invite that came through the group, naming
+    /// them `name` (made unique); their reply goes back over the network.
+    fn accept_intro(&self, invite: &[u8], name: &str) -> Result<(), NodeError> {
+        let key = zks_pad::Invite::decode(invite)?.sender.identity_key;
+        if self
+            .with_store(|store| contact_with_key(store, &key))?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let name = self.with_store(|store| crate::pairing::free_contact_name(store, name))?;
+        match self.accept_invite(invite, Some(&name)) {
+            Ok(accepted) => {
+                tracing::info!(
+                    contact = accepted.contact.name,
+                    "paired with a group member"
+                );
+                self.emit(NodeEvent::PairingFinished {
+                    contact: accepted.contact.name,
+                });
+                Ok(())
+            }
+            // The same invite through a second member.
+            Err(NodeError::BadInput(m)) if m.contains("already accepted") => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends `text` to `group` (quoting its message `reply_to`): stored
@@ -828,8 +1018,10 @@ impl Node {
         Ok(sealed)
     }
 
-    /// Seals group copies a crash left unsealed (another process's fan-out
-    /// too), every 5 seconds until the node stops.
+    /// Every 5 seconds until the node stops: seals group copies a crash
+    /// left unsealed (another process's fan-out too), and introduces us to
+    /// members who are not our contacts yet (again after a day without
+    /// an answer).
     pub(crate) async fn group_copy_loop(self) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -837,6 +1029,14 @@ impl Node {
             tick.tick().await;
             if let Err(e) = self.seal_group_copies() {
                 tracing::warn!("cannot seal group copies: {e}");
+            }
+            let groups = self.with_store(|store| Ok(store.groups()?));
+            for g in groups.unwrap_or_default() {
+                if let Some(gid) = gid_of(&g)
+                    && let Err(e) = self.start_intros(&gid)
+                {
+                    tracing::warn!("cannot introduce ourselves to group members: {e}");
+                }
             }
         }
     }
@@ -848,9 +1048,30 @@ impl Node {
                 if let Err(e) = self.introduce_own_ops(group, appeared) {
                     tracing::warn!("cannot send our group changes to new members: {e}");
                 }
+                if let Err(e) = self.start_intros(group) {
+                    tracing::warn!("cannot introduce ourselves to group members: {e}");
+                }
                 self.emit(NodeEvent::GroupChanged {
                     group: hex::encode(group),
                 });
+            }
+            GroupNotice::Intro { invite, name } => {
+                if let Err(e) = self.accept_intro(invite, name) {
+                    tracing::warn!("cannot accept an introduction from {name}: {e}");
+                }
+            }
+            GroupNotice::Forward { group, to, invite } => {
+                let contact = self.with_store(|store| contact_with_key(store, to));
+                if let Ok(Some(contact)) = contact {
+                    let wire = GroupWire::Intro {
+                        group: *group,
+                        to: *to,
+                        invite: invite.clone(),
+                    };
+                    if let Err(e) = self.send_wire(&contact.name, &wire) {
+                        tracing::warn!("cannot pass an introduction on to {}: {e}", contact.name);
+                    }
+                }
             }
             GroupNotice::Text { group } => {
                 tracing::debug!(from, "group message");
@@ -1159,7 +1380,179 @@ fn copy_outgoing(plaintext: Vec<u8>, group: Option<GroupChange>) -> Outgoing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{paired, relay};
     use zks_pad::Identity;
+
+    /// Alice made group "Team" with Bob, and Bob holds it.
+    async fn team(dir: &std::path::Path) -> (Node, Node) {
+        let (alice, bob) = paired(dir).await;
+        alice.create_group("Team", &["Bob".into()]).unwrap();
+        assert!(relay(&alice, "Bob", &bob).iter().all(Result::is_ok));
+        assert_eq!(bob.group("Team").unwrap().members.len(), 2);
+        (alice, bob)
+    }
+
+    fn queued(node: &Node, contact: &str) -> usize {
+        node.with_store(|store| {
+            let id = store.contact(contact)?.id;
+            Ok(store.queued_run(id, usize::MAX, usize::MAX)?.len())
+        })
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_group_messages_are_refused_and_change_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (alice, bob) = team(tmp.path()).await;
+        let gid: GroupId = hex::decode(alice.group("Team").unwrap().id)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let before = (
+            bob.groups().unwrap(),
+            bob.group_messages("Team").unwrap().len(),
+        );
+        let unchanged = |bob: &Node| {
+            assert_eq!(
+                (
+                    bob.groups().unwrap(),
+                    bob.group_messages("Team").unwrap().len()
+                ),
+                before
+            );
+        };
+        // An op whose signature was changed.
+        let identity = alice
+            .with_store_mut(|store| Ok(Node::identity(store)?.0))
+            .unwrap();
+        let mut forged = Op::sign(
+            &identity,
+            gid,
+            9,
+            Action::Rename {
+                name: "Ours".into(),
+            },
+        )
+        .unwrap();
+        let last = forged.bytes.len() - 1;
+        forged.bytes[last] ^= 1;
+        alice
+            .send_wire(
+                "Bob",
+                &GroupWire::Ops {
+                    group: gid,
+                    ops: vec![forged],
+                },
+            )
+            .unwrap();
+        // A text to a group Bob does not know.
+        alice
+            .send_wire(
+                "Bob",
+                &GroupWire::Text {
+                    group: [7; ID_LEN],
+                    id: [1; ID_LEN],
+                    lamport: 1,
+                    reply: None,
+                    text: b"hi".to_vec(),
+                },
+            )
+            .unwrap();
+        // An introduction whose invite is no member's.
+        let stranger = zks_pad::PendingInvite::create(
+            &Identity::from_seed(&[9; 32]).unwrap(),
+            "Mallory",
+            &["/ip4/127.0.0.1/tcp/1".into()],
+            crate::clock::now_secs() + 60,
+            &mut rand_core::OsRng,
+        );
+        alice
+            .send_wire(
+                "Bob",
+                &GroupWire::Intro {
+                    group: gid,
+                    to: bob.my_key().unwrap(),
+                    invite: stranger.invite().as_bytes().to_vec(),
+                },
+            )
+            .unwrap();
+        // A damaged one.
+        alice
+            .seal_inner("Bob", Mode::Grid, true, |_, _| {
+                Ok(copy_outgoing(b"\0ZKG\x01\x02short".to_vec(), None))
+            })
+            .unwrap();
+        let results = relay(&alice, "Bob", &bob);
+        assert_eq!(results.len(), 4);
+        for r in &results {
+            let e = r.as_ref().expect_err("refused");
+            assert!(matches!(e, NodeError::BadInput(_)), "{e}");
+        }
+        unchanged(&bob);
+
+        // Once removed, Bob's texts are refused by Alice.
+        alice.group_remove("Team", "Bob").unwrap();
+        relay(&alice, "Bob", &bob);
+        assert!(!bob.group("Team").unwrap().member);
+        assert!(bob.group_send("Team", b"still here?", None).is_err());
+        bob.send_wire(
+            "Alice",
+            &GroupWire::Text {
+                group: gid,
+                id: [2; ID_LEN],
+                lamport: 50,
+                reply: None,
+                text: b"still here?".to_vec(),
+            },
+        )
+        .unwrap();
+        let refused = relay(&bob, "Alice", &alice);
+        assert!(refused.last().unwrap().is_err());
+        assert!(alice.group_messages("Team").unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fan_out_cut_by_a_crash_is_finished_once_even_by_two_sealers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (alice, bob) = team(tmp.path()).await;
+        // The text and its pending copy are stored, then the process dies
+        // before sealing: nothing was queued for Bob.
+        let me = alice.my_key().unwrap();
+        alice
+            .with_store_mut(|store| {
+                let loaded = alice.find_group(store, "Team")?;
+                let bob_id = store.contact("Bob")?.id;
+                let bob_key = store.contact("Bob")?.identity_key;
+                store.add_group_text(
+                    loaded.record.id,
+                    &NewGroupText {
+                        msg_id: vec![3; ID_LEN],
+                        author: me.to_vec(),
+                        lamport: 10,
+                        body: b"after the crash".to_vec(),
+                        reply: None,
+                        copies: vec![(bob_key, Some(bob_id))],
+                    },
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(queued(&alice, "Bob"), 0);
+        // Two sealers at once (the daemon's loop and a CLI) seal it once.
+        let (a1, a2) = (alice.clone(), alice.clone());
+        let t1 = std::thread::spawn(move || a1.seal_group_copies().unwrap());
+        let t2 = std::thread::spawn(move || a2.seal_group_copies().unwrap());
+        assert_eq!(t1.join().unwrap() + t2.join().unwrap(), 1);
+        assert_eq!(queued(&alice, "Bob"), 1);
+        assert_eq!(alice.seal_group_copies().unwrap(), 0);
+        relay(&alice, "Bob", &bob);
+        let got = bob.group_messages("Team").unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].text, "after the crash");
+        let sent = &alice.group_messages("Team").unwrap()[0];
+        assert_eq!(sent.deliveries.len(), 1);
+        assert_eq!(sent.deliveries[0].state, "delivered");
+    }
 
     fn who(seed: u8) -> Identity {
         Identity::from_seed(&[seed; 32]).unwrap()

@@ -343,7 +343,23 @@ impl Node {
         if matches!(known, Ok(true)) {
             return crate::ACK_DUPLICATE.to_vec();
         }
-        match self.finish_pairing(bytes, None) {
+        // An introduction through a group: only the member it was made
+        // for may answer, and gets the group's name for them.
+        let intro = self.with_store(|store| {
+            Ok(match store.group_intro(&reply.invite_hash)? {
+                Some((member, name)) => Some((member, free_contact_name(store, &name)?)),
+                None => None,
+            })
+        });
+        let as_name = match intro {
+            Ok(Some((member, _))) if member != reply.sender.identity_key => {
+                return b"err:bad_input: this invite was made for another group member".to_vec();
+            }
+            Ok(Some((_, name))) => Some(name),
+            Ok(None) => None,
+            Err(e) => return format!("err:{}: {e}", e.code()).into_bytes(),
+        };
+        match self.finish_pairing(bytes, as_name.as_deref()) {
             Ok(contact) => {
                 tracing::info!(contact = contact.name, "pairing finished over the network");
                 self.emit(crate::NodeEvent::PairingFinished {
@@ -433,6 +449,19 @@ fn new_contact(
         rendezvous: Some(paired.rendezvous.to_vec()),
         reply: None,
     })
+}
+
+/// `name`, or `name (2)`, `name (3)`… : the first no contact has.
+pub(crate) fn free_contact_name(store: &Store, name: &str) -> Result<String, NodeError> {
+    let taken: Vec<String> = store.contacts()?.into_iter().map(|c| c.name).collect();
+    let base = contact_name(None, name);
+    if !taken.contains(&base) {
+        return Ok(base);
+    }
+    Ok((2..)
+        .map(|n| format!("{base} ({n})"))
+        .find(|n| !taken.contains(n))
+        .expect("a free name"))
 }
 
 fn contact_name(as_name: Option<&str>, their_name: &str) -> String {

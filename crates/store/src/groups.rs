@@ -393,6 +393,37 @@ impl Store {
             .unwrap_or(true))
     }
 
+    /// Records our invite `invite_hash` for group member `member`
+    /// (to be named `name` once paired).
+    pub fn add_group_intro(&mut self, invite_hash: &[u8], member: &[u8], name: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO group_intros (invite_hash, member, name, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![invite_hash, member, name, now()])?;
+            Ok(())
+        })
+    }
+
+    /// The member and name our invite `invite_hash` was made for, when it
+    /// was an introduction through a group.
+    pub fn group_intro(&self, invite_hash: &[u8]) -> Result<Option<(Vec<u8>, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT member, name FROM group_intros WHERE invite_hash = ?1")?
+            .query_row([invite_hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// When we last invited `member` through a group (Unix time).
+    pub fn last_group_intro(&self, member: &[u8]) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT max(created_at) FROM group_intros WHERE member = ?1")?
+            .query_row([member], |r| r.get(0))?)
+    }
+
     /// Gives up on a copy (the member left, or is no contact any more): it
     /// is not sealed, and shows as not sent.
     pub fn drop_group_copy(&mut self, group_message: i64, member: &[u8]) -> Result<()> {

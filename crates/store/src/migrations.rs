@@ -308,6 +308,9 @@ pub(crate) const STEPS: &[M<'static>] = &[
     // message that carries it once sealed (`message_id` NULL: not sealed
     // yet, or the member is no contact of ours: `contact_id` NULL);
     // `sealed` says it was (the pairwise message may be gone later).
+    // `group_intros` are our pairing invites for members who are not our
+    // contacts, sent through the group: the member the reply must come
+    // from and the name to give them.
     M::up(
         "CREATE TABLE groups (
             id         INTEGER PRIMARY KEY,
@@ -345,7 +348,13 @@ pub(crate) const STEPS: &[M<'static>] = &[
             PRIMARY KEY (group_message, member)
          ) STRICT, WITHOUT ROWID;
          CREATE INDEX group_copies_pending ON group_copies (group_message)
-            WHERE sealed = 0 AND contact_id IS NOT NULL;",
+            WHERE sealed = 0 AND contact_id IS NOT NULL;
+         CREATE TABLE group_intros (
+            invite_hash BLOB PRIMARY KEY NOT NULL,
+            member      BLOB NOT NULL CHECK (length(member) = 32),
+            name        TEXT NOT NULL,
+            created_at  INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;",
     ),
 ];
 

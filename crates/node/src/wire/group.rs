@@ -8,6 +8,9 @@
 //!   2 text   message id (16) ‖ lamport (u64 BE) ‖ reply (1: 0 or 1)
 //!            [‖ quoted author key (32) ‖ quoted message id (16)]
 //!            ‖ text (the rest, ≥ 1 byte)
+//!   3 intro  to (32: the member's identity key) ‖ pairing invite (the rest)
+//!            a member's invite for a member who is not its contact,
+//!            carried by a member who is both's (decision 0071)
 //! ```
 //!
 //! A signed op is one change to the membership, signed with its author's
@@ -129,6 +132,15 @@ pub enum GroupWire {
         reply: Option<(Key, [u8; ID_LEN])>,
         /// The text.
         text: Vec<u8>,
+    },
+    /// A pairing invite from one member for another.
+    Intro {
+        /// The group.
+        group: GroupId,
+        /// The member it is for.
+        to: Key,
+        /// The invite (`zks_pad::Invite` bytes).
+        invite: Vec<u8>,
     },
 }
 
@@ -310,7 +322,9 @@ impl GroupWire {
     /// The group it is about.
     pub fn group(&self) -> &GroupId {
         match self {
-            GroupWire::Ops { group, .. } | GroupWire::Text { group, .. } => group,
+            GroupWire::Ops { group, .. }
+            | GroupWire::Text { group, .. }
+            | GroupWire::Intro { group, .. } => group,
         }
     }
 
@@ -348,6 +362,12 @@ impl GroupWire {
                     }
                 }
                 out.extend_from_slice(text);
+            }
+            GroupWire::Intro { group, to, invite } => {
+                out.push(3);
+                out.extend_from_slice(group);
+                out.extend_from_slice(to);
+                out.extend_from_slice(invite);
             }
         }
         out
@@ -406,6 +426,14 @@ impl GroupWire {
                     reply,
                     text,
                 })
+            }
+            3 => {
+                let to = r.array()?;
+                let invite = r.0.to_vec();
+                if invite.is_empty() {
+                    return Err(GroupWireError::Empty);
+                }
+                Ok(GroupWire::Intro { group, to, invite })
             }
             other => Err(GroupWireError::Kind(other)),
         }
@@ -524,6 +552,14 @@ mod tests {
         };
         let bytes = text.encode();
         assert_eq!(GroupWire::parse(&bytes).unwrap(), text);
+        let intro = GroupWire::Intro {
+            group,
+            to: alice.public_key(),
+            invite: b"ZK invite".to_vec(),
+        };
+        assert_eq!(GroupWire::parse(&intro.encode()).unwrap(), intro);
+        let bytes_intro = intro.encode();
+        assert!(GroupWire::parse(&bytes_intro[..bytes_intro.len() - 9]).is_err());
         // Cut anywhere before its text (the rest), it is refused.
         let text_at = bytes.len() - b"hello".len();
         for n in 0..=text_at {
