@@ -12,19 +12,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Running, daemon, json_lines, ok, quicknet, run};
+use common::{Running, daemon, json_lines, ok, pair_as, quicknet, run};
 
 const NAMES: [&str; 4] = ["Alice", "Bob", "Carol", "Dan"];
-
-/// Pairs `a` (named `an`) with `b` (named `bn`) through code files.
-fn pair_as(tmp: &Path, (a, an): (&Path, &str), (b, bn): (&Path, &str)) {
-    let inv = tmp.join(format!("inv-{an}-{bn}.txt"));
-    let rep = tmp.join(format!("rep-{an}-{bn}.txt"));
-    let (inv, rep) = (inv.to_str().unwrap(), rep.to_str().unwrap());
-    ok(&run(a, &["pair", "invite", "--name", an, "--out", inv]));
-    ok(&run(b, &["pair", "accept", inv, "--as", an, "--out", rep]));
-    ok(&run(a, &["pair", "finish", rep, "--as", bn]));
-}
 
 fn groups(home: &Path) -> Vec<serde_json::Value> {
     json_lines(&ok(&run(home, &["groups", "--json"])))

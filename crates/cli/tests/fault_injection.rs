@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Running, assert_held_rounds_verify, daemon, daemon_on, devnet, fetch_from, free_port,
-    json_lines, ok, pair, run,
+    json_lines, ok, pair, pair_as, quicknet, run, zks,
 };
 
 fn soak() -> u64 {
@@ -334,4 +334,119 @@ fn mailbox_seeders_killed_during_deposit_and_fetch_lose_nothing() {
         std::thread::sleep(Duration::from_millis(200));
     }
     drop((d1, d2));
+}
+
+#[test]
+fn group_fan_outs_killed_mid_way_are_finished_once_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let names = ["Alice", "Bob", "Carol"];
+    let homes: Vec<std::path::PathBuf> = names
+        .iter()
+        .map(|n| tmp.path().join(n.to_lowercase()))
+        .collect();
+    let ports: Vec<u16> = homes.iter().map(|_| free_port()).collect();
+    let mut daemons: Vec<Option<Running>> = homes
+        .iter()
+        .zip(&ports)
+        .map(|(h, p)| Some(daemon_on(h, *p, &[])))
+        .collect();
+    for i in 0..3 {
+        for j in i + 1..3 {
+            pair_as(tmp.path(), (&homes[i], names[i]), (&homes[j], names[j]));
+        }
+    }
+    for h in &homes {
+        ok(&run(
+            h,
+            &["beacon", "import", "--chain", "quicknet", &quicknet()],
+        ));
+    }
+    let (a, b) = (&homes[0], &homes[1]);
+    let pad = tmp.path().join("pad");
+    let pad = pad.to_str().unwrap();
+    ok(&run(a, &["pad", "new", "--size", "1MiB", "--out", pad]));
+    ok(&run(a, &["pad", "import", "--contact", "Bob", pad]));
+    ok(&run(b, &["pad", "import", "--contact", "Alice", pad]));
+    ok(&run(a, &["group", "create", "Team", "Bob", "Carol"]));
+    let group = |h: &Path| json_lines(&ok(&run(h, &["group", "show", "Team", "--json"])));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while homes
+        .iter()
+        .any(|h| !run(h, &["group", "show", "Team"]).status.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the group did not reach everyone"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    let mut moments = Moments::new();
+    for round in 0..4 * soak() {
+        // Sends killed at random moments, some mid fan-out…
+        for i in 0..5 {
+            let sender = Running(
+                zks()
+                    .arg("--home")
+                    .arg(a)
+                    .args([
+                        "group",
+                        "send",
+                        "Team",
+                        &format!("r{round} m{i}"),
+                        "--wait",
+                        "0",
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            std::thread::sleep(moments.next(250));
+            drop(sender);
+        }
+        // …and a daemon killed and restarted.
+        let k = (round % 3) as usize;
+        drop(daemons[k].take());
+        std::thread::sleep(moments.next(300));
+        daemons[k] = Some(daemon_on(&homes[k], ports[k], &[]));
+    }
+    // What Alice's history holds reaches both, once each, in one order,
+    // every copy delivered (the daemon finishes cut fan-outs).
+    let texts = |h: &Path| -> Vec<String> {
+        group(h)
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let mine = group(a);
+        let all_delivered = mine.iter().all(|m| {
+            m["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["state"] == "delivered")
+        });
+        let want = texts(a);
+        if all_delivered && texts(b) == want && texts(&homes[2]) == want {
+            let mut unique = want.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), want.len(), "no message twice");
+            assert!(!want.is_empty(), "some sends got through");
+            eprintln!("{} group messages stored and delivered to both", want.len());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not converged: Alice {:?}, Bob {:?}, Carol {:?}",
+            texts(a).len(),
+            texts(b).len(),
+            texts(&homes[2]).len()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(daemons);
 }

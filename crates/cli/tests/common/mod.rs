@@ -125,6 +125,18 @@ pub(crate) fn pair(tmp: &Path, a: &Path, b: &Path) {
     }
 }
 
+/// Pairs `a` (named `an`) with `b` (named `bn`) through code files in
+/// `tmp` (no beacons given).
+#[allow(dead_code)]
+pub(crate) fn pair_as(tmp: &Path, (a, an): (&Path, &str), (b, bn): (&Path, &str)) {
+    let inv = tmp.join(format!("inv-{an}-{bn}.txt"));
+    let rep = tmp.join(format!("rep-{an}-{bn}.txt"));
+    let (inv, rep) = (inv.to_str().expect("path"), rep.to_str().expect("path"));
+    ok(&run(a, &["pair", "invite", "--name", an, "--out", inv]));
+    ok(&run(b, &["pair", "accept", inv, "--as", an, "--out", rep]));
+    ok(&run(a, &["pair", "finish", rep, "--as", bn]));
+}
+
 /// `zks … --json` output, one JSON value per line.
 pub(crate) fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()
