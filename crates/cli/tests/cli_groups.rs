@@ -191,6 +191,31 @@ fn four_daemons_share_a_group_in_one_order_and_its_changes_converge() {
             .filter(|m| m["text"].as_str().unwrap().starts_with("Alice"))
             .all(|m| m["mode"] == "pad")
     );
+    // Bob reacts to Alice's first message, Alice edits it: every member
+    // sees both.
+    let first_of_alice = |h: &Path| {
+        messages(h)
+            .into_iter()
+            .find(|m| m["text"].as_str().unwrap().starts_with("Alice 0"))
+            .unwrap()
+    };
+    let at_bob = first_of_alice(b)["id"].as_i64().unwrap().to_string();
+    ok(&run(b, &["group", "react", &at_bob, "🎉"]));
+    let at_alice = first_of_alice(a)["id"].as_i64().unwrap().to_string();
+    ok(&run(a, &["group", "edit", &at_alice, "Alice 0 (edited)"]));
+    fails(
+        &run(b, &["group", "edit", &at_bob, "not mine"]),
+        "an edit of another's message",
+    );
+    for h in &homes {
+        until("the reaction and the edit everywhere", 30, || {
+            messages(h).iter().any(|m| {
+                m["text"] == "Alice 0 (edited)"
+                    && m["edited"] == true
+                    && m["reactions"][0]["emoji"] == "🎉"
+            })
+        });
+    }
     let line = ok(&run(a, &["group", "send", "Team", "one more"]));
     assert!(
         line.contains("perfect secrecy for 1 of 3 members"),

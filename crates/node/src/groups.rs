@@ -39,7 +39,7 @@ use zks_store::{ContactRecord, GroupChange, GroupMessageRecord, GroupRecord, New
 
 use crate::content::{Incoming, Outgoing};
 use crate::wire::group::{
-    Action, GroupId, GroupWire, ID_LEN, Key, MAX_MEMBERS, Op, check_name, group_id,
+    Action, Change, GroupId, GroupWire, ID_LEN, Key, MAX_MEMBERS, Op, check_name, group_id,
 };
 use crate::{Node, NodeError, NodeEvent};
 
@@ -248,6 +248,24 @@ pub struct GroupMessage {
     pub mode: Option<String>,
     /// Ours: each member's copy.
     pub deliveries: Vec<GroupDelivery>,
+    /// The members' reactions.
+    pub reactions: Vec<GroupReactionInfo>,
+    /// Edited by its author.
+    pub edited: bool,
+    /// Deleted for everyone by its author (the text is empty).
+    pub deleted: bool,
+}
+
+/// One member's reaction to a group message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupReactionInfo {
+    /// The emoji.
+    pub emoji: String,
+    /// Who reacted.
+    pub by: String,
+    /// Ours.
+    pub mine: bool,
 }
 
 /// What a group message did, acted on after its transaction committed.
@@ -453,6 +471,71 @@ pub(crate) fn incoming(
                     reply: reply.map(|(a, m)| (a.to_vec(), m.to_vec())),
                     mode: Some(crate::content::mode_name(mode).into()),
                     created_at: 0,
+                    kind: "text".into(),
+                    target: None,
+                    edited_at: None,
+                    deleted_at: None,
+                },
+            });
+            incoming.group = Some(GroupNotice::Text { group: gid });
+        }
+        GroupWire::Change {
+            id,
+            lamport,
+            target,
+            change,
+            ..
+        } => {
+            let Some(fold) = before else {
+                return Err(bad("a change to a group unknown here"));
+            };
+            if !fold.members.contains_key(me) || !fold.members.contains_key(&sender) {
+                return Err(bad(format!(
+                    "a change to the group {} from someone not in it",
+                    fold.name
+                )));
+            }
+            let (kind, body) = match change {
+                Change::React(emoji) => (
+                    "react",
+                    emoji
+                        .map(|e| crate::wire::chat::check_emoji(&e))
+                        .transpose()
+                        .map_err(|e| bad(e.to_string()))?
+                        .unwrap_or_default()
+                        .into_bytes(),
+                ),
+                Change::Edit(text) => {
+                    if std::str::from_utf8(&text).is_err() {
+                        return Err(bad("a group edit's text is not UTF-8"));
+                    }
+                    ("edit", text)
+                }
+                Change::Delete => ("delete", Vec::new()),
+            };
+            if kind != "react" && target.0 != sender {
+                return Err(bad(format!(
+                    "{} may only edit or delete their own group messages",
+                    contact.name
+                )));
+            }
+            incoming.group_change = Some(GroupChange::Text {
+                group_id: gid.to_vec(),
+                message: GroupMessageRecord {
+                    id: 0,
+                    group_row: 0,
+                    msg_id: id.to_vec(),
+                    author: sender.to_vec(),
+                    outgoing: false,
+                    lamport,
+                    body,
+                    reply: None,
+                    mode: Some(crate::content::mode_name(mode).into()),
+                    created_at: 0,
+                    kind: kind.into(),
+                    target: Some((target.0.to_vec(), target.1.to_vec())),
+                    edited_at: None,
+                    deleted_at: None,
                 },
             });
             incoming.group = Some(GroupNotice::Text { group: gid });
@@ -882,23 +965,150 @@ impl Node {
         if text.iter().all(u8::is_ascii_whitespace) {
             return Err(bad("the message is empty"));
         }
-        let me = self.my_key()?;
-        let id = self.with_store_mut(|store| {
-            let loaded = self.find_group(store, group)?;
-            let fold = &loaded.fold;
-            if !fold.members.contains_key(&me) {
-                return Err(bad(format!("you are no longer in the group {}", fold.name)));
-            }
+        let id = self.fan_out(group, |store, loaded| {
             let reply = match reply_to {
                 None => None,
                 Some(r) => {
                     let quoted = store
                         .group_message(r)?
-                        .filter(|m| m.group_row == loaded.record.id)
+                        .filter(|m| m.group_row == loaded.record.id && m.kind == "text")
                         .ok_or_else(|| bad(format!("the group has no message {r}")))?;
+                    if quoted.deleted_at.is_some() {
+                        return Err(bad(format!(
+                            "message {r} was deleted; there is nothing to quote"
+                        )));
+                    }
                     Some((quoted.author, quoted.msg_id))
                 }
             };
+            Ok(("text", text.to_vec(), reply, None))
+        })?;
+        self.group_message_info(id)
+    }
+
+    /// Sets our reaction to group message `message_id` (`None` takes it
+    /// back), for every member.
+    pub fn group_react(
+        &self,
+        message_id: i64,
+        emoji: Option<&str>,
+    ) -> Result<GroupMessage, NodeError> {
+        let emoji = emoji
+            .map(|e| crate::wire::chat::check_emoji(e.trim()))
+            .transpose()
+            .map_err(|e| bad(e.to_string()))?;
+        let group = self.group_of_message(message_id)?;
+        self.fan_out(&group, |store, loaded| {
+            let target = self.target_of(store, loaded, message_id, None)?;
+            Ok((
+                "react",
+                emoji.unwrap_or_default().into_bytes(),
+                None,
+                Some(target),
+            ))
+        })?;
+        self.group_message_info(message_id)
+    }
+
+    /// Replaces the text of our group message `message_id` (sent less
+    /// than 24 hours ago) at every member.
+    pub fn group_edit(&self, message_id: i64, text: &[u8]) -> Result<GroupMessage, NodeError> {
+        Outgoing::text(text)?;
+        if std::str::from_utf8(text).is_err() || text.iter().all(u8::is_ascii_whitespace) {
+            return Err(bad("the new text is empty or not UTF-8"));
+        }
+        let group = self.group_of_message(message_id)?;
+        self.fan_out(&group, |store, loaded| {
+            let target = self.target_of(store, loaded, message_id, Some("edit"))?;
+            Ok(("edit", text.to_vec(), None, Some(target)))
+        })?;
+        self.group_message_info(message_id)
+    }
+
+    /// Deletes our group message `message_id` (sent less than 24 hours
+    /// ago) for every member.
+    pub fn group_delete(&self, message_id: i64) -> Result<GroupMessage, NodeError> {
+        let group = self.group_of_message(message_id)?;
+        self.fan_out(&group, |store, loaded| {
+            let target = self.target_of(store, loaded, message_id, Some("delete"))?;
+            Ok(("delete", Vec::new(), None, Some(target)))
+        })?;
+        self.group_message_info(message_id)
+    }
+
+    /// The group (hex id) of message `message_id`.
+    fn group_of_message(&self, message_id: i64) -> Result<String, NodeError> {
+        self.with_store(|store| {
+            store
+                .group_message(message_id)?
+                .filter(|m| m.kind == "text")
+                .ok_or_else(|| bad(format!("there is no group message {message_id}")))?;
+            Ok(())
+        })?;
+        self.group_hex_of(message_id)
+    }
+
+    /// The (author, id) of text `message_id` of `loaded`; with `own`, it
+    /// must be ours, recent and not deleted (what `own` names is refused
+    /// otherwise).
+    fn target_of(
+        &self,
+        store: &Store,
+        loaded: &Loaded,
+        message_id: i64,
+        own: Option<&str>,
+    ) -> Result<(Vec<u8>, Vec<u8>), NodeError> {
+        let m = store
+            .group_message(message_id)?
+            .filter(|m| m.group_row == loaded.record.id && m.kind == "text")
+            .ok_or_else(|| bad(format!("there is no group message {message_id}")))?;
+        if m.deleted_at.is_some() {
+            return Err(bad(format!("message {message_id} was deleted")));
+        }
+        if let Some(what) = own {
+            if !m.outgoing {
+                return Err(bad(format!(
+                    "only its sender may {what} message {message_id}"
+                )));
+            }
+            let age = crate::clock::now_secs().saturating_sub(m.created_at.max(0) as u64);
+            if age > crate::wire::chat::EDIT_WINDOW_SECS {
+                return Err(bad(format!(
+                    "message {message_id} was sent more than 24 hours ago; it can no longer be changed for everyone"
+                )));
+            }
+        }
+        Ok((m.author, m.msg_id))
+    }
+
+    /// Stores what `make` returns (kind, body, quoted, target) as our
+    /// group message with one pending copy per other member, in one
+    /// transaction, then seals the copies; returns its row.
+    #[allow(clippy::type_complexity)]
+    fn fan_out(
+        &self,
+        group: &str,
+        make: impl FnOnce(
+            &Store,
+            &Loaded,
+        ) -> Result<
+            (
+                &'static str,
+                Vec<u8>,
+                Option<(Vec<u8>, Vec<u8>)>,
+                Option<(Vec<u8>, Vec<u8>)>,
+            ),
+            NodeError,
+        >,
+    ) -> Result<i64, NodeError> {
+        let me = self.my_key()?;
+        let (id, gid) = self.with_store_mut(|store| {
+            let loaded = self.find_group(store, group)?;
+            let fold = &loaded.fold;
+            if !fold.members.contains_key(&me) {
+                return Err(bad(format!("you are no longer in the group {}", fold.name)));
+            }
+            let (kind, body, reply, target) = make(store, &loaded)?;
             let mut copies = Vec::new();
             for key in fold.members.keys().filter(|k| **k != me) {
                 copies.push((key.to_vec(), contact_with_key(store, key)?.map(|c| c.id)));
@@ -906,23 +1116,24 @@ impl Node {
             let mut msg_id = [0u8; ID_LEN];
             rand_core::OsRng.fill_bytes(&mut msg_id);
             let lamport = fold.lamport.max(store.group_lamport(loaded.record.id)?) + 1;
-            Ok(store.add_group_text(
+            let id = store.add_group_text(
                 loaded.record.id,
                 &NewGroupText {
                     msg_id: msg_id.to_vec(),
                     author: me.to_vec(),
                     lamport,
-                    body: text.to_vec(),
+                    body,
                     reply,
+                    kind: kind.into(),
+                    target,
                     copies,
                 },
-            )?)
+            )?;
+            Ok((id, hex::encode(fold.id)))
         })?;
         self.seal_group_copies()?;
-        self.emit(NodeEvent::GroupMessage {
-            group: self.group_hex_of(id)?,
-        });
-        self.group_message_info(id)
+        self.emit(NodeEvent::GroupMessage { group: gid });
+        Ok(id)
     }
 
     /// Seals every copy of our group messages not sealed yet (after a
@@ -956,16 +1167,13 @@ impl Node {
                     })?;
                     continue;
                 };
-                let wire = GroupWire::Text {
-                    group: copy.group_id.as_slice().try_into().expect("16 bytes"),
-                    id: copy.message.msg_id.as_slice().try_into().expect("16 bytes"),
-                    lamport: copy.message.lamport,
-                    reply: copy.message.reply.as_ref().and_then(|(a, m)| {
-                        Some((a.as_slice().try_into().ok()?, m.as_slice().try_into().ok()?))
-                    }),
-                    text: copy.message.body.clone(),
-                }
-                .encode();
+                let Some(wire) = wire_of(&copy.group_id, &copy.message) else {
+                    self.with_store_mut(|store| {
+                        Ok(store.drop_group_copy(copy.message.id, &copy.member)?)
+                    })?;
+                    continue;
+                };
+                let wire = wire.encode();
                 let change = GroupChange::Copy {
                     group_message: copy.message.id,
                     member: copy.member.clone(),
@@ -1125,9 +1333,10 @@ impl Node {
             let loaded = self.find_group(store, group)?;
             let names = Names::of(store, &me, &loaded)?;
             let messages = store.group_messages(loaded.record.id)?;
+            let reactions = store.group_reactions(loaded.record.id)?;
             messages
                 .iter()
-                .map(|m| message_info(store, &names, m, &messages))
+                .map(|m| message_info(store, &names, m, &messages, &reactions))
                 .collect()
         })
     }
@@ -1147,7 +1356,8 @@ impl Node {
                 .ok_or_else(|| NodeError::Corrupt("a group lost its creation".into()))?;
             let names = Names::of(store, &me, &loaded)?;
             let messages = store.group_messages(loaded.record.id)?;
-            message_info(store, &names, &m, &messages)
+            let reactions = store.group_reactions(loaded.record.id)?;
+            message_info(store, &names, &m, &messages, &reactions)
         })
     }
 
@@ -1257,6 +1467,7 @@ fn message_info(
     names: &Names,
     m: &GroupMessageRecord,
     all: &[GroupMessageRecord],
+    reactions: &[zks_store::GroupReaction],
 ) -> Result<GroupMessage, NodeError> {
     let quote = m.reply.as_ref().map(|(author, id)| {
         let quoted = all.iter().find(|q| &q.author == author && &q.msg_id == id);
@@ -1306,6 +1517,17 @@ fn message_info(
         quote,
         mode: m.mode.clone(),
         deliveries,
+        reactions: reactions
+            .iter()
+            .filter(|r| r.target.0 == m.author && r.target.1 == m.msg_id)
+            .map(|r| GroupReactionInfo {
+                emoji: r.emoji.clone(),
+                by: names.name(&r.reactor),
+                mine: r.reactor == names.me,
+            })
+            .collect(),
+        edited: m.edited_at.is_some(),
+        deleted: m.deleted_at.is_some(),
     })
 }
 
@@ -1355,6 +1577,38 @@ fn clip_name(name: &str) -> String {
     } else {
         out
     }
+}
+
+/// The group message that carries our stored `m` (`None`: damaged).
+fn wire_of(group_id: &[u8], m: &GroupMessageRecord) -> Option<GroupWire> {
+    let pair = |(a, i): &(Vec<u8>, Vec<u8>)| -> Option<(Key, [u8; ID_LEN])> {
+        Some((a.as_slice().try_into().ok()?, i.as_slice().try_into().ok()?))
+    };
+    let group: GroupId = group_id.try_into().ok()?;
+    let id: [u8; ID_LEN] = m.msg_id.as_slice().try_into().ok()?;
+    let change = match m.kind.as_str() {
+        "text" => {
+            return Some(GroupWire::Text {
+                group,
+                id,
+                lamport: m.lamport,
+                reply: m.reply.as_ref().and_then(pair),
+                text: m.body.clone(),
+            });
+        }
+        "react" if m.body.is_empty() => Change::React(None),
+        "react" => Change::React(Some(String::from_utf8(m.body.clone()).ok()?)),
+        "edit" => Change::Edit(m.body.clone()),
+        "delete" => Change::Delete,
+        _ => return None,
+    };
+    Some(GroupWire::Change {
+        group,
+        id,
+        lamport: m.lamport,
+        target: m.target.as_ref().and_then(pair)?,
+        change,
+    })
 }
 
 fn op_rows(ops: &[Op]) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -1512,6 +1766,85 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reactions_edits_and_deletes_reach_every_member_and_only_authors_change_texts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (alice, bob) = team(tmp.path()).await;
+        let sent = alice.group_send("Team", b"lunch at 12?", None).unwrap();
+        relay(&alice, "Bob", &bob);
+        let at_bob = bob.group_messages("Team").unwrap()[0].clone();
+        assert_eq!(at_bob.text, "lunch at 12?");
+
+        bob.group_react(at_bob.id, Some("👍")).unwrap();
+        assert!(bob.group_react(at_bob.id, Some("not an emoji")).is_err());
+        assert!(
+            bob.group_edit(at_bob.id, b"mine now").is_err(),
+            "only its sender"
+        );
+        assert!(bob.group_delete(at_bob.id).is_err(), "only its sender");
+        relay(&bob, "Alice", &alice);
+        let mine = &alice.group_messages("Team").unwrap()[0];
+        assert_eq!(
+            mine.reactions,
+            [GroupReactionInfo {
+                emoji: "👍".into(),
+                by: "Bob".into(),
+                mine: false
+            }]
+        );
+        // A hostile Bob sending an edit of Alice's message is refused.
+        let gid: GroupId = hex::decode(alice.group("Team").unwrap().id)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let alice_key = alice.my_key().unwrap();
+        let msg_id: [u8; ID_LEN] = alice
+            .with_store(|store| Ok(store.group_message(sent.id)?.unwrap().msg_id))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        bob.send_wire(
+            "Alice",
+            &GroupWire::Change {
+                group: gid,
+                id: [5; ID_LEN],
+                lamport: 99,
+                target: (alice_key, msg_id),
+                change: Change::Edit(b"forged".to_vec()),
+            },
+        )
+        .unwrap();
+        assert!(relay(&bob, "Alice", &alice)[0].is_err());
+        assert_eq!(
+            alice.group_messages("Team").unwrap()[0].text,
+            "lunch at 12?"
+        );
+
+        alice.group_edit(sent.id, b"lunch at 1?").unwrap();
+        relay(&alice, "Bob", &bob);
+        let edited = &bob.group_messages("Team").unwrap()[0];
+        assert_eq!((edited.text.as_str(), edited.edited), ("lunch at 1?", true));
+        assert_eq!(edited.reactions.len(), 1);
+        bob.group_react(at_bob.id, None).unwrap();
+        relay(&bob, "Alice", &alice);
+        assert!(
+            alice.group_messages("Team").unwrap()[0]
+                .reactions
+                .is_empty()
+        );
+
+        alice.group_delete(sent.id).unwrap();
+        relay(&alice, "Bob", &bob);
+        let gone = &bob.group_messages("Team").unwrap()[0];
+        assert!(gone.deleted && gone.text.is_empty() && gone.reactions.is_empty());
+        assert!(bob.group_react(at_bob.id, Some("👍")).is_err(), "deleted");
+        assert_eq!(
+            bob.group_messages("Team").unwrap().len(),
+            1,
+            "changes are not shown as messages"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fan_out_cut_by_a_crash_is_finished_once_even_by_two_sealers() {
         let tmp = tempfile::tempdir().unwrap();
         let (alice, bob) = team(tmp.path()).await;
@@ -1531,6 +1864,8 @@ mod tests {
                         lamport: 10,
                         body: b"after the crash".to_vec(),
                         reply: None,
+                        kind: "text".into(),
+                        target: None,
                         copies: vec![(bob_key, Some(bob_id))],
                     },
                 )?;

@@ -49,7 +49,9 @@ pub use daemon::DaemonInfo;
 pub use delivery::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};
 pub use error::NodeError;
 pub use files::TransferInfo;
-pub use groups::{GroupDelivery, GroupInfo, GroupMember, GroupMessage, GroupNotice, GroupQuote};
+pub use groups::{
+    GroupDelivery, GroupInfo, GroupMember, GroupMessage, GroupNotice, GroupQuote, GroupReactionInfo,
+};
 pub use history::{HistoryPlan, HistoryProgress, HistoryReport, MAX_HISTORY_ROUNDS, PinnedRange};
 pub use home::DataDir;
 pub use logging::init_logging;

@@ -40,6 +40,27 @@ pub struct GroupMessageRecord {
     pub mode: Option<String>,
     /// Unix time stored.
     pub created_at: i64,
+    /// `text`, or `react`, `edit`, `delete` of message `target` (its
+    /// author's key and id; the body is the emoji — empty takes it back —
+    /// or the new text).
+    pub kind: String,
+    /// The message a reaction, edit or delete is about.
+    pub target: Option<(Vec<u8>, Vec<u8>)>,
+    /// Unix time of its last edit.
+    pub edited_at: Option<i64>,
+    /// Unix time it was deleted for everyone (its body is then empty).
+    pub deleted_at: Option<i64>,
+}
+
+/// A reaction to a group message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupReaction {
+    /// The message's author and id.
+    pub target: (Vec<u8>, Vec<u8>),
+    /// Who reacted (identity key).
+    pub reactor: Vec<u8>,
+    /// The emoji.
+    pub emoji: String,
 }
 
 /// A text of ours to store with one pending copy per member.
@@ -55,6 +76,10 @@ pub struct NewGroupText {
     pub body: Vec<u8>,
     /// The quoted message.
     pub reply: Option<(Vec<u8>, Vec<u8>)>,
+    /// `text`, `react`, `edit` or `delete` (see [`GroupMessageRecord`]).
+    pub kind: String,
+    /// The message a reaction, edit or delete is about.
+    pub target: Option<(Vec<u8>, Vec<u8>)>,
     /// Each other member's key and, when they are our contact, the contact.
     pub copies: Vec<(Vec<u8>, Option<i64>)>,
 }
@@ -118,7 +143,8 @@ pub enum GroupChange {
 }
 
 const GROUP_MESSAGE_COLUMNS: &str = "id, group_row, msg_id, author, outgoing, lamport, body,
-     reply_author, reply_id, mode, created_at";
+     reply_author, reply_id, mode, created_at, kind, target_author, target_id, edited_at,
+     deleted_at";
 
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupMessageRecord> {
     let reply_author: Option<Vec<u8>> = r.get(7)?;
@@ -134,6 +160,10 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupMessageRecor
         reply: reply_author.zip(reply_id),
         mode: r.get(9)?,
         created_at: r.get(10)?,
+        kind: r.get(11)?,
+        target: r.get::<_, Option<Vec<u8>>>(12)?.zip(r.get(13)?),
+        edited_at: r.get(14)?,
+        deleted_at: r.get(15)?,
     })
 }
 
@@ -151,8 +181,8 @@ fn insert_text(tx: &rusqlite::Connection, group_row: i64, m: &GroupMessageRecord
         .prepare_cached(
             "INSERT OR IGNORE INTO group_messages
                 (group_row, msg_id, author, outgoing, lamport, body, reply_author, reply_id,
-                 mode, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 mode, created_at, kind, target_author, target_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
             group_row,
@@ -165,12 +195,69 @@ fn insert_text(tx: &rusqlite::Connection, group_row: i64, m: &GroupMessageRecord
             m.reply.as_ref().map(|r| &r.1),
             m.mode,
             now(),
+            m.kind,
+            m.target.as_ref().map(|t| &t.0),
+            m.target.as_ref().map(|t| &t.1),
         ])?;
-    Ok(if inserted == 1 {
-        tx.last_insert_rowid()
-    } else {
-        0
-    })
+    if inserted != 1 {
+        return Ok(0);
+    }
+    let id = tx.last_insert_rowid();
+    apply_effect(tx, group_row, m)?;
+    Ok(id)
+}
+
+/// What a reaction, edit or delete does, once, when it is stored. Edits and
+/// deletes touch only a text of their own author.
+fn apply_effect(tx: &rusqlite::Connection, group_row: i64, m: &GroupMessageRecord) -> Result<()> {
+    let Some((target_author, target_id)) = &m.target else {
+        return Ok(());
+    };
+    match m.kind.as_str() {
+        "react" if m.body.is_empty() => {
+            tx.prepare_cached(
+                "DELETE FROM group_reactions WHERE group_row = ?1 AND target_author = ?2
+                   AND target_id = ?3 AND reactor = ?4",
+            )?
+            .execute(params![group_row, target_author, target_id, m.author])?;
+        }
+        "react" => {
+            tx.prepare_cached(
+                "INSERT INTO group_reactions (group_row, target_author, target_id, reactor, emoji)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (group_row, target_author, target_id, reactor) DO UPDATE SET emoji = ?5",
+            )?
+            .execute(params![
+                group_row,
+                target_author,
+                target_id,
+                m.author,
+                String::from_utf8_lossy(&m.body)
+            ])?;
+        }
+        "edit" if target_author == &m.author => {
+            tx.prepare_cached(
+                "UPDATE group_messages SET body = ?4, edited_at = ?5
+                 WHERE group_row = ?1 AND author = ?2 AND msg_id = ?3 AND kind = 'text'
+                   AND deleted_at IS NULL",
+            )?
+            .execute(params![group_row, target_author, target_id, m.body, now()])?;
+        }
+        "delete" if target_author == &m.author => {
+            tx.prepare_cached(
+                "UPDATE group_messages SET body = x'', deleted_at = ?4, edited_at = NULL
+                 WHERE group_row = ?1 AND author = ?2 AND msg_id = ?3 AND kind = 'text'",
+            )?
+            .execute(params![group_row, target_author, target_id, now()])?;
+            tx.prepare_cached(
+                "DELETE FROM group_reactions WHERE group_row = ?1 AND target_author = ?2
+                   AND target_id = ?3",
+            )?
+            .execute(params![group_row, target_author, target_id])?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Applies `change` inside the transaction of pairwise message
@@ -258,10 +345,28 @@ impl Store {
         })
     }
 
-    /// The texts of group row `group_row`, in the group's order.
+    /// The reactions in group row `group_row`.
+    pub fn group_reactions(&self, group_row: i64) -> Result<Vec<GroupReaction>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT target_author, target_id, reactor, emoji FROM group_reactions
+             WHERE group_row = ?1 ORDER BY target_author, target_id, reactor",
+        )?;
+        let rows = stmt.query_map([group_row], |r| {
+            Ok(GroupReaction {
+                target: (r.get(0)?, r.get(1)?),
+                reactor: r.get(2)?,
+                emoji: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The texts of group row `group_row` (not reactions, edits, deletes),
+    /// in the group's order.
     pub fn group_messages(&self, group_row: i64) -> Result<Vec<GroupMessageRecord>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {GROUP_MESSAGE_COLUMNS} FROM group_messages WHERE group_row = ?1
+            "SELECT {GROUP_MESSAGE_COLUMNS} FROM group_messages
+             WHERE group_row = ?1 AND kind = 'text'
              ORDER BY lamport, author, msg_id"
         ))?;
         let rows = stmt.query_map([group_row], message_from_row)?;
@@ -303,6 +408,10 @@ impl Store {
                 reply: text.reply.clone(),
                 mode: None,
                 created_at: 0,
+                kind: text.kind.clone(),
+                target: text.target.clone(),
+                edited_at: None,
+                deleted_at: None,
             };
             let id = insert_text(tx, group_row, &record)?;
             if id == 0 {
@@ -370,6 +479,10 @@ impl Store {
                 reply: r.get::<_, Option<Vec<u8>>>(10)?.zip(r.get(11)?),
                 mode: r.get(12)?,
                 created_at: r.get(13)?,
+                kind: r.get(14)?,
+                target: r.get::<_, Option<Vec<u8>>>(15)?.zip(r.get(16)?),
+                edited_at: r.get(17)?,
+                deleted_at: r.get(18)?,
             };
             Ok(PendingCopy {
                 message,
@@ -472,6 +585,10 @@ mod tests {
             reply: None,
             mode: Some("grid".into()),
             created_at: 0,
+            kind: "text".into(),
+            target: None,
+            edited_at: None,
+            deleted_at: None,
         };
         let message = |store: &mut Store, change: GroupChange| {
             let m = crate::NewMessage {
@@ -514,6 +631,8 @@ mod tests {
                     lamport: 6,
                     body: b"hi".to_vec(),
                     reply: None,
+                    kind: "text".into(),
+                    target: None,
                     copies: vec![(vec![0xb0; 32], Some(bob)), (vec![0xc0; 32], None)],
                 },
             )

@@ -39,7 +39,8 @@ pub use contacts::{ContactRecord, NewContact};
 pub use conversation::{ConversationChange, Reaction};
 pub use error::StoreError;
 pub use groups::{
-    GroupChange, GroupCopy, GroupMessageRecord, GroupRecord, NewGroupText, PendingCopy,
+    GroupChange, GroupCopy, GroupMessageRecord, GroupReaction, GroupRecord, NewGroupText,
+    PendingCopy,
 };
 pub use history::{LockedMessage, MessageRecord, NewMessage, Timelock};
 pub use identity::NAME_CHOSEN_SETTING;

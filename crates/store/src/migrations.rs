@@ -303,7 +303,11 @@ pub(crate) const STEPS: &[M<'static>] = &[
     // each as received, keyed by its id), which every member folds into the
     // same member list; `group_messages` are its texts, unique per author
     // and message id (a copy arriving twice is stored once), ordered by
-    // (lamport, author, msg_id) on every member. `group_copies` are the
+    // (lamport, author, msg_id) on every member; `kind` other than `text`
+    // are reactions, edits and deletes of the message `target_author` /
+    // `target_id` (fanned out like texts, applied when stored; reactions
+    // land in `group_reactions`, keyed by the message so that one arriving
+    // before its message still shows). `group_copies` are the
     // pairwise copies of our texts, one per member, with the pairwise
     // message that carries it once sealed (`message_id` NULL: not sealed
     // yet, or the member is no contact of ours: `contact_id` NULL);
@@ -335,8 +339,22 @@ pub(crate) const STEPS: &[M<'static>] = &[
             reply_id   BLOB CHECK (reply_id IS NULL OR length(reply_id) = 16),
             mode       TEXT CHECK (mode IS NULL OR mode IN ('grid', 'pad')),
             created_at INTEGER NOT NULL,
+            kind       TEXT NOT NULL DEFAULT 'text'
+                       CHECK (kind IN ('text', 'react', 'edit', 'delete')),
+            target_author BLOB CHECK (target_author IS NULL OR length(target_author) = 32),
+            target_id  BLOB CHECK (target_id IS NULL OR length(target_id) = 16),
+            edited_at  INTEGER,
+            deleted_at INTEGER,
             UNIQUE (group_row, author, msg_id)
          ) STRICT;
+         CREATE TABLE group_reactions (
+            group_row     INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+            target_author BLOB NOT NULL,
+            target_id     BLOB NOT NULL,
+            reactor       BLOB NOT NULL,
+            emoji         TEXT NOT NULL,
+            PRIMARY KEY (group_row, target_author, target_id, reactor)
+         ) STRICT, WITHOUT ROWID;
          CREATE INDEX group_messages_order ON group_messages (group_row, lamport, author, msg_id);
          CREATE TABLE group_copies (
             group_message INTEGER NOT NULL REFERENCES group_messages (id) ON DELETE CASCADE,

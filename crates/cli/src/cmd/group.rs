@@ -28,8 +28,46 @@ pub(crate) enum GroupCommand {
     Leave(GroupArgs),
     /// Send a message to a group.
     Send(SendArgs),
+    /// React to a group message with an emoji, or take your reaction back.
+    React(ReactArgs),
+    /// Change the text of your group message (sent less than 24 hours ago).
+    Edit(EditArgs),
+    /// Delete your group message for everyone (sent less than 24 hours ago).
+    Delete(DeleteArgs),
     /// Show a group's members and messages.
     Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReactArgs {
+    /// The message (its id in `zks group show`).
+    id: i64,
+    /// The emoji (one, at most 8 characters).
+    #[arg(required_unless_present = "remove", conflicts_with = "remove")]
+    emoji: Option<String>,
+    /// Take your reaction back.
+    #[arg(long)]
+    remove: bool,
+    #[command(flatten)]
+    sending: Sending,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    /// Your message (its id in `zks group show`).
+    id: i64,
+    /// Its new text.
+    text: String,
+    #[command(flatten)]
+    sending: Sending,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// Your message (its id in `zks group show`).
+    id: i64,
+    #[command(flatten)]
+    sending: Sending,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +171,16 @@ pub(crate) async fn run(node: &Node, command: &GroupCommand) -> anyhow::Result<E
             }
             return Ok(ExitCode::SUCCESS);
         }
+        GroupCommand::React(a) => {
+            let emoji = if a.remove { None } else { a.emoji.as_deref() };
+            return changed(node, node.group_react(a.id, emoji)?, &a.sending).await;
+        }
+        GroupCommand::Edit(a) => {
+            return changed(node, node.group_edit(a.id, a.text.as_bytes())?, &a.sending).await;
+        }
+        GroupCommand::Delete(a) => {
+            return changed(node, node.group_delete(a.id)?, &a.sending).await;
+        }
         GroupCommand::Show(a) => return show(node, a),
     };
     flush(node, sending.wait, |_| Ok(None::<()>)).await?;
@@ -140,6 +188,19 @@ pub(crate) async fn run(node: &Node, command: &GroupCommand) -> anyhow::Result<E
         crate::output::json(&info)?;
     } else {
         print_group(&info);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// After a reaction, edit or delete: delivered like a message.
+async fn changed(node: &Node, m: GroupMessage, sending: &Sending) -> anyhow::Result<ExitCode> {
+    flush(node, sending.wait, |_| Ok(None::<()>)).await?;
+    if sending.json {
+        crate::output::json(&m)?;
+    } else if m.deleted {
+        println!("message {} deleted for every member", m.id);
+    } else {
+        println!("[{}] {}: {}", m.id, m.author, m.text);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -187,7 +248,24 @@ fn show(node: &Node, args: &ShowArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|q| format!(" (replying to {}: {})", q.author, q.excerpt))
             .unwrap_or_default();
-        println!("[{}] {}{quote}: {}", m.id, m.author, m.text);
+        let text = if m.deleted {
+            "(deleted)".to_owned()
+        } else if m.edited {
+            format!("{} (edited)", m.text)
+        } else {
+            m.text.clone()
+        };
+        let reactions: Vec<String> = m
+            .reactions
+            .iter()
+            .map(|r| format!("{} {}", r.emoji, r.by))
+            .collect();
+        let reactions = if reactions.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", reactions.join(", "))
+        };
+        println!("[{}] {}{quote}: {text}{reactions}", m.id, m.author);
         if m.outgoing {
             println!("      {}", delivery_line(m));
         }

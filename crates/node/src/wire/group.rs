@@ -8,6 +8,11 @@
 //!   2 text   message id (16) ‖ lamport (u64 BE) ‖ reply (1: 0 or 1)
 //!            [‖ quoted author key (32) ‖ quoted message id (16)]
 //!            ‖ text (the rest, ≥ 1 byte)
+//!   4 change message id (16) ‖ lamport (u64 BE) ‖ action (1)
+//!            ‖ target author key (32) ‖ target message id (16) ‖ the rest:
+//!            1 react: the emoji (empty takes ours back); 2 edit: the new
+//!            text (≥ 1 byte); 3 delete: nothing (edits and deletes only
+//!            of the sender's own messages)
 //!   3 intro  to (32: the member's identity key) ‖ pairing invite (the rest)
 //!            a member's invite for a member who is not its contact,
 //!            carried by a member who is both's (decision 0071)
@@ -133,6 +138,19 @@ pub enum GroupWire {
         /// The text.
         text: Vec<u8>,
     },
+    /// A reaction to, or an edit or delete of, a group message.
+    Change {
+        /// The group.
+        group: GroupId,
+        /// Its own id.
+        id: [u8; ID_LEN],
+        /// Orders it.
+        lamport: u64,
+        /// The message it is about: its author's key and id.
+        target: (Key, [u8; ID_LEN]),
+        /// What it does.
+        change: Change,
+    },
     /// A pairing invite from one member for another.
     Intro {
         /// The group.
@@ -142,6 +160,17 @@ pub enum GroupWire {
         /// The invite (`zks_pad::Invite` bytes).
         invite: Vec<u8>,
     },
+}
+
+/// What a [`GroupWire::Change`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The sender's reaction (`None` takes it back).
+    React(Option<String>),
+    /// The sender's new text for its message.
+    Edit(Vec<u8>),
+    /// The sender deletes its message for everyone.
+    Delete,
 }
 
 /// Why a group message cannot be read.
@@ -324,6 +353,7 @@ impl GroupWire {
         match self {
             GroupWire::Ops { group, .. }
             | GroupWire::Text { group, .. }
+            | GroupWire::Change { group, .. }
             | GroupWire::Intro { group, .. } => group,
         }
     }
@@ -362,6 +392,27 @@ impl GroupWire {
                     }
                 }
                 out.extend_from_slice(text);
+            }
+            GroupWire::Change {
+                group,
+                id,
+                lamport,
+                target,
+                change,
+            } => {
+                out.push(4);
+                out.extend_from_slice(group);
+                out.extend_from_slice(id);
+                out.extend_from_slice(&lamport.to_be_bytes());
+                let (action, rest): (u8, &[u8]) = match change {
+                    Change::React(emoji) => (1, emoji.as_deref().unwrap_or_default().as_bytes()),
+                    Change::Edit(text) => (2, text),
+                    Change::Delete => (3, &[]),
+                };
+                out.push(action);
+                out.extend_from_slice(&target.0);
+                out.extend_from_slice(&target.1);
+                out.extend_from_slice(rest);
             }
             GroupWire::Intro { group, to, invite } => {
                 out.push(3);
@@ -425,6 +476,31 @@ impl GroupWire {
                     lamport,
                     reply,
                     text,
+                })
+            }
+            4 => {
+                let id = r.array()?;
+                let lamport = u64::from_be_bytes(r.array()?);
+                let action = r.byte()?;
+                let target = (r.array()?, r.array()?);
+                let rest = r.0.to_vec();
+                let change = match action {
+                    1 if rest.is_empty() => Change::React(None),
+                    1 => Change::React(Some(
+                        String::from_utf8(rest).map_err(|_| GroupWireError::Name)?,
+                    )),
+                    2 if rest.is_empty() => return Err(GroupWireError::Empty),
+                    2 => Change::Edit(rest),
+                    3 if rest.is_empty() => Change::Delete,
+                    3 => return Err(GroupWireError::Truncated),
+                    other => return Err(GroupWireError::Kind(other)),
+                };
+                Ok(GroupWire::Change {
+                    group,
+                    id,
+                    lamport,
+                    target,
+                    change,
                 })
             }
             3 => {
@@ -552,6 +628,35 @@ mod tests {
         };
         let bytes = text.encode();
         assert_eq!(GroupWire::parse(&bytes).unwrap(), text);
+        for change in [
+            Change::React(Some("👍".into())),
+            Change::React(None),
+            Change::Edit(b"new".to_vec()),
+            Change::Delete,
+        ] {
+            let wire = GroupWire::Change {
+                group,
+                id: [3; ID_LEN],
+                lamport: 7,
+                target: (alice.public_key(), [9; ID_LEN]),
+                change,
+            };
+            assert_eq!(GroupWire::parse(&wire.encode()).unwrap(), wire);
+        }
+        let mut edit_without_text = GroupWire::Change {
+            group,
+            id: [3; ID_LEN],
+            lamport: 7,
+            target: (alice.public_key(), [9; ID_LEN]),
+            change: Change::Delete,
+        }
+        .encode();
+        let action_at = 4 + 1 + 1 + 16 + 16 + 8;
+        edit_without_text[action_at] = 2;
+        assert_eq!(
+            GroupWire::parse(&edit_without_text),
+            Err(GroupWireError::Empty)
+        );
         let intro = GroupWire::Intro {
             group,
             to: alice.public_key(),
