@@ -460,7 +460,7 @@ pub(crate) fn incoming(
             }
             incoming.group_change = Some(GroupChange::Text {
                 group_id: gid.to_vec(),
-                message: GroupMessageRecord {
+                message: Box::new(GroupMessageRecord {
                     id: 0,
                     group_row: 0,
                     msg_id: id.to_vec(),
@@ -475,7 +475,7 @@ pub(crate) fn incoming(
                     target: None,
                     edited_at: None,
                     deleted_at: None,
-                },
+                }),
             });
             incoming.group = Some(GroupNotice::Text { group: gid });
         }
@@ -521,7 +521,7 @@ pub(crate) fn incoming(
             }
             incoming.group_change = Some(GroupChange::Text {
                 group_id: gid.to_vec(),
-                message: GroupMessageRecord {
+                message: Box::new(GroupMessageRecord {
                     id: 0,
                     group_row: 0,
                     msg_id: id.to_vec(),
@@ -536,7 +536,7 @@ pub(crate) fn incoming(
                     target: Some((target.0.to_vec(), target.1.to_vec())),
                     edited_at: None,
                     deleted_at: None,
-                },
+                }),
             });
             incoming.group = Some(GroupNotice::Text { group: gid });
         }

@@ -130,7 +130,7 @@ pub enum GroupChange {
         group_id: Vec<u8>,
         /// The text, as [`GroupMessageRecord`] (`id`, `group_row` and
         /// `created_at` are set on storing).
-        message: GroupMessageRecord,
+        message: Box<GroupMessageRecord>,
     },
     /// This pairwise message is the copy of text `group_message` for
     /// `member`.
@@ -605,7 +605,7 @@ mod tests {
                 &mut store,
                 GroupChange::Text {
                     group_id: gid.clone(),
-                    message: text(lamport, author, msg),
+                    message: Box::new(text(lamport, author, msg)),
                 },
             );
         }
