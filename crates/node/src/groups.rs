@@ -1845,6 +1845,50 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backup_carries_groups_and_their_messages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (alice, bob) = team(tmp.path()).await;
+        let sent = alice.group_send("Team", b"keep me", None).unwrap();
+        relay(&alice, "Bob", &bob);
+        let at_bob = bob.group_messages("Team").unwrap()[0].id;
+        bob.group_react(at_bob, Some("👍")).unwrap();
+        relay(&bob, "Alice", &alice);
+        alice.group_edit(sent.id, b"keep me, edited").unwrap();
+        let backup = tmp.path().join("alice.zksbackup");
+        alice
+            .write_backup(&backup, b"long enough passphrase")
+            .unwrap();
+        let restored = crate::test_support::started(&tmp.path().join("restored")).await;
+        restored
+            .restore_backup(&backup, b"long enough passphrase")
+            .unwrap();
+        let mut expected = alice.groups().unwrap();
+        // Restored contacts must be paired again before anything reaches them.
+        expected[0]
+            .members
+            .iter_mut()
+            .filter(|m| !m.me)
+            .for_each(|m| m.contact = false);
+        assert_eq!(restored.groups().unwrap(), expected);
+        let (before, after) = (
+            alice.group_messages("Team").unwrap(),
+            restored.group_messages("Team").unwrap(),
+        );
+        assert_eq!(after.len(), 1);
+        assert_eq!(
+            (
+                after[0].text.as_str(),
+                after[0].edited,
+                after[0].reactions.clone()
+            ),
+            (before[0].text.as_str(), true, before[0].reactions.clone())
+        );
+        // Bob has no session with the restored home: a message is not sent.
+        let m = restored.group_send("Team", b"after restore", None).unwrap();
+        assert_eq!(m.deliveries[0].state, "not_sent");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fan_out_cut_by_a_crash_is_finished_once_even_by_two_sealers() {
         let tmp = tempfile::tempdir().unwrap();
         let (alice, bob) = team(tmp.path()).await;

@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::now;
 use crate::{Result, Store, StoreError};
 
-/// The backup format version (2: with pad ledgers).
-pub const BACKUP_VERSION: u32 = 2;
+/// The backup format version (2: with pad ledgers; 3: with groups, which
+/// a release that reads only 2 refuses rather than dropping them).
+pub const BACKUP_VERSION: u32 = 3;
 
 /// Setting set by restoring a format-1 backup: the Unix time of that
 /// backup, before which the pads this home held are unknown.
@@ -108,6 +109,52 @@ pub struct BackupTimelock {
     pub file: Option<String>,
 }
 
+/// A group as backed up: its signed ops and its messages (texts,
+/// reactions, edits, deletes) with the reactions they left. Copies and
+/// their delivery states are not kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupGroup {
+    /// The group's id (hex, 16 bytes).
+    pub group_id: String,
+    /// Unix time we learned of it.
+    pub created_at: i64,
+    /// Its ops as received: id and op (hex).
+    pub ops: Vec<(String, String)>,
+    /// Its messages, in storing order.
+    pub messages: Vec<BackupGroupMessage>,
+    /// Reactions: target author, target id, reactor (hex) and emoji.
+    pub reactions: Vec<(String, String, String, String)>,
+}
+
+/// A group message as backed up (hex for bytes).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupGroupMessage {
+    /// Its id.
+    pub msg_id: String,
+    /// Its author's identity key.
+    pub author: String,
+    /// Ours.
+    pub outgoing: bool,
+    /// Orders it.
+    pub lamport: u64,
+    /// Its body.
+    pub body: String,
+    /// `text`, `react`, `edit` or `delete`.
+    pub kind: String,
+    /// The quoted message (author, id).
+    pub reply: Option<(String, String)>,
+    /// The message a change is about (author, id).
+    pub target: Option<(String, String)>,
+    /// The mode of the copy that brought it.
+    pub mode: Option<String>,
+    /// Unix time stored.
+    pub created_at: i64,
+    /// Unix time of its last edit.
+    pub edited_at: Option<i64>,
+    /// Unix time it was deleted for everyone.
+    pub deleted_at: Option<i64>,
+}
+
 /// Everything a backup holds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BackupData {
@@ -128,6 +175,9 @@ pub struct BackupData {
     /// Every pad ledger, retired ones too (format 2 on).
     #[serde(default)]
     pub pads: Vec<BackupPad>,
+    /// Groups (format 3 on).
+    #[serde(default)]
+    pub groups: Vec<BackupGroup>,
 }
 
 fn bad(what: &str) -> StoreError {
@@ -202,9 +252,11 @@ impl Store {
                 imported_at: p.imported_at,
             })
             .collect();
+        let groups = self.export_groups()?;
         Ok(BackupData {
             version: BACKUP_VERSION,
             pads,
+            groups,
             created_at: now(),
             identity_seed: hex::encode(seed),
             identity_name: name,
@@ -371,9 +423,158 @@ impl Store {
                     other => other,
                 })?;
             }
-            Ok(())
+            import_groups(tx, &data.groups)
         })
     }
+
+    fn export_groups(&self) -> Result<Vec<BackupGroup>> {
+        let mut out = Vec::new();
+        for g in self.groups()? {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT msg_id, author, outgoing, lamport, body, kind, reply_author, reply_id,
+                        target_author, target_id, mode, created_at, edited_at, deleted_at
+                 FROM group_messages WHERE group_row = ?1 ORDER BY id",
+            )?;
+            let hex2 = |a: Option<Vec<u8>>, b: Option<Vec<u8>>| {
+                a.zip(b).map(|(a, b)| (hex::encode(a), hex::encode(b)))
+            };
+            let messages = stmt
+                .query_map([g.id], |r| {
+                    Ok(BackupGroupMessage {
+                        msg_id: hex::encode(r.get::<_, Vec<u8>>(0)?),
+                        author: hex::encode(r.get::<_, Vec<u8>>(1)?),
+                        outgoing: r.get(2)?,
+                        lamport: r.get::<_, i64>(3)? as u64,
+                        body: hex::encode(r.get::<_, Vec<u8>>(4)?),
+                        kind: r.get(5)?,
+                        reply: hex2(r.get(6)?, r.get(7)?),
+                        target: hex2(r.get(8)?, r.get(9)?),
+                        mode: r.get(10)?,
+                        created_at: r.get(11)?,
+                        edited_at: r.get(12)?,
+                        deleted_at: r.get(13)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            out.push(BackupGroup {
+                group_id: hex::encode(&g.group_id),
+                created_at: g.created_at,
+                ops: self
+                    .conn
+                    .prepare_cached("SELECT op_id, op FROM group_ops WHERE group_row = ?1")?
+                    .query_map([g.id], |r| {
+                        Ok((
+                            hex::encode(r.get::<_, Vec<u8>>(0)?),
+                            hex::encode(r.get::<_, Vec<u8>>(1)?),
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?,
+                messages,
+                reactions: self
+                    .group_reactions(g.id)?
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            hex::encode(r.target.0),
+                            hex::encode(r.target.1),
+                            hex::encode(r.reactor),
+                            r.emoji,
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Puts backed-up groups back (inside the import's transaction).
+fn import_groups(tx: &rusqlite::Connection, groups: &[BackupGroup]) -> Result<()> {
+    let bytes = |h: &str, len: Option<usize>, what: &str| -> Result<Vec<u8>> {
+        hex::decode(h)
+            .ok()
+            .filter(|b| len.is_none_or(|l| b.len() == l))
+            .ok_or_else(|| bad(what))
+    };
+    let pair =
+        |p: &Option<(String, String)>, what: &str| -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+            Ok(match p {
+                Some((a, i)) => (
+                    Some(bytes(a, Some(32), what)?),
+                    Some(bytes(i, Some(16), what)?),
+                ),
+                None => (None, None),
+            })
+        };
+    for g in groups {
+        let gid = bytes(&g.group_id, Some(16), "group id")?;
+        tx.execute(
+            "INSERT INTO groups (group_id, created_at) VALUES (?1, ?2)",
+            params![gid, g.created_at],
+        )
+        .map_err(|_| bad("a group appears twice"))?;
+        let row = tx.last_insert_rowid();
+        for (id, op) in &g.ops {
+            let (id, op) = (
+                bytes(id, Some(16), "group op")?,
+                bytes(op, None, "group op")?,
+            );
+            tx.execute(
+                "INSERT OR IGNORE INTO group_ops (group_row, op_id, op) VALUES (?1, ?2, ?3)",
+                params![row, id, op],
+            )?;
+        }
+        for m in &g.messages {
+            if !matches!(m.kind.as_str(), "text" | "react" | "edit" | "delete")
+                || m.mode
+                    .as_deref()
+                    .is_some_and(|mode| !matches!(mode, "grid" | "pad"))
+            {
+                return Err(bad("group message"));
+            }
+            let (reply_author, reply_id) = pair(&m.reply, "group reply")?;
+            let (target_author, target_id) = pair(&m.target, "group change target")?;
+            tx.execute(
+                "INSERT INTO group_messages (group_row, msg_id, author, outgoing, lamport, body,
+                    kind, reply_author, reply_id, target_author, target_id, mode, created_at,
+                    edited_at, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                params![
+                    row,
+                    bytes(&m.msg_id, Some(16), "group message id")?,
+                    bytes(&m.author, Some(32), "group message author")?,
+                    m.outgoing,
+                    m.lamport.min(i64::MAX as u64) as i64,
+                    bytes(&m.body, None, "group message body")?,
+                    m.kind,
+                    reply_author,
+                    reply_id,
+                    target_author,
+                    target_id,
+                    m.mode,
+                    m.created_at,
+                    m.edited_at,
+                    m.deleted_at,
+                ],
+            )
+            .map_err(|_| bad("a group message appears twice"))?;
+        }
+        for (author, id, reactor, emoji) in &g.reactions {
+            tx.execute(
+                "INSERT INTO group_reactions (group_row, target_author, target_id, reactor, emoji)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row,
+                    bytes(author, Some(32), "reaction")?,
+                    bytes(id, Some(16), "reaction")?,
+                    bytes(reactor, Some(32), "reaction")?,
+                    emoji
+                ],
+            )
+            .map_err(|_| bad("a reaction appears twice"))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -521,6 +722,7 @@ mod tests {
                     messages,
                     settings,
                     pads,
+                    groups: Vec::new(),
                 },
             )
     }

@@ -30,8 +30,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use backup::{
-    BACKUP_VERSION, BackupContact, BackupData, BackupMessage, BackupPad, BackupTimelock,
-    PADS_UNKNOWN_SETTING,
+    BACKUP_VERSION, BackupContact, BackupData, BackupGroup, BackupGroupMessage, BackupMessage,
+    BackupPad, BackupTimelock, PADS_UNKNOWN_SETTING,
 };
 pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
