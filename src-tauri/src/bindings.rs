@@ -63,6 +63,8 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         zks_node::TransferState,
         zks_node::DisplayName,
         VaultStatus,
+        zks_node::GroupInfo,
+        zks_node::GroupMessage,
     );
     Ok(())
 }

@@ -146,6 +146,10 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
         | NodeEvent::MessagesExpired { .. }
         | NodeEvent::MessagesOpened { .. }
         | NodeEvent::TransferProgress { .. } => None,
+        // Group events reach the window (it refreshes the group); they are
+        // not announced on the desktop yet (`group_message` fires for our
+        // own messages too).
+        NodeEvent::GroupChanged { .. } | NodeEvent::GroupMessage { .. } => None,
     }
 }
 

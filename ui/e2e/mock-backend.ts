@@ -62,7 +62,13 @@ export interface MockOptions {
   /** The home's key is in the OS keyring (no Lock now; it can get a
    * passphrase and go back), and the machine has a keyring. */
   keyring?: boolean;
+  /** Start with a group, "Book club" (hex id BOOK_CLUB_ID): us (admin),
+   * Alice, Bob and Carol (not our contact), with a few messages. */
+  groups?: boolean;
 }
+
+/** The id of the mocked "Book club" group. */
+export const BOOK_CLUB_ID = 'b00c0c1b0000000000000000000000aa';
 
 /** The passphrase of the mocked home. */
 export const E2E_PASSPHRASE = 'correct horse battery';
@@ -617,6 +623,99 @@ export function installMockBackend(options: MockOptions): void {
     return name;
   }
 
+  // Groups, checked like the node checks them: admins change the members,
+  // a message goes as one copy per member (pad to a contact with a pad,
+  // grid to the other contacts, not sent to members who are no contacts).
+  type GroupMember = { name: string; peer_id: string; admin: boolean; me: boolean; contact: boolean };
+  type Group = { id: string; name: string; epoch: number; members: GroupMember[]; member: boolean; created_at: number };
+  type GroupDelivery = { name: string; state: string; mode: string | null };
+  type GroupMessage = {
+    id: number;
+    author: string;
+    author_peer_id: string;
+    outgoing: boolean;
+    text: string;
+    created_at: number;
+    quote: { message_id: number | null; author: string; excerpt: string } | null;
+    mode: string | null;
+    deliveries: GroupDelivery[];
+  };
+  const SELF_PEER_ID = '12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z';
+  const groups: Group[] = [];
+  const groupMessages = new Map<string, GroupMessage[]>();
+  let nextGroupMessage = 1;
+  const me = (): GroupMember => ({ name: displayName || 'me', peer_id: SELF_PEER_ID, admin: true, me: true, contact: false });
+  const asMember = (c: Contact): GroupMember => ({ name: c.name, peer_id: c.peer_id, admin: false, me: false, contact: true });
+  function groupInfo(g: Group) {
+    const mine = g.members.find((m) => m.me);
+    const members = [...g.members].sort((a, b) => Number(b.admin) - Number(a.admin) || a.name.localeCompare(b.name));
+    return { ...g, members: members.map((m) => ({ ...m })), admin: g.member && (mine?.admin ?? false) };
+  }
+  function findGroup(name: unknown): Group {
+    const key = String(name ?? '');
+    const g = groups.find((x) => x.id === key || x.name === key || (key.length >= 4 && x.id.startsWith(key)));
+    if (!g) throw { code: 'bad_input', message: `there is no group ${JSON.stringify(key)}` };
+    return g;
+  }
+  function asAdmin(g: Group): void {
+    if (!g.member) throw { code: 'bad_input', message: `you are no longer in the group ${g.name}` };
+    if (!g.members.find((m) => m.me)?.admin) {
+      throw { code: 'bad_input', message: `only an admin of ${g.name} can do that` };
+    }
+  }
+  function groupMember(g: Group, name: unknown): GroupMember {
+    const m = g.members.find((x) => x.name === String(name));
+    if (!m) throw { code: 'bad_input', message: `${String(name)} is not a member of ${g.name}` };
+    return m;
+  }
+  function checkGroupName(typed: unknown): string {
+    const name = String(typed ?? '').trim();
+    if (!name) throw { code: 'bad_input', message: 'give the group a name' };
+    if ([...name].length > 64) throw { code: 'bad_input', message: 'the group name is too long: at most 64 characters' };
+    return name;
+  }
+  function groupChanged(g: Group): ReturnType<typeof groupInfo> {
+    g.epoch += 1;
+    emit('node-event', { kind: 'group_changed', group: g.id });
+    return groupInfo(g);
+  }
+  function addGroupMessage(g: Group, m: Omit<GroupMessage, 'id' | 'created_at'>): GroupMessage {
+    const message = { ...m, id: nextGroupMessage++, created_at: now() };
+    groupMessages.set(g.id, [...(groupMessages.get(g.id) ?? []), message]);
+    return message;
+  }
+  function quoteOf(g: Group, id: unknown) {
+    if (id == null) return null;
+    const q = (groupMessages.get(g.id) ?? []).find((m) => m.id === Number(id));
+    if (!q) throw { code: 'bad_input', message: `there is no message ${String(id)} in ${g.name}` };
+    return { message_id: q.id, author: q.outgoing ? me().name : q.author, excerpt: q.text.slice(0, 120) };
+  }
+  if (options.groups && contacts.length >= 2) {
+    const g: Group = {
+      id: 'b00c0c1b0000000000000000000000aa',
+      name: 'Book club',
+      epoch: 4,
+      member: true,
+      created_at: now() - 7200,
+      members: [
+        me(),
+        asMember(contacts[0]),
+        asMember(contacts[1]),
+        { name: 'Carol', peer_id: '12D3KooWCarolr4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9ZcN7f3Qm1o2', admin: false, me: false, contact: false },
+      ],
+    };
+    groups.push(g);
+    addGroupMessage(g, {
+      author: 'Carol', author_peer_id: g.members[3].peer_id, outgoing: false,
+      text: 'Next book: The Dispossessed?', quote: null, mode: 'grid', deliveries: [],
+    });
+    const q = addGroupMessage(g, {
+      author: 'Alice', author_peer_id: contacts[0].peer_id, outgoing: false,
+      text: 'Yes! I have a copy to lend.', quote: null, mode: 'pad', deliveries: [],
+    });
+    q.quote = { message_id: 1, author: 'Carol', excerpt: 'Next book: The Dispossessed?' };
+  }
+
   function answer(cmd: string, args: Record<string, unknown>): unknown {
     if (vaultLocked && !cmd.startsWith('vault_') && !cmd.startsWith('plugin:')) {
       throw { code: 'locked', message: 'this home is locked; unlock it with its passphrase first' };
@@ -1116,6 +1215,99 @@ export function installMockBackend(options: MockOptions): void {
         return DOWNLOADS;
       case 'open_folder':
         return null;
+      case 'groups_list':
+        return [...groups].reverse().map(groupInfo);
+      case 'group_get':
+        return groupInfo(findGroup(args.group));
+      case 'group_create': {
+        const name = checkGroupName(args.name);
+        const names = Array.isArray(args.members) ? args.members.map(String) : [];
+        if (names.length + 1 > 50) {
+          throw { code: 'bad_input', message: 'a group has at most 50 members, you included' };
+        }
+        const members = names.map((n) => {
+          const c = contacts.find((x) => x.name === n);
+          if (!c) throw { code: 'bad_input', message: `there is no contact named ${JSON.stringify(n)}` };
+          return asMember(c);
+        });
+        if (new Set(names).size !== names.length) throw { code: 'bad_input', message: 'a contact is named twice' };
+        const g: Group = {
+          id: (groups.length + 1).toString(16).padStart(32, 'c'),
+          name,
+          epoch: 0,
+          member: true,
+          created_at: now(),
+          members: [me(), ...members],
+        };
+        groups.push(g);
+        return groupChanged(g);
+      }
+      case 'group_add': {
+        const g = findGroup(args.group);
+        asAdmin(g);
+        const c = contacts.find((x) => x.name === args.contact);
+        if (!c) throw { code: 'bad_input', message: `there is no contact named ${JSON.stringify(String(args.contact))}` };
+        if (g.members.some((m) => m.peer_id === c.peer_id)) {
+          throw { code: 'bad_input', message: `${c.name} is in ${g.name} already` };
+        }
+        if (g.members.length >= 50) throw { code: 'bad_input', message: 'a group has at most 50 members, you included' };
+        g.members.push(asMember(c));
+        return groupChanged(g);
+      }
+      case 'group_remove': {
+        const g = findGroup(args.group);
+        asAdmin(g);
+        const m = groupMember(g, args.member);
+        if (m.me) throw { code: 'bad_input', message: 'leave the group instead' };
+        g.members = g.members.filter((x) => x !== m);
+        return groupChanged(g);
+      }
+      case 'group_rename': {
+        const g = findGroup(args.group);
+        asAdmin(g);
+        g.name = checkGroupName(args.name);
+        return groupChanged(g);
+      }
+      case 'group_admin': {
+        const g = findGroup(args.group);
+        asAdmin(g);
+        const m = groupMember(g, args.member);
+        if (m.admin) throw { code: 'bad_input', message: `${m.name} is an admin already` };
+        m.admin = true;
+        return groupChanged(g);
+      }
+      case 'group_leave': {
+        const g = findGroup(args.group);
+        if (!g.member) throw { code: 'bad_input', message: `you are no longer in the group ${g.name}` };
+        g.member = false;
+        g.members = g.members.filter((m) => !m.me);
+        return groupChanged(g);
+      }
+      case 'group_send': {
+        const g = findGroup(args.group);
+        if (!g.member) throw { code: 'bad_input', message: `you are no longer in the group ${g.name}` };
+        if (typeof args.text !== 'string' || args.text.trim() === '') {
+          throw { code: 'bad_input', message: 'type a message to send' };
+        }
+        const quote = quoteOf(g, args.reply_to);
+        const deliveries = g.members
+          .filter((m) => !m.me)
+          .map((m) => {
+            const c = contacts.find((x) => x.peer_id === m.peer_id);
+            if (!c) return { name: m.name, state: 'not_sent', mode: null };
+            return { name: m.name, state: 'queued', mode: c.pad ? 'pad' : 'grid' };
+          });
+        const message = addGroupMessage(g, {
+          author: me().name, author_peer_id: SELF_PEER_ID, outgoing: true,
+          text: args.text, quote, mode: null, deliveries,
+        });
+        emit('node-event', { kind: 'group_message', group: g.id });
+        return { ...message, deliveries: message.deliveries.map((d) => ({ ...d })) };
+      }
+      case 'group_messages': {
+        const g = findGroup(args.group);
+        return (groupMessages.get(g.id) ?? []).map((m) => ({ ...m, deliveries: m.deliveries.map((d) => ({ ...d })) }));
+      }
       case 'plugin:event|listen': {
         const event = String(args.event);
         const eventId = nextId++;
@@ -1333,5 +1525,37 @@ export function installMockBackend(options: MockOptions): void {
       return receiveOffer(t);
     },
     openFile,
+    /** Copies of our group message reach `names` (default: every contact
+     * member): delivered, announced as the node does. */
+    deliverGroup(messageId: number, names: string[] | null = null): void {
+      for (const g of groups) {
+        const m = (groupMessages.get(g.id) ?? []).find((x) => x.id === messageId);
+        if (!m) continue;
+        for (const d of m.deliveries) {
+          if (d.state === 'queued' && (names === null || names.includes(d.name))) d.state = 'delivered';
+        }
+        emit('node-event', { kind: 'message_delivered', message_id: 10_000 + messageId });
+        return;
+      }
+      throw new Error(`no group message ${messageId}`);
+    },
+    /** A member's message arrives in a group, in a copy of `mode`. */
+    receiveGroup(group: string, author: string, text: string, mode: 'pad' | 'grid' = 'grid'): number {
+      const g = findGroup(group);
+      const m = groupMember(g, author);
+      const message = addGroupMessage(g, {
+        author: m.name, author_peer_id: m.peer_id, outgoing: false, text, quote: null, mode, deliveries: [],
+      });
+      emit('node-event', { kind: 'group_message', group: g.id });
+      return message.id;
+    },
+    /** An admin removes us from a group. */
+    removeMe(group: string): void {
+      const g = findGroup(group);
+      g.member = false;
+      g.members = g.members.filter((m) => !m.me);
+      g.epoch += 1;
+      emit('node-event', { kind: 'group_changed', group: g.id });
+    },
   };
 }

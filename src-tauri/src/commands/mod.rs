@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod files;
 pub mod grid;
+pub mod groups;
 pub mod node;
 pub mod pairing;
 pub mod settings;

@@ -14,6 +14,8 @@ import type { Contact } from './bindings/Contact';
 import type { DisplayName } from './bindings/DisplayName';
 import type { GridLive } from './bindings/GridLive';
 import type { GridStatus } from './bindings/GridStatus';
+import type { GroupInfo } from './bindings/GroupInfo';
+import type { GroupMessage } from './bindings/GroupMessage';
 import type { HistoryProgress } from './bindings/HistoryProgress';
 import type { HistoryReport } from './bindings/HistoryReport';
 import type { InviteCode } from './bindings/InviteCode';
@@ -34,6 +36,9 @@ import type { VaultStatus } from './bindings/VaultStatus';
 export type { About } from './bindings/About';
 export type { ChainCoverage } from './bindings/ChainCoverage';
 export type { DatabaseStatus } from './bindings/DatabaseStatus';
+export type { GroupDelivery } from './bindings/GroupDelivery';
+export type { GroupMember } from './bindings/GroupMember';
+export type { GroupQuote } from './bindings/GroupQuote';
 export type { KeyProtection } from './bindings/KeyProtection';
 export type { LiveGrid } from './bindings/LiveGrid';
 export type { NetworkStatus } from './bindings/NetworkStatus';
@@ -52,6 +57,8 @@ export type {
   DisplayName,
   GridLive,
   GridStatus,
+  GroupInfo,
+  GroupMessage,
   HistoryProgress,
   HistoryReport,
   InviteCode,
@@ -215,6 +222,29 @@ export const api = {
   /** Marks a conversation read up to a message id; answers the new counts. */
   chatMarkRead: (contact: string, upTo: number) =>
     call<UnreadCounts>('chat_mark_read', { contact, up_to: upTo }),
+  /** Every group we are or were in, newest first. */
+  groupsList: () => call<GroupInfo[]>('groups_list'),
+  /** One group, by name or hex id. */
+  groupGet: (group: string) => call<GroupInfo>('group_get', { group }),
+  /** Creates a group with these contacts (we are its first admin; at most 49 others). */
+  groupCreate: (name: string, members: string[]) =>
+    call<GroupInfo>('group_create', { name, members }),
+  /** Adds a contact to the group (admins only). */
+  groupAdd: (group: string, contact: string) => call<GroupInfo>('group_add', { group, contact }),
+  /** Removes a member from the group (admins only). */
+  groupRemove: (group: string, member: string) => call<GroupInfo>('group_remove', { group, member }),
+  /** Renames the group (admins only). */
+  groupRename: (group: string, name: string) => call<GroupInfo>('group_rename', { group, name }),
+  /** Makes a member an admin (admins only). */
+  groupAdmin: (group: string, member: string) => call<GroupInfo>('group_admin', { group, member }),
+  /** Leaves the group; its history stays, read only. */
+  groupLeave: (group: string) => call<GroupInfo>('group_leave', { group }),
+  /** Sends a text to every member (one pairwise copy each, pad or grid);
+   * `replyTo` quotes that message of the group. */
+  groupSend: (group: string, text: string, replyTo: number | null = null) =>
+    call<GroupMessage>('group_send', { group, text, reply_to: replyTo }),
+  /** The group's messages, oldest first, with each copy's delivery state on ours. */
+  groupMessages: (group: string) => call<GroupMessage[]>('group_messages', { group }),
   /** Every transfer, newest first. */
   transfersList: () => call<Transfer[]>('transfers_list'),
   /** Offers the file at `path` (a full path); `pad` uses the one-time pad;

@@ -2,7 +2,18 @@
 // only tests import it).
 import { expect } from 'vitest';
 import { waitFor } from '@testing-library/svelte';
-import type { ChatMessage, Contact, LiveGrid, NodeStatus, SettingsPage, Transfer, VaultStatus } from './ipc';
+import type {
+  ChatMessage,
+  Contact,
+  GroupInfo,
+  GroupMember,
+  GroupMessage,
+  LiveGrid,
+  NodeStatus,
+  SettingsPage,
+  Transfer,
+  VaultStatus,
+} from './ipc';
 
 /** A transfer with sensible defaults: an incoming offer from Alice. */
 export function transfer(over: Partial<Transfer>): Transfer {
@@ -179,5 +190,46 @@ export function watchDrops(): { hearsDrops: () => Promise<void> } {
   };
   return {
     hearsDrops: () => waitFor(() => expect(listening).toContain('tauri://drag-leave')),
+  };
+}
+
+/** A group member with sensible defaults: Alice, a contact, not an admin. */
+export function groupMember(over: Partial<GroupMember> = {}): GroupMember {
+  return { name: 'Alice', peer_id: '12D3KooWAlice', admin: false, me: false, contact: true, ...over };
+}
+
+/** A group with sensible defaults: "Book club", us (admin), Alice, Bob and
+ * Carol (not our contact). */
+export function groupInfo(over: Partial<GroupInfo> = {}): GroupInfo {
+  return {
+    id: 'b00c0c1b0000000000000000000000aa',
+    name: 'Book club',
+    epoch: 4,
+    members: [
+      groupMember({ name: 'me', peer_id: '12D3KooWMe', admin: true, me: true, contact: false }),
+      groupMember(),
+      groupMember({ name: 'Bob', peer_id: '12D3KooWBob' }),
+      groupMember({ name: 'Carol', peer_id: '12D3KooWCarol', contact: false }),
+    ],
+    admin: true,
+    member: true,
+    created_at: 1_784_792_370,
+    ...over,
+  };
+}
+
+/** A group message with sensible defaults: a received grid-pad copy from Alice. */
+export function groupMessage(over: Partial<GroupMessage> = {}): GroupMessage {
+  return {
+    id: 1,
+    author: 'Alice',
+    author_peer_id: '12D3KooWAlice',
+    outgoing: false,
+    text: 'hello group',
+    created_at: 1_784_792_370,
+    quote: null,
+    mode: 'grid',
+    deliveries: [],
+    ...over,
   };
 }

@@ -68,7 +68,15 @@ detail: string, } | { "kind": "transfer_opened",
 /**
  * The transfer (hex).
  */
-transfer_id: string, } | { "kind": "transfer_finished", 
+transfer_id: string, } | { "kind": "group_changed", 
+/**
+ * The group's id (hex).
+ */
+group: string, } | { "kind": "group_message", 
+/**
+ * The group's id (hex).
+ */
+group: string, } | { "kind": "transfer_finished", 
 /**
  * The transfer (hex).
  */

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import GroupConversation from './GroupConversation.svelte';
+import { contact, groupInfo, groupMessage } from './testing';
+import type { GroupInfo, GroupMessage } from './ipc';
+
+function backend(group: GroupInfo, messages: GroupMessage[], calls: { cmd: string; args: unknown }[] = []) {
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args });
+    if (cmd === 'group_get') return group;
+    if (cmd === 'group_messages') return messages;
+    if (cmd === 'group_admin') return group;
+    throw new Error(`unexpected command ${cmd}`);
+  });
+}
+
+describe('GroupConversation', () => {
+  it('shows authors, the mode of each received copy, and honest wording on ours', async () => {
+    backend(groupInfo(), [
+      groupMessage({ id: 1, author: 'Carol', mode: 'grid', text: 'grid copy' }),
+      groupMessage({ id: 2, author: 'Alice', mode: 'pad', text: 'pad copy' }),
+      groupMessage({
+        id: 3,
+        outgoing: true,
+        author: 'me',
+        mode: null,
+        text: 'ours',
+        deliveries: [
+          { name: 'Alice', state: 'delivered', mode: 'pad' },
+          { name: 'Bob', state: 'queued', mode: 'grid' },
+          { name: 'Carol', state: 'not_sent', mode: null },
+        ],
+      }),
+    ]);
+    render(GroupConversation, { props: { groupId: 'b00c', contacts: [contact()] } });
+    const list = await screen.findByRole('list', { name: 'Messages in Book club' });
+    const rows = within(list).getAllByRole('listitem');
+    expect(rows[0].textContent).toContain('Carol');
+    expect(rows[0].textContent).toContain('post-quantum (grid pad)');
+    expect(rows[0].textContent).not.toContain('perfect secrecy');
+    expect(rows[1].textContent).toContain('perfect secrecy (one-time pad)');
+    expect(rows[2].textContent).toContain('perfect secrecy for 1 of 3 members, post-quantum (grid pad) for 1, 1 not sent');
+    const summary = within(rows[2]).getByRole('button', { name: 'delivered to 1 of 3' });
+    await fireEvent.click(summary);
+    const details = screen.getByRole('dialog', { name: 'Delivery to each member' });
+    expect(details.textContent).toContain('not sent (not your contact)');
+    // The group as a whole is never called perfectly secret.
+    expect(document.body.textContent).not.toMatch(/group (is|has) perfect secrecy/i);
+  });
+
+  it('admin actions only for admins; a member who left gets no composer', async () => {
+    backend(groupInfo({ admin: false }), []);
+    const { unmount } = render(GroupConversation, { props: { groupId: 'b00c', contacts: [] } });
+    await fireEvent.click(await screen.findByRole('button', { name: '4 members' }));
+    const panel = screen.getByRole('region', { name: 'Members' });
+    expect(within(panel).queryByRole('button', { name: /Make admin|Remove|Rename/ })).toBeNull();
+    expect(within(panel).getByRole('button', { name: 'Leave…' })).toBeTruthy();
+    expect(within(panel).getByTestId('member-Carol').textContent).toContain(
+      'not your contact — your messages don’t reach them',
+    );
+    expect(screen.getByLabelText('Message to Book club')).toBeTruthy();
+    unmount();
+
+    const left = groupInfo({ member: false, admin: false });
+    left.members = left.members.filter((m) => !m.me);
+    backend(left, []);
+    render(GroupConversation, { props: { groupId: 'b00c', contacts: [] } });
+    expect(await screen.findByText(/You are no longer in this group/)).toBeTruthy();
+    expect(screen.queryByLabelText('Message to Book club')).toBeNull();
+  });
+
+  it('an admin makes a member admin', async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    backend(groupInfo(), [], calls);
+    render(GroupConversation, { props: { groupId: 'b00c', contacts: [] } });
+    await fireEvent.click(await screen.findByRole('button', { name: '4 members' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Make Bob an admin' }));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'group_admin')).toBe(true));
+    expect(calls.find((c) => c.cmd === 'group_admin')?.args).toEqual({ group: 'b00c0c1b0000000000000000000000aa', member: 'Bob' });
+  });
+});
