@@ -321,8 +321,12 @@ struct Loaded {
     fold: Fold,
 }
 
+/// Ops read back from our store (checked when they arrived).
 fn parse_ops(stored: &[Vec<u8>]) -> Vec<Op> {
-    stored.iter().filter_map(|b| Op::parse(b).ok()).collect()
+    stored
+        .iter()
+        .filter_map(|b| Op::parse_stored(b).ok())
+        .collect()
 }
 
 fn gid_of(record: &GroupRecord) -> Option<GroupId> {
@@ -339,12 +343,20 @@ fn load(store: &Store, record: GroupRecord) -> Result<Option<Loaded>, NodeError>
 
 /// The live contact (paired, with a session) whose identity key is `key`.
 fn contact_with_key(store: &Store, key: &Key) -> Result<Option<ContactRecord>, NodeError> {
+    Ok(live_contacts(store)?.remove(key))
+}
+
+/// Every live contact (paired, with a session) by identity key.
+fn live_contacts(store: &Store) -> Result<BTreeMap<Key, ContactRecord>, NodeError> {
+    let mut out = BTreeMap::new();
     for c in store.contacts()? {
-        if c.identity_key.as_slice() == key && !store.session_state(c.id)?.is_empty() {
-            return Ok(Some(c));
+        if let Ok(key) = <Key>::try_from(c.identity_key.as_slice())
+            && !store.session_state(c.id)?.is_empty()
+        {
+            out.insert(key, c);
         }
     }
-    Ok(None)
+    Ok(out)
 }
 
 fn peer_id_text(key: &Key) -> String {
@@ -1109,10 +1121,13 @@ impl Node {
                 return Err(bad(format!("you are no longer in the group {}", fold.name)));
             }
             let (kind, body, reply, target) = make(store, &loaded)?;
-            let mut copies = Vec::new();
-            for key in fold.members.keys().filter(|k| **k != me) {
-                copies.push((key.to_vec(), contact_with_key(store, key)?.map(|c| c.id)));
-            }
+            let live = live_contacts(store)?;
+            let copies = fold
+                .members
+                .keys()
+                .filter(|k| **k != me)
+                .map(|key| (key.to_vec(), live.get(key).map(|c| c.id)))
+                .collect();
             let mut msg_id = [0u8; ID_LEN];
             rand_core::OsRng.fill_bytes(&mut msg_id);
             let lamport = fold.lamport.max(store.group_lamport(loaded.record.id)?) + 1;
@@ -1145,20 +1160,25 @@ impl Node {
             if pending.is_empty() {
                 break;
             }
+            // Each group's fold once per batch, not once per copy.
+            let mut folds: BTreeMap<i64, Option<Fold>> = BTreeMap::new();
             for copy in pending {
                 let (contact, member_now) = self.with_store(|store| {
                     let contact = store.contact_by_id(copy.contact_id).ok();
-                    let gid: Option<GroupId> = copy.group_id.as_slice().try_into().ok();
-                    let member = match gid {
-                        Some(gid) => {
-                            let ops = parse_ops(&store.group_ops(copy.message.group_row)?);
-                            let key: Option<Key> = copy.member.as_slice().try_into().ok();
-                            Fold::of(&gid, ops)
-                                .zip(key)
-                                .is_some_and(|(f, k)| f.members.contains_key(&k))
-                        }
-                        None => false,
-                    };
+                    if !folds.contains_key(&copy.message.group_row) {
+                        let fold = match <GroupId>::try_from(copy.group_id.as_slice()) {
+                            Ok(gid) => {
+                                Fold::of(&gid, parse_ops(&store.group_ops(copy.message.group_row)?))
+                            }
+                            Err(_) => None,
+                        };
+                        folds.insert(copy.message.group_row, fold);
+                    }
+                    let key: Option<Key> = copy.member.as_slice().try_into().ok();
+                    let member = folds[&copy.message.group_row]
+                        .as_ref()
+                        .zip(key)
+                        .is_some_and(|(f, k)| f.members.contains_key(&k));
                     Ok((contact, member))
                 })?;
                 let Some(contact) = contact.filter(|_| member_now) else {
