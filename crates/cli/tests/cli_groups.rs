@@ -263,13 +263,16 @@ fn four_daemons_share_a_group_in_one_order_and_its_changes_converge() {
 }
 
 #[test]
-fn members_who_are_not_contacts_are_introduced_through_the_group() {
+fn members_who_are_not_contacts_are_introduced_through_the_group_and_files_reach_all() {
     let tmp = tempfile::tempdir().unwrap();
     let homes: Vec<PathBuf> = NAMES[..3]
         .iter()
         .map(|n| tmp.path().join(n.to_lowercase()))
         .collect();
-    let _daemons: Vec<Running> = homes.iter().map(|h| daemon(h, &[])).collect();
+    let _daemons: Vec<Running> = homes
+        .iter()
+        .map(|h| daemon(h, &["--auto-accept-files"]))
+        .collect();
     let (a, b, c) = (&homes[0], &homes[1], &homes[2]);
     // Bob and Carol only know Alice.
     pair_as(tmp.path(), (a, "Alice"), (b, "Bob"));
@@ -299,6 +302,35 @@ fn members_who_are_not_contacts_are_introduced_through_the_group() {
                         .all(|m| m["contact"] == true)
                 })
         });
+    }
+    // A file shared with the group reaches both as a transfer, whole.
+    let notes = tmp.path().join("notes.txt");
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&notes, &content).unwrap();
+    ok(&run(a, &["group", "file", "Team", notes.to_str().unwrap()]));
+    for h in [b, c] {
+        until("the file arrives whole", 60, || {
+            let shared = messages(h)
+                .into_iter()
+                .find(|m| m["file"]["name"] == "notes.txt");
+            shared.is_some_and(|m| {
+                let tid = m["file"]["transfer"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                json_lines(&ok(&run(h, &["transfers", "--json"])))
+                    .iter()
+                    .any(|t| t["id"] == tid.as_str() && t["state"] == "completed")
+            })
+        });
+        let got = json_lines(&ok(&run(h, &["transfers", "--json"])))
+            .into_iter()
+            .find(|t| t["state"] == "completed")
+            .unwrap();
+        assert_eq!(
+            std::fs::read(got["path"].as_str().unwrap()).unwrap(),
+            content
+        );
     }
     ok(&run(
         b,

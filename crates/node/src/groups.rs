@@ -254,6 +254,41 @@ pub struct GroupMessage {
     pub edited: bool,
     /// Deleted for everyone by its author (the text is empty).
     pub deleted: bool,
+    /// A file shared with the group (its `text` is the file's name).
+    pub file: Option<GroupFile>,
+}
+
+/// A file shared with a group, as its message shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupFile {
+    /// Its name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its BLAKE3 hash (hex).
+    pub blake3: String,
+    /// A received one: our transfer of it from its author (hex id), once
+    /// the offer arrived (accept it like any file).
+    pub transfer: Option<String>,
+}
+
+/// What a `file` group message stores as its body.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+struct FileBody {
+    name: String,
+    size: u64,
+    blake3: String,
+}
+
+impl FileBody {
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a file body serializes")
+    }
+
+    fn decode(body: &[u8]) -> Option<FileBody> {
+        serde_json::from_slice(body).ok()
+    }
 }
 
 /// One member's reaction to a group message.
@@ -484,6 +519,49 @@ pub(crate) fn incoming(
                     mode: Some(crate::content::mode_name(mode).into()),
                     created_at: 0,
                     kind: "text".into(),
+                    target: None,
+                    edited_at: None,
+                    deleted_at: None,
+                }),
+            });
+            incoming.group = Some(GroupNotice::Text { group: gid });
+        }
+        GroupWire::File {
+            id,
+            lamport,
+            size,
+            blake3,
+            name,
+            ..
+        } => {
+            let Some(fold) = before else {
+                return Err(bad("a file for a group unknown here"));
+            };
+            if !fold.members.contains_key(me) || !fold.members.contains_key(&sender) {
+                return Err(bad(format!(
+                    "a file for the group {} from someone not in it",
+                    fold.name
+                )));
+            }
+            incoming.group_change = Some(GroupChange::Text {
+                group_id: gid.to_vec(),
+                message: Box::new(GroupMessageRecord {
+                    id: 0,
+                    group_row: 0,
+                    msg_id: id.to_vec(),
+                    author: sender.to_vec(),
+                    outgoing: false,
+                    lamport,
+                    body: FileBody {
+                        name: crate::content::safe_file_name(&name),
+                        size,
+                        blake3: hex::encode(blake3),
+                    }
+                    .encode(),
+                    reply: None,
+                    mode: Some(crate::content::mode_name(mode).into()),
+                    created_at: 0,
+                    kind: "file".into(),
                     target: None,
                     edited_at: None,
                     deleted_at: None,
@@ -983,7 +1061,7 @@ impl Node {
                 Some(r) => {
                     let quoted = store
                         .group_message(r)?
-                        .filter(|m| m.group_row == loaded.record.id && m.kind == "text")
+                        .filter(|m| m.group_row == loaded.record.id && is_shown(&m.kind))
                         .ok_or_else(|| bad(format!("the group has no message {r}")))?;
                     if quoted.deleted_at.is_some() {
                         return Err(bad(format!(
@@ -994,6 +1072,70 @@ impl Node {
                 }
             };
             Ok(("text", text.to_vec(), reply, None))
+        })?;
+        self.group_message_info(id)
+    }
+
+    /// Shares the file at `path` with `group`: each member who is our
+    /// contact gets it as a pairwise transfer (under the pair's true pad
+    /// when one is imported and has room, else the grid pad), and the group
+    /// shows it as one message. Members accept it as any file.
+    pub fn group_send_file(
+        &self,
+        group: &str,
+        path: &std::path::Path,
+    ) -> Result<GroupMessage, NodeError> {
+        let me = self.my_key()?;
+        let recipients = self.with_store(|store| {
+            let loaded = self.find_group(store, group)?;
+            if !loaded.fold.members.contains_key(&me) {
+                return Err(bad(format!(
+                    "you are no longer in the group {}",
+                    loaded.fold.name
+                )));
+            }
+            let live = live_contacts(store)?;
+            let mut out = Vec::new();
+            for key in loaded.fold.members.keys().filter(|k| **k != me) {
+                if let Some(c) = live.get(key) {
+                    out.push((c.name.clone(), store.active_pad(c.id)?.is_some()));
+                }
+            }
+            Ok(out)
+        })?;
+        if recipients.is_empty() {
+            return Err(bad(
+                "no member of this group is your contact yet; nothing would reach anyone",
+            ));
+        }
+        let mut offered = None;
+        for (contact, has_pad) in &recipients {
+            let sent = if *has_pad {
+                self.send_file(contact, path, Mode::Pad)
+                    .or_else(|_| self.send_file(contact, path, Mode::Grid))
+            } else {
+                self.send_file(contact, path, Mode::Grid)
+            };
+            match sent {
+                Ok(t) => offered = offered.or(Some(t)),
+                // A bad file fails the same for everyone: stop at the first.
+                Err(e) if offered.is_none() => return Err(e),
+                Err(e) => tracing::warn!("cannot offer the file to {contact}: {e}"),
+            }
+        }
+        let offered = offered.expect("at least one offer");
+        let id = self.fan_out(group, |_, _| {
+            Ok((
+                "file",
+                FileBody {
+                    name: offered.name.clone(),
+                    size: offered.size,
+                    blake3: offered.blake3.clone(),
+                }
+                .encode(),
+                None,
+                None,
+            ))
         })?;
         self.group_message_info(id)
     }
@@ -1053,7 +1195,7 @@ impl Node {
         self.with_store(|store| {
             store
                 .group_message(message_id)?
-                .filter(|m| m.kind == "text")
+                .filter(|m| is_shown(&m.kind))
                 .ok_or_else(|| bad(format!("there is no group message {message_id}")))?;
             Ok(())
         })?;
@@ -1072,7 +1214,7 @@ impl Node {
     ) -> Result<(Vec<u8>, Vec<u8>), NodeError> {
         let m = store
             .group_message(message_id)?
-            .filter(|m| m.group_row == loaded.record.id && m.kind == "text")
+            .filter(|m| m.group_row == loaded.record.id && is_shown(&m.kind))
             .ok_or_else(|| bad(format!("there is no group message {message_id}")))?;
         if m.deleted_at.is_some() {
             return Err(bad(format!("message {message_id} was deleted")));
@@ -1413,6 +1555,8 @@ impl Node {
 struct Names {
     me: Key,
     by_key: BTreeMap<Key, (String, bool)>,
+    /// Members who are our contacts: their contact row.
+    contact_ids: BTreeMap<Vec<u8>, i64>,
 }
 
 impl Names {
@@ -1433,15 +1577,21 @@ impl Names {
         for (key, m) in &loaded.fold.members {
             by_key.insert(*key, (m.name.clone(), false));
         }
+        let mut contact_ids = BTreeMap::new();
         for c in store.contacts()? {
             if let Ok(key) = <Key>::try_from(c.identity_key.as_slice())
                 && by_key.contains_key(&key)
             {
                 let live = !store.session_state(c.id)?.is_empty();
+                contact_ids.insert(key.to_vec(), c.id);
                 by_key.insert(key, (c.name, live));
             }
         }
-        Ok(Names { me: *me, by_key })
+        Ok(Names {
+            me: *me,
+            by_key,
+            contact_ids,
+        })
     }
 
     fn name(&self, key: &[u8]) -> String {
@@ -1506,6 +1656,30 @@ fn message_info(
                 .unwrap_or_default(),
         }
     });
+    let file = match m.kind.as_str() {
+        "file" => FileBody::decode(&m.body).map(|f| {
+            // The pairwise offer of the same content from the author.
+            let transfer = (!m.outgoing)
+                .then(|| {
+                    let from = names.contact_ids.get(m.author.as_slice())?;
+                    let hash = hex::decode(&f.blake3).ok()?;
+                    store
+                        .transfers()
+                        .ok()?
+                        .into_iter()
+                        .find(|t| !t.outgoing && t.contact_id == *from && t.blake3 == hash)
+                        .map(|t| hex::encode(t.transfer_id))
+                })
+                .flatten();
+            GroupFile {
+                name: f.name,
+                size: f.size,
+                blake3: f.blake3,
+                transfer,
+            }
+        }),
+        _ => None,
+    };
     let deliveries = if m.outgoing {
         store
             .group_copies(m.id)?
@@ -1532,7 +1706,10 @@ fn message_info(
             .map(|k| peer_id_text(&k))
             .unwrap_or_default(),
         outgoing: m.outgoing,
-        text: String::from_utf8_lossy(&m.body).into_owned(),
+        text: match &file {
+            Some(f) => f.name.clone(),
+            None => String::from_utf8_lossy(&m.body).into_owned(),
+        },
         created_at: m.created_at,
         quote,
         mode: m.mode.clone(),
@@ -1548,6 +1725,7 @@ fn message_info(
             .collect(),
         edited: m.edited_at.is_some(),
         deleted: m.deleted_at.is_some(),
+        file,
     })
 }
 
@@ -1599,6 +1777,11 @@ fn clip_name(name: &str) -> String {
     }
 }
 
+/// Whether a group message of `kind` shows in the conversation.
+fn is_shown(kind: &str) -> bool {
+    matches!(kind, "text" | "file")
+}
+
 /// The group message that carries our stored `m` (`None`: damaged).
 fn wire_of(group_id: &[u8], m: &GroupMessageRecord) -> Option<GroupWire> {
     let pair = |(a, i): &(Vec<u8>, Vec<u8>)| -> Option<(Key, [u8; ID_LEN])> {
@@ -1614,6 +1797,17 @@ fn wire_of(group_id: &[u8], m: &GroupMessageRecord) -> Option<GroupWire> {
                 lamport: m.lamport,
                 reply: m.reply.as_ref().and_then(pair),
                 text: m.body.clone(),
+            });
+        }
+        "file" => {
+            let file = FileBody::decode(&m.body)?;
+            return Some(GroupWire::File {
+                group,
+                id,
+                lamport: m.lamport,
+                size: file.size,
+                blake3: hex::decode(&file.blake3).ok()?.try_into().ok()?,
+                name: file.name,
             });
         }
         "react" if m.body.is_empty() => Change::React(None),

@@ -50,7 +50,8 @@ pub use delivery::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};
 pub use error::NodeError;
 pub use files::TransferInfo;
 pub use groups::{
-    GroupDelivery, GroupInfo, GroupMember, GroupMessage, GroupNotice, GroupQuote, GroupReactionInfo,
+    GroupDelivery, GroupFile, GroupInfo, GroupMember, GroupMessage, GroupNotice, GroupQuote,
+    GroupReactionInfo,
 };
 pub use history::{HistoryPlan, HistoryProgress, HistoryReport, MAX_HISTORY_ROUNDS, PinnedRange};
 pub use home::DataDir;

@@ -496,16 +496,16 @@ fn import_groups(tx: &rusqlite::Connection, groups: &[BackupGroup]) -> Result<()
             .filter(|b| len.is_none_or(|l| b.len() == l))
             .ok_or_else(|| bad(what))
     };
-    let pair =
-        |p: &Option<(String, String)>, what: &str| -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
-            Ok(match p {
-                Some((a, i)) => (
-                    Some(bytes(a, Some(32), what)?),
-                    Some(bytes(i, Some(16), what)?),
-                ),
-                None => (None, None),
-            })
-        };
+    type Pair = (Option<Vec<u8>>, Option<Vec<u8>>);
+    let pair = |p: &Option<(String, String)>, what: &str| -> Result<Pair> {
+        Ok(match p {
+            Some((a, i)) => (
+                Some(bytes(a, Some(32), what)?),
+                Some(bytes(i, Some(16), what)?),
+            ),
+            None => (None, None),
+        })
+    };
     for g in groups {
         let gid = bytes(&g.group_id, Some(16), "group id")?;
         tx.execute(
@@ -525,10 +525,13 @@ fn import_groups(tx: &rusqlite::Connection, groups: &[BackupGroup]) -> Result<()
             )?;
         }
         for m in &g.messages {
-            if !matches!(m.kind.as_str(), "text" | "react" | "edit" | "delete")
-                || m.mode
-                    .as_deref()
-                    .is_some_and(|mode| !matches!(mode, "grid" | "pad"))
+            if !matches!(
+                m.kind.as_str(),
+                "text" | "file" | "react" | "edit" | "delete"
+            ) || m
+                .mode
+                .as_deref()
+                .is_some_and(|mode| !matches!(mode, "grid" | "pad"))
             {
                 return Err(bad("group message"));
             }

@@ -40,7 +40,8 @@ pub struct GroupMessageRecord {
     pub mode: Option<String>,
     /// Unix time stored.
     pub created_at: i64,
-    /// `text`, or `react`, `edit`, `delete` of message `target` (its
+    /// `text`, `file` (a file shared with the group; the body describes
+    /// it), or `react`, `edit`, `delete` of message `target` (its
     /// author's key and id; the body is the emoji — empty takes it back —
     /// or the new text).
     pub kind: String,
@@ -246,7 +247,7 @@ fn apply_effect(tx: &rusqlite::Connection, group_row: i64, m: &GroupMessageRecor
         "delete" if target_author == &m.author => {
             tx.prepare_cached(
                 "UPDATE group_messages SET body = x'', deleted_at = ?4, edited_at = NULL
-                 WHERE group_row = ?1 AND author = ?2 AND msg_id = ?3 AND kind = 'text'",
+                 WHERE group_row = ?1 AND author = ?2 AND msg_id = ?3 AND kind IN ('text', 'file')",
             )?
             .execute(params![group_row, target_author, target_id, now()])?;
             tx.prepare_cached(
@@ -361,12 +362,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The texts of group row `group_row` (not reactions, edits, deletes),
-    /// in the group's order.
+    /// The texts and files of group row `group_row` (not reactions, edits,
+    /// deletes), in the group's order.
     pub fn group_messages(&self, group_row: i64) -> Result<Vec<GroupMessageRecord>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {GROUP_MESSAGE_COLUMNS} FROM group_messages
-             WHERE group_row = ?1 AND kind = 'text'
+             WHERE group_row = ?1 AND kind IN ('text', 'file')
              ORDER BY lamport, author, msg_id"
         ))?;
         let rows = stmt.query_map([group_row], message_from_row)?;

@@ -303,13 +303,14 @@ pub(crate) const STEPS: &[M<'static>] = &[
     // each as received, keyed by its id), which every member folds into the
     // same member list; `group_messages` are its texts, unique per author
     // and message id (a copy arriving twice is stored once), ordered by
-    // (lamport, author, msg_id) on every member; `kind` other than `text`
-    // are reactions, edits and deletes of the message `target_author` /
-    // `target_id` (fanned out like texts, applied when stored; reactions
-    // land in `group_reactions`, keyed by the message so that one arriving
-    // before its message still shows). `group_copies` are the
-    // pairwise copies of our texts, one per member, with the pairwise
-    // message that carries it once sealed (`message_id` NULL: not sealed
+    // (lamport, author, msg_id) on every member. A `file` is a file shared
+    // with the group (its body describes it; the file travels as one
+    // pairwise transfer per member); `react`, `edit` and `delete` change the
+    // message `target_author` / `target_id` (fanned out like texts, applied
+    // when stored; reactions land in `group_reactions`, keyed by the
+    // message, so one arriving before its message still shows).
+    // `group_copies` are the pairwise copies of our texts, one per member,
+    // with the pairwise message that carries it once sealed (not sealed
     // yet, or the member is no contact of ours: `contact_id` NULL);
     // `sealed` says it was (the pairwise message may be gone later).
     // `group_intros` are our pairing invites for members who are not our
@@ -340,7 +341,7 @@ pub(crate) const STEPS: &[M<'static>] = &[
             mode       TEXT CHECK (mode IS NULL OR mode IN ('grid', 'pad')),
             created_at INTEGER NOT NULL,
             kind       TEXT NOT NULL DEFAULT 'text'
-                       CHECK (kind IN ('text', 'react', 'edit', 'delete')),
+                       CHECK (kind IN ('text', 'file', 'react', 'edit', 'delete')),
             target_author BLOB CHECK (target_author IS NULL OR length(target_author) = 32),
             target_id  BLOB CHECK (target_id IS NULL OR length(target_id) = 16),
             edited_at  INTEGER,

@@ -28,6 +28,8 @@ pub(crate) enum GroupCommand {
     Leave(GroupArgs),
     /// Send a message to a group.
     Send(SendArgs),
+    /// Share a file with a group (each member gets it as a transfer to accept).
+    File(FileArgs),
     /// React to a group message with an emoji, or take your reaction back.
     React(ReactArgs),
     /// Change the text of your group message (sent less than 24 hours ago).
@@ -36,6 +38,16 @@ pub(crate) enum GroupCommand {
     Delete(DeleteArgs),
     /// Show a group's members and messages.
     Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FileArgs {
+    /// The group.
+    group: String,
+    /// The file.
+    path: std::path::PathBuf,
+    #[command(flatten)]
+    sending: Sending,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +183,15 @@ pub(crate) async fn run(node: &Node, command: &GroupCommand) -> anyhow::Result<E
             }
             return Ok(ExitCode::SUCCESS);
         }
+        GroupCommand::File(a) => {
+            let shared = node.group_send_file(&a.group, &a.path)?;
+            if node.running_daemon().is_none() {
+                eprintln!(
+                    "the members get the file from this device while `zks daemon` runs (start it to serve the file)"
+                );
+            }
+            return changed(node, shared, &a.sending).await;
+        }
         GroupCommand::React(a) => {
             let emoji = if a.remove { None } else { a.emoji.as_deref() };
             return changed(node, node.group_react(a.id, emoji)?, &a.sending).await;
@@ -250,6 +271,16 @@ fn show(node: &Node, args: &ShowArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default();
         let text = if m.deleted {
             "(deleted)".to_owned()
+        } else if let Some(f) = &m.file {
+            format!(
+                "file {} ({} bytes){}",
+                f.name,
+                f.size,
+                f.transfer
+                    .as_ref()
+                    .map(|t| format!(", transfer {}", &t[..8]))
+                    .unwrap_or_default()
+            )
         } else if m.edited {
             format!("{} (edited)", m.text)
         } else {

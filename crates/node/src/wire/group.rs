@@ -13,6 +13,9 @@
 //!            1 react: the emoji (empty takes ours back); 2 edit: the new
 //!            text (≥ 1 byte); 3 delete: nothing (edits and deletes only
 //!            of the sender's own messages)
+//!   5 file   message id (16) ‖ lamport (u64 BE) ‖ size (u64 BE) ‖ BLAKE3 (32)
+//!            ‖ name (the rest, 1..=255 bytes of UTF-8): a file shared with
+//!            the group; the file itself comes as a pairwise transfer
 //!   3 intro  to (32: the member's identity key) ‖ pairing invite (the rest)
 //!            a member's invite for a member who is not its contact,
 //!            carried by a member who is both's (decision 0071)
@@ -137,6 +140,22 @@ pub enum GroupWire {
         reply: Option<(Key, [u8; ID_LEN])>,
         /// The text.
         text: Vec<u8>,
+    },
+    /// A file shared with the group (each member gets it as a pairwise
+    /// transfer of the same content).
+    File {
+        /// The group.
+        group: GroupId,
+        /// Its id.
+        id: [u8; ID_LEN],
+        /// Orders it.
+        lamport: u64,
+        /// Its size in bytes.
+        size: u64,
+        /// Its BLAKE3 hash (the transfers' hash).
+        blake3: [u8; 32],
+        /// Its name.
+        name: String,
     },
     /// A reaction to, or an edit or delete of, a group message.
     Change {
@@ -369,6 +388,7 @@ impl GroupWire {
             GroupWire::Ops { group, .. }
             | GroupWire::Text { group, .. }
             | GroupWire::Change { group, .. }
+            | GroupWire::File { group, .. }
             | GroupWire::Intro { group, .. } => group,
         }
     }
@@ -428,6 +448,22 @@ impl GroupWire {
                 out.extend_from_slice(&target.0);
                 out.extend_from_slice(&target.1);
                 out.extend_from_slice(rest);
+            }
+            GroupWire::File {
+                group,
+                id,
+                lamport,
+                size,
+                blake3,
+                name,
+            } => {
+                out.push(5);
+                out.extend_from_slice(group);
+                out.extend_from_slice(id);
+                out.extend_from_slice(&lamport.to_be_bytes());
+                out.extend_from_slice(&size.to_be_bytes());
+                out.extend_from_slice(blake3);
+                out.extend_from_slice(name.as_bytes());
             }
             GroupWire::Intro { group, to, invite } => {
                 out.push(3);
@@ -516,6 +552,24 @@ impl GroupWire {
                     lamport,
                     target,
                     change,
+                })
+            }
+            5 => {
+                let id = r.array()?;
+                let lamport = u64::from_be_bytes(r.array()?);
+                let size = u64::from_be_bytes(r.array()?);
+                let blake3 = r.array()?;
+                let name = std::str::from_utf8(r.0).map_err(|_| GroupWireError::Name)?;
+                if name.is_empty() || name.len() > 255 {
+                    return Err(GroupWireError::Name);
+                }
+                Ok(GroupWire::File {
+                    group,
+                    id,
+                    lamport,
+                    size,
+                    blake3,
+                    name: name.to_owned(),
                 })
             }
             3 => {
@@ -671,6 +725,21 @@ mod tests {
         assert_eq!(
             GroupWire::parse(&edit_without_text),
             Err(GroupWireError::Empty)
+        );
+        let file = GroupWire::File {
+            group,
+            id: [4; ID_LEN],
+            lamport: 8,
+            size: 1 << 20,
+            blake3: [6; 32],
+            name: "notes.txt".into(),
+        };
+        let bytes_file = file.encode();
+        assert_eq!(GroupWire::parse(&bytes_file).unwrap(), file);
+        assert_eq!(
+            GroupWire::parse(&bytes_file[..bytes_file.len() - 9]),
+            Err(GroupWireError::Name),
+            "a file without a name"
         );
         let intro = GroupWire::Intro {
             group,
