@@ -232,6 +232,26 @@ test.describe('groups', () => {
       await app.screenshot('group-deleted-dark');
     });
 
+    test.describe('on a touch screen', () => {
+      test.use({ hasTouch: true, isMobile: true, viewport: { width: 900, height: 900 } });
+
+      test('the actions show without hovering, as in 1:1', async ({ app }) => {
+        const { page } = app;
+        expect(await page.evaluate(() => matchMedia('(hover: none)').matches)).toBe(true);
+        await page.getByRole('list', { name: 'Groups' }).getByRole('button', { name: /Book club/ }).click();
+        const list = page.getByRole('region', { name: 'Conversation' }).getByRole('list', { name: 'Messages in Book club' });
+        const alice = list.locator('[data-message-id="2"]');
+        await expect(alice.getByRole('button', { name: 'React' })).toBeVisible();
+        await alice.getByRole('button', { name: 'React' }).tap();
+        await alice.getByRole('button', { name: 'React ❤️' }).tap();
+        await expect(alice.getByRole('button', { name: /❤️ from you/ })).toBeVisible();
+        await expectNoHorizontalScroll(page);
+        await app.screenshot('group-touch');
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await app.screenshot('group-touch-dark');
+      });
+    });
+
     test('removed by an admin: the composer and the admin actions go', async ({ app }) => {
       const { page } = app;
       await page.getByRole('list', { name: 'Groups' }).getByRole('button', { name: /Book club/ }).click();
