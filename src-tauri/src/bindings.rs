@@ -65,6 +65,7 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         VaultStatus,
         zks_node::GroupInfo,
         zks_node::GroupMessage,
+        zks_node::GroupReactionInfo,
     );
     Ok(())
 }

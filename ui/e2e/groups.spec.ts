@@ -153,6 +153,105 @@ test.describe('groups', () => {
       await app.screenshot('group-left-dark');
     });
 
+    test('react, edit and delete for everyone in a group, as in 1:1', async ({ app }) => {
+      const { page } = app;
+      await page.getByRole('list', { name: 'Groups' }).getByRole('button', { name: /Book club/ }).click();
+      const conversation = page.getByRole('region', { name: 'Conversation' });
+      const list = conversation.getByRole('list', { name: 'Messages in Book club' });
+      const alice = list.locator('[data-message-id="2"]');
+      // Carol and Bob reacted 👍 already: one chip, its tooltip names them.
+      const thumbs = alice.getByRole('button', { name: /👍 from Carol and Bob/ });
+      await expect(thumbs).toHaveAttribute('title', 'Carol and Bob reacted 👍');
+      await expect(thumbs).toBeDisabled();
+
+      // I react 👍 too: the chip counts me first; then ❤️ replaces it.
+      await alice.hover();
+      await alice.getByRole('button', { name: 'React' }).click();
+      await alice.getByRole('button', { name: 'React 👍' }).click();
+      const mine = alice.getByRole('button', { name: /👍 from you, Carol and Bob/ });
+      await expect(mine).toHaveAttribute('title', 'You, Carol and Bob reacted 👍 — click to take yours back');
+      expect((await app.callsOf('group_react'))[0].args).toEqual({ message_id: 2, emoji: '👍' });
+      // Our own message, sent, then edited.
+      const box = conversation.getByLabel('Message to Book club');
+      await box.fill('Monday at seven, at mine?');
+      await box.press('Enter');
+      // The mock numbers group messages 1, 2, … across groups: ours is the third.
+      const ours = list.locator('[data-message-id="3"]');
+      await expect(ours).toContainText('Monday at seven');
+      // Not ours: no Edit or Delete.
+      await alice.hover();
+      await expect(alice.getByRole('button', { name: 'Edit' })).toHaveCount(0);
+      await expect(alice.getByRole('button', { name: 'Delete' })).toHaveCount(0);
+      await ours.hover();
+      await ours.getByRole('button', { name: 'Edit' }).click();
+      await expect(conversation.getByTestId('composer-context')).toContainText('Editing your message');
+      await expect(box).toHaveValue('Monday at seven, at mine?');
+      await box.fill('Monday at eight, at mine?');
+      await conversation.getByRole('button', { name: 'Save edit' }).click();
+      await expect(ours).toContainText('Monday at eight');
+      await expect(ours.locator('.edited')).toHaveText('edited');
+      await expect(conversation.getByTestId('composer-context')).toHaveCount(0);
+      const edit = (await app.callsOf('group_edit'))[0].args as { message_id: number; text: string };
+      expect(edit.text).toBe('Monday at eight, at mine?');
+      await ours.hover();
+      await ours.getByRole('button', { name: 'React' }).click();
+      await ours.getByRole('button', { name: 'React 😂' }).click();
+      await expect(ours.getByRole('button', { name: /😂 from you/ })).toBeVisible();
+      await alice.hover();
+      await expectNoHorizontalScroll(page);
+      await app.screenshot('group-reactions');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await app.screenshot('group-reactions-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
+
+      // Clicking my own chip takes my reaction back.
+      await mine.click();
+      await expect(alice.getByRole('button', { name: /👍 from Carol and Bob/ })).toBeVisible();
+      expect((await app.callsOf('group_react'))[2].args).toEqual({ message_id: 2, emoji: null });
+
+      // Delete: one clear choice, for everyone.
+      await ours.hover();
+      await ours.getByRole('button', { name: 'Delete' }).click();
+      const panel = ours.getByRole('group', { name: 'Delete this message' });
+      await expect(panel).toContainText('Every member’s copy is deleted.');
+      await expect(panel.getByRole('button', { name: 'Delete for me' })).toHaveCount(0);
+      await app.screenshot('group-delete');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await app.screenshot('group-delete-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
+      await panel.getByRole('button', { name: 'Delete for everyone' }).click();
+      const gone = list.locator(`[data-message-id="${edit.message_id}"]`);
+      await expect(gone).toContainText('You deleted this message');
+      await expect(gone).not.toContainText('Monday');
+      await expect(gone.getByRole('list', { name: 'Reactions' })).toHaveCount(0);
+      await expect(gone.getByRole('toolbar')).toHaveCount(0);
+      expect((await app.callsOf('group_delete'))[0].args).toEqual({ message_id: edit.message_id });
+      await page.mouse.move(0, 0);
+      await app.screenshot('group-deleted');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await app.screenshot('group-deleted-dark');
+    });
+
+    test.describe('on a touch screen', () => {
+      test.use({ hasTouch: true, isMobile: true, viewport: { width: 900, height: 900 } });
+
+      test('the actions show without hovering, as in 1:1', async ({ app }) => {
+        const { page } = app;
+        expect(await page.evaluate(() => matchMedia('(hover: none)').matches)).toBe(true);
+        await page.getByRole('list', { name: 'Groups' }).getByRole('button', { name: /Book club/ }).click();
+        const list = page.getByRole('region', { name: 'Conversation' }).getByRole('list', { name: 'Messages in Book club' });
+        const alice = list.locator('[data-message-id="2"]');
+        await expect(alice.getByRole('button', { name: 'React' })).toBeVisible();
+        await alice.getByRole('button', { name: 'React' }).tap();
+        await alice.getByRole('button', { name: 'React ❤️' }).tap();
+        await expect(alice.getByRole('button', { name: /❤️ from you/ })).toBeVisible();
+        await expectNoHorizontalScroll(page);
+        await app.screenshot('group-touch');
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await app.screenshot('group-touch-dark');
+      });
+    });
+
     test('removed by an admin: the composer and the admin actions go', async ({ app }) => {
       const { page } = app;
       await page.getByRole('list', { name: 'Groups' }).getByRole('button', { name: /Book club/ }).click();

@@ -639,6 +639,9 @@ export function installMockBackend(options: MockOptions): void {
     quote: { message_id: number | null; author: string; excerpt: string } | null;
     mode: string | null;
     deliveries: GroupDelivery[];
+    reactions: { emoji: string; by: string; mine: boolean }[];
+    edited: boolean;
+    deleted: boolean;
   };
   const SELF_PEER_ID = '12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z';
   const groups: Group[] = [];
@@ -679,8 +682,11 @@ export function installMockBackend(options: MockOptions): void {
     emit('node-event', { kind: 'group_changed', group: g.id });
     return groupInfo(g);
   }
-  function addGroupMessage(g: Group, m: Omit<GroupMessage, 'id' | 'created_at'>): GroupMessage {
-    const message = { ...m, id: nextGroupMessage++, created_at: now() };
+  function addGroupMessage(
+    g: Group,
+    m: Omit<GroupMessage, 'id' | 'created_at' | 'reactions' | 'edited' | 'deleted'>,
+  ): GroupMessage {
+    const message = { ...m, id: nextGroupMessage++, created_at: now(), reactions: [], edited: false, deleted: false };
     groupMessages.set(g.id, [...(groupMessages.get(g.id) ?? []), message]);
     return message;
   }
@@ -688,6 +694,7 @@ export function installMockBackend(options: MockOptions): void {
     if (id == null) return null;
     const q = (groupMessages.get(g.id) ?? []).find((m) => m.id === Number(id));
     if (!q) throw { code: 'bad_input', message: `there is no message ${String(id)} in ${g.name}` };
+    if (q.deleted) throw { code: 'bad_input', message: `message ${q.id} was deleted; there is nothing to quote` };
     return { message_id: q.id, author: q.outgoing ? me().name : q.author, excerpt: q.text.slice(0, 120) };
   }
   if (options.groups && contacts.length >= 2) {
@@ -714,6 +721,38 @@ export function installMockBackend(options: MockOptions): void {
       text: 'Yes! I have a copy to lend.', quote: null, mode: 'pad', deliveries: [],
     });
     q.quote = { message_id: 1, author: 'Carol', excerpt: 'Next book: The Dispossessed?' };
+    q.reactions = [
+      { emoji: '👍', by: 'Carol', mine: false },
+      { emoji: '👍', by: contacts[1].name, mine: false },
+    ];
+  }
+  /** A group message and its group, by id, as the node finds them. */
+  function groupMessageById(id: unknown): { g: Group; m: GroupMessage } {
+    for (const g of groups) {
+      const m = (groupMessages.get(g.id) ?? []).find((x) => x.id === Number(id));
+      if (m) return { g, m };
+    }
+    throw { code: 'bad_input', message: `there is no group message ${String(id)}` };
+  }
+  /** The node's checks before our change to a group message: we are in the
+   * group, it is not deleted; for an edit or delete, it is ours and recent. */
+  function changeable(id: unknown, own: 'edit' | 'delete' | null): { g: Group; m: GroupMessage } {
+    const { g, m } = groupMessageById(id);
+    if (!g.member) throw { code: 'bad_input', message: `you are no longer in the group ${g.name}` };
+    if (m.deleted) throw { code: 'bad_input', message: `message ${m.id} was deleted` };
+    if (own !== null) {
+      if (!m.outgoing) throw { code: 'bad_input', message: `only its sender may ${own} message ${m.id}` };
+      if (now() - m.created_at > 24 * 3600) {
+        throw {
+          code: 'bad_input',
+          message: `message ${m.id} was sent more than 24 hours ago; it can no longer be changed for everyone`,
+        };
+      }
+    }
+    return { g, m };
+  }
+  function groupMessageCopy(m: GroupMessage): GroupMessage {
+    return { ...m, deliveries: m.deliveries.map((d) => ({ ...d })), reactions: m.reactions.map((r) => ({ ...r })) };
   }
 
   function answer(cmd: string, args: Record<string, unknown>): unknown {
@@ -1306,7 +1345,36 @@ export function installMockBackend(options: MockOptions): void {
       }
       case 'group_messages': {
         const g = findGroup(args.group);
-        return (groupMessages.get(g.id) ?? []).map((m) => ({ ...m, deliveries: m.deliveries.map((d) => ({ ...d })) }));
+        return (groupMessages.get(g.id) ?? []).map(groupMessageCopy);
+      }
+      case 'group_react': {
+        const { g, m } = changeable(args.message_id, null);
+        const emoji = typeof args.emoji === 'string' ? args.emoji.trim() : null;
+        if (emoji !== null && (emoji === '' || [...emoji].length > 8 || /[\p{L}\p{N}\s]/u.test(emoji))) {
+          throw { code: 'bad_input', message: 'a reaction is one emoji' };
+        }
+        const others = m.reactions.filter((r) => !r.mine);
+        m.reactions = emoji === null ? others : [...others, { emoji, by: me().name, mine: true }];
+        emit('node-event', { kind: 'group_message', group: g.id });
+        return groupMessageCopy(m);
+      }
+      case 'group_edit': {
+        const { g, m } = changeable(args.message_id, 'edit');
+        if (typeof args.text !== 'string' || args.text.trim() === '') {
+          throw { code: 'bad_input', message: 'the new text is empty (delete the message instead)' };
+        }
+        m.text = args.text;
+        m.edited = true;
+        emit('node-event', { kind: 'group_message', group: g.id });
+        return groupMessageCopy(m);
+      }
+      case 'group_delete': {
+        const { g, m } = changeable(args.message_id, 'delete');
+        m.deleted = true;
+        m.text = '';
+        m.reactions = [];
+        emit('node-event', { kind: 'group_message', group: g.id });
+        return groupMessageCopy(m);
       }
       case 'plugin:event|listen': {
         const event = String(args.event);

@@ -1,7 +1,8 @@
 //! Commands of the group screens: the groups we are or were in, creating
 //! one, changing its members (admins only, the node checks), leaving,
 //! sending a text (one pairwise copy per member, pad or grid each) and a
-//! group's messages with each copy's delivery state. Every one is a thin
+//! group's messages with each copy's delivery state, and reacting to,
+//! editing or deleting (for every member) a group message. Every one is a thin
 //! call into `zks_node::Node`; its errors become `{code, message}`.
 
 use tauri::State;
@@ -111,6 +112,38 @@ pub fn group_messages(
     messages(&node, &group)
 }
 
+/// Sets our reaction to group message `message_id` (`emoji` `null` takes
+/// it back), for every member.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn group_react(
+    node: State<'_, AppNode>,
+    message_id: i64,
+    emoji: Option<String>,
+) -> Result<GroupMessage, IpcError> {
+    react(&node, message_id, emoji.as_deref())
+}
+
+/// Replaces the text of our group message `message_id` (sent less than
+/// 24 h ago) at every member.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn group_edit(
+    node: State<'_, AppNode>,
+    message_id: i64,
+    text: String,
+) -> Result<GroupMessage, IpcError> {
+    edit(&node, message_id, &text)
+}
+
+/// Deletes our group message `message_id` (sent less than 24 h ago) for
+/// every member.
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands arguments over by value.
+pub fn group_delete(node: State<'_, AppNode>, message_id: i64) -> Result<GroupMessage, IpcError> {
+    delete(&node, message_id)
+}
+
 /// Plain form of [`groups_list`].
 pub fn list(node: &AppNode) -> Result<Vec<GroupInfo>, IpcError> {
     Ok(node.get()?.groups()?)
@@ -161,6 +194,34 @@ pub fn messages(node: &AppNode, group: &str) -> Result<Vec<GroupMessage>, IpcErr
     Ok(node.get()?.group_messages(group)?)
 }
 
+/// Plain form of [`group_react`]; the node checks the emoji (one, at
+/// most 8 characters).
+pub fn react(
+    node: &AppNode,
+    message_id: i64,
+    emoji: Option<&str>,
+) -> Result<GroupMessage, IpcError> {
+    Ok(node.get()?.group_react(message_id, emoji)?)
+}
+
+/// Plain form of [`group_edit`]: blank text is `bad_input` (delete the
+/// message instead).
+pub fn edit(node: &AppNode, message_id: i64, text: &str) -> Result<GroupMessage, IpcError> {
+    let node = node.get()?;
+    if text.trim().is_empty() {
+        return Err(IpcError::new(
+            "bad_input",
+            "the new text is empty (delete the message instead)",
+        ));
+    }
+    Ok(node.group_edit(message_id, text.as_bytes())?)
+}
+
+/// Plain form of [`group_delete`].
+pub fn delete(node: &AppNode, message_id: i64) -> Result<GroupMessage, IpcError> {
+    Ok(node.get()?.group_delete(message_id)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +260,43 @@ mod tests {
         assert!(err.message.contains("no such group"), "{}", err.message);
     }
 
+    #[tokio::test]
+    async fn a_group_message_is_reacted_to_edited_and_deleted_through_the_commands() {
+        let (alice, _bob) = paired().await;
+        let group = create(&alice.app, "Book club", &["Bob".into()]).unwrap();
+        let sent = send(&alice.app, &group.id, "see you at eight", None).unwrap();
+        assert!(sent.reactions.is_empty() && !sent.edited && !sent.deleted);
+
+        let reacted = react(&alice.app, sent.id, Some("👍")).unwrap();
+        assert_eq!(reacted.reactions.len(), 1);
+        assert_eq!(reacted.reactions[0].emoji, "👍");
+        assert!(reacted.reactions[0].mine);
+        // More than one emoji is the node's `bad_input`.
+        let err = react(&alice.app, sent.id, Some("not an emoji")).unwrap_err();
+        assert_eq!(err.code, "bad_input", "{}", err.message);
+        let taken_back = react(&alice.app, sent.id, None).unwrap();
+        assert!(taken_back.reactions.is_empty());
+
+        assert_eq!(edit(&alice.app, sent.id, "  ").unwrap_err().code, "bad_input");
+        let edited = edit(&alice.app, sent.id, "see you at nine").unwrap();
+        assert!(edited.edited);
+        assert_eq!(edited.text, "see you at nine");
+        react(&alice.app, sent.id, Some("🎉")).unwrap();
+
+        let deleted = delete(&alice.app, sent.id).unwrap();
+        assert!(deleted.deleted);
+        assert!(deleted.text.is_empty());
+        let all = messages(&alice.app, &group.id).unwrap();
+        let shown = all.iter().find(|m| m.id == sent.id).unwrap();
+        assert!(shown.deleted && shown.text.is_empty());
+        // A deleted message takes no more changes; an unknown one is refused.
+        let err = edit(&alice.app, sent.id, "again").unwrap_err();
+        assert!(err.message.contains("deleted"), "{}", err.message);
+        let err = react(&alice.app, 999_999, Some("👍")).unwrap_err();
+        assert!(err.message.contains("no group message"), "{}", err.message);
+        assert!(delete(&alice.app, 999_999).is_err());
+    }
+
     #[test]
     fn a_failed_node_answers_with_its_error() {
         let failed = test_support::failed();
@@ -207,5 +305,8 @@ mod tests {
         assert_eq!(create(&failed, "g", &[]).unwrap_err().code, "data_dir");
         assert_eq!(send(&failed, "g", "hi", None).unwrap_err().code, "data_dir");
         assert_eq!(messages(&failed, "g").unwrap_err().code, "data_dir");
+        assert_eq!(react(&failed, 1, Some("👍")).unwrap_err().code, "data_dir");
+        assert_eq!(edit(&failed, 1, "hi").unwrap_err().code, "data_dir");
+        assert_eq!(delete(&failed, 1).unwrap_err().code, "data_dir");
     }
 }

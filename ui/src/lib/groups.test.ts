@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { GroupDelivery } from './ipc';
 import {
   MAX_GROUP_OTHERS,
+  canChangeGroupMessage,
+  namesList,
+  reactionChips,
+  reactionTitle,
   deliveryStateLabel,
   deliverySummary,
   memberCount,
@@ -102,5 +106,45 @@ describe('newGroupError', () => {
     const names = Array.from({ length: MAX_GROUP_OTHERS + 2 }, (_, i) => `c${i}`);
     expect(newGroupError('Big', names.slice(0, MAX_GROUP_OTHERS))).toBeNull();
     expect(newGroupError('Big', names)).toBe('A group has at most 50 members, you included: untick 2.');
+  });
+});
+
+describe('canChangeGroupMessage', () => {
+  const at = 1_784_792_370;
+  it('allows our own message for 24 hours', () => {
+    expect(canChangeGroupMessage({ outgoing: true, deleted: false, created_at: at }, at + 60)).toBe(true);
+    expect(canChangeGroupMessage({ outgoing: true, deleted: false, created_at: at }, at + 24 * 3600)).toBe(true);
+    expect(canChangeGroupMessage({ outgoing: true, deleted: false, created_at: at }, at + 24 * 3600 + 1)).toBe(false);
+  });
+  it("refuses other members' messages and deleted ones", () => {
+    expect(canChangeGroupMessage({ outgoing: false, deleted: false, created_at: at }, at)).toBe(false);
+    expect(canChangeGroupMessage({ outgoing: true, deleted: true, created_at: at }, at)).toBe(false);
+  });
+});
+
+describe('reactionChips', () => {
+  const r = (emoji: string, by: string, mine = false) => ({ emoji, by, mine });
+  it('makes one chip per emoji, in order, with us first as "you"', () => {
+    expect(reactionChips([r('👍', 'Alice'), r('❤️', 'Bob'), r('👍', 'me', true), r('👍', 'Carol')])).toEqual([
+      { emoji: '👍', who: ['you', 'Alice', 'Carol'], mine: true },
+      { emoji: '❤️', who: ['Bob'], mine: false },
+    ]);
+  });
+  it('is empty without reactions', () => {
+    expect(reactionChips([])).toEqual([]);
+  });
+});
+
+describe('reactionTitle', () => {
+  it('names who reacted, and offers to take ours back', () => {
+    expect(reactionTitle({ emoji: '👍', who: ['you', 'Alice', 'Carol'], mine: true })).toBe(
+      'You, Alice and Carol reacted 👍 — click to take yours back',
+    );
+    expect(reactionTitle({ emoji: '❤️', who: ['Bob'], mine: false })).toBe('Bob reacted ❤️');
+  });
+  it('lists names in words', () => {
+    expect(namesList([])).toBe('');
+    expect(namesList(['Alice'])).toBe('Alice');
+    expect(namesList(['you', 'Alice'])).toBe('you and Alice');
   });
 });

@@ -8,6 +8,8 @@ import type { GroupDelivery } from './bindings/GroupDelivery';
 import type { GroupInfo } from './bindings/GroupInfo';
 import type { GroupMember } from './bindings/GroupMember';
 import type { GroupMessage } from './bindings/GroupMessage';
+import type { GroupReactionInfo } from './bindings/GroupReactionInfo';
+import { EDIT_WINDOW_SECS } from './conversation';
 
 /** Members a group may have besides us (the node's limit is 50, us included). */
 export const MAX_GROUP_OTHERS = 49;
@@ -104,4 +106,51 @@ export function newGroupError(name: string, chosen: readonly string[]): string |
     return `A group has at most ${MAX_GROUP_OTHERS + 1} members, you included: untick ${chosen.length - MAX_GROUP_OTHERS}.`;
   }
   return null;
+}
+
+/** Whether we may still edit or delete (for every member) this group
+ * message at `now` (Unix seconds): ours, not deleted, sent less than 24 h
+ * ago — the node's rule. */
+export function canChangeGroupMessage(
+  message: Pick<GroupMessage, 'outgoing' | 'deleted' | 'created_at'>,
+  now: number,
+): boolean {
+  return message.outgoing && !message.deleted && now - message.created_at <= EDIT_WINDOW_SECS;
+}
+
+/** One chip under a group message: an emoji, who chose it ("you" first),
+ * and whether we did (then the chip takes our reaction back). */
+export type ReactionChip = { emoji: string; who: string[]; mine: boolean };
+
+/** The members' reactions as chips, one per emoji, in the order each emoji
+ * first appears; our own reaction counts as "you". */
+export function reactionChips(reactions: readonly GroupReactionInfo[]): ReactionChip[] {
+  const chips: ReactionChip[] = [];
+  for (const r of reactions) {
+    let chip = chips.find((c) => c.emoji === r.emoji);
+    if (!chip) {
+      chip = { emoji: r.emoji, who: [], mine: false };
+      chips.push(chip);
+    }
+    if (r.mine) {
+      chip.mine = true;
+      chip.who.unshift('you');
+    } else {
+      chip.who.push(r.by);
+    }
+  }
+  return chips;
+}
+
+/** "you, Alice and Bob" */
+export function namesList(names: readonly string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** A chip's tooltip: who reacted, and that a click takes ours back. */
+export function reactionTitle(chip: ReactionChip): string {
+  const who = namesList(chip.who);
+  const said = `${who.charAt(0).toUpperCase()}${who.slice(1)} reacted ${chip.emoji}`;
+  return chip.mine ? `${said} — click to take yours back` : said;
 }

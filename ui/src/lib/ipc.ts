@@ -39,6 +39,7 @@ export type { DatabaseStatus } from './bindings/DatabaseStatus';
 export type { GroupDelivery } from './bindings/GroupDelivery';
 export type { GroupMember } from './bindings/GroupMember';
 export type { GroupQuote } from './bindings/GroupQuote';
+export type { GroupReactionInfo } from './bindings/GroupReactionInfo';
 export type { KeyProtection } from './bindings/KeyProtection';
 export type { LiveGrid } from './bindings/LiveGrid';
 export type { NetworkStatus } from './bindings/NetworkStatus';
@@ -245,6 +246,14 @@ export const api = {
     call<GroupMessage>('group_send', { group, text, reply_to: replyTo }),
   /** The group's messages, oldest first, with each copy's delivery state on ours. */
   groupMessages: (group: string) => call<GroupMessage[]>('group_messages', { group }),
+  /** Sets our reaction to a group message for every member (`null` takes it back). */
+  groupReact: (messageId: number, emoji: string | null) =>
+    call<GroupMessage>('group_react', { message_id: messageId, emoji }),
+  /** Replaces the text of our group message (sent less than 24 h ago) at every member. */
+  groupEdit: (messageId: number, text: string) =>
+    call<GroupMessage>('group_edit', { message_id: messageId, text }),
+  /** Deletes our group message (sent less than 24 h ago) for every member. */
+  groupDelete: (messageId: number) => call<GroupMessage>('group_delete', { message_id: messageId }),
   /** Every transfer, newest first. */
   transfersList: () => call<Transfer[]>('transfers_list'),
   /** Offers the file at `path` (a full path); `pad` uses the one-time pad;

@@ -230,6 +230,9 @@ export function groupMessage(over: Partial<GroupMessage> = {}): GroupMessage {
     quote: null,
     mode: 'grid',
     deliveries: [],
+    reactions: [],
+    edited: false,
+    deleted: false,
     ...over,
   };
 }
