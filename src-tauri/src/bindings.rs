@@ -66,6 +66,7 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         zks_node::GroupInfo,
         zks_node::GroupMessage,
         zks_node::GroupReactionInfo,
+        zks_node::GroupFile,
     );
     Ok(())
 }

@@ -175,8 +175,9 @@ test.describe('groups', () => {
       const box = conversation.getByLabel('Message to Book club');
       await box.fill('Monday at seven, at mine?');
       await box.press('Enter');
-      // The mock numbers group messages 1, 2, … across groups: ours is the third.
-      const ours = list.locator('[data-message-id="3"]');
+      // The mock numbers group messages 1, 2, … across groups; the seeded
+      // group holds three (the third shares a file): ours is the fourth.
+      const ours = list.locator('[data-message-id="4"]');
       await expect(ours).toContainText('Monday at seven');
       // Not ours: no Edit or Delete.
       await alice.hover();

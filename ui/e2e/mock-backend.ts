@@ -642,6 +642,7 @@ export function installMockBackend(options: MockOptions): void {
     reactions: { emoji: string; by: string; mine: boolean }[];
     edited: boolean;
     deleted: boolean;
+    file: { name: string; size: number; blake3: string; transfer: string | null } | null;
   };
   const SELF_PEER_ID = '12D3KooWE2eSelfQm1o2r4Tq8yJbVw6kLp5sHd3eUiRgC7aB1x9Z';
   const groups: Group[] = [];
@@ -686,7 +687,7 @@ export function installMockBackend(options: MockOptions): void {
     g: Group,
     m: Omit<GroupMessage, 'id' | 'created_at' | 'reactions' | 'edited' | 'deleted'>,
   ): GroupMessage {
-    const message = { ...m, id: nextGroupMessage++, created_at: now(), reactions: [], edited: false, deleted: false };
+    const message = { ...m, id: nextGroupMessage++, created_at: now(), reactions: [], edited: false, deleted: false, file: null };
     groupMessages.set(g.id, [...(groupMessages.get(g.id) ?? []), message]);
     return message;
   }
@@ -725,6 +726,11 @@ export function installMockBackend(options: MockOptions): void {
       { emoji: '👍', by: 'Carol', mine: false },
       { emoji: '👍', by: contacts[1].name, mine: false },
     ];
+    const shared = addGroupMessage(g, {
+      author: 'Alice', author_peer_id: contacts[0].peer_id, outgoing: false,
+      text: 'reading-list.pdf', quote: null, mode: 'pad', deliveries: [],
+    });
+    shared.file = { name: 'reading-list.pdf', size: 348_160, blake3: 'ab'.repeat(32), transfer: null };
   }
   /** A group message and its group, by id, as the node finds them. */
   function groupMessageById(id: unknown): { g: Group; m: GroupMessage } {

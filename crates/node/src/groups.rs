@@ -1219,6 +1219,11 @@ impl Node {
         if m.deleted_at.is_some() {
             return Err(bad(format!("message {message_id} was deleted")));
         }
+        if own == Some("edit") && m.kind != "text" {
+            return Err(bad(format!(
+                "message {message_id} is a file; only a text can be edited"
+            )));
+        }
         if let Some(what) = own {
             if !m.outgoing {
                 return Err(bad(format!(

@@ -277,7 +277,10 @@ mod tests {
         let taken_back = react(&alice.app, sent.id, None).unwrap();
         assert!(taken_back.reactions.is_empty());
 
-        assert_eq!(edit(&alice.app, sent.id, "  ").unwrap_err().code, "bad_input");
+        assert_eq!(
+            edit(&alice.app, sent.id, "  ").unwrap_err().code,
+            "bad_input"
+        );
         let edited = edit(&alice.app, sent.id, "see you at nine").unwrap();
         assert!(edited.edited);
         assert_eq!(edited.text, "see you at nine");

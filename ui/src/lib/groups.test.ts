@@ -8,6 +8,7 @@ import {
   reactionTitle,
   deliveryStateLabel,
   deliverySummary,
+  fileSummary,
   memberCount,
   memberNotes,
   modeLabel,
@@ -15,6 +16,7 @@ import {
   protectionSummary,
   receivedProtection,
 } from './groups';
+import { groupMessage } from './testing';
 
 const d = (name: string, state: string, mode: string | null): GroupDelivery => ({ name, state, mode });
 
@@ -146,5 +148,21 @@ describe('reactionTitle', () => {
     expect(namesList([])).toBe('');
     expect(namesList(['Alice'])).toBe('Alice');
     expect(namesList(['you', 'Alice'])).toBe('you and Alice');
+  });
+});
+
+describe('fileSummary', () => {
+  const file = { name: 'notes.pdf', size: 3 * 1024 * 1024, blake3: 'ab'.repeat(32), transfer: null };
+  it('is null for a text', () => {
+    expect(fileSummary(groupMessage())).toBeNull();
+  });
+  it('says where a shared file is', () => {
+    expect(fileSummary(groupMessage({ outgoing: true, file }))).toBe(
+      'notes.pdf · 3.0 MiB · sent to each member as a file transfer',
+    );
+    expect(fileSummary(groupMessage({ file }))).toBe('notes.pdf · 3.0 MiB · the file offer has not arrived yet');
+    expect(fileSummary(groupMessage({ file: { ...file, transfer: 'abcd' } }))).toBe(
+      'notes.pdf · 3.0 MiB · offered to you: see Transfers',
+    );
   });
 });

@@ -10,6 +10,7 @@ import type { GroupMember } from './bindings/GroupMember';
 import type { GroupMessage } from './bindings/GroupMessage';
 import type { GroupReactionInfo } from './bindings/GroupReactionInfo';
 import { EDIT_WINDOW_SECS } from './conversation';
+import { formatBytes } from './coverage';
 
 /** Members a group may have besides us (the node's limit is 50, us included). */
 export const MAX_GROUP_OTHERS = 49;
@@ -153,4 +154,17 @@ export function reactionTitle(chip: ReactionChip): string {
   const who = namesList(chip.who);
   const said = `${who.charAt(0).toUpperCase()}${who.slice(1)} reacted ${chip.emoji}`;
   return chip.mine ? `${said} — click to take yours back` : said;
+}
+
+/** The line a group message that shares a file shows: its name and size,
+ * and where it is — ours went to each member as a transfer; a received one
+ * waits in Transfers (accept it there) once its offer arrived. */
+export function fileSummary(message: Pick<GroupMessage, 'outgoing' | 'file'>): string | null {
+  const file = message.file;
+  if (!file) return null;
+  const size = formatBytes(file.size);
+  if (message.outgoing) return `${file.name} · ${size} · sent to each member as a file transfer`;
+  return file.transfer
+    ? `${file.name} · ${size} · offered to you: see Transfers`
+    : `${file.name} · ${size} · the file offer has not arrived yet`;
 }

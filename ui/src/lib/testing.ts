@@ -233,6 +233,7 @@ export function groupMessage(over: Partial<GroupMessage> = {}): GroupMessage {
     reactions: [],
     edited: false,
     deleted: false,
+    file: null,
     ...over,
   };
 }
