@@ -487,43 +487,13 @@ pub(crate) fn incoming(
             text,
             ..
         } => {
-            let Some(fold) = before else {
-                return Err(bad("a message to a group unknown here"));
-            };
-            if !fold.members.contains_key(me) {
-                return Err(bad(format!(
-                    "a message to the group {}, which you are no longer in",
-                    fold.name
-                )));
-            }
-            if !fold.members.contains_key(&sender) {
-                return Err(bad(format!(
-                    "{} is not a member of the group {}",
-                    contact.name, fold.name
-                )));
-            }
+            member_fold(before.as_ref(), me, &sender, contact)?;
             if std::str::from_utf8(&text).is_err() {
                 return Err(bad("a group message's text is not UTF-8"));
             }
-            incoming.group_change = Some(GroupChange::Text {
-                group_id: gid.to_vec(),
-                message: Box::new(GroupMessageRecord {
-                    id: 0,
-                    group_row: 0,
-                    msg_id: id.to_vec(),
-                    author: sender.to_vec(),
-                    outgoing: false,
-                    lamport,
-                    body: text,
-                    reply: reply.map(|(a, m)| (a.to_vec(), m.to_vec())),
-                    mode: Some(crate::content::mode_name(mode).into()),
-                    created_at: 0,
-                    kind: "text".into(),
-                    target: None,
-                    edited_at: None,
-                    deleted_at: None,
-                }),
-            });
+            let reply = reply.map(|(a, m)| (a.to_vec(), m.to_vec()));
+            let m = Received::new(&sender, mode, id, lamport, "text", text);
+            incoming.group_change = Some(m.with(reply, None).into_change(&gid));
             incoming.group = Some(GroupNotice::Text { group: gid });
         }
         GroupWire::File {
@@ -534,39 +504,15 @@ pub(crate) fn incoming(
             name,
             ..
         } => {
-            let Some(fold) = before else {
-                return Err(bad("a file for a group unknown here"));
-            };
-            if !fold.members.contains_key(me) || !fold.members.contains_key(&sender) {
-                return Err(bad(format!(
-                    "a file for the group {} from someone not in it",
-                    fold.name
-                )));
+            member_fold(before.as_ref(), me, &sender, contact)?;
+            let body = FileBody {
+                name: crate::content::safe_file_name(&name),
+                size,
+                blake3: hex::encode(blake3),
             }
-            incoming.group_change = Some(GroupChange::Text {
-                group_id: gid.to_vec(),
-                message: Box::new(GroupMessageRecord {
-                    id: 0,
-                    group_row: 0,
-                    msg_id: id.to_vec(),
-                    author: sender.to_vec(),
-                    outgoing: false,
-                    lamport,
-                    body: FileBody {
-                        name: crate::content::safe_file_name(&name),
-                        size,
-                        blake3: hex::encode(blake3),
-                    }
-                    .encode(),
-                    reply: None,
-                    mode: Some(crate::content::mode_name(mode).into()),
-                    created_at: 0,
-                    kind: "file".into(),
-                    target: None,
-                    edited_at: None,
-                    deleted_at: None,
-                }),
-            });
+            .encode();
+            let m = Received::new(&sender, mode, id, lamport, "file", body);
+            incoming.group_change = Some(m.into_change(&gid));
             incoming.group = Some(GroupNotice::Text { group: gid });
         }
         GroupWire::Change {
@@ -576,15 +522,7 @@ pub(crate) fn incoming(
             change,
             ..
         } => {
-            let Some(fold) = before else {
-                return Err(bad("a change to a group unknown here"));
-            };
-            if !fold.members.contains_key(me) || !fold.members.contains_key(&sender) {
-                return Err(bad(format!(
-                    "a change to the group {} from someone not in it",
-                    fold.name
-                )));
-            }
+            member_fold(before.as_ref(), me, &sender, contact)?;
             let (kind, body) = match change {
                 Change::React(emoji) => (
                     "react",
@@ -609,25 +547,9 @@ pub(crate) fn incoming(
                     contact.name
                 )));
             }
-            incoming.group_change = Some(GroupChange::Text {
-                group_id: gid.to_vec(),
-                message: Box::new(GroupMessageRecord {
-                    id: 0,
-                    group_row: 0,
-                    msg_id: id.to_vec(),
-                    author: sender.to_vec(),
-                    outgoing: false,
-                    lamport,
-                    body,
-                    reply: None,
-                    mode: Some(crate::content::mode_name(mode).into()),
-                    created_at: 0,
-                    kind: kind.into(),
-                    target: Some((target.0.to_vec(), target.1.to_vec())),
-                    edited_at: None,
-                    deleted_at: None,
-                }),
-            });
+            let target = Some((target.0.to_vec(), target.1.to_vec()));
+            let m = Received::new(&sender, mode, id, lamport, kind, body);
+            incoming.group_change = Some(m.with(None, target).into_change(&gid));
             incoming.group = Some(GroupNotice::Text { group: gid });
         }
         GroupWire::Intro { to, invite, .. } => {
@@ -668,6 +590,81 @@ pub(crate) fn incoming(
         }
     }
     Ok(incoming)
+}
+
+/// The group a member's message is for, refused unless both we and the
+/// sender (`contact`, whose key is `sender`) are members of it here.
+fn member_fold<'a>(
+    before: Option<&'a Fold>,
+    me: &Key,
+    sender: &Key,
+    contact: &ContactRecord,
+) -> Result<&'a Fold, NodeError> {
+    let Some(fold) = before else {
+        return Err(bad("a message to a group unknown here"));
+    };
+    if !fold.members.contains_key(me) {
+        return Err(bad(format!(
+            "a message to the group {}, which you are no longer in",
+            fold.name
+        )));
+    }
+    if !fold.members.contains_key(sender) {
+        return Err(bad(format!(
+            "{} is not a member of the group {}",
+            contact.name, fold.name
+        )));
+    }
+    Ok(fold)
+}
+
+/// A member's group message as it is stored here.
+struct Received(GroupMessageRecord);
+
+impl Received {
+    fn new(
+        sender: &Key,
+        mode: Mode,
+        id: [u8; ID_LEN],
+        lamport: u64,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> Received {
+        Received(GroupMessageRecord {
+            id: 0,
+            group_row: 0,
+            msg_id: id.to_vec(),
+            author: sender.to_vec(),
+            outgoing: false,
+            lamport,
+            body,
+            reply: None,
+            mode: Some(crate::content::mode_name(mode).into()),
+            created_at: 0,
+            kind: kind.into(),
+            target: None,
+            edited_at: None,
+            deleted_at: None,
+        })
+    }
+
+    /// With the message it quotes and the one it changes.
+    fn with(
+        mut self,
+        reply: Option<(Vec<u8>, Vec<u8>)>,
+        target: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Received {
+        self.0.reply = reply;
+        self.0.target = target;
+        self
+    }
+
+    fn into_change(self, gid: &GroupId) -> GroupChange {
+        GroupChange::Text {
+            group_id: gid.to_vec(),
+            message: Box::new(self.0),
+        }
+    }
 }
 
 impl Node {
