@@ -51,7 +51,7 @@ async fn main() {
                 .node
                 .finish_pairing(accepted.reply_text.as_bytes(), Some(&name))
                 .unwrap();
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 let pad = pads.path().join(&name);
                 zks_node::create_pad_file(&pad, 4 << 20).unwrap();
                 alice.node.import_pad(&name, &pad, false).unwrap();
@@ -70,7 +70,11 @@ async fn main() {
             assert_eq!(sent.deliveries.len(), n);
             let t = Instant::now();
             for (i, name) in names.iter().enumerate() {
-                let mode = if i % 2 == 0 { Mode::Pad } else { Mode::Grid };
+                let mode = if i.is_multiple_of(2) {
+                    Mode::Pad
+                } else {
+                    Mode::Grid
+                };
                 alice.node.send(name, text, mode).unwrap();
             }
             one.push(t.elapsed());

@@ -1309,17 +1309,19 @@ impl Node {
             for copy in pending {
                 let (contact, member_now) = self.with_store(|store| {
                     let contact = store.contact_by_id(copy.contact_id).ok();
-                    if !folds.contains_key(&copy.message.group_row) {
-                        let fold = match <GroupId>::try_from(copy.group_id.as_slice()) {
-                            Ok(gid) => {
-                                Fold::of(&gid, parse_ops(&store.group_ops(copy.message.group_row)?))
-                            }
-                            Err(_) => None,
-                        };
-                        folds.insert(copy.message.group_row, fold);
-                    }
+                    let fold = match folds.entry(copy.message.group_row) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            let ops = parse_ops(&store.group_ops(copy.message.group_row)?);
+                            e.insert(
+                                <GroupId>::try_from(copy.group_id.as_slice())
+                                    .ok()
+                                    .and_then(|gid| Fold::of(&gid, ops)),
+                            )
+                        }
+                    };
                     let key: Option<Key> = copy.member.as_slice().try_into().ok();
-                    let member = folds[&copy.message.group_row]
+                    let member = fold
                         .as_ref()
                         .zip(key)
                         .is_some_and(|(f, k)| f.members.contains_key(&k));
