@@ -1,7 +1,8 @@
 // Two real desktop apps (separate homes) driven over WebDriver through
 // tauri-driver + WebKitWebDriver: Alice shows her code, Bob pastes it and
 // accepts, Alice's app finishes the pairing when Bob's reply arrives over
-// the network, then they exchange a message each way. A screenshot of each
+// the network, then they exchange a message each way, a reaction and a
+// reply, a timelocked message, and a group message. A screenshot of each
 // window is saved. Plain WebDriver over HTTP (fetch), no client library.
 // Bob's app starts without ZKS_PASSPHRASE (see two-windows.sh), so its window
 // shows the Unlock screen first: a wrong passphrase is refused, then the
@@ -265,6 +266,24 @@ try {
   }
   await bob.shot('timelock-opened');
   console.log('a timelocked message arrived locked and opened at its round');
+
+  // 7. Alice makes a group with Bob from the New group dialog and writes to
+  // it; Bob's window lists the group and shows the message from Alice.
+  await alice.click("//button[normalize-space(.)='New group']", 'New group');
+  await alice.type("//label[contains(., 'Group name')]//input", 'the group name', 'Real windows');
+  await alice.click(`//fieldset[contains(@class, 'member-picks')]//label[contains(., '${bobAtAlice}')]//input`, `${bobAtAlice} in the member list`);
+  await alice.click("//button[normalize-space(.)='Create group']", 'Create group');
+  await alice.type("//textarea[@aria-label='Message to Real windows']", 'the group composer', 'Hello group, from a real window\uE007');
+  await alice.waitFor("//ol[@aria-label='Messages in Real windows']/li[contains(., 'Hello group, from a real window')]", "Alice's group message");
+  await bob.click("//ul[@aria-label='Groups']//button[contains(., 'Real windows')]", 'the group at Bob');
+  await bob.waitFor(
+    "//ol[@aria-label='Messages in Real windows']/li[contains(., 'Hello group, from a real window') and contains(., 'Alice')]",
+    "Alice's group message at Bob",
+  );
+  await alice.waitFor("//ol[@aria-label='Messages in Real windows']/li[contains(., 'delivered to 1 of 1')]", 'the delivery at Alice');
+  await alice.shot('group');
+  await bob.shot('group');
+  console.log('a group made in one window delivered its first message to the other');
 } finally {
   await alice.close();
   await bob.close();
