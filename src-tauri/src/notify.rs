@@ -146,10 +146,16 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
         | NodeEvent::MessagesExpired { .. }
         | NodeEvent::MessagesOpened { .. }
         | NodeEvent::TransferProgress { .. } => None,
-        // Group events reach the window (it refreshes the group); they are
-        // not announced on the desktop yet (`group_message` fires for our
-        // own messages too).
-        NodeEvent::GroupChanged { .. } | NodeEvent::GroupMessage { .. } => None,
+        // Like a 1:1 message: who, never what (nor the group's name).
+        NodeEvent::GroupMessage {
+            from: Some(from), ..
+        } => Some(Notice::new(
+            format!("New group message from {from}"),
+            "Open ZKS Entropy Grid to read it.",
+        )),
+        // Ours, reactions, edits, deletes and membership changes reach the
+        // window (it refreshes the group) and are not news.
+        NodeEvent::GroupChanged { .. } | NodeEvent::GroupMessage { from: None, .. } => None,
     }
 }
 
@@ -406,6 +412,27 @@ mod tests {
         };
         assert_eq!(notice_for(&event, &file), None);
         assert_eq!(notice_for(&event, &Facts::default()), None);
+    }
+
+    #[test]
+    fn a_members_new_group_message_is_announced_and_nothing_else_of_groups() {
+        let news = NodeEvent::GroupMessage {
+            group: "ab".repeat(16),
+            from: Some("Carol".into()),
+        };
+        assert_eq!(
+            text(&notice_for(&news, &Facts::default())),
+            "New group message from Carol | Open ZKS Entropy Grid to read it."
+        );
+        let ours = NodeEvent::GroupMessage {
+            group: "ab".repeat(16),
+            from: None,
+        };
+        assert_eq!(notice_for(&ours, &Facts::default()), None);
+        let changed = NodeEvent::GroupChanged {
+            group: "ab".repeat(16),
+        };
+        assert_eq!(notice_for(&changed, &Facts::default()), None);
     }
 
     #[test]

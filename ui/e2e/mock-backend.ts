@@ -1346,7 +1346,7 @@ export function installMockBackend(options: MockOptions): void {
           author: me().name, author_peer_id: SELF_PEER_ID, outgoing: true,
           text: args.text, quote, mode: null, deliveries,
         });
-        emit('node-event', { kind: 'group_message', group: g.id });
+        emit('node-event', { kind: 'group_message', group: g.id, from: null });
         return { ...message, deliveries: message.deliveries.map((d) => ({ ...d })) };
       }
       case 'group_messages': {
@@ -1361,7 +1361,7 @@ export function installMockBackend(options: MockOptions): void {
         }
         const others = m.reactions.filter((r) => !r.mine);
         m.reactions = emoji === null ? others : [...others, { emoji, by: me().name, mine: true }];
-        emit('node-event', { kind: 'group_message', group: g.id });
+        emit('node-event', { kind: 'group_message', group: g.id, from: null });
         return groupMessageCopy(m);
       }
       case 'group_edit': {
@@ -1371,7 +1371,7 @@ export function installMockBackend(options: MockOptions): void {
         }
         m.text = args.text;
         m.edited = true;
-        emit('node-event', { kind: 'group_message', group: g.id });
+        emit('node-event', { kind: 'group_message', group: g.id, from: null });
         return groupMessageCopy(m);
       }
       case 'group_delete': {
@@ -1379,7 +1379,7 @@ export function installMockBackend(options: MockOptions): void {
         m.deleted = true;
         m.text = '';
         m.reactions = [];
-        emit('node-event', { kind: 'group_message', group: g.id });
+        emit('node-event', { kind: 'group_message', group: g.id, from: null });
         return groupMessageCopy(m);
       }
       case 'plugin:event|listen': {
@@ -1620,7 +1620,7 @@ export function installMockBackend(options: MockOptions): void {
       const message = addGroupMessage(g, {
         author: m.name, author_peer_id: m.peer_id, outgoing: false, text, quote: null, mode, deliveries: [],
       });
-      emit('node-event', { kind: 'group_message', group: g.id });
+      emit('node-event', { kind: 'group_message', group: g.id, from: m.name });
       return message.id;
     },
     /** An admin removes us from a group. */

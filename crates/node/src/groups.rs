@@ -313,10 +313,12 @@ pub enum GroupNotice {
         /// Members that appeared.
         appeared: Vec<Key>,
     },
-    /// A text arrived.
+    /// A text, file, reaction, edit or delete arrived.
     Text {
         /// The group.
         group: GroupId,
+        /// A new text or file (not a reaction, edit or delete).
+        news: bool,
     },
     /// A member who is not our contact sent us a pairing invite through
     /// the group: accept it, naming them `name`.
@@ -494,7 +496,10 @@ pub(crate) fn incoming(
             let reply = reply.map(|(a, m)| (a.to_vec(), m.to_vec()));
             let m = Received::new(&sender, mode, id, lamport, "text", text);
             incoming.group_change = Some(m.with(reply, None).into_change(&gid));
-            incoming.group = Some(GroupNotice::Text { group: gid });
+            incoming.group = Some(GroupNotice::Text {
+                group: gid,
+                news: true,
+            });
         }
         GroupWire::File {
             id,
@@ -513,7 +518,10 @@ pub(crate) fn incoming(
             .encode();
             let m = Received::new(&sender, mode, id, lamport, "file", body);
             incoming.group_change = Some(m.into_change(&gid));
-            incoming.group = Some(GroupNotice::Text { group: gid });
+            incoming.group = Some(GroupNotice::Text {
+                group: gid,
+                news: true,
+            });
         }
         GroupWire::Change {
             id,
@@ -550,7 +558,10 @@ pub(crate) fn incoming(
             let target = Some((target.0.to_vec(), target.1.to_vec()));
             let m = Received::new(&sender, mode, id, lamport, kind, body);
             incoming.group_change = Some(m.with(None, target).into_change(&gid));
-            incoming.group = Some(GroupNotice::Text { group: gid });
+            incoming.group = Some(GroupNotice::Text {
+                group: gid,
+                news: false,
+            });
         }
         GroupWire::Intro { to, invite, .. } => {
             let Some(fold) = before else {
@@ -1291,7 +1302,10 @@ impl Node {
             Ok((id, hex::encode(fold.id)))
         })?;
         self.seal_group_copies()?;
-        self.emit(NodeEvent::GroupMessage { group: gid });
+        self.emit(NodeEvent::GroupMessage {
+            group: gid,
+            from: None,
+        });
         Ok(id)
     }
 
@@ -1447,10 +1461,11 @@ impl Node {
                     }
                 }
             }
-            GroupNotice::Text { group } => {
+            GroupNotice::Text { group, news } => {
                 tracing::debug!(from, "group message");
                 self.emit(NodeEvent::GroupMessage {
                     group: hex::encode(group),
+                    from: news.then(|| from.to_owned()),
                 });
             }
         }
@@ -1988,7 +2003,20 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (alice, bob) = team(tmp.path()).await;
         let sent = alice.group_send("Team", b"lunch at 12?", None).unwrap();
+        let mut at_bob_events = bob.subscribe();
         relay(&alice, "Bob", &bob);
+        // A member's new text is news (who sent it); a reaction is not.
+        let news = |events: &mut tokio::sync::broadcast::Receiver<NodeEvent>| {
+            let mut found = Vec::new();
+            while let Ok(e) = events.try_recv() {
+                if let NodeEvent::GroupMessage { from, .. } = e {
+                    found.push(from);
+                }
+            }
+            found
+        };
+        assert_eq!(news(&mut at_bob_events), [Some("Alice".to_owned())]);
+        let mut at_alice_events = alice.subscribe();
         let at_bob = bob.group_messages("Team").unwrap()[0].clone();
         assert_eq!(at_bob.text, "lunch at 12?");
 
@@ -2000,6 +2028,7 @@ mod tests {
         );
         assert!(bob.group_delete(at_bob.id).is_err(), "only its sender");
         relay(&bob, "Alice", &alice);
+        assert_eq!(news(&mut at_alice_events), [None]);
         let mine = &alice.group_messages("Team").unwrap()[0];
         assert_eq!(
             mine.reactions,

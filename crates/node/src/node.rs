@@ -105,10 +105,14 @@ pub enum NodeEvent {
         /// The group's id (hex).
         group: String,
     },
-    /// A message of a group was stored (ours or a member's).
+    /// A message of a group was stored (ours or a member's), or a
+    /// reaction, edit or delete of one.
     GroupMessage {
         /// The group's id (hex).
         group: String,
+        /// The member (our contact's name) who sent a new text or file;
+        /// `null` for ours and for reactions, edits and deletes.
+        from: Option<String>,
     },
     /// A transfer ended: `completed`, `declined`, `cancelled` or `failed`.
     TransferFinished {

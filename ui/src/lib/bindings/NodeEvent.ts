@@ -76,7 +76,12 @@ group: string, } | { "kind": "group_message",
 /**
  * The group's id (hex).
  */
-group: string, } | { "kind": "transfer_finished", 
+group: string, 
+/**
+ * The member (our contact's name) who sent a new text or file;
+ * `null` for ours and for reactions, edits and deletes.
+ */
+from: string | null, } | { "kind": "transfer_finished", 
 /**
  * The transfer (hex).
  */
