@@ -18,8 +18,8 @@
 //!
 //! How ops spread: their author sends them to every member before and
 //! after the change (so a removed member learns it); an adder also sends
-//! the whole log to the new member; and a member that sees a member it did
-//! not know sends them the ops it made itself, so a change made
+//! the whole log to the new member; and a member that made changes itself
+//! sends its whole log to a member it sees appear, so a change made
 //! concurrently with an add reaches the new member too.
 //!
 //! Texts carry a lamport clock (one more than anything the author had seen
@@ -464,6 +464,13 @@ pub(crate) fn incoming(
                     "group changes without the group's creation (the group is unknown here)",
                 ));
             };
+            // A group we are not in and never were is none of our business
+            // (a contact cannot make us hold strangers' groups).
+            if !after.members.contains_key(me)
+                && !before.as_ref().is_some_and(|b| b.members.contains_key(me))
+            {
+                return Err(bad("changes of a group you are not in"));
+            }
             let appeared = after
                 .members
                 .keys()
@@ -1471,8 +1478,9 @@ impl Node {
         }
     }
 
-    /// Sends the ops we made in `gid` to members that just appeared: what
-    /// we changed while they were being added reaches them too.
+    /// Sends our log of `gid` to members that just appeared when we made
+    /// changes ourselves: what we changed while they were being added
+    /// reaches them too (the whole log, so that it reads on its own).
     fn introduce_own_ops(&self, gid: &GroupId, appeared: &[Key]) -> Result<(), NodeError> {
         if appeared.is_empty() {
             return Ok(());
@@ -1486,10 +1494,14 @@ impl Node {
             else {
                 return Ok((Vec::new(), Vec::new()));
             };
-            let ops: Vec<Op> = parse_ops(&store.group_ops(record.id)?)
-                .into_iter()
-                .filter(|op| op.author == me)
-                .collect();
+            let all = parse_ops(&store.group_ops(record.id)?);
+            // Only if we changed something ourselves; then the whole log,
+            // so it reads even if it arrives before the adder's copy.
+            let ops = if all.iter().any(|op| op.author == me) {
+                all
+            } else {
+                Vec::new()
+            };
             let mut recipients = Vec::new();
             for key in appeared {
                 if let Some(c) = contact_with_key(store, key)? {
@@ -1963,6 +1975,29 @@ mod tests {
                 },
             )
             .unwrap();
+        // A group Bob is not in: Alice's own new group of one.
+        let nonce = [8; ID_LEN];
+        let other = group_id(&identity.public_key(), &nonce);
+        let create = Op::sign(
+            &identity,
+            other,
+            1,
+            Action::Create {
+                nonce,
+                name: "Not yours".into(),
+                creator: "Alice".into(),
+            },
+        )
+        .unwrap();
+        alice
+            .send_wire(
+                "Bob",
+                &GroupWire::Ops {
+                    group: other,
+                    ops: vec![create],
+                },
+            )
+            .unwrap();
         // A damaged one.
         alice
             .seal_inner("Bob", Mode::Grid, true, |_, _| {
@@ -1970,7 +2005,7 @@ mod tests {
             })
             .unwrap();
         let results = relay(&alice, "Bob", &bob);
-        assert_eq!(results.len(), 4);
+        assert_eq!(results.len(), 5);
         for r in &results {
             let e = r.as_ref().expect_err("refused");
             assert!(matches!(e, NodeError::BadInput(_)), "{e}");
