@@ -67,11 +67,11 @@ pub(crate) fn incoming(
                     "group changes without the group's creation (the group is unknown here)",
                 ));
             };
-            // A group we are not in and never were is none of our business
-            // (a contact cannot make us hold strangers' groups).
-            if !after.members.contains_key(me)
-                && !before.as_ref().is_some_and(|b| b.members.contains_key(me))
-            {
+            // A group we do not hold and are not in is none of our business
+            // (a contact cannot make us hold strangers' groups). One we
+            // hold we were in: its later changes still count (a member
+            // removed keeps learning how the group it saw ends up).
+            if existing.is_none() && !after.members.contains_key(me) {
                 return Err(bad("changes of a group you are not in"));
             }
             let appeared = after

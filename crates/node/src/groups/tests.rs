@@ -141,6 +141,31 @@ async fn bad_group_messages_are_refused_and_change_nothing() {
     relay(&alice, "Bob", &bob);
     assert!(!bob.group("Team").unwrap().member);
     assert!(bob.group_send("Team", b"still here?", None).is_err());
+    // A later change of the group Bob was in still counts at his side (a
+    // concurrent one can reach him after his removal).
+    let renamed = alice.group_rename("Team", "Team 2").unwrap();
+    let rename = alice
+        .with_store(|store| {
+            let loaded = alice.find_group(store, &renamed.id)?;
+            Ok(loaded
+                .ops
+                .iter()
+                .max_by_key(|op| op.lamport)
+                .unwrap()
+                .clone())
+        })
+        .unwrap();
+    alice
+        .send_wire(
+            "Bob",
+            &GroupWire::Ops {
+                group: gid,
+                ops: vec![rename],
+            },
+        )
+        .unwrap();
+    assert!(relay(&alice, "Bob", &bob).iter().all(Result::is_ok));
+    assert_eq!(bob.groups().unwrap()[0].name, "Team 2");
     bob.send_wire(
         "Alice",
         &GroupWire::Text {
@@ -154,7 +179,7 @@ async fn bad_group_messages_are_refused_and_change_nothing() {
     .unwrap();
     let refused = relay(&bob, "Alice", &alice);
     assert!(refused.last().unwrap().is_err());
-    assert!(alice.group_messages("Team").unwrap().is_empty());
+    assert!(alice.group_messages("Team 2").unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
