@@ -91,7 +91,9 @@ test.describe('camera with a QR code in front of it', () => {
     await app.screenshot('pairing-camera');
 
     reading = true;
-    await expect(page.getByLabel('Paste their code')).toHaveValue(LINK);
+    // Frames are decoded one at a time by jsQR in the test process: on a
+    // busy machine the first readable one can take longer than 5 s.
+    await expect(page.getByLabel('Paste their code')).toHaveValue(LINK, { timeout: 20_000 });
     await expect(step.getByText('Code scanned with the camera.')).toBeVisible();
     await expect(step.getByRole('group', { name: 'Scan with camera' })).toHaveCount(0);
     await page.getByRole('button', { name: 'Accept', exact: true }).click();
