@@ -208,7 +208,23 @@ async fn a_timelocked_file_arrives_locked_in_both_modes_and_opens_at_its_round()
         ["note.txt", "plans.tar"],
         "nothing else left"
     );
+    // Each opening is announced once (the event may follow the file by a
+    // moment: it is sent after the transfer is written).
     let mut opened_events = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while opened_events < 2 {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(e)) => {
+                if serde_json::to_value(&e).unwrap()["kind"] == "transfer_opened" {
+                    opened_events += 1;
+                }
+            }
+            // Older events dropped for a slow reader: read on.
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(e)) => panic!("the event stream failed: {e}"),
+            Err(_) => break,
+        }
+    }
     while let Ok(e) = events.try_recv() {
         if serde_json::to_value(&e).unwrap()["kind"] == "transfer_opened" {
             opened_events += 1;
