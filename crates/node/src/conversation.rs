@@ -300,6 +300,17 @@ impl Node {
     }
 }
 
+/// The start of a quoted message's text, as a reply shows it (1:1 and in
+/// groups): at most [`EXCERPT_CHARS`] characters, `…` when cut.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        excerpt.push('…');
+    }
+    excerpt
+}
+
 /// How a reply shows the message it quotes.
 fn quote_of(quoted: Option<MessageRecord>) -> Quote {
     match quoted {
@@ -309,19 +320,12 @@ fn quote_of(quoted: Option<MessageRecord>) -> Quote {
             excerpt: String::new(),
             deleted: false,
         },
-        Some(m) => {
-            let text = String::from_utf8_lossy(&m.body);
-            let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
-            if text.chars().nth(EXCERPT_CHARS).is_some() {
-                excerpt.push('…');
-            }
-            Quote {
-                message_id: Some(m.id),
-                outgoing: m.outgoing,
-                excerpt,
-                deleted: m.deleted_at.is_some(),
-            }
-        }
+        Some(m) => Quote {
+            message_id: Some(m.id),
+            outgoing: m.outgoing,
+            excerpt: excerpt(&m.body),
+            deleted: m.deleted_at.is_some(),
+        },
     }
 }
 

@@ -240,8 +240,6 @@ pub enum GroupNotice {
 const COPY_KIND: &str = "control";
 const COPY_BODY: &[u8] = b"group";
 
-/// Longest excerpt of a quoted message, in characters.
-const EXCERPT_CHARS: usize = 120;
 /// How long an introduction's invite is valid.
 const INTRO_VALID_SECS: u64 = 7 * 24 * 3600;
 /// How long before a member who did not answer is invited again.

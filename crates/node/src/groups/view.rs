@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use zks_store::{GroupMessageRecord, Store};
 
 use super::{
-    EXCERPT_CHARS, FileBody, GroupDelivery, GroupFile, GroupInfo, GroupMember, GroupMessage,
-    GroupQuote, GroupReactionInfo, Loaded, bad, load, peer_id_text,
+    FileBody, GroupDelivery, GroupFile, GroupInfo, GroupMember, GroupMessage, GroupQuote,
+    GroupReactionInfo, Loaded, bad, load, peer_id_text,
 };
 use crate::wire::group::{Action, Key};
 use crate::{Node, NodeError};
@@ -156,14 +156,7 @@ fn message_info(
             message_id: quoted.map(|q| q.id),
             author: names.name(author),
             excerpt: quoted
-                .map(|q| {
-                    let text = String::from_utf8_lossy(&q.body);
-                    let mut e: String = text.chars().take(EXCERPT_CHARS).collect();
-                    if text.chars().nth(EXCERPT_CHARS).is_some() {
-                        e.push('…');
-                    }
-                    e
-                })
+                .map(|q| crate::conversation::excerpt(&q.body))
                 .unwrap_or_default(),
         }
     });
