@@ -70,6 +70,11 @@ enum Command {
     Group(cmd::group::GroupCommand),
     /// List your groups.
     Groups(cmd::group::ListArgs),
+    /// Linked devices: link, join, confirm, remove.
+    #[command(subcommand)]
+    Device(cmd::device::DeviceCommand),
+    /// List this person's devices.
+    Devices(cmd::device::ListArgs),
     /// Show the messages with your contacts.
     Inbox(cmd::messaging::InboxArgs),
     /// Search the messages with your contacts for words.
@@ -177,6 +182,12 @@ fn main() -> ExitCode {
             }
             Command::Groups(args) => {
                 with_node(cli.home, |node| cmd::group::list(node, &args)).await
+            }
+            Command::Device(command) => {
+                with_node(cli.home, |node| cmd::device::run(node, command)).await
+            }
+            Command::Devices(args) => {
+                with_node(cli.home, |node| cmd::device::list(node, &args)).await
             }
             Command::React(args) => {
                 let node = cmd::start_node(cli.home).await?;

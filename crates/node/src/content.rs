@@ -118,9 +118,28 @@ pub(crate) struct Incoming {
     pub group_change: Option<zks_store::GroupChange>,
 }
 
+impl Incoming {
+    /// A bookkeeping message that shows nowhere (`control`, `body`).
+    pub(crate) fn bookkeeping(body: &[u8]) -> Incoming {
+        Incoming {
+            kind: "control",
+            body: body.to_vec(),
+            transfer: None,
+            notice: None,
+            change: None,
+            reply_to: None,
+            timelock: None,
+            group: None,
+            group_change: None,
+        }
+    }
+}
+
 /// Classifies an opened plaintext: chat text, or a file-transfer control
 /// message with the transfer change to record with it. In pad mode an offer
 /// claims its file range in `book` (refused if those bytes were used).
+/// `mine`: a copy of chat we sent from another device of ours (decision
+/// 0072), which acts as our own.
 pub(crate) fn incoming(
     store: &Store,
     contact: &ContactRecord,
@@ -128,9 +147,15 @@ pub(crate) fn incoming(
     mode: Mode,
     book: Option<&mut PadBook>,
     auto_accept: bool,
+    mine: bool,
 ) -> Result<Incoming, NodeError> {
     if ChatControl::is_chat_control(plaintext) {
-        return crate::conversation::incoming(store, contact, plaintext, mode);
+        return crate::conversation::incoming(store, contact, plaintext, mode, mine);
+    }
+    if mine && plaintext.first() == Some(&0) {
+        return Err(NodeError::BadInput(
+            "a copy of a sent message that is not chat".into(),
+        ));
     }
     if crate::wire::group::GroupWire::is_group_message(plaintext) {
         return crate::groups::incoming(store, contact, plaintext, mode);

@@ -390,6 +390,7 @@ pub(crate) fn incoming(
     contact: &ContactRecord,
     plaintext: &[u8],
     mode: Mode,
+    mine: bool,
 ) -> Result<Incoming, NodeError> {
     let control = ChatControl::parse(plaintext)
         .map_err(|e| NodeError::BadInput(format!("a damaged conversation message: {e}")))?;
@@ -435,7 +436,7 @@ pub(crate) fn incoming(
             same_mode(&message, "a reaction")?;
             Ok(record(Some(ConversationChange::React {
                 message_id: message.id,
-                outgoing: false,
+                outgoing: mine,
                 emoji: emoji.clone(),
             })))
         }
@@ -448,7 +449,8 @@ pub(crate) fn incoming(
             let Some(message) = target(to)? else {
                 return Ok(record(None));
             };
-            if message.outgoing || message.kind != "text" {
+            // `mine`: our own edit made on another device of ours.
+            if message.outgoing != mine || message.kind != "text" {
                 return Err(NodeError::BadInput(format!(
                     "{} may only change their own chat messages, and sent {what} of another",
                     contact.name
@@ -481,7 +483,7 @@ pub(crate) fn incoming(
             // The initiator's change wins a tie.
             let theirs_wins_tie = contact.role == "responder";
             let newer = set_at > contact.timer_set_at
-                || (set_at == contact.timer_set_at && theirs_wins_tie);
+                || (set_at == contact.timer_set_at && (theirs_wins_tie || mine));
             if !newer {
                 return Ok(record(None));
             }
@@ -489,7 +491,7 @@ pub(crate) fn incoming(
                 contact_id: contact.id,
                 secs: *secs,
                 set_at,
-                by_me: false,
+                by_me: mine,
             })))
         }
     }

@@ -115,6 +115,9 @@ impl Node {
         if let Some(notice) = &opened.group {
             self.after_group_message(&opened.from, notice);
         }
+        if let Some(notice) = &opened.device {
+            self.after_device_message(notice);
+        }
     }
 
     /// Seals `plaintext` for `contact` and queues it for delivery; the
@@ -286,7 +289,12 @@ impl Node {
                 let result = node.open_envelope(&bytes, Some(&peer));
                 (
                     acknowledgement(&result),
-                    result.ok().map(|m| m.from).into_iter().collect(),
+                    result
+                        .ok()
+                        .filter(|m| !m.quiet)
+                        .map(|m| m.from)
+                        .into_iter()
+                        .collect(),
                 )
             })
             .await;
@@ -319,7 +327,7 @@ impl Node {
                 let acks: Vec<Vec<u8>> = results.iter().map(acknowledgement).collect();
                 let senders = results
                     .into_iter()
-                    .filter_map(|r| r.ok().map(|m| m.from))
+                    .filter_map(|r| r.ok().filter(|m| !m.quiet).map(|m| m.from))
                     .collect();
                 (msg::encode_acks(&acks), senders)
             }

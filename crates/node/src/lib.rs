@@ -14,6 +14,7 @@ mod content;
 mod conversation;
 mod daemon;
 mod delivery;
+mod devices;
 mod error;
 mod files;
 mod groups;
@@ -47,6 +48,7 @@ pub use content::safe_file_name;
 pub use conversation::{ChatEntry, MessageReaction, Quote};
 pub use daemon::DaemonInfo;
 pub use delivery::{ACK_BUSY, ACK_DUPLICATE, ACK_OK, QueuedMessage};
+pub use devices::{DeviceInfo, DevicesView};
 pub use error::NodeError;
 pub use files::TransferInfo;
 pub use groups::{

@@ -340,7 +340,9 @@ impl Node {
             match opened {
                 Ok(message) => {
                     arrived += 1;
-                    self.emit(NodeEvent::MessageReceived { from: message.from });
+                    if !message.quiet {
+                        self.emit(NodeEvent::MessageReceived { from: message.from });
+                    }
                 }
                 Err(e) if transient(&e) => {
                     stuck = Some(e);

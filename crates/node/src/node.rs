@@ -114,6 +114,15 @@ pub enum NodeEvent {
         /// `null` for ours and for reactions, edits and deletes.
         from: Option<String>,
     },
+    /// Our devices changed: one joined, was confirmed or unlinked, or a
+    /// device list or introduction arrived (decision 0072).
+    DevicesChanged,
+    /// Messages of the conversation with `contact` arrived from another
+    /// of our devices (what we sent there, or the handed-over history).
+    ConversationSynced {
+        /// The contact.
+        contact: String,
+    },
     /// A transfer ended: `completed`, `declined`, `cancelled` or `failed`.
     TransferFinished {
         /// The transfer (hex).

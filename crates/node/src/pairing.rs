@@ -57,6 +57,9 @@ pub struct Contact {
     /// When the timer was last changed (Unix seconds, the changer's
     /// clock); `null` if never.
     pub timer_set_at: Option<i64>,
+    /// The contact's other linked devices we seal to (decision 0072): the
+    /// names their signed device list gives.
+    pub devices: Vec<String>,
 }
 
 /// The name contacts see in our invites and replies.
@@ -359,8 +362,22 @@ impl Node {
             Ok(None) => None,
             Err(e) => return format!("err:{}: {e}", e.code()).into_bytes(),
         };
+        // A device joining us, or one of ours meeting a contact's device
+        // (decision 0072): only the device it was made for may answer.
+        let as_name = match self.device_reply_name(
+            &reply.invite_hash,
+            &reply.sender.identity_key,
+            &reply.sender.name,
+        ) {
+            Ok(Some(name)) => Some(name),
+            Ok(None) => as_name,
+            Err(e) => return format!("err:{}: {e}", e.code()).into_bytes(),
+        };
         match self.finish_pairing(bytes, as_name.as_deref()) {
             Ok(contact) => {
+                if let Err(e) = self.after_device_pairing(&reply.invite_hash, &contact.name) {
+                    tracing::warn!("cannot mark a device's pairing: {e}");
+                }
                 tracing::info!(contact = contact.name, "pairing finished over the network");
                 self.emit(crate::NodeEvent::PairingFinished {
                     contact: contact.name,
@@ -377,6 +394,9 @@ impl Node {
             store
                 .contacts()?
                 .into_iter()
+                // Other devices of a person are no contacts of their own
+                // (decision 0072).
+                .filter(|c| c.person_key.is_none())
                 .map(|c| contact_from(store, c))
                 .collect()
         })
@@ -488,6 +508,7 @@ fn stored_contact(store: &Store, id: i64, name: &str) -> Result<ContactRecord, N
 pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, NodeError> {
     let pad = store.active_pad(c.id)?.map(|p| crate::pads::status_of(&p));
     let needs_pairing = store.session_state(c.id)?.is_empty();
+    let devices = crate::devices::other_devices(store, &c)?;
     Ok(Contact {
         name: c.name,
         peer_id: c.peer_id,
@@ -500,6 +521,7 @@ pub(crate) fn contact_from(store: &Store, c: ContactRecord) -> Result<Contact, N
         timer_secs: c.timer_secs,
         timer_set_by_me: c.timer_set_by_me,
         timer_set_at: (c.timer_set_at > 0).then_some(c.timer_set_at),
+        devices,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::clock::now_secs;
 use crate::content::FileNotice;
 use crate::content::Outgoing;
 use crate::pads::{PadFile, book_of, read_range, sync_pad, wipe_range_unsynced};
-use crate::wire::chat::{REF_LEN, ref_of};
+use crate::wire::chat::ref_of;
 use crate::{Node, NodeError, NodeEvent};
 
 /// What protects a message, in the words the UI shows.
@@ -85,6 +85,13 @@ pub struct OpenedMessage {
     /// What a group message did.
     #[serde(skip)]
     pub group: Option<crate::groups::GroupNotice>,
+    /// What a device message did (decision 0072).
+    #[serde(skip)]
+    pub(crate) device: Option<crate::devices::DeviceNotice>,
+    /// Not news for the person: a device message, or a copy of a message
+    /// we sent from another device (no "new message" event).
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 impl Node {
@@ -148,57 +155,72 @@ impl Node {
             store.atomically(|store| {
                 let record = store.contact(contact)?;
                 let out = prepare(&record, None)?;
-                let plaintext = out.plaintext.as_slice();
-                let mut session =
-                    Session::from_bytes(&session_of(store, &record)?).map_err(|e| {
-                        NodeError::Corrupt(format!("the stored session is damaged: {e}"))
-                    })?;
                 let binding = self.current_binding(store)?;
-                let (envelope, message_key) = session.seal_disclosing(
-                    &binding,
-                    plaintext,
-                    now_secs(),
-                    &mut rand_core::OsRng,
-                )?;
-                // Plain chat text keeps what a not-before proof discloses.
-                let proof = (out.kind == "text" && plaintext == out.body.as_slice())
-                    .then(|| (envelope.clone(), message_key.to_vec()));
-                let message = NewMessage {
-                    outgoing: true,
-                    mode: "grid".into(),
-                    kind: out.kind.into(),
-                    body: out.body.clone(),
-                    chain_hash: Some(binding.chain_hash.to_vec()),
-                    round: Some(binding.round),
-                    transfer: out.transfer.clone(),
-                    reference: Some(ref_of(&envelope).to_vec()),
-                    reply_to: out.reply_to.clone(),
-                    change: out.change.clone(),
-                    timelock: out.timelock.clone(),
-                    proof,
-                    group: out.group.clone(),
-                };
-                let state = session.to_bytes();
-                let queued = if queue {
-                    Some(
-                        store
-                            .record_outgoing(record.id, Some(&state), &message, &envelope)?
-                            .0,
-                    )
-                } else {
-                    store.record_message(record.id, Some(&state), None, &message)?;
-                    None
-                };
-                let sealed = Sealed {
-                    envelope,
-                    protection: Protection::PostQuantum,
-                    round: Some(binding.round),
-                    pad_left: None,
-                    pad_used: None,
-                };
+                let (sealed, queued) = self.seal_grid_in(store, &record, &out, &binding, queue)?;
+                if queue {
+                    // The person's other devices and ours get their copies
+                    // in the same transaction (decision 0072).
+                    let reference = ref_of(&sealed.envelope);
+                    self.device_copies(store, &record, &out, &reference, &binding)?;
+                }
                 Ok((sealed, queued))
             })
         })
+    }
+
+    /// Inside a transaction: seals `out` for `record` under the grid pad,
+    /// advancing its stored session, and records it (queued for delivery
+    /// with `queue`).
+    pub(crate) fn seal_grid_in(
+        &self,
+        store: &mut zks_store::Store,
+        record: &ContactRecord,
+        out: &Outgoing,
+        binding: &zks_pad::RoundBinding,
+        queue: bool,
+    ) -> Result<(Sealed, Option<i64>), NodeError> {
+        let plaintext = out.plaintext.as_slice();
+        let mut session = Session::from_bytes(&session_of(store, record)?)
+            .map_err(|e| NodeError::Corrupt(format!("the stored session is damaged: {e}")))?;
+        let (envelope, message_key) =
+            session.seal_disclosing(binding, plaintext, now_secs(), &mut rand_core::OsRng)?;
+        // Plain chat text keeps what a not-before proof discloses.
+        let proof = (out.kind == "text" && plaintext == out.body.as_slice())
+            .then(|| (envelope.clone(), message_key.to_vec()));
+        let message = NewMessage {
+            outgoing: true,
+            mode: "grid".into(),
+            kind: out.kind.into(),
+            body: out.body.clone(),
+            chain_hash: Some(binding.chain_hash.to_vec()),
+            round: Some(binding.round),
+            transfer: out.transfer.clone(),
+            reference: Some(ref_of(&envelope).to_vec()),
+            reply_to: out.reply_to.clone(),
+            change: out.change.clone(),
+            timelock: out.timelock.clone(),
+            proof,
+            group: out.group.clone(),
+        };
+        let state = session.to_bytes();
+        let queued = if queue {
+            Some(
+                store
+                    .record_outgoing(record.id, Some(&state), &message, &envelope)?
+                    .0,
+            )
+        } else {
+            store.record_message(record.id, Some(&state), None, &message)?;
+            None
+        };
+        let sealed = Sealed {
+            envelope,
+            protection: Protection::PostQuantum,
+            round: Some(binding.round),
+            pad_left: None,
+            pad_used: None,
+        };
+        Ok((sealed, queued))
     }
 
     /// True pad: (1) the range is reserved in the pad's ledger and committed
@@ -414,7 +436,7 @@ impl Node {
                 };
                 let opened = session.open(envelope, &rounds, now, &mut rand_core::OsRng)?;
                 let verified = rounds.verified.into_inner();
-                let incoming = crate::content::incoming(
+                let (routed, incoming) = classify(
                     store,
                     &record,
                     &opened.plaintext,
@@ -432,14 +454,14 @@ impl Node {
                     self.forget_binding();
                 }
                 let message = NewMessage {
-                    outgoing: false,
+                    outgoing: routed.mine,
                     mode: "grid".into(),
                     kind: incoming.kind.into(),
                     body: incoming.body,
                     chain_hash: Some(opened.chain_hash.to_vec()),
                     round: Some(opened.round),
                     transfer: incoming.transfer,
-                    reference: Some(hash[..REF_LEN].to_vec()),
+                    reference: Some(routed.reference_or(hash)),
                     reply_to: incoming.reply_to,
                     change: incoming.change,
                     timelock: incoming.timelock,
@@ -449,16 +471,29 @@ impl Node {
                 if let Some(FileNotice::Closed(id)) = &incoming.notice {
                     self.keep_sent_figures(store, id)?;
                 }
-                store.record_message(record.id, Some(&session.to_bytes()), None, &message)?;
+                store.record_routed_message(
+                    record.id,
+                    Some(&session.to_bytes()),
+                    None,
+                    routed.conversation.id,
+                    &message,
+                )?;
                 store.note_accepted_envelope(record.id, hash)?;
+                let quiet = routed.mine || routed.handled;
                 let opened = OpenedMessage {
-                    from: record.name,
-                    plaintext: opened.plaintext,
+                    from: routed.conversation.name,
+                    plaintext: if routed.handled {
+                        opened.plaintext
+                    } else {
+                        routed.plaintext
+                    },
                     protection: Protection::of(Mode::Grid),
                     round: Some(opened.round),
                     chain_hash: Some(hex::encode(opened.chain_hash)),
                     file: incoming.notice,
                     group: incoming.group,
+                    device: routed.notice,
+                    quiet,
                 };
                 Ok((opened, None))
             }
@@ -479,7 +514,7 @@ impl Node {
                 let file = self.pad_file(&pad)?;
                 let mut bytes = Zeroizing::new(read_range(&file, &range)?);
                 let plaintext = truepad::open(envelope, &book.pad_id, &mut bytes)?;
-                let incoming = crate::content::incoming(
+                let (routed, incoming) = classify(
                     store,
                     &record,
                     &plaintext,
@@ -497,7 +532,7 @@ impl Node {
                     chain_hash: None,
                     round: None,
                     transfer: incoming.transfer,
-                    reference: Some(hash[..REF_LEN].to_vec()),
+                    reference: Some(routed.reference_or(hash)),
                     reply_to: incoming.reply_to,
                     change: incoming.change,
                     timelock: incoming.timelock,
@@ -511,16 +546,24 @@ impl Node {
                 if let Some(FileNotice::Closed(id)) = &incoming.notice {
                     self.keep_sent_figures(store, id)?;
                 }
-                store.record_message(record.id, None, Some(ledger), &message)?;
+                store.record_routed_message(
+                    record.id,
+                    None,
+                    Some(ledger),
+                    routed.conversation.id,
+                    &message,
+                )?;
                 store.note_accepted_envelope(record.id, hash)?;
                 let opened = OpenedMessage {
-                    from: record.name,
+                    from: routed.conversation.name,
                     plaintext,
                     protection: Protection::of(Mode::Pad),
                     round: None,
                     chain_hash: None,
                     file: incoming.notice,
                     group: incoming.group,
+                    device: None,
+                    quiet: false,
                 };
                 Ok((opened, Some((file, range))))
             }
@@ -561,6 +604,33 @@ impl Node {
             Ok(None) | Err(_) => replay,
         }
     }
+}
+
+/// Which conversation a plaintext from `record` belongs to (another device
+/// of a person speaks in the person's; decision 0072) and what it is.
+fn classify(
+    store: &mut zks_store::Store,
+    record: &ContactRecord,
+    plaintext: &[u8],
+    mode: Mode,
+    book: Option<&mut PadBook>,
+    auto_accept: bool,
+) -> Result<(crate::devices::Routed, crate::content::Incoming), NodeError> {
+    let routed = crate::devices::route(store, record, plaintext, mode)?;
+    let incoming = if routed.handled {
+        crate::content::Incoming::bookkeeping(crate::devices::DEVICE_BODY)
+    } else {
+        crate::content::incoming(
+            store,
+            &routed.conversation,
+            &routed.plaintext,
+            mode,
+            book,
+            auto_accept,
+            routed.mine,
+        )?
+    };
+    Ok((routed, incoming))
 }
 
 /// Pad bytes a received message used, wiped once its record is committed.

@@ -37,6 +37,9 @@ pub struct ContactRecord {
     pub timer_set_at: i64,
     /// Whether we changed it last.
     pub timer_set_by_me: bool,
+    /// Another device of a person: the person's identity key (decision
+    /// 0072); `None` for a person's own row.
+    pub person_key: Option<Vec<u8>>,
 }
 
 /// A contact to add when a pairing completes.
@@ -65,10 +68,11 @@ pub struct NewContact {
     pub reply: Option<Vec<u8>>,
 }
 
-const CONTACT_COLUMNS: &str = "id, name, peer_id, identity_key, addresses, safety_code, verified,
-     role, session_id, created_at, timer_secs, timer_set_at, timer_set_by_me";
+pub(crate) const CONTACT_COLUMNS: &str =
+    "id, name, peer_id, identity_key, addresses, safety_code, verified,
+     role, session_id, created_at, timer_secs, timer_set_at, timer_set_by_me, person_key";
 
-fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
+pub(crate) fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
     let addresses: String = row.get(4)?;
     Ok(ContactRecord {
         id: row.get(0)?,
@@ -84,6 +88,7 @@ fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<ContactRecord> {
         timer_secs: row.get(10)?,
         timer_set_at: row.get(11)?,
         timer_set_by_me: row.get(12)?,
+        person_key: row.get(13)?,
     })
 }
 

@@ -12,6 +12,7 @@ mod chains;
 mod cipher;
 mod contacts;
 mod conversation;
+mod devices;
 mod error;
 mod groups;
 mod history;
@@ -37,6 +38,7 @@ pub use chains::LegacyBeacon;
 pub use cipher::{StoreKey, encrypt_plaintext, is_plaintext, replace_database, sibling};
 pub use contacts::{ContactRecord, NewContact};
 pub use conversation::{ConversationChange, Reaction};
+pub use devices::{DeviceInvite, SyncedMessage};
 pub use error::StoreError;
 pub use groups::{
     GroupChange, GroupCopy, GroupMessageRecord, GroupReaction, GroupRecord, NewGroupText,

@@ -375,6 +375,34 @@ pub(crate) const STEPS: &[M<'static>] = &[
             created_at  INTEGER NOT NULL
          ) STRICT, WITHOUT ROWID;",
     ),
+    // 16: linked devices (decision 0072). `contacts.person_key` marks a
+    // row that is another device of a person (the person's identity key:
+    // ours for our own linked devices); its messages belong to the
+    // person's conversation, which is the row whose `identity_key` it is.
+    // `device_lists` keeps each person's newest signed device list;
+    // `device_invites` our invites that link a device (`link`) or
+    // introduce one of our devices to a contact's device (`intro`: the
+    // person and device the reply must come from). `contacts.last_seen`
+    // is when a message over that row's session last arrived.
+    M::up(
+        "ALTER TABLE contacts ADD COLUMN person_key BLOB
+            CHECK (person_key IS NULL OR length(person_key) = 32);
+         ALTER TABLE contacts ADD COLUMN last_seen INTEGER;
+         CREATE INDEX contacts_by_person ON contacts (person_key) WHERE person_key IS NOT NULL;
+         CREATE TABLE device_lists (
+            person_key BLOB PRIMARY KEY NOT NULL CHECK (length(person_key) = 32),
+            seq        INTEGER NOT NULL,
+            list       BLOB NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE device_invites (
+            invite_hash BLOB PRIMARY KEY NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('link', 'intro')),
+            person_key  BLOB,
+            device_key  BLOB,
+            name        TEXT NOT NULL,
+            created_at  INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 /// The migration that drops the old `beacons` table.

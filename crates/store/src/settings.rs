@@ -38,6 +38,15 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Removes a setting (nothing happens if it was never set).
+    pub fn delete_setting(&mut self, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM settings WHERE key = ?1")?
+                .execute([key])?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub(crate) mod backup;
 pub(crate) mod beacon;
 pub(crate) mod car;
 pub(crate) mod chat;
+pub(crate) mod device;
 pub(crate) mod devnet;
 pub(crate) mod files;
 pub(crate) mod grid;

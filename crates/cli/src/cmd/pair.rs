@@ -130,7 +130,7 @@ pub(crate) enum ContactsCommand {
 
 /// Reads a code argument: the ZKS1: text itself, or a file holding text, a
 /// QR PNG or raw code bytes.
-fn code_input(arg: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn code_input(arg: &str) -> anyhow::Result<Vec<u8>> {
     if arg.trim_start().starts_with(qr::TEXT_PREFIX) {
         return Ok(arg.as_bytes().to_vec());
     }
@@ -141,7 +141,7 @@ fn code_input(arg: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn save(text: &str, out: Option<&Path>, png: Option<&Path>) -> anyhow::Result<()> {
+pub(crate) fn save(text: &str, out: Option<&Path>, png: Option<&Path>) -> anyhow::Result<()> {
     if let Some(path) = out {
         std::fs::write(path, format!("{text}\n"))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -162,6 +162,9 @@ fn print_contact(c: &Contact) {
     println!("{}  ({badge})", c.name);
     println!("  safety code  {}", c.safety_code);
     println!("  peer id      {}", c.peer_id);
+    if !c.devices.is_empty() {
+        println!("  devices      also {}", c.devices.join(", "));
+    }
     if let Some(pad) = &c.pad {
         println!(
             "  one-time pad {} bytes left to send, {} to receive",

@@ -394,6 +394,11 @@ impl Node {
                     tracing::warn!("cannot introduce ourselves to group members: {e}");
                 }
             }
+            // A linked device meets its contacts' devices the same way
+            // (decision 0072); nothing to do on a primary.
+            if let Err(e) = self.start_device_intros() {
+                tracing::warn!("cannot introduce this device to contacts' devices: {e}");
+            }
         }
     }
 }

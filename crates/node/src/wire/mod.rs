@@ -8,6 +8,7 @@
 //! grid's swarm.
 
 pub mod chat;
+pub mod device;
 pub mod file;
 pub mod group;
 pub mod invite;
