@@ -3,7 +3,8 @@
 //! Afterwards: every message `zks send` accepted arrived exactly once and in
 //! order (none lost, none opened twice, so no message key was used twice),
 //! no pad byte was used by two messages, the received file is whole, and
-//! the beacon cache holds only verifying rounds.
+//! the beacon cache holds only verifying rounds; a linked device's history
+//! sync cut by kills completes with every message once (decision 0072).
 //!
 //! `ZKS_SOAK=N` multiplies the rounds of killing (the README's soak run);
 //! `ZKS_FAULT_SEED` picks the kill moments (printed on failure).
@@ -449,4 +450,169 @@ fn group_fan_outs_killed_mid_way_are_finished_once_everywhere() {
         std::thread::sleep(Duration::from_millis(500));
     }
     drop(daemons);
+}
+
+/// Puts `n` messages into the conversation of `desk` (Alice) with `bob`,
+/// alternating directions, through the node library (as many `zks send`
+/// processes would take minutes): Bob seals, Alice opens; Alice's own are
+/// sealed for Bob (who stays offline; they wait in her outbox).
+fn seed_history(desk: &Path, bob: &Path, n: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let start = |home: &Path| {
+            zks_node::Node::start(zks_node::NodeConfig {
+                data_dir: zks_node::DataDir::at(home).unwrap(),
+                unlock: zks_node::Unlock::passphrase(common::PASSPHRASE),
+            })
+        };
+        let (alice, bob) = (start(desk).await.unwrap(), start(bob).await.unwrap());
+        for i in 0..n {
+            if i % 2 == 0 {
+                alice
+                    .send(
+                        "Bob",
+                        format!("history {i}").as_bytes(),
+                        zks_pad::Mode::Grid,
+                    )
+                    .unwrap();
+            } else {
+                let sealed = bob
+                    .seal(
+                        "Alice",
+                        format!("history {i}").as_bytes(),
+                        zks_pad::Mode::Grid,
+                    )
+                    .unwrap();
+                alice.open(&sealed.envelope).unwrap();
+            }
+        }
+        alice.stop().await;
+        bob.stop().await;
+    });
+}
+
+#[test]
+fn a_history_sync_of_10k_messages_killed_again_and_again_completes_once() {
+    const MESSAGES: usize = 10_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = tmp.path().join("desk");
+    let laptop = tmp.path().join("laptop");
+    let bob = tmp.path().join("bob");
+    pair_as(tmp.path(), (&desk, "Alice"), (&bob, "Bob"));
+    for h in [&desk, &bob] {
+        ok(&run(
+            h,
+            &["beacon", "import", "--chain", "quicknet", &quicknet()],
+        ));
+    }
+    let seeding = Instant::now();
+    seed_history(&desk, &bob, MESSAGES);
+    eprintln!("seeded {MESSAGES} messages in {:?}", seeding.elapsed());
+    let ports = [free_port(), free_port()];
+    let mut desk_daemon = Some(daemon_on(&desk, ports[0], &[]));
+    let mut laptop_daemon = Some(daemon_on(&laptop, ports[1], &[]));
+    let code = tmp.path().join("link.txt");
+    ok(&run(
+        &desk,
+        &["device", "link", "--out", code.to_str().unwrap()],
+    ));
+    ok(&run(
+        &laptop,
+        &["device", "join", code.to_str().unwrap(), "--name", "Laptop"],
+    ));
+    let pending = || -> Option<String> {
+        let view: serde_json::Value =
+            serde_json::from_str(&ok(&run(&desk, &["devices", "--json"]))).unwrap();
+        view["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["state"] == "pending")
+            .map(|d| d["id"].as_str().unwrap()[..8].to_owned())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        if let Some(id) = pending() {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "the laptop never joined");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let synced = || {
+        inbox(&laptop)
+            .iter()
+            .filter(|m| m["contact"] == "Bob")
+            .count()
+    };
+    // The laptop is away when the desk confirms it: the parts wait in the
+    // desk's outbox. Then it comes and goes, killed while parts arrive
+    // (and the desk killed now and then too).
+    drop(laptop_daemon.take());
+    ok(&run(&desk, &["device", "confirm", &id]));
+    let sync_started = Instant::now();
+    let mut moments = Moments::new();
+    let mut seen = Vec::new();
+    for round in 0..6 * soak() {
+        laptop_daemon = Some(daemon_on(&laptop, ports[1], &[]));
+        std::thread::sleep(Duration::from_millis(100) + moments.next(800));
+        drop(laptop_daemon.take());
+        if round % 3 == 2 {
+            drop(desk_daemon.take());
+            desk_daemon = Some(daemon_on(&desk, ports[0], &[]));
+        }
+        let n = synced();
+        seen.push(n);
+        if n == MESSAGES {
+            break;
+        }
+    }
+    let _laptop_back = daemon_on(&laptop, ports[1], &[]);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while synced() < MESSAGES {
+        assert!(
+            Instant::now() < deadline,
+            "the sync stopped at {} of {MESSAGES} (counts at the kills: {seen:?})",
+            synced()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!(
+        "history sync of {MESSAGES} messages done {:?} after the confirmation, through {} kills (counts at the kills: {seen:?})",
+        sync_started.elapsed(),
+        seen.len()
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "the sync never went back: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|&n| n > 0 && n < MESSAGES),
+        "at least one kill came mid-sync: {seen:?}"
+    );
+    // Each message once, in the desk's order, directions kept.
+    let texts: Vec<(String, String)> = inbox(&laptop)
+        .iter()
+        .filter(|m| m["contact"] == "Bob")
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap().to_owned(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = (0..MESSAGES)
+        .map(|i| {
+            let dir = if i % 2 == 0 { "out" } else { "in" };
+            (dir.to_owned(), format!("history {i}"))
+        })
+        .collect();
+    assert_eq!(texts.len(), MESSAGES);
+    assert!(
+        texts == expected,
+        "the laptop's history differs from the desk's"
+    );
 }
