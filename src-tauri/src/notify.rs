@@ -156,6 +156,8 @@ pub(crate) fn notice_for(event: &NodeEvent, facts: &Facts) -> Option<Notice> {
         // Ours, reactions, edits, deletes and membership changes reach the
         // window (it refreshes the group) and are not news.
         NodeEvent::GroupChanged { .. } | NodeEvent::GroupMessage { from: None, .. } => None,
+        // Our own devices' doings refresh the window; they are not news.
+        NodeEvent::DevicesChanged | NodeEvent::ConversationSynced { .. } => None,
     }
 }
 
