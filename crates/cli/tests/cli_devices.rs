@@ -67,9 +67,15 @@ fn a_linked_device_gets_the_history_and_new_messages_until_it_is_unlinked() {
     let desk = tmp.path().join("desk");
     let laptop = tmp.path().join("laptop");
     let bob = tmp.path().join("bob");
-    let _daemons = [daemon(&desk, &[]), daemon(&laptop, &[]), daemon(&bob, &[])];
+    let carol = tmp.path().join("carol");
+    let _daemons = [
+        daemon(&desk, &[]),
+        daemon(&laptop, &[]),
+        daemon(&bob, &[]),
+        daemon(&carol, &[]),
+    ];
     pair_as(tmp.path(), (&desk, "Alice"), (&bob, "Bob"));
-    for h in [&desk, &laptop, &bob] {
+    for h in [&desk, &laptop, &bob, &carol] {
         ok(&run(
             h,
             &["beacon", "import", "--chain", "quicknet", &quicknet()],
@@ -227,6 +233,27 @@ fn a_linked_device_gets_the_history_and_new_messages_until_it_is_unlinked() {
         unique.dedup();
         assert_eq!(unique.len(), all.len(), "duplicates: {all:?}");
     }
+
+    // A linked device pairs with nobody and makes no group: that happens
+    // on the primary, and reaches it by itself.
+    fails(
+        &run(&laptop, &["pair", "invite", "--name", "L"]),
+        "an invite from a linked device",
+    );
+    fails(
+        &run(&laptop, &["group", "create", "Team", "Bob"]),
+        "a group on a linked device",
+    );
+    pair_as(tmp.path(), (&desk, "Alice"), (&carol, "Carol"));
+    until("Carol on the laptop, met", 60, || {
+        contacts(&laptop)
+            .iter()
+            .any(|c| c["name"] == "Carol" && c["needs_pairing"] == false)
+    });
+    ok(&run(&carol, &["send", "Alice", "hi from carol"]));
+    until("Carol's message on both", 30, || {
+        has(&desk, "Carol", "in", "hi from carol") && has(&laptop, "Carol", "in", "hi from carol")
+    });
 
     // Unlinking: contacts and the desk stop sealing to the laptop.
     fails(

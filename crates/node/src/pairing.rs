@@ -216,6 +216,7 @@ impl Node {
     ) -> Result<InviteCode, NodeError> {
         let chosen = name.map(check_display_name).transpose()?;
         self.with_store_mut(|store| {
+            no_pairing_on_linked_device(store)?;
             let (identity, mut my_name) = Node::identity(store)?;
             if let Some(name) = chosen {
                 store.set_display_name(&name)?;
@@ -248,6 +249,18 @@ impl Node {
         input: &[u8],
         as_name: Option<&str>,
     ) -> Result<AcceptedInvite, NodeError> {
+        self.with_store(|store| no_pairing_on_linked_device(store))?;
+        self.accept_invite_as(input, as_name, None)
+    }
+
+    /// [`Self::accept_invite`], the new row being another device of the
+    /// person `person` (decision 0072) from the moment it exists.
+    pub(crate) fn accept_invite_as(
+        &self,
+        input: &[u8],
+        as_name: Option<&str>,
+        person: Option<&[u8]>,
+    ) -> Result<AcceptedInvite, NodeError> {
         let bytes = decode_code_input(input)?;
         let invite = Invite::decode(&bytes)?;
         self.with_store_mut(|store| {
@@ -272,7 +285,13 @@ impl Node {
                 record.reply = Some(reply.as_bytes().to_vec());
             }
             let name = record.name.clone();
-            let id = store.complete_pairing(&invite.hash(), &record)?;
+            let id = store.atomically(|store| {
+                let id = store.complete_pairing(&invite.hash(), &record)?;
+                if person.is_some() {
+                    store.set_person_key(id, person)?;
+                }
+                Ok::<_, NodeError>(id)
+            })?;
             let contact = contact_from(store, stored_contact(store, id, &name)?)?;
             Ok(AcceptedInvite {
                 reply_text: qr::to_text(reply.as_bytes())?,
@@ -288,6 +307,17 @@ impl Node {
         &self,
         input: &[u8],
         as_name: Option<&str>,
+    ) -> Result<Contact, NodeError> {
+        self.finish_pairing_as(input, as_name, None)
+    }
+
+    /// [`Self::finish_pairing`], the new row being another device of the
+    /// person `person` (decision 0072) from the moment it exists.
+    pub(crate) fn finish_pairing_as(
+        &self,
+        input: &[u8],
+        as_name: Option<&str>,
+        person: Option<&[u8]>,
     ) -> Result<Contact, NodeError> {
         let bytes = decode_code_input(input)?;
         let reply = Reply::decode(&bytes)?;
@@ -313,7 +343,14 @@ impl Node {
             let paired = pending.finish(&reply)?;
             let record = new_contact(as_name, &paired, Role::Initiator)?;
             let name = record.name.clone();
-            let id = match store.complete_pairing(&reply.invite_hash, &record) {
+            let completed = store.atomically(|store| {
+                let id = store.complete_pairing(&reply.invite_hash, &record)?;
+                if person.is_some() {
+                    store.set_person_key(id, person)?;
+                }
+                Ok::<_, NodeError>(id)
+            });
+            let id = match completed {
                 Ok(id) => id,
                 // Another process (the daemon, given the same reply over the
                 // network) finished it in between: the same answer as above.
@@ -364,19 +401,19 @@ impl Node {
         };
         // A device joining us, or one of ours meeting a contact's device
         // (decision 0072): only the device it was made for may answer.
-        let as_name = match self.device_reply_name(
+        let (as_name, person) = match self.device_reply_name(
             &reply.invite_hash,
             &reply.sender.identity_key,
             &reply.sender.name,
         ) {
-            Ok(Some(name)) => Some(name),
-            Ok(None) => as_name,
+            Ok(Some((name, person))) => (Some(name), person),
+            Ok(None) => (as_name, None),
             Err(e) => return format!("err:{}: {e}", e.code()).into_bytes(),
         };
-        match self.finish_pairing(bytes, as_name.as_deref()) {
+        match self.finish_pairing_as(bytes, as_name.as_deref(), person.as_deref()) {
             Ok(contact) => {
-                if let Err(e) = self.after_device_pairing(&reply.invite_hash, &contact.name) {
-                    tracing::warn!("cannot mark a device's pairing: {e}");
+                if person.is_some() {
+                    self.emit(crate::NodeEvent::DevicesChanged);
                 }
                 tracing::info!(contact = contact.name, "pairing finished over the network");
                 self.emit(crate::NodeEvent::PairingFinished {
@@ -432,6 +469,17 @@ impl Node {
             contact_from(store, store.contact(name)?)
         })
     }
+}
+
+/// Pairing happens on a person's primary device (decision 0072): a
+/// contact paired on a linked device would be unknown to the others.
+fn no_pairing_on_linked_device(store: &Store) -> Result<(), NodeError> {
+    if crate::devices::is_secondary(store)? {
+        return Err(NodeError::BadInput(
+            "this device is linked to your primary device; pair with new contacts there (they reach this device by themselves)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The contact that `reply`'s device became when its invite was used by

@@ -194,7 +194,13 @@ impl Store {
         let (seed, name) = self
             .identity()?
             .ok_or_else(|| StoreError::NotFound("there is no identity to back up yet".into()))?;
-        let contacts = self.contacts()?;
+        // Linked devices (ours and contacts') are not kept: a restored home
+        // stands alone and links its devices again (decision 0072).
+        let contacts: Vec<_> = self
+            .contacts()?
+            .into_iter()
+            .filter(|c| c.person_key.is_none())
+            .collect();
         let mut messages = Vec::new();
         for c in &contacts {
             for m in self.messages(c.id)? {
@@ -234,7 +240,7 @@ impl Store {
         messages.sort_by_key(|m| m.created_at);
         let mut stmt = self
             .conn
-            .prepare("SELECT key, value FROM settings ORDER BY key")?;
+            .prepare("SELECT key, value FROM settings WHERE key NOT LIKE 'device\\_%' ESCAPE '\\' ORDER BY key")?;
         let settings = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;

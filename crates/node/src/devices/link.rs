@@ -14,6 +14,9 @@ use crate::pairing::{InviteCode, check_display_name, decode_code_input, free_con
 use crate::wire::device::{Device, DeviceList, DeviceWire, Key, MAX_DEVICES, check_device_name};
 use crate::{Node, NodeError, NodeEvent};
 
+/// The setting that lists (hex keys) the contacts our device list and
+/// our devices know of.
+const SHARED_SETTING: &str = "device_shared";
 /// How long an introduction invite stays valid.
 const INTRO_VALID_SECS: u64 = 7 * 24 * 3600;
 /// How long before an unanswered introduction is made again.
@@ -112,14 +115,10 @@ impl Node {
             Ok(())
         })?;
         let row_name = format!("{} (primary device)", invite.sender.name);
-        let accepted = self.accept_invite(code, Some(&row_name))?;
+        self.accept_invite_as(code, Some(&row_name), Some(&primary))?;
         self.with_store_mut(|store| {
-            let row = store.contact(&accepted.contact.name)?;
-            store.atomically(|store| {
-                store.set_person_key(row.id, Some(&primary))?;
-                store.set_setting(JOINING_SETTING, &hex::encode(primary))?;
-                Ok::<_, NodeError>(())
-            })
+            store.set_setting(JOINING_SETTING, &hex::encode(primary))?;
+            Ok(())
         })?;
         self.emit(NodeEvent::DevicesChanged);
         self.devices()
@@ -162,6 +161,15 @@ impl Node {
                 let list = DeviceList::sign(&identity, seq + 1, devices)
                     .map_err(|e| bad(e.to_string()))?;
                 store.put_device_list(&me, list.seq, &list.bytes)?;
+                // Everyone we have a session with gets the list now; the
+                // device, all of them.
+                let shared: Vec<String> = store
+                    .contacts()?
+                    .iter()
+                    .filter(|c| c.person_key.is_none())
+                    .map(|c| hex::encode(&c.identity_key))
+                    .collect();
+                store.set_setting(SHARED_SETTING, &shared)?;
                 let mut wires = vec![(row.clone(), DeviceWire::List(list.clone()))];
                 for wire in super::sync::handover(store)? {
                     wires.push((row.clone(), wire));
@@ -205,6 +213,51 @@ impl Node {
         )?;
         self.emit(NodeEvent::DevicesChanged);
         self.devices()
+    }
+
+    /// On a primary with linked devices, every 5 seconds: a contact paired
+    /// since the devices were linked gets our device list, and our devices
+    /// get the contact (and then introduce themselves to them).
+    pub(crate) fn share_new_contacts(&self) -> Result<usize, NodeError> {
+        self.send_device_wires(
+            |_| Ok(()),
+            |store| {
+                if is_secondary(store)? {
+                    return Ok(Vec::new());
+                }
+                let me = Node::identity(store)?.0.public_key();
+                let Some(list) = list_of(store, &me)?.filter(|l| l.devices.len() > 1) else {
+                    return Ok(Vec::new());
+                };
+                let mut shared: Vec<String> = store.setting(SHARED_SETTING)?.unwrap_or_default();
+                let mut wires = Vec::new();
+                let mut new = Vec::new();
+                for c in store.contacts()? {
+                    let key = hex::encode(&c.identity_key);
+                    if c.person_key.is_some()
+                        || shared.contains(&key)
+                        || store.session_state(c.id)?.is_empty()
+                    {
+                        continue;
+                    }
+                    new.push(super::sync::sync_contact(store, &c)?);
+                    wires.push((c, DeviceWire::List(list.clone())));
+                    shared.push(key);
+                }
+                if new.is_empty() {
+                    return Ok(Vec::new());
+                }
+                for d in store.device_rows(&me)? {
+                    if key_of(&d.identity_key).is_some_and(|k| list.has(&k))
+                        && !store.session_state(d.id)?.is_empty()
+                    {
+                        wires.push((d, DeviceWire::Contacts(new.clone())));
+                    }
+                }
+                store.set_setting(SHARED_SETTING, &shared)?;
+                Ok(wires)
+            },
+        )
     }
 
     /// On a linked device: introduces us to each device of each contact we
@@ -293,14 +346,15 @@ impl Node {
     }
 
     /// What a pairing reply to one of our device invites names its row,
-    /// checked: `Ok(None)` when the invite is not one of ours for devices.
+    /// and whose device the row is, checked: `Ok(None)` when the invite is
+    /// not one of ours for devices.
     pub(crate) fn device_reply_name(
         &self,
         invite_hash: &[u8],
         sender: &Key,
         their_name: &str,
-    ) -> Result<Option<String>, NodeError> {
-        self.with_store(|store| {
+    ) -> Result<Option<(String, Option<Vec<u8>>)>, NodeError> {
+        self.with_store_mut(|store| {
             let Some(invite) = store.device_invite(invite_hash)? else {
                 return Ok(None);
             };
@@ -311,7 +365,8 @@ impl Node {
                         device_label(their_name),
                         &hex::encode(sender)[..8]
                     );
-                    Ok(Some(free_contact_name(store, &name)?))
+                    let me = Node::identity(store)?.0.public_key();
+                    Ok(Some((free_contact_name(store, &name)?, Some(me.to_vec()))))
                 }
                 _ => {
                     if invite.device_key.as_deref() != Some(&sender[..]) {
@@ -320,41 +375,13 @@ impl Node {
                     // A person's own row (synced without a session) keeps
                     // its name: the pairing fills it in.
                     if let Some(row) = store.contact_by_key(sender)? {
-                        return Ok(Some(row.name));
+                        return Ok(Some((row.name, None)));
                     }
-                    Ok(Some(free_contact_name(store, &invite.name)?))
+                    let person = invite.person_key.filter(|p| p[..] != sender[..]);
+                    Ok(Some((free_contact_name(store, &invite.name)?, person)))
                 }
             }
         })
-    }
-
-    /// After a pairing finished for one of our device invites: marks the
-    /// row as a device (ours, waiting for confirmation; or a contact's).
-    pub(crate) fn after_device_pairing(
-        &self,
-        invite_hash: &[u8],
-        row_name: &str,
-    ) -> Result<(), NodeError> {
-        self.with_store_mut(|store| {
-            let Some(invite) = store.device_invite(invite_hash)? else {
-                return Ok(());
-            };
-            let row = store.contact(row_name)?;
-            match invite.kind.as_str() {
-                "link" => {
-                    let me = Node::identity(store)?.0.public_key();
-                    store.set_person_key(row.id, Some(&me))?;
-                }
-                _ => {
-                    if let Some(person) = invite.person_key.filter(|p| *p != row.identity_key) {
-                        store.set_person_key(row.id, Some(&person))?;
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        self.emit(NodeEvent::DevicesChanged);
-        Ok(())
     }
 
     /// Acts on a device message once its transaction committed.
@@ -399,16 +426,11 @@ impl Node {
         name: &str,
     ) -> Result<(), NodeError> {
         let name = self.with_store(|store| free_contact_name(store, name))?;
-        let accepted = match self.accept_invite(invite, Some(&name)) {
+        let accepted = match self.accept_invite_as(invite, Some(&name), Some(person)) {
             Ok(accepted) => accepted,
             Err(NodeError::BadInput(m)) if m.contains("already accepted") => return Ok(()),
             Err(e) => return Err(e),
         };
-        self.with_store_mut(|store| {
-            let row = store.contact(&accepted.contact.name)?;
-            store.set_person_key(row.id, Some(person))?;
-            Ok(())
-        })?;
         tracing::info!(device = accepted.contact.name, "met a contact's new device");
         self.emit(NodeEvent::DevicesChanged);
         Ok(())

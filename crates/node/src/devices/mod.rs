@@ -241,6 +241,9 @@ impl Node {
             store.atomically(|store| {
                 first(store)?;
                 let wires = wires(store)?;
+                if wires.is_empty() {
+                    return Ok(0);
+                }
                 let binding = self.current_binding(store)?;
                 for (row, wire) in &wires {
                     self.seal_grid_in(store, row, &device_outgoing(wire), &binding, true)?;

@@ -5,7 +5,7 @@
 //! cut by a kill goes on where it stopped, and a part seen twice adds
 //! nothing (messages are matched by ref).
 
-use zks_store::Store;
+use zks_store::{ContactRecord, Store};
 
 use super::{key_of, list_of};
 use crate::NodeError;
@@ -16,6 +16,22 @@ const PART_BYTES: usize = 96 * 1024;
 /// Longest text handed over (hex doubles it; longer ones stay here).
 const MAX_BODY: usize = 32 * 1024;
 
+/// A contact as a linked device gets it, with their device list.
+pub(crate) fn sync_contact(store: &Store, c: &ContactRecord) -> Result<SyncContact, NodeError> {
+    let devices = match key_of(&c.identity_key) {
+        Some(key) => list_of(store, &key)?.map(|l| hex::encode(&l.bytes)),
+        None => None,
+    };
+    Ok(SyncContact {
+        name: c.name.clone(),
+        key: hex::encode(&c.identity_key),
+        addresses: c.addresses.clone(),
+        safety_code: c.safety_code.clone(),
+        verified: c.verified,
+        devices,
+    })
+}
+
 /// The contact list and history parts for a device we link.
 pub(crate) fn handover(store: &Store) -> Result<Vec<DeviceWire>, NodeError> {
     let people: Vec<_> = store
@@ -25,18 +41,7 @@ pub(crate) fn handover(store: &Store) -> Result<Vec<DeviceWire>, NodeError> {
         .collect();
     let mut contacts = Vec::new();
     for c in &people {
-        let devices = match key_of(&c.identity_key) {
-            Some(key) => list_of(store, &key)?.map(|l| hex::encode(&l.bytes)),
-            None => None,
-        };
-        contacts.push(SyncContact {
-            name: c.name.clone(),
-            key: hex::encode(&c.identity_key),
-            addresses: c.addresses.clone(),
-            safety_code: c.safety_code.clone(),
-            verified: c.verified,
-            devices,
-        });
+        contacts.push(sync_contact(store, c)?);
     }
     let mut wires = Vec::new();
     for part in contacts.chunks(MAX_SYNC_ITEMS) {

@@ -354,6 +354,11 @@ impl Node {
     /// tells them.
     pub fn create_group(&self, name: &str, members: &[String]) -> Result<GroupInfo, NodeError> {
         check_name(name.trim()).map_err(|e| bad(e.to_string()))?;
+        if self.with_store(|store| crate::devices::is_secondary(store))? {
+            return Err(bad(
+                "groups live on your primary device in this release; make the group there",
+            ));
+        }
         let name = name.trim();
         if members.len() + 1 > MAX_MEMBERS {
             return Err(bad(format!(

@@ -399,6 +399,9 @@ impl Node {
             if let Err(e) = self.start_device_intros() {
                 tracing::warn!("cannot introduce this device to contacts' devices: {e}");
             }
+            if let Err(e) = self.share_new_contacts() {
+                tracing::warn!("cannot tell our devices and new contacts of each other: {e}");
+            }
         }
     }
 }
