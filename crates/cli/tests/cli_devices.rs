@@ -8,17 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{daemon, json_lines, ok, pair_as, quicknet, run};
-
-fn until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
+use common::{daemon, fails, json_lines, ok, pair_as, quicknet, run, until};
 
 fn inbox(home: &Path) -> Vec<serde_json::Value> {
     json_lines(&ok(&run(home, &["inbox", "--json"])))
@@ -50,15 +42,6 @@ fn contacts(home: &Path) -> Vec<serde_json::Value> {
 
 fn devices(home: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&run(home, &["devices", "--json"]))).unwrap()
-}
-
-fn fails(out: &std::process::Output, what: &str) {
-    assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !err.trim().is_empty() && !err.contains("panicked"),
-        "{what}: {err}"
-    );
 }
 
 #[test]

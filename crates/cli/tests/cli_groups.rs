@@ -10,9 +10,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Running, daemon, json_lines, ok, pair_as, quicknet, run};
+use common::{Running, daemon, fails, json_lines, ok, pair_as, quicknet, run, until};
 
 const NAMES: [&str; 4] = ["Alice", "Bob", "Carol", "Dan"];
 
@@ -22,14 +22,6 @@ fn groups(home: &Path) -> Vec<serde_json::Value> {
 
 fn messages(home: &Path) -> Vec<serde_json::Value> {
     json_lines(&ok(&run(home, &["group", "show", "Team", "--json"])))
-}
-
-fn until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 /// A group's state as one member sees it: name, epoch, members' PeerIds.
@@ -47,15 +39,6 @@ fn state(home: &Path) -> (String, u64, Vec<String>) {
         g["epoch"].as_u64().unwrap(),
         members,
     )
-}
-
-fn fails(out: &std::process::Output, what: &str) {
-    assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !err.trim().is_empty() && !err.contains("panicked"),
-        "{what}: {err}"
-    );
 }
 
 #[test]

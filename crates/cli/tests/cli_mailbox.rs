@@ -9,9 +9,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{Running, free_port, ok, pair, run, zks};
+use common::{Running, free_port, ok, pair, run, until, zks};
 
 /// A daemon on its own loopback port; with `public`, declared reachable
 /// there (as `--external` does on the Internet). Returns it with its full
@@ -69,14 +69,6 @@ fn held(home: &Path) -> usize {
         .flat_map(Iterator::flatten)
         .filter(|f| f.path().extension().is_some_and(|e| e == "env"))
         .count()
-}
-
-fn until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn path_str(p: &Path) -> &str {

@@ -119,10 +119,10 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
-    /// A bookkeeping message that shows nowhere (`control`, `body`).
-    pub(crate) fn bookkeeping(body: &[u8]) -> Incoming {
+    /// A message of `kind` that only records `body`: it changes nothing.
+    pub(crate) fn plain(kind: &'static str, body: &[u8]) -> Incoming {
         Incoming {
-            kind: "control",
+            kind,
             body: body.to_vec(),
             transfer: None,
             notice: None,
@@ -161,17 +161,7 @@ pub(crate) fn incoming(
         return crate::groups::incoming(store, contact, plaintext, mode);
     }
     if !FileMessage::is_file_message(plaintext) {
-        return Ok(Incoming {
-            kind: "text",
-            body: plaintext.to_vec(),
-            transfer: None,
-            notice: None,
-            change: None,
-            reply_to: None,
-            timelock: None,
-            group: None,
-            group_change: None,
-        });
+        return Ok(Incoming::plain("text", plaintext));
     }
     let message = FileMessage::parse(plaintext)
         .map_err(|e| NodeError::BadInput(format!("a damaged file-transfer message: {e}")))?;

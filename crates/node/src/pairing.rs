@@ -242,6 +242,32 @@ impl Node {
         })
     }
 
+    /// An invite that introduces us through someone both sides trust (a
+    /// group member, our primary device), valid until `expires_at`, kept
+    /// pending: its hash and bytes.
+    pub(crate) fn intro_invite(
+        store: &mut Store,
+        addresses: &[String],
+        expires_at: u64,
+    ) -> Result<([u8; 32], Vec<u8>), NodeError> {
+        let (identity, my_name) = Node::identity(store)?;
+        let my_name = if my_name.trim().is_empty() {
+            "someone".to_owned()
+        } else {
+            my_name
+        };
+        let pending = PendingInvite::create(
+            &identity,
+            &my_name,
+            addresses,
+            expires_at,
+            &mut rand_core::OsRng,
+        );
+        let hash = pending.invite().hash();
+        store.add_pending_invite(&hash, &pending.to_bytes(), expires_at)?;
+        Ok((hash, pending.invite().as_bytes().to_vec()))
+    }
+
     /// Accepts an invite (any form [`decode_code_input`] takes), adding the
     /// inviter as a contact named `as_name` or by its own name.
     pub fn accept_invite(
@@ -249,7 +275,7 @@ impl Node {
         input: &[u8],
         as_name: Option<&str>,
     ) -> Result<AcceptedInvite, NodeError> {
-        self.with_store(|store| no_pairing_on_linked_device(store))?;
+        self.with_store(no_pairing_on_linked_device)?;
         self.accept_invite_as(input, as_name, None)
     }
 
@@ -285,13 +311,7 @@ impl Node {
                 record.reply = Some(reply.as_bytes().to_vec());
             }
             let name = record.name.clone();
-            let id = store.atomically(|store| {
-                let id = store.complete_pairing(&invite.hash(), &record)?;
-                if person.is_some() {
-                    store.set_person_key(id, person)?;
-                }
-                Ok::<_, NodeError>(id)
-            })?;
+            let id = complete_as(store, &invite.hash(), &record, person)?;
             let contact = contact_from(store, stored_contact(store, id, &name)?)?;
             Ok(AcceptedInvite {
                 reply_text: qr::to_text(reply.as_bytes())?,
@@ -343,20 +363,13 @@ impl Node {
             let paired = pending.finish(&reply)?;
             let record = new_contact(as_name, &paired, Role::Initiator)?;
             let name = record.name.clone();
-            let completed = store.atomically(|store| {
-                let id = store.complete_pairing(&reply.invite_hash, &record)?;
-                if person.is_some() {
-                    store.set_person_key(id, person)?;
-                }
-                Ok::<_, NodeError>(id)
-            });
-            let id = match completed {
+            let id = match complete_as(store, &reply.invite_hash, &record, person) {
                 Ok(id) => id,
                 // Another process (the daemon, given the same reply over the
                 // network) finished it in between: the same answer as above.
                 Err(e) => match paired_by(store, &reply)? {
                     Some(known) => return Ok(known),
-                    None => return Err(e.into()),
+                    None => return Err(e),
                 },
             };
             contact_from(store, stored_contact(store, id, &name)?)
@@ -469,6 +482,23 @@ impl Node {
             contact_from(store, store.contact(name)?)
         })
     }
+}
+
+/// Completes a pairing in one transaction, the new row being another
+/// device of `person` when given (decision 0072).
+fn complete_as(
+    store: &mut Store,
+    invite_hash: &[u8],
+    record: &NewContact,
+    person: Option<&[u8]>,
+) -> Result<i64, NodeError> {
+    store.atomically(|store| {
+        let id = store.complete_pairing(invite_hash, record)?;
+        if person.is_some() {
+            store.set_person_key(id, person)?;
+        }
+        Ok(id)
+    })
 }
 
 /// Pairing happens on a person's primary device (decision 0072): a

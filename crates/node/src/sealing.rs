@@ -618,7 +618,7 @@ fn classify(
 ) -> Result<(crate::devices::Routed, crate::content::Incoming), NodeError> {
     let routed = crate::devices::route(store, record, plaintext, mode)?;
     let incoming = if routed.handled {
-        crate::content::Incoming::bookkeeping(crate::devices::DEVICE_BODY)
+        crate::content::Incoming::plain("control", crate::devices::DEVICE_BODY)
     } else {
         crate::content::incoming(
             store,

@@ -137,6 +137,29 @@ pub(crate) fn pair_as(tmp: &Path, (a, an): (&Path, &str), (b, bn): (&Path, &str)
     ok(&run(a, &["pair", "finish", rep, "--as", bn]));
 }
 
+/// Waits (polling) until `check` holds, failing the test after `secs`.
+pub(crate) fn until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {secs} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Asserts a command failed as bad input does: exit 2 and a message on
+/// stderr, never a panic.
+pub(crate) fn fails(out: &Output, what: &str) {
+    assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.trim().is_empty() && !err.contains("panicked"),
+        "{what}: {err}"
+    );
+}
+
 /// `zks … --json` output, one JSON value per line.
 pub(crate) fn json_lines(out: &str) -> Vec<serde_json::Value> {
     out.lines()

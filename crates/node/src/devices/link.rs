@@ -1,7 +1,7 @@
 //! Linking, confirming and unlinking devices, and introducing a new
 //! device to the contacts' devices.
 
-use zks_pad::{Invite, PendingInvite};
+use zks_pad::Invite;
 use zks_store::{ContactRecord, DeviceInvite, Store};
 
 use super::receive::DeviceNotice;
@@ -13,6 +13,10 @@ use crate::clock::now_secs;
 use crate::pairing::{InviteCode, check_display_name, decode_code_input, free_contact_name};
 use crate::wire::device::{Device, DeviceList, DeviceWire, Key, MAX_DEVICES, check_device_name};
 use crate::{Node, NodeError, NodeEvent};
+
+/// The name a device's pairing reply gives its row, and the person whose
+/// device it is (none: a person's own row).
+type ReplyRow = (String, Option<Vec<u8>>);
 
 /// The setting that lists (hex keys) the contacts our device list and
 /// our devices know of.
@@ -308,17 +312,8 @@ impl Node {
             self.send_device_wires(
                 |_| Ok(()),
                 |store| {
-                    let (identity, my_name) = Node::identity(store)?;
-                    let expires_at = now + INTRO_VALID_SECS;
-                    let pending = PendingInvite::create(
-                        &identity,
-                        &my_name,
-                        &addresses,
-                        expires_at,
-                        &mut rand_core::OsRng,
-                    );
-                    let hash = pending.invite().hash();
-                    store.add_pending_invite(&hash, &pending.to_bytes(), expires_at)?;
+                    let (hash, invite) =
+                        Node::intro_invite(store, &addresses, now + INTRO_VALID_SECS)?;
                     store.add_device_invite(
                         &hash,
                         &DeviceInvite {
@@ -336,7 +331,7 @@ impl Node {
                         primary,
                         DeviceWire::Intro {
                             to: *device,
-                            invite: pending.invite().as_bytes().to_vec(),
+                            invite,
                         },
                     )])
                 },
@@ -353,7 +348,7 @@ impl Node {
         invite_hash: &[u8],
         sender: &Key,
         their_name: &str,
-    ) -> Result<Option<(String, Option<Vec<u8>>)>, NodeError> {
+    ) -> Result<Option<ReplyRow>, NodeError> {
         self.with_store_mut(|store| {
             let Some(invite) = store.device_invite(invite_hash)? else {
                 return Ok(None);

@@ -73,24 +73,9 @@ impl Node {
         }
         for (key, name, relays) in &plan {
             let invite = self.with_store_mut(|store| {
-                let (identity, my_name) = Node::identity(store)?;
-                let my_name = if my_name.trim().is_empty() {
-                    "someone".to_owned()
-                } else {
-                    my_name
-                };
-                let expires_at = now + INTRO_VALID_SECS;
-                let pending = zks_pad::PendingInvite::create(
-                    &identity,
-                    &my_name,
-                    &addresses,
-                    expires_at,
-                    &mut rand_core::OsRng,
-                );
-                let hash = pending.invite().hash();
-                store.add_pending_invite(&hash, &pending.to_bytes(), expires_at)?;
+                let (hash, invite) = Node::intro_invite(store, &addresses, now + INTRO_VALID_SECS)?;
                 store.add_group_intro(&hash, key, name)?;
-                Ok(pending.invite().as_bytes().to_vec())
+                Ok(invite)
             })?;
             let wire = GroupWire::Intro {
                 group: *gid,

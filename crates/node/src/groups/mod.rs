@@ -354,7 +354,7 @@ impl Node {
     /// tells them.
     pub fn create_group(&self, name: &str, members: &[String]) -> Result<GroupInfo, NodeError> {
         check_name(name.trim()).map_err(|e| bad(e.to_string()))?;
-        if self.with_store(|store| crate::devices::is_secondary(store))? {
+        if self.with_store(crate::devices::is_secondary)? {
             return Err(bad(
                 "groups live on your primary device in this release; make the group there",
             ));

@@ -43,17 +43,7 @@ pub(crate) fn incoming(
         .as_slice()
         .try_into()
         .map_err(|_| NodeError::Corrupt("a contact's identity key is damaged".into()))?;
-    let mut incoming = Incoming {
-        kind: COPY_KIND,
-        body: COPY_BODY.to_vec(),
-        transfer: None,
-        notice: None,
-        change: None,
-        reply_to: None,
-        timelock: None,
-        group: None,
-        group_change: None,
-    };
+    let mut incoming = Incoming::plain(COPY_KIND, COPY_BODY);
     match wire {
         GroupWire::Ops { ops, .. } => {
             let new: Vec<Op> = ops
