@@ -88,12 +88,14 @@ async fn main() {
     pair(&bob.node, "Bob", &dan.node, "Dan");
     pair(&dan.node, "Dan", &fresh.node, "Fresh");
 
-    // The history: N texts, alternating directions.
+    // The history: N texts, alternating directions, each opened by the
+    // other side (so both sessions stay in step).
     let seeding = Instant::now();
     for i in 0..n {
         let text = format!("history message {i} with some ordinary length to it");
         if i % 2 == 0 {
-            desk.node.seal("Bob", text.as_bytes(), Mode::Grid).unwrap();
+            let sealed = desk.node.seal("Bob", text.as_bytes(), Mode::Grid).unwrap();
+            bob.node.open(&sealed.envelope).unwrap();
         } else {
             let sealed = bob.node.seal("Alice", text.as_bytes(), Mode::Grid).unwrap();
             desk.node.open(&sealed.envelope).unwrap();

@@ -98,12 +98,42 @@ fn a_linked_device_gets_the_history_and_new_messages_until_it_is_unlinked() {
     );
     assert_eq!(devices(&laptop)["role"], "primary");
 
-    // The desk makes a link code; the laptop joins with it.
+    // A pairing invite is no link code, and a link code no pairing invite.
+    let invite = tmp.path().join("invite.txt");
+    ok(&run(
+        &desk,
+        &["pair", "invite", "--out", invite.to_str().unwrap()],
+    ));
+    fails(
+        &run(
+            &laptop,
+            &[
+                "device",
+                "join",
+                invite.to_str().unwrap(),
+                "--name",
+                "Laptop",
+            ],
+        ),
+        "joining with a pairing invite",
+    );
+    let stranger = tmp.path().join("stranger");
     let code = tmp.path().join("link.txt");
     ok(&run(
         &desk,
         &["device", "link", "--out", code.to_str().unwrap()],
     ));
+    fails(
+        &run(
+            &stranger,
+            &["pair", "accept", code.to_str().unwrap(), "--name", "S"],
+        ),
+        "pairing with a link code",
+    );
+    assert!(contacts(&stranger).is_empty());
+    assert_eq!(devices(&laptop)["role"], "primary");
+
+    // The laptop joins with the link code.
     let joined = ok(&run(
         &laptop,
         &[
@@ -191,6 +221,29 @@ fn a_linked_device_gets_the_history_and_new_messages_until_it_is_unlinked() {
             && has(&laptop, "Bob", "out", "from the desk")
             && has(&desk, "Bob", "out", "from the laptop")
     });
+    // A file from the laptop goes to Bob's device pairwise and shows in
+    // his conversation with Alice.
+    let file = tmp.path().join("notes.txt");
+    std::fs::write(&file, b"minutes of the meeting\n".repeat(1000)).unwrap();
+    ok(&run(
+        &laptop,
+        &["file", "send", "Bob", file.to_str().unwrap()],
+    ));
+    until("the laptop's file offer at Bob", 30, || {
+        inbox(&bob)
+            .iter()
+            .any(|m| m["contact"] == "Alice" && m["kind"] == "file")
+    });
+    let transfers = || json_lines(&ok(&run(&bob, &["transfers", "--json"])));
+    let offer = transfers().pop().unwrap();
+    ok(&run(
+        &bob,
+        &["file", "accept", &offer["id"].as_str().unwrap()[..8]],
+    ));
+    until("the file at Bob", 60, || {
+        transfers().iter().any(|t| t["state"] == "completed")
+    });
+
     // A reaction made on the laptop names the same message everywhere.
     let target = inbox(&laptop)
         .into_iter()

@@ -193,6 +193,24 @@ impl Node {
             let record = store.contact(contact)?;
             let mut all = store.messages(record.id)?;
             all.retain(|m| m.kind != "control");
+            // Files offered by the person's other devices travel pairwise
+            // with those devices; they show in the person's conversation
+            // (decision 0072).
+            if record.person_key.is_none() {
+                let mut files = Vec::new();
+                for row in store.device_rows(&record.identity_key)? {
+                    files.extend(
+                        store
+                            .messages(row.id)?
+                            .into_iter()
+                            .filter(|m| m.kind == "file"),
+                    );
+                }
+                if !files.is_empty() {
+                    all.extend(files);
+                    all.sort_by_key(|m| m.id);
+                }
+            }
             Ok(all)
         })
     }

@@ -214,6 +214,17 @@ impl Node {
         name: Option<&str>,
         ttl_secs: u64,
     ) -> Result<InviteCode, NodeError> {
+        self.create_invite_marked(name, ttl_secs, None)
+    }
+
+    /// [`Self::create_invite`] with its nonce marked `mark` (a link code
+    /// for a device: decision 0072).
+    pub(crate) fn create_invite_marked(
+        &self,
+        name: Option<&str>,
+        ttl_secs: u64,
+        mark: Option<[u8; 4]>,
+    ) -> Result<InviteCode, NodeError> {
         let chosen = name.map(check_display_name).transpose()?;
         self.with_store_mut(|store| {
             no_pairing_on_linked_device(store)?;
@@ -225,11 +236,12 @@ impl Node {
                 return Err(NodeError::BadInput(NAME_NOT_CHOSEN.into()));
             }
             let expires_at = now_secs().saturating_add(ttl_secs);
-            let pending = PendingInvite::create(
+            let pending = PendingInvite::create_marked(
                 &identity,
                 &my_name,
                 &self.advertised_addresses(),
                 expires_at,
+                mark,
                 &mut rand_core::OsRng,
             );
             store.add_pending_invite(&pending.invite().hash(), &pending.to_bytes(), expires_at)?;
@@ -276,6 +288,11 @@ impl Node {
         as_name: Option<&str>,
     ) -> Result<AcceptedInvite, NodeError> {
         self.with_store(no_pairing_on_linked_device)?;
+        if crate::devices::is_link_code(&Invite::decode(&decode_code_input(input)?)?) {
+            return Err(NodeError::BadInput(
+                "this is a code that links a device to its owner, not a pairing invite; on a new device, join with it (`zks device join`, or Join in the app)".into(),
+            ));
+        }
         self.accept_invite_as(input, as_name, None)
     }
 

@@ -89,6 +89,20 @@ impl PendingInvite {
         expires_at: u64,
         rng: &mut impl CryptoRngCore,
     ) -> PendingInvite {
+        PendingInvite::create_marked(identity, name, addresses, expires_at, None, rng)
+    }
+
+    /// [`PendingInvite::create`] whose nonce begins with `mark` (the rest
+    /// stays random): a purpose the invite's signature covers, such as a
+    /// code that links a device rather than pairs a contact.
+    pub fn create_marked(
+        identity: &Identity,
+        name: &str,
+        addresses: &[String],
+        expires_at: u64,
+        mark: Option<[u8; 4]>,
+        rng: &mut impl CryptoRngCore,
+    ) -> PendingInvite {
         let x25519 = StaticSecret::random_from_rng(&mut *rng);
         let mut randomness = Zeroizing::new([0u8; 64]);
         rng.fill_bytes(randomness.as_mut());
@@ -102,6 +116,9 @@ impl PendingInvite {
             .to_vec();
         let mut nonce = [0u8; 16];
         rng.fill_bytes(&mut nonce);
+        if let Some(mark) = mark {
+            nonce[..4].copy_from_slice(&mark);
+        }
         let invite = Invite::create(
             identity,
             name,

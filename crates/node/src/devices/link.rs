@@ -74,7 +74,7 @@ impl Node {
                 "this device is not online: start it (`zks daemon` or the app) so the new device can reach it",
             ));
         }
-        let code = self.create_invite(None, ttl_secs)?;
+        let code = self.create_invite_marked(None, ttl_secs, Some(super::LINK_MARK))?;
         let invite = Invite::decode(&decode_code_input(code.text.as_bytes())?)?;
         self.with_store_mut(|store| {
             store.add_device_invite(
@@ -99,6 +99,11 @@ impl Node {
         let name = check_display_name(name)?;
         check_device_name(&name).map_err(|e| bad(e.to_string()))?;
         let invite = Invite::decode(&decode_code_input(code)?)?;
+        if !super::is_link_code(&invite) {
+            return Err(bad(
+                "this is a pairing invite, not a link code: on your primary device choose \"Link a new device\" (`zks device link`) and use that code",
+            ));
+        }
         if invite.sender.addresses.is_empty() {
             return Err(bad(
                 "this link code has no address; start the primary device (`zks daemon` or the app) and make a new code",

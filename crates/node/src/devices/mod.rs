@@ -32,6 +32,16 @@ use crate::{Node, NodeError};
 
 pub(crate) use receive::{DeviceNotice, Routed, route};
 
+/// What the nonce of a link code begins with (covered by the invite's
+/// signature): a code that links a device is never taken for a pairing
+/// invite, nor the other way round.
+pub(crate) const LINK_MARK: [u8; 4] = *b"zkDL";
+
+/// Whether an invite is a link code for a device.
+pub(crate) fn is_link_code(invite: &zks_pad::Invite) -> bool {
+    invite.nonce[..4] == LINK_MARK
+}
+
 /// The setting a linked device keeps its person's key in (hex).
 const PERSON_SETTING: &str = "device_person";
 /// The setting a linked device keeps the primary it joined in (hex)
