@@ -67,6 +67,8 @@ fn export_into(dir: &Path) -> Result<(), ExportError> {
         zks_node::GroupMessage,
         zks_node::GroupReactionInfo,
         zks_node::GroupFile,
+        zks_node::DevicesView,
+        zks_node::DeviceInfo,
     );
     Ok(())
 }

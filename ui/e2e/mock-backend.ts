@@ -65,10 +65,26 @@ export interface MockOptions {
   /** Start with a group, "Book club" (hex id BOOK_CLUB_ID): us (admin),
    * Alice, Bob and Carol (not our contact), with a few messages. */
   groups?: boolean;
+  /** Our devices (decision 0072). `primary` (the default): this device,
+   * alone or, with `others`, with a linked "Laptop" (seen 5 minutes ago)
+   * and a "Phone" waiting for confirmation. `linked`: this device ("e2e-host")
+   * is linked to the primary "Desk", with `others` a "Laptop" too.
+   * `joining`: it joined "Desk" and waits for its confirmation.
+   * `unlinked`: "Desk" unlinked it. */
+  devices?: { role?: 'primary' | 'linked' | 'joining' | 'unlinked'; others?: boolean };
+  /** The linked devices of contacts, by name (Contact.devices). */
+  contactDevices?: Record<string, string[]>;
 }
 
 /** The id of the mocked "Book club" group. */
 export const BOOK_CLUB_ID = 'b00c0c1b0000000000000000000000aa';
+
+/** The link code the mocked primary "Desk" made: join_device takes it (and
+ * an image of a QR code), and refuses other text as the node does. */
+export const E2E_LINK_CODE = `ZKS1:${'L1NK-6BFOXN%TS3DH 2Z-8*G3V9%1F0NK:FDA'.repeat(6)}`;
+
+/** The safety code the mocked devices show for a link. */
+export const E2E_DEVICE_CODE = '57721 56649 01532 86060 65120 90082 40243 10421';
 
 /** The passphrase of the mocked home. */
 export const E2E_PASSPHRASE = 'correct horse battery';
@@ -117,6 +133,7 @@ export function installMockBackend(options: MockOptions): void {
     timer_secs?: number;
     timer_set_by_me?: boolean;
     timer_set_at?: number | null;
+    devices?: string[];
   };
 
   const contacts: Contact[] = options.noContacts
@@ -146,6 +163,18 @@ export function installMockBackend(options: MockOptions): void {
           pad: null,
         },
       ];
+
+  /** A contact as the node answers it (every field of the Contact DTO). */
+  function contactOut(c: Contact) {
+    return {
+      timer_secs: 0,
+      timer_set_by_me: false,
+      timer_set_at: null,
+      needs_pairing: false,
+      devices: [...(options.contactDevices?.[c.name] ?? [])],
+      ...c,
+    };
+  }
 
   /** The quicknet round sent messages bind to, and when a round was due. */
   const BOUND_ROUND = 16_384 * 40 + 5_000;
@@ -623,6 +652,124 @@ export function installMockBackend(options: MockOptions): void {
     return name;
   }
 
+  // Our devices (decision 0072), checked like the node checks them: only
+  // the primary links, confirms and unlinks; only a new home (no contacts,
+  // no other device) joins, with the primary's link code; ids are any
+  // unique prefix of 4 hex digits or more.
+  type Device = {
+    id: string;
+    name: string;
+    primary: boolean;
+    this_device: boolean;
+    state: string;
+    added_at: number;
+    last_seen: number | null;
+    safety_code: string;
+  };
+  const LINK_CODE = `ZKS1:${'L1NK-6BFOXN%TS3DH 2Z-8*G3V9%1F0NK:FDA'.repeat(6)}`;
+  const DEVICE_CODE = '57721 56649 01532 86060 65120 90082 40243 10421';
+  const MAX_DEVICES = 8;
+  const LINKED_AT = 1_796_400_000;
+  let deviceRole: string = options.devices?.role ?? 'primary';
+  const device = (over: Partial<Device> & { id: string; name: string }): Device => ({
+    primary: false,
+    this_device: false,
+    state: 'linked',
+    added_at: LINKED_AT,
+    last_seen: null,
+    safety_code: '',
+    ...over,
+  });
+  const SELF_DEVICE_ID = 'e2e5e1f0'.padEnd(64, '0');
+  const DESK_ID = 'de5c7a11'.padEnd(64, '1');
+  const devices: Device[] = [];
+  /** This device as the list names it: its display name. */
+  const selfName = () => displayName || 'this device';
+  if (deviceRole === 'primary') {
+    const others = options.devices?.others === true;
+    devices.push(device({ id: SELF_DEVICE_ID, name: selfName(), primary: true, this_device: true, added_at: others ? LINKED_AT : 0 }));
+    if (others) {
+      devices.push(
+        device({ id: 'abcdef12'.padEnd(64, '2'), name: 'Laptop', added_at: LINKED_AT + 86_400, last_seen: now() - 300, safety_code: '16180 33988 74989 48482 04586 83436 56381 17720' }),
+        device({ id: '99887766'.padEnd(64, '3'), name: 'Phone', state: 'pending', added_at: 0, safety_code: DEVICE_CODE }),
+      );
+    }
+  } else {
+    const joining = deviceRole === 'joining';
+    devices.push(device({ id: DESK_ID, name: 'Desk', primary: true, added_at: joining ? 0 : LINKED_AT, last_seen: joining ? null : now() - 120, safety_code: DEVICE_CODE }));
+    if (deviceRole !== 'unlinked') {
+      devices.push(device({ id: SELF_DEVICE_ID, name: selfName(), this_device: true, state: joining ? 'pending' : 'linked', added_at: joining ? 0 : LINKED_AT + 86_400 }));
+    }
+    if (deviceRole === 'linked' && options.devices?.others) {
+      devices.push(device({ id: 'abcdef12'.padEnd(64, '2'), name: 'Laptop', added_at: LINKED_AT + 2 * 86_400, last_seen: now() - 7200 }));
+    }
+  }
+  /** A link code was made here (a new device can join with it). */
+  let linkCodeMade = false;
+  function devicesView() {
+    // The primary first, then as linked, then the devices waiting.
+    const order = (d: Device) => (d.primary ? 0 : d.state === 'pending' ? 2 : 1);
+    // Without a signed list (never linked a device), this device goes by
+    // the display name as it is now.
+    const named = (d: Device) =>
+      d.this_device && deviceRole === 'primary' && d.added_at === 0 ? { ...d, name: selfName() } : { ...d };
+    return {
+      role: deviceRole,
+      devices: [...devices].sort((a, b) => order(a) - order(b)).map(named),
+    };
+  }
+  function devicesChanged() {
+    setTimeout(() => emit('node-event', { kind: 'devices_changed' }), 0);
+  }
+  function primaryOnly(what: string): void {
+    if (deviceRole !== 'primary') {
+      throw { code: 'bad_input', message: `this device is linked to another; ${what} on your primary device` };
+    }
+  }
+  /** The node's own_device_row: another device of ours by id prefix. */
+  function ownDevice(idArg: unknown): Device {
+    const id = String(idArg ?? '').trim().toLowerCase();
+    if (id.length < 4 || !/^[0-9a-f]+$/.test(id)) {
+      throw { code: 'bad_input', message: `${JSON.stringify(id)} is not a device id (4 or more hex digits, as \`zks devices\` shows)` };
+    }
+    const found = devices.filter((d) => !d.this_device && d.id.startsWith(id));
+    if (found.length === 0) throw { code: 'bad_input', message: `no linked or joining device has the id ${id}` };
+    if (found.length > 1) throw { code: 'bad_input', message: `more than one device id starts with ${id}; give more digits` };
+    return found[0];
+  }
+  /** pairing.rs code_input: exactly one of the text and the image. */
+  function codeInput(text: unknown, image: unknown): string {
+    const t = typeof text === 'string' ? text.trim() : '';
+    const i = typeof image === 'string' ? image : '';
+    if (t && i) throw { code: 'bad_input', message: 'give either the pasted code or an image, not both' };
+    if (!t && !i) throw { code: 'bad_input', message: 'paste a ZKS1: code or open an image of its QR code' };
+    if (i) {
+      let bytes: string;
+      try {
+        bytes = atob(i.replace(/\s+/g, ''));
+      } catch {
+        throw { code: 'bad_input', message: 'the image did not arrive intact (bad base64)' };
+      }
+      // The mock reads no QR codes: any PNG stands for the link code.
+      if (!bytes.startsWith('\x89PNG\r\n\x1a\n')) {
+        throw { code: 'bad_qr', message: 'this is not a ZKS code: it starts with "\ufffdPNG" instead of ZKS1:' };
+      }
+      return LINK_CODE;
+    }
+    return t;
+  }
+  /** The node's checks of a code's text (zks_qr::from_text), then ours: only
+   * the primary's link code is a link code here. */
+  function checkLinkCode(text: string): void {
+    if (!text.toUpperCase().startsWith('ZKS1:')) {
+      throw { code: 'bad_qr', message: `this is not a ZKS code: it starts with ${JSON.stringify(text.slice(0, 5))} instead of ZKS1:` };
+    }
+    if (text.length === 5) throw { code: 'bad_qr', message: 'the ZKS code is empty' };
+    if (text !== LINK_CODE) {
+      throw { code: 'bad_qr', message: 'this ZKS code is damaged: it has stray characters or is cut short' };
+    }
+  }
+
   // Groups, checked like the node checks them: admins change the members,
   // a message goes as one copy per member (pad to a contact with a pad,
   // grid to the other contacts, not sent to members who are no contacts).
@@ -886,6 +1033,13 @@ export function installMockBackend(options: MockOptions): void {
         return decode ? decode(w, h, String(args.luma_base64)) : null;
       }
       case 'pairing_accept': {
+        if (typeof args.text === 'string' && args.text.trim() === LINK_CODE) {
+          throw {
+            code: 'bad_input',
+            message:
+              'this is a code that links a device to its owner, not a pairing invite; on a new device, join with it (`zks device join`, or Join in the app)',
+          };
+        }
         const name = typeof args.as_name === 'string' && args.as_name ? args.as_name : 'Carol';
         const contact: Contact = {
           name,
@@ -900,7 +1054,7 @@ export function installMockBackend(options: MockOptions): void {
         return {
           reply_text: `ZKS1:${'R7Q-3+9*KD1 OYV%2LM:08FE4$B5'.repeat(7)}`,
           reply_qr_svg: QR_SVG,
-          contact,
+          contact: contactOut(contact),
         };
       }
       case 'pairing_finish': {
@@ -915,16 +1069,10 @@ export function installMockBackend(options: MockOptions): void {
           pad: null,
         };
         contacts.push(contact);
-        return contact;
+        return contactOut(contact);
       }
       case 'contacts_list':
-        return contacts.map((c) => ({
-          timer_secs: 0,
-          timer_set_by_me: false,
-          timer_set_at: null,
-          needs_pairing: false,
-          ...c,
-        }));
+        return contacts.map(contactOut);
       case 'contacts_verify': {
         const contact = contacts.find((c) => c.name === args.name);
         if (!contact) throw { code: 'not_found', message: `no contact named ${String(args.name)}` };
@@ -936,7 +1084,7 @@ export function installMockBackend(options: MockOptions): void {
           throw { code: 'bad_input', message: 'compare the safety code first: give the code their device shows, or confirm that you compared all 40 digits and they match' };
         }
         contact.verified = true;
-        return { ...contact };
+        return contactOut(contact);
       }
       case 'pad_import': {
         const contact = contacts.find((c) => c.name === args.contact);
@@ -1256,6 +1404,76 @@ export function installMockBackend(options: MockOptions): void {
         autostart = args.on === true;
         if (autostart) settings.seeding = true;
         return { enabled: autostart, path: AUTOSTART_PATH, other: null };
+      case 'devices':
+        return devicesView();
+      case 'link_device': {
+        const ttl = args.ttl_secs ?? 600;
+        if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 60 || ttl > 86_400) {
+          throw { code: 'bad_input', message: `a link code lives 1 minute to 1 day (60 to 86400 s), not ${String(ttl)} s` };
+        }
+        primaryOnly('link devices');
+        if (devices.length >= MAX_DEVICES) {
+          throw { code: 'bad_input', message: `a person links at most ${MAX_DEVICES} devices; unlink one first` };
+        }
+        if (options.offlineGrid) {
+          throw {
+            code: 'bad_input',
+            message: 'this device is not online: start it (`zks daemon` or the app) so the new device can reach it',
+          };
+        }
+        if (!nameChosen) {
+          throw { code: 'bad_input', message: 'choose the name your contacts will see before making an invite' };
+        }
+        linkCodeMade = true;
+        return {
+          text: LINK_CODE,
+          expires_at: now() + ttl,
+          name: displayName,
+          qr_svg: QR_SVG,
+          link_text: null,
+          link_qr_svg: null,
+          link_qr_version: null,
+        };
+      }
+      case 'join_device': {
+        if (String(args.name ?? '').trim() === '') {
+          throw { code: 'bad_input', message: 'give this device a name (your other devices and your contacts see it)' };
+        }
+        const text = codeInput(args.code, args.image_base64);
+        const name = checkName(args.name);
+        checkLinkCode(text);
+        if (deviceRole !== 'primary') throw { code: 'bad_input', message: 'this device is already linked (or joining)' };
+        if (contacts.length > 0 || devices.length > 1) {
+          throw { code: 'bad_input', message: 'only a new home can join as a linked device; this one has contacts' };
+        }
+        displayName = name;
+        nameChosen = true;
+        deviceRole = 'joining';
+        devices.splice(0, devices.length,
+          device({ id: DESK_ID, name: 'Desk', primary: true, added_at: 0, safety_code: DEVICE_CODE }),
+          device({ id: SELF_DEVICE_ID, name, this_device: true, state: 'pending', added_at: 0 }),
+        );
+        devicesChanged();
+        return devicesView();
+      }
+      case 'confirm_device': {
+        primaryOnly('confirm devices');
+        const d = ownDevice(args.id);
+        if (d.state === 'linked') throw { code: 'bad_input', message: `${d.name} is linked already` };
+        const self = devices.find((x) => x.this_device);
+        if (self && self.added_at === 0) self.added_at = now();
+        d.state = 'linked';
+        d.added_at = now();
+        devicesChanged();
+        return devicesView();
+      }
+      case 'remove_device': {
+        primaryOnly('unlink devices');
+        const d = ownDevice(args.id);
+        devices.splice(devices.indexOf(d), 1);
+        devicesChanged();
+        return devicesView();
+      }
       case 'downloads_dir':
         return DOWNLOADS;
       case 'open_folder':
@@ -1622,6 +1840,54 @@ export function installMockBackend(options: MockOptions): void {
       });
       emit('node-event', { kind: 'group_message', group: g.id, from: m.name });
       return message.id;
+    },
+    /** A new device joins with the link code shown (on the primary): it
+     * waits for confirmation, with its safety code. */
+    deviceJoins(name: string): string {
+      if (!linkCodeMade) throw new Error('no link code was made');
+      linkCodeMade = false;
+      const d = device({ id: `7e57${devices.length}`.padEnd(64, '4'), name, state: 'pending', added_at: 0, safety_code: DEVICE_CODE });
+      devices.push(d);
+      devicesChanged();
+      return d.id;
+    },
+    /** On a joining device: the primary confirms it; it gets the contacts
+     * the primary hands over (with a grid-pad history of Alice). */
+    confirmedByPrimary(): void {
+      if (deviceRole !== 'joining') throw new Error('this device is not joining');
+      deviceRole = 'linked';
+      const self = devices.find((d) => d.this_device)!;
+      self.state = 'linked';
+      self.added_at = now();
+      devices[0].added_at = now();
+      devices[0].last_seen = now();
+      devicesChanged();
+    },
+    /** On a linked device: the primary unlinked it. */
+    unlinkedByPrimary(): void {
+      deviceRole = 'unlinked';
+      devices.splice(devices.findIndex((d) => d.this_device), 1);
+      devicesChanged();
+    },
+    /** A message we sent to `contact` from another of our devices arrives
+     * here (stored as ours), then the conversation is announced as synced. */
+    syncFromDevice(contact: string, text: string): number {
+      const id = history.length + 1;
+      history.push({
+        contact,
+        id,
+        outgoing: true,
+        mode: 'grid',
+        kind: 'text',
+        text,
+        round: BOUND_ROUND,
+        sealed_after: quicknetTime(BOUND_ROUND),
+        state: 'delivered',
+        error: null,
+        created_at: now(),
+      });
+      emit('node-event', { kind: 'conversation_synced', contact });
+      return id;
     },
     /** An admin removes us from a group. */
     removeMe(group: string): void {

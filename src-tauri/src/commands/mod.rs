@@ -3,6 +3,7 @@
 //! testable without a window.
 
 pub mod chat;
+pub mod devices;
 pub mod files;
 pub mod grid;
 pub mod groups;

@@ -226,13 +226,16 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn svg_of(text: &str) -> Result<String, IpcError> {
+pub(crate) fn svg_of(text: &str) -> Result<String, IpcError> {
     qr::render_svg(text).map_err(|e| IpcError::from(NodeError::from(e)))
 }
 
 /// The bytes the node decodes: the pasted text, or the image sent as base64.
 /// Exactly one of the two must be given.
-fn code_input(text: Option<&str>, image_base64: Option<&str>) -> Result<Vec<u8>, IpcError> {
+pub(crate) fn code_input(
+    text: Option<&str>,
+    image_base64: Option<&str>,
+) -> Result<Vec<u8>, IpcError> {
     match (non_empty(text), image_base64.filter(|i| !i.is_empty())) {
         (Some(text), None) => Ok(text.as_bytes().to_vec()),
         (None, Some(image)) => {

@@ -11,6 +11,8 @@ import type { AcceptedInvite } from './bindings/AcceptedInvite';
 import type { Autostart } from './bindings/Autostart';
 import type { ChatMessage } from './bindings/ChatMessage';
 import type { Contact } from './bindings/Contact';
+import type { DeviceInfo } from './bindings/DeviceInfo';
+import type { DevicesView } from './bindings/DevicesView';
 import type { DisplayName } from './bindings/DisplayName';
 import type { GridLive } from './bindings/GridLive';
 import type { GridStatus } from './bindings/GridStatus';
@@ -55,6 +57,8 @@ export type {
   Autostart,
   ChatMessage,
   Contact,
+  DeviceInfo,
+  DevicesView,
   DisplayName,
   GridLive,
   GridStatus,
@@ -90,6 +94,13 @@ export interface CodeInput {
   image_base64?: string;
   /** Name to save the contact under (default: the name in the code). */
   as_name?: string;
+}
+
+/** A link code as the person has it (the arguments of `join_device`):
+ * pasted text, or a QR image as base64. Give one. */
+export interface LinkCodeInput {
+  code?: string;
+  image_base64?: string;
 }
 
 /** Files dragged over or dropped onto the window, with their full paths. */
@@ -254,6 +265,24 @@ export const api = {
     call<GroupMessage>('group_edit', { message_id: messageId, text }),
   /** Deletes our group message (sent less than 24 h ago) for every member. */
   groupDelete: (messageId: number) => call<GroupMessage>('group_delete', { message_id: messageId }),
+  /** This device's place among our devices (`primary`, `linked`, `joining`
+   * or `unlinked`), and the devices, the primary first. */
+  devices: () => call<DevicesView>('devices'),
+  /** On the primary: a code that links a new device (the full code and its
+   * QR code; no small link code). `ttl_secs` defaults to 10 minutes on the
+   * backend (1 minute to 1 day). `bad_input` on a linked device, with 8
+   * devices already, or while this device is offline. */
+  linkDevice: (ttlSecs?: number) =>
+    call<InviteCode>('link_device', ttlSecs === undefined ? {} : { ttl_secs: ttlSecs }),
+  /** On a new home (no contacts): joins the person whose primary made the
+   * link code, as the device `name`; then waits for the primary to confirm. */
+  joinDevice: (input: LinkCodeInput, name: string) =>
+    call<DevicesView>('join_device', { ...input, name }),
+  /** On the primary: confirms the device `id` that joined (any unique prefix
+   * of 4 hex digits or more), after the safety codes were compared. */
+  confirmDevice: (id: string) => call<DevicesView>('confirm_device', { id }),
+  /** On the primary: unlinks the device `id`, or refuses one that joined. */
+  removeDevice: (id: string) => call<DevicesView>('remove_device', { id }),
   /** Every transfer, newest first. */
   transfersList: () => call<Transfer[]>('transfers_list'),
   /** Offers the file at `path` (a full path); `pad` uses the one-time pad;

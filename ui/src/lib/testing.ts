@@ -5,6 +5,8 @@ import { waitFor } from '@testing-library/svelte';
 import type {
   ChatMessage,
   Contact,
+  DeviceInfo,
+  DevicesView,
   GroupInfo,
   GroupMember,
   GroupMessage,
@@ -80,8 +82,30 @@ export function contact(over: Partial<Contact> = {}): Contact {
     timer_secs: 0,
     timer_set_by_me: false,
     timer_set_at: null,
+    devices: [],
     ...over,
   };
+}
+
+/** One of our devices with sensible defaults: this device, the primary
+ * ("Desk"), linked on 4 Dec 2026. */
+export function deviceInfo(over: Partial<DeviceInfo> = {}): DeviceInfo {
+  return {
+    id: 'de5c0000'.padEnd(64, '1'),
+    name: 'Desk',
+    primary: true,
+    this_device: true,
+    state: 'linked',
+    added_at: 1_796_400_000,
+    last_seen: null,
+    safety_code: '',
+    ...over,
+  };
+}
+
+/** Our devices as the node lists them; by default a primary alone. */
+export function devicesView(over: Partial<DevicesView> = {}): DevicesView {
+  return { role: 'primary', devices: [deviceInfo()], ...over };
 }
 
 /** A node status with sensible defaults: Alice's running passphrase home

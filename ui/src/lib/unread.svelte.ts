@@ -100,6 +100,7 @@ export class UnreadState {
     onNodeEvent((event) => {
       if (
         event.kind === 'message_received' ||
+        event.kind === 'conversation_synced' ||
         event.kind === 'pairing_finished' ||
         event.kind === 'started'
       ) {

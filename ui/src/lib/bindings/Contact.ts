@@ -49,4 +49,9 @@ timer_set_by_me: boolean,
  * When the timer was last changed (Unix seconds, the changer's
  * clock); `null` if never.
  */
-timer_set_at: number | null, };
+timer_set_at: number | null, 
+/**
+ * The contact's other linked devices we seal to (decision 0072): the
+ * names their signed device list gives.
+ */
+devices: Array<string>, };

@@ -81,7 +81,11 @@ group: string,
  * The member (our contact's name) who sent a new text or file;
  * `null` for ours and for reactions, edits and deletes.
  */
-from: string | null, } | { "kind": "transfer_finished", 
+from: string | null, } | { "kind": "devices_changed" } | { "kind": "conversation_synced", 
+/**
+ * The contact.
+ */
+contact: string, } | { "kind": "transfer_finished", 
 /**
  * The transfer (hex).
  */
