@@ -80,7 +80,9 @@ fn print(view: &DevicesView) {
         if d.this_device {
             marks.push("this device".to_owned());
         }
-        if d.state != "linked" {
+        if d.state != "linked" && d.this_device {
+            marks.push("waiting for your primary device to confirm it".to_owned());
+        } else if d.state != "linked" {
             marks.push(format!(
                 "{}: confirm with `zks device confirm {}`",
                 d.state,
