@@ -274,6 +274,21 @@ test.describe('a linked device', () => {
     await expect(section.getByRole('button', { name: /Link a new device/ })).toHaveCount(0);
     await shoot(app, section, 'devices-unlinked');
   });
+
+  test('pairs with nobody and makes no group: that happens on the primary', async ({ app }) => {
+    const { page } = app;
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('button', { name: 'Pairing' }).click();
+    await expect(page.getByTestId('pairing-on-primary')).toContainText(
+      'This device is linked to your primary device (Desk). Pair with new people there',
+    );
+    await expect(page.getByRole('button', { name: 'Make my code' })).toHaveCount(0);
+    await app.screenshot('devices-linked-pairing');
+    await nav.getByRole('button', { name: 'Chat' }).click();
+    const newGroup = page.getByRole('button', { name: 'New group' });
+    await expect(newGroup).toBeDisabled();
+    await expect(newGroup).toHaveAttribute('title', /primary device/);
+  });
 });
 
 test.describe('the Chat screen', () => {

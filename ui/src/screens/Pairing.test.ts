@@ -17,12 +17,16 @@ const CODE = '12345 67890 11111 22222 33333 44444 55555 66666';
 type Handler = (args: Record<string, unknown>) => unknown;
 
 /** Mocks the backend: each command answers with its handler; records calls
- * (events are Tauri's own, mocked apart and not recorded). */
+ * (events are Tauri's own, mocked apart and not recorded; so is the screen's
+ * look at this device's role, `devices`, a primary unless a handler says). */
 function backend(handlers: Record<string, Handler>) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   mockIPC(
     (cmd, payload) => {
       const args = (payload ?? {}) as Record<string, unknown>;
+      if (cmd === 'devices') {
+        return handlers.devices ? handlers.devices(args) : { role: 'primary', devices: [] };
+      }
       calls.push({ cmd, args });
       const handler = handlers[cmd];
       if (!handler) throw { code: 'unexpected', message: `unexpected command ${cmd}` };
@@ -478,5 +482,36 @@ describe('Pairing: the code outlives the screen', () => {
     // …and gone the next time.
     render(Pairing);
     expect(screen.queryByRole('img', { name: 'QR code of my invite' })).toBeNull();
+  });
+});
+
+describe('Pairing on a linked device', () => {
+  it('pairs with nobody and names the primary where pairing happens', async () => {
+    const calls = backend({
+      identity_name_get: () => ({ name: 'Laptop', chosen: true }),
+      devices: () => ({
+        role: 'linked',
+        devices: [
+          {
+            id: 'de5c7a11',
+            name: 'Desk',
+            primary: true,
+            this_device: false,
+            state: 'linked',
+            added_at: 1,
+            last_seen: null,
+            safety_code: '',
+          },
+        ],
+      }),
+    });
+    render(Pairing);
+    await waitFor(() =>
+      expect(screen.getByTestId('pairing-on-primary').textContent).toContain(
+        'linked to your primary device (Desk)',
+      ),
+    );
+    expect(screen.queryByRole('button', { name: 'Make my code' })).toBeNull();
+    expect(calls.map((c) => c.cmd)).not.toContain('pairing_create_invite');
   });
 });

@@ -172,12 +172,12 @@ impl Node {
                 store.put_device_list(&me, list.seq, &list.bytes)?;
                 // Everyone we have a session with gets the list now; the
                 // device, all of them.
-                let shared: Vec<String> = store
-                    .contacts()?
-                    .iter()
-                    .filter(|c| c.person_key.is_none())
-                    .map(|c| hex::encode(&c.identity_key))
-                    .collect();
+                let mut shared: Vec<String> = Vec::new();
+                for c in store.contacts()? {
+                    if c.person_key.is_none() && !store.session_state(c.id)?.is_empty() {
+                        shared.push(hex::encode(&c.identity_key));
+                    }
+                }
                 store.set_setting(SHARED_SETTING, &shared)?;
                 let mut wires = vec![(row.clone(), DeviceWire::List(list.clone()))];
                 for wire in super::sync::handover(store)? {
