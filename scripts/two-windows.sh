@@ -41,7 +41,9 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 # verified round without the internet (the zks binary sits next to the app's).
 zks="$(dirname "$bin")/zks"
 [ -x "$zks" ] || die "$zks is missing (cargo build -p zks-cli)"
-for who in a b; do
+# home-l is Alice's laptop (a CLI home with its daemon), linked to her
+# window's home in step 8.
+for who in a b l; do
   "$zks" --home "$work/home-$who" beacon import --chain quicknet "$ROOT/tests/data/quicknet.jsonl" >/dev/null
 done
 # A local devnet with one-second rounds, which both homes bind (and so
@@ -53,7 +55,7 @@ for _ in $(seq 100); do grep -q "serving the drand HTTP API" "$work/devnet.out" 
 devnet_hash="$(head -n1 "$work/devnet.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])')"
 devnet_url="$(grep -o 'http://[^ ]*' "$work/devnet.out" | head -n1)"
 [ -n "$devnet_hash" ] && [ -n "$devnet_url" ] || die "the devnet did not start: $(cat "$work/devnet.out")"
-for who in a b; do
+for who in a b l; do
   "$zks" --home "$work/home-$who" fetch --chain "$devnet_hash" --rounds 1..1 --drand-url "$devnet_url" >/dev/null
   "$zks" --home "$work/home-$who" beacon bind "$devnet_hash" >/dev/null
   "$zks" --home "$work/home-$who" settings set drand_urls "[\"$devnet_url\"]" >/dev/null
@@ -78,8 +80,12 @@ for port in "${ports[@]}"; do
   done
 done
 
-if ! timeout 360 node "$ROOT/ui/e2e-real/two-windows.mjs" "$bin" "$work/home-a" "$work/home-b" \
-    "${ports[0]}" "${ports[1]}" "$out"; then
+"$zks" --home "$work/home-l" daemon --listen /ip4/127.0.0.1/tcp/0 --run-for 600 >"$work/daemon-l.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$work/daemon-l.log" 2>/dev/null && break; sleep 0.1; done
+
+if ! timeout 480 node "$ROOT/ui/e2e-real/two-windows.mjs" "$bin" "$work/home-a" "$work/home-b" \
+    "${ports[0]}" "${ports[1]}" "$out" "$work/home-l"; then
   echo "--- tauri-driver logs ---" >&2
   tail -n 30 "$work"/driver-*.log >&2 || true
   exit 1

@@ -2,17 +2,20 @@
 // tauri-driver + WebKitWebDriver: Alice shows her code, Bob pastes it and
 // accepts, Alice's app finishes the pairing when Bob's reply arrives over
 // the network, then they exchange a message each way, a reaction and a
-// reply, a timelocked message, and a group message. A screenshot of each
+// reply, a timelocked message, and a group message; then Alice links her
+// laptop (a CLI home with its daemon, HOME_L) from Settings → Devices, and
+// Bob's window shows her "also on Laptop". A screenshot of each
 // window is saved. Plain WebDriver over HTTP (fetch), no client library.
 // Bob's app starts without ZKS_PASSPHRASE (see two-windows.sh), so its window
 // shows the Unlock screen first: a wrong passphrase is refused, then the
 // right one (ZKS_PASSPHRASE of this process) opens it.
 //
-//   node two-windows.mjs APP_BINARY HOME_A HOME_B PORT_A PORT_B OUT_DIR
+//   node two-windows.mjs APP_BINARY HOME_A HOME_B PORT_A PORT_B OUT_DIR HOME_L
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-const [app, homeA, homeB, portA, portB, out] = process.argv.slice(2);
+const [app, homeA, homeB, portA, portB, out, homeL] = process.argv.slice(2);
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -284,6 +287,47 @@ try {
   await alice.shot('group');
   await bob.shot('group');
   console.log('a group made in one window delivered its first message to the other');
+
+  // 8. Alice links her laptop from Settings → Devices: the laptop (a CLI
+  // home whose daemon runs) joins with the code her window shows, she
+  // confirms it after the safety code, the laptop gets the history, and
+  // Bob's window says Alice is "also on Laptop"; Bob's next message reaches
+  // the laptop too.
+  const laptop = (...args) =>
+    execFileSync(join(dirname(app), 'zks'), ['--home', homeL, ...args], { encoding: 'utf8' });
+  await alice.nav('Settings');
+  await alice.click("//button[normalize-space(.)='Link a new device']", 'Link a new device');
+  const linkCode = await alice.value(await alice.waitFor("//textarea[@id='link-code-text']", 'the link code'));
+  const codeFile = join(dirname(homeL), 'link-code.txt');
+  writeFileSync(codeFile, linkCode);
+  laptop('device', 'join', codeFile, '--name', 'Laptop');
+  const laptopCode = JSON.parse(laptop('devices', '--json')).devices.find((d) => d.primary).safety_code;
+  await alice.waitFor(
+    `//ul[@aria-label='Your devices']/li[contains(., 'Laptop') and contains(., '${laptopCode.split(' ')[0]}')]`,
+    'the joining laptop with its safety code',
+  );
+  await alice.click("//label[contains(., 'Laptop shows the same safety code')]//input", 'the comparison tick');
+  await alice.click("//button[normalize-space(.)='Confirm Laptop']", 'Confirm Laptop');
+  await alice.waitFor(
+    "//ul[@aria-label='Your devices']/li[contains(., 'Laptop') and not(contains(., 'Waiting'))]",
+    'the laptop linked',
+  );
+  await alice.shot('devices');
+  const laptopHas = async (text, what) => {
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while (!laptop('inbox').includes(text)) {
+      if (Date.now() > deadline) throw new Error(`laptop: ${what} did not arrive`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  await laptopHas('Hello Bob, from a real window', 'the handed-over history');
+  await bob.nav('Chat');
+  await bob.click("//nav[@aria-label='Contacts']//button[contains(., 'Alice')]", 'Alice in the contacts');
+  await bob.waitFor("//*[@data-testid='contact-devices' and contains(., 'Laptop')]", 'Alice "also on Laptop" at Bob');
+  await bob.type("//textarea[starts-with(@aria-label, 'Message to')]", 'the composer', 'Hello to both of your devices\uE007');
+  await laptopHas('Hello to both of your devices', "Bob's message on the laptop");
+  await bob.shot('devices');
+  console.log('a laptop linked from a real window got the history and meets Bob');
 } finally {
   await alice.close();
   await bob.close();
