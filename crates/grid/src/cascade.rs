@@ -4,32 +4,24 @@
 //! base that sends a bad signature is demoted and its rounds refetched
 //! elsewhere. Per-source counters feed the dashboard and `zks fetch`.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+mod swarm_layer;
+
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use libp2p::PeerId;
 use serde::Serialize;
-use zks_beacon::{BatchVerifier, Beacon, ChainHash, ChainInfo, VerifiedBeacon};
+use zks_beacon::{BatchVerifier, Beacon, ChainInfo, VerifiedBeacon};
 
 use crate::cache::{BeaconCache, CHUNK_ROUNDS, CacheError, chunk_of};
 use crate::gateway::{ChunkIndex, IpfsGateway, chunk_beacons};
 use crate::http::{DrandHttp, HttpError};
-use crate::swarm::{RangeRequest, ServedRound, SwarmClient, SwarmError, to_beacons};
+use crate::swarm::{RangeRequest, ServedRound, SwarmClient};
 
 /// How long to look for providers of a chunk.
 const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// Most providers asked in parallel for parts of one chunk.
-const PARALLEL_PROVIDERS: usize = 4;
-/// Chunks whose first pass (provider lookup and requests) may be under way
-/// at once, the one being verified included: the next ones download while
-/// one is verified. Each provider has at most this many requests of one
-/// fetch outstanding, and at most this many chunks' answers wait
-/// unverified in memory: 3 × 16384 rounds from honest peers (about 5 MiB
-/// of 96-byte signatures), never more than 3 × 4 providers × 4 MiB.
-const PIPELINE_DEPTH: usize = 3;
-
 /// Rounds verified and stored per batch.
 const BATCH: u64 = 1024;
 /// HTTP requests in flight at once (polite to public endpoints).
@@ -283,146 +275,6 @@ impl FetchCascade {
             }
         }
         Ok(report)
-    }
-
-    /// The swarm layer: per chunk, its providers are asked for parts of the
-    /// range in parallel; a provider that sends a bad signature is banned
-    /// and what it left missing is asked of the others. Pipelined: the
-    /// first pass of the next chunks ([`PIPELINE_DEPTH`] in all) is in
-    /// flight while a chunk's answers are verified and stored.
-    async fn fetch_swarm(
-        &self,
-        chain: &ChainInfo,
-        verifier: &Arc<BatchVerifier>,
-        range: RangeInclusive<u64>,
-        report: &mut FetchReport,
-    ) -> Result<(), CascadeError> {
-        let Some(swarm) = &self.swarm else {
-            return Ok(());
-        };
-        let started = Instant::now();
-        let (mut delivered, mut failures) = (0u64, 0u64);
-        let mut banned = HashSet::new();
-        let (first_chunk, last_chunk) = (chunk_of(*range.start()), chunk_of(*range.end()));
-        let bounds = |chunk: u64| {
-            (
-                (*range.start()).max(chunk * CHUNK_ROUNDS + 1),
-                (*range.end()).min((chunk + 1) * CHUNK_ROUNDS),
-            )
-        };
-        let mut ahead = Ahead::default();
-        let mut next = first_chunk;
-        loop {
-            while ahead.0.len() < PIPELINE_DEPTH && next <= last_chunk {
-                let (lo, hi) = bounds(next);
-                let gaps = self.cache.missing(chain, lo..=hi)?;
-                let task = first_pass(swarm.clone(), chain.hash, next, gaps.clone());
-                ahead.0.push_back((next, gaps, tokio::spawn(task)));
-                next += 1;
-            }
-            let Some((chunk, gaps, task)) = ahead.0.pop_front() else {
-                break;
-            };
-            let (mut providers, answers) = task
-                .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            let (lo, hi) = bounds(chunk);
-            let mut pending = Some((gaps, answers));
-            let mut from_chunk = 0;
-            // The prefetched first pass, then up to 15 more: providers that
-            // answered honestly stay in the pool for what is still missing,
-            // liars are banned and dropped; stop when done or when a pass
-            // adds nothing.
-            for _pass in 0..16 {
-                providers.retain(|p| !banned.contains(p));
-                let (gaps, mut answers) = match pending.take() {
-                    Some(first) => first,
-                    None => {
-                        let gaps = self.cache.missing(chain, lo..=hi)?;
-                        if gaps.is_empty() || providers.is_empty() {
-                            break;
-                        }
-                        let answers = ask_parts(swarm, chain.hash, &providers, &gaps).await;
-                        (gaps, answers)
-                    }
-                };
-                // A peer caught lying while this was in flight is not heard;
-                // what it was asked for is asked of the others.
-                answers.retain(|(peer, ..)| !banned.contains(peer));
-                let mut added = 0;
-                for (peer, outcome) in self.verify_answers(chain, verifier, answers).await? {
-                    match outcome {
-                        Answer::Failed => {
-                            failures += 1;
-                            providers.retain(|p| *p != peer);
-                        }
-                        Answer::Stored { added: n, bad } => {
-                            if bad > 0 {
-                                tracing::warn!(%peer, bad, "peer sent bad beacons; banning it");
-                                let _ = swarm.ban(peer).await;
-                                banned.insert(peer);
-                                failures += 1;
-                                providers.retain(|p| *p != peer);
-                            }
-                            added += n;
-                        }
-                    }
-                }
-                from_chunk += added;
-                if added == 0 && providers.len() <= PARALLEL_PROVIDERS {
-                    // Everyone left was asked and nobody had more.
-                    let remaining = self.cache.missing(chain, lo..=hi)?;
-                    if remaining == gaps {
-                        break;
-                    }
-                }
-                // Rotate so the next pass splits the gaps over other peers too.
-                if !providers.is_empty() {
-                    providers.rotate_left(1);
-                }
-            }
-            if from_chunk > 0 {
-                delivered += from_chunk;
-                let _ = swarm.provide(chain.hash, chunk).await;
-            }
-        }
-        if delivered > 0 {
-            *report.from.entry("swarm".into()).or_default() += delivered;
-        }
-        self.count("swarm", delivered, failures, started);
-        Ok(())
-    }
-
-    /// Verifies the answers (on a blocking thread, so the requests in
-    /// flight go on meanwhile) and stores what verified.
-    async fn verify_answers(
-        &self,
-        chain: &ChainInfo,
-        verifier: &Arc<BatchVerifier>,
-        answers: Vec<PartAnswer>,
-    ) -> Result<Vec<(PeerId, Answer)>, CascadeError> {
-        if answers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (chain, verifier, cache) = (chain.clone(), verifier.clone(), self.cache.clone());
-        let work = move || -> Result<Vec<(PeerId, Answer)>, CascadeError> {
-            let mut out = Vec::with_capacity(answers.len());
-            for (peer, first, last, result) in answers {
-                let Ok(served) = result else {
-                    out.push((peer, Answer::Failed));
-                    continue;
-                };
-                let (beacons, malformed) = to_beacons(&chain, first, last, served);
-                let (good, bad) = verifier.verify_split(beacons, &mut rand_core::OsRng);
-                let added = cache.put(&chain, &good)? as u64;
-                let bad = bad.len() + malformed;
-                out.push((peer, Answer::Stored { added, bad }));
-            }
-            Ok(out)
-        };
-        tokio::task::spawn_blocking(work)
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     /// The gateway layer: whole chunks by CID from the index, hash-checked
@@ -696,98 +548,6 @@ struct HeadsJudged {
     liars: Vec<PeerId>,
     /// Requests that failed or timed out.
     failures: u64,
-}
-
-/// Splits the gaps of a chunk into at most `n` contiguous request ranges.
-fn split_gaps(gaps: &[RangeInclusive<u64>], n: usize) -> Vec<(u64, u64)> {
-    let (Some(first), Some(last)) = (gaps.first(), gaps.last()) else {
-        return Vec::new();
-    };
-    let (lo, hi) = (*first.start(), *last.end());
-    let n = n.max(1) as u64;
-    let span = hi - lo + 1;
-    let step = span.div_ceil(n);
-    (0..n)
-        .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
-        .filter(|(a, b)| a <= b)
-        .collect()
-}
-
-/// One provider's answer to a part `first..=last` of a chunk (unverified).
-type PartAnswer = (PeerId, u64, u64, Result<Vec<ServedRound>, SwarmError>);
-
-/// What became of a provider's answer.
-enum Answer {
-    /// The request failed (no answer, refused, timed out).
-    Failed,
-    /// `added` verified rounds were new to the cache; `bad` did not verify.
-    Stored { added: u64, bad: usize },
-}
-
-/// The first passes in flight, oldest first, each with its chunk and the
-/// gaps it asked for; dropping it (the fetch was given up) stops them.
-#[derive(Default)]
-struct Ahead(VecDeque<(u64, Vec<RangeInclusive<u64>>, FirstPass)>);
-
-type FirstPass = tokio::task::JoinHandle<(Vec<PeerId>, Vec<PartAnswer>)>;
-
-impl Drop for Ahead {
-    fn drop(&mut self) {
-        for (_, _, task) in &self.0 {
-            task.abort();
-        }
-    }
-}
-
-/// The first pass of one chunk: looks up its providers (else the
-/// connected peers: a seeder may still be announcing; wrong answers are
-/// refused and their senders banned as for any provider) and asks them for
-/// `gaps`. Nothing is asked when nothing is missing.
-async fn first_pass(
-    swarm: SwarmClient,
-    chain: ChainHash,
-    chunk: u64,
-    gaps: Vec<RangeInclusive<u64>>,
-) -> (Vec<PeerId>, Vec<PartAnswer>) {
-    if gaps.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let mut providers: Vec<_> = swarm
-        .providers(chain, chunk, PROVIDER_TIMEOUT)
-        .await
-        .into_iter()
-        .filter(|p| *p != swarm.peer_id())
-        .collect();
-    if providers.is_empty() {
-        providers = swarm.peers().await.unwrap_or_default();
-    }
-    providers.sort();
-    let answers = ask_parts(&swarm, chain, &providers, &gaps).await;
-    (providers, answers)
-}
-
-/// Asks the first [`PARALLEL_PROVIDERS`] of `providers` for one part of
-/// `gaps` each, at once.
-async fn ask_parts(
-    swarm: &SwarmClient,
-    chain: ChainHash,
-    providers: &[PeerId],
-    gaps: &[RangeInclusive<u64>],
-) -> Vec<PartAnswer> {
-    let batch: Vec<_> = providers.iter().copied().take(PARALLEL_PROVIDERS).collect();
-    let parts = split_gaps(gaps, batch.len());
-    let requests = batch
-        .into_iter()
-        .zip(parts)
-        .map(|(peer, (first, last))| async move {
-            let req = RangeRequest {
-                chain: chain.0,
-                first,
-                last,
-            };
-            (peer, first, last, swarm.request(peer, req).await)
-        });
-    futures::future::join_all(requests).await
 }
 
 #[cfg(test)]

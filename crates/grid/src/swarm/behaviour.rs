@@ -285,7 +285,7 @@ pub async fn start(
             })
         })
         .map_err(|e| setup(&e))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .with_swarm_config(|c| c.with_idle_connection_timeout(limits.idle_timeout))
         .build();
     swarm
         .behaviour_mut()
@@ -361,6 +361,7 @@ pub async fn start(
         pending_closest: HashMap::new(),
         deposits: HashMap::new(),
         last_sweep: None,
+        counters: super::GridCounters::default(),
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient {

@@ -45,7 +45,13 @@ pub struct Limits {
     /// How long a slot on our relay server lasts unless renewed
     /// ([`RELAY_RESERVATION_DURATION`]).
     pub relay_reservation: Duration,
+    /// How long a connection no protocol uses stays open ([`IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
 }
+
+/// How long a connection no protocol uses stays open: the DHT's queries
+/// open many, and a peer met once is often met again soon.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -55,6 +61,7 @@ impl Default for Limits {
             max_memory_bytes: MAX_MEMORY,
             reserve_after: RESERVE_AFTER,
             relay_reservation: RELAY_RESERVATION_DURATION,
+            idle_timeout: IDLE_TIMEOUT,
         }
     }
 }

@@ -78,6 +78,27 @@ impl RangeRequest {
     }
 }
 
+/// What a node did for the grid since it started: chunk requests served
+/// (is the load of a sync spread over its providers?) and provider lookups
+/// made (how much a lookup costs as the grid grows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GridCounters {
+    /// Range requests answered with at least one round (head requests too).
+    pub served_requests: u64,
+    /// Range requests answered empty: not held, over a rate, refused.
+    pub served_empty: u64,
+    /// Rounds served.
+    pub served_rounds: u64,
+    /// Bytes of the chunk answers sent (encoded, before Noise and Yamux).
+    pub served_bytes: u64,
+    /// Provider lookups finished.
+    pub lookups: u64,
+    /// Kademlia requests those lookups sent, in all.
+    pub lookup_requests: u64,
+    /// Time those lookups took, in all (milliseconds).
+    pub lookup_millis: u64,
+}
+
 /// One served round: number, signature and (chained) previous signature.
 pub type ServedRound = (u64, Vec<u8>, Option<Vec<u8>>);
 
@@ -365,6 +386,16 @@ impl EventLoop {
         channel: request_response::ResponseChannel<Vec<ServedRound>>,
         rounds: Vec<ServedRound>,
     ) {
+        if rounds.is_empty() {
+            self.counters.served_empty += 1;
+        } else {
+            self.counters.served_requests += 1;
+            self.counters.served_rounds += rounds.len() as u64;
+            self.counters.served_bytes += 4 + rounds
+                .iter()
+                .map(|(_, sig, prev)| 10 + sig.len() + prev.as_ref().map_or(0, Vec::len))
+                .sum::<usize>() as u64;
+        }
         if self
             .swarm
             .behaviour_mut()

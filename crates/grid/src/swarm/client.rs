@@ -120,6 +120,10 @@ pub(super) enum Command {
     },
     /// Whether this node offers mailboxes now.
     OffersMailboxes { reply: oneshot::Sender<bool> },
+    /// What this node did for the grid so far.
+    Counters {
+        reply: oneshot::Sender<super::GridCounters>,
+    },
     /// Connect to a peer unless connected already.
     Dial {
         peer: PeerId,
@@ -536,6 +540,12 @@ impl SwarmClient {
         found.retain(|p| *p != self.peer_id);
         found.sort_by_key(|p| target.distance(&libp2p::kad::KBucketKey::from(*p)));
         found
+    }
+
+    /// Chunk requests this node served and provider lookups it made since
+    /// it started.
+    pub async fn counters(&self) -> Result<super::GridCounters, SwarmError> {
+        self.ask(|reply| Command::Counters { reply }).await
     }
 
     /// Whether this node offers mailboxes now (a store, seeding on and

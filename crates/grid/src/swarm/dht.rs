@@ -130,7 +130,7 @@ impl EventLoop {
                 id,
                 result: kad::QueryResult::GetProviders(result),
                 step,
-                ..
+                stats,
             } => {
                 if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result
                     && let Some((_, found)) = self.pending_providers.get_mut(&id)
@@ -140,6 +140,10 @@ impl EventLoop {
                 if step.last
                     && let Some((tx, found)) = self.pending_providers.remove(&id)
                 {
+                    self.counters.lookups += 1;
+                    self.counters.lookup_requests += u64::from(stats.num_requests());
+                    self.counters.lookup_millis +=
+                        stats.duration().map_or(0, |d| d.as_millis() as u64);
                     let _ = tx.send(found);
                 }
             }

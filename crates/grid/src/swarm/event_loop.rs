@@ -92,6 +92,8 @@ pub(super) struct EventLoop {
     pub(super) deposits: HashMap<PeerId, UploadBudget>,
     /// When expired mailbox envelopes were last swept.
     pub(super) last_sweep: Option<Instant>,
+    /// Chunk requests served and provider lookups made so far.
+    pub(super) counters: super::GridCounters,
 }
 
 impl EventLoop {
@@ -202,6 +204,9 @@ impl EventLoop {
             Command::ClosestPeers { key, reply } => {
                 let id = self.swarm.behaviour_mut().kademlia.get_closest_peers(key);
                 self.pending_closest.insert(id, reply);
+            }
+            Command::Counters { reply } => {
+                let _ = reply.send(self.counters);
             }
             Command::OffersMailboxes { reply } => {
                 let _ = reply.send(self.offers_mailboxes());

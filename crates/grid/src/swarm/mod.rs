@@ -56,12 +56,12 @@ pub use amino::{
 };
 pub use behaviour::{SwarmConfig, start};
 pub use budget::{
-    CHUNK_PEER_RATE, Limits, MAX_INCOMING, MAX_MEMORY, MAX_PENDING_INCOMING, MAX_PER_PEER,
-    RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
+    CHUNK_PEER_RATE, IDLE_TIMEOUT, Limits, MAX_INCOMING, MAX_MEMORY, MAX_PENDING_INCOMING,
+    MAX_PER_PEER, RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
 };
 pub use chunk::{
-    CHUNK_PROTOCOL, ChunkCodec, HEAD_ROUND, RangeRequest, ServedRound, decode_response,
-    encode_response, to_beacons,
+    CHUNK_PROTOCOL, ChunkCodec, GridCounters, HEAD_ROUND, RangeRequest, ServedRound,
+    decode_response, encode_response, to_beacons,
 };
 pub use client::SwarmClient;
 pub use dht::KAD_PROTOCOL;
