@@ -362,6 +362,8 @@ pub async fn start(
         deposits: HashMap::new(),
         last_sweep: None,
         counters: super::GridCounters::default(),
+        last_used: HashMap::new(),
+        started: Instant::now(),
     };
     tokio::spawn(event_loop.run());
     Ok(SwarmClient {

@@ -45,13 +45,21 @@ pub struct Limits {
     /// How long a slot on our relay server lasts unless renewed
     /// ([`RELAY_RESERVATION_DURATION`]).
     pub relay_reservation: Duration,
-    /// How long a connection no protocol uses stays open ([`IDLE_TIMEOUT`]).
+    /// How long a connection no protocol uses stays open, and how long a
+    /// peer must have gone unused before its connections are trimmed
+    /// ([`IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
+    /// Connected peers kept before the unused ones are trimmed
+    /// ([`KEEP_PEERS`]).
+    pub keep_peers: usize,
 }
 
 /// How long a connection no protocol uses stays open: the DHT's queries
 /// open many, and a peer met once is often met again soon.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Connected peers a node keeps before it closes the connections of those
+/// unused for [`IDLE_TIMEOUT`] (GossipSub would keep every one open).
+pub const KEEP_PEERS: usize = 64;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -62,6 +70,7 @@ impl Default for Limits {
             reserve_after: RESERVE_AFTER,
             relay_reservation: RELAY_RESERVATION_DURATION,
             idle_timeout: IDLE_TIMEOUT,
+            keep_peers: KEEP_PEERS,
         }
     }
 }

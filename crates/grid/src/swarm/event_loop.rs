@@ -94,6 +94,10 @@ pub(super) struct EventLoop {
     pub(super) last_sweep: Option<Instant>,
     /// Chunk requests served and provider lookups made so far.
     pub(super) counters: super::GridCounters,
+    /// When each connected peer was last used (see `trim`).
+    pub(super) last_used: super::trim::LastUsed,
+    /// When the loop started (a peer never used counts from then).
+    pub(super) started: Instant,
 }
 
 impl EventLoop {
@@ -117,6 +121,7 @@ impl EventLoop {
                     self.unban_expired();
                     self.keep_relay_slots();
                     self.discover_grid();
+                    self.trim_connections();
                     if self.last_sweep.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
                         self.last_sweep = Some(Instant::now());
                         self.sweep_mailboxes();
@@ -138,6 +143,14 @@ impl EventLoop {
 
     /// Routes a client's command to the module that carries it out.
     fn on_command(&mut self, command: Command) {
+        match &command {
+            Command::Dial { peer, .. }
+            | Command::RequestRange { peer, .. }
+            | Command::SendDirect { peer, .. }
+            | Command::Mailbox { peer, .. }
+            | Command::ChainInfo { peer, .. } => self.used(*peer),
+            _ => {}
+        }
         match command {
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.listen_addrs());
@@ -289,6 +302,9 @@ impl EventLoop {
         known.truncate(8);
     }
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        if let Some(peer) = used_by(&event) {
+            self.used(peer);
+        }
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
@@ -330,6 +346,7 @@ impl EventLoop {
                     tracing::info!(peer = %peer_id, "connection reversal: direct connection");
                 }
                 self.connections.insert(connection_id, (peer_id, endpoint));
+                self.used(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -396,5 +413,18 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => self.on_gossip_event(event),
             _ => {}
         }
+    }
+}
+
+/// The peer a request or answer on one of our request/response protocols
+/// came from: such a peer is in use (see `trim`).
+fn used_by(event: &SwarmEvent<BehaviourEvent>) -> Option<PeerId> {
+    use request_response::Event::Message;
+    match event {
+        SwarmEvent::Behaviour(BehaviourEvent::Chunks(Message { peer, .. }))
+        | SwarmEvent::Behaviour(BehaviourEvent::Mailbox(Message { peer, .. }))
+        | SwarmEvent::Behaviour(BehaviourEvent::Info(Message { peer, .. }))
+        | SwarmEvent::Behaviour(BehaviourEvent::Direct((_, Message { peer, .. }))) => Some(*peer),
+        _ => None,
     }
 }

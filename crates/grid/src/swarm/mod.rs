@@ -36,6 +36,7 @@
 //! - [`relay_slots`]: the relay server's caps, relay slots while not
 //!   publicly reachable, connection reversal.
 //! - [`budget`]: [`Limits`], token buckets and per-peer rates.
+//! - [`trim`]: closing the connections of peers unused the longest.
 
 mod amino;
 mod behaviour;
@@ -50,14 +51,15 @@ mod gossip;
 mod info;
 mod mailbox;
 mod relay_slots;
+mod trim;
 
 pub use amino::{
     AMINO_PROTOCOL, NetworkStatus, WANTED_GRID_PEERS, cid_multihash, grid_key, sha256_multihash,
 };
 pub use behaviour::{SwarmConfig, start};
 pub use budget::{
-    CHUNK_PEER_RATE, IDLE_TIMEOUT, Limits, MAX_INCOMING, MAX_MEMORY, MAX_PENDING_INCOMING,
-    MAX_PER_PEER, RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
+    CHUNK_PEER_RATE, IDLE_TIMEOUT, KEEP_PEERS, Limits, MAX_INCOMING, MAX_MEMORY,
+    MAX_PENDING_INCOMING, MAX_PER_PEER, RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
 };
 pub use chunk::{
     CHUNK_PROTOCOL, ChunkCodec, GridCounters, HEAD_ROUND, RangeRequest, ServedRound,
