@@ -17,13 +17,15 @@
 //! - a provider that answers empty (it lacks those rounds, or its upload
 //!   rate is spent) moves to the back of the chunk's queue;
 //! - when every peer in the queue was asked since the chunk last gained a
-//!   round (or the queue ran dry), the providers are looked up again, once
-//!   per chunk (some left, others joined); when that round gains nothing
-//!   either, peers that announced the chunk get up to [`IDLE_ROUNDS`] more
-//!   rounds after pauses of 250 ms, 500 ms, 1 s (busy, their upload rate
-//!   spent, rather than lacking it), while peers that never announced it
-//!   get none; then, or after [`MAX_PASSES`] passes, the chunk's remainder
-//!   goes to the next layer (the gateway, then HTTP).
+//!   round (or the queue ran dry), the providers are looked up again at
+//!   once (some left, others joined); when that round gains nothing
+//!   either, a chunk that anyone ever announced gets up to
+//!   [`IDLE_ROUNDS`] more rounds, each after a pause (250 ms, 500 ms, 1 s:
+//!   its providers are busy, their upload rate spent, or gone while
+//!   others join) and a new lookup whose newcomers join the queue; a
+//!   chunk nobody announced gets none. Then, or after [`MAX_PASSES`]
+//!   passes, the chunk's remainder goes to the next layer (the gateway,
+//!   then HTTP).
 //!
 //! Pipelined: the first pass of the next chunks ([`PIPELINE_DEPTH`] in all)
 //! is in flight while one chunk's answers are verified and stored.
@@ -141,7 +143,7 @@ impl FetchCascade {
             let mut from_chunk = 0;
             // Asked since the chunk last gained a round.
             let mut asked: HashSet<PeerId> = HashSet::new();
-            let (mut idle, mut looked_again) = (0u32, false);
+            let (mut idle, mut looked_again, mut second_chance) = (0u32, false, false);
             for _pass in 0..MAX_PASSES {
                 let answers = match pending.take() {
                     Some((_, first)) => first,
@@ -152,18 +154,10 @@ impl FetchCascade {
                         }
                         queue.retain(|p| !judged.banned.contains(p));
                         let mut ask = usable(&queue, &judged.set_aside);
-                        if ask.is_empty() && !looked_again {
-                            looked_again = true;
-                            (queue, announced) =
-                                look_up(swarm, chain.hash, chunk, &judged.banned).await;
-                            ask = usable(&queue, &judged.set_aside);
-                            if ask.is_empty() {
-                                // Nobody else: those set aside get one more try.
-                                ask = queue.iter().copied().collect();
-                            }
-                        }
-                        if ask.is_empty() {
-                            break;
+                        if ask.is_empty() && !second_chance {
+                            // Nobody else: those set aside get one more try.
+                            second_chance = true;
+                            ask = queue.iter().copied().collect();
                         }
                         ask_parts(swarm, chain.hash, &ask, &gaps).await
                     }
@@ -209,16 +203,24 @@ impl FetchCascade {
                 asked.clear();
                 if !looked_again {
                     looked_again = true;
-                    (queue, announced) = look_up(swarm, chain.hash, chunk, &judged.banned).await;
+                    let (found, now) = look_up(swarm, chain.hash, chunk, &judged.banned).await;
+                    (queue, announced) = (found, announced || now);
                     continue;
                 }
                 if !announced || idle >= IDLE_ROUNDS {
                     break;
                 }
-                // Peers that announced the chunk answered empty: busy
-                // (their upload rate spent) more likely than lacking it.
+                // The chunk was announced, yet nobody gave a round: its
+                // providers are busy (their upload rate spent) or gone while
+                // others join. Wait, then look again and ask the newcomers.
                 tokio::time::sleep(IDLE_PAUSE * (1 << idle)).await;
                 idle += 1;
+                let (found, _) = look_up(swarm, chain.hash, chunk, &judged.banned).await;
+                for peer in found {
+                    if !queue.contains(&peer) {
+                        queue.push_back(peer);
+                    }
+                }
             }
             if from_chunk > 0 {
                 delivered += from_chunk;

@@ -406,21 +406,22 @@ impl Grid {
             t.elapsed().as_secs_f64()
         );
         // Kademlia fills the routing tables by itself (a bootstrap query
-        // after each new peer); then everyone announces, as seeders that
-        // have been up a while do.
-        tokio::time::sleep(Duration::from_millis(2000 + 10 * grid.nodes.len() as u64)).await;
+        // while a node knows fewer than 20 peers); with every node joining
+        // at once that is a burst of connections, trimmed after 5 s. Then
+        // everyone announces, as seeders that have been up a while do,
+        // twenty at a time: all of this shares one process's file
+        // descriptors, which real nodes do not.
+        settle(grid.nodes.len()).await;
         let t = Instant::now();
-        for node in grid.live() {
-            node.cascade.announce(&grid.history.chain).await.unwrap();
+        let nodes: Vec<&Node> = grid.live().collect();
+        for batch in nodes.chunks(20) {
+            for node in batch {
+                node.cascade.announce(&grid.history.chain).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            settle(0).await;
         }
-        let watch: u64 = std::env::var("ZKS_GRID_WATCH")
-            .ok()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(2);
-        for _ in 0..watch {
-            tokio::time::sleep(Duration::from_millis(2000)).await;
-            eprintln!("grid: {} open files", open_fds());
-        }
+        settle(grid.nodes.len()).await;
         eprintln!(
             "grid: announced in {:.1} s, {} open files",
             t.elapsed().as_secs_f64(),
@@ -593,6 +594,18 @@ async fn start_node(
         holds,
         role,
         _dir: dir,
+    }
+}
+
+/// Waits at least `nodes` × 10 ms, then until this process holds fewer
+/// than 8,000 open files (connections being trimmed), at most 30 s.
+async fn settle(nodes: usize) {
+    tokio::time::sleep(Duration::from_millis(10 * nodes as u64)).await;
+    for _ in 0..300 {
+        if open_fds() < 8000 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
