@@ -185,7 +185,7 @@ impl request_response::Codec for ChunkCodec {
 
 /// `count u32 | (round u64 | sig u8-len | prev u8-len)*`.
 pub fn encode_response(rounds: &[ServedRound]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + rounds.len() * 110);
+    let mut out = Vec::with_capacity(encoded_len(rounds));
     out.extend_from_slice(&(rounds.len() as u32).to_be_bytes());
     for (round, sig, prev) in rounds {
         out.extend_from_slice(&round.to_be_bytes());
@@ -196,6 +196,18 @@ pub fn encode_response(rounds: &[ServedRound]) -> Vec<u8> {
         out.extend_from_slice(&prev[..prev.len().min(255)]);
     }
     out
+}
+
+/// The length of [`encode_response`]'s bytes for `rounds`: a count, then
+/// per round its number, and each signature with a length byte (at most
+/// 255 bytes kept).
+pub(super) fn encoded_len(rounds: &[ServedRound]) -> usize {
+    4 + rounds
+        .iter()
+        .map(|(_, sig, prev)| {
+            8 + 2 + sig.len().min(255) + prev.as_ref().map_or(0, |p| p.len().min(255))
+        })
+        .sum::<usize>()
 }
 
 /// The inverse of [`encode_response`]; `None` for anything malformed.
@@ -391,10 +403,7 @@ impl EventLoop {
         } else {
             self.counters.served_requests += 1;
             self.counters.served_rounds += rounds.len() as u64;
-            self.counters.served_bytes += 4 + rounds
-                .iter()
-                .map(|(_, sig, prev)| 10 + sig.len() + prev.as_ref().map_or(0, Vec::len))
-                .sum::<usize>() as u64;
+            self.counters.served_bytes += encoded_len(&rounds) as u64;
         }
         if self
             .swarm
@@ -455,6 +464,7 @@ mod tests {
             Some(rounds.clone())
         );
         let encoded = encode_response(&rounds);
+        assert_eq!(encoded.len(), encoded_len(&rounds));
         for cut in 0..encoded.len() {
             assert_eq!(decode_response(&encoded[..cut]), None, "cut {cut}");
         }
