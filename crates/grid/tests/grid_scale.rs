@@ -5,11 +5,10 @@
 //!
 //! The short variant (the test command) runs 66 nodes: 60 honest, 2
 //! forgers, 2 stallers, 2 droppers. `ZKS_SOAK=N` runs 60·N honest nodes
-//! (at most 180) and N times the chunks; `ZKS_GRID_NODES` sets the honest
-//! count. On this machine's 2 cores, past about 130 nodes in one process
-//! the nodes' own upkeep takes the CPU and the fresh node's provider
-//! lookups time out (issue 23's note has the figures), so 200 nodes are
-//! not the default yet.
+//! and a ninth as many liars (at most 300 honest) and N times the chunks;
+//! `ZKS_GRID_NODES` sets the honest count. A release build is the one to
+//! run past 200 nodes: on 2 cores the nodes' first routing-table refreshes
+//! take a few minutes to drain before the grid is at rest.
 
 mod scale;
 
@@ -29,7 +28,7 @@ async fn a_fresh_node_syncs_a_range_nobody_holds_through_churn_and_liars() {
     let honest = std::env::var("ZKS_GRID_NODES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or((60 * soak).min(180));
+        .unwrap_or((60 * soak).min(300));
     let liars = honest / 9; // a tenth of all peers
     let root = tempfile::tempdir().unwrap();
     let started = Instant::now();
@@ -87,8 +86,11 @@ async fn a_fresh_node_syncs_a_range_nobody_holds_through_churn_and_liars() {
             found.len(),
             lookups.last().unwrap()
         );
+        // A DHT node keeps at most K = 20 providers of a key (libp2p's
+        // MemoryStore, as go-libp2p's), so a lookup of the newest chunk,
+        // which dozens hold, reports about twenty of them.
         assert!(
-            recall * 2 >= holders.len(),
+            recall * 2 >= holders.len().min(20),
             "chunk {chunk}: only {recall} of {} holders found",
             holders.len()
         );

@@ -57,6 +57,11 @@ pub struct SwarmConfig {
     /// The mailbox store to serve `/zks/mailbox/1.0.0` from; offered only
     /// while seeding and publicly reachable (`None`: never offered).
     pub mailbox: Option<Arc<crate::mailbox::MailboxStore>>,
+    /// Also carry libp2p's in-process memory transport (`/memory/N`
+    /// addresses, Noise and Yamux over a channel): hundreds of nodes in one
+    /// test process, which loopback TCP would hold two file descriptors a
+    /// connection for. Off in the app.
+    pub memory_transport: bool,
 }
 
 impl SwarmConfig {
@@ -75,6 +80,7 @@ impl SwarmConfig {
             inbound: None,
             limits: Limits::default(),
             mailbox: None,
+            memory_transport: false,
         }
     }
 }
@@ -188,6 +194,20 @@ pub async fn start(
         )
         .map_err(|e| setup(&e))?
         .with_quic()
+        .with_other_transport(|key| {
+            use libp2p::Transport;
+            use libp2p::core::transport::{MemoryTransport, OptionalTransport, upgrade};
+            let memory = MemoryTransport::default()
+                .upgrade(upgrade::Version::V1)
+                .authenticate(noise::Config::new(key)?)
+                .multiplex(yamux::Config::default());
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(if config.memory_transport {
+                OptionalTransport::some(memory)
+            } else {
+                OptionalTransport::none()
+            })
+        })
+        .map_err(|e| setup(&e))?
         // `/dns4`, `/dns6` and `/dnsaddr` addresses (the public bootstrap
         // list is `/dnsaddr/bootstrap.libp2p.io/…`).
         .with_dns()
@@ -197,6 +217,7 @@ pub async fn start(
         .with_behaviour(|key, relay_client| {
             let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
             kad_config.set_query_timeout(Duration::from_secs(10));
+            kad_config.set_periodic_bootstrap_interval(Some(limits.dht_refresh));
             let gossip_config = gossipsub::ConfigBuilder::default()
                 .validation_mode(gossipsub::ValidationMode::Strict)
                 .validate_messages()

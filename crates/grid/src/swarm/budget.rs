@@ -52,6 +52,9 @@ pub struct Limits {
     /// Connected peers kept before the unused ones are trimmed
     /// ([`KEEP_PEERS`]).
     pub keep_peers: usize,
+    /// How often the grid's Kademlia refreshes its routing table (a lookup
+    /// of our own key, then one in each bucket: [`DHT_REFRESH`]).
+    pub dht_refresh: Duration,
 }
 
 /// How long a connection no protocol uses stays open: the DHT's queries
@@ -60,6 +63,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Connected peers a node keeps before it closes the connections of those
 /// unused for [`IDLE_TIMEOUT`] (GossipSub would keep every one open).
 pub const KEEP_PEERS: usize = 64;
+/// How often the grid's Kademlia refreshes its routing table: every 10
+/// minutes, as go-libp2p-kad-dht does, rather than rust-libp2p's 5. A
+/// refresh is a lookup in every bucket, some 20 FIND_NODE requests each,
+/// and is the bulk of an idle seeder's DHT traffic.
+pub const DHT_REFRESH: Duration = Duration::from_secs(600);
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -71,6 +79,7 @@ impl Default for Limits {
             relay_reservation: RELAY_RESERVATION_DURATION,
             idle_timeout: IDLE_TIMEOUT,
             keep_peers: KEEP_PEERS,
+            dht_refresh: DHT_REFRESH,
         }
     }
 }

@@ -58,7 +58,7 @@ pub use amino::{
 };
 pub use behaviour::{SwarmConfig, start};
 pub use budget::{
-    CHUNK_PEER_RATE, IDLE_TIMEOUT, KEEP_PEERS, Limits, MAX_INCOMING, MAX_MEMORY,
+    CHUNK_PEER_RATE, DHT_REFRESH, IDLE_TIMEOUT, KEEP_PEERS, Limits, MAX_INCOMING, MAX_MEMORY,
     MAX_PENDING_INCOMING, MAX_PER_PEER, RELAY_RESERVATION_DURATION, RESERVE_AFTER, UploadBudget,
 };
 pub use chunk::{

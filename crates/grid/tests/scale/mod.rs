@@ -3,7 +3,12 @@
 //! `ZKS_SOAK`) and the `grid_scale` bench.
 //!
 //! Every node is our own swarm ([`swarm::start`]) with its own identity,
-//! beacon cache (a directory) and event loop, on TCP over loopback. The
+//! beacon cache (a directory) and event loop, and the product's limits.
+//! They talk over libp2p's memory transport (Noise and Yamux over an
+//! in-process channel): on loopback TCP every connection takes two of the
+//! process's 20,000 file descriptors, and 200 nodes that may each keep 64
+//! peers need more, so the TCP harness had to trim connections after 5 s
+//! and the DHT's refreshes then paid a handshake for every request. The
 //! history is a devnet chain (quicknet's scheme) signed once into a
 //! template cache; a node "holds" a chunk by a hard link to the template's
 //! chunk file, so two hundred nodes cost one copy of the history on disk.
@@ -24,9 +29,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, identify, kad, noise, request_response, tcp, yamux,
-};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, identify, kad, noise, request_response, yamux};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use zks_beacon::{BatchVerifier, ChainInfo, DevnetSigner, Scheme};
@@ -197,11 +200,14 @@ impl Rogue {
     ) -> Rogue {
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
+            .with_other_transport(|key| {
+                use libp2p::Transport;
+                use libp2p::core::transport::{MemoryTransport, upgrade};
+                MemoryTransport::default()
+                    .upgrade(upgrade::Version::V1)
+                    .authenticate(noise::Config::new(key).unwrap())
+                    .multiplex(yamux::Config::default())
+            })
             .unwrap()
             .with_behaviour(|key| {
                 let peer = key.public().to_peer_id();
@@ -231,9 +237,7 @@ impl Rogue {
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
             .build();
         swarm.behaviour_mut().kad.set_mode(Some(kad::Mode::Server));
-        swarm
-            .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-            .unwrap();
+        swarm.listen_on("/memory/0".parse().unwrap()).unwrap();
         let addr = loop {
             if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
                 break address;
@@ -405,13 +409,11 @@ impl Grid {
             grid.nodes.len() + grid.rogues.len(),
             t.elapsed().as_secs_f64()
         );
-        // Kademlia fills the routing tables by itself (a bootstrap query
-        // while a node knows fewer than 20 peers); with every node joining
-        // at once that is a burst of connections, trimmed after 5 s. Then
-        // everyone announces, as seeders that have been up a while do,
-        // twenty at a time: all of this shares one process's file
-        // descriptors, which real nodes do not.
-        settle(grid.nodes.len()).await;
+        // Kademlia fills the routing tables by itself: each node refreshes
+        // its table when it starts. Then everyone announces, as seeders
+        // that have been up a while do, twenty at a time.
+        let quiet_after = quiet().await;
+        eprintln!("grid: at rest after {quiet_after:.1} s more");
         let t = Instant::now();
         let nodes: Vec<&Node> = grid.live().collect();
         for batch in nodes.chunks(20) {
@@ -419,11 +421,10 @@ impl Grid {
                 node.cascade.announce(&grid.history.chain).await.unwrap();
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
-            settle(0).await;
         }
-        settle(grid.nodes.len()).await;
+        quiet().await;
         eprintln!(
-            "grid: announced in {:.1} s, {} open files",
+            "grid: announced and at rest in {:.1} s, {} open files",
             t.elapsed().as_secs_f64(),
             open_fds()
         );
@@ -562,18 +563,15 @@ async fn start_node(
 ) -> Node {
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        listen: vec!["/memory/0".parse().unwrap()],
+        memory_transport: true,
         bootstrap,
         chains: vec![chain.clone()],
-        // The memory cap is the whole process's resident memory, meant for
-        // one node a process; here hundreds share one, and their file
-        // descriptors (20,000 here): the DHT's queries touch most nodes of
-        // a grid this small, so connections are trimmed sooner and lower
-        // (16 peers unused for 5 s) than the defaults (64, 2 minutes).
+        // The product's limits, but for the memory cap: it is the whole
+        // process's resident memory, meant for one node a process.
         limits: swarm::Limits {
             max_memory_bytes: usize::MAX,
-            idle_timeout: Duration::from_secs(5),
-            keep_peers: 16,
+            dht_refresh: Duration::from_secs(1800),
             ..swarm::Limits::default()
         },
         ..SwarmConfig::new(Keypair::generate_ed25519())
@@ -582,7 +580,10 @@ async fn start_node(
     let cascade = Arc::new(FetchCascade::new(cache, None).with_swarm(client.clone()));
     let addr = loop {
         let addrs = client.listen_addrs().await.unwrap();
-        if let Some(a) = addrs.into_iter().find(|a| a.to_string().contains("/tcp/")) {
+        if let Some(a) = addrs
+            .into_iter()
+            .find(|a| a.to_string().contains("/memory/"))
+        {
             break a;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -597,16 +598,21 @@ async fn start_node(
     }
 }
 
-/// Waits at least `nodes` × 10 ms, then until this process holds fewer
-/// than 8,000 open files (connections being trimmed), at most 30 s.
-async fn settle(nodes: usize) {
-    tokio::time::sleep(Duration::from_millis(10 * nodes as u64)).await;
-    for _ in 0..300 {
-        if open_fds() < 8000 {
-            return;
+/// Waits until the grid is at rest: the process used less than a fifth
+/// of a core over the last two seconds (at most five minutes); the seconds
+/// it took. Every node refreshes its routing table when it starts, a
+/// lookup in each bucket; a node does that on its own machine, but here
+/// hundreds share two cores, and their refreshes take minutes to drain.
+pub async fn quiet() -> f64 {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(300) {
+        let cpu = cpu_secs();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if cpu_secs() - cpu < 0.4 {
+            break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    started.elapsed().as_secs_f64()
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux).
@@ -624,4 +630,17 @@ pub fn peak_rss_mib() -> u64 {
 /// Open file descriptors of this process (Linux).
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+/// CPU time this process has used so far, user and system, in seconds
+/// (Linux; clock ticks of 1/100 s).
+pub fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = after.split_whitespace().collect();
+            Some((f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?) as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
 }
