@@ -106,6 +106,27 @@ impl EventLoop {
         self.pending_cids.insert(id, (reply, local));
     }
 
+    /// Dials the providers just found that we are not connected to, while
+    /// their lookup still runs: libp2p's Kademlia knows a provider's
+    /// addresses (sent with its record) only until the query ends, and
+    /// afterwards only those in its routing table. A grid of a few dozen
+    /// nodes has everyone there; one of hundreds does not, and a chunk
+    /// request to a provider outside it failed with no address to dial.
+    fn connect_providers(&mut self, providers: HashSet<PeerId>) {
+        let me = *self.swarm.local_peer_id();
+        for peer in providers {
+            if peer == me || self.swarm.is_connected(&peer) {
+                continue;
+            }
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, "cannot dial a provider: {e}");
+            }
+        }
+    }
+
     /// Progress of our DHT queries: providers and CID records found, and
     /// peers' addresses learned on the way.
     pub(super) fn on_kad_event(&mut self, event: kad::Event) {
@@ -135,7 +156,8 @@ impl EventLoop {
                 if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result
                     && let Some((_, found)) = self.pending_providers.get_mut(&id)
                 {
-                    found.extend(providers);
+                    found.extend(providers.iter().copied());
+                    self.connect_providers(providers);
                 }
                 if step.last
                     && let Some((tx, found)) = self.pending_providers.remove(&id)
