@@ -20,7 +20,9 @@
 //! (the template's verification at set-up: same verifier, threads and
 //! rounds), the provider lookups (time and Kademlia requests each, as the
 //! fresh node's swarm counted them) and the largest share of the rounds
-//! served that one seeder served (1/providers is an even spread).
+//! served that one seeder served (1/providers is an even spread), the
+//! requests that failed and the rounds a sync missed (the swarm has no
+//! HTTP layer behind it here, so a chunk it gives up stays missing).
 //!
 //! `whole`: the history is signed and verified once into a template, which
 //! `seeders` nodes hold in turns of whole chunks; one fresh node syncs it
@@ -49,6 +51,8 @@ struct Sync {
     top_share: f64,
     serving: usize,
     failures: u64,
+    /// Rounds the sync did not get (none when it completed).
+    missed: u64,
 }
 
 fn main() {
@@ -104,12 +108,9 @@ async fn sync_once(grid: &mut Grid, churn: bool) -> Sync {
     }
     let report = task.await.unwrap().unwrap();
     let secs = started.elapsed().as_secs_f64();
-    assert!(
-        report.failed.is_empty() && report.from.get("swarm") == Some(&rounds),
-        "incomplete sync: {:?}, {} failed",
-        report.from,
-        report.failed.len()
-    );
+    // An incomplete sync is a result too: the table says how many rounds
+    // it missed (there is no HTTP layer behind the swarm here).
+    let missed = rounds - report.from.get("swarm").copied().unwrap_or(0);
     let after = grid.load().await;
     let served: Vec<u64> = after
         .iter()
@@ -132,6 +133,7 @@ async fn sync_once(grid: &mut Grid, churn: bool) -> Sync {
         top_share: served.iter().max().copied().unwrap_or(0) as f64 / total.max(1) as f64,
         serving: served.iter().filter(|n| **n > 0).count(),
         failures: fresh.cascade.stats().get("swarm").map_or(0, |s| s.failures),
+        missed,
     }
 }
 
@@ -141,7 +143,7 @@ fn row(label: &str, rounds: u64, verifier: f64, runs: &[Sync]) {
     let median = rates[rates.len() / 2];
     let avg = |f: fn(&Sync) -> f64| runs.iter().map(f).sum::<f64>() / runs.len() as f64;
     println!(
-        "| {label} | {} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} ms, {:.1} requests ({} lookups) | {:.1} % ({} seeders served) | {} |",
+        "| {label} | {} | {:.0} ({:.0}–{:.0}) | {:.2} | {:.0} ms, {:.1} requests ({} lookups) | {:.1} % ({} seeders served) | {} | {} |",
         runs.len(),
         median,
         rates[0],
@@ -153,6 +155,7 @@ fn row(label: &str, rounds: u64, verifier: f64, runs: &[Sync]) {
         100.0 * avg(|s| s.top_share),
         runs.iter().map(|s| s.serving).max().unwrap_or(0),
         runs.iter().map(|s| s.failures).sum::<u64>(),
+        runs.iter().map(|s| s.missed).sum::<u64>(),
     );
 }
 
@@ -169,9 +172,9 @@ async fn table(chunks: u64, nodes: usize) {
         "\n{rounds} rounds ({chunks} chunks) a sync, {nodes} honest nodes; batch verifier alone: {verifier:.0} rounds/s\n"
     );
     println!(
-        "| providers per chunk, churn, liars | syncs | rounds/s, median (min–max) | / verifier | provider lookup, mean | most served by one seeder | failures |"
+        "| providers per chunk, churn, liars | syncs | rounds/s, median (min–max) | / verifier | provider lookup, mean | most served by one seeder | failed requests | rounds missed |"
     );
-    println!("|---|---:|---|---:|---|---|---:|");
+    println!("|---|---:|---|---:|---|---|---:|---:|");
     for providers in [1usize, 4, 16, 64] {
         let liars = nodes / 9;
         for lying in [false, true] {
@@ -253,6 +256,7 @@ async fn whole(rounds: u64, seeders: usize) {
     };
     let mut grid = Grid::start(history.clone(), &layout, root.path()).await;
     let sync = sync_once(&mut grid, false).await;
+    assert_eq!(sync.missed, 0, "the whole-history sync is incomplete");
     let rate = rounds as f64 / sync.secs;
     let hours = |n: f64| n / rate / 3600.0;
     println!(

@@ -65,8 +65,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 pub const KEEP_PEERS: usize = 64;
 /// How often the grid's Kademlia refreshes its routing table: every 10
 /// minutes, as go-libp2p-kad-dht does, rather than rust-libp2p's 5. A
-/// refresh is a lookup in every bucket, some 20 FIND_NODE requests each,
-/// and is the bulk of an idle seeder's DHT traffic.
+/// refresh is a lookup in every bucket, some 20 FIND_NODE requests each:
+/// most of the DHT traffic at rest of a node that holds a few chunks.
 pub const DHT_REFRESH: Duration = Duration::from_secs(600);
 
 impl Default for Limits {
