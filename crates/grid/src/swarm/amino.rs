@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
+use libp2p::swarm::dial_opts::PeerCondition;
 use libp2p::{PeerId, autonat, kad};
 use sha2::{Digest, Sha256};
 use zks_beacon::ChainHash;
@@ -279,7 +280,7 @@ impl EventLoop {
                 if let Some(reply) = reply.take() {
                     let _ = reply.send(true);
                 }
-                self.dial_found(wanted);
+                self.dial_found(wanted, PeerCondition::Always);
             }
             if let Some(dialled) = self.amino_state.grid_lookups.get_mut(&id) {
                 let fresh: Vec<PeerId> = providers
@@ -293,7 +294,7 @@ impl EventLoop {
                 }
                 for peer in fresh {
                     tracing::info!(%peer, "grid member found on the Amino DHT");
-                    self.dial_found(peer);
+                    self.dial_found(peer, PeerCondition::Always);
                 }
             }
         }
@@ -305,15 +306,17 @@ impl EventLoop {
         }
     }
 
-    /// Dials a peer found on the DHT by its id alone: Kademlia supplies the
-    /// addresses its query learned. Even while another dial to it is
-    /// pending: that one may be hanging on an address the peer left.
-    fn dial_found(&mut self, peer: PeerId) {
+    /// Dials a peer found on the DHT by its id alone, unless connected:
+    /// the Kademlia that found it supplies the addresses its query learned,
+    /// as long as that query runs. Rendezvous peers are dialled with
+    /// [`PeerCondition::Always`], even while another dial is pending: that
+    /// one may be hanging on an address the peer left.
+    pub(super) fn dial_found(&mut self, peer: PeerId, condition: PeerCondition) {
         if self.swarm.is_connected(&peer) {
             return;
         }
         let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
-            .condition(libp2p::swarm::dial_opts::PeerCondition::Always)
+            .condition(condition)
             .build();
         if let Err(e) = self.swarm.dial(opts) {
             tracing::debug!(%peer, "cannot dial a peer found on the DHT: {e}");

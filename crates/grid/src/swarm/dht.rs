@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use futures::channel::oneshot;
 use libp2p::kad::store::RecordStore;
+use libp2p::swarm::dial_opts::PeerCondition;
 use libp2p::{PeerId, kad};
 use zks_beacon::ChainHash;
 
@@ -114,16 +115,8 @@ impl EventLoop {
     /// request to a provider outside it failed with no address to dial.
     fn connect_providers(&mut self, providers: HashSet<PeerId>) {
         let me = *self.swarm.local_peer_id();
-        for peer in providers {
-            if peer == me || self.swarm.is_connected(&peer) {
-                continue;
-            }
-            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
-                .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
-                .build();
-            if let Err(e) = self.swarm.dial(opts) {
-                tracing::debug!(%peer, "cannot dial a provider: {e}");
-            }
+        for peer in providers.into_iter().filter(|p| *p != me) {
+            self.dial_found(peer, PeerCondition::DisconnectedAndNotDialing);
         }
     }
 
