@@ -11,9 +11,13 @@
 //!
 //! - a provider whose answer does not verify is banned (network-wide, for
 //!   [`BAN`](crate::swarm::BAN)) and never asked again;
-//! - a provider that fails (gone, stream dropped, refused) or stays silent
-//!   for [`REQUEST_DEADLINE`] is set aside for the rest of the fetch, not
-//!   banned: a slow or departed peer is not a liar;
+//! - a part of a pass whose provider stays silent for a hedge delay (four
+//!   times the pass's first answer, 250 ms to 2 s) or fails is asked of a
+//!   spare provider too, and the first answer wins;
+//! - a provider that fails (gone, stream dropped, refused), stays silent
+//!   for [`REQUEST_DEADLINE`] or answers after a spare did is set aside
+//!   for the rest of the fetch, not banned: a slow or departed peer is not
+//!   a liar;
 //! - a provider that answers empty (it lacks those rounds, or its upload
 //!   rate is spent) moves to the back of the chunk's queue;
 //! - when every peer in the queue was asked since the chunk last gained a
@@ -35,6 +39,7 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use libp2p::PeerId;
 use rand_core::RngCore;
 use zks_beacon::{BatchVerifier, ChainHash, ChainInfo};
@@ -47,15 +52,24 @@ use crate::swarm::{RangeRequest, ServedRound, SwarmClient, SwarmError, to_beacon
 pub(super) const PARALLEL_PROVIDERS: usize = 4;
 /// Chunks whose first pass (provider lookup and requests) may be under way
 /// at once, the one being verified included: the next ones download while
-/// one is verified. Each provider has at most this many requests of one
-/// fetch outstanding, and at most this many chunks' answers wait
-/// unverified in memory: 3 × 16384 rounds from honest peers (about 5 MiB
-/// of 96-byte signatures), never more than 3 × 4 providers × 4 MiB.
+/// one is verified. At most this many chunks' answers wait unverified in
+/// memory: 3 × 16384 rounds from honest peers (about 5 MiB of 96-byte
+/// signatures), never more than 3 × 4 parts × 4 MiB; while a part is
+/// hedged, its two answers may both be arriving.
 const PIPELINE_DEPTH: usize = 3;
 /// How long one range request may go unanswered before its provider is
 /// taken for stalled and set aside for the rest of the fetch. A whole
 /// chunk of a G2 chain is about 1.6 MB, so 2 Mbit/s still makes it.
 pub(super) const REQUEST_DEADLINE: Duration = Duration::from_secs(8);
+/// A part of a pass unanswered this many times as long as the pass's
+/// first answer took is asked of a spare provider too (see [`ask_parts`]).
+const HEDGE_FACTOR: u32 = 4;
+/// The shortest wait before a part is hedged: answers a few milliseconds
+/// apart on a quiet network are no reason to ask twice.
+const HEDGE_MIN: Duration = Duration::from_millis(250);
+/// The longest: when no answer has come at all (every provider asked
+/// stalls), a quarter of [`REQUEST_DEADLINE`].
+const HEDGE_MAX: Duration = Duration::from_secs(2);
 /// Passes over one chunk at most, the prefetched first one included.
 const MAX_PASSES: usize = 48;
 /// Rounds of asking, each after a pause, that a chunk whose announced
@@ -331,36 +345,149 @@ async fn first_pass(
 
 /// Asks the first [`PARALLEL_PROVIDERS`] of `providers` for one share of
 /// the missing rounds each, at once; a request unanswered within
-/// [`REQUEST_DEADLINE`] fails.
+/// [`REQUEST_DEADLINE`] fails. Hedged: a part still unanswered after
+/// [`hedge_delay`], or whose request failed or was answered empty, is
+/// asked of one more provider, and the first answer with rounds wins. That
+/// provider is the next of `providers` not asked yet, else one that has
+/// already answered a part of this pass with rounds (a chunk with four
+/// providers or fewer has no spare, and its fastest holder is the best
+/// bet). The slower provider's request is dropped and reported as failed,
+/// so that it is set aside like a staller: a staller costs a pass the
+/// hedge delay, not the deadline. Each part is asked of two providers at
+/// most.
 async fn ask_parts(
     swarm: &SwarmClient,
     chain: ChainHash,
     providers: &[PeerId],
     gaps: &[RangeInclusive<u64>],
 ) -> Vec<PartAnswer> {
-    let batch: Vec<_> = providers.iter().copied().take(PARALLEL_PROVIDERS).collect();
-    let shares = split_missing(gaps, batch.len());
-    let requests = batch
-        .into_iter()
+    let batch = providers.len().min(PARALLEL_PROVIDERS);
+    let mut spares: VecDeque<PeerId> = providers[batch..].iter().copied().collect();
+    let shares = split_missing(gaps, batch);
+    let parts: Vec<(PeerId, (u64, u64))> = providers[..batch]
+        .iter()
         .zip(shares)
-        .flat_map(|(peer, share)| share.into_iter().map(move |range| (peer, range)))
-        .map(|(peer, (first, last))| async move {
-            let request = RangeRequest {
-                chain: chain.0,
-                first,
-                last,
+        .flat_map(|(peer, share)| share.into_iter().map(move |range| (*peer, range)))
+        .collect();
+    let ask = |part: usize, peer: PeerId, (first, last): (u64, u64)| async move {
+        let request = RangeRequest {
+            chain: chain.0,
+            first,
+            last,
+        };
+        let answer =
+            match tokio::time::timeout(REQUEST_DEADLINE, swarm.request(peer, request)).await {
+                Ok(answer) => answer,
+                Err(_) => Err(SwarmError::Request {
+                    peer,
+                    reason: format!("no answer within {REQUEST_DEADLINE:?}"),
+                }),
             };
-            let answer =
-                match tokio::time::timeout(REQUEST_DEADLINE, swarm.request(peer, request)).await {
-                    Ok(answer) => answer,
-                    Err(_) => Err(SwarmError::Request {
-                        peer,
-                        reason: format!("no answer within {REQUEST_DEADLINE:?}"),
-                    }),
-                };
-            (peer, first, last, answer)
-        });
-    futures::future::join_all(requests).await
+        (part, peer, answer)
+    };
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    // Per part: every provider asked, those still unanswered, whether it
+    // was hedged, whether it has its answer.
+    let mut asked: Vec<Vec<PeerId>> = Vec::with_capacity(parts.len());
+    let mut waiting: Vec<Vec<PeerId>> = Vec::with_capacity(parts.len());
+    for (part, &(peer, range)) in parts.iter().enumerate() {
+        in_flight.push(ask(part, peer, range));
+        asked.push(vec![peer]);
+        waiting.push(vec![peer]);
+    }
+    let mut hedged = vec![false; parts.len()];
+    let mut done = vec![false; parts.len()];
+    // Providers that answered a part of this pass with rounds, fastest first.
+    let mut helpers: Vec<PeerId> = Vec::new();
+    let mut out: Vec<PartAnswer> = Vec::with_capacity(parts.len());
+    let started = Instant::now();
+    let mut first_answer: Option<Duration> = None;
+    while done.iter().any(|d| !d) {
+        let hedge_at = started + hedge_delay(first_answer);
+        let hedgeable = (0..parts.len())
+            .any(|p| !done[p] && !hedged[p] && can_hedge(&spares, &helpers, &asked[p]));
+        tokio::select! {
+            Some((part, peer, answer)) = in_flight.next() => {
+                waiting[part].retain(|p| *p != peer);
+                if done[part] {
+                    // The slower of two; already reported as failed.
+                    continue;
+                }
+                let (first, last) = parts[part].1;
+                let answered = answer.as_ref().is_ok_and(|rounds| !rounds.is_empty());
+                out.push((peer, first, last, answer));
+                if answered {
+                    first_answer.get_or_insert(started.elapsed());
+                    done[part] = true;
+                    if !helpers.contains(&peer) {
+                        helpers.push(peer);
+                    }
+                    for slower in std::mem::take(&mut waiting[part]) {
+                        let reason = format!("slower than {peer}");
+                        out.push((slower, first, last, Err(SwarmError::Request {
+                            peer: slower,
+                            reason,
+                        })));
+                    }
+                } else if waiting[part].is_empty() {
+                    // Failed or answered empty, and nobody else was asked:
+                    // another provider now if there is one, else later (the
+                    // hedge timer, once someone has answered).
+                    if hedged[part] {
+                        done[part] = true;
+                    } else if let Some(next) = hedge_peer(&mut spares, &helpers, &asked[part]) {
+                        hedged[part] = true;
+                        asked[part].push(next);
+                        waiting[part].push(next);
+                        in_flight.push(ask(part, next, parts[part].1));
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(hedge_at.into()), if hedgeable => {
+                for part in 0..parts.len() {
+                    if done[part] || hedged[part] {
+                        continue;
+                    }
+                    if let Some(next) = hedge_peer(&mut spares, &helpers, &asked[part]) {
+                        hedged[part] = true;
+                        asked[part].push(next);
+                        waiting[part].push(next);
+                        in_flight.push(ask(part, next, parts[part].1));
+                    }
+                }
+            }
+            // Nothing in flight and nobody left to ask: the parts without
+            // an answer are left to the next pass.
+            else => break,
+        }
+    }
+    out
+}
+
+/// Whether a part asked of `asked` has someone left to hedge it with.
+fn can_hedge(spares: &VecDeque<PeerId>, helpers: &[PeerId], asked: &[PeerId]) -> bool {
+    !spares.is_empty() || helpers.iter().any(|h| !asked.contains(h))
+}
+
+/// The provider a part asked of `asked` is hedged with: the next spare,
+/// else the fastest helper not asked for it yet.
+fn hedge_peer(
+    spares: &mut VecDeque<PeerId>,
+    helpers: &[PeerId],
+    asked: &[PeerId],
+) -> Option<PeerId> {
+    spares
+        .pop_front()
+        .or_else(|| helpers.iter().find(|h| !asked.contains(h)).copied())
+}
+
+/// How long a part may go unanswered before it is hedged: [`HEDGE_FACTOR`]
+/// times as long as the pass's first answer took, between [`HEDGE_MIN`]
+/// and [`HEDGE_MAX`]; [`HEDGE_MAX`] while no answer came.
+pub(super) fn hedge_delay(first_answer: Option<Duration>) -> Duration {
+    first_answer.map_or(HEDGE_MAX, |t| {
+        (t * HEDGE_FACTOR).clamp(HEDGE_MIN, HEDGE_MAX)
+    })
 }
 
 /// Splits the missing rounds `gaps` (sorted, disjoint) into at most `n`
@@ -418,6 +545,32 @@ mod tests {
         // Fewer rounds than providers: one share each, no empty share.
         assert_eq!(split_missing(&[7..=8], 4), vec![vec![(7, 7)], vec![(8, 8)]]);
         assert!(split_missing(&[], 4).is_empty());
+    }
+
+    #[test]
+    fn a_part_is_hedged_after_four_times_the_first_answer_within_bounds() {
+        assert_eq!(hedge_delay(None), HEDGE_MAX);
+        assert_eq!(hedge_delay(Some(Duration::from_millis(1))), HEDGE_MIN);
+        assert_eq!(
+            hedge_delay(Some(Duration::from_millis(100))),
+            Duration::from_millis(400)
+        );
+        assert_eq!(hedge_delay(Some(Duration::from_secs(3))), HEDGE_MAX);
+        assert!(HEDGE_MAX < REQUEST_DEADLINE);
+    }
+
+    #[test]
+    fn a_part_is_hedged_with_a_spare_first_then_the_fastest_helper_not_asked() {
+        let [a, b, c, d] = [(); 4].map(|()| PeerId::random());
+        let mut spares = VecDeque::from([c]);
+        assert!(can_hedge(&spares, &[], &[a]));
+        assert_eq!(hedge_peer(&mut spares, &[b], &[a]), Some(c));
+        // No spare left: the first helper that was not asked for the part.
+        assert!(can_hedge(&spares, &[a, b], &[a]));
+        assert_eq!(hedge_peer(&mut spares, &[a, b, d], &[a]), Some(b));
+        // Nobody left who was not asked already.
+        assert!(!can_hedge(&spares, &[a, b], &[a, b]));
+        assert_eq!(hedge_peer(&mut spares, &[a, b], &[b, a]), None);
     }
 
     #[test]
