@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench -p zks-grid --bench grid_scale                 # the table, 200 nodes, 4 chunks a sync
 //! cargo bench -p zks-grid --bench grid_scale -- table 8 200  # chunks a sync, honest nodes
+//! PROVIDERS=4 RUNS=1 cargo bench -p zks-grid --bench grid_scale  # one row pair, one clean sync
 //! cargo bench -p zks-grid --bench grid_scale -- whole 5000000 16   # one sync of 5 M rounds from 16 seeders
 //! ```
 //!
@@ -175,7 +176,13 @@ async fn table(chunks: u64, nodes: usize) {
         "| providers per chunk, churn, liars | syncs | rounds/s, median (min–max) | / verifier | provider lookup, mean | most served by one seeder | failed requests | rounds missed |"
     );
     println!("|---|---:|---|---:|---|---|---:|---:|");
-    for providers in [1usize, 4, 16, 64] {
+    // PROVIDERS=1,4 runs only those rows.
+    let counts: Vec<usize> = std::env::var("PROVIDERS").map_or(vec![1, 4, 16, 64], |p| {
+        p.split(',')
+            .map(|n| n.parse().expect("PROVIDERS"))
+            .collect()
+    });
+    for providers in counts {
         let liars = nodes / 9;
         for lying in [false, true] {
             let layout = Layout {
