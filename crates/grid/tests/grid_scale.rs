@@ -2,6 +2,7 @@
 //! (see `scale/mod.rs`), the history spread over them as users would hold
 //! it, a tenth of them lying, and a fresh node that syncs a range nobody
 //! holds completely while a third of the seeders leave and others join.
+//! First, a node behind a NAT finds relays through the grid DHT.
 //!
 //! The short variant (the test command) runs 66 nodes: 60 honest, 2
 //! forgers, 2 stallers, 2 droppers. `ZKS_SOAK=N` runs 60·N honest nodes
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use libp2p::PeerId;
 use scale::{Grid, History, Layout, Role};
 use zks_beacon::{Beacon, ReferenceVerifier};
-use zks_grid::CHUNK_ROUNDS;
+use zks_grid::{CHUNK_ROUNDS, swarm};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_syncs_a_range_nobody_holds_through_churn_and_liars() {
@@ -56,6 +57,8 @@ async fn a_fresh_node_syncs_a_range_nobody_holds_through_churn_and_liars() {
     );
     // Nobody holds the whole range.
     assert!(grid.live().all(|n| (n.holds.len() as u64) < chunks));
+
+    relays_are_found_through_the_dht(&mut grid).await;
 
     let fresh = grid.fresh().await;
     eprintln!(
@@ -176,11 +179,12 @@ async fn a_fresh_node_syncs_a_range_nobody_holds_through_churn_and_liars() {
     let total: u64 = served.values().sum();
     let top = served.values().max().copied().unwrap_or(0);
     let serving = served.values().filter(|n| **n > 0).count();
+    let others: u64 = load.iter().map(|(_, _, c)| c.relay_lookups).sum();
     let stats = fresh.cascade.stats();
     eprintln!(
         "synced {rounds} rounds in {:.1} s ({:.0} rounds/s); {} failures; {forgers_caught} forgers caught; \
          {stalled} requests to stallers and droppers; {serving} seeders still up served {total} rounds, \
-         the busiest {:.1} %; peak RSS {} MiB, {} open files",
+         the busiest {:.1} %; {others} relay-key lookups by the other nodes; peak RSS {} MiB, {} open files",
         took.as_secs_f64(),
         rounds as f64 / took.as_secs_f64(),
         stats["swarm"].failures,
@@ -189,4 +193,96 @@ async fn a_fresh_node_syncs_a_range_nobody_holds_through_churn_and_liars() {
         scale::open_fds(),
     );
     assert!(stats["swarm"].failures >= forgers_caught as u64);
+}
+
+/// Relays through the DHT. Three random nodes start relaying and announce
+/// it on the grid DHT; then a node behind a NAT joins, bootstrapped from
+/// others. It keeps 8 connections, as a node up for a while keeps 64 of
+/// a larger grid, so it is rarely still connected to a relay its start-up
+/// refresh met; 20 s in, it takes itself for unreachable and must find two
+/// relays through the relay keys, hold slots on them and be reachable
+/// through its relayed address.
+async fn relays_are_found_through_the_dht(grid: &mut Grid) {
+    let behind_nat = Duration::from_secs(20);
+    let chosen = grid.pick_honest(3);
+    let relays: HashSet<PeerId> = chosen
+        .iter()
+        .map(|&i| grid.nodes[i].as_ref().unwrap().peer())
+        .collect();
+    for &i in &chosen {
+        grid.make_relay(i).await;
+    }
+    scale::quiet().await;
+    let nat = grid.behind_nat(behind_nat, &relays).await;
+    let started = Instant::now();
+    eprintln!(
+        "relays in buckets {:?}; the node behind a NAT is in bucket {}",
+        relays.iter().map(swarm::relay_bucket).collect::<Vec<_>>(),
+        swarm::relay_bucket(&nat.peer())
+    );
+    // Just before it goes looking: which relays does it know already?
+    tokio::time::sleep(behind_nat.saturating_sub(Duration::from_millis(500))).await;
+    let peers = nat.client.peers().await.unwrap();
+    let known = peers.iter().filter(|p| relays.contains(p)).count();
+    eprintln!(
+        "when it took itself for unreachable, the node was connected to {} peers, {known} of the 3 relays{}",
+        peers.len(),
+        if known < swarm::RELAY_SLOTS {
+            ": its slots must come from the relay lookup"
+        } else {
+            " (this run cannot tell the relay lookup apart)"
+        }
+    );
+    let mut slots = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        slots = nat.client.network_status().await.unwrap().relays;
+        if slots.len() >= swarm::RELAY_SLOTS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counters = nat.client.counters().await.unwrap();
+    eprintln!(
+        "relay slots {:.1} s after the node took itself for unreachable; \
+         {} relay-key lookups, {:.1} Kademlia requests and {:.0} ms each",
+        started.elapsed().saturating_sub(behind_nat).as_secs_f64(),
+        counters.relay_lookups,
+        counters.relay_lookup_requests as f64 / counters.relay_lookups.max(1) as f64,
+        counters.relay_lookup_millis as f64 / counters.relay_lookups.max(1) as f64,
+    );
+    assert_eq!(slots.len(), swarm::RELAY_SLOTS, "slots held: {slots:?}");
+    for slot in &slots {
+        assert!(
+            relays.iter().any(|r| r.to_string() == *slot),
+            "{slot} is no relay"
+        );
+    }
+    // A slot carries a connection: a node not connected to it dials it at
+    // its relayed addresses only.
+    let relayed: Vec<libp2p::Multiaddr> = nat
+        .client
+        .listen_addrs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.to_string().contains("/p2p-circuit"))
+        .collect();
+    assert!(!relayed.is_empty(), "no relayed address");
+    let connected: HashSet<PeerId> = nat.client.peers().await.unwrap().into_iter().collect();
+    let caller = grid
+        .live()
+        .find(|n| !connected.contains(&n.peer()) && !relays.contains(&n.peer()))
+        .expect("a node not connected to the node behind a NAT");
+    caller.client.dial(nat.peer(), relayed).await.unwrap();
+    let mut through_relay = false;
+    for _ in 0..100 {
+        let points = caller.client.connections(nat.peer()).await.unwrap();
+        if points.iter().any(libp2p::core::ConnectedPoint::is_relayed) {
+            through_relay = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(through_relay, "no connection through the relay");
 }

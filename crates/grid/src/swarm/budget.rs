@@ -55,7 +55,15 @@ pub struct Limits {
     /// How often the grid's Kademlia refreshes its routing table (a lookup
     /// of our own key, then one in each bucket: [`DHT_REFRESH`]).
     pub dht_refresh: Duration,
+    /// Amino DHT servers dialled a minute, while too few relays are in
+    /// sight, in the hope that they relay ([`RELAY_PROBES`]; 0: relays are
+    /// found among grid peers and through the grid DHT alone).
+    pub amino_relay_probes: usize,
 }
+
+/// Amino DHT servers dialled at once when too few relays are in sight, and
+/// relays found through the grid DHT dialled per lookup.
+pub const RELAY_PROBES: usize = 4;
 
 /// How long a connection no protocol uses stays open: the DHT's queries
 /// open many, and a peer met once is often met again soon.
@@ -80,6 +88,7 @@ impl Default for Limits {
             idle_timeout: IDLE_TIMEOUT,
             keep_peers: KEEP_PEERS,
             dht_refresh: DHT_REFRESH,
+            amino_relay_probes: RELAY_PROBES,
         }
     }
 }

@@ -97,6 +97,11 @@ pub struct GridCounters {
     pub lookup_requests: u64,
     /// Time those lookups took, in all (milliseconds).
     pub lookup_millis: u64,
+    /// Relay-key lookups finished (see `relay_slots`), the Kademlia
+    /// requests they sent and the time they took (milliseconds), in all.
+    pub relay_lookups: u64,
+    pub relay_lookup_requests: u64,
+    pub relay_lookup_millis: u64,
 }
 
 /// One served round: number, signature and (chained) previous signature.

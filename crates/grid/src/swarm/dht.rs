@@ -145,6 +145,18 @@ impl EventLoop {
                 result: kad::QueryResult::GetProviders(result),
                 step,
                 stats,
+            } if self.is_relay_lookup(id) => {
+                let found = match result {
+                    Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers,
+                    _ => HashSet::new(),
+                };
+                self.on_relay_providers(found, step.last.then_some(&stats));
+            }
+            kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetProviders(result),
+                step,
+                stats,
             } => {
                 if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result
                     && let Some((_, found)) = self.pending_providers.get_mut(&id)

@@ -2,6 +2,17 @@
 //! switch on, and on the other side the relay slots a node that is not
 //! publicly reachable holds (AutoNAT decides), plus connection reversal
 //! towards peers reached only through a relay.
+//!
+//! Relays are found three ways: among connected peers (Identify lists the
+//! hop protocol), on the Amino DHT (a few of its servers are dialled, many
+//! of which relay), and on the grid's own Kademlia: a publicly reachable
+//! node whose relay server is on provides one of [`RELAY_KEY_BUCKETS`] keys
+//! (`zks/relay/v1/<bucket>`, the bucket drawn from its peer id), and a node
+//! short of relays looks the buckets up one after another, starting from
+//! its own, until a lookup finds relays to dial. Spreading relays over
+//! several keys keeps the first twenty relays to announce from being the
+//! only ones anybody finds (a DHT node keeps twenty providers a key, the
+//! first to come) and spreads the lookups over eight sets of DHT nodes.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -9,9 +20,11 @@ use std::time::{Duration, Instant};
 use libp2p::core::ConnectedPoint;
 use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
-use libp2p::{Multiaddr, PeerId, autonat, relay};
+use libp2p::swarm::dial_opts::PeerCondition;
+use libp2p::{Multiaddr, PeerId, autonat, kad, relay};
+use sha2::{Digest, Sha256};
 
-use super::budget::{Limits, REMEMBERED_PEERS};
+use super::budget::{Limits, RELAY_PROBES, REMEMBERED_PEERS};
 use super::event_loop::EventLoop;
 
 /// Caps of the circuit-relay v2 server (on while the node seeds): slots
@@ -33,11 +46,26 @@ pub const RELAY_CIRCUIT_BYTES: u64 = 4 << 20;
 /// Relay slots a node that is not publicly reachable holds at once (on
 /// different relays).
 pub const RELAY_SLOTS: usize = 2;
-/// Amino DHT servers dialled at once when too few relays are in sight.
-pub const RELAY_PROBES: usize = 4;
 /// A relay is asked for a slot at most this often (a refused or lost
 /// reservation is retried on another relay first).
 pub const RELAY_RETRY: Duration = Duration::from_secs(60);
+
+/// Grid DHT keys relays are spread over.
+pub const RELAY_KEY_BUCKETS: u8 = 8;
+/// The longest pause between two sweeps of the relay keys that found
+/// nobody new (the first is [`RELAY_RETRY`]; it doubles after each).
+pub const RELAY_SWEEP_MAX: Duration = Duration::from_secs(1800);
+
+/// The grid DHT key relays of `bucket` provide.
+pub(super) fn relay_key(bucket: u8) -> kad::RecordKey {
+    kad::RecordKey::new(&format!("zks/relay/v1/{bucket}"))
+}
+
+/// The bucket of `peer`: where it announces itself when it relays, and
+/// where it starts looking when it needs a relay.
+pub fn relay_bucket(peer: &PeerId) -> u8 {
+    Sha256::digest(peer.to_bytes())[0] % RELAY_KEY_BUCKETS
+}
 
 /// The relay server's configuration: the caps above; libp2p's default rate
 /// limits stay (per peer 30 reservations and 30 circuits per 2 minutes,
@@ -59,7 +87,7 @@ pub(super) fn relay_config(limits: &Limits) -> relay::Config {
 /// while it is not publicly reachable.
 pub(super) struct RelaySlots {
     pub(super) started: Instant,
-    /// AutoNAT said private, or one of its probes failed.
+    /// AutoNAT said private, or a server failed to dial us back.
     pub(super) probed_unreachable: bool,
     /// Connected peers whose Identify lists the relay hop protocol.
     pub(super) hops: HashSet<PeerId>,
@@ -69,6 +97,23 @@ pub(super) struct RelaySlots {
     pub(super) retry: HashMap<PeerId, Instant>,
     /// When DHT servers were last dialled to find relays.
     pub(super) last_probe: Option<Instant>,
+    /// Whether our relay server is on (seeding).
+    pub(super) serving: bool,
+    /// The relay key we provide on the grid DHT, while we relay and are
+    /// publicly reachable.
+    pub(super) announced: Option<kad::RecordKey>,
+    /// The relay-key lookup in flight.
+    pub(super) lookup: Option<kad::QueryId>,
+    /// Buckets left in the current sweep, and relays it found and dialled.
+    pub(super) sweep: Vec<u8>,
+    pub(super) sweep_found: usize,
+    /// When the next sweep may start, and the pause after it.
+    pub(super) next_sweep: Option<Instant>,
+    pub(super) sweep_pause: Duration,
+    /// Relays a lookup found and we dialled, and until when they are not
+    /// dialled again for being found (a relay that left keeps its provider
+    /// record for up to two days).
+    pub(super) tried: HashMap<PeerId, Instant>,
 }
 
 impl RelaySlots {
@@ -81,6 +126,14 @@ impl RelaySlots {
             held: HashMap::new(),
             retry: HashMap::new(),
             last_probe: None,
+            serving: false,
+            announced: None,
+            lookup: None,
+            sweep: Vec::new(),
+            sweep_found: 0,
+            next_sweep: None,
+            sweep_pause: RELAY_RETRY,
+            tried: HashMap::new(),
         }
     }
 }
@@ -94,6 +147,113 @@ impl EventLoop {
             relay::Status::Disable
         };
         self.swarm.behaviour_mut().relay.set_status(Some(status));
+        self.relay.serving = on;
+        self.announce_relay();
+    }
+
+    /// Provides our relay key on the grid DHT while our relay server is on
+    /// and we are publicly reachable (a relay nobody can dial is no use to
+    /// a node behind a NAT), and stops providing it otherwise.
+    pub(super) fn announce_relay(&mut self) {
+        let wanted = self.relay.serving && self.publicly_reachable();
+        let bucket = relay_bucket(self.swarm.local_peer_id());
+        let kademlia = &mut self.swarm.behaviour_mut().kademlia;
+        match (wanted, self.relay.announced.take()) {
+            (true, None) => match kademlia.start_providing(relay_key(bucket)) {
+                Ok(_) => {
+                    tracing::info!(bucket, "announcing our relay on the grid DHT");
+                    self.relay.announced = Some(relay_key(bucket));
+                }
+                Err(e) => tracing::warn!("cannot announce our relay: {e}"),
+            },
+            (false, Some(key)) => kademlia.stop_providing(&key),
+            (_, kept) => self.relay.announced = kept,
+        }
+    }
+
+    /// Looks the next relay key up on the grid DHT, unless a lookup is in
+    /// flight. A sweep goes through the buckets one lookup at a time,
+    /// starting from our own, and ends early once it found and dialled
+    /// enough relays to fill our slots (their Identify then makes them
+    /// candidates). The next sweep waits [`RELAY_RETRY`], doubled after
+    /// each sweep that found nobody, up to [`RELAY_SWEEP_MAX`].
+    fn find_relays(&mut self) {
+        if self.relay.lookup.is_some() {
+            return;
+        }
+        if self.relay.sweep.is_empty() {
+            let now = Instant::now();
+            if self.relay.next_sweep.is_some_and(|at| at > now) {
+                return;
+            }
+            self.relay.next_sweep = Some(now + self.relay.sweep_pause);
+            self.relay.sweep_pause = (self.relay.sweep_pause * 2).min(RELAY_SWEEP_MAX);
+            self.relay.sweep_found = 0;
+            let start = relay_bucket(self.swarm.local_peer_id());
+            // Popped from the end: our own bucket first.
+            self.relay.sweep = (0..RELAY_KEY_BUCKETS)
+                .rev()
+                .map(|i| (start + i) % RELAY_KEY_BUCKETS)
+                .collect();
+        }
+        if let Some(bucket) = self.relay.sweep.pop() {
+            let id = self
+                .swarm
+                .behaviour_mut()
+                .kademlia
+                .get_providers(relay_key(bucket));
+            self.relay.lookup = Some(id);
+        }
+    }
+
+    /// Whether `id` is our relay-key lookup.
+    pub(super) fn is_relay_lookup(&self, id: kad::QueryId) -> bool {
+        self.relay.lookup == Some(id)
+    }
+
+    /// Progress of the relay-key lookup: relays found are dialled (at most
+    /// [`RELAY_PROBES`] of them a lookup; not those connected, nor those
+    /// asked or dialled in the last [`RELAY_RETRY`]); when it ends the
+    /// counters are kept and, while we are still short of relays, the
+    /// sweep goes on.
+    pub(super) fn on_relay_providers(
+        &mut self,
+        providers: HashSet<PeerId>,
+        last: Option<&kad::QueryStats>,
+    ) {
+        let me = *self.swarm.local_peer_id();
+        let now = Instant::now();
+        self.relay.tried.retain(|_, until| *until > now);
+        let fresh: Vec<PeerId> = providers
+            .into_iter()
+            .filter(|p| *p != me && !self.swarm.is_connected(p))
+            .filter(|p| !self.relay.retry.contains_key(p) && !self.relay.tried.contains_key(p))
+            .take(RELAY_PROBES)
+            .collect();
+        if !fresh.is_empty() {
+            // Found some: the next sweep waits the shortest pause, and
+            // this one ends once it has found enough.
+            self.relay.sweep_found += fresh.len();
+            self.relay.sweep_pause = RELAY_RETRY;
+            if self.relay.held.len() + self.relay.sweep_found >= RELAY_SLOTS {
+                self.relay.sweep.clear();
+            }
+        }
+        for peer in fresh {
+            tracing::info!(%peer, "relay found on the grid DHT");
+            if self.relay.tried.len() < REMEMBERED_PEERS {
+                self.relay.tried.insert(peer, now + RELAY_RETRY);
+            }
+            self.dial_found(peer, PeerCondition::DisconnectedAndNotDialing);
+        }
+        if let Some(stats) = last {
+            self.counters.relay_lookups += 1;
+            self.counters.relay_lookup_requests += u64::from(stats.num_requests());
+            self.counters.relay_lookup_millis +=
+                stats.duration().map_or(0, |d| d.as_millis() as u64);
+            self.relay.lookup = None;
+            self.keep_relay_slots();
+        }
     }
 
     /// AutoNAT's verdicts and failed probes: what decides whether to hold
@@ -105,7 +265,14 @@ impl EventLoop {
                 self.relay.probed_unreachable = *new == autonat::NatStatus::Private;
                 self.amino_state.nat = new.clone();
             }
-            autonat::Event::OutboundProbe(autonat::OutboundProbeEvent::Error { .. }) => {
+            // Only a server that tried to dial us back and failed says we
+            // are unreachable; one that refused to try (our address is not
+            // one it dials, it is rate-limited), no server at hand or a
+            // lost request say nothing.
+            autonat::Event::OutboundProbe(autonat::OutboundProbeEvent::Error {
+                error: autonat::OutboundProbeError::Response(autonat::ResponseError::DialError),
+                ..
+            }) => {
                 self.relay.probed_unreachable = true;
             }
             _ => {}
@@ -216,14 +383,15 @@ impl EventLoop {
     /// Too few relays in sight: connects to a few Amino DHT servers we are
     /// not connected to (public nodes, many of which run a limited relay);
     /// their Identify then says whether they offer the hop protocol, and
-    /// those that do become candidates. At most [`RELAY_PROBES`] dials per
-    /// [`RELAY_RETRY`].
+    /// those that do become candidates. At most
+    /// [`Limits::amino_relay_probes`] dials per [`RELAY_RETRY`].
     fn meet_relays(&mut self) {
         let now = Instant::now();
-        if self
-            .relay
-            .last_probe
-            .is_some_and(|at| now.duration_since(at) < RELAY_RETRY)
+        if self.limits.amino_relay_probes == 0
+            || self
+                .relay
+                .last_probe
+                .is_some_and(|at| now.duration_since(at) < RELAY_RETRY)
         {
             return;
         }
@@ -237,7 +405,7 @@ impl EventLoop {
         let fresh: Vec<PeerId> = servers
             .into_iter()
             .filter(|p| !self.swarm.is_connected(p) && !self.relay.retry.contains_key(p))
-            .take(RELAY_PROBES)
+            .take(self.limits.amino_relay_probes)
             .collect();
         for peer in fresh {
             let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).build();
@@ -248,12 +416,14 @@ impl EventLoop {
     }
 
     /// Keeps up to [`RELAY_SLOTS`] relay reservations while the node is not
-    /// publicly reachable (AutoNAT said private or a probe failed, or no
-    /// public address was confirmed within [`Limits::reserve_after`]), on
-    /// connected peers that offer the hop protocol (seeders); drops them all
-    /// once a public address is confirmed. A slot lost (relay gone, reservation
-    /// refused) is taken on another relay; each relay is asked at most once
-    /// per [`RELAY_RETRY`].
+    /// publicly reachable (AutoNAT said private or a server failed to dial
+    /// us back, or no public address was confirmed within
+    /// [`Limits::reserve_after`]), on connected peers that offer the hop
+    /// protocol (seeders), looking for more (Amino servers, the grid DHT's
+    /// relay keys) while too few are in sight; drops them all once a public
+    /// address is confirmed. A slot lost (relay gone, reservation refused)
+    /// is taken on another relay; each relay is asked at most once per
+    /// [`RELAY_RETRY`].
     pub(super) fn keep_relay_slots(&mut self) {
         let unreachable = !self.publicly_reachable()
             && (self.relay.probed_unreachable
@@ -277,6 +447,7 @@ impl EventLoop {
             .collect();
         if self.relay.held.len() + candidates.len() < RELAY_SLOTS {
             self.meet_relays();
+            self.find_relays();
         }
         for relay in candidates {
             if self.relay.held.len() >= RELAY_SLOTS {

@@ -3,7 +3,8 @@
 //! `ZKS_SOAK`) and the `grid_scale` bench.
 //!
 //! Every node is our own swarm ([`swarm::start`]) with its own identity,
-//! beacon cache (a directory) and event loop, and the product's limits.
+//! beacon cache (a directory) and event loop, and the product's limits
+//! (three exceptions, in [`limits`]).
 //! They talk over libp2p's memory transport (Noise and Yamux over an
 //! in-process channel): on loopback TCP every connection takes two of the
 //! process's 20,000 file descriptors, and 200 nodes that may each keep 64
@@ -22,6 +23,7 @@
 // The test and the bench each use part of it, from their own crate roots.
 #![allow(dead_code, unreachable_pub)]
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -457,7 +459,7 @@ impl Grid {
         let dir = tempfile::tempdir_in(&self.root).unwrap();
         self.history
             .furnish(dir.path(), &holds, role == Role::Forger);
-        let node = start_node(&self.history.chain, dir, bootstrap, holds, role).await;
+        let node = start_node(&self.history.chain, dir, bootstrap, holds, role, limits()).await;
         self.nodes.push(Some(node));
         self.nodes.len() - 1
     }
@@ -516,6 +518,60 @@ impl Grid {
         self.nodes.iter().flatten()
     }
 
+    /// A node behind a NAT, as one that has been up a while sees the grid:
+    /// it takes itself for unreachable once `after` has passed (and then
+    /// looks for relay slots, through the grid only), and keeps 8
+    /// connections, trimming those unused for 3 s (the product keeps 64,
+    /// unused for 2 minutes).
+    /// Bootstrapped from three random live nodes not in `avoid`.
+    pub async fn behind_nat(&mut self, after: Duration, avoid: &HashSet<PeerId>) -> Node {
+        let live: Vec<Multiaddr> = self
+            .live()
+            .filter(|n| !avoid.contains(&n.peer()))
+            .map(|n| n.addr.clone())
+            .collect();
+        let bootstrap = draw(&mut self.rng, 3, live.len())
+            .into_iter()
+            .map(|i| live[i].clone())
+            .collect();
+        let limits = swarm::Limits {
+            reserve_after: after,
+            keep_peers: 8,
+            idle_timeout: Duration::from_secs(3),
+            // Relays announce their public address, which makes them the
+            // harness's only Amino DHT servers: dialling Amino servers for
+            // relays would find exactly them. In the world, those servers
+            // are thousands of IPFS nodes.
+            amino_relay_probes: 0,
+            ..limits()
+        };
+        let dir = tempfile::tempdir_in(&self.root).unwrap();
+        start_node(
+            &self.history.chain,
+            dir,
+            bootstrap,
+            Vec::new(),
+            Role::Honest,
+            limits,
+        )
+        .await
+    }
+
+    /// `n` random live honest nodes (their indexes).
+    pub fn pick_honest(&mut self, n: usize) -> Vec<usize> {
+        let honest: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| {
+                self.nodes[i]
+                    .as_ref()
+                    .is_some_and(|n| n.role == Role::Honest)
+            })
+            .collect();
+        draw(&mut self.rng, n, honest.len())
+            .into_iter()
+            .map(|i| honest[i])
+            .collect()
+    }
+
     /// A fresh node with an empty cache, bootstrapped from three random
     /// live nodes; returned once it is connected to them and Kademlia's
     /// first bootstrap query (half a second after a new peer) has run.
@@ -528,6 +584,7 @@ impl Grid {
             bootstrap,
             Vec::new(),
             Role::Honest,
+            limits(),
         )
         .await;
         for _ in 0..400 {
@@ -538,6 +595,20 @@ impl Grid {
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
         node
+    }
+
+    /// Node `i` starts relaying as a seeder does (its relay server on) and
+    /// declares its address public, so it announces itself on the grid
+    /// DHT as a relay.
+    pub async fn make_relay(&self, i: usize) {
+        let node = self.nodes[i].as_ref().expect("a live node");
+        node.client.set_seeding(true).await.unwrap();
+        let public: Multiaddr = node
+            .addr
+            .iter()
+            .filter(|p| !matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+            .collect();
+        node.client.add_external_address(public).await.unwrap();
     }
 
     /// Every live node's counters, with whether it is honest.
@@ -554,12 +625,28 @@ impl Grid {
     }
 }
 
+/// The product's limits, but for three: the memory cap is the whole
+/// process's resident memory, meant for one node a process; no periodic
+/// routing-table refresh falls inside a test; and a node counts as
+/// publicly reachable for an hour (nodes here confirm no external
+/// address), else every node would go looking for relays after 30 s, as
+/// only [`Grid::behind_nat`]'s node is meant to.
+pub fn limits() -> swarm::Limits {
+    swarm::Limits {
+        max_memory_bytes: usize::MAX,
+        dht_refresh: Duration::from_secs(1800),
+        reserve_after: Duration::from_secs(3600),
+        ..swarm::Limits::default()
+    }
+}
+
 async fn start_node(
     chain: &ChainInfo,
     dir: tempfile::TempDir,
     bootstrap: Vec<Multiaddr>,
     holds: Vec<u64>,
     role: Role,
+    limits: swarm::Limits,
 ) -> Node {
     let cache = Arc::new(BeaconCache::open(dir.path(), u64::MAX).unwrap());
     let config = SwarmConfig {
@@ -567,13 +654,7 @@ async fn start_node(
         memory_transport: true,
         bootstrap,
         chains: vec![chain.clone()],
-        // The product's limits, but for the memory cap: it is the whole
-        // process's resident memory, meant for one node a process.
-        limits: swarm::Limits {
-            max_memory_bytes: usize::MAX,
-            dht_refresh: Duration::from_secs(1800),
-            ..swarm::Limits::default()
-        },
+        limits,
         ..SwarmConfig::new(Keypair::generate_ed25519())
     };
     let client = swarm::start(config, cache.clone()).await.unwrap();
