@@ -27,9 +27,11 @@
 //!   [`IDLE_ROUNDS`] more rounds, each after a pause (250 ms, 500 ms, 1 s:
 //!   its providers are busy, their upload rate spent, or gone while
 //!   others join) and a new lookup whose newcomers join the queue; a
-//!   chunk nobody announced gets none. Then, or after [`MAX_PASSES`]
-//!   passes, the chunk's remainder goes to the next layer (the gateway,
-//!   then HTTP).
+//!   chunk nobody announced gets none. Then the connected grid peers not
+//!   asked yet join the queue, once (twenty liars that announced first
+//!   fill a key's provider records on the DHT, and hide its honest
+//!   holders). Then, or after [`MAX_PASSES`] passes, the chunk's
+//!   remainder goes to the next layer (the gateway, then HTTP).
 //!
 //! Pipelined: the first pass of the next chunks ([`PIPELINE_DEPTH`] in all)
 //! is in flight while one chunk's answers are verified and stored.
@@ -158,6 +160,7 @@ impl FetchCascade {
             // Asked since the chunk last gained a round.
             let mut asked: HashSet<PeerId> = HashSet::new();
             let (mut idle, mut looked_again, mut second_chance) = (0u32, false, false);
+            let mut widened = false;
             for _pass in 0..MAX_PASSES {
                 let answers = match pending.take() {
                     Some((_, first)) => first,
@@ -222,6 +225,18 @@ impl FetchCascade {
                     continue;
                 }
                 if !announced || idle >= IDLE_ROUNDS {
+                    // Before the next layer: the connected grid peers not
+                    // asked yet, once. The DHT keeps twenty providers a
+                    // key, the first to come, so liars that announced
+                    // first can hide a chunk's honest holders there.
+                    if !widened {
+                        widened = true;
+                        let others = others_connected(swarm, &queue, &judged.banned).await;
+                        if !others.is_empty() {
+                            queue.extend(others);
+                            continue;
+                        }
+                    }
                     break;
                 }
                 // The chunk was announced, yet nobody gave a round: its
@@ -307,15 +322,29 @@ async fn look_up(
         .into_iter()
         .filter(|p| *p != me && !banned.contains(p))
         .collect();
-    let announced = !found.is_empty();
-    if !announced {
-        found = swarm.grid_peers().await.unwrap_or_default();
-        found.retain(|p| *p != me && !banned.contains(p));
+    if found.is_empty() {
+        let others = others_connected(swarm, &VecDeque::new(), banned).await;
+        return (others.into(), false);
     }
     // Sorted first so that the order depends on the random draws alone.
     found.sort();
     shuffle(&mut found, &mut rand_core::OsRng);
-    (found.into(), announced)
+    (found.into(), true)
+}
+
+/// The connected grid peers not in `queue`, in a random order; never
+/// ourselves nor a peer banned in this fetch.
+async fn others_connected(
+    swarm: &SwarmClient,
+    queue: &VecDeque<PeerId>,
+    banned: &HashSet<PeerId>,
+) -> Vec<PeerId> {
+    let me = swarm.peer_id();
+    let mut others = swarm.grid_peers().await.unwrap_or_default();
+    others.retain(|p| *p != me && !banned.contains(p) && !queue.contains(p));
+    others.sort();
+    shuffle(&mut others, &mut rand_core::OsRng);
+    others
 }
 
 /// Fisher–Yates: every order equally likely.

@@ -380,6 +380,7 @@ pub async fn start(
         mailbox_answer_tx,
         pending_mailbox: HashMap::new(),
         pending_closest: HashMap::new(),
+        announce_retries: HashMap::new(),
         deposits: HashMap::new(),
         last_sweep: None,
         counters: super::GridCounters::default(),

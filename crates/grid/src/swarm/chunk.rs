@@ -97,6 +97,11 @@ pub struct GridCounters {
     pub lookup_requests: u64,
     /// Time those lookups took, in all (milliseconds).
     pub lookup_millis: u64,
+    /// Our announcements (provider records) that reached the key's
+    /// closest DHT nodes, and those whose lookup timed out every time it
+    /// was tried (see `dht`).
+    pub announcements: u64,
+    pub announcements_lost: u64,
     /// Relay-key lookups finished (see `relay_slots`), the Kademlia
     /// requests they sent and the time they took (milliseconds), in all.
     pub relay_lookups: u64,

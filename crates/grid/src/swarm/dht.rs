@@ -19,6 +19,12 @@ use super::event_loop::EventLoop;
 /// Kademlia protocol name.
 pub const KAD_PROTOCOL: &str = "/zks/kad/1.0.0";
 
+/// Times an announcement (our provider record, sent to the key's closest
+/// DHT nodes) is started again after its query timed out. libp2p sends no
+/// record at all when the lookup of the closest nodes does not finish in
+/// time, and would try again only at its 12-hourly republication.
+const ANNOUNCE_RETRIES: u8 = 2;
+
 /// The provider record key of one chunk of `chain`.
 pub(super) fn provider_key(chain: &ChainHash, chunk: u64) -> kad::RecordKey {
     kad::RecordKey::new(&format!("zks/{}/{chunk}", chain.to_hex()))
@@ -120,10 +126,44 @@ impl EventLoop {
         }
     }
 
+    /// An announcement ended: counted, and started again after a timeout
+    /// (at most [`ANNOUNCE_RETRIES`] times, and only while we still
+    /// provide the key).
+    fn on_announced(&mut self, result: Result<kad::AddProviderOk, kad::AddProviderError>) {
+        let key = match result {
+            Ok(kad::AddProviderOk { key }) => {
+                self.counters.announcements += 1;
+                self.announce_retries.remove(&key);
+                return;
+            }
+            Err(kad::AddProviderError::Timeout { key }) => key,
+        };
+        let tries = self.announce_retries.remove(&key).unwrap_or(0);
+        let kademlia = &mut self.swarm.behaviour_mut().kademlia;
+        let ours = kademlia.store_mut().provided().any(|r| r.key == key);
+        if tries >= ANNOUNCE_RETRIES || !ours {
+            self.counters.announcements_lost += 1;
+            tracing::debug!(?key, "an announcement timed out and is given up");
+            return;
+        }
+        if let Err(e) = kademlia.start_providing(key.clone()) {
+            tracing::warn!("cannot announce again: {e}");
+            return;
+        }
+        if self.announce_retries.len() >= super::budget::REMEMBERED_PEERS {
+            self.announce_retries.clear();
+        }
+        self.announce_retries.insert(key, tries + 1);
+    }
+
     /// Progress of our DHT queries: providers and CID records found, and
     /// peers' addresses learned on the way.
     pub(super) fn on_kad_event(&mut self, event: kad::Event) {
         match event {
+            kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::StartProviding(result),
+                ..
+            } => self.on_announced(result),
             kad::Event::OutboundQueryProgressed {
                 id,
                 result: kad::QueryResult::GetClosestPeers(result),

@@ -88,6 +88,8 @@ pub(super) struct EventLoop {
     pub(super) pending_mailbox: HashMap<request_response::OutboundRequestId, PendingAnswer>,
     /// Closest-peer lookups in flight.
     pub(super) pending_closest: HashMap<kad::QueryId, oneshot::Sender<Vec<PeerId>>>,
+    /// Announcements started again after a timeout, and how often.
+    pub(super) announce_retries: HashMap<kad::RecordKey, u8>,
     /// Deposit budgets per depositor.
     pub(super) deposits: HashMap<PeerId, UploadBudget>,
     /// When expired mailbox envelopes were last swept.
@@ -312,11 +314,11 @@ impl EventLoop {
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 tracing::info!(%address, "reachable at");
                 self.announce_again();
-                self.announce_relay();
+                self.announce_relay(true);
             }
             SwarmEvent::ExternalAddrExpired { address } => {
                 tracing::info!(%address, "no longer reachable at");
-                self.announce_relay();
+                self.announce_relay(false);
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 tracing::info!(%address, "no longer listening");

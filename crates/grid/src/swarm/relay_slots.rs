@@ -148,13 +148,16 @@ impl EventLoop {
         };
         self.swarm.behaviour_mut().relay.set_status(Some(status));
         self.relay.serving = on;
-        self.announce_relay();
+        self.announce_relay(false);
     }
 
     /// Provides our relay key on the grid DHT while our relay server is on
     /// and we are publicly reachable (a relay nobody can dial is no use to
-    /// a node behind a NAT), and stops providing it otherwise.
-    pub(super) fn announce_relay(&mut self) {
+    /// a node behind a NAT), and stops providing it otherwise. `again`
+    /// announces it anew if it is announced already: a provider record
+    /// carries our addresses as they were when it was sent, and libp2p
+    /// sends it again only every 12 hours.
+    pub(super) fn announce_relay(&mut self, again: bool) {
         let wanted = self.relay.serving && self.publicly_reachable();
         let bucket = relay_bucket(self.swarm.local_peer_id());
         let kademlia = &mut self.swarm.behaviour_mut().kademlia;
@@ -167,6 +170,12 @@ impl EventLoop {
                 Err(e) => tracing::warn!("cannot announce our relay: {e}"),
             },
             (false, Some(key)) => kademlia.stop_providing(&key),
+            (true, Some(key)) if again => {
+                if let Err(e) = kademlia.start_providing(key.clone()) {
+                    tracing::warn!("cannot announce our relay again: {e}");
+                }
+                self.relay.announced = Some(key);
+            }
             (_, kept) => self.relay.announced = kept,
         }
     }

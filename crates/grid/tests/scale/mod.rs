@@ -425,8 +425,13 @@ impl Grid {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         quiet().await;
+        let (mut reached, mut lost) = (0, 0);
+        for (_, _, c) in grid.load().await {
+            reached += c.announcements;
+            lost += c.announcements_lost;
+        }
         eprintln!(
-            "grid: announced and at rest in {:.1} s, {} open files",
+            "grid: announced and at rest in {:.1} s ({reached} announcements reached the DHT, {lost} lost), {} open files",
             t.elapsed().as_secs_f64(),
             open_fds()
         );
