@@ -450,7 +450,16 @@ impl Grid {
 
     /// Addresses of `n` random live nodes.
     pub fn bootstrap(&mut self, n: usize) -> Vec<Multiaddr> {
-        let live: Vec<Multiaddr> = self.live().map(|node| node.addr.clone()).collect();
+        self.bootstrap_avoiding(n, &HashSet::new())
+    }
+
+    /// Addresses of `n` random live nodes not in `avoid`.
+    fn bootstrap_avoiding(&mut self, n: usize, avoid: &HashSet<PeerId>) -> Vec<Multiaddr> {
+        let live: Vec<Multiaddr> = self
+            .live()
+            .filter(|node| !avoid.contains(&node.peer()))
+            .map(|node| node.addr.clone())
+            .collect();
         draw(&mut self.rng, n, live.len())
             .into_iter()
             .map(|i| live[i].clone())
@@ -530,15 +539,7 @@ impl Grid {
     /// unused for 2 minutes).
     /// Bootstrapped from three random live nodes not in `avoid`.
     pub async fn behind_nat(&mut self, after: Duration, avoid: &HashSet<PeerId>) -> Node {
-        let live: Vec<Multiaddr> = self
-            .live()
-            .filter(|n| !avoid.contains(&n.peer()))
-            .map(|n| n.addr.clone())
-            .collect();
-        let bootstrap = draw(&mut self.rng, 3, live.len())
-            .into_iter()
-            .map(|i| live[i].clone())
-            .collect();
+        let bootstrap = self.bootstrap_avoiding(3, avoid);
         let limits = swarm::Limits {
             reserve_after: after,
             keep_peers: 8,
